@@ -1,0 +1,18 @@
+# Makefile - front door.  Checks Debian packages (scripts/deps.sh, a quick
+# no-op when all are present), then runs the real build in mk/build.mk.
+#   make            build build/release/embedlab
+#   make test       unit + end-to-end + TUI tests, then `N passed, N failed`
+#   make demo       build and start embedlab on the bundled demo data
+#   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmarks (no Python needed);  make bench-compare: vs gensim/FAISS/...
+#   make install    PREFIX=/usr/local DESTDIR=
+GOALS := $(or $(MAKECMDGOALS),all)
+
+.PHONY: $(GOALS)
+$(GOALS):
+	@scripts/deps.sh $(DEPSET)
+	@$(MAKE) --no-print-directory -f mk/build.mk $@
+
+DEPSET = $(strip $(if $(filter test asan tsan check% demo,$(GOALS)),test) \
+                 $(if $(filter bench-compare bench-scale,$(GOALS)),bench) \
+                 $(if $(filter fuzz%,$(GOALS)),fuzz) build)

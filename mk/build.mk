@@ -1,0 +1,112 @@
+# mk/build.mk - the build proper (called by Makefile after deps.sh).
+# Objects go to build/$(CONFIG)/ so `make asan` after `make` needs no clean.
+CONFIG  ?= release
+BUILD   := build/$(CONFIG)
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+ENGINE_PKGS := sqlite3 openblas libcjson libutf8proc
+UI_PKGS     := ncursesw readline
+STD   := -std=gnu11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+         -Wno-unused-parameter
+OPT   ?= -O2 -g
+ARCH  ?= -march=native
+SAN   :=
+ifeq ($(CONFIG),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer
+  SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+ifeq ($(CONFIG),tsan)
+  OPT := -O1 -g
+  SAN := -fsanitize=thread
+endif
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) $(UI_PKGS))
+ALL_CFLAGS  = $(STD) $(WARN) $(OPT) $(SAN) $(ARCH) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lcsv -lm -pthread
+UI_LIBS     := $(shell pkg-config --libs $(UI_PKGS))
+ALL_LDFLAGS  = $(SAN) $(LDFLAGS)
+
+ifneq ($(V),1)
+  Q  := @
+  QCC = @printf '  CC    %s\n' $<;
+  QLD = @printf '  LD    %s\n' $@;
+endif
+
+ENGINE_SRC := $(sort $(wildcard src/base/*.c src/data/*.c src/model/*.c src/index/*.c src/app/*.c))
+UI_SRC     := $(sort $(wildcard src/ui/*.c))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+UI_OBJ     := $(UI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIB        := $(BUILD)/libengine.a
+APP        := $(BUILD)/embedlab
+
+.PHONY: all test unit demo asan tsan bench bench-compare bench-scale install clean check-includes model fuzz
+all: $(APP)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(ENGINE_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(APP): $(UI_OBJ) $(LIB)
+	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $(UI_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
+	$(Q)ln -sf $(CONFIG)/embedlab build/embedlab-$(CONFIG)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) -lcmocka $(ENGINE_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(ENGINE_LIBS)
+
+unit: $(TEST_BIN)
+
+test: $(APP) $(TEST_BIN)
+	@tests/run.sh $(BUILD)
+
+asan:
+	@$(MAKE) --no-print-directory -f mk/build.mk CONFIG=asan test
+
+tsan:
+	@$(MAKE) --no-print-directory -f mk/build.mk CONFIG=tsan test
+
+demo: $(APP)
+	@scripts/demo.sh $(APP)
+
+bench: $(APP) $(BENCH_BIN)
+	@bench/run.sh $(BUILD)
+
+bench-compare: $(APP) $(BENCH_BIN)
+	@bench/run.sh --compare $(BUILD)
+
+install: $(APP)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/embedlab/demo \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(APP) $(DESTDIR)$(PREFIX)/bin/embedlab
+	cp -R data/demo data/examples $(DESTDIR)$(PREFIX)/share/embedlab/
+	install -m 644 man/embedlab.1 $(DESTDIR)$(PREFIX)/share/man/man1/embedlab.1
+
+# The header rules of STYLE.md 2.1: third-party headers in their one file each.
+check-includes:
+	@bad=0; \
+	for f in $$(git grep -l '<sqlite3.h>' -- src | grep -v '^src/data/store.c$$'); do echo "sqlite3.h in $$f"; bad=1; done; \
+	for f in $$(git grep -l '<cblas.h>' -- src | grep -v '^src/base/vec.c$$'); do echo "cblas.h in $$f"; bad=1; done; \
+	for f in $$(git grep -lE '<n?curses' -- src | grep -v '^src/ui/'); do echo "curses in $$f"; bad=1; done; \
+	for f in $$(git grep -l '<readline/' -- src | grep -v '^src/ui/repl.c$$'); do echo "readline in $$f"; bad=1; done; \
+	exit $$bad
+
+clean:
+	rm -rf build
+
+-include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d)
