@@ -1,0 +1,68 @@
+/* table.h - result tables: what every command returns and every front end
+ * renders (aligned text, JSON, CSV; the TUI reads cells directly).
+ *
+ * A table has a title, named columns (left- or right-aligned), rows of cells
+ * and free-text notes.  A table with no columns is a message (its notes).
+ * Numeric cells remember their value so JSON gets numbers, not strings.
+ * Text rendering measures display width with utf8proc (CJK is two columns)
+ * and neutralises control characters, so catalog text containing terminal
+ * escape sequences is shown as plain text, never interpreted.
+ */
+#ifndef EMBEDLAB_TABLE_H
+#define EMBEDLAB_TABLE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+typedef struct table table;
+
+table *table_new(const char *title);               /* NULL on OOM */
+void table_free(table *t);                         /* NULL-safe */
+/* Adds a column; align_right for numbers.  Returns 0 or -ERR_NOMEM. */
+int table_col(table *t, const char *name, int align_right);
+int table_row(table *t);                           /* starts a new row */
+/* Append a cell to the current row. */
+int table_str(table *t, const char *s);
+int table_fmt(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int table_int(table *t, int64_t v);
+int table_num(table *t, double v, int decimals);   /* NaN renders as "-" / null */
+int table_note(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets a machine-readable kind ("similar", "metrics", ...) front ends may key on. */
+int table_set_kind(table *t, const char *kind);
+
+const char *table_title(const table *t);
+const char *table_kind(const table *t);            /* "" when unset */
+size_t table_n_cols(const table *t);
+size_t table_n_rows(const table *t);
+size_t table_n_notes(const table *t);
+const char *table_col_name(const table *t, size_t c);
+const char *table_cell(const table *t, size_t r, size_t c);   /* "" when missing */
+int table_cell_num(const table *t, size_t r, size_t c, double *v); /* 1 if numeric */
+const char *table_note_at(const table *t, size_t i);
+
+int table_render_text(const table *t, FILE *out);
+int table_render_json(const table *t, FILE *out);  /* one JSON object, no newline */
+int table_render_csv(const table *t, FILE *out);
+
+/* Display width (terminal columns) of a UTF-8 string; invalid bytes count 1. */
+size_t table_text_width(const char *s);
+/* Copies s into dst (cap bytes) replacing control characters with U+FFFD-free
+ * visible forms ("^[" for ESC) and invalid UTF-8 with '?'. */
+void table_sanitize(char *dst, size_t cap, const char *s);
+
+/* ---- a list of tables: what one command returns ------------------------ */
+typedef struct table_list {
+    table **t;
+    size_t n, cap;
+} table_list;
+
+void table_list_init(table_list *l);
+void table_list_done(table_list *l);   /* frees the tables */
+/* Appends (taking ownership) and returns t, or frees t and returns NULL. */
+table *table_list_add(table_list *l, table *t);
+/* Convenience: a message table with one note. NULL on OOM. */
+table *table_list_msg(table_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

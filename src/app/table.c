@@ -1,0 +1,469 @@
+/* table.c - result tables and their renderers (see table.h). */
+#include "table.h"
+#include "mem.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+typedef struct cell {
+    char *s;
+    double v;
+    int is_num;
+} cell;
+
+struct table {
+    char *title;
+    char kind[32];
+    char **cols;
+    unsigned char *right;
+    size_t n_cols, cap_cols;
+    cell *cells;          /* row-major, n_rows * n_cols */
+    size_t n_rows, cap_cells;
+    size_t cur;           /* next column in current row */
+    char **notes;
+    size_t n_notes, cap_notes;
+};
+
+table *table_new(const char *title)
+{
+    table *t = mem_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->title = mem_strdup(title ? title : "");
+    if (!t->title) {
+        mem_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void table_free(table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_cols; i++)
+        mem_free(t->cols[i]);
+    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+        mem_free(t->cells[i].s);
+    for (size_t i = 0; i < t->n_notes; i++)
+        mem_free(t->notes[i]);
+    mem_free(t->cols);
+    mem_free(t->right);
+    mem_free(t->cells);
+    mem_free(t->notes);
+    mem_free(t->title);
+    mem_free(t);
+}
+
+int table_col(table *t, const char *name, int align_right)
+{
+    size_t cap = t->cap_cols;
+    if (t->n_rows)
+        return -ERR_STATE;   /* columns are fixed once rows exist */
+    if (mem_grow(&t->cols, &t->cap_cols, t->n_cols + 1, sizeof *t->cols) ||
+        mem_grow(&t->right, &cap, t->n_cols + 1, 1))
+        return -ERR_NOMEM;
+    if (!(t->cols[t->n_cols] = mem_strdup(name)))
+        return -ERR_NOMEM;
+    t->right[t->n_cols++] = (unsigned char)(align_right != 0);
+    return 0;
+}
+
+int table_row(table *t)
+{
+    size_t need = (t->n_rows + 1) * t->n_cols;
+    if (t->n_cols == 0)
+        return -ERR_STATE;
+    if (mem_grow(&t->cells, &t->cap_cells, need, sizeof *t->cells))
+        return -ERR_NOMEM;
+    memset(t->cells + t->n_rows * t->n_cols, 0, t->n_cols * sizeof *t->cells);
+    t->n_rows++;
+    t->cur = 0;
+    return 0;
+}
+
+static cell *next_cell(table *t)
+{
+    if (t->n_rows == 0 || t->cur >= t->n_cols)
+        return NULL;
+    return &t->cells[(t->n_rows - 1) * t->n_cols + t->cur++];
+}
+
+int table_str(table *t, const char *s)
+{
+    cell *c = next_cell(t);
+    if (!c)
+        return -ERR_STATE;
+    c->s = mem_strdup(s ? s : "");
+    return c->s ? 0 : -ERR_NOMEM;
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    char *s = mem_alloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+int table_fmt(table *t, const char *fmt, ...)
+{
+    cell *c = next_cell(t);
+    va_list ap;
+    if (!c)
+        return -ERR_STATE;
+    va_start(ap, fmt);
+    c->s = vfmt(fmt, ap);
+    va_end(ap);
+    return c->s ? 0 : -ERR_NOMEM;
+}
+
+int table_int(table *t, int64_t v)
+{
+    cell *c = next_cell(t);
+    char buf[32];
+    if (!c)
+        return -ERR_STATE;
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    c->s = mem_strdup(buf);
+    c->v = (double)v;
+    c->is_num = 1;
+    return c->s ? 0 : -ERR_NOMEM;
+}
+
+int table_num(table *t, double v, int decimals)
+{
+    cell *c = next_cell(t);
+    char buf[64];
+    if (!c)
+        return -ERR_STATE;
+    if (isnan(v))
+        snprintf(buf, sizeof buf, "-");
+    else
+        snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    c->s = mem_strdup(buf);
+    c->v = v;
+    c->is_num = !isnan(v) && isfinite(v);
+    return c->s ? 0 : -ERR_NOMEM;
+}
+
+int table_note(table *t, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    if (mem_grow(&t->notes, &t->cap_notes, t->n_notes + 1, sizeof *t->notes))
+        return -ERR_NOMEM;
+    va_start(ap, fmt);
+    s = vfmt(fmt, ap);
+    va_end(ap);
+    if (!s)
+        return -ERR_NOMEM;
+    t->notes[t->n_notes++] = s;
+    return 0;
+}
+
+int table_set_kind(table *t, const char *kind)
+{
+    snprintf(t->kind, sizeof t->kind, "%s", kind ? kind : "");
+    return 0;
+}
+
+const char *table_title(const table *t) { return t->title; }
+const char *table_kind(const table *t) { return t->kind; }
+size_t table_n_cols(const table *t) { return t->n_cols; }
+size_t table_n_rows(const table *t) { return t->n_rows; }
+size_t table_n_notes(const table *t) { return t->n_notes; }
+const char *table_col_name(const table *t, size_t c) { return c < t->n_cols ? t->cols[c] : ""; }
+const char *table_note_at(const table *t, size_t i) { return i < t->n_notes ? t->notes[i] : ""; }
+
+const char *table_cell(const table *t, size_t r, size_t c)
+{
+    if (r >= t->n_rows || c >= t->n_cols)
+        return "";
+    const char *s = t->cells[r * t->n_cols + c].s;
+    return s ? s : "";
+}
+
+int table_cell_num(const table *t, size_t r, size_t c, double *v)
+{
+    if (r >= t->n_rows || c >= t->n_cols || !t->cells[r * t->n_cols + c].is_num)
+        return 0;
+    *v = t->cells[r * t->n_cols + c].v;
+    return 1;
+}
+
+/* ---- text width and sanitising ------------------------------------------ */
+
+size_t table_text_width(const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t w = 0;
+    while (*p) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+        if (n <= 0) {
+            w++;
+            p++;
+            continue;
+        }
+        int cw = utf8proc_charwidth(cp);
+        w += cw > 0 ? (size_t)cw : (cp < 0x20 || cp == 0x7f ? 2 : 0);
+        p += n;
+    }
+    return w;
+}
+
+void table_sanitize(char *dst, size_t cap, const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t o = 0;
+
+    if (cap == 0)
+        return;
+    while (*p && o + 1 < cap) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+        if (n <= 0) {
+            dst[o++] = '?';
+            p++;
+            continue;
+        }
+        if (cp < 0x20 || cp == 0x7f) {          /* C0 controls: caret notation */
+            if (o + 2 >= cap)
+                break;
+            dst[o++] = '^';
+            dst[o++] = (char)(cp == 0x7f ? '?' : cp + 0x40);
+        } else if (cp >= 0x80 && cp < 0xa0) {   /* C1 controls (CSI etc.) */
+            dst[o++] = '?';
+        } else {
+            if (o + (size_t)n >= cap)
+                break;
+            memcpy(dst + o, p, (size_t)n);
+            o += (size_t)n;
+        }
+        p += n;
+    }
+    dst[o] = '\0';
+}
+
+/* ---- renderers ----------------------------------------------------------- */
+
+#define CELL_MAX 512   /* a text cell is cut to this many bytes on screen */
+
+static void put_padded(FILE *out, const char *s, size_t width, int right)
+{
+    size_t w = table_text_width(s);
+    size_t pad = w < width ? width - w : 0;
+    if (right)
+        for (size_t i = 0; i < pad; i++)
+            fputc(' ', out);
+    fputs(s, out);
+    if (!right)
+        for (size_t i = 0; i < pad; i++)
+            fputc(' ', out);
+}
+
+int table_render_text(const table *t, FILE *out)
+{
+    char buf[CELL_MAX];
+    size_t *w = NULL;
+
+    if (t->title[0] && t->n_cols) {
+        table_sanitize(buf, sizeof buf, t->title);
+        fprintf(out, "%s\n", buf);
+    }
+    if (t->n_cols) {
+        w = mem_calloc(t->n_cols, sizeof *w);
+        if (!w)
+            return -ERR_NOMEM;
+        for (size_t c = 0; c < t->n_cols; c++)
+            w[c] = table_text_width(t->cols[c]);
+        for (size_t r = 0; r < t->n_rows; r++)
+            for (size_t c = 0; c < t->n_cols; c++) {
+                table_sanitize(buf, sizeof buf, table_cell(t, r, c));
+                size_t cw = table_text_width(buf);
+                if (cw > w[c])
+                    w[c] = cw;
+            }
+        for (size_t c = 0; c < t->n_cols; c++) {
+            put_padded(out, t->cols[c], c + 1 < t->n_cols || t->right[c] ? w[c] : 0, t->right[c]);
+            fputs(c + 1 < t->n_cols ? "  " : "\n", out);
+        }
+        for (size_t r = 0; r < t->n_rows; r++)
+            for (size_t c = 0; c < t->n_cols; c++) {
+                table_sanitize(buf, sizeof buf, table_cell(t, r, c));
+                put_padded(out, buf, c + 1 < t->n_cols || t->right[c] ? w[c] : 0, t->right[c]);
+                fputs(c + 1 < t->n_cols ? "  " : "\n", out);
+            }
+        mem_free(w);
+    }
+    for (size_t i = 0; i < t->n_notes; i++) {
+        table_sanitize(buf, sizeof buf, t->notes[i]);
+        fprintf(out, "%s\n", buf);
+    }
+    return ferror(out) ? -ERR_IO : 0;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    for (; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+static void json_cell(FILE *out, const table *t, size_t r, size_t c)
+{
+    double v;
+    if (table_cell_num(t, r, c, &v)) {
+        if (v == floor(v) && fabs(v) < 9e15)
+            fprintf(out, "%.0f", v);
+        else
+            fprintf(out, "%.9g", v);
+    } else if (strcmp(table_cell(t, r, c), "-") == 0 && c < t->n_cols && t->right[c])
+        fputs("null", out);   /* a numeric column's missing value */
+    else
+        json_str(out, table_cell(t, r, c));
+}
+
+int table_render_json(const table *t, FILE *out)
+{
+    fputs("{\"title\":", out);
+    json_str(out, t->title);
+    if (t->kind[0]) {
+        fputs(",\"kind\":", out);
+        json_str(out, t->kind);
+    }
+    if (t->n_cols) {
+        fputs(",\"columns\":[", out);
+        for (size_t c = 0; c < t->n_cols; c++) {
+            if (c)
+                fputc(',', out);
+            json_str(out, t->cols[c]);
+        }
+        fputs("],\"rows\":[", out);
+        for (size_t r = 0; r < t->n_rows; r++) {
+            fputs(r ? ",{" : "{", out);
+            for (size_t c = 0; c < t->n_cols; c++) {
+                if (c)
+                    fputc(',', out);
+                json_str(out, t->cols[c]);
+                fputc(':', out);
+                json_cell(out, t, r, c);
+            }
+            fputc('}', out);
+        }
+        fputc(']', out);
+    }
+    if (t->n_notes) {
+        fputs(",\"notes\":[", out);
+        for (size_t i = 0; i < t->n_notes; i++) {
+            if (i)
+                fputc(',', out);
+            json_str(out, t->notes[i]);
+        }
+        fputc(']', out);
+    }
+    fputc('}', out);
+    return ferror(out) ? -ERR_IO : 0;
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+int table_render_csv(const table *t, FILE *out)
+{
+    if (!t->n_cols) {
+        for (size_t i = 0; i < t->n_notes; i++)
+            fprintf(out, "# %s\n", t->notes[i]);
+        return ferror(out) ? -ERR_IO : 0;
+    }
+    for (size_t c = 0; c < t->n_cols; c++) {
+        csv_field(out, t->cols[c]);
+        fputc(c + 1 < t->n_cols ? ',' : '\n', out);
+    }
+    for (size_t r = 0; r < t->n_rows; r++)
+        for (size_t c = 0; c < t->n_cols; c++) {
+            csv_field(out, table_cell(t, r, c));
+            fputc(c + 1 < t->n_cols ? ',' : '\n', out);
+        }
+    return ferror(out) ? -ERR_IO : 0;
+}
+
+/* ---- table_list ------------------------------------------------------------ */
+
+void table_list_init(table_list *l) { memset(l, 0, sizeof *l); }
+
+void table_list_done(table_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        table_free(l->t[i]);
+    mem_free(l->t);
+    memset(l, 0, sizeof *l);
+}
+
+table *table_list_add(table_list *l, table *t)
+{
+    if (!t)
+        return NULL;
+    if (mem_grow(&l->t, &l->cap, l->n + 1, sizeof *l->t)) {
+        table_free(t);
+        return NULL;
+    }
+    l->t[l->n++] = t;
+    return t;
+}
+
+table *table_list_msg(table_list *l, const char *fmt, ...)
+{
+    table *t = table_new("");
+    va_list ap;
+    char *s;
+
+    if (!t)
+        return NULL;
+    va_start(ap, fmt);
+    s = vfmt(fmt, ap);
+    va_end(ap);
+    if (!s || mem_grow(&t->notes, &t->cap_notes, 1, sizeof *t->notes)) {
+        mem_free(s);
+        table_free(t);
+        return NULL;
+    }
+    t->notes[t->n_notes++] = s;
+    return table_list_add(l, t);
+}
