@@ -1,0 +1,84 @@
+/* lab.h - the state of one lab session: the open database, the catalog and
+ * sessions cached in memory, loaded models and their indexes, and settings.
+ * It is the facade every command works on (see cmd.h).
+ *
+ * The struct is visible to the app layer (src/app/) so command files can read
+ * settings directly; front ends use the functions.  One lab has one writer.
+ * Caches are loaded lazily and dropped by lab_invalidate() after anything
+ * that changes items or events.
+ */
+#ifndef EMBEDLAB_LAB_H
+#define EMBEDLAB_LAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "progress.h"
+#include "store.h"
+#include "vec.h"
+
+enum { HYBRID_RERANK, HYBRID_BLEND, HYBRID_RRF };
+
+typedef struct lab_settings {
+    int k;               /* results per list */
+    double alpha;        /* hybrid blend weight of the text score */
+    int hybrid;          /* HYBRID_* */
+    int nprobe, ef;      /* index search parameters (0 = index default) */
+    int no_timing;       /* print latencies as "-" (deterministic output) */
+    int threads;         /* default worker threads */
+} lab_settings;
+
+/* A loaded vector model (item2vec, text, imported ...) and its index. */
+#define LAB_MAX_MODELS 16
+typedef struct lab_model {
+    store_model info;    /* owns params/corpus strings */
+    vecset vs;           /* sorted by id, raw (not normalised) */
+    vecset unit;         /* the same rows L2-normalised, for cosine search */
+    void *index;         /* built index (index.h) or NULL */
+    void (*index_free)(void *);
+} lab_model;
+
+typedef struct lab {
+    store *db;
+    char *db_path;
+    lab_settings set;
+    progress prog;       /* the running job's progress and cancel flag */
+
+    /* caches (lazy) */
+    int have_catalog;
+    store_catalog cat;
+    int64_t *ext_hash;   /* open-addressing table: catalog row + 1, 0 = empty */
+    size_t hash_cap;
+    int have_corpus;
+    store_corpus corpus;
+
+    lab_model models[LAB_MAX_MODELS];
+    size_t n_models;
+
+    void *textenc;       /* loaded text encoder (textenc.h) or NULL */
+    void (*textenc_free)(void *);
+} lab;
+
+lab *lab_open(const char *db_path, err *e);
+void lab_close(lab *L);                       /* NULL-safe */
+void lab_settings_default(lab_settings *s);
+
+/* Drops cached catalog, sessions and models (after an import or a training). */
+void lab_invalidate(lab *L);
+void lab_invalidate_model(lab *L, const char *name);
+
+/* The catalog in id order; NULL with e set on failure. */
+const store_catalog *lab_catalog(lab *L, err *e);
+/* Catalog row of an external id or of a rowid; -1 when unknown. */
+long lab_find_ext(lab *L, const char *ext_id);
+long lab_find_id(lab *L, int64_t id);
+/* Resolves an id the user typed to a catalog row, with a clear error. */
+long lab_resolve_item(lab *L, const char *ext_id, err *e);
+const store_corpus *lab_corpus(lab *L, err *e);
+
+/* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
+ * the model does not exist. */
+lab_model *lab_model_get(lab *L, const char *name, err *e);
+
+#endif

@@ -1,0 +1,53 @@
+/* cmd_int.h - shared by the command files in src/app (not a public API).
+ *
+ * Each area keeps its commands in its own file (cmd_data.c, ...) and
+ * exports a NULL-terminated cmd_def array that cmd.c lists.  Arguments are
+ * parsed once into cmd_args: positional words, key=value pairs, and flags.
+ * `--key value`, `--key=value` and `key=value` are the same thing for keys
+ * a command declares with a trailing '=' in its params string.
+ */
+#ifndef EMBEDLAB_CMD_INT_H
+#define EMBEDLAB_CMD_INT_H
+
+#include "cmd.h"
+
+#define CMD_MAX_ARGS 64
+
+typedef struct cmd_args {
+    const char *cmd;                 /* the command's name */
+    int argc;                        /* positional words */
+    char *argv[CMD_MAX_ARGS];
+    int n_kv;                        /* key=value pairs and flags (value NULL) */
+    char *key[CMD_MAX_ARGS];
+    char *val[CMD_MAX_ARGS];
+} cmd_args;
+
+typedef int (*cmd_fn)(lab *L, const cmd_args *a, table_list *out, err *e);
+
+typedef struct cmd_def {
+    const char *name;     /* one or two words: "load catalog" */
+    cmd_fn fn;
+    const char *usage;    /* "load catalog FILE [--format csv|tsv|jsonl] [--skip-bad]" */
+    const char *help;     /* one paragraph */
+    const char *params;   /* accepted keys: "format= skip-bad"; '*=' accepts any key=value */
+    int min_pos, max_pos; /* positional argument count bounds (-1: no max) */
+} cmd_def;
+
+extern const cmd_def cmd_defs_core[];
+extern const cmd_def cmd_defs_data[];
+
+/* Argument helpers: return 0 or -ERR_USAGE with a message naming the key. */
+const char *cmd_str(const cmd_args *a, const char *key, const char *def);
+int cmd_flag(const cmd_args *a, const char *key);
+int cmd_long(const cmd_args *a, const char *key, long def, long min, long max, long *out, err *e);
+int cmd_double(const cmd_args *a, const char *key, double def, double min, double max,
+               double *out, err *e);
+/* One of a set of words ("csv|tsv|jsonl"); *out is the index. */
+int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
+               err *e);
+
+/* Output helpers */
+table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */
+int cmd_nomem(err *e);
+
+#endif

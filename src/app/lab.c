@@ -1,0 +1,198 @@
+/* lab.c - the lab facade: database, caches, settings (see lab.h). */
+#include "lab.h"
+#include "mem.h"
+
+#include <string.h>
+
+void lab_settings_default(lab_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->k = 10;
+    s->alpha = 0.5;
+    s->hybrid = HYBRID_BLEND;
+    s->threads = 2;
+}
+
+lab *lab_open(const char *db_path, err *e)
+{
+    lab *L = mem_calloc(1, sizeof *L);
+
+    if (!L) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    lab_settings_default(&L->set);
+    progress_init(&L->prog, NULL, NULL);
+    L->db_path = mem_strdup(db_path);
+    if (!L->db_path) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    L->db = store_open(db_path, e);
+    if (!L->db)
+        goto fail;
+    return L;
+fail:
+    lab_close(L);
+    return NULL;
+}
+
+static void model_done(lab_model *m)
+{
+    store_model_done(&m->info);
+    vecset_done(&m->vs);
+    vecset_done(&m->unit);
+    if (m->index && m->index_free)
+        m->index_free(m->index);
+    memset(m, 0, sizeof *m);
+}
+
+void lab_invalidate_model(lab *L, const char *name)
+{
+    for (size_t i = 0; i < L->n_models; i++)
+        if (strcmp(L->models[i].info.name, name) == 0) {
+            model_done(&L->models[i]);
+            L->models[i] = L->models[--L->n_models];
+            memset(&L->models[L->n_models], 0, sizeof L->models[0]);
+            return;
+        }
+}
+
+void lab_invalidate(lab *L)
+{
+    if (L->have_catalog)
+        store_catalog_done(&L->cat);
+    L->have_catalog = 0;
+    mem_free(L->ext_hash);
+    L->ext_hash = NULL;
+    L->hash_cap = 0;
+    if (L->have_corpus)
+        store_corpus_done(&L->corpus);
+    L->have_corpus = 0;
+    for (size_t i = 0; i < L->n_models; i++)
+        model_done(&L->models[i]);
+    L->n_models = 0;
+}
+
+void lab_close(lab *L)
+{
+    if (!L)
+        return;
+    lab_invalidate(L);
+    if (L->textenc && L->textenc_free)
+        L->textenc_free(L->textenc);
+    store_close(L->db);
+    mem_free(L->db_path);
+    mem_free(L);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+const store_catalog *lab_catalog(lab *L, err *e)
+{
+    size_t cap = 16;
+
+    if (L->have_catalog)
+        return &L->cat;
+    if (store_catalog_load(L->db, &L->cat, e))
+        return NULL;
+    while (cap < 2 * L->cat.n)
+        cap *= 2;
+    L->ext_hash = mem_calloc(cap, sizeof *L->ext_hash);
+    if (!L->ext_hash) {
+        store_catalog_done(&L->cat);
+        err_set(e, ERR_NOMEM, "out of memory indexing the catalog");
+        return NULL;
+    }
+    L->hash_cap = cap;
+    for (size_t i = 0; i < L->cat.n; i++) {
+        size_t h = hash_str(L->cat.ext_id[i]) & (cap - 1);
+        while (L->ext_hash[h])
+            h = (h + 1) & (cap - 1);
+        L->ext_hash[h] = (int64_t)i + 1;
+    }
+    L->have_catalog = 1;
+    return &L->cat;
+}
+
+long lab_find_ext(lab *L, const char *ext_id)
+{
+    if (!lab_catalog(L, NULL) || !ext_id)
+        return -1;
+    size_t h = hash_str(ext_id) & (L->hash_cap - 1);
+    while (L->ext_hash[h]) {
+        long row = (long)L->ext_hash[h] - 1;
+        if (strcmp(L->cat.ext_id[row], ext_id) == 0)
+            return row;
+        h = (h + 1) & (L->hash_cap - 1);
+    }
+    return -1;
+}
+
+long lab_find_id(lab *L, int64_t id)
+{
+    if (!lab_catalog(L, NULL))
+        return -1;
+    size_t lo = 0, hi = L->cat.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (L->cat.ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (lo < L->cat.n && L->cat.ids[lo] == id) ? (long)lo : -1;
+}
+
+long lab_resolve_item(lab *L, const char *ext_id, err *e)
+{
+    long row;
+    if (!lab_catalog(L, e))
+        return -1;
+    row = lab_find_ext(L, ext_id);
+    if (row < 0)
+        err_set(e, ERR_NOTFOUND, "unknown item '%s' (see `items` for ids)", ext_id);
+    return row;
+}
+
+const store_corpus *lab_corpus(lab *L, err *e)
+{
+    if (L->have_corpus)
+        return &L->corpus;
+    if (store_corpus_load(L->db, &L->corpus, e))
+        return NULL;
+    L->have_corpus = 1;
+    return &L->corpus;
+}
+
+lab_model *lab_model_get(lab *L, const char *name, err *e)
+{
+    lab_model *m;
+
+    for (size_t i = 0; i < L->n_models; i++)
+        if (strcmp(L->models[i].info.name, name) == 0)
+            return &L->models[i];
+    if (L->n_models >= LAB_MAX_MODELS) {
+        err_set(e, ERR_RANGE, "too many models loaded (%d)", LAB_MAX_MODELS);
+        return NULL;
+    }
+    m = &L->models[L->n_models];
+    memset(m, 0, sizeof *m);
+    if (store_vectors_load(L->db, name, &m->vs, &m->info, e))
+        return NULL;
+    if (vecset_init(&m->unit, m->vs.n, m->vs.dim, e)) {
+        model_done(m);
+        return NULL;
+    }
+    memcpy(m->unit.ids, m->vs.ids, m->vs.n * sizeof *m->vs.ids);
+    memcpy(m->unit.data, m->vs.data, m->vs.n * m->vs.dim * sizeof(float));
+    vecset_normalize(&m->unit);
+    L->n_models++;
+    return m;
+}
