@@ -1,0 +1,76 @@
+/* eval.h - offline evaluation: leave-last-out splits, ranking metrics,
+ * latency percentiles.  Pure functions over plain arrays; no printing.
+ *
+ * Metrics follow the usual definitions for one query with a set of relevant
+ * items R and a ranked list L cut at k:
+ *   Precision@k = |L@k ∩ R| / k
+ *   Recall@k    = |L@k ∩ R| / |R|          (= hit rate when |R| = 1)
+ *   NDCG@k      = sum_{i<k, L_i in R} 1/log2(i+2)  /  sum_{i<min(k,|R|)} 1/log2(i+2)
+ *   MRR         = 1 / (rank of the first relevant item), 0 if none in L@k
+ * A list shorter than k is not padded: missing ranks count as misses.
+ */
+#ifndef EMBEDLAB_EVAL_H
+#define EMBEDLAB_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+typedef struct eval_scores {
+    double precision, recall, ndcg, mrr;
+} eval_scores;
+
+/* Scores one ranked list (duplicates in `ranked` count once). */
+void eval_score(const int64_t *ranked, size_t n_ranked, const int64_t *relevant, size_t n_rel,
+                size_t k, eval_scores *out);
+
+/* Running means over queries, plus the items ever recommended (coverage). */
+typedef struct eval_acc {
+    eval_scores sum;
+    size_t n;
+    double *lat_us;          /* latency samples, owned */
+    size_t n_lat, cap_lat;
+    uint8_t *seen;           /* catalog rows recommended at least once */
+    size_t n_items, n_seen;
+} eval_acc;
+
+int eval_acc_init(eval_acc *a, size_t n_items, err *e);
+void eval_acc_done(eval_acc *a);
+/* rows: catalog rows of the recommended items (for coverage), may be NULL. */
+int eval_acc_add(eval_acc *a, const eval_scores *s, const long *rows, size_t n_rows,
+                 double latency_us);
+void eval_acc_mean(const eval_acc *a, eval_scores *out);
+double eval_acc_coverage(const eval_acc *a);
+/* q in [0,1]; sorts a copy; NaN when there are no samples. */
+double eval_acc_latency(const eval_acc *a, double q);
+
+double eval_percentile(const double *samples, size_t n, double q);
+
+/* ---- leave-last-out split ------------------------------------------------ */
+/* One test case: what the model may see (history, oldest first) and the
+ * held-out item. */
+typedef struct eval_case {
+    size_t hist_off, hist_len;   /* into eval_split.hist */
+    int64_t target;
+    int cold;                    /* target never occurs in the training events */
+} eval_case;
+
+typedef struct eval_split {
+    store_corpus train;          /* the corpus without the held-out events */
+    int64_t *hist;
+    eval_case *cases;
+    size_t n_cases;
+    int by_user;                 /* 1: one case per user, 0: one per session */
+} eval_split;
+
+/* Holds out the last event (by time) of each user (when the corpus has
+ * users, else of each session) that has at least 2 events.  max_cases > 0
+ * keeps a seeded random subset of that size.  The training corpus keeps
+ * every other event, in the original session order. */
+int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval_split *out,
+                    err *e);
+void eval_split_done(eval_split *s);
+
+#endif
