@@ -37,6 +37,11 @@ typedef struct lab_model {
     vecset unit;         /* the same rows L2-normalised, for cosine search */
     void *index;         /* built index (index.h) or NULL */
     void (*index_free)(void *);
+    /* Searches the index for the k nearest to unit vector q among ids that
+     * allow() accepts; fills ids/scores, returns the count or -ERR_*.
+     * NULL: callers scan `unit` exactly. */
+    long (*search)(void *index, const float *q, size_t k, int (*allow)(int64_t, void *),
+                   void *ud, int64_t *ids, float *scores, err *e);
 } lab_model;
 
 typedef struct lab {

@@ -1,0 +1,87 @@
+/* recommend.h - the three recommenders and the baseline, over loaded models.
+ *
+ *   item2vec  nearest items to a behaviour vector (an item's own, or the
+ *             mean of a user's last 5 items)
+ *   text      nearest items to a text vector (an item's, a user's mean, or
+ *             an encoded query)
+ *   hybrid    rerank: text top 3k reranked by cosine with the user's mean
+ *                     item2vec vector (an item without a vector keeps its
+ *                     text cosine; no history vectors: text order)
+ *             blend:  alpha * text cosine + (1 - alpha) * item2vec cosine over
+ *                     the union of both top-3k lists; an item without an
+ *                     item2vec vector (cold start) scores its text cosine
+ *             rrf:    reciprocal-rank fusion, sum of 1 / (60 + rank)
+ *   popular   most frequent items in the training events
+ *
+ * Every list excludes the query items (the item itself, the user's history).
+ * Searches go through the model's index when one is built (lab_model's
+ * search hook), otherwise an exact scan of the normalised vectors.
+ */
+#ifndef EMBEDLAB_RECOMMEND_H
+#define EMBEDLAB_RECOMMEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lab.h"
+
+#define REC_MAX_K 1000
+#define REC_HIST_LAST 5   /* the user vector is the mean of the last 5 items */
+#define REC_RRF_K 60      /* the constant of Cormack et al. 2009 */
+
+enum { REC_ITEM2VEC, REC_TEXT, REC_HYBRID, REC_POPULAR, REC_N_METHODS };
+
+typedef struct rec_list {
+    size_t n;
+    int64_t ids[REC_MAX_K];
+    float scores[REC_MAX_K];
+    double latency_us;
+    char note[160];       /* why a list is empty or degraded ("" if fine) */
+} rec_list;
+
+/* Restricts results: an item passes when it is not excluded and, if
+ * category is set, belongs to it. */
+typedef struct rec_filter {
+    const int64_t *exclude;   /* sorted ascending */
+    size_t n_exclude;
+    const char *category;
+    lab *L;                   /* for the category lookup */
+} rec_filter;
+
+int rec_filter_allow(int64_t id, void *filter);
+
+/* Nearest items to vector q (length m->vs.dim, need not be normalised). */
+int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_list *out,
+               err *e);
+
+/* The query a list is computed from: history items (oldest first); for
+ * "similar ITEM" the history is that one item.  text_q, when non-NULL, is
+ * an encoded free-text query (dimension of the text model). */
+typedef struct rec_query {
+    const int64_t *hist;
+    size_t n_hist;
+    const float *text_q;
+    const char *category;
+} rec_query;
+
+typedef struct rec_models {
+    lab_model *i2v;          /* may be NULL */
+    lab_model *text;         /* may be NULL */
+    const int64_t *pop_ids;  /* popularity order (most frequent first), may be NULL */
+    size_t n_pop;
+    int hybrid;              /* HYBRID_* */
+    double alpha;
+} rec_models;
+
+/* Computes one method's list.  A method that cannot answer (no model, no
+ * vector for the query) returns 0 with an empty list and a note. */
+int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
+            rec_list *out, err *e);
+
+/* Mean of the normalised vectors of the last REC_HIST_LAST history items
+ * that have one; returns how many contributed (0: none). */
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out);
+
+const char *rec_method_name(int method);
+
+#endif

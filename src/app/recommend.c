@@ -1,0 +1,313 @@
+/* recommend.c - item2vec, text, hybrid (rerank, blend, rrf) and popularity
+ * recommenders (see recommend.h for the definitions). */
+#include "recommend.h"
+#include "mem.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *rec_method_name(int m)
+{
+    static const char *const names[] = {"Item2Vec", "LLM", "Hybrid", "Popularity"};
+    return m >= 0 && m < REC_N_METHODS ? names[m] : "?";
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+int rec_filter_allow(int64_t id, void *ud)
+{
+    const rec_filter *f = ud;
+    if (!f)
+        return 1;
+    if (f->n_exclude && bsearch(&id, f->exclude, f->n_exclude, sizeof id, cmp_i64))
+        return 0;
+    if (f->category && f->L) {
+        long r = lab_find_id(f->L, id);
+        if (r < 0 || strcmp(f->L->cat.category[r], f->category) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_list *out,
+               err *e)
+{
+    size_t dim = m->unit.dim;
+    float *qn;
+    topk t;
+
+    out->n = 0;
+    if (k > REC_MAX_K)
+        k = REC_MAX_K;
+    qn = mem_array(dim ? dim : 1, sizeof *qn);
+    if (!qn)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    memcpy(qn, q, dim * sizeof *qn);
+    if (vec_normalize(qn, dim) == 0) {
+        mem_free(qn);
+        return 0;   /* a zero query has no direction: nothing is near it */
+    }
+    if (m->search) {
+        long n = m->search(m->index, qn, k, rec_filter_allow, (void *)f, out->ids, out->scores,
+                           e);
+        mem_free(qn);
+        if (n < 0)
+            return (int)n;
+        out->n = (size_t)n;
+        return 0;
+    }
+    /* Exact scan: one dot product per row of the normalised matrix. */
+    topk_init(&t, k, out->ids, out->scores);
+    for (size_t i = 0; i < m->unit.n; i++) {
+        float s = vec_dot(qn, m->unit.data + i * dim, dim);
+        if (s > topk_threshold(&t) && rec_filter_allow(m->unit.ids[i], (void *)f))
+            topk_push(&t, m->unit.ids[i], s);
+    }
+    out->n = topk_sort(&t);
+    mem_free(qn);
+    return 0;
+}
+
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out)
+{
+    size_t used = 0, dim = m->unit.dim;
+
+    memset(out, 0, dim * sizeof *out);
+    for (size_t i = n_hist; i > 0 && used < REC_HIST_LAST; i--) {
+        long r = vecset_find(&m->unit, hist[i - 1]);
+        if (r < 0)
+            continue;
+        vec_axpy(out, 1.0f, m->unit.data + (size_t)r * dim, dim);
+        used++;
+    }
+    return used;
+}
+
+/* Cosine of an item's normalised vector with a normalised query, or NAN
+ * when the item has no vector in this model. */
+static float item_cos(const lab_model *m, int64_t id, const float *qn)
+{
+    long r = vecset_find(&m->unit, id);
+    if (r < 0)
+        return NAN;
+    return vec_dot(m->unit.data + (size_t)r * m->unit.dim, qn, m->unit.dim);
+}
+
+typedef struct cand {
+    int64_t id;
+    float score;
+} cand;
+
+static int cmp_cand(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score < b->score ? 1 : -1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static void take_top(cand *c, size_t n, size_t k, rec_list *out)
+{
+    qsort(c, n, sizeof *c, cmp_cand);
+    out->n = n < k ? n : k;
+    for (size_t i = 0; i < out->n; i++) {
+        out->ids[i] = c[i].id;
+        out->scores[i] = c[i].score;
+    }
+}
+
+static void add_unique(cand *c, size_t *n, int64_t id)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (c[i].id == id)
+            return;
+    c[(*n)++].id = id;
+}
+
+static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t k,
+                  const rec_filter *f, rec_list *out, err *e)
+{
+    size_t kk = 3 * k > REC_MAX_K ? REC_MAX_K : 3 * k, n = 0;
+    rec_list *tl = NULL, *il = NULL;
+    cand *c = NULL;
+    int rc = 0;
+
+    tl = mem_calloc(1, sizeof *tl);
+    il = mem_calloc(1, sizeof *il);
+    c = mem_calloc(2 * kk + 1, sizeof *c);
+    if (!tl || !il || !c) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = rec_search(ms->text, tq, kk, f, tl, e)))
+        goto done;
+    if (!iq) {   /* no behaviour signal: the text order is the answer */
+        for (size_t i = 0; i < tl->n && n < k; i++, n++) {
+            out->ids[n] = tl->ids[i];
+            out->scores[n] = tl->scores[i];
+        }
+        out->n = n;
+        snprintf(out->note, sizeof out->note, "no item2vec vector for the history: text order");
+        goto done;
+    }
+    if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(ms->i2v, iq, kk, f, il, e)))
+        goto done;
+    float *tqn = mem_array(ms->text->unit.dim, sizeof *tqn);
+    float *iqn = mem_array(ms->i2v->unit.dim, sizeof *iqn);
+    if (!tqn || !iqn) {
+        mem_free(tqn);
+        mem_free(iqn);
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(tqn, tq, ms->text->unit.dim * sizeof *tqn);
+    vec_normalize(tqn, ms->text->unit.dim);
+    memcpy(iqn, iq, ms->i2v->unit.dim * sizeof *iqn);
+    vec_normalize(iqn, ms->i2v->unit.dim);
+    switch (ms->hybrid) {
+    case HYBRID_RERANK:
+        for (size_t i = 0; i < tl->n; i++) {
+            float s = item_cos(ms->i2v, tl->ids[i], iqn);
+            c[n].id = tl->ids[i];
+            c[n++].score = isnan(s) ? tl->scores[i] : s;
+        }
+        break;
+    case HYBRID_BLEND:
+        for (size_t i = 0; i < tl->n; i++)
+            add_unique(c, &n, tl->ids[i]);
+        for (size_t i = 0; i < il->n; i++)
+            add_unique(c, &n, il->ids[i]);
+        for (size_t i = 0; i < n; i++) {
+            float ts = item_cos(ms->text, c[i].id, tqn), is = item_cos(ms->i2v, c[i].id, iqn);
+            if (isnan(ts))
+                ts = 0;
+            c[i].score = isnan(is) ? ts : (float)(ms->alpha * ts + (1 - ms->alpha) * is);
+        }
+        break;
+    default: /* HYBRID_RRF */
+        for (size_t i = 0; i < tl->n; i++)
+            add_unique(c, &n, tl->ids[i]);
+        for (size_t i = 0; i < il->n; i++)
+            add_unique(c, &n, il->ids[i]);
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t r = 0; r < tl->n; r++)
+                if (tl->ids[r] == c[i].id)
+                    s += 1.0 / (REC_RRF_K + (double)r + 1);
+            for (size_t r = 0; r < il->n; r++)
+                if (il->ids[r] == c[i].id)
+                    s += 1.0 / (REC_RRF_K + (double)r + 1);
+            c[i].score = (float)s;
+        }
+        break;
+    }
+    take_top(c, n, k, out);
+    mem_free(tqn);
+    mem_free(iqn);
+done:
+    mem_free(tl);
+    mem_free(il);
+    mem_free(c);
+    return rc;
+}
+
+int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
+            rec_list *out, err *e)
+{
+    int64_t *ex = NULL;
+    float *iq = NULL, *tq = NULL;
+    rec_filter f = {.category = q->category, .L = L};
+    double t0 = progress_now();
+    int rc = 0;
+
+    out->n = 0;
+    out->note[0] = '\0';
+    if (k == 0 || k > REC_MAX_K)
+        return err_set(e, ERR_USAGE, "k must be 1..%d", REC_MAX_K);
+    ex = mem_array(q->n_hist + 1, sizeof *ex);
+    if (!ex)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    memcpy(ex, q->hist, q->n_hist * sizeof *ex);
+    qsort(ex, q->n_hist, sizeof *ex, cmp_i64);
+    f.exclude = ex;
+    f.n_exclude = q->n_hist;
+
+    if (ms->i2v) {
+        iq = mem_array(ms->i2v->unit.dim, sizeof *iq);
+        if (!iq)
+            goto nomem;
+        if (!rec_mean_vector(ms->i2v, q->hist, q->n_hist, iq)) {
+            mem_free(iq);
+            iq = NULL;
+        }
+    }
+    if (ms->text) {
+        tq = mem_array(ms->text->unit.dim, sizeof *tq);
+        if (!tq)
+            goto nomem;
+        if (q->text_q)
+            memcpy(tq, q->text_q, ms->text->unit.dim * sizeof *tq);
+        else if (!rec_mean_vector(ms->text, q->hist, q->n_hist, tq)) {
+            mem_free(tq);
+            tq = NULL;
+        }
+    }
+
+    switch (method) {
+    case REC_ITEM2VEC:
+        if (!ms->i2v)
+            snprintf(out->note, sizeof out->note, "no item2vec model: `train item2vec`");
+        else if (!iq)
+            snprintf(out->note, sizeof out->note,
+                     q->text_q ? "free text has no behaviour vector"
+                               : "cold start: no item2vec vector for this history");
+        else
+            rc = rec_search(ms->i2v, iq, k, &f, out, e);
+        break;
+    case REC_TEXT:
+        if (!ms->text)
+            snprintf(out->note, sizeof out->note, "no text vectors: `encode text`");
+        else if (!tq)
+            snprintf(out->note, sizeof out->note, "no text vector for this history");
+        else
+            rc = rec_search(ms->text, tq, k, &f, out, e);
+        break;
+    case REC_HYBRID:
+        if (!ms->text && ms->i2v && iq) {
+            rc = rec_search(ms->i2v, iq, k, &f, out, e);
+            snprintf(out->note, sizeof out->note, "no text vectors: item2vec only");
+        } else if (!ms->text || !tq)
+            snprintf(out->note, sizeof out->note, "needs text vectors: `encode text`");
+        else if (!ms->i2v) {
+            rc = rec_search(ms->text, tq, k, &f, out, e);
+            snprintf(out->note, sizeof out->note, "no item2vec model: text only");
+        } else
+            rc = hybrid(ms, tq, iq, k, &f, out, e);
+        break;
+    case REC_POPULAR:
+        for (size_t i = 0; i < ms->n_pop && out->n < k; i++)
+            if (rec_filter_allow(ms->pop_ids[i], &f)) {
+                out->ids[out->n] = ms->pop_ids[i];
+                out->scores[out->n++] = (float)(ms->n_pop - i) / (float)ms->n_pop;
+            }
+        break;
+    default:
+        rc = err_set(e, ERR_USAGE, "unknown method %d", method);
+    }
+    out->latency_us = (progress_now() - t0) * 1e6;
+    mem_free(ex);
+    mem_free(iq);
+    mem_free(tq);
+    return rc;
+nomem:
+    mem_free(ex);
+    mem_free(iq);
+    mem_free(tq);
+    return err_set(e, ERR_NOMEM, "out of memory");
+}
