@@ -51,6 +51,12 @@ int store_item_insert(store *s, const store_item *it, int64_t *id_out, err *e);
 /* Looks up the rowid of a catalog id: 0, or -ERR_NOTFOUND. */
 int store_item_lookup(store *s, const char *ext_id, int64_t *id_out, err *e);
 
+/* Calls fn(ud, rowid, ext_id) for every item, in id order (ext_id is only
+ * valid during the call).  A nonzero return from fn stops the walk and is
+ * returned.  Importers use it to build their id map once per import. */
+int store_item_each(store *s, int (*fn)(void *ud, int64_t id, const char *ext_id), void *ud,
+                    err *e);
+
 /* All items in id order.  Strings are owned by the catalog. */
 typedef struct store_catalog {
     size_t n;

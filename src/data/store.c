@@ -308,6 +308,26 @@ int store_item_lookup(store *s, const char *ext_id, int64_t *id_out, err *e)
     return db_err(s, e, "look up item");
 }
 
+int store_item_each(store *s, int (*fn)(void *ud, int64_t id, const char *ext_id), void *ud,
+                    err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = prepare(s, "SELECT id, ext_id FROM items ORDER BY id", &st, e)))
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *x = (const char *)sqlite3_column_text(st, 1);
+        int frc = fn(ud, sqlite3_column_int64(st, 0), x ? x : "");
+        if (frc) {
+            sqlite3_finalize(st);
+            return frc;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, "list items");
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
