@@ -1,0 +1,120 @@
+/* item2vec.h - Item2Vec (Barkan & Koenigstein 2016): sessions of item ids are
+ * "sentences", SGNS (sgns.h) turns them into item vectors.
+ *
+ * Vectors come back as a vecset with ids = item rowids, sorted ascending, and
+ * RAW (not normalised) rows: the input vectors word2vec/gensim also store.
+ * Normalise a copy for cosine search (vecset_normalize), or call
+ * i2v_most_similar, which computes cosines itself.  The output (context)
+ * vectors are kept next to them so `train item2vec --update` can continue
+ * training where it stopped.
+ *
+ * Also here: key=value parameter parsing for the command layer, the
+ * parameters as JSON, and the word2vec text/binary formats read and written
+ * by gensim's KeyedVectors.{load,save}_word2vec_format.
+ */
+#ifndef EMBEDLAB_ITEM2VEC_H
+#define EMBEDLAB_ITEM2VEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "progress.h"
+#include "sgns.h"
+#include "store.h"
+#include "vec.h"
+
+/* ---- parameters --------------------------------------------------------- */
+
+typedef struct i2v_params {
+    sgns_opts sg;       /* dim window negative ns_exponent sample alpha min_alpha
+                           epochs threads seed shrink */
+    int min_count;      /* items seen fewer times are dropped (1..INT32_MAX, 1) */
+} i2v_params;
+
+/* The defaults of `train item2vec`: sgns_opts_default() with epochs=20,
+ * threads=2, min_count=1. */
+i2v_params i2v_params_default(void);
+
+/* Sets one parameter from text.  Keys: dim window negative ns_exponent sample
+ * alpha min_alpha epochs min_count threads seed shrink; window also takes
+ * "session" (whole session as context).  -ERR_USAGE naming the key and its
+ * allowed range (unknown key: lists the known ones). */
+int i2v_params_set(i2v_params *p, const char *key, const char *value, err *e);
+/* Applies "key=value" words in order; stops at the first bad one. */
+int i2v_params_parse(i2v_params *p, int argc, const char *const *argv, err *e);
+/* Cross-field check (min_alpha <= alpha ...): 0 or -ERR_USAGE. */
+int i2v_params_check(const i2v_params *p, err *e);
+/* The parameters as a one-line JSON object, for store_model.params.
+ * *out is caller-freed with mem_free. */
+int i2v_params_json(const i2v_params *p, char **out, err *e);
+
+/* ---- training ----------------------------------------------------------- */
+
+typedef struct i2v_model {
+    vecset vecs;        /* input vectors: ids sorted, raw */
+    vecset ctx;         /* output vectors, same ids and order; n == 0 if unknown */
+} i2v_model;
+
+void i2v_model_done(i2v_model *m);   /* NULL-safe */
+
+typedef struct i2v_stats {
+    size_t n_seq, n_tok;        /* sequences and tokens given to SGNS */
+    size_t n_items;             /* vocabulary */
+    size_t n_new_items;         /* with prev: items that had no vector */
+    size_t n_dropped_tok;       /* tokens of items under min_count */
+    double seconds;             /* whole call */
+    sgns_stats sg;
+} i2v_stats;
+
+/* Trains item vectors from the sessions in c (borrowed).  prev (may be NULL)
+ * continues an earlier model: its items keep their vectors as starting point
+ * (and stay in the vocabulary even if absent from c), new items start
+ * fresh; its ctx vectors are reused when present.  The result goes to *out
+ * (initialised here) only on success; prev and *out are left untouched on
+ * any error, including -ERR_CANCEL.  Returns 0 or negative ERR_*. */
+int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
+              i2v_model *out, progress *pr, i2v_stats *st /* OUT, may be NULL */, err *e);
+
+/* ---- queries ------------------------------------------------------------ */
+
+/* gensim most_similar: mean of the unit vectors of pos (+) and neg (-), then
+ * the k items with the highest cosine to it, excluding the query items.
+ * vs may be raw or normalised; rows of norm 0 score 0.  Fills ids/scores
+ * (k slots each) best first and returns the count, or -ERR_NOTFOUND (an id
+ * without a vector), -ERR_USAGE (no query ids).  Allocates nothing. */
+int i2v_most_similar(const vecset *vs, const int64_t *pos, size_t n_pos, const int64_t *neg,
+                     size_t n_neg, size_t k, int64_t *ids /* OUT */, float *scores /* OUT */,
+                     err *e);
+
+/* ---- word2vec files ----------------------------------------------------- */
+
+/* Key of an item in an exported file (the catalog id users know).  Returns a
+ * string valid until the next call, or NULL when the id has no key. */
+typedef const char *(*i2v_key_fn)(void *ud, int64_t id);
+
+enum { I2V_W2V_TEXT = 0, I2V_W2V_BINARY = 1 };
+
+/* Writes vs in word2vec format: header "n dim", then one vector per line
+ * (text: "%.9g" values, exact float round trip; binary: key, space, dim
+ * little-endian float32, newline, as word2vec.c).  key_fn NULL writes the
+ * decimal id.  Keys must be non-empty and free of whitespace (-ERR_USAGE).
+ * The file is written to PATH.tmp and renamed, so a failure leaves no
+ * half-written file. */
+int i2v_w2v_save(const char *path, int format, const vecset *vs, i2v_key_fn key_fn, void *ud,
+                 err *e);
+
+typedef struct i2v_w2v {
+    size_t n, dim;
+    char **keys;        /* n keys, owned */
+    float *data;        /* n * dim, owned (64-byte aligned) */
+} i2v_w2v;
+
+/* Reads a word2vec file (untrusted): counts and dims are checked against the
+ * file size before allocating, every value must be a finite float; errors
+ * are -ERR_PARSE "PATH:LINE: ..." (binary: "PATH: vector N at byte B: ...").
+ * Limits: dim <= SGNS_MAX_DIM, keys <= 4096 bytes.  Free with i2v_w2v_done. */
+int i2v_w2v_load(const char *path, int format, i2v_w2v *out, err *e);
+void i2v_w2v_done(i2v_w2v *w);   /* NULL-safe */
+
+#endif

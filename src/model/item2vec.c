@@ -1,0 +1,869 @@
+/* item2vec.c - sessions → item vectors with SGNS, key=value parameters, and
+ * the word2vec text/binary formats (see item2vec.h).
+ *
+ * Vocabulary: items are counted with an open-addressing hash (item rowids are
+ * sparse int64), kept when count >= min_count, sorted by id; the token of an
+ * item is its rank, so the trained input matrix is already a sorted vecset.
+ * Start vectors are seeded by item id (sgns_init_row), so an item starts from
+ * the same vector whatever else is in the vocabulary.
+ *
+ * word2vec formats follow word2vec.c (save) and gensim 4.2
+ * KeyedVectors.load_word2vec_format (load): a "count dim" header line, then
+ * per vector its key and either dim text floats or dim little-endian float32.
+ * The reader treats the file as hostile: sizes are checked against the file
+ * length before anything is allocated, and every error names file and line.
+ */
+#include "item2vec.h"
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define W2V_MAX_KEY 4096
+#define W2V_MAX_VECTORS 100000000ULL   /* 1e8: far above any catalog */
+
+/* ---- parameters --------------------------------------------------------- */
+
+i2v_params i2v_params_default(void)
+{
+    i2v_params p;
+    p.sg = sgns_opts_default();
+    p.sg.epochs = 20;
+    p.sg.threads = 2;
+    p.min_count = 1;
+    return p;
+}
+
+/* Strict integer: the whole string, in [lo, hi]. */
+static int parse_long(const char *key, const char *v, long lo, long hi, long *out, err *e)
+{
+    char *end;
+    long x;
+
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+        return err_set(e, ERR_USAGE, "%s=%s: expected an integer in %ld..%ld", key, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+static int parse_double(const char *key, const char *v, double lo, double hi, int lo_open,
+                        double *out, err *e)
+{
+    char *end;
+    double x;
+
+    errno = 0;
+    x = strtod(v, &end);
+    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x) || x > hi ||
+        (lo_open ? x <= lo : x < lo))
+        return err_set(e, ERR_USAGE, "%s=%s: expected a number in %s%g..%g%s", key, v,
+                       lo_open ? "(" : "", lo, hi, lo_open ? ", lower end excluded)" : "");
+    *out = x;
+    return 0;
+}
+
+int i2v_params_set(i2v_params *p, const char *key, const char *value, err *e)
+{
+    long l;
+    double d;
+    int rc;
+    sgns_opts *o = &p->sg;
+
+    if (!key || !*key)
+        return err_set(e, ERR_USAGE, "empty parameter name");
+    if (!value || !*value)
+        return err_set(e, ERR_USAGE, "%s: missing value", key);
+    if (strcmp(key, "dim") == 0) {
+        if ((rc = parse_long(key, value, 1, SGNS_MAX_DIM, &l, e)) < 0)
+            return rc;
+        o->dim = (int)l;
+    } else if (strcmp(key, "window") == 0) {
+        if (strcmp(value, "session") == 0 || strcmp(value, "whole") == 0) {
+            o->window = SGNS_WINDOW_SEQ;
+            return 0;
+        }
+        char *end;
+        errno = 0;
+        l = strtol(value, &end, 10);
+        if (end == value || *end || errno == ERANGE || l < 1 || l > SGNS_MAX_WINDOW)
+            return err_set(e, ERR_USAGE,
+                           "window=%s: expected an integer in 1..%d or 'session'", value,
+                           SGNS_MAX_WINDOW);
+        o->window = (int)l;
+    } else if (strcmp(key, "negative") == 0) {
+        if ((rc = parse_long(key, value, 1, SGNS_MAX_NEGATIVE, &l, e)) < 0)
+            return rc;
+        o->negative = (int)l;
+    } else if (strcmp(key, "ns_exponent") == 0) {
+        if ((rc = parse_double(key, value, -1, 1, 0, &d, e)) < 0)
+            return rc;
+        o->ns_exponent = d;
+    } else if (strcmp(key, "sample") == 0) {
+        if ((rc = parse_double(key, value, 0, 0.999999, 0, &d, e)) < 0)
+            return rc;
+        o->sample = d;
+    } else if (strcmp(key, "alpha") == 0) {
+        if ((rc = parse_double(key, value, 0, 1, 1, &d, e)) < 0)
+            return rc;
+        o->alpha = d;
+    } else if (strcmp(key, "min_alpha") == 0) {
+        if ((rc = parse_double(key, value, 0, 1, 0, &d, e)) < 0)
+            return rc;
+        o->min_alpha = d;
+    } else if (strcmp(key, "epochs") == 0) {
+        if ((rc = parse_long(key, value, 1, SGNS_MAX_EPOCHS, &l, e)) < 0)
+            return rc;
+        o->epochs = (int)l;
+    } else if (strcmp(key, "min_count") == 0) {
+        if ((rc = parse_long(key, value, 1, INT32_MAX, &l, e)) < 0)
+            return rc;
+        p->min_count = (int)l;
+    } else if (strcmp(key, "threads") == 0) {
+        if ((rc = parse_long(key, value, 1, SGNS_MAX_THREADS, &l, e)) < 0)
+            return rc;
+        o->threads = (int)l;
+    } else if (strcmp(key, "seed") == 0) {
+        char *end;
+        errno = 0;
+        unsigned long long u = strtoull(value, &end, 10);
+        if (end == value || *end || errno == ERANGE || value[0] == '-')
+            return err_set(e, ERR_USAGE, "seed=%s: expected an integer in 0..%llu", value,
+                           (unsigned long long)UINT64_MAX);
+        o->seed = (uint64_t)u;
+    } else if (strcmp(key, "shrink") == 0) {
+        if ((rc = parse_long(key, value, 0, 1, &l, e)) < 0)
+            return rc;
+        o->shrink = (int)l;
+    } else {
+        return err_set(e, ERR_USAGE,
+                       "unknown parameter '%s' (known: dim window negative ns_exponent "
+                       "sample alpha min_alpha epochs min_count threads seed shrink)", key);
+    }
+    return 0;
+}
+
+int i2v_params_parse(i2v_params *p, int argc, const char *const *argv, err *e)
+{
+    char key[64];
+
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        size_t kl = eq ? (size_t)(eq - argv[i]) : 0;
+        int rc;
+        if (!eq)
+            return err_set(e, ERR_USAGE, "'%s': expected key=value", argv[i]);
+        if (kl == 0 || kl >= sizeof key)
+            return err_set(e, ERR_USAGE, "'%s': bad parameter name", argv[i]);
+        memcpy(key, argv[i], kl);
+        key[kl] = '\0';
+        if ((rc = i2v_params_set(p, key, eq + 1, e)) < 0)
+            return rc;
+    }
+    return i2v_params_check(p, e);
+}
+
+int i2v_params_check(const i2v_params *p, err *e)
+{
+    if (p->min_count < 1)
+        return err_set(e, ERR_USAGE, "min_count=%d out of range (1..%d)", p->min_count,
+                       INT32_MAX);
+    return sgns_opts_check(&p->sg, e);
+}
+
+int i2v_params_json(const i2v_params *p, char **out, err *e)
+{
+    const sgns_opts *o = &p->sg;
+    char win[32], buf[512];
+    int n;
+
+    *out = NULL;
+    if (o->window == SGNS_WINDOW_SEQ)
+        snprintf(win, sizeof win, "\"session\"");
+    else
+        snprintf(win, sizeof win, "%d", o->window);
+    /* %.17g round-trips doubles; JSON has no inf/nan and check() forbids them. */
+    n = snprintf(buf, sizeof buf,
+                 "{\"dim\":%d,\"window\":%s,\"negative\":%d,\"ns_exponent\":%.17g,"
+                 "\"sample\":%.17g,\"alpha\":%.17g,\"min_alpha\":%.17g,\"epochs\":%d,"
+                 "\"min_count\":%d,\"threads\":%d,\"seed\":%llu,\"shrink\":%d,\"sg\":1,\"hs\":0}",
+                 o->dim, win, o->negative, o->ns_exponent, o->sample, o->alpha, o->min_alpha,
+                 o->epochs, p->min_count, o->threads, (unsigned long long)o->seed, o->shrink);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return err_set(e, ERR_RANGE, "parameters do not fit the JSON buffer");
+    *out = mem_strdup(buf);
+    if (!*out)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- id hash: int64 item id → int32 slot value ---------------------------- */
+
+typedef struct idmap {
+    size_t cap;             /* power of two */
+    size_t n;
+    int64_t *keys;
+    int64_t *vals;          /* count while counting, then the token */
+    unsigned char *used;
+} idmap;
+
+static size_t id_hash(int64_t id, size_t cap)
+{
+    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static int idmap_init(idmap *m, size_t expect)
+{
+    memset(m, 0, sizeof *m);
+    m->cap = 64;
+    while (m->cap < expect * 2)
+        m->cap *= 2;
+    m->keys = mem_array(m->cap, sizeof *m->keys);
+    m->vals = mem_array(m->cap, sizeof *m->vals);
+    m->used = mem_calloc(m->cap, 1);
+    return (m->keys && m->vals && m->used) ? 0 : -ERR_NOMEM;
+}
+
+static void idmap_done(idmap *m)
+{
+    mem_free(m->keys);
+    mem_free(m->vals);
+    mem_free(m->used);
+    memset(m, 0, sizeof *m);
+}
+
+/* Slot of id; inserts it (val 0) when absent.  -1 when growing failed. */
+static long idmap_slot(idmap *m, int64_t id)
+{
+    size_t i = id_hash(id, m->cap);
+
+    while (m->used[i]) {
+        if (m->keys[i] == id)
+            return (long)i;
+        i = (i + 1) & (m->cap - 1);
+    }
+    if ((m->n + 1) * 2 > m->cap) {
+        idmap g;
+        if (idmap_init(&g, m->cap) < 0) {   /* doubles: cap >= 2 * old cap */
+            idmap_done(&g);
+            return -1;
+        }
+        for (size_t k = 0; k < m->cap; k++)
+            if (m->used[k]) {
+                size_t j = id_hash(m->keys[k], g.cap);
+                while (g.used[j])
+                    j = (j + 1) & (g.cap - 1);
+                g.used[j] = 1;
+                g.keys[j] = m->keys[k];
+                g.vals[j] = m->vals[k];
+            }
+        g.n = m->n;
+        idmap_done(m);
+        *m = g;
+        return idmap_slot(m, id);
+    }
+    m->used[i] = 1;
+    m->keys[i] = id;
+    m->vals[i] = 0;
+    m->n++;
+    return (long)i;
+}
+
+static long idmap_find(const idmap *m, int64_t id)
+{
+    size_t i = id_hash(id, m->cap);
+    while (m->used[i]) {
+        if (m->keys[i] == id)
+            return (long)i;
+        i = (i + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- training ----------------------------------------------------------- */
+
+void i2v_model_done(i2v_model *m)
+{
+    if (!m)
+        return;
+    vecset_done(&m->vecs);
+    vecset_done(&m->ctx);
+}
+
+int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
+              i2v_model *out, progress *pr, i2v_stats *st, err *e)
+{
+    idmap map = {0};
+    int64_t *vocab = NULL;
+    int32_t *tok = NULL;
+    size_t *off = NULL, V = 0, n_tok = 0, n_seq = 0;
+    sgns_model m = {0};
+    i2v_model res = {0};
+    i2v_stats s;
+    double t0 = progress_now();
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    if ((rc = i2v_params_check(p, e)) < 0)
+        return rc;
+    if (prev && prev->vecs.n && prev->vecs.dim != (size_t)p->sg.dim)
+        return err_set(e, ERR_USAGE, "dim=%d but the model to update has dim %zu", p->sg.dim,
+                       prev->vecs.dim);
+    if (idmap_init(&map, 1024) < 0)
+        goto nomem;
+
+    /* Count. */
+    for (size_t i = 0; i < c->n_tok; i++) {
+        long k = idmap_slot(&map, c->items[i]);
+        if (k < 0)
+            goto nomem;
+        map.vals[k]++;
+    }
+    /* Vocabulary: frequent items, plus every item of prev. */
+    vocab = mem_array(map.n + (prev ? prev->vecs.n : 0) + 1, sizeof *vocab);
+    if (!vocab)
+        goto nomem;
+    for (size_t k = 0; k < map.cap; k++)
+        if (map.used[k] && map.vals[k] >= p->min_count)
+            vocab[V++] = map.keys[k];
+    if (prev)
+        for (size_t i = 0; i < prev->vecs.n; i++) {
+            long k = idmap_find(&map, prev->vecs.ids[i]);
+            if (k < 0 || map.vals[k] < p->min_count)
+                vocab[V++] = prev->vecs.ids[i];
+        }
+    if (V == 0) {
+        rc = err_set(e, ERR_STATE, "no item occurs at least min_count=%d times",
+                     p->min_count);
+        goto fail;
+    }
+    if (V > INT32_MAX) {
+        rc = err_set(e, ERR_RANGE, "too many items (%zu)", V);
+        goto fail;
+    }
+    qsort(vocab, V, sizeof *vocab, cmp_i64);
+    /* Reuse the map: val = token, or -1 for dropped items. */
+    for (size_t k = 0; k < map.cap; k++)
+        if (map.used[k])
+            map.vals[k] = -1;
+    for (size_t t = 0; t < V; t++) {
+        long k = idmap_slot(&map, vocab[t]);
+        if (k < 0)
+            goto nomem;
+        map.vals[k] = (int64_t)t;
+    }
+
+    /* Token sequences (sessions without any kept item vanish). */
+    tok = mem_array(c->n_tok ? c->n_tok : 1, sizeof *tok);
+    off = mem_array(c->n_seq + 1, sizeof *off);
+    if (!tok || !off)
+        goto nomem;
+    off[0] = 0;
+    for (size_t q = 0; q < c->n_seq; q++) {
+        size_t start = n_tok;
+        for (size_t i = c->off[q]; i < c->off[q + 1]; i++) {
+            int64_t t = map.vals[idmap_find(&map, c->items[i])];
+            if (t >= 0)
+                tok[n_tok++] = (int32_t)t;
+            else
+                s.n_dropped_tok++;
+        }
+        if (n_tok > start)
+            off[++n_seq] = n_tok;
+    }
+
+    /* Start weights: by item id, or the previous model's. */
+    if ((rc = sgns_model_init(&m, V, 0, (size_t)p->sg.dim, p->sg.seed, e)) < 0)
+        goto fail;
+    for (size_t t = 0; t < V; t++) {
+        long r = prev ? vecset_find(&prev->vecs, vocab[t]) : -1;
+        float *row = m.in + t * m.dim;
+        if (r < 0) {
+            sgns_init_row(row, m.dim, p->sg.seed, (uint64_t)vocab[t]);
+            s.n_new_items++;
+            continue;
+        }
+        memcpy(row, prev->vecs.data + (size_t)r * m.dim, m.dim * sizeof(float));
+        if (prev->ctx.n == prev->vecs.n && prev->ctx.dim == m.dim && prev->ctx.ids[r] == vocab[t])
+            memcpy(m.out + t * m.dim, prev->ctx.data + (size_t)r * m.dim, m.dim * sizeof(float));
+    }
+    if (!prev)
+        s.n_new_items = V;
+
+    sgns_corpus sc = {n_seq, off, tok};
+    if ((rc = sgns_train(&m, &sc, NULL, NULL, &p->sg, pr, &s.sg, e)) < 0)
+        goto fail;
+
+    if ((rc = vecset_init(&res.vecs, V, m.dim, e)) < 0 ||
+        (rc = vecset_init(&res.ctx, V, m.dim, e)) < 0)
+        goto fail;
+    memcpy(res.vecs.ids, vocab, V * sizeof *vocab);
+    memcpy(res.ctx.ids, vocab, V * sizeof *vocab);
+    memcpy(res.vecs.data, m.in, V * m.dim * sizeof(float));
+    memcpy(res.ctx.data, m.out, V * m.dim * sizeof(float));
+
+    s.n_seq = n_seq;
+    s.n_tok = n_tok;
+    s.n_items = V;
+    s.seconds = progress_now() - t0;
+    if (st)
+        *st = s;
+    *out = res;
+    rc = 0;
+    goto done;
+nomem:
+    rc = err_set(e, ERR_NOMEM, "out of memory building the item vocabulary");
+fail:
+    i2v_model_done(&res);
+done:
+    sgns_model_done(&m);
+    mem_free(tok);
+    mem_free(off);
+    mem_free(vocab);
+    idmap_done(&map);
+    return rc;
+}
+
+/* ---- most_similar ------------------------------------------------------- */
+
+int i2v_most_similar(const vecset *vs, const int64_t *pos, size_t n_pos, const int64_t *neg,
+                     size_t n_neg, size_t k, int64_t *ids, float *scores, err *e)
+{
+    float q[SGNS_MAX_DIM];
+    size_t dim = vs->dim;
+    topk tk;
+
+    if (n_pos + n_neg == 0)
+        return err_set(e, ERR_USAGE, "most_similar needs at least one item");
+    if (dim == 0 || dim > SGNS_MAX_DIM)
+        return err_set(e, ERR_RANGE, "vector width %zu unsupported", dim);
+    memset(q, 0, dim * sizeof *q);
+    for (size_t i = 0; i < n_pos + n_neg; i++) {
+        int64_t id = i < n_pos ? pos[i] : neg[i - n_pos];
+        long r = vecset_find(vs, id);
+        if (r < 0)
+            return err_set(e, ERR_NOTFOUND, "item %lld has no vector", (long long)id);
+        const float *v = vs->data + (size_t)r * dim;
+        float nr = vec_norm(v, dim);
+        if (nr > 0)
+            vec_axpy(q, (i < n_pos ? 1.0f : -1.0f) / nr, v, dim);
+    }
+    vec_normalize(q, dim);
+    topk_init(&tk, k, ids, scores);
+    for (size_t r = 0; r < vs->n; r++) {
+        const float *v = vs->data + r * dim;
+        int64_t id = vs->ids[r];
+        int skip = 0;
+        for (size_t i = 0; i < n_pos + n_neg && !skip; i++)
+            skip = id == (i < n_pos ? pos[i] : neg[i - n_pos]);
+        if (skip)
+            continue;
+        float dot = vec_dot(q, v, dim), nr2 = vec_dot(v, v, dim);
+        float cs = nr2 > 0 ? dot / sqrtf(nr2) : 0.0f;
+        if (cs > topk_threshold(&tk))
+            topk_push(&tk, id, cs);
+    }
+    return (int)topk_sort(&tk);
+}
+
+/* ---- word2vec save ------------------------------------------------------ */
+
+static int key_ok(const char *k)
+{
+    if (!k || !*k || strlen(k) > W2V_MAX_KEY)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        if (isspace(*p))
+            return 0;
+    return 1;
+}
+
+static void put_le32(unsigned char *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    b[0] = (unsigned char)u;
+    b[1] = (unsigned char)(u >> 8);
+    b[2] = (unsigned char)(u >> 16);
+    b[3] = (unsigned char)(u >> 24);
+}
+
+static float get_le32(const unsigned char *b)
+{
+    uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                 (uint32_t)b[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+int i2v_w2v_save(const char *path, int format, const vecset *vs, i2v_key_fn key_fn, void *ud,
+                 err *e)
+{
+    char *tmp = NULL, idbuf[32];
+    unsigned char *bin = NULL;
+    FILE *f = NULL;
+    size_t pl = strlen(path);
+    int rc;
+
+    if (format != I2V_W2V_TEXT && format != I2V_W2V_BINARY)
+        return err_set(e, ERR_USAGE, "unknown word2vec format %d", format);
+    tmp = mem_alloc(pl + 5);
+    bin = mem_array(vs->dim ? vs->dim : 1, 4);
+    if (!tmp || !bin) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        rc = err_set(e, ERR_IO, "%s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    fprintf(f, "%zu %zu\n", vs->n, vs->dim);
+    for (size_t r = 0; r < vs->n; r++) {
+        const char *key;
+        const float *v = vs->data + r * vs->dim;
+        if (key_fn) {
+            key = key_fn(ud, vs->ids[r]);
+        } else {
+            snprintf(idbuf, sizeof idbuf, "%lld", (long long)vs->ids[r]);
+            key = idbuf;
+        }
+        if (!key_ok(key)) {
+            rc = err_set(e, ERR_USAGE, "item %lld: key '%s' is empty, too long or has spaces",
+                         (long long)vs->ids[r], key ? key : "(none)");
+            goto fail;
+        }
+        fputs(key, f);
+        if (format == I2V_W2V_BINARY) {
+            fputc(' ', f);
+            for (size_t d = 0; d < vs->dim; d++)
+                put_le32(bin + 4 * d, v[d]);
+            fwrite(bin, 4, vs->dim, f);
+        } else {
+            for (size_t d = 0; d < vs->dim; d++)
+                fprintf(f, " %.9g", (double)v[d]);
+        }
+        fputc('\n', f);
+    }
+    if (ferror(f) || fclose(f) != 0) {
+        f = NULL;
+        rc = err_set(e, ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    f = NULL;
+    if (rename(tmp, path) != 0) {
+        rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    mem_free(tmp);
+    mem_free(bin);
+    return 0;
+fail:
+    if (f)
+        fclose(f);
+    if (tmp)
+        remove(tmp);
+    mem_free(tmp);
+    mem_free(bin);
+    return rc;
+}
+
+/* ---- word2vec load ------------------------------------------------------ */
+
+typedef struct reader {
+    FILE *f;
+    const char *path;
+    size_t line;            /* 1-based line of the text just read */
+    char *buf;              /* current line (text format) */
+    size_t cap;
+} reader;
+
+/* Reads one line without its '\n' (and a trailing '\r').  Returns its
+ * length, -1 at end of file, -ERR_NOMEM. */
+static long read_line(reader *rd)
+{
+    size_t n = 0;
+    int ch;
+
+    while ((ch = getc(rd->f)) != EOF && ch != '\n') {
+        if (n + 2 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 2, 1) < 0)
+            return -ERR_NOMEM;
+        rd->buf[n++] = (char)ch;
+    }
+    if (ch == EOF && n == 0)
+        return -1;
+    if (n + 1 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 1, 1) < 0)
+        return -ERR_NOMEM;
+    if (n && rd->buf[n - 1] == '\r')
+        n--;
+    rd->buf[n] = '\0';
+    rd->line++;
+    return (long)n;
+}
+
+/* Header "count dim": two decimal numbers, nothing else. */
+static int parse_header(reader *rd, size_t *n, size_t *dim, err *e)
+{
+    char *p, *end;
+    unsigned long long a, b;
+    long len = read_line(rd);
+
+    if (len == -ERR_NOMEM)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    if (len < 0)
+        return err_set(e, ERR_PARSE, "%s:1: empty file (expected a \"count dim\" header)",
+                       rd->path);
+    p = rd->buf;
+    while (*p == ' ')
+        p++;
+    errno = 0;
+    if (!isdigit((unsigned char)*p))
+        goto bad;
+    a = strtoull(p, &end, 10);
+    if (errno || *end != ' ')
+        goto bad;
+    p = end;
+    while (*p == ' ')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        goto bad;
+    b = strtoull(p, &end, 10);
+    if (errno)
+        goto bad;
+    while (*end == ' ')
+        end++;
+    if (*end)
+        goto bad;
+    if (a > W2V_MAX_VECTORS)
+        return err_set(e, ERR_PARSE, "%s:1: vector count %llu too large (max %llu)", rd->path,
+                       a, (unsigned long long)W2V_MAX_VECTORS);
+    if (b < 1 || b > SGNS_MAX_DIM)
+        return err_set(e, ERR_PARSE, "%s:1: dimension %llu out of range (1..%d)", rd->path, b,
+                       SGNS_MAX_DIM);
+    *n = (size_t)a;
+    *dim = (size_t)b;
+    return 0;
+bad:
+    return err_set(e, ERR_PARSE, "%s:1: bad header '%.60s' (expected \"count dim\")", rd->path,
+                   rd->buf);
+}
+
+static int load_text(reader *rd, i2v_w2v *w, err *e)
+{
+    for (size_t r = 0; r < w->n; r++) {
+        long len = read_line(rd);
+        char *p, *end;
+        if (len == -ERR_NOMEM)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        if (len < 0)
+            return err_set(e, ERR_PARSE, "%s:%zu: truncated: header says %zu vectors, found %zu",
+                           rd->path, rd->line + 1, w->n, r);
+        p = rd->buf;
+        end = strchr(p, ' ');
+        if (!end || end == p)
+            return err_set(e, ERR_PARSE, "%s:%zu: expected a key followed by %zu values",
+                           rd->path, rd->line, w->dim);
+        if ((size_t)(end - p) > W2V_MAX_KEY)
+            return err_set(e, ERR_PARSE, "%s:%zu: key longer than %d bytes", rd->path, rd->line,
+                           W2V_MAX_KEY);
+        w->keys[r] = mem_strndup(p, (size_t)(end - p));
+        if (!w->keys[r])
+            return err_set(e, ERR_NOMEM, "out of memory");
+        p = end;
+        float *v = w->data + r * w->dim;
+        size_t d = 0;
+        for (;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p)
+                break;
+            if (d == w->dim)
+                return err_set(e, ERR_PARSE, "%s:%zu: more than %zu values", rd->path,
+                               rd->line, w->dim);
+            errno = 0;
+            float x = strtof(p, &end);
+            if (end == p || (*end && *end != ' ' && *end != '\t'))
+                return err_set(e, ERR_PARSE, "%s:%zu: value %zu is not a number", rd->path,
+                               rd->line, d + 1);
+            if (errno == ERANGE && fabsf(x) > 1.0f)
+                return err_set(e, ERR_PARSE, "%s:%zu: value %zu out of float range", rd->path,
+                               rd->line, d + 1);
+            if (!isfinite(x))
+                return err_set(e, ERR_PARSE, "%s:%zu: value %zu is not finite", rd->path,
+                               rd->line, d + 1);
+            v[d++] = x;
+            p = end;
+        }
+        if (d != w->dim)
+            return err_set(e, ERR_PARSE, "%s:%zu: expected %zu values, found %zu", rd->path,
+                           rd->line, w->dim, d);
+    }
+    for (;;) {
+        long len = read_line(rd);
+        if (len == -ERR_NOMEM)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        if (len < 0)
+            return 0;
+        for (const char *p = rd->buf; *p; p++)
+            if (!isspace((unsigned char)*p))
+                return err_set(e, ERR_PARSE, "%s:%zu: more vectors than the header's %zu",
+                               rd->path, rd->line, w->n);
+    }
+}
+
+static int load_binary(reader *rd, i2v_w2v *w, long offset, err *e)
+{
+    unsigned char *raw = mem_array(w->dim, 4);
+    char key[W2V_MAX_KEY + 1];
+    int ch, rc = 0;
+
+    if (!raw)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < w->n; r++) {
+        size_t kl = 0;
+        long at = offset;
+        /* word2vec.c ends records with '\n', gensim 4 does not: skip it. */
+        while ((ch = getc(rd->f)) == '\n')
+            offset++;
+        at = offset;
+        while (ch != EOF && ch != ' ') {
+            if (kl == W2V_MAX_KEY) {
+                rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: key longer than %d bytes",
+                             rd->path, r + 1, at, W2V_MAX_KEY);
+                goto out;
+            }
+            if (ch == '\0' || ch == '\n') {
+                rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: bad byte in key",
+                             rd->path, r + 1, at);
+                goto out;
+            }
+            key[kl++] = (char)ch;
+            ch = getc(rd->f);
+            offset++;
+        }
+        if (ch == EOF) {
+            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: truncated: header says %zu "
+                         "vectors", rd->path, r + 1, at, w->n);
+            goto out;
+        }
+        offset++;   /* the space */
+        if (kl == 0) {
+            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: empty key", rd->path, r + 1,
+                         at);
+            goto out;
+        }
+        key[kl] = '\0';
+        if (fread(raw, 4, w->dim, rd->f) != w->dim) {
+            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: truncated (%zu floats "
+                         "expected)", rd->path, r + 1, at, w->dim);
+            goto out;
+        }
+        offset += (long)(4 * w->dim);
+        float *v = w->data + r * w->dim;
+        for (size_t d = 0; d < w->dim; d++) {
+            v[d] = get_le32(raw + 4 * d);
+            if (!isfinite(v[d])) {
+                rc = err_set(e, ERR_PARSE, "%s: vector %zu ('%s') at byte %ld: value %zu is "
+                             "not finite", rd->path, r + 1, key, at, d + 1);
+                goto out;
+            }
+        }
+        w->keys[r] = mem_strndup(key, kl);
+        if (!w->keys[r]) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    while ((ch = getc(rd->f)) != EOF)
+        if (!isspace(ch)) {
+            rc = err_set(e, ERR_PARSE, "%s: byte %ld: data after the header's %zu vectors",
+                         rd->path, offset, w->n);
+            goto out;
+        }
+out:
+    mem_free(raw);
+    return rc;
+}
+
+int i2v_w2v_load(const char *path, int format, i2v_w2v *out, err *e)
+{
+    reader rd = {0};
+    i2v_w2v w = {0};
+    struct stat sb;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (format != I2V_W2V_TEXT && format != I2V_W2V_BINARY)
+        return err_set(e, ERR_USAGE, "unknown word2vec format %d", format);
+    rd.path = path;
+    rd.f = fopen(path, "rb");
+    if (!rd.f)
+        return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
+    if (fstat(fileno(rd.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = err_set(e, ERR_IO, "%s: not a regular file", path);
+        goto fail;
+    }
+    if ((rc = parse_header(&rd, &w.n, &w.dim, e)) < 0)
+        goto fail;
+    /* The smallest record: a 1-byte key, a separator and per value 4 bytes
+     * (binary) or 2 ("0 "), and a newline. */
+    long hdr = ftell(rd.f);
+    unsigned long long rest = (unsigned long long)sb.st_size - (unsigned long long)hdr;
+    unsigned long long rec = format == I2V_W2V_BINARY ? 2 + 4ULL * w.dim : 1 + 2ULL * w.dim;
+    if (w.n && (unsigned long long)w.n * rec > rest + 1) {
+        rc = err_set(e, ERR_PARSE, "%s:1: header says %zu vectors of %zu values but the file "
+                     "holds at most %llu", path, w.n, w.dim, (rest + 1) / rec);
+        goto fail;
+    }
+    w.keys = mem_calloc(w.n ? w.n : 1, sizeof *w.keys);
+    w.data = mem_aligned(64, (w.n ? w.n : 1) * w.dim * sizeof(float));
+    if (!w.keys || !w.data) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for %zu vectors", w.n);
+        goto fail;
+    }
+    rc = format == I2V_W2V_BINARY ? load_binary(&rd, &w, hdr, e) : load_text(&rd, &w, e);
+    if (rc < 0)
+        goto fail;
+    if (ferror(rd.f)) {
+        rc = err_set(e, ERR_IO, "%s: read error", path);
+        goto fail;
+    }
+    fclose(rd.f);
+    mem_free(rd.buf);
+    *out = w;
+    return 0;
+fail:
+    fclose(rd.f);
+    mem_free(rd.buf);
+    i2v_w2v_done(&w);
+    return rc;
+}
+
+void i2v_w2v_done(i2v_w2v *w)
+{
+    if (!w)
+        return;
+    if (w->keys)
+        for (size_t i = 0; i < w->n; i++)
+            mem_free(w->keys[i]);
+    mem_free(w->keys);
+    mem_free(w->data);
+    memset(w, 0, sizeof *w);
+}

@@ -1,0 +1,799 @@
+/* sgns.c - skip-gram negative-sampling trainer (see sgns.h).
+ *
+ * The update is word2vec.c's (Mikolov et al. 2013; word2vec.c:521-540) in
+ * gensim's pair order: for centre position i and each context j in its
+ * (randomly shrunk) window, input row tok[j] predicts tok[i] (label 1) and
+ * `negative` noise tokens (label 0).  Design choices for speed:
+ *   - noise tokens come from an alias table (one 64-bit draw each, 8 bytes of
+ *     table per token) instead of word2vec's 1e8-entry table;
+ *   - sigmoid and log-sigmoid are precomputed over [-6, 6] (σ is saturated to
+ *     within 0.25% beyond); the index is clamped, never divided;
+ *   - the per-pair kernel is specialised for dim 32/64/128 with GCC vector
+ *     extensions, so the input row and its gradient stay in registers;
+ *   - each thread owns a xoshiro256** state seeded from (seed, thread id).
+ *
+ * THREADS: workers update `in` and `out` without locks (Hogwild, Recht et al.
+ * 2011), exactly as word2vec and gensim do.  This is a deliberate data race
+ * on float weights: updates are sparse, a lost update costs nothing
+ * measurable, and locking would cost most of the speed.  Run ThreadSanitizer
+ * on other modules, not on this kernel.  With threads == 1 there is no race
+ * and the result is bit-for-bit reproducible.  Shared counters (progress,
+ * learning-rate position, loss) are C11 atomics.
+ */
+#include "sgns.h"
+#include "mem.h"
+#include "rng.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define SIG_SIZE 1024            /* table entries over [-SIG_MAX, SIG_MAX] */
+#define SIG_MAX 6.0f             /* word2vec's MAX_EXP */
+#define ALPHA_EVERY 10000        /* tokens between learning-rate refreshes */
+#define POLL_MS 20               /* progress poll interval of the calling thread */
+
+sgns_opts sgns_opts_default(void)
+{
+    sgns_opts o;
+    o.dim = 64;
+    o.window = 5;
+    o.negative = 5;
+    o.ns_exponent = 0.75;   /* Mikolov et al. 2013: unigram^(3/4) */
+    o.sample = 1e-3;
+    o.alpha = 0.025;
+    o.min_alpha = 0.0001;
+    o.epochs = 5;
+    o.threads = 1;
+    o.seed = 1;
+    o.shrink = 1;
+    return o;
+}
+
+int sgns_opts_check(const sgns_opts *o, err *e)
+{
+    if (o->dim < 1 || o->dim > SGNS_MAX_DIM)
+        return err_set(e, ERR_USAGE, "dim=%d out of range (1..%d)", o->dim, SGNS_MAX_DIM);
+    if (o->window < 0 || o->window > SGNS_MAX_WINDOW)
+        return err_set(e, ERR_USAGE, "window=%d out of range (1..%d, or the whole sequence)",
+                       o->window, SGNS_MAX_WINDOW);
+    if (o->negative < 1 || o->negative > SGNS_MAX_NEGATIVE)
+        return err_set(e, ERR_USAGE, "negative=%d out of range (1..%d)", o->negative,
+                       SGNS_MAX_NEGATIVE);
+    if (!(o->ns_exponent >= -1.0 && o->ns_exponent <= 1.0))
+        return err_set(e, ERR_USAGE, "ns_exponent=%g out of range (-1..1)", o->ns_exponent);
+    if (!(o->sample >= 0.0 && o->sample < 1.0))
+        return err_set(e, ERR_USAGE, "sample=%g out of range (0 <= sample < 1)", o->sample);
+    if (!(o->alpha > 0.0 && o->alpha <= 1.0))
+        return err_set(e, ERR_USAGE, "alpha=%g out of range (0 < alpha <= 1)", o->alpha);
+    if (!(o->min_alpha >= 0.0 && o->min_alpha <= o->alpha))
+        return err_set(e, ERR_USAGE, "min_alpha=%g out of range (0..alpha=%g)", o->min_alpha,
+                       o->alpha);
+    if (o->epochs < 1 || o->epochs > SGNS_MAX_EPOCHS)
+        return err_set(e, ERR_USAGE, "epochs=%d out of range (1..%d)", o->epochs,
+                       SGNS_MAX_EPOCHS);
+    if (o->threads < 1 || o->threads > SGNS_MAX_THREADS)
+        return err_set(e, ERR_USAGE, "threads=%d out of range (1..%d)", o->threads,
+                       SGNS_MAX_THREADS);
+    if (o->shrink != 0 && o->shrink != 1)
+        return err_set(e, ERR_USAGE, "shrink=%d out of range (0 or 1)", o->shrink);
+    return 0;
+}
+
+/* ---- model -------------------------------------------------------------- */
+
+void sgns_init_row(float *row, size_t dim, uint64_t seed, uint64_t row_id)
+{
+    rng r;
+    float inv = 1.0f / (float)dim;
+
+    /* Stream offset keeps init draws apart from the training threads' streams. */
+    rng_seed(&r, seed, row_id + 0x100000000ULL);
+    for (size_t i = 0; i < dim; i++)
+        row[i] = ((float)rng_uniform(&r) - 0.5f) * inv;
+}
+
+int sgns_model_init(sgns_model *m, size_t n_vocab, size_t n_in, size_t dim, uint64_t seed,
+                    err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (n_in == 0)
+        n_in = n_vocab;
+    if (dim < 1 || dim > SGNS_MAX_DIM || n_vocab < 1 || n_in < n_vocab)
+        return err_set(e, ERR_RANGE, "bad model shape (%zu tokens, %zu input rows, dim %zu)",
+                       n_vocab, n_in, dim);
+    if (n_in > SIZE_MAX / dim / sizeof(float))
+        return err_set(e, ERR_RANGE, "model too large (%zu x %zu)", n_in, dim);
+    m->in = mem_aligned(64, n_in * dim * sizeof(float));
+    m->out = mem_aligned(64, n_vocab * dim * sizeof(float));
+    if (!m->in || !m->out) {
+        sgns_model_done(m);
+        return err_set(e, ERR_NOMEM, "out of memory for a %zu x %zu model", n_in, dim);
+    }
+    m->n_vocab = n_vocab;
+    m->n_in = n_in;
+    m->dim = dim;
+    for (size_t r = 0; r < n_in; r++)
+        sgns_init_row(m->in + r * dim, dim, seed, r);
+    memset(m->out, 0, n_vocab * dim * sizeof(float));
+    return 0;
+}
+
+void sgns_model_done(sgns_model *m)
+{
+    if (!m)
+        return;
+    mem_free(m->in);
+    mem_free(m->out);
+    memset(m, 0, sizeof *m);
+}
+
+int sgns_model_copy(sgns_model *dst, const sgns_model *src, err *e)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->in = mem_aligned(64, src->n_in * src->dim * sizeof(float));
+    dst->out = mem_aligned(64, src->n_vocab * src->dim * sizeof(float));
+    if (!dst->in || !dst->out) {
+        sgns_model_done(dst);
+        return err_set(e, ERR_NOMEM, "out of memory copying a %zu x %zu model", src->n_in,
+                       src->dim);
+    }
+    memcpy(dst->in, src->in, src->n_in * src->dim * sizeof(float));
+    memcpy(dst->out, src->out, src->n_vocab * src->dim * sizeof(float));
+    dst->n_vocab = src->n_vocab;
+    dst->n_in = src->n_in;
+    dst->dim = src->dim;
+    return 0;
+}
+
+void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t, float *out)
+{
+    size_t dim = m->dim;
+
+    memcpy(out, m->in + (size_t)t * dim, dim * sizeof(float));
+    if (!sw || sw->off[t] == sw->off[t + 1])
+        return;
+    for (size_t k = sw->off[t]; k < sw->off[t + 1]; k++) {
+        const float *r = m->in + (size_t)sw->ids[k] * dim;
+        for (size_t d = 0; d < dim; d++)
+            out[d] += r[d];
+    }
+    float inv = 1.0f / (float)(1 + sw->off[t + 1] - sw->off[t]);
+    for (size_t d = 0; d < dim; d++)
+        out[d] *= inv;
+}
+
+/* ---- noise table, subsampling, learning rate ---------------------------- */
+
+int sgns_negtable_init(sgns_negtable *t, const int64_t *counts, size_t n, double exponent,
+                       err *e)
+{
+    double *p = NULL, sum = 0;
+    size_t *small = NULL, *large = NULL, ns = 0, nl = 0;
+    int rc;
+
+    memset(t, 0, sizeof *t);
+    if (n == 0 || n > INT32_MAX)
+        return err_set(e, ERR_RANGE, "noise table of %zu tokens", n);
+    p = mem_array(n, sizeof *p);
+    small = mem_array(n, sizeof *small);
+    large = mem_array(n, sizeof *large);
+    t->thr = mem_array(n, sizeof *t->thr);
+    t->alias = mem_array(n, sizeof *t->alias);
+    if (!p || !small || !large || !t->thr || !t->alias) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for a noise table of %zu tokens", n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        p[i] = counts[i] > 0 ? pow((double)counts[i], exponent) : 0.0;
+        sum += p[i];
+    }
+    if (!(sum > 0) || !isfinite(sum)) {
+        rc = err_set(e, ERR_STATE, "no token has a positive count");
+        goto fail;
+    }
+    /* Vose's alias method: scale to mean 1, pair each under-full slot with an
+     * over-full one. */
+    for (size_t i = 0; i < n; i++) {
+        p[i] = p[i] * (double)n / sum;
+        if (p[i] < 1.0)
+            small[ns++] = i;
+        else
+            large[nl++] = i;
+    }
+    while (ns && nl) {
+        size_t s = small[--ns], l = large[nl - 1];
+        double k = p[s] * 4294967296.0;
+        t->thr[s] = k <= 0 ? 0 : k >= 4294967295.0 ? UINT32_MAX : (uint32_t)(k + 0.5);
+        t->alias[s] = (int32_t)l;
+        p[l] -= 1.0 - p[s];
+        if (p[l] < 1.0) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    /* Leftovers are full slots (up to rounding): always themselves. */
+    while (nl) {
+        size_t l = large[--nl];
+        t->thr[l] = UINT32_MAX;
+        t->alias[l] = (int32_t)l;
+    }
+    while (ns) {
+        size_t s = small[--ns];
+        t->thr[s] = UINT32_MAX;
+        t->alias[s] = (int32_t)s;
+    }
+    t->n = n;
+    mem_free(p);
+    mem_free(small);
+    mem_free(large);
+    return 0;
+fail:
+    mem_free(p);
+    mem_free(small);
+    mem_free(large);
+    sgns_negtable_done(t);
+    return rc;
+}
+
+void sgns_negtable_done(sgns_negtable *t)
+{
+    if (!t)
+        return;
+    mem_free(t->thr);
+    mem_free(t->alias);
+    memset(t, 0, sizeof *t);
+}
+
+double sgns_negtable_prob(const sgns_negtable *t, size_t i)
+{
+    double pr = 0;
+    for (size_t s = 0; s < t->n; s++) {
+        double keep = (size_t)t->alias[s] == s ? 1.0 : (double)t->thr[s] / 4294967296.0;
+        if (s == i)
+            pr += keep;
+        if ((size_t)t->alias[s] == i)
+            pr += 1.0 - keep;
+    }
+    return pr / (double)t->n;
+}
+
+double sgns_keep_prob(int64_t count, int64_t total, double sample)
+{
+    if (sample <= 0 || count <= 0 || total <= 0)
+        return 1.0;
+    double thr = sample * (double)total;
+    double p = (sqrt((double)count / thr) + 1.0) * thr / (double)count;
+    return p < 1.0 ? p : 1.0;
+}
+
+double sgns_alpha_at(const sgns_opts *o, uint64_t done, uint64_t total)
+{
+    double frac = total ? (double)done / (double)total : 1.0;
+    double a = o->alpha - (o->alpha - o->min_alpha) * frac;
+    return a > o->min_alpha ? a : o->min_alpha;
+}
+
+/* ---- the kernel ---------------------------------------------------------- */
+
+typedef float v8 __attribute__((vector_size(32)));
+
+static inline v8 ld8(const float *p)
+{
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+
+static inline float hsum8(v8 v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* Shared read-only state of one training run. */
+typedef struct train_ctx {
+    const sgns_opts *o;
+    const sgns_corpus *c;
+    const sgns_subwords *sw;
+    sgns_model *m;
+    sgns_negtable nt;
+    uint32_t *keep;             /* per token: keep when a 32-bit draw <= keep */
+    float sig[SIG_SIZE];        /* σ at cell centres */
+    float nlsig[SIG_SIZE];      /* -log σ at cell centres */
+    uint64_t total;             /* n_tok * epochs: the lr schedule's length */
+    size_t n_tok, max_len;
+    atomic_uint_fast64_t done;  /* raw tokens processed, all threads */
+    atomic_int stop;
+} train_ctx;
+
+typedef struct worker {
+    train_ctx *x;
+    int id;
+    size_t seq_lo, seq_hi;
+    rng r;
+    int32_t *buf;               /* the subsampled sequence */
+    float *h, *g;               /* subword path: mean input and its gradient */
+    double *loss_ep;            /* per epoch loss sum */
+    uint64_t *pairs_ep;         /* per epoch (pair, target) count */
+    uint64_t kept, pairs;
+    _Atomic double loss_pub;    /* cumulative loss, read by the poller */
+    atomic_uint_fast64_t cnt_pub;
+    float alpha_last;
+    pthread_t th;
+    atomic_int running;         /* 1 from start until worker_main returned */
+} worker;
+
+/* Same xoshiro256** step as rng_u64, inlined here because the hot loop draws
+ * up to negative+1 numbers per pair and a call per draw shows in profiles. */
+static inline uint64_t rot64(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
+static inline uint64_t next64(uint64_t *s)
+{
+    uint64_t res = rot64(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rot64(s[3], 45);
+    return res;
+}
+
+static inline int sig_index(float f)
+{
+    float v = (f + SIG_MAX) * (SIG_SIZE / (2 * SIG_MAX));
+    v = v < 0.0f ? 0.0f : v;
+    v = v > (float)(SIG_SIZE - 1) ? (float)(SIG_SIZE - 1) : v;
+    return (int)v;
+}
+
+/* Draws the targets of one pair: tg[0] = centre, then noise tokens, skipping
+ * draws equal to the centre (word2vec's `if (target == word) continue`).
+ * Returns the number of targets. */
+static inline int draw_targets(const sgns_negtable *nt, uint64_t *s, int32_t centre,
+                               int negative, int32_t *tg)
+{
+    int n = 1;
+    tg[0] = centre;
+    for (int d = 0; d < negative; d++) {
+        int32_t w = sgns_negtable_draw(nt, next64(s));
+        if (w != centre)
+            tg[n++] = w;
+    }
+    return n;
+}
+
+/* One input row against its targets, dim D (a multiple of 8, at most 128)
+ * known at compile time after inlining: l1 and its gradient live in
+ * registers.  Label 1 for tg[0], 0 for the rest.  Returns the loss. */
+static inline __attribute__((always_inline)) float
+step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *tg, int n,
+           float alpha, const float *restrict sig, const float *restrict nlsig)
+{
+    v8 a[16], acc[16];
+    float loss = 0;
+
+#pragma GCC unroll 16
+    for (int k = 0; k < D / 8; k++) {
+        a[k] = ld8(l1 + 8 * k);
+        acc[k] = (v8){0};
+    }
+    for (int i = 0; i < n; i++) {
+        float *o = out + (size_t)tg[i] * D;
+        v8 ov[16], s = {0};
+#pragma GCC unroll 16
+        for (int k = 0; k < D / 8; k++) {
+            ov[k] = ld8(o + 8 * k);
+            s += a[k] * ov[k];
+        }
+        int ix = sig_index(hsum8(s));
+        /* label 1: g = (1 - σ(f)) α = σ(-f) α; label 0: g = -σ(f) α.  The
+         * grid is symmetric, so σ(-f) and -log σ(-f) sit at SIG_SIZE-1-ix. */
+        float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
+        loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
+#pragma GCC unroll 16
+        for (int k = 0; k < D / 8; k++) {
+            acc[k] += g * ov[k];
+            st8(o + 8 * k, ov[k] + g * a[k]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < D / 8; k++)
+        st8(l1 + 8 * k, a[k] + acc[k]);
+    return loss;
+}
+
+/* Any dim: accumulates the gradient of l1 into grad (dim floats, zeroed by
+ * the caller) instead of applying it.  Returns the loss. */
+static float step_any(size_t D, const float *restrict l1, float *restrict grad,
+                      float *restrict out, const int32_t *tg, int n, float alpha,
+                      const float *restrict sig, const float *restrict nlsig)
+{
+    float loss = 0;
+
+    for (int i = 0; i < n; i++) {
+        float *restrict o = out + (size_t)tg[i] * D;
+        size_t d = 0;
+        v8 s = {0};
+        float f = 0;
+        for (; d + 8 <= D; d += 8)
+            s += ld8(l1 + d) * ld8(o + d);
+        for (; d < D; d++)
+            f += l1[d] * o[d];
+        int ix = sig_index(f + hsum8(s));
+        float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
+        loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
+        for (d = 0; d + 8 <= D; d += 8) {
+            v8 ov = ld8(o + d), lv = ld8(l1 + d);
+            st8(grad + d, ld8(grad + d) + g * ov);
+            st8(o + d, ov + g * lv);
+        }
+        for (; d < D; d++) {
+            grad[d] += g * o[d];
+            o[d] += g * l1[d];
+        }
+    }
+    return loss;
+}
+
+/* Trains one input token against one centre token.  Kept as a macro-free
+ * switch so each fixed-dim case inlines its own kernel. */
+static inline float train_pair(worker *w, int32_t input, int32_t centre, float alpha)
+{
+    train_ctx *x = w->x;
+    sgns_model *m = x->m;
+    const size_t D = m->dim;
+    int32_t tg[SGNS_MAX_NEGATIVE + 1];
+    int n = draw_targets(&x->nt, w->r.s, centre, x->o->negative, tg);
+    float *l1 = m->in + (size_t)input * D;
+
+    w->pairs += (uint64_t)n;
+    if (!x->sw) {
+        switch (D) {
+        case 32: return step_fixed(32, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
+        case 64: return step_fixed(64, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
+        case 128: return step_fixed(128, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
+        default: break;
+        }
+        memset(w->g, 0, D * sizeof(float));
+        float loss = step_any(D, l1, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+        for (size_t d = 0; d < D; d++)
+            l1[d] += w->g[d];
+        return loss;
+    }
+    /* fastText: input = mean of the token's row and its subword rows; the
+     * gradient is spread evenly over them (gensim fasttext_inner.pyx). */
+    const sgns_subwords *sw = x->sw;
+    size_t lo = sw->off[input], hi = sw->off[input + 1];
+    float scale = 1.0f / (float)(1 + hi - lo);
+    sgns_input_vector(m, sw, input, w->h);
+    memset(w->g, 0, D * sizeof(float));
+    float loss = step_any(D, w->h, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+    for (size_t d = 0; d < D; d++)
+        l1[d] += scale * w->g[d];
+    for (size_t k = lo; k < hi; k++) {
+        float *r = m->in + (size_t)sw->ids[k] * D;
+        for (size_t d = 0; d < D; d++)
+            r[d] += scale * w->g[d];
+    }
+    return loss;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    train_ctx *x = w->x;
+    const sgns_opts *o = x->o;
+    const sgns_corpus *c = x->c;
+    const int win = o->window;
+    uint64_t since = 0, done_seen = 0;
+    float alpha = (float)o->alpha;
+    double loss_acc = 0;
+
+    for (int ep = 0; ep < o->epochs; ep++) {
+        double loss_ep = 0;
+        uint64_t pairs_start = w->pairs;
+        for (size_t s = w->seq_lo; s < w->seq_hi; s++) {
+            const int32_t *seq = c->tok + c->off[s];
+            size_t len = c->off[s + 1] - c->off[s], n = 0;
+            /* Subsample first, as word2vec and gensim do: dropped tokens
+             * neither train nor count towards window distances. */
+            for (size_t i = 0; i < len; i++) {
+                int32_t t = seq[i];
+                uint32_t k = x->keep[t];
+                if (k == UINT32_MAX || (uint32_t)next64(w->r.s) <= k)
+                    w->buf[n++] = t;
+            }
+            w->kept += n;
+            for (size_t i = 0; i < n; i++) {
+                size_t lo, hi;
+                if (win == SGNS_WINDOW_SEQ) {
+                    lo = 0;
+                    hi = n;
+                } else {
+                    size_t b = o->shrink
+                        ? (size_t)(((next64(w->r.s) >> 32) * (uint64_t)win) >> 32) : 0;
+                    size_t reach = (size_t)win - b;
+                    lo = i > reach ? i - reach : 0;
+                    hi = i + reach + 1 < n ? i + reach + 1 : n;
+                }
+                for (size_t j = lo; j < hi; j++)
+                    if (j != i)
+                        loss_ep += train_pair(w, w->buf[j], w->buf[i], alpha);
+            }
+            since += len;
+            if (since >= ALPHA_EVERY) {
+                done_seen = atomic_fetch_add_explicit(&x->done, since,
+                                                      memory_order_relaxed) + since;
+                since = 0;
+                alpha = (float)sgns_alpha_at(o, done_seen, x->total);
+                atomic_store_explicit(&w->loss_pub, loss_acc + loss_ep,
+                                      memory_order_relaxed);
+                atomic_store_explicit(&w->cnt_pub, w->pairs, memory_order_relaxed);
+                if (atomic_load_explicit(&x->stop, memory_order_relaxed))
+                    goto out;
+            }
+        }
+        w->loss_ep[ep] = loss_ep;
+        w->pairs_ep[ep] = w->pairs - pairs_start;
+        loss_acc += loss_ep;
+    }
+out:
+    if (since)
+        atomic_fetch_add_explicit(&x->done, since, memory_order_relaxed);
+    atomic_store_explicit(&w->loss_pub, loss_acc, memory_order_relaxed);
+    atomic_store_explicit(&w->cnt_pub, w->pairs, memory_order_relaxed);
+    w->alpha_last = alpha;
+    return NULL;
+}
+
+/* Splits sequences into `threads` contiguous ranges of about equal tokens. */
+static void split_work(const sgns_corpus *c, size_t n_tok, worker *ws, int threads)
+{
+    size_t s = 0;
+    for (int t = 0; t < threads; t++) {
+        size_t goal = (size_t)((double)n_tok * (t + 1) / threads);
+        ws[t].seq_lo = s;
+        if (t == threads - 1)
+            s = c->n_seq;
+        else
+            while (s < c->n_seq && c->off[s + 1] - c->off[0] <= goal)
+                s++;
+        ws[t].seq_hi = s;
+    }
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls until every worker finished: forwards progress and loss, and passes
+ * a cancellation on to the workers. */
+static void supervise(train_ctx *x, worker *ws, int threads, progress *p)
+{
+    double loss_prev = 0;
+    uint64_t cnt_prev = 0;
+    int running = threads;
+
+    while (running) {
+        double loss = 0;
+        uint64_t cnt = 0;
+
+        sleep_ms(POLL_MS);
+        running = 0;
+        for (int t = 0; t < threads; t++) {
+            loss += atomic_load_explicit(&ws[t].loss_pub, memory_order_relaxed);
+            cnt += atomic_load_explicit(&ws[t].cnt_pub, memory_order_relaxed);
+            running += atomic_load_explicit(&ws[t].running, memory_order_acquire);
+        }
+        if (cnt > cnt_prev) {
+            progress_set_metric(p, "loss", (loss - loss_prev) / (double)(cnt - cnt_prev));
+            loss_prev = loss;
+            cnt_prev = cnt;
+        }
+        if (progress_update(p, atomic_load(&x->done)))
+            atomic_store(&x->stop, 1);
+    }
+}
+
+static void *worker_entry(void *arg)
+{
+    worker *w = arg;
+    worker_main(w);
+    atomic_store_explicit(&w->running, 0, memory_order_release);
+    return NULL;
+}
+
+int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
+               const sgns_subwords *sw, const sgns_opts *o, progress *p,
+               sgns_stats *st, err *e)
+{
+    train_ctx *x = NULL;
+    worker *ws = NULL;
+    int64_t *cnt = NULL;
+    int rc, threads = o->threads, n_started = 0;
+    double t0 = progress_now();
+    size_t V = m->n_vocab;
+
+    if (st)
+        memset(st, 0, sizeof *st);
+    if ((rc = sgns_opts_check(o, e)) < 0)
+        return rc;
+    if ((size_t)o->dim != m->dim)
+        return err_set(e, ERR_USAGE, "dim=%d but the model has dim %zu", o->dim, m->dim);
+    if (V == 0 || V > INT32_MAX)
+        return err_set(e, ERR_RANGE, "vocabulary of %zu tokens", V);
+
+    x = mem_aligned(64, sizeof *x);
+    cnt = mem_calloc(V, sizeof *cnt);
+    if (!x || !cnt) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for training state");
+        goto fail;
+    }
+    memset(x, 0, sizeof *x);
+    x->o = o;
+    x->c = c;
+    x->sw = sw;
+    x->m = m;
+    atomic_init(&x->done, 0);
+    atomic_init(&x->stop, 0);
+
+    /* Validate tokens (untrusted as far as this module knows) and count. */
+    x->n_tok = c->n_seq ? c->off[c->n_seq] - c->off[0] : 0;
+    for (size_t s = 0; s < c->n_seq; s++) {
+        if (c->off[s + 1] < c->off[s]) {
+            rc = err_set(e, ERR_RANGE, "sequence %zu has negative length", s);
+            goto fail;
+        }
+        size_t len = c->off[s + 1] - c->off[s];
+        if (len > x->max_len)
+            x->max_len = len;
+        for (size_t i = c->off[s]; i < c->off[s + 1]; i++) {
+            int32_t t = c->tok[i];
+            if (t < 0 || (size_t)t >= V) {
+                rc = err_set(e, ERR_RANGE, "token %d at position %zu outside vocabulary 0..%zu",
+                             (int)t, i, V - 1);
+                goto fail;
+            }
+            cnt[t]++;
+        }
+    }
+    if (counts)
+        memcpy(cnt, counts, V * sizeof *cnt);
+    if (sw) {
+        for (size_t t = 0; t < V; t++)
+            if (sw->off[t + 1] < sw->off[t]) {
+                rc = err_set(e, ERR_RANGE, "subwords of token %zu: bad offsets", t);
+                goto fail;
+            }
+        for (size_t k = sw->off[0]; k < sw->off[V]; k++)
+            if (sw->ids[k] < 0 || (size_t)sw->ids[k] >= m->n_in) {
+                rc = err_set(e, ERR_RANGE, "subword row %d outside 0..%zu", (int)sw->ids[k],
+                             m->n_in - 1);
+                goto fail;
+            }
+    }
+    if (x->n_tok == 0) {
+        rc = err_set(e, ERR_STATE, "empty corpus: nothing to train on");
+        goto fail;
+    }
+    if ((rc = sgns_negtable_init(&x->nt, cnt, V, o->ns_exponent, e)) < 0)
+        goto fail;
+
+    /* Subsampling thresholds, gensim's sample_int with 32-bit draws. */
+    x->keep = mem_array(V, sizeof *x->keep);
+    if (!x->keep) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for subsampling table");
+        goto fail;
+    }
+    int64_t total = 0;
+    for (size_t t = 0; t < V; t++)
+        total += cnt[t];
+    for (size_t t = 0; t < V; t++) {
+        double kp = sgns_keep_prob(cnt[t], total, o->sample);
+        x->keep[t] = kp >= 1.0 ? UINT32_MAX : (uint32_t)(kp * 4294967295.0);
+    }
+    for (int i = 0; i < SIG_SIZE; i++) {
+        double f = -SIG_MAX + (i + 0.5) * (2.0 * SIG_MAX / SIG_SIZE);
+        x->sig[i] = (float)(1.0 / (1.0 + exp(-f)));
+        x->nlsig[i] = (float)log1p(exp(-f));
+    }
+    x->total = (uint64_t)x->n_tok * (uint64_t)o->epochs;
+
+    ws = mem_calloc((size_t)threads, sizeof *ws);
+    if (!ws) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for %d workers", threads);
+        goto fail;
+    }
+    split_work(c, x->n_tok, ws, threads);
+    for (int t = 0; t < threads; t++) {
+        worker *w = &ws[t];
+        w->x = x;
+        w->id = t;
+        rng_seed(&w->r, o->seed, (uint64_t)t);
+        w->buf = mem_array(x->max_len ? x->max_len : 1, sizeof *w->buf);
+        w->h = mem_aligned(64, m->dim * sizeof(float));
+        w->g = mem_aligned(64, m->dim * sizeof(float));
+        w->loss_ep = mem_calloc((size_t)o->epochs, sizeof *w->loss_ep);
+        w->pairs_ep = mem_calloc((size_t)o->epochs, sizeof *w->pairs_ep);
+        atomic_init(&w->loss_pub, 0.0);
+        atomic_init(&w->cnt_pub, 0);
+        atomic_init(&w->running, 0);
+        if (!w->buf || !w->h || !w->g || !w->loss_ep || !w->pairs_ep) {
+            rc = err_set(e, ERR_NOMEM, "out of memory for worker buffers");
+            goto fail;
+        }
+    }
+
+    progress_begin(p, "train sgns", "tokens", x->total);
+    if (progress_cancelled(p)) {
+        rc = err_set(e, ERR_CANCEL, "training cancelled");
+        progress_end(p);
+        goto fail;
+    }
+    for (int t = 0; t < threads; t++) {
+        atomic_store(&ws[t].running, 1);
+        if (pthread_create(&ws[t].th, NULL, worker_entry, &ws[t]) != 0) {
+            atomic_store(&ws[t].running, 0);
+            atomic_store(&x->stop, 1);
+            break;
+        }
+        n_started++;
+    }
+    supervise(x, ws, n_started, p);
+    for (int t = 0; t < n_started; t++)
+        pthread_join(ws[t].th, NULL);
+    progress_update(p, atomic_load(&x->done));
+    progress_end(p);
+    if (n_started < threads) {
+        rc = err_set(e, ERR_NOMEM, "could not start %d training threads", threads);
+        goto fail;
+    }
+    if (atomic_load(&x->stop) || progress_cancelled(p)) {
+        rc = err_set(e, ERR_CANCEL, "training cancelled");
+        goto fail;
+    }
+
+    if (st) {
+        double lf = 0, ll = 0;
+        uint64_t pf = 0, pl = 0;
+        st->n_tok = x->n_tok;
+        for (int t = 0; t < threads; t++) {
+            st->n_kept += ws[t].kept;
+            st->n_pairs += ws[t].pairs;
+            lf += ws[t].loss_ep[0];
+            pf += ws[t].pairs_ep[0];
+            ll += ws[t].loss_ep[o->epochs - 1];
+            pl += ws[t].pairs_ep[o->epochs - 1];
+            if (t == 0 || ws[t].alpha_last < st->alpha_last)
+                st->alpha_last = ws[t].alpha_last;
+        }
+        st->loss_first = pf ? lf / (double)pf : 0;
+        st->loss_last = pl ? ll / (double)pl : 0;
+        st->seconds = progress_now() - t0;
+        st->tokens_per_s = st->seconds > 0 ? (double)x->total / st->seconds : 0;
+    }
+    rc = 0;
+fail:
+    if (ws)
+        for (int t = 0; t < threads; t++) {
+            mem_free(ws[t].buf);
+            mem_free(ws[t].h);
+            mem_free(ws[t].g);
+            mem_free(ws[t].loss_ep);
+            mem_free(ws[t].pairs_ep);
+        }
+    mem_free(ws);
+    if (x) {
+        sgns_negtable_done(&x->nt);
+        mem_free(x->keep);
+    }
+    mem_free(x);
+    mem_free(cnt);
+    return rc;
+}
