@@ -1,0 +1,172 @@
+/* index.h - vector index over item vectors: flat (exact), IVF-Flat and HNSW.
+ *
+ * One interface for three kinds.  An index owns a copy of the vectors and
+ * their int64 item ids; `index_search` returns the top-k ids with scores in
+ * caller arrays.  Scores are "higher is more similar": the cosine for
+ * metric=cosine (vectors and queries are normalised, then inner product),
+ * the inner product for ip, and minus the squared distance for l2.
+ *
+ * The type is `vindex`, not `index`: POSIX <strings.h> declares index(3).
+ *
+ * Thread-safety: a vindex has one writer.  index_search/index_search_batch use
+ * scratch space inside the index, so they must not run concurrently with each
+ * other or with a writer.  Concurrent readers each use their own index_ctx with
+ * index_search_ctx (safe while no writer runs).  No search allocates memory,
+ * except that a context grows once when the index grew (index_add) or a larger
+ * k/ef/nprobe than ever before is requested.
+ *
+ * Sources: HNSW follows Malkov & Yashunin, "Efficient and robust approximate
+ * nearest neighbor search using HNSW graphs" (2016), Algorithms 1, 2 and 4;
+ * IVF-Flat and SQ8 follow FAISS (IndexIVFFlat, ScalarQuantizer QT_8bit).
+ */
+#ifndef EMBEDLAB_INDEX_H
+#define EMBEDLAB_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "progress.h"
+#include "vec.h"
+
+typedef enum { INDEX_FLAT = 0, INDEX_IVF = 1, INDEX_HNSW = 2 } index_kind;
+typedef enum { INDEX_COSINE = 0, INDEX_IP = 1, INDEX_L2 = 2 } index_metric;
+typedef enum { INDEX_QUANT_NONE = 0, INDEX_QUANT_SQ8 = 1 } index_quant;
+
+typedef struct index_opts {
+    index_kind kind;
+    index_metric metric;
+    index_quant quant;       /* sq8: flat and ivf only */
+    int nlist;               /* ivf: number of lists (1 .. n); 0: 4*sqrt(n) */
+    int nprobe;              /* ivf: lists scanned per query (clamped to nlist) */
+    int M;                   /* hnsw: links per node (level 0 keeps 2M) */
+    int ef_construction;     /* hnsw: candidate list size while building */
+    int ef;                  /* hnsw: candidate list size while searching */
+    int kmeans_iters;        /* ivf: Lloyd iterations (FAISS IVF uses 10) */
+    int rerank;              /* sq8: re-rank rerank*k candidates with fp32 */
+    uint64_t seed;           /* k-means init and HNSW level generator */
+} index_opts;
+
+/* Defaults: flat, cosine, no quantization, nlist 0 (auto), nprobe 16, M 16,
+ * ef_construction 200, ef 64, kmeans_iters 10, rerank 10, seed 1. */
+index_opts index_opts_default(void);
+
+/* Sets one option from text, as typed in `index build ... key=value`:
+ * kind, metric, quant, nlist, nprobe, M, ef_construction (or efc), ef,
+ * kmeans_iters, rerank, seed.  -ERR_USAGE for an unknown key or bad value. */
+int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
+
+const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw" */
+const char *index_metric_name(index_metric m);  /* "cosine", "ip", "l2" */
+const char *index_quant_name(index_quant q);    /* "none", "sq8" */
+
+/* Filter applied inside the search: an item is returned only if it is not
+ * in `exclude` (sorted ascending, n_exclude ids) and allow(id, ud) is nonzero
+ * (when allow is set).  HNSW still walks through filtered nodes. */
+typedef struct index_filter {
+    int (*allow)(int64_t id, void *ud);
+    void *ud;
+    const int64_t *exclude;
+    size_t n_exclude;
+} index_filter;
+
+typedef struct vindex vindex;
+typedef struct index_ctx index_ctx;
+
+/* Builds an index over n vectors of width dim (row-major) with item ids
+ * (unique).  The data is copied.  Reports progress on p (may be NULL) and
+ * stops with -ERR_CANCEL when cancelled, leaving *out NULL and nothing
+ * allocated.  Returns 0 or -ERR_USAGE/-ERR_RANGE (bad parameters),
+ * -ERR_EXISTS (duplicate id), -ERR_NOMEM, -ERR_CANCEL. */
+int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
+                const index_opts *o, progress *p, vindex **out /* OUT */, err *e);
+int index_build_vecset(const vecset *vs, const index_opts *o, progress *p,
+                       vindex **out /* OUT */, err *e);
+void index_free(vindex *ix);   /* NULL-safe */
+
+/* Top-k search for one query of width qdim.  Fills ids_out/scores_out (k
+ * slots each, best first) and returns the count (< k when fewer items pass
+ * the filter), or -ERR_USAGE (k <= 0, unsorted exclude list) / -ERR_RANGE
+ * (qdim differs from the index).  filter may be NULL. */
+int index_search(vindex *ix, const float *q, size_t qdim, int k, const index_filter *f,
+                 int64_t *ids_out, float *scores_out, err *e);
+
+/* Many queries (nq x qdim).  Row i of ids_out/scores_out (k slots each) gets
+ * query i's results; counts_out[i] its count.  Flat computes scores with
+ * sgemm blocks.  Returns 0 or a negative ERR_*. */
+int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int k,
+                       const index_filter *f, int64_t *ids_out, float *scores_out,
+                       int *counts_out, err *e);
+
+/* Search contexts for concurrent readers: each thread uses its own. */
+index_ctx *index_ctx_new(const vindex *ix, err *e);
+void index_ctx_free(index_ctx *c);
+int index_search_ctx(const vindex *ix, index_ctx *c, const float *q, size_t qdim, int k,
+                     const index_filter *f, int64_t *ids_out, float *scores_out, err *e);
+
+/* Changes a search parameter without a rebuild: "nprobe" (ivf), "ef" (hnsw),
+ * "rerank" (sq8).  -ERR_USAGE for an unknown name or one the kind lacks,
+ * -ERR_RANGE for a value < 1. */
+int index_set_param(vindex *ix, const char *name, int value, err *e);
+
+/* Inserts n vectors after the build (HNSW links them, IVF appends them to
+ * their nearest list, flat appends).  -ERR_EXISTS when an id is present
+ * (nothing is added then), -ERR_RANGE on a dimension mismatch. */
+int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_t dim,
+              err *e);
+/* Tombstones an id: it is never returned again.  -ERR_NOTFOUND if absent. */
+int index_remove(vindex *ix, int64_t id, err *e);
+
+/* Serialises to a new buffer (caller frees with mem_free).  Little-endian,
+ * versioned, with a checksum. */
+int index_save(const vindex *ix, void **buf_out /* OUT */, size_t *len_out /* OUT */,
+               err *e);
+/* Rebuilds an index from an untrusted buffer: every size, offset, link and id
+ * is checked.  -ERR_PARSE (corrupt or truncated), -ERR_UNSUPPORTED (version). */
+int index_load(const void *buf, size_t len, vindex **out /* OUT */, err *e);
+
+typedef struct index_stats {
+    index_kind kind;
+    index_metric metric;
+    index_quant quant;
+    size_t dim;
+    size_t n;               /* live (searchable) vectors */
+    size_t n_deleted;       /* tombstones */
+    int nlist, nprobe, M, ef_construction, ef, rerank;
+    uint64_t seed;
+    int max_level;          /* hnsw: top layer */
+    size_t memory_bytes;    /* heap owned by the index (not the contexts) */
+} index_stats;
+
+void index_info(const vindex *ix, index_stats *out /* OUT */);
+
+/* ---- evaluation ---------------------------------------------------------- */
+typedef struct index_eval_result {
+    size_t nq, k;
+    double recall;          /* recall@k against truth */
+    double qps;             /* single-query searches per second, one thread */
+    double p50_us, p95_us, p99_us, mean_us;
+    double seconds;         /* wall time of the timed loop */
+} index_eval_result;
+
+/* Runs nq single queries (nq x dim) through ix and measures recall@k against
+ * truth (nq rows of truth_k >= k ids, e.g. from a flat index's batch search
+ * or an .ivecs file), queries/s and latency percentiles.  Prints nothing. */
+int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
+               const int64_t *truth, size_t truth_k, index_eval_result *out /* OUT */,
+               err *e);
+
+/* ---- ANN-benchmark files (.fvecs / .ivecs) -------------------------------
+ * Each record is an int32 d followed by d float32 (fvecs) or int32 (ivecs),
+ * little-endian.  Files are untrusted: every record must have the same d
+ * (1..65536) and the file must end on a record boundary; errors name the file
+ * and the record.  Arrays are allocated with mem_* (caller frees, mem_free). */
+int index_fvecs_read(const char *path, float **data_out, size_t *n_out, size_t *dim_out,
+                     err *e);
+int index_fvecs_write(const char *path, const float *data, size_t n, size_t dim, err *e);
+/* ivecs values are widened to int64 on read; on write each must fit int32. */
+int index_ivecs_read(const char *path, int64_t **data_out, size_t *n_out, size_t *dim_out,
+                     err *e);
+int index_ivecs_write(const char *path, const int64_t *data, size_t n, size_t dim, err *e);
+
+#endif

@@ -1,0 +1,346 @@
+/* flat.c - exact search over all rows, and the 8-bit scalar quantizer (sq8)
+ * that flat and IVF share.
+ *
+ * Single query: rows are scored IX_BLOCK at a time by the four-row kernel
+ * (one streaming pass over the vectors, so the speed limit is memory
+ * bandwidth), then only scores at or above the current k-th best touch the
+ * heap and the filter.  Batch: sgemm over IX_BATCH_Q queries x IX_BATCH_R rows
+ * blocks (as FAISS IndexFlat does), then the same threshold-then-heap scan.
+ *
+ * sq8 (FAISS ScalarQuantizer QT_8bit, per-dimension range): a code c stands
+ * for vmin[d] + scale[d] * c, scale = (max - min) / 255.  Scanning reads a
+ * quarter of the bytes; the best rerank*k candidates are then re-scored with
+ * the fp32 rows, so the returned scores are exact.
+ */
+#include "index_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mem.h"
+
+struct flat_data {
+    uint8_t *codes;     /* sq8: cap x dim */
+    size_t ccap;        /* rows the codes array holds */
+    float *norms;       /* l2 only: squared row norms for the sgemm batch path */
+    size_t ncap;
+};
+
+/* ---- sq8 quantizer ---------------------------------------------------------------- */
+
+int sq8_train(vindex *ix, const float *data, size_t n, err *e)
+{
+    size_t d = ix->dim;
+    float *vmax;
+    ix->sq.vmin = mem_array(d, sizeof(float));
+    ix->sq.scale = mem_array(d, sizeof(float));
+    vmax = mem_array(d, sizeof(float));
+    if (!ix->sq.vmin || !ix->sq.scale || !vmax) {
+        mem_free(vmax);
+        return err_set(e, ERR_NOMEM, "out of memory for the sq8 quantizer");
+    }
+    for (size_t j = 0; j < d; j++) {
+        ix->sq.vmin[j] = n ? INFINITY : 0;
+        vmax[j] = n ? -INFINITY : 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            float x = data[i * d + j];
+            if (x < ix->sq.vmin[j]) ix->sq.vmin[j] = x;
+            if (x > vmax[j]) vmax[j] = x;
+        }
+    for (size_t j = 0; j < d; j++)
+        ix->sq.scale[j] = (vmax[j] - ix->sq.vmin[j]) / 255.0f;
+    mem_free(vmax);
+    return 0;
+}
+
+void sq8_encode(const vindex *ix, const float *x, uint8_t *code)
+{
+    for (size_t j = 0; j < ix->dim; j++) {
+        float s = ix->sq.scale[j], t = s > 0 ? (x[j] - ix->sq.vmin[j]) / s : 0;
+        t = t < 0 ? 0 : t > 255 ? 255 : t;   /* vectors added later may lie outside the range */
+        code[j] = (uint8_t)lrintf(t);
+    }
+}
+
+float sq8_prep(const vindex *ix, index_ctx *c)
+{
+    size_t d = ix->dim;
+    float k0 = 0;
+    if (ix->o.metric == INDEX_L2) {
+        for (size_t j = 0; j < d; j++)
+            c->q2[j] = c->q[j] - ix->sq.vmin[j];
+    } else {
+        /* q . (vmin + scale*c) = q.vmin + (q*scale) . c */
+        for (size_t j = 0; j < d; j++) {
+            c->q2[j] = c->q[j] * ix->sq.scale[j];
+            k0 += c->q[j] * ix->sq.vmin[j];
+        }
+    }
+    return k0;
+}
+
+float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code)
+{
+    size_t d = ix->dim, i = 0;
+    const float *q2 = c->q2;
+    if (ix->o.metric == INDEX_L2) {
+        const float *sc = ix->sq.scale;
+        float s = 0;
+#if defined(__AVX512F__)
+        __m512 a = _mm512_setzero_ps();
+        for (; i + 16 <= d; i += 16) {
+            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
+            __m512 t = _mm512_fnmadd_ps(_mm512_loadu_ps(sc + i), x, _mm512_loadu_ps(q2 + i));
+            a = _mm512_fmadd_ps(t, t, a);
+        }
+        s = _mm512_reduce_add_ps(a);
+#endif
+        for (; i < d; i++) {
+            float t = q2[i] - sc[i] * (float)code[i];
+            s += t * t;
+        }
+        return -s;
+    } else {
+        float s = 0;
+#if defined(__AVX512F__)
+        __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+        for (; i + 32 <= d; i += 32) {
+            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
+            __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i + 16))));
+            a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
+            b = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i + 16), y, b);
+        }
+        for (; i + 16 <= d; i += 16) {
+            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
+            a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
+        }
+        s = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+#endif
+        for (; i < d; i++)
+            s += q2[i] * (float)code[i];
+        return k0 + s;
+    }
+}
+
+void sq8_save(const vindex *ix, ix_wbuf *w)
+{
+    ix_w_bytes(w, ix->sq.vmin, ix->dim * sizeof(float));
+    ix_w_bytes(w, ix->sq.scale, ix->dim * sizeof(float));
+}
+
+int sq8_load(vindex *ix, ix_rbuf *r)
+{
+    int rc;
+    r->what = "sq8 quantizer";
+    ix->sq.vmin = mem_array(ix->dim, sizeof(float));
+    ix->sq.scale = mem_array(ix->dim, sizeof(float));
+    if (!ix->sq.vmin || !ix->sq.scale)
+        return err_set(r->e, ERR_NOMEM, "out of memory loading the sq8 quantizer");
+    if ((rc = ix_r_bytes(r, ix->sq.vmin, ix->dim * sizeof(float))) < 0 ||
+        (rc = ix_r_bytes(r, ix->sq.scale, ix->dim * sizeof(float))) < 0)
+        return rc;
+    for (size_t j = 0; j < ix->dim; j++)
+        if (!isfinite(ix->sq.vmin[j]) || !isfinite(ix->sq.scale[j]) || ix->sq.scale[j] < 0)
+            return err_set(r->e, ERR_PARSE, "index blob: bad sq8 range at dimension %zu", j);
+    return 0;
+}
+
+/* ---- flat storage ------------------------------------------------------------------- */
+
+/* Codes (sq8) and norms (l2) for rows [from, ix->n). */
+static int flat_extend(vindex *ix, size_t from, err *e)
+{
+    flat_data *f = ix->flat;
+    size_t d = ix->dim;
+    if (ix->o.quant == INDEX_QUANT_SQ8) {
+        if (ix->n > f->ccap) {
+            uint8_t *c = mem_realloc_array(f->codes, ix->cap, d);
+            if (!c)
+                return err_set(e, ERR_NOMEM, "out of memory for sq8 codes");
+            f->codes = c;
+            f->ccap = ix->cap;
+        }
+        for (size_t r = from; r < ix->n; r++)
+            sq8_encode(ix, ix->vecs + r * d, f->codes + r * d);
+    }
+    if (ix->o.metric == INDEX_L2) {
+        if (ix->n > f->ncap) {
+            float *nn = mem_realloc_array(f->norms, ix->cap, sizeof(float));
+            if (!nn)
+                return err_set(e, ERR_NOMEM, "out of memory for row norms");
+            f->norms = nn;
+            f->ncap = ix->cap;
+        }
+        for (size_t r = from; r < ix->n; r++)
+            f->norms[r] = ix_dot(ix->vecs + r * d, ix->vecs + r * d, d);
+    }
+    return 0;
+}
+
+int flat_build(vindex *ix, progress *p, err *e)
+{
+    int rc;
+    progress_begin(p, "index build flat", "vectors", ix->n);
+    ix->flat = mem_calloc(1, sizeof *ix->flat);
+    if (!ix->flat)
+        return err_set(e, ERR_NOMEM, "out of memory for a flat index");
+    if (ix->o.quant == INDEX_QUANT_SQ8 && (rc = sq8_train(ix, ix->vecs, ix->n, e)) < 0)
+        return rc;
+    if ((rc = flat_extend(ix, 0, e)) < 0)
+        return rc;
+    if (progress_update(p, ix->n))
+        return -ERR_CANCEL;
+    return 0;
+}
+
+int flat_add(vindex *ix, size_t from, err *e)
+{
+    return flat_extend(ix, from, e);
+}
+
+void flat_free(vindex *ix)
+{
+    if (!ix->flat)
+        return;
+    mem_free(ix->flat->codes);
+    mem_free(ix->flat->norms);
+    mem_free(ix->flat);
+    ix->flat = NULL;
+}
+
+size_t flat_mem(const vindex *ix)
+{
+    const flat_data *f = ix->flat;
+    if (!f)
+        return 0;
+    return sizeof *f + f->ccap * ix->dim + f->ncap * sizeof(float);
+}
+
+void flat_save(const vindex *ix, ix_wbuf *w)
+{
+    if (ix->o.quant == INDEX_QUANT_SQ8)
+        ix_w_bytes(w, ix->flat->codes, ix->n * ix->dim);
+}
+
+int flat_load(vindex *ix, ix_rbuf *r)
+{
+    int rc;
+    ix->flat = mem_calloc(1, sizeof *ix->flat);
+    if (!ix->flat)
+        return err_set(r->e, ERR_NOMEM, "out of memory loading a flat index");
+    if (ix->o.quant == INDEX_QUANT_SQ8) {
+        r->what = "sq8 codes";
+        if (ix->n > (r->len - r->off) / ix->dim)
+            return err_set(r->e, ERR_PARSE, "index blob truncated in sq8 codes");
+        if (ix->n > ix->flat->ccap) {
+            uint8_t *c = mem_realloc_array(ix->flat->codes, ix->cap, ix->dim);
+            if (!c)
+                return err_set(r->e, ERR_NOMEM, "out of memory for sq8 codes");
+            ix->flat->codes = c;
+            ix->flat->ccap = ix->cap;
+        }
+        if ((rc = ix_r_bytes(r, ix->flat->codes, ix->n * ix->dim)) < 0)
+            return rc;
+    }
+    if (ix->o.metric == INDEX_L2) {
+        /* norms are derived data: recompute rather than trust the blob */
+        size_t n = ix->n;
+        float *nn = mem_realloc_array(ix->flat->norms, ix->cap ? ix->cap : 1, sizeof(float));
+        if (!nn)
+            return err_set(r->e, ERR_NOMEM, "out of memory for row norms");
+        ix->flat->norms = nn;
+        ix->flat->ncap = ix->cap;
+        for (size_t i = 0; i < n; i++)
+            nn[i] = ix_dot(ix->vecs + i * ix->dim, ix->vecs + i * ix->dim, ix->dim);
+    }
+    return 0;
+}
+
+/* ---- search ----------------------------------------------------------------------------- */
+
+/* Exact re-ranking of the sq8 candidates (rows in c->cid) into the caller's heap. */
+static int rerank(const vindex *ix, index_ctx *c, topk *cand, int k, int64_t *ids, float *scores)
+{
+    topk t;
+    topk_init(&t, (size_t)k, ids, scores);
+    for (size_t i = 0; i < cand->n; i++) {
+        size_t row = (size_t)cand->ids[i];
+        topk_push(&t, ix->ids[row], ix_score(ix->o.metric, c->q, ix->vecs + row * ix->dim, ix->dim));
+    }
+    return (int)topk_sort(&t);
+}
+
+int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int64_t *ids,
+                float *scores)
+{
+    size_t n = ix->n, d = ix->dim;
+    topk t;
+
+    if (ix->o.quant == INDEX_QUANT_SQ8) {
+        float k0 = sq8_prep(ix, c);
+        const uint8_t *codes = ix->flat->codes;
+        topk_init(&t, (size_t)k * (size_t)ix->o.rerank, c->cid, c->csc);
+        for (size_t r = 0; r < n; r++) {
+            float s = sq8_score(ix, c, k0, codes + r * d);
+            if (s >= topk_threshold(&t) && ix_row_ok(ix, f, (uint32_t)r))
+                topk_push(&t, (int64_t)r, s);
+        }
+        return rerank(ix, c, &t, k, ids, scores);
+    }
+    topk_init(&t, (size_t)k, ids, scores);
+    for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
+        size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
+        float thr;
+        ix_score_rows(ix->o.metric, c->q, ix->vecs + r0 * d, nb, d, c->block);
+        thr = topk_threshold(&t);
+        for (size_t j = 0; j < nb; j++) {
+            /* >= so a tie with a smaller id can still enter (topk breaks ties by id) */
+            if (c->block[j] >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + j))) {
+                topk_push(&t, ix->ids[r0 + j], c->block[j]);
+                thr = topk_threshold(&t);
+            }
+        }
+    }
+    return (int)topk_sort(&t);
+}
+
+int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq, int k,
+                      const index_filter *f, int64_t *ids, float *scores, int *counts)
+{
+    size_t n = ix->n, d = ix->dim, kk = (size_t)k;
+    int l2 = ix->o.metric == INDEX_L2;
+
+    for (size_t q0 = 0; q0 < nq; q0 += IX_BATCH_Q) {
+        size_t nb = nq - q0 < IX_BATCH_Q ? nq - q0 : IX_BATCH_Q;
+        memcpy(c->bq, qs + q0 * d, nb * d * sizeof(float));
+        for (size_t j = 0; j < nb; j++) {
+            float *qj = c->bq + j * d;
+            if (ix->o.metric == INDEX_COSINE)
+                vec_normalize(qj, d);
+            c->block[j] = l2 ? ix_dot(qj, qj, d) : 0;   /* |q|^2 for l2 */
+            topk_init(&c->bheaps[j], kk, ids + (q0 + j) * kk, scores + (q0 + j) * kk);
+        }
+        for (size_t r0 = 0; r0 < n; r0 += IX_BATCH_R) {
+            size_t nr = n - r0 < IX_BATCH_R ? n - r0 : IX_BATCH_R;
+            /* bs = alpha * Q X^T; l2 uses -|q-x|^2 = 2 q.x - |x|^2 - |q|^2 */
+            vec_gemm(1, nb, nr, d, l2 ? 2.0f : 1.0f, c->bq, ix->vecs + r0 * d, 0.0f, c->bs);
+            for (size_t j = 0; j < nb; j++) {
+                topk *t = &c->bheaps[j];
+                const float *s = c->bs + j * nr;
+                float thr = topk_threshold(t);
+                for (size_t r = 0; r < nr; r++) {
+                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - c->block[j] : s[r];
+                    if (v >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + r))) {
+                        topk_push(t, ix->ids[r0 + r], v);
+                        thr = topk_threshold(t);
+                    }
+                }
+            }
+        }
+        for (size_t j = 0; j < nb; j++)
+            counts[q0 + j] = (int)topk_sort(&c->bheaps[j]);
+    }
+    return 0;
+}

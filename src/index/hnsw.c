@@ -1,0 +1,563 @@
+/* hnsw.c - Hierarchical Navigable Small World graph (Malkov & Yashunin 2016).
+ *
+ * Insertion is Algorithm 1: a level drawn as floor(-ln(U) / ln(M)) from a
+ * seeded generator, a greedy descent (ef = 1) through the layers above it,
+ * then on each layer down to 0 a beam search with ef_construction
+ * (Algorithm 2) and the neighbour-selection heuristic (Algorithm 4 without
+ * extendCandidates/keepPrunedConnections, as hnswlib does).  Neighbours whose
+ * lists overflow (M above layer 0, 2M on layer 0) are re-pruned with the same
+ * heuristic.
+ *
+ * Storage: layer-0 links of all nodes in one contiguous array of fixed-size
+ * blocks [count, 2M links]; the few nodes above layer 0 own a small array of
+ * [count, M links] blocks per extra layer.  Vectors are the index's row array.
+ * Distances are "smaller is closer": -dot for ip/cosine, squared L2 for l2; a
+ * returned score is minus the distance.
+ *
+ * Search visits each node at most once per query, tracked with an epoch
+ * counter per node (no clearing between queries).  Filtered and tombstoned
+ * nodes are traversed like any other but never enter the result set, and
+ * with a filter the search only stops once ef allowed results are held (the
+ * hnswlib rule), so a selective filter widens the search instead of
+ * returning fewer items.  Build is single-threaded.
+ */
+#include "index_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "rng.h"
+
+struct hnsw_data {
+    size_t M, M0;           /* link limits above layer 0 and on layer 0 */
+    size_t lcap;            /* rows allocated in links0 / levels / up */
+    uint32_t *links0;       /* lcap x (1 + M0) */
+    uint8_t *levels;        /* top layer of each row */
+    uint32_t **up;          /* row -> level x (1 + M) block, NULL at level 0 */
+    size_t up_bytes;
+    uint32_t entry;         /* IX_NONE while the graph is empty */
+    int max_level;
+    double mult;            /* 1 / ln(M) */
+    rng g;                  /* level generator */
+    ix_pair *sel;           /* build scratch, scap pairs */
+    size_t scap;
+};
+
+static inline uint32_t *links_at(const hnsw_data *h, uint32_t row, int level)
+{
+    if (level == 0)
+        return h->links0 + (size_t)row * (1 + h->M0);
+    return h->up[row] + (size_t)(level - 1) * (1 + h->M);
+}
+
+static inline const float *vec_of(const vindex *ix, uint32_t row)
+{
+    return ix->vecs + (size_t)row * ix->dim;
+}
+
+static inline float dist_q(const vindex *ix, const float *q, uint32_t row)
+{
+    return ix->o.metric == INDEX_L2 ? ix_l2(q, vec_of(ix, row), ix->dim)
+                                    : -ix_dot(q, vec_of(ix, row), ix->dim);
+}
+
+static inline void prefetch_vec(const vindex *ix, uint32_t row)
+{
+    const char *p = (const char *)vec_of(ix, row);
+    size_t bytes = ix->dim * sizeof(float);
+    /* the first lines; the hardware streams the rest once the walk starts */
+    for (size_t o = 0; o < bytes && o < 512; o += 64)
+        __builtin_prefetch(p + o);
+}
+
+/* ---- binary heaps on ix_pair ---------------------------------------------------- */
+
+static void min_push(ix_pair *h, size_t *n, ix_pair x)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h[p].d <= x.d)
+            break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = x;
+}
+
+static void min_pop(ix_pair *h, size_t *n)
+{
+    ix_pair x = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t l = 2 * i + 1, s;
+        if (l >= m)
+            break;
+        s = (l + 1 < m && h[l + 1].d < h[l].d) ? l + 1 : l;
+        if (h[s].d >= x.d)
+            break;
+        h[i] = h[s];
+        i = s;
+    }
+    h[i] = x;
+}
+
+static void max_push(ix_pair *h, size_t *n, ix_pair x)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h[p].d >= x.d)
+            break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = x;
+}
+
+static void max_pop(ix_pair *h, size_t *n)
+{
+    ix_pair x = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t l = 2 * i + 1, s;
+        if (l >= m)
+            break;
+        s = (l + 1 < m && h[l + 1].d > h[l].d) ? l + 1 : l;
+        if (h[s].d <= x.d)
+            break;
+        h[i] = h[s];
+        i = s;
+    }
+    h[i] = x;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const ix_pair *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* ---- search ----------------------------------------------------------------------- */
+
+/* Greedy descent (ef = 1) from layer `top` down to layer `bottom` + 1. */
+static uint32_t greedy(const vindex *ix, const float *q, uint32_t ep, float *dep, int top,
+                       int bottom)
+{
+    const hnsw_data *h = ix->hnsw;
+    for (int l = top; l > bottom; l--) {
+        int changed = 1;
+        while (changed) {
+            const uint32_t *ll = links_at(h, ep, l);
+            changed = 0;
+            for (uint32_t j = 1; j <= ll[0]; j++) {
+                float d = dist_q(ix, q, ll[j]);
+                if (d < *dep) {
+                    *dep = d;
+                    ep = ll[j];
+                    changed = 1;
+                }
+            }
+        }
+    }
+    return ep;
+}
+
+/* Algorithm 2 on one layer from one entry point.  The results (at most ef)
+ * are left in c->res as a max-heap; returns their count.  With use_filter,
+ * only live rows passing f enter the results. */
+static size_t search_layer(const vindex *ix, index_ctx *c, const float *q, uint32_t ep, float dep,
+                           size_t ef, int level, const index_filter *f, int use_filter)
+{
+    const hnsw_data *h = ix->hnsw;
+    uint32_t *vis = c->visited, epoch;
+    ix_pair *cand = c->cand, *res = c->res;
+    size_t nc = 0, nr = 0;
+    float lower;
+
+    if (++c->epoch == 0) {   /* wrapped: clear once every 2^32 searches */
+        memset(vis, 0, c->vcap * sizeof *vis);
+        c->epoch = 1;
+    }
+    epoch = c->epoch;
+    vis[ep] = epoch;
+    min_push(cand, &nc, (ix_pair){dep, ep});
+    if (!use_filter || ix_row_ok(ix, f, ep))
+        max_push(res, &nr, (ix_pair){dep, ep});
+    lower = nr ? res[0].d : INFINITY;
+    while (nc) {
+        ix_pair cur = cand[0];
+        const uint32_t *ll;
+        uint32_t cnt;
+        if (cur.d > lower && (nr >= ef || !use_filter))
+            break;
+        min_pop(cand, &nc);
+        ll = links_at(h, cur.id, level);
+        cnt = ll[0];
+        if (cnt) {
+            __builtin_prefetch(vis + ll[1]);
+            prefetch_vec(ix, ll[1]);
+        }
+        for (uint32_t j = 1; j <= cnt; j++) {
+            uint32_t nb = ll[j];
+            float d;
+            if (j + 1 <= cnt) {
+                __builtin_prefetch(vis + ll[j + 1]);
+                prefetch_vec(ix, ll[j + 1]);
+            }
+            if (vis[nb] == epoch)
+                continue;
+            vis[nb] = epoch;
+            d = dist_q(ix, q, nb);
+            if (nr < ef || d < lower) {
+                min_push(cand, &nc, (ix_pair){d, nb});
+                if (!use_filter || ix_row_ok(ix, f, nb)) {
+                    max_push(res, &nr, (ix_pair){d, nb});
+                    if (nr > ef)
+                        max_pop(res, &nr);
+                }
+                if (nr)
+                    lower = res[0].d;
+            }
+        }
+    }
+    return nr;
+}
+
+int hnsw_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int64_t *ids,
+                float *scores)
+{
+    const hnsw_data *h = ix->hnsw;
+    size_t ef = (size_t)ix->o.ef > (size_t)k ? (size_t)ix->o.ef : (size_t)k, nr;
+    uint32_t ep;
+    float dep;
+    topk t;
+
+    if (h->entry == IX_NONE)
+        return 0;
+    ep = h->entry;
+    dep = dist_q(ix, c->q, ep);
+    ep = greedy(ix, c->q, ep, &dep, h->max_level, 0);
+    nr = search_layer(ix, c, c->q, ep, dep, ef, 0, f, f != NULL || ix->n_dead > 0);
+    topk_init(&t, (size_t)k, ids, scores);
+    for (size_t i = 0; i < nr; i++)
+        topk_push(&t, ix->ids[c->res[i].id], -c->res[i].d);
+    return (int)topk_sort(&t);
+}
+
+/* ---- construction ----------------------------------------------------------------- */
+
+static inline float dist_rows(const vindex *ix, uint32_t a, uint32_t b)
+{
+    return dist_q(ix, vec_of(ix, a), b);
+}
+
+/* Algorithm 4 (simple form): walk candidates nearest first and keep one only
+ * if it is closer to the base than to every neighbour kept so far, which
+ * spreads links across directions.  cands[0..n) are sorted ascending; the
+ * kept ones are compacted to the front.  Returns their count. */
+static size_t select_heuristic(const vindex *ix, ix_pair *cands, size_t n, size_t M)
+{
+    size_t ns = 0;
+    if (n <= M)
+        return n;
+    for (size_t i = 0; i < n && ns < M; i++) {
+        int good = 1;
+        for (size_t j = 0; j < ns; j++)
+            if (dist_rows(ix, cands[i].id, cands[j].id) < cands[i].d) {
+                good = 0;
+                break;
+            }
+        if (good)
+            cands[ns++] = cands[i];
+    }
+    return ns;
+}
+
+/* Adds `row` to the links of `nb` on layer l, re-pruning when full. */
+static void connect(vindex *ix, uint32_t nb, uint32_t row, int l)
+{
+    hnsw_data *h = ix->hnsw;
+    uint32_t *ll = links_at(h, nb, l);
+    size_t mmax = l == 0 ? h->M0 : h->M, cnt = ll[0], ns;
+    ix_pair *s = h->sel;
+    if (cnt < mmax) {
+        ll[1 + cnt] = row;
+        ll[0] = (uint32_t)(cnt + 1);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++)
+        s[i] = (ix_pair){dist_rows(ix, nb, ll[1 + i]), ll[1 + i]};
+    s[cnt] = (ix_pair){dist_rows(ix, nb, row), row};
+    qsort(s, cnt + 1, sizeof *s, cmp_pair);
+    ns = select_heuristic(ix, s, cnt + 1, mmax);
+    for (size_t i = 0; i < ns; i++)
+        ll[1 + i] = s[i].id;
+    ll[0] = (uint32_t)ns;
+}
+
+static int random_level(hnsw_data *h)
+{
+    double u = 1.0 - rng_uniform(&h->g);   /* (0, 1] */
+    double l = -log(u) * h->mult;
+    return l >= IX_MAX_LEVEL ? IX_MAX_LEVEL : (int)l;
+}
+
+static int insert(vindex *ix, index_ctx *c, uint32_t row, err *e)
+{
+    hnsw_data *h = ix->hnsw;
+    int level = random_level(h), top;
+    const float *q = vec_of(ix, row);
+    uint32_t ep;
+    float dep;
+
+    h->levels[row] = (uint8_t)level;
+    h->links0[(size_t)row * (1 + h->M0)] = 0;
+    h->up[row] = NULL;
+    if (level > 0) {
+        h->up[row] = mem_calloc((size_t)level * (1 + h->M), sizeof(uint32_t));
+        if (!h->up[row])
+            return err_set(e, ERR_NOMEM, "out of memory for hnsw links");
+        h->up_bytes += (size_t)level * (1 + h->M) * sizeof(uint32_t);
+    }
+    if (h->entry == IX_NONE) {
+        h->entry = row;
+        h->max_level = level;
+        return 0;
+    }
+    ep = h->entry;
+    dep = dist_q(ix, q, ep);
+    ep = greedy(ix, q, ep, &dep, h->max_level, level);
+    top = level < h->max_level ? level : h->max_level;
+    for (int l = top; l >= 0; l--) {
+        size_t nr = search_layer(ix, c, q, ep, dep, (size_t)ix->o.ef_construction, l, NULL, 0);
+        size_t ns;
+        uint32_t *ll = links_at(h, row, l);
+        memcpy(h->sel, c->res, nr * sizeof *h->sel);
+        qsort(h->sel, nr, sizeof *h->sel, cmp_pair);
+        ep = h->sel[0].id;
+        dep = h->sel[0].d;
+        ns = select_heuristic(ix, h->sel, nr, h->M);
+        for (size_t i = 0; i < ns; i++)
+            ll[1 + i] = h->sel[i].id;
+        ll[0] = (uint32_t)ns;
+        /* connect() reuses h->sel, so take the chosen ids from ll */
+        for (size_t i = 0; i < ns; i++)
+            connect(ix, ll[1 + i], row, l);
+    }
+    if (level > h->max_level) {
+        h->max_level = level;
+        h->entry = row;
+    }
+    return 0;
+}
+
+/* Sizes link storage for ix->cap rows and the build scratch. */
+static int hnsw_reserve(vindex *ix, err *e)
+{
+    hnsw_data *h = ix->hnsw;
+    size_t cap = ix->cap, need = ((size_t)ix->o.ef_construction > h->M0 ? (size_t)ix->o.ef_construction
+                                                                        : h->M0) + 2;
+    if (cap > h->lcap) {
+        uint32_t *l0 = mem_realloc_array(h->links0, cap, (1 + h->M0) * sizeof(uint32_t));
+        uint8_t *lv;
+        uint32_t **up;
+        if (!l0)
+            goto nomem;
+        h->links0 = l0;
+        lv = mem_realloc(h->levels, cap);
+        if (!lv)
+            goto nomem;
+        h->levels = lv;
+        up = mem_realloc_array(h->up, cap, sizeof *up);
+        if (!up)
+            goto nomem;
+        h->up = up;
+        for (size_t i = h->lcap; i < cap; i++) {
+            h->up[i] = NULL;
+            h->levels[i] = 0;
+            h->links0[i * (1 + h->M0)] = 0;
+        }
+        h->lcap = cap;
+    }
+    if (need > h->scap) {
+        ix_pair *s = mem_realloc_array(h->sel, need, sizeof *s);
+        if (!s)
+            goto nomem;
+        h->sel = s;
+        h->scap = need;
+    }
+    return 0;
+nomem:
+    return err_set(e, ERR_NOMEM, "out of memory for the hnsw graph");
+}
+
+static int hnsw_alloc(vindex *ix, err *e)
+{
+    hnsw_data *h = mem_calloc(1, sizeof *h);
+    ix->hnsw = h;
+    if (!h)
+        return err_set(e, ERR_NOMEM, "out of memory for an hnsw index");
+    h->M = (size_t)ix->o.M;
+    h->M0 = 2 * h->M;
+    h->entry = IX_NONE;
+    h->max_level = 0;
+    h->mult = 1.0 / log((double)h->M);
+    rng_seed(&h->g, ix->o.seed, 0x4e5);
+    return hnsw_reserve(ix, e);
+}
+
+/* Inserts rows [from, ix->n) using context c. */
+static int insert_rows(vindex *ix, index_ctx *c, size_t from, progress *p, err *e)
+{
+    int rc;
+    if ((rc = ix_ctx_reserve(ix, c, (size_t)ix->o.ef_construction, e)) < 0)
+        return rc;
+    for (size_t r = from; r < ix->n; r++) {
+        if ((rc = insert(ix, c, (uint32_t)r, e)) < 0)
+            return rc;
+        if (((r + 1) & 255) == 0 && progress_update(p, r + 1 - from))
+            return -ERR_CANCEL;
+    }
+    if (progress_update(p, ix->n - from))
+        return -ERR_CANCEL;
+    return 0;
+}
+
+int hnsw_build(vindex *ix, progress *p, err *e)
+{
+    index_ctx *c;
+    int rc;
+    progress_begin(p, "index build hnsw", "vectors", ix->n);
+    if ((rc = hnsw_alloc(ix, e)) < 0)
+        return rc;
+    if (!(c = index_ctx_new(ix, e)))
+        return -ERR_NOMEM;
+    rc = insert_rows(ix, c, 0, p, e);
+    index_ctx_free(c);
+    return rc;
+}
+
+int hnsw_add(vindex *ix, size_t from, err *e)
+{
+    int rc;
+    if ((rc = hnsw_reserve(ix, e)) < 0)
+        return rc;
+    return insert_rows(ix, ix->ctx, from, NULL, e);
+}
+
+void hnsw_free(vindex *ix)
+{
+    hnsw_data *h = ix->hnsw;
+    if (!h)
+        return;
+    if (h->up)
+        for (size_t i = 0; i < h->lcap; i++)
+            mem_free(h->up[i]);
+    mem_free(h->up);
+    mem_free(h->links0);
+    mem_free(h->levels);
+    mem_free(h->sel);
+    mem_free(h);
+    ix->hnsw = NULL;
+}
+
+size_t hnsw_mem(const vindex *ix)
+{
+    const hnsw_data *h = ix->hnsw;
+    if (!h)
+        return 0;
+    return sizeof *h + h->lcap * ((1 + h->M0) * sizeof(uint32_t) + 1 + sizeof(uint32_t *)) +
+           h->up_bytes + h->scap * sizeof(ix_pair);
+}
+
+int hnsw_max_level(const vindex *ix)
+{
+    return ix->hnsw ? ix->hnsw->max_level : 0;
+}
+
+void hnsw_save(const vindex *ix, ix_wbuf *w)
+{
+    const hnsw_data *h = ix->hnsw;
+    ix_w_u32(w, h->entry);
+    ix_w_u32(w, (uint32_t)h->max_level);
+    ix_w_bytes(w, h->g.s, sizeof h->g.s);
+    ix_w_bytes(w, h->levels, ix->n);
+    ix_w_bytes(w, h->links0, ix->n * (1 + h->M0) * sizeof(uint32_t));
+    for (size_t i = 0; i < ix->n; i++)
+        if (h->levels[i])
+            ix_w_bytes(w, h->up[i], (size_t)h->levels[i] * (1 + h->M) * sizeof(uint32_t));
+}
+
+/* Checks one link block: count within limit, targets exist and reach layer l. */
+static int check_links(const vindex *ix, const uint32_t *ll, size_t mmax, int l, size_t row,
+                       err *e)
+{
+    const hnsw_data *h = ix->hnsw;
+    if (ll[0] > mmax)
+        return err_set(e, ERR_PARSE, "index blob: node %zu has %u links on layer %d (max %zu)",
+                       row, ll[0], l, mmax);
+    for (uint32_t j = 1; j <= ll[0]; j++)
+        if (ll[j] >= ix->n || h->levels[ll[j]] < l)
+            return err_set(e, ERR_PARSE, "index blob: node %zu links to bad node %u on layer %d",
+                           row, ll[j], l);
+    return 0;
+}
+
+int hnsw_load(vindex *ix, ix_rbuf *r)
+{
+    hnsw_data *h;
+    uint32_t entry, maxl;
+    int rc, top = 0;
+    size_t blk;
+
+    if ((rc = hnsw_alloc(ix, r->e)) < 0)
+        return rc;
+    h = ix->hnsw;
+    r->what = "hnsw graph";
+    if ((rc = ix_r_u32(r, &entry)) < 0 || (rc = ix_r_u32(r, &maxl)) < 0 ||
+        (rc = ix_r_bytes(r, h->g.s, sizeof h->g.s)) < 0 ||
+        (rc = ix_r_bytes(r, h->levels, ix->n)) < 0)
+        return rc;
+    blk = (1 + h->M0) * sizeof(uint32_t);
+    if (ix->n > (r->len - r->off) / blk)
+        return err_set(r->e, ERR_PARSE, "index blob truncated in hnsw links");
+    if ((rc = ix_r_bytes(r, h->links0, ix->n * blk)) < 0)
+        return rc;
+    for (size_t i = 0; i < ix->n; i++) {
+        if (h->levels[i] > IX_MAX_LEVEL)
+            return err_set(r->e, ERR_PARSE, "index blob: node %zu has level %u", i, h->levels[i]);
+        if (h->levels[i] > top)
+            top = h->levels[i];
+    }
+    if (ix->n == 0 ? entry != IX_NONE
+                   : (entry >= ix->n || h->levels[entry] != top || maxl != (uint32_t)top))
+        return err_set(r->e, ERR_PARSE, "index blob: bad hnsw entry point");
+    h->entry = entry;
+    h->max_level = top;
+    for (size_t i = 0; i < ix->n; i++) {
+        size_t bytes;
+        if (!h->levels[i])
+            continue;
+        bytes = (size_t)h->levels[i] * (1 + h->M) * sizeof(uint32_t);
+        if (bytes > r->len - r->off)
+            return err_set(r->e, ERR_PARSE, "index blob truncated in hnsw upper layers");
+        if (!(h->up[i] = mem_alloc(bytes)))
+            return err_set(r->e, ERR_NOMEM, "out of memory loading hnsw links");
+        h->up_bytes += bytes;
+        if ((rc = ix_r_bytes(r, h->up[i], bytes)) < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < ix->n; i++) {
+        if ((rc = check_links(ix, links_at(h, (uint32_t)i, 0), h->M0, 0, i, r->e)) < 0)
+            return rc;
+        for (int l = 1; l <= h->levels[i]; l++)
+            if ((rc = check_links(ix, links_at(h, (uint32_t)i, l), h->M, l, i, r->e)) < 0)
+                return rc;
+    }
+    return 0;
+}

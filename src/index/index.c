@@ -1,0 +1,1246 @@
+/* index.c - the kind-independent half of the vector index: options, input
+ * checks, the id -> row map, tombstones, filters, search contexts, dispatch to
+ * flat.c / ivf.c / hnsw.c, save/load framing, info and evaluation.
+ *
+ * Rows are numbered 0..n-1 in insertion order; item ids live in ids[row].
+ * Removal only sets dead[row] (a tombstone): every kind skips dead rows when
+ * it collects results, and HNSW keeps walking through them.
+ *
+ * Saved layout (little-endian): "EMBIDX\0\1", u32 version, u32 kind, metric,
+ * quant, u64 dim, n, options, ids, tombstones, fp32 rows (if kept), the kind's
+ * own section, then a 64-bit checksum of everything before it.
+ */
+#include "index_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+
+#define IX_MAGIC "EMBIDX\0\1"
+#define IX_VERSION 1u
+
+/* ---- options ---------------------------------------------------------------- */
+
+index_opts index_opts_default(void)
+{
+    index_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = INDEX_FLAT;
+    o.metric = INDEX_COSINE;
+    o.quant = INDEX_QUANT_NONE;
+    o.nlist = 0;
+    o.nprobe = 16;
+    o.M = 16;
+    o.ef_construction = 200;
+    o.ef = 64;
+    o.kmeans_iters = 10;
+    o.rerank = 10;
+    o.seed = 1;
+    return o;
+}
+
+const char *index_kind_name(index_kind k)
+{
+    switch (k) {
+    case INDEX_FLAT: return "flat";
+    case INDEX_IVF: return "ivf";
+    case INDEX_HNSW: return "hnsw";
+    }
+    return "?";
+}
+
+const char *index_metric_name(index_metric m)
+{
+    switch (m) {
+    case INDEX_COSINE: return "cosine";
+    case INDEX_IP: return "ip";
+    case INDEX_L2: return "l2";
+    }
+    return "?";
+}
+
+const char *index_quant_name(index_quant q)
+{
+    return q == INDEX_QUANT_SQ8 ? "sq8" : q == INDEX_QUANT_NONE ? "none" : "?";
+}
+
+static int parse_int(const char *key, const char *v, long lo, long hi, long *out, err *e)
+{
+    char *end;
+    long x;
+    if (!v || !*v)
+        return err_set(e, ERR_USAGE, "%s needs a value", key);
+    x = strtol(v, &end, 10);
+    if (*end)
+        return err_set(e, ERR_USAGE, "%s=%s: not an integer", key, v);
+    if (x < lo || x > hi)
+        return err_set(e, ERR_RANGE, "%s=%s: must be in %ld..%ld", key, v, lo, hi);
+    *out = x;
+    return 0;
+}
+
+int index_opts_set(index_opts *o, const char *key, const char *value, err *e)
+{
+    long x;
+    int rc;
+    if (!key)
+        return err_set(e, ERR_USAGE, "missing option name");
+    if (strcmp(key, "kind") == 0) {
+        if (value && strcmp(value, "flat") == 0) o->kind = INDEX_FLAT;
+        else if (value && strcmp(value, "ivf") == 0) o->kind = INDEX_IVF;
+        else if (value && strcmp(value, "hnsw") == 0) o->kind = INDEX_HNSW;
+        else return err_set(e, ERR_USAGE, "kind=%s: expected flat, ivf or hnsw", value ? value : "");
+        return 0;
+    }
+    if (strcmp(key, "metric") == 0) {
+        if (value && strcmp(value, "cosine") == 0) o->metric = INDEX_COSINE;
+        else if (value && strcmp(value, "ip") == 0) o->metric = INDEX_IP;
+        else if (value && strcmp(value, "l2") == 0) o->metric = INDEX_L2;
+        else return err_set(e, ERR_USAGE, "metric=%s: expected cosine, ip or l2", value ? value : "");
+        return 0;
+    }
+    if (strcmp(key, "quant") == 0) {
+        if (value && strcmp(value, "none") == 0) o->quant = INDEX_QUANT_NONE;
+        else if (value && strcmp(value, "sq8") == 0) o->quant = INDEX_QUANT_SQ8;
+        else return err_set(e, ERR_USAGE, "quant=%s: expected none or sq8", value ? value : "");
+        return 0;
+    }
+    if (strcmp(key, "seed") == 0) {
+        char *end;
+        unsigned long long s;
+        if (!value || !*value || *value == '-')
+            return err_set(e, ERR_USAGE, "seed needs a non-negative integer");
+        s = strtoull(value, &end, 10);
+        if (*end)
+            return err_set(e, ERR_USAGE, "seed=%s: not an integer", value);
+        o->seed = s;
+        return 0;
+    }
+    if (strcmp(key, "nlist") == 0) {
+        if ((rc = parse_int(key, value, 0, INT32_MAX, &x, e)) < 0) return rc;
+        o->nlist = (int)x;
+    } else if (strcmp(key, "nprobe") == 0) {
+        if ((rc = parse_int(key, value, 1, INT32_MAX, &x, e)) < 0) return rc;
+        o->nprobe = (int)x;
+    } else if (strcmp(key, "M") == 0 || strcmp(key, "m") == 0) {
+        if ((rc = parse_int(key, value, 2, 512, &x, e)) < 0) return rc;
+        o->M = (int)x;
+    } else if (strcmp(key, "ef_construction") == 0 || strcmp(key, "efc") == 0) {
+        if ((rc = parse_int(key, value, 1, 1 << 20, &x, e)) < 0) return rc;
+        o->ef_construction = (int)x;
+    } else if (strcmp(key, "ef") == 0 || strcmp(key, "ef_search") == 0) {
+        if ((rc = parse_int(key, value, 1, 1 << 20, &x, e)) < 0) return rc;
+        o->ef = (int)x;
+    } else if (strcmp(key, "kmeans_iters") == 0) {
+        if ((rc = parse_int(key, value, 0, 1000, &x, e)) < 0) return rc;
+        o->kmeans_iters = (int)x;
+    } else if (strcmp(key, "rerank") == 0) {
+        if ((rc = parse_int(key, value, 1, 1000, &x, e)) < 0) return rc;
+        o->rerank = (int)x;
+    } else {
+        return err_set(e, ERR_USAGE, "unknown index option '%s'", key);
+    }
+    return 0;
+}
+
+/* Checks options against the data; fills nlist when 0 (auto). */
+static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
+{
+    if (o->kind != INDEX_FLAT && o->kind != INDEX_IVF && o->kind != INDEX_HNSW)
+        return err_set(e, ERR_USAGE, "unknown index kind %d", (int)o->kind);
+    if (o->metric != INDEX_COSINE && o->metric != INDEX_IP && o->metric != INDEX_L2)
+        return err_set(e, ERR_USAGE, "unknown metric %d", (int)o->metric);
+    if (o->quant != INDEX_QUANT_NONE && o->quant != INDEX_QUANT_SQ8)
+        return err_set(e, ERR_USAGE, "unknown quantization %d", (int)o->quant);
+    if (dim == 0 || dim > IX_MAX_DIM)
+        return err_set(e, ERR_RANGE, "dimension %zu out of range (1..%d)", dim, IX_MAX_DIM);
+    if (n > IX_MAX_N)
+        return err_set(e, ERR_RANGE, "too many vectors (%zu)", n);
+    if (o->quant == INDEX_QUANT_SQ8 && o->kind == INDEX_HNSW)
+        return err_set(e, ERR_USAGE, "quant=sq8 is supported for flat and ivf, not hnsw");
+    if (o->rerank < 1)
+        return err_set(e, ERR_RANGE, "rerank must be >= 1 (got %d)", o->rerank);
+    if (o->kind == INDEX_HNSW) {
+        if (o->M < 2 || o->M > 512)
+            return err_set(e, ERR_USAGE, "M must be in 2..512 (got %d)", o->M);
+        if (o->ef_construction < 1)
+            return err_set(e, ERR_USAGE, "ef_construction must be >= 1 (got %d)", o->ef_construction);
+        if (o->ef < 1)
+            return err_set(e, ERR_USAGE, "ef must be >= 1 (got %d)", o->ef);
+    }
+    if (o->kind == INDEX_IVF) {
+        if (o->nlist < 0)
+            return err_set(e, ERR_USAGE, "nlist must be >= 1 (got %d)", o->nlist);
+        if (o->nlist == 0) {
+            double a = 4.0 * sqrt((double)n);
+            o->nlist = a < 1 ? 1 : (int)a;
+            if ((size_t)o->nlist > n)
+                o->nlist = n ? (int)n : 1;
+        }
+        if (n == 0)
+            return err_set(e, ERR_RANGE, "ivf needs at least one vector to train on");
+        if ((size_t)o->nlist > n)
+            return err_set(e, ERR_RANGE, "nlist %d is larger than the number of vectors (%zu)",
+                           o->nlist, n);
+        if (o->nprobe < 1)
+            return err_set(e, ERR_USAGE, "nprobe must be >= 1 (got %d)", o->nprobe);
+        if (o->kmeans_iters < 0)
+            return err_set(e, ERR_USAGE, "kmeans_iters must be >= 0 (got %d)", o->kmeans_iters);
+    }
+    return 0;
+}
+
+/* ---- filters ---------------------------------------------------------------- */
+
+int ix_filter_ok(const index_filter *f, int64_t id)
+{
+    if (f->n_exclude) {
+        size_t lo = 0, hi = f->n_exclude;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (f->exclude[mid] < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < f->n_exclude && f->exclude[lo] == id)
+            return 0;
+    }
+    return !f->allow || f->allow(id, f->ud);
+}
+
+static int check_filter(const index_filter *f, err *e)
+{
+    if (!f)
+        return 0;
+    if (f->n_exclude && !f->exclude)
+        return err_set(e, ERR_USAGE, "filter: exclude list is NULL");
+    for (size_t i = 1; i < f->n_exclude; i++)
+        if (f->exclude[i] < f->exclude[i - 1])
+            return err_set(e, ERR_USAGE, "filter: exclude list must be sorted ascending");
+    return 0;
+}
+
+/* ---- id -> row map ---------------------------------------------------------- */
+
+static size_t hash_id(int64_t id)
+{
+    uint64_t z = (uint64_t)id + 0x9e3779b97f4a7c15ull;   /* splitmix64 finaliser */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (size_t)(z ^ (z >> 31));
+}
+
+static uint32_t map_get(const vindex *ix, int64_t id)
+{
+    size_t m = ix->hcap - 1;
+    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
+        if (ix->hrows[h] == IX_NONE)
+            return IX_NONE;
+        if (ix->hkeys[h] == id)
+            return ix->hrows[h];
+    }
+}
+
+/* Inserts or overwrites; the table always has room (see map_reserve). */
+static void map_put(vindex *ix, int64_t id, uint32_t row)
+{
+    size_t m = ix->hcap - 1;
+    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
+        if (ix->hrows[h] == IX_NONE || ix->hkeys[h] == id) {
+            ix->hkeys[h] = id;
+            ix->hrows[h] = row;
+            return;
+        }
+    }
+}
+
+/* Keeps the load factor <= 1/2 for `need` ids. */
+static int map_reserve(vindex *ix, size_t need, err *e)
+{
+    size_t cap = 16;
+    int64_t *ok = ix->hkeys;
+    uint32_t *orow = ix->hrows;
+    size_t ocap = ix->hcap;
+    while (cap < need * 2)
+        cap *= 2;
+    if (cap <= ix->hcap)
+        return 0;
+    ix->hkeys = mem_array(cap, sizeof *ix->hkeys);
+    ix->hrows = mem_array(cap, sizeof *ix->hrows);
+    if (!ix->hkeys || !ix->hrows) {
+        mem_free(ix->hkeys);
+        mem_free(ix->hrows);
+        ix->hkeys = ok;
+        ix->hrows = orow;
+        return err_set(e, ERR_NOMEM, "out of memory for the id map (%zu ids)", need);
+    }
+    memset(ix->hrows, 0xff, cap * sizeof *ix->hrows);
+    ix->hcap = cap;
+    for (size_t i = 0; i < ocap; i++)
+        if (orow[i] != IX_NONE)
+            map_put(ix, ok[i], orow[i]);
+    mem_free(ok);
+    mem_free(orow);
+    return 0;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+int ix_reserve_rows(vindex *ix, size_t need, err *e)
+{
+    size_t cap = ix->cap ? ix->cap : 64;
+    int64_t *ids;
+    uint8_t *dead;
+    if (need <= ix->cap)
+        return 0;
+    if (need > IX_MAX_N)
+        return err_set(e, ERR_RANGE, "too many vectors (%zu)", need);
+    while (cap < need)
+        cap = cap + cap / 2;
+    ids = mem_realloc_array(ix->ids, cap, sizeof *ids);
+    if (!ids)
+        goto nomem;
+    ix->ids = ids;
+    dead = mem_realloc(ix->dead, cap);
+    if (!dead)
+        goto nomem;
+    ix->dead = dead;
+    if (ix_keeps_vecs(ix)) {
+        float *v;
+        if (cap > SIZE_MAX / sizeof(float) / ix->dim)
+            goto nomem;
+        v = mem_aligned(64, cap * ix->dim * sizeof(float));
+        if (!v)
+            goto nomem;
+        if (ix->vecs)
+            memcpy(v, ix->vecs, ix->n * ix->dim * sizeof(float));
+        mem_free(ix->vecs);
+        ix->vecs = v;
+    }
+    ix->cap = cap;
+    return 0;
+nomem:
+    return err_set(e, ERR_NOMEM, "out of memory for %zu vectors of dim %zu", need, ix->dim);
+}
+
+size_t ix_mem_rows(const vindex *ix)
+{
+    size_t b = ix->cap * (sizeof(int64_t) + 1) + ix->hcap * (sizeof(int64_t) + sizeof(uint32_t));
+    if (ix->vecs)
+        b += ix->cap * ix->dim * sizeof(float);
+    if (ix->sq.vmin)
+        b += 2 * ix->dim * sizeof(float);
+    return b;
+}
+
+/* ---- adding rows -------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Checks a batch before anything changes: finite values, no id twice in the
+ * batch, no id already live in the index. */
+static int check_new(const vindex *ix, const float *data, const int64_t *ids, size_t n,
+                     err *e)
+{
+    size_t d = ix->dim;
+    int64_t *s;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            if (!isfinite(data[i * d + j]))
+                return err_set(e, ERR_RANGE, "vector %zu (id %lld) has a non-finite value at %zu",
+                               i, (long long)ids[i], j);
+    if (ix->hcap)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = map_get(ix, ids[i]);
+            if (r != IX_NONE && !ix->dead[r])
+                return err_set(e, ERR_EXISTS, "id %lld is already in the index", (long long)ids[i]);
+        }
+    if (n < 2)
+        return 0;
+    s = mem_array(n, sizeof *s);
+    if (!s)
+        return err_set(e, ERR_NOMEM, "out of memory checking %zu ids", n);
+    memcpy(s, ids, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_i64);
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == s[i - 1]) {
+            int64_t dup = s[i];
+            mem_free(s);
+            return err_set(e, ERR_EXISTS, "id %lld appears twice", (long long)dup);
+        }
+    mem_free(s);
+    return 0;
+}
+
+/* Appends checked rows [ix->n, ix->n + n): ids, map entries and (when the kind
+ * keeps them) the vectors, normalised for cosine. */
+static int append_rows(vindex *ix, const float *data, const int64_t *ids, size_t n, err *e)
+{
+    int rc;
+    size_t d = ix->dim;
+    if ((rc = map_reserve(ix, ix->n + n, e)) < 0 || (rc = ix_reserve_rows(ix, ix->n + n, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = ix->n + i;
+        map_put(ix, ids[i], (uint32_t)row);
+        ix->ids[row] = ids[i];
+        ix->dead[row] = 0;
+        if (ix->vecs) {
+            float *v = ix->vecs + row * d;
+            memcpy(v, data + i * d, d * sizeof(float));
+            if (ix->o.metric == INDEX_COSINE)
+                vec_normalize(v, d);
+        }
+    }
+    ix->n += n;
+    return 0;
+}
+
+/* The vectors of rows [from, from+n) as the kind must see them: the stored
+ * copy when kept, else data itself or (cosine) a normalised copy in *tmp. */
+static const float *rows_source(const vindex *ix, const float *data, size_t from, size_t n,
+                                float **tmp, err *e)
+{
+    *tmp = NULL;
+    if (ix->vecs)
+        return ix->vecs + from * ix->dim;
+    if (ix->o.metric != INDEX_COSINE)
+        return data;
+    *tmp = mem_aligned(64, (n ? n : 1) * ix->dim * sizeof(float));
+    if (!*tmp) {
+        err_set(e, ERR_NOMEM, "out of memory normalising %zu vectors", n);
+        return NULL;
+    }
+    memcpy(*tmp, data, n * ix->dim * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        vec_normalize(*tmp + i * ix->dim, ix->dim);
+    return *tmp;
+}
+
+/* ---- contexts ------------------------------------------------------------------ */
+
+static int grow_f(float **p, size_t n)
+{
+    float *q = mem_aligned(64, (n ? n : 1) * sizeof(float));
+    if (!q)
+        return -1;
+    mem_free(*p);
+    *p = q;
+    return 0;
+}
+
+int ix_ctx_reserve(const vindex *ix, index_ctx *c, size_t k, err *e)
+{
+    if (c->dim != ix->dim)
+        return err_set(e, ERR_USAGE, "search context was made for another index");
+    if (ix->o.quant == INDEX_QUANT_SQ8) {
+        size_t need = k * (size_t)ix->o.rerank;
+        if (need > c->ccap) {
+            int64_t *ni = mem_realloc_array(c->cid, need, sizeof *ni);
+            if (!ni)
+                goto nomem;
+            c->cid = ni;
+            if (grow_f(&c->csc, need) < 0)
+                goto nomem;
+            c->ccap = need;
+        }
+    }
+    if (ix->o.kind == INDEX_IVF && c->pcap < (size_t)ix->o.nlist) {
+        size_t need = (size_t)ix->o.nlist;
+        int64_t *ni = mem_realloc_array(c->pid, need, sizeof *ni);
+        if (!ni)
+            goto nomem;
+        c->pid = ni;
+        /* psc: nlist coarse scores, then nlist slots for the probe heap */
+        if (grow_f(&c->psc, 2 * need) < 0)
+            goto nomem;
+        c->pcap = need;
+    }
+    if (ix->o.kind == INDEX_HNSW) {
+        size_t rneed = (k > (size_t)ix->o.ef ? k : (size_t)ix->o.ef) + 1;
+        if (ix->n > c->vcap) {
+            size_t need = ix->cap;
+            uint32_t *v = mem_realloc_array(c->visited, need, sizeof *v);
+            ix_pair *cand;
+            if (!v)
+                goto nomem;
+            memset(v + c->vcap, 0, (need - c->vcap) * sizeof *v);
+            c->visited = v;
+            /* the candidate heap never holds more entries than visited nodes */
+            cand = mem_realloc_array(c->cand, need + 1, sizeof *cand);
+            if (!cand)
+                goto nomem;
+            c->cand = cand;
+            c->vcap = need;
+        }
+        if (rneed > c->rcap) {
+            ix_pair *r = mem_realloc_array(c->res, rneed, sizeof *r);
+            if (!r)
+                goto nomem;
+            c->res = r;
+            c->rcap = rneed;
+        }
+    }
+    return 0;
+nomem:
+    return err_set(e, ERR_NOMEM, "out of memory for search scratch");
+}
+
+index_ctx *index_ctx_new(const vindex *ix, err *e)
+{
+    index_ctx *c = mem_calloc(1, sizeof *c);
+    if (!c)
+        goto nomem;
+    c->dim = ix->dim;
+    c->epoch = 0;
+    c->q = mem_aligned(64, ix->dim * sizeof(float));
+    c->q2 = mem_aligned(64, ix->dim * sizeof(float));
+    c->block = mem_aligned(64, IX_BLOCK * sizeof(float));
+    if (!c->q || !c->q2 || !c->block)
+        goto nomem;
+    if (ix_ctx_reserve(ix, c, 16, e) < 0) {
+        index_ctx_free(c);
+        return NULL;
+    }
+    return c;
+nomem:
+    index_ctx_free(c);
+    err_set(e, ERR_NOMEM, "out of memory for a search context");
+    return NULL;
+}
+
+void index_ctx_free(index_ctx *c)
+{
+    if (!c)
+        return;
+    mem_free(c->q);
+    mem_free(c->q2);
+    mem_free(c->block);
+    mem_free(c->cid);
+    mem_free(c->csc);
+    mem_free(c->pid);
+    mem_free(c->psc);
+    mem_free(c->visited);
+    mem_free(c->cand);
+    mem_free(c->res);
+    mem_free(c->bq);
+    mem_free(c->bs);
+    mem_free(c->bheaps);
+    mem_free(c);
+}
+
+void ix_prep_query(const vindex *ix, index_ctx *c, const float *q)
+{
+    memcpy(c->q, q, ix->dim * sizeof(float));
+    if (ix->o.metric == INDEX_COSINE)
+        vec_normalize(c->q, ix->dim);
+}
+
+/* ---- build / free ------------------------------------------------------------------ */
+
+int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
+                const index_opts *opts, progress *p, vindex **out, err *e)
+{
+    vindex *ix = NULL;
+    float *tmp = NULL;
+    index_opts o;
+    int rc;
+
+    if (!out)
+        return err_set(e, ERR_USAGE, "index_build: no output");
+    *out = NULL;
+    o = opts ? *opts : index_opts_default();
+    if ((rc = check_opts(&o, n, dim, e)) < 0)
+        return rc;
+    if (n && (!data || !ids))
+        return err_set(e, ERR_USAGE, "index_build: no vectors or ids");
+    ix = mem_calloc(1, sizeof *ix);
+    if (!ix)
+        return err_set(e, ERR_NOMEM, "out of memory for an index");
+    ix->o = o;
+    ix->dim = dim;
+    if ((rc = check_new(ix, data, ids, n, e)) < 0 || (rc = append_rows(ix, data, ids, n, e)) < 0)
+        goto fail;
+    switch (o.kind) {
+    case INDEX_FLAT:
+        rc = flat_build(ix, p, e);
+        break;
+    case INDEX_IVF: {
+        const float *src = rows_source(ix, data, 0, n, &tmp, e);
+        rc = src ? ivf_build(ix, src, p, e) : -ERR_NOMEM;
+        break;
+    }
+    case INDEX_HNSW:
+        rc = hnsw_build(ix, p, e);
+        break;
+    }
+    if (rc < 0)
+        goto fail;
+    mem_free(tmp);
+    tmp = NULL;
+    if (!(ix->ctx = index_ctx_new(ix, e))) {
+        rc = -ERR_NOMEM;
+        goto fail;
+    }
+    progress_end(p);
+    *out = ix;
+    return 0;
+fail:
+    mem_free(tmp);
+    index_free(ix);
+    progress_end(p);
+    if (rc == -ERR_CANCEL)
+        err_set(e, ERR_CANCEL, "index build cancelled");
+    return rc;
+}
+
+int index_build_vecset(const vecset *vs, const index_opts *o, progress *p, vindex **out,
+                       err *e)
+{
+    if (!vs)
+        return err_set(e, ERR_USAGE, "index_build: no vector set");
+    return index_build(vs->data, vs->ids, vs->n, vs->dim, o, p, out, e);
+}
+
+void index_free(vindex *ix)
+{
+    if (!ix)
+        return;
+    flat_free(ix);
+    ivf_free(ix);
+    hnsw_free(ix);
+    mem_free(ix->ids);
+    mem_free(ix->dead);
+    mem_free(ix->vecs);
+    mem_free(ix->hkeys);
+    mem_free(ix->hrows);
+    mem_free(ix->sq.vmin);
+    mem_free(ix->sq.scale);
+    index_ctx_free(ix->ctx);
+    mem_free(ix);
+}
+
+/* ---- search ------------------------------------------------------------------------ */
+
+static int check_query(const vindex *ix, const float *q, size_t qdim, int k,
+                       const index_filter *f, err *e)
+{
+    if (k <= 0)
+        return err_set(e, ERR_USAGE, "k must be positive (got %d)", k);
+    if (!q)
+        return err_set(e, ERR_USAGE, "no query vector");
+    if (qdim != ix->dim)
+        return err_set(e, ERR_RANGE, "query has dimension %zu but the index has %zu", qdim,
+                       ix->dim);
+    return check_filter(f, e);
+}
+
+static int search_one(const vindex *ix, index_ctx *c, const float *q, int k,
+                      const index_filter *f, int64_t *ids, float *scores)
+{
+    ix_prep_query(ix, c, q);
+    switch (ix->o.kind) {
+    case INDEX_FLAT: return flat_search(ix, c, k, f, ids, scores);
+    case INDEX_IVF: return ivf_search(ix, c, k, f, ids, scores);
+    case INDEX_HNSW: return hnsw_search(ix, c, k, f, ids, scores);
+    }
+    return 0;
+}
+
+int index_search_ctx(const vindex *ix, index_ctx *c, const float *q, size_t qdim, int k,
+                     const index_filter *f, int64_t *ids_out, float *scores_out, err *e)
+{
+    int rc;
+    if (!ix || !c)
+        return err_set(e, ERR_USAGE, "no index or context");
+    if ((rc = check_query(ix, q, qdim, k, f, e)) < 0)
+        return rc;
+    if (!ids_out || !scores_out)
+        return err_set(e, ERR_USAGE, "no output arrays");
+    if ((rc = ix_ctx_reserve(ix, c, (size_t)k, e)) < 0)
+        return rc;
+    return search_one(ix, c, q, k, f, ids_out, scores_out);
+}
+
+int index_search(vindex *ix, const float *q, size_t qdim, int k, const index_filter *f,
+                 int64_t *ids_out, float *scores_out, err *e)
+{
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    return index_search_ctx(ix, ix->ctx, q, qdim, k, f, ids_out, scores_out, e);
+}
+
+int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int k,
+                       const index_filter *f, int64_t *ids_out, float *scores_out,
+                       int *counts_out, err *e)
+{
+    int rc;
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    if (nq == 0)
+        return 0;
+    if ((rc = check_query(ix, qs, qdim, k, f, e)) < 0)
+        return rc;
+    if (!ids_out || !scores_out || !counts_out)
+        return err_set(e, ERR_USAGE, "no output arrays");
+    if ((rc = ix_ctx_reserve(ix, ix->ctx, (size_t)k, e)) < 0)
+        return rc;
+    if (ix->o.kind == INDEX_FLAT && ix->o.quant == INDEX_QUANT_NONE) {
+        index_ctx *c = ix->ctx;
+        if (!c->bq) {
+            c->bq = mem_aligned(64, (size_t)IX_BATCH_Q * ix->dim * sizeof(float));
+            c->bs = mem_aligned(64, (size_t)IX_BATCH_Q * IX_BATCH_R * sizeof(float));
+            c->bheaps = mem_array(IX_BATCH_Q, sizeof *c->bheaps);
+            if (!c->bq || !c->bs || !c->bheaps) {
+                mem_free(c->bq);
+                mem_free(c->bs);
+                mem_free(c->bheaps);
+                c->bq = c->bs = NULL;
+                c->bheaps = NULL;
+                return err_set(e, ERR_NOMEM, "out of memory for batch search scratch");
+            }
+        }
+        rc = flat_search_batch(ix, c, qs, nq, k, f, ids_out, scores_out, counts_out);
+    } else {
+        for (size_t i = 0; i < nq; i++)
+            counts_out[i] = search_one(ix, ix->ctx, qs + i * qdim, k, f, ids_out + i * (size_t)k,
+                                       scores_out + i * (size_t)k);
+    }
+    for (size_t i = 0; i < nq; i++)
+        for (int j = counts_out[i]; j < k; j++) {
+            ids_out[i * (size_t)k + j] = -1;
+            scores_out[i * (size_t)k + j] = -INFINITY;
+        }
+    return 0;
+}
+
+/* ---- changes after the build ------------------------------------------------------- */
+
+int index_set_param(vindex *ix, const char *name, int value, err *e)
+{
+    int *slot = NULL;
+    if (!ix || !name)
+        return err_set(e, ERR_USAGE, "set: no index or parameter");
+    if (strcmp(name, "nprobe") == 0 && ix->o.kind == INDEX_IVF)
+        slot = &ix->o.nprobe;
+    else if (strcmp(name, "ef") == 0 && ix->o.kind == INDEX_HNSW)
+        slot = &ix->o.ef;
+    else if (strcmp(name, "rerank") == 0 && ix->o.quant == INDEX_QUANT_SQ8)
+        slot = &ix->o.rerank;
+    if (!slot)
+        return err_set(e, ERR_USAGE, "%s is not a search parameter of a %s index", name,
+                       index_kind_name(ix->o.kind));
+    if (value < 1 || value > (1 << 20))
+        return err_set(e, ERR_RANGE, "%s must be in 1..%d (got %d)", name, 1 << 20, value);
+    *slot = value;
+    /* size the built-in scratch now so the next query allocates nothing */
+    return ix_ctx_reserve(ix, ix->ctx, 16, e);
+}
+
+int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_t dim, err *e)
+{
+    size_t from;
+    float *tmp = NULL;
+    const float *src;
+    int rc;
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    if (n == 0)
+        return 0;
+    if (!data || !ids)
+        return err_set(e, ERR_USAGE, "index_add: no vectors or ids");
+    if (dim != ix->dim)
+        return err_set(e, ERR_RANGE, "vectors have dimension %zu but the index has %zu", dim,
+                       ix->dim);
+    if ((rc = check_new(ix, data, ids, n, e)) < 0)
+        return rc;
+    from = ix->n;
+    if ((rc = append_rows(ix, data, ids, n, e)) < 0)
+        return rc;
+    switch (ix->o.kind) {
+    case INDEX_FLAT:
+        rc = flat_add(ix, from, e);
+        break;
+    case INDEX_IVF:
+        src = rows_source(ix, data, from, n, &tmp, e);
+        rc = src ? ivf_add(ix, src, from, e) : -ERR_NOMEM;
+        break;
+    case INDEX_HNSW:
+        rc = hnsw_add(ix, from, e);
+        break;
+    }
+    mem_free(tmp);
+    if (rc == 0)
+        rc = ix_ctx_reserve(ix, ix->ctx, 16, e);
+    if (rc < 0) {
+        /* the rows exist but may be unindexed: tombstone them so every kind
+         * stays consistent, and report the failure */
+        for (size_t r = from; r < ix->n; r++)
+            if (!ix->dead[r]) {
+                ix->dead[r] = 1;
+                ix->n_dead++;
+            }
+    }
+    return rc;
+}
+
+int index_remove(vindex *ix, int64_t id, err *e)
+{
+    uint32_t r;
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    r = ix->hcap ? map_get(ix, id) : IX_NONE;
+    if (r == IX_NONE || ix->dead[r])
+        return err_set(e, ERR_NOTFOUND, "id %lld is not in the index", (long long)id);
+    ix->dead[r] = 1;
+    ix->n_dead++;
+    return 0;
+}
+
+/* ---- info ----------------------------------------------------------------------- */
+
+void index_info(const vindex *ix, index_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!ix)
+        return;
+    s->kind = ix->o.kind;
+    s->metric = ix->o.metric;
+    s->quant = ix->o.quant;
+    s->dim = ix->dim;
+    s->n = ix->n - ix->n_dead;
+    s->n_deleted = ix->n_dead;
+    s->nlist = ix->o.kind == INDEX_IVF ? ix->o.nlist : 0;
+    s->nprobe = ix->o.kind == INDEX_IVF ? ix->o.nprobe : 0;
+    s->M = ix->o.kind == INDEX_HNSW ? ix->o.M : 0;
+    s->ef_construction = ix->o.kind == INDEX_HNSW ? ix->o.ef_construction : 0;
+    s->ef = ix->o.kind == INDEX_HNSW ? ix->o.ef : 0;
+    s->rerank = ix->o.quant == INDEX_QUANT_SQ8 ? ix->o.rerank : 0;
+    s->seed = ix->o.seed;
+    s->max_level = ix->o.kind == INDEX_HNSW ? hnsw_max_level(ix) : 0;
+    s->memory_bytes = sizeof *ix + ix_mem_rows(ix) + flat_mem(ix) + ivf_mem(ix) + hnsw_mem(ix);
+}
+
+/* ---- byte buffers ------------------------------------------------------------------- */
+
+void ix_w_bytes(ix_wbuf *w, const void *src, size_t n)
+{
+    if (w->failed || n == 0)
+        return;
+    if (n > SIZE_MAX - w->len || mem_grow(&w->p, &w->cap, w->len + n, 1) < 0) {
+        w->failed = 1;
+        return;
+    }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+void ix_w_u32(ix_wbuf *w, uint32_t v) { ix_w_bytes(w, &v, 4); }
+void ix_w_u64(ix_wbuf *w, uint64_t v) { ix_w_bytes(w, &v, 8); }
+
+int ix_r_bytes(ix_rbuf *r, void *dst, size_t n)
+{
+    if (n > r->len - r->off)
+        return err_set(r->e, ERR_PARSE, "index blob truncated in %s (needs %zu bytes at offset %zu, has %zu)",
+                       r->what, n, r->off, r->len - r->off);
+    if (n)
+        memcpy(dst, r->p + r->off, n);
+    r->off += n;
+    return 0;
+}
+
+int ix_r_u32(ix_rbuf *r, uint32_t *v) { return ix_r_bytes(r, v, 4); }
+int ix_r_u64(ix_rbuf *r, uint64_t *v) { return ix_r_bytes(r, v, 8); }
+
+int ix_r_count(ix_rbuf *r, size_t size, size_t max, size_t *n)
+{
+    uint64_t v = 0;
+    int rc = ix_r_u64(r, &v);
+    if (rc < 0)
+        return rc;
+    if (v > max || (size && v > (r->len - r->off) / size))
+        return err_set(r->e, ERR_PARSE, "index blob: bad count %llu in %s", (unsigned long long)v,
+                       r->what);
+    *n = (size_t)v;
+    return 0;
+}
+
+/* 64-bit multiply-xorshift over 8-byte words (FNV-1a constants): catches
+ * truncation and flipped bits; not a cryptographic check. */
+static uint64_t checksum(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h ^ (uint64_t)n;
+}
+
+/* ---- save / load -------------------------------------------------------------------- */
+
+int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
+{
+    ix_wbuf w = {0};
+    uint64_t sum;
+    if (!ix || !buf_out || !len_out)
+        return err_set(e, ERR_USAGE, "index_save: bad arguments");
+    *buf_out = NULL;
+    *len_out = 0;
+    ix_w_bytes(&w, IX_MAGIC, 8);
+    ix_w_u32(&w, IX_VERSION);
+    ix_w_u32(&w, (uint32_t)ix->o.kind);
+    ix_w_u32(&w, (uint32_t)ix->o.metric);
+    ix_w_u32(&w, (uint32_t)ix->o.quant);
+    ix_w_u64(&w, ix->dim);
+    ix_w_u64(&w, ix->n);
+    ix_w_u32(&w, (uint32_t)ix->o.nlist);
+    ix_w_u32(&w, (uint32_t)ix->o.nprobe);
+    ix_w_u32(&w, (uint32_t)ix->o.M);
+    ix_w_u32(&w, (uint32_t)ix->o.ef_construction);
+    ix_w_u32(&w, (uint32_t)ix->o.ef);
+    ix_w_u32(&w, (uint32_t)ix->o.kmeans_iters);
+    ix_w_u32(&w, (uint32_t)ix->o.rerank);
+    ix_w_u64(&w, ix->o.seed);
+    ix_w_bytes(&w, ix->ids, ix->n * sizeof *ix->ids);
+    ix_w_bytes(&w, ix->dead, ix->n);
+    ix_w_u32(&w, ix->vecs != NULL);
+    if (ix->vecs)
+        ix_w_bytes(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
+    if (ix->o.quant == INDEX_QUANT_SQ8)
+        sq8_save(ix, &w);
+    switch (ix->o.kind) {
+    case INDEX_FLAT: flat_save(ix, &w); break;
+    case INDEX_IVF: ivf_save(ix, &w); break;
+    case INDEX_HNSW: hnsw_save(ix, &w); break;
+    }
+    sum = w.failed ? 0 : checksum(w.p, w.len);
+    ix_w_u64(&w, sum);
+    if (w.failed) {
+        mem_free(w.p);
+        return err_set(e, ERR_NOMEM, "out of memory saving the index");
+    }
+    *buf_out = w.p;
+    *len_out = w.len;
+    return 0;
+}
+
+static int bad(err *e, const char *what)
+{
+    return err_set(e, ERR_PARSE, "index blob: %s", what);
+}
+
+int index_load(const void *buf, size_t len, vindex **out, err *e)
+{
+    ix_rbuf r = {buf, 0, 0, e, "header"};
+    vindex *ix = NULL;
+    char magic[8];
+    uint32_t ver, kind, metric, quant, u[7], has_vecs;
+    uint64_t dim, n, seed, sum;
+    index_opts o;
+    int rc;
+
+    if (!out)
+        return err_set(e, ERR_USAGE, "index_load: no output");
+    *out = NULL;
+    if (!buf || len < 16)
+        return bad(e, "too short");
+    memcpy(&sum, (const uint8_t *)buf + len - 8, 8);
+    r.len = len - 8;
+    if ((rc = ix_r_bytes(&r, magic, 8)) < 0)
+        return rc;
+    if (memcmp(magic, IX_MAGIC, 8) != 0)
+        return bad(e, "not an embedlab index (bad magic)");
+    if (checksum(buf, len - 8) != sum)
+        return bad(e, "checksum mismatch (corrupted or truncated)");
+    if ((rc = ix_r_u32(&r, &ver)) < 0)
+        return rc;
+    if (ver != IX_VERSION)
+        return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads %u)", ver,
+                       IX_VERSION);
+    if ((rc = ix_r_u32(&r, &kind)) < 0 || (rc = ix_r_u32(&r, &metric)) < 0 ||
+        (rc = ix_r_u32(&r, &quant)) < 0 || (rc = ix_r_u64(&r, &dim)) < 0 ||
+        (rc = ix_r_u64(&r, &n)) < 0)
+        return rc;
+    for (int i = 0; i < 7; i++)
+        if ((rc = ix_r_u32(&r, &u[i])) < 0)
+            return rc;
+    if ((rc = ix_r_u64(&r, &seed)) < 0)
+        return rc;
+    if (kind > INDEX_HNSW || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
+        return bad(e, "unknown kind, metric or quantization");
+    if (dim == 0 || dim > IX_MAX_DIM || n > IX_MAX_N)
+        return bad(e, "dimension or count out of range");
+    for (int i = 0; i < 7; i++)
+        if (u[i] > (1u << 30))
+            return bad(e, "parameter out of range");
+    o = index_opts_default();
+    o.kind = (index_kind)kind;
+    o.metric = (index_metric)metric;
+    o.quant = (index_quant)quant;
+    o.nlist = (int)u[0];
+    o.nprobe = (int)u[1];
+    o.M = (int)u[2];
+    o.ef_construction = (int)u[3];
+    o.ef = (int)u[4];
+    o.kmeans_iters = (int)u[5];
+    o.rerank = (int)u[6];
+    o.seed = seed;
+    if (o.kind == INDEX_IVF && o.nlist == 0)
+        return bad(e, "nlist is 0");
+    {
+        err e2;
+        if (check_opts(&o, (size_t)n, (size_t)dim, &e2) < 0)
+            return err_set(e, ERR_PARSE, "index blob: %s", e2.msg);
+    }
+    /* every row needs at least its id and tombstone byte: bound n by the blob */
+    if (n > (r.len - r.off) / 9)
+        return bad(e, "row count larger than the blob");
+    ix = mem_calloc(1, sizeof *ix);
+    if (!ix)
+        return err_set(e, ERR_NOMEM, "out of memory loading an index");
+    ix->o = o;
+    ix->dim = (size_t)dim;
+    if ((rc = map_reserve(ix, (size_t)n, e)) < 0 || (rc = ix_reserve_rows(ix, (size_t)n, e)) < 0)
+        goto fail;
+    r.what = "rows";
+    if ((rc = ix_r_bytes(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
+        (rc = ix_r_bytes(&r, ix->dead, (size_t)n)) < 0 || (rc = ix_r_u32(&r, &has_vecs)) < 0)
+        goto fail;
+    ix->n = (size_t)n;
+    /* dead rows first, so a live row re-added under the same id wins the map */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ix->n; i++) {
+            if (ix->dead[i] > 1) {
+                rc = bad(e, "bad tombstone byte");
+                goto fail;
+            }
+            if (ix->dead[i] != (pass == 0))
+                continue;
+            if (pass == 1) {
+                uint32_t prev = map_get(ix, ix->ids[i]);
+                if (prev != IX_NONE && !ix->dead[prev]) {
+                    rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
+                                 (long long)ix->ids[i]);
+                    goto fail;
+                }
+            } else {
+                ix->n_dead++;
+            }
+            map_put(ix, ix->ids[i], (uint32_t)i);
+        }
+    if (has_vecs != (uint32_t)ix_keeps_vecs(ix)) {
+        rc = bad(e, "vector section does not match the index kind");
+        goto fail;
+    }
+    if (ix->vecs) {
+        if ((size_t)n > (r.len - r.off) / sizeof(float) / ix->dim) {
+            rc = bad(e, "vector section truncated");
+            goto fail;
+        }
+        if ((rc = ix_r_bytes(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
+            goto fail;
+    }
+    if (o.quant == INDEX_QUANT_SQ8 && (rc = sq8_load(ix, &r)) < 0)
+        goto fail;
+    switch (o.kind) {
+    case INDEX_FLAT: rc = flat_load(ix, &r); break;
+    case INDEX_IVF: rc = ivf_load(ix, &r); break;
+    case INDEX_HNSW: rc = hnsw_load(ix, &r); break;
+    }
+    if (rc < 0)
+        goto fail;
+    if (r.off != r.len) {
+        rc = bad(e, "trailing bytes after the index");
+        goto fail;
+    }
+    if (!(ix->ctx = index_ctx_new(ix, e))) {
+        rc = -ERR_NOMEM;
+        goto fail;
+    }
+    *out = ix;
+    return 0;
+fail:
+    index_free(ix);
+    return rc;
+}
+
+/* ---- evaluation --------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(const double *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
+               const int64_t *truth, size_t truth_k, index_eval_result *out, err *e)
+{
+    double *lat = NULL, t_all, sum = 0;
+    int64_t *ids = NULL;
+    float *sc = NULL;
+    size_t hits = 0, denom = 0;
+    int rc = 0;
+
+    if (!ix || !out || !queries || !truth)
+        return err_set(e, ERR_USAGE, "index_eval: bad arguments");
+    memset(out, 0, sizeof *out);
+    if (k <= 0)
+        return err_set(e, ERR_USAGE, "k must be positive (got %d)", k);
+    if (nq == 0)
+        return err_set(e, ERR_USAGE, "index_eval: no queries");
+    if (truth_k < (size_t)k)
+        return err_set(e, ERR_USAGE, "ground truth has %zu neighbours per query, k is %d",
+                       truth_k, k);
+    if (dim != ix->dim)
+        return err_set(e, ERR_RANGE, "queries have dimension %zu but the index has %zu", dim,
+                       ix->dim);
+    lat = mem_array(nq, sizeof *lat);
+    ids = mem_array((size_t)k, sizeof *ids);
+    sc = mem_array((size_t)k, sizeof *sc);
+    if (!lat || !ids || !sc) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for evaluation");
+        goto done;
+    }
+    /* one warm-up query outside the timing: first-touch page faults, and the
+     * context sized for k */
+    if ((rc = index_search(ix, queries, dim, k, NULL, ids, sc, e)) < 0)
+        goto done;
+    t_all = progress_now();
+    for (size_t i = 0; i < nq; i++) {
+        double t0 = progress_now();
+        int got = index_search(ix, queries + i * dim, dim, k, NULL, ids, sc, e);
+        lat[i] = (progress_now() - t0) * 1e6;
+        if (got < 0) {
+            rc = got;
+            goto done;
+        }
+        for (int t = 0; t < k; t++) {
+            int64_t want = truth[i * truth_k + (size_t)t];
+            if (want < 0)
+                continue;   /* fewer true neighbours than k */
+            denom++;
+            for (int j = 0; j < got; j++)
+                if (ids[j] == want) {
+                    hits++;
+                    break;
+                }
+        }
+    }
+    out->seconds = progress_now() - t_all;
+    for (size_t i = 0; i < nq; i++)
+        sum += lat[i];
+    qsort(lat, nq, sizeof *lat, cmp_double);
+    out->nq = nq;
+    out->k = (size_t)k;
+    out->recall = denom ? (double)hits / (double)denom : 1.0;
+    out->qps = out->seconds > 0 ? (double)nq / out->seconds : 0;
+    out->mean_us = sum / (double)nq;
+    out->p50_us = pct(lat, nq, 0.50);
+    out->p95_us = pct(lat, nq, 0.95);
+    out->p99_us = pct(lat, nq, 0.99);
+    rc = 0;
+done:
+    mem_free(lat);
+    mem_free(ids);
+    mem_free(sc);
+    return rc;
+}
+
+/* ---- kernels ------------------------------------------------------------------------- */
+
+void ix_score_rows(index_metric m, const float *q, const float *rows, size_t n, size_t d,
+                   float *out)
+{
+    size_t r = 0;
+#if defined(__AVX512F__)
+    /* Four rows at a time: each query block is loaded once for four rows, and
+     * the next group is prefetched.  Per row the operation order is exactly
+     * that of ix_dot / ix_l2 (two accumulators, masked tail into the first). */
+    __mmask16 tm = ix_tail_mask(d & 15);
+    size_t dfull = d & ~(size_t)15;
+    for (; r + 4 <= n; r += 4) {
+        const float *x0 = rows + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+        __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
+        __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
+        __m512 a3 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+        size_t i = 0;
+        for (size_t pf = 0; pf < 4 * d * sizeof(float); pf += 64)
+            _mm_prefetch((const char *)(x0 + 8 * d) + pf, _MM_HINT_T0);
+        if (m == INDEX_L2) {
+            for (; i + 32 <= d; i += 32) {
+                __m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16), t, u;
+                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x0 + i));
+                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x0 + i + 16));
+                a0 = _mm512_fmadd_ps(t, t, a0); b0 = _mm512_fmadd_ps(u, u, b0);
+                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x1 + i));
+                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x1 + i + 16));
+                a1 = _mm512_fmadd_ps(t, t, a1); b1 = _mm512_fmadd_ps(u, u, b1);
+                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x2 + i));
+                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x2 + i + 16));
+                a2 = _mm512_fmadd_ps(t, t, a2); b2 = _mm512_fmadd_ps(u, u, b2);
+                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x3 + i));
+                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x3 + i + 16));
+                a3 = _mm512_fmadd_ps(t, t, a3); b3 = _mm512_fmadd_ps(u, u, b3);
+            }
+            for (; i < d; i += 16) {
+                __mmask16 mk = i < dfull ? (__mmask16)0xffff : tm;
+                __m512 q0 = _mm512_maskz_loadu_ps(mk, q + i), t;
+                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x0 + i)); a0 = _mm512_fmadd_ps(t, t, a0);
+                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x1 + i)); a1 = _mm512_fmadd_ps(t, t, a1);
+                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x2 + i)); a2 = _mm512_fmadd_ps(t, t, a2);
+                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x3 + i)); a3 = _mm512_fmadd_ps(t, t, a3);
+            }
+            out[r] = -_mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+            out[r + 1] = -_mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+            out[r + 2] = -_mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+            out[r + 3] = -_mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+        } else {
+            for (; i + 32 <= d; i += 32) {
+                __m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16);
+                a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x0 + i), a0);
+                b0 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x0 + i + 16), b0);
+                a1 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x1 + i), a1);
+                b1 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x1 + i + 16), b1);
+                a2 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x2 + i), a2);
+                b2 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x2 + i + 16), b2);
+                a3 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x3 + i), a3);
+                b3 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x3 + i + 16), b3);
+            }
+            for (; i < d; i += 16) {
+                __mmask16 mk = i < dfull ? (__mmask16)0xffff : tm;
+                __m512 q0 = _mm512_maskz_loadu_ps(mk, q + i);
+                a0 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x0 + i), a0);
+                a1 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x1 + i), a1);
+                a2 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x2 + i), a2);
+                a3 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x3 + i), a3);
+            }
+            out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+            out[r + 1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+            out[r + 2] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+            out[r + 3] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+        }
+    }
+#endif
+    for (; r < n; r++)
+        out[r] = ix_score(m, q, rows + r * d, d);
+}

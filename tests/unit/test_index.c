@@ -1,0 +1,896 @@
+/* test_index.c - the vector index: flat exactness, HNSW / IVF / sq8 recall,
+ * filters, tombstones, insert after build, save/load (and hostile blobs),
+ * bad parameters, cancellation, .fvecs/.ivecs files, out-of-memory.
+ *
+ * Data: CL Gaussian clusters in D dimensions (centres ~ N(0,1), spread 1.5:
+ * the clusters overlap, so neither IVF nor HNSW gets recall for free),
+ * N = 5000 points, queries drawn from the same mixture.  Documented
+ * parameters for the recall tests: HNSW M=16 ef_construction=100 ef=64;
+ * IVF nlist=64 nprobe=24; sq8 rerank=10.  D = 40 (not a multiple of 16) also
+ * exercises the kernels' masked tails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "index.h"
+#include "mem.h"
+#include "progress.h"
+#include "rng.h"
+#include "vec.h"
+
+#define N 5000
+#define D 40
+#define CL 50
+#define NQ 100
+#define K 10
+#define SPREAD 1.5f
+
+
+typedef struct data {
+    size_t n, nq, d;
+    float *x, *q;
+    int64_t *ids;
+} data;
+
+static void gen(data *g, size_t n, size_t nq, size_t d, size_t ncl, uint64_t seed)
+{
+    rng r;
+    float *cent = mem_array(ncl * d, sizeof(float));
+    rng_seed(&r, seed, 0);
+    g->n = n;
+    g->nq = nq;
+    g->d = d;
+    g->x = mem_array(n * d, sizeof(float));
+    g->q = mem_array(nq * d, sizeof(float));
+    g->ids = mem_array(n, sizeof(int64_t));
+    assert_non_null(cent);
+    assert_non_null(g->x);
+    assert_non_null(g->q);
+    assert_non_null(g->ids);
+    for (size_t i = 0; i < ncl * d; i++)
+        cent[i] = (float)rng_normal(&r);
+    for (size_t i = 0; i < n + nq; i++) {
+        float *v = i < n ? g->x + i * d : g->q + (i - n) * d;
+        size_t c = (size_t)rng_below(&r, ncl);
+        for (size_t j = 0; j < d; j++)
+            v[j] = cent[c * d + j] + SPREAD * (float)rng_normal(&r);
+    }
+    /* sparse, unordered ids so row numbers never pass for ids */
+    for (size_t i = 0; i < n; i++)
+        g->ids[i] = (int64_t)(i * 7919 % 100003) + 10;
+    mem_free(cent);
+}
+
+static void gen_done(data *g)
+{
+    mem_free(g->x);
+    mem_free(g->q);
+    mem_free(g->ids);
+}
+
+static index_opts opts_of(index_kind kind, index_metric m)
+{
+    index_opts o = index_opts_default();
+    o.kind = kind;
+    o.metric = m;
+    o.M = 16;
+    o.ef_construction = 100;
+    o.ef = 64;
+    o.nlist = 64;
+    o.nprobe = 24;
+    o.seed = 7;
+    return o;
+}
+
+static vindex *build(const data *g, index_opts o)
+{
+    vindex *ix = NULL;
+    err e = {0};
+    int rc = index_build(g->x, g->ids, g->n, g->d, &o, NULL, &ix, &e);
+    if (rc != 0)
+        fail_msg("build failed: %s", e.msg);
+    return ix;
+}
+
+/* Naive reference score in double precision. */
+static double naive_score(index_metric m, const float *q, const float *x, size_t d)
+{
+    double s = 0, nq = 0, nx = 0;
+    for (size_t j = 0; j < d; j++) {
+        if (m == INDEX_L2)
+            s -= ((double)q[j] - x[j]) * ((double)q[j] - x[j]);
+        else
+            s += (double)q[j] * x[j];
+        nq += (double)q[j] * q[j];
+        nx += (double)x[j] * x[j];
+    }
+    if (m == INDEX_COSINE)
+        s /= sqrt(nq) * sqrt(nx);
+    return s;
+}
+
+typedef struct { double s; int64_t id; } ref_hit;
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const ref_hit *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Exact truth (nq x K) by brute force in double. */
+static int64_t *truth_of(const data *g, index_metric m)
+{
+    int64_t *t = mem_array(g->nq * K, sizeof(int64_t));
+    ref_hit *h = mem_array(g->n, sizeof *h);
+    for (size_t qi = 0; qi < g->nq; qi++) {
+        for (size_t i = 0; i < g->n; i++) {
+            h[i].s = naive_score(m, g->q + qi * g->d, g->x + i * g->d, g->d);
+            h[i].id = g->ids[i];
+        }
+        qsort(h, g->n, sizeof *h, cmp_ref);
+        for (int j = 0; j < K; j++)
+            t[qi * K + j] = h[j].id;
+    }
+    mem_free(h);
+    return t;
+}
+
+static double recall_of(vindex *ix, const data *g, const int64_t *truth)
+{
+    index_eval_result r;
+    err e = {0};
+    int rc = index_eval(ix, g->q, g->nq, g->d, K, truth, K, &r, &e);
+    if (rc != 0)
+        fail_msg("eval failed: %s", e.msg);
+    assert_true(r.p50_us <= r.p95_us && r.p95_us <= r.p99_us);
+    assert_true(r.qps > 0);
+    return r.recall;
+}
+
+/* ---- exactness ------------------------------------------------------------- */
+
+static void test_flat_matches_naive(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 1500, 20, 37, 10, 1);
+    for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
+        vindex *ix = build(&g, opts_of(INDEX_FLAT, (index_metric)m));
+        ref_hit *h = mem_array(g.n, sizeof *h);
+        for (size_t qi = 0; qi < g.nq; qi++) {
+            int64_t ids[K];
+            float sc[K];
+            err e = {0};
+            int got = index_search(ix, g.q + qi * g.d, g.d, K, NULL, ids, sc, &e);
+            assert_int_equal(got, K);
+            for (size_t i = 0; i < g.n; i++) {
+                h[i].s = naive_score((index_metric)m, g.q + qi * g.d, g.x + i * g.d, g.d);
+                h[i].id = g.ids[i];
+            }
+            qsort(h, g.n, sizeof *h, cmp_ref);
+            for (int j = 0; j < K; j++) {
+                assert_true(ids[j] == h[j].id);
+                assert_true(fabs(sc[j] - h[j].s) < 1e-3 * (1 + fabs(h[j].s)));
+            }
+        }
+        mem_free(h);
+        index_free(ix);
+    }
+    gen_done(&g);
+}
+
+static void test_flat_batch_matches_single(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 3000, 300, 40, 20, 2);   /* 300 queries: two sgemm query blocks */
+    for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
+        vindex *ix = build(&g, opts_of(INDEX_FLAT, (index_metric)m));
+        int64_t *bid = mem_array(g.nq * K, sizeof(int64_t));
+        float *bsc = mem_array(g.nq * K, sizeof(float));
+        int *cnt = mem_array(g.nq, sizeof(int));
+        err e = {0};
+        assert_int_equal(index_search_batch(ix, g.q, g.nq, g.d, K, NULL, bid, bsc, cnt, &e), 0);
+        for (size_t qi = 0; qi < g.nq; qi++) {
+            int64_t ids[K];
+            float sc[K];
+            assert_int_equal(index_search(ix, g.q + qi * g.d, g.d, K, NULL, ids, sc, &e), K);
+            assert_int_equal(cnt[qi], K);
+            for (int j = 0; j < K; j++) {
+                assert_true(ids[j] == bid[qi * K + j]);
+                assert_true(fabsf(sc[j] - bsc[qi * K + j]) < 1e-3f * (1 + fabsf(sc[j])));
+            }
+        }
+        mem_free(bid);
+        mem_free(bsc);
+        mem_free(cnt);
+        index_free(ix);
+    }
+    gen_done(&g);
+}
+
+static void test_ivf_full_probe_equals_flat(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, N, NQ, D, CL, 3);
+    for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
+        index_opts o = opts_of(INDEX_IVF, (index_metric)m);
+        vindex *fl = build(&g, opts_of(INDEX_FLAT, (index_metric)m));
+        vindex *iv;
+        err e = {0};
+        o.nprobe = o.nlist;
+        iv = build(&g, o);
+        for (size_t qi = 0; qi < g.nq; qi++) {
+            int64_t a[K], b[K];
+            float sa[K], sb[K];
+            assert_int_equal(index_search(fl, g.q + qi * D, D, K, NULL, a, sa, &e), K);
+            assert_int_equal(index_search(iv, g.q + qi * D, D, K, NULL, b, sb, &e), K);
+            assert_memory_equal(a, b, sizeof a);
+            assert_memory_equal(sa, sb, sizeof sa);
+        }
+        index_free(fl);
+        index_free(iv);
+    }
+    gen_done(&g);
+}
+
+/* ---- recall at the documented parameters -------------------------------- */
+
+static void test_recall(void **st)
+{
+    data g;
+    int64_t *truth;
+    (void)st;
+    gen(&g, N, NQ, D, CL, 4);
+    truth = truth_of(&g, INDEX_COSINE);
+    {
+        vindex *ix = build(&g, opts_of(INDEX_HNSW, INDEX_COSINE));
+        double r = recall_of(ix, &g, truth);
+        print_message("hnsw M=16 efc=100 ef=64 recall@10 = %.4f\n", r);
+        assert_true(r >= 0.95);
+        index_free(ix);
+    }
+    {
+        vindex *ix = build(&g, opts_of(INDEX_IVF, INDEX_COSINE));
+        double r = recall_of(ix, &g, truth);
+        print_message("ivf nlist=64 nprobe=24 recall@10 = %.4f\n", r);
+        assert_true(r >= 0.95);
+        index_free(ix);
+    }
+    for (int kind = INDEX_FLAT; kind <= INDEX_IVF; kind++) {
+        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        vindex *ix;
+        double r;
+        o.quant = INDEX_QUANT_SQ8;
+        ix = build(&g, o);
+        r = recall_of(ix, &g, truth);
+        print_message("%s sq8 recall@10 = %.4f\n", index_kind_name((index_kind)kind), r);
+        assert_true(r >= 0.95);
+        index_free(ix);
+    }
+    mem_free(truth);
+    truth = truth_of(&g, INDEX_L2);
+    {
+        vindex *ix = build(&g, opts_of(INDEX_HNSW, INDEX_L2));
+        double r = recall_of(ix, &g, truth);
+        print_message("hnsw l2 recall@10 = %.4f\n", r);
+        assert_true(r >= 0.95);
+        index_free(ix);
+    }
+    mem_free(truth);
+    gen_done(&g);
+}
+
+/* ---- filters ---------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int allow_odd_tens(int64_t id, void *ud)
+{
+    int *calls = ud;
+    (*calls)++;
+    return (id / 10) % 2 == 1;
+}
+
+static void test_filters(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, N, 30, D, CL, 5);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        for (int quant = 0; quant <= (kind == INDEX_HNSW ? 0 : 1); quant++) {
+            index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+            vindex *ix;
+            int calls = 0;
+            o.quant = (index_quant)quant;
+            ix = build(&g, o);
+            for (size_t qi = 0; qi < g.nq; qi++) {
+                int64_t ids[K], excl[K];
+                float sc[K];
+                index_filter f = {0};
+                err e = {0};
+                int got;
+                /* exclude the unfiltered top-k and allow only odd tens */
+                assert_int_equal(index_search(ix, g.q + qi * D, D, K, NULL, excl, sc, &e), K);
+                qsort(excl, K, sizeof excl[0], cmp_i64);
+                f.exclude = excl;
+                f.n_exclude = K;
+                f.allow = allow_odd_tens;
+                f.ud = &calls;
+                got = index_search(ix, g.q + qi * D, D, K, &f, ids, sc, &e);
+                /* about half the items pass: a filter inside the search still
+                 * fills all k slots */
+                assert_int_equal(got, K);
+                for (int j = 0; j < got; j++) {
+                    assert_true((ids[j] / 10) % 2 == 1);
+                    assert_null(bsearch(&ids[j], excl, K, sizeof excl[0], cmp_i64));
+                }
+            }
+            assert_true(calls > 0);
+            {
+                /* an unsorted exclusion list is a usage error */
+                int64_t bad[2] = {5, 3}, ids[K];
+                float sc[K];
+                index_filter f = {0};
+                err e = {0};
+                f.exclude = bad;
+                f.n_exclude = 2;
+                assert_int_equal(index_search(ix, g.q, D, K, &f, ids, sc, &e), -ERR_USAGE);
+            }
+            index_free(ix);
+        }
+    }
+    gen_done(&g);
+}
+
+static int allow_one(int64_t id, void *ud)
+{
+    return id == *(int64_t *)ud;
+}
+
+/* A filter passing one item: HNSW must walk through filtered nodes to it. */
+static void test_hnsw_selective_filter(void **st)
+{
+    data g;
+    vindex *ix;
+    (void)st;
+    gen(&g, 2000, 10, D, CL, 6);
+    ix = build(&g, opts_of(INDEX_HNSW, INDEX_COSINE));
+    for (size_t qi = 0; qi < g.nq; qi++) {
+        int64_t want = g.ids[(qi * 997) % g.n], ids[K];
+        float sc[K];
+        index_filter f = {allow_one, &want, NULL, 0};
+        err e = {0};
+        assert_int_equal(index_search(ix, g.q + qi * D, D, K, &f, ids, sc, &e), 1);
+        assert_true(ids[0] == want);
+    }
+    index_free(ix);
+    gen_done(&g);
+}
+
+/* ---- changes after the build ------------------------------------------------ */
+
+static void test_add_and_remove(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, N, 0, D, CL, 8);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        for (int quant = 0; quant <= (kind == INDEX_HNSW ? 0 : 1); quant++) {
+            index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+            size_t n0 = 4000, found = 0;
+            vindex *ix = NULL;
+            index_stats s;
+            err e = {0};
+            o.quant = (index_quant)quant;
+            assert_int_equal(index_build(g.x, g.ids, n0, D, &o, NULL, &ix, &e), 0);
+            assert_int_equal(index_add(ix, g.x + n0 * D, g.ids + n0, g.n - n0, D, &e), 0);
+            index_info(ix, &s);
+            assert_int_equal(s.n, g.n);
+            /* an id already present is refused and nothing is added */
+            assert_int_equal(index_add(ix, g.x, g.ids, 1, D, &e), -ERR_EXISTS);
+            assert_int_equal(index_add(ix, g.x, g.ids, 1, D + 1, &e), -ERR_RANGE);
+            for (size_t i = n0; i < g.n; i++) {
+                int64_t ids[K];
+                float sc[K];
+                int got = index_search(ix, g.x + i * D, D, K, NULL, ids, sc, &e);
+                for (int j = 0; j < got; j++)
+                    if (ids[j] == g.ids[i]) {
+                        found++;
+                        break;
+                    }
+            }
+            assert_true(found >= (g.n - n0) * 99 / 100);
+            /* remove every 3rd item; queries at them never return them */
+            for (size_t i = 0; i < g.n; i += 3)
+                assert_int_equal(index_remove(ix, g.ids[i], &e), 0);
+            assert_int_equal(index_remove(ix, g.ids[0], &e), -ERR_NOTFOUND);
+            assert_int_equal(index_remove(ix, -12345, &e), -ERR_NOTFOUND);
+            for (size_t i = 0; i < g.n; i += 30) {
+                int64_t ids[K];
+                float sc[K];
+                int got = index_search(ix, g.x + i * D, D, K, NULL, ids, sc, &e);
+                assert_int_equal(got, K);
+                for (int j = 0; j < got; j++) {
+                    int64_t id = ids[j];
+                    for (size_t r = 0; r < g.n; r += 3)
+                        assert_true(id != g.ids[r]);
+                }
+            }
+            index_info(ix, &s);
+            assert_int_equal(s.n_deleted, (g.n + 2) / 3);
+            /* a removed id may be added again and is then found */
+            assert_int_equal(index_add(ix, g.x, g.ids, 1, D, &e), 0);
+            {
+                int64_t ids[K];
+                float sc[K];
+                assert_true(index_search(ix, g.x, D, K, NULL, ids, sc, &e) > 0);
+                assert_true(ids[0] == g.ids[0]);
+            }
+            index_free(ix);
+        }
+    }
+    gen_done(&g);
+}
+
+static void test_set_param_and_ctx(void **st)
+{
+    data g;
+    vindex *h, *iv;
+    index_ctx *c;
+    err e = {0};
+    (void)st;
+    gen(&g, 2000, 20, D, CL, 9);
+    h = build(&g, opts_of(INDEX_HNSW, INDEX_IP));
+    iv = build(&g, opts_of(INDEX_IVF, INDEX_IP));
+    assert_int_equal(index_set_param(h, "ef", 200, &e), 0);
+    assert_int_equal(index_set_param(h, "ef", 0, &e), -ERR_RANGE);
+    assert_int_equal(index_set_param(h, "nprobe", 4, &e), -ERR_USAGE);
+    assert_int_equal(index_set_param(iv, "nprobe", 64, &e), 0);
+    assert_int_equal(index_set_param(iv, "bogus", 1, &e), -ERR_USAGE);
+    {
+        index_stats s;
+        index_info(h, &s);
+        assert_int_equal(s.ef, 200);
+        assert_int_equal(s.kind, INDEX_HNSW);
+        assert_true(s.memory_bytes >= g.n * D * sizeof(float));
+        index_info(iv, &s);
+        assert_int_equal(s.nprobe, 64);
+    }
+    /* a separate context gives the same answers as the built-in one, k > ef too */
+    c = index_ctx_new(h, &e);
+    assert_non_null(c);
+    for (size_t qi = 0; qi < g.nq; qi++) {
+        int64_t a[300], b[300];
+        float sa[300], sb[300];
+        int na = index_search(h, g.q + qi * D, D, 300, NULL, a, sa, &e);
+        int nb = index_search_ctx(h, c, g.q + qi * D, D, 300, NULL, b, sb, &e);
+        assert_int_equal(na, 300);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, sizeof a);
+    }
+    index_ctx_free(c);
+    index_free(h);
+    index_free(iv);
+    gen_done(&g);
+}
+
+/* ---- save / load -------------------------------------------------------------- */
+
+static void same_results(vindex *a, vindex *b, const data *g)
+{
+    err e = {0};
+    for (size_t qi = 0; qi < g->nq; qi++) {
+        int64_t ia[K], ib[K];
+        float sa[K], sb[K];
+        int na = index_search(a, g->q + qi * g->d, g->d, K, NULL, ia, sa, &e);
+        int nb = index_search(b, g->q + qi * g->d, g->d, K, NULL, ib, sb, &e);
+        assert_int_equal(na, nb);
+        assert_memory_equal(ia, ib, (size_t)na * sizeof ia[0]);
+        assert_memory_equal(sa, sb, (size_t)na * sizeof sa[0]);
+    }
+}
+
+static void test_save_load(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 3000, 30, D, CL, 10);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        for (int quant = 0; quant <= (kind == INDEX_HNSW ? 0 : 1); quant++) {
+            for (int m = INDEX_COSINE; m <= INDEX_L2; m += 2) {
+                index_opts o = opts_of((index_kind)kind, (index_metric)m);
+                vindex *ix, *ld = NULL;
+                void *buf = NULL, *buf2 = NULL;
+                size_t len = 0, len2 = 0;
+                err e = {0};
+                o.quant = (index_quant)quant;
+                ix = build(&g, o);
+                assert_int_equal(index_remove(ix, g.ids[5], &e), 0);
+                assert_int_equal(index_save(ix, &buf, &len, &e), 0);
+                assert_int_equal(index_load(buf, len, &ld, &e), 0);
+                same_results(ix, ld, &g);
+                /* saving the loaded index reproduces the bytes */
+                assert_int_equal(index_save(ld, &buf2, &len2, &e), 0);
+                assert_int_equal(len, len2);
+                assert_memory_equal(buf, buf2, len);
+                /* the loaded index still takes inserts */
+                {
+                    int64_t nid = 999999999, ids[K];
+                    float sc[K];
+                    assert_int_equal(index_add(ld, g.q, &nid, 1, D, &e), 0);
+                    assert_true(index_search(ld, g.q, D, K, NULL, ids, sc, &e) > 0);
+                    assert_true(ids[0] == nid);
+                }
+                mem_free(buf);
+                mem_free(buf2);
+                index_free(ix);
+                index_free(ld);
+            }
+        }
+    }
+    gen_done(&g);
+}
+
+/* The blob checksum, as documented in index.c: multiply-xorshift over 8-byte
+ * words with the FNV-1a constants, then the byte tail, xor the length.  Used
+ * to forge blobs whose structure, not checksum, is wrong. */
+static uint64_t blob_sum(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h ^ (uint64_t)n;
+}
+
+static void reseal(uint8_t *b, size_t len)
+{
+    uint64_t s = blob_sum(b, len - 8);
+    memcpy(b + len - 8, &s, 8);
+}
+
+static void test_corrupt_blobs(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 400, 0, 24, 8, 11);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        vindex *ix, *ld = NULL;
+        uint8_t *buf = NULL, *cp;
+        size_t len = 0;
+        err e = {0};
+        o.nlist = 8;
+        o.M = 4;
+        ix = build(&g, o);
+        assert_int_equal(index_save(ix, (void **)&buf, &len, &e), 0);
+        cp = mem_alloc(len);
+        /* every truncation is refused */
+        for (size_t l = 0; l < len; l += (l < 256 ? 1 : 97)) {
+            assert_true(index_load(buf, l, &ld, &e) < 0);
+            assert_null(ld);
+        }
+        /* flipped bits are caught (checksum) */
+        for (size_t off = 0; off < len; off += len / 50 + 1) {
+            memcpy(cp, buf, len);
+            cp[off] ^= 0x10;
+            assert_true(index_load(cp, len, &ld, &e) < 0);
+            assert_null(ld);
+        }
+        /* resealed forgeries: structure errors are caught without the checksum;
+         * the row count sits after magic, version, kind, metric, quant, dim */
+        memcpy(cp, buf, len);
+        {
+            uint64_t huge = (uint64_t)1 << 40;
+            memcpy(cp + 8 + 16 + 8, &huge, 8);
+            reseal(cp, len);
+            assert_int_equal(index_load(cp, len, &ld, &e), -ERR_PARSE);
+        }
+        memcpy(cp, buf, len);
+        {
+            uint32_t ver = 99;
+            memcpy(cp + 8, &ver, 4);
+            reseal(cp, len);
+            assert_int_equal(index_load(cp, len, &ld, &e), -ERR_UNSUPPORTED);
+        }
+        if (kind == INDEX_HNSW) {
+            /* point a layer-0 link past the end: header 8+4*4+16+7*4+8 = 76,
+             * ids 8n, tombstones n, has_vecs 4, vectors 4nd, entry 4, maxl 4,
+             * rng 32, levels n, then node 0's block [count, links] */
+            size_t n = g.n, off = 76 + 8 * n + n + 4 + 4 * n * g.d + 4 + 4 + 32 + n + 4;
+            uint32_t bad = 1000000;
+            memcpy(cp, buf, len);
+            memcpy(cp + off, &bad, 4);
+            reseal(cp, len);
+            assert_int_equal(index_load(cp, len, &ld, &e), -ERR_PARSE);
+            assert_non_null(strstr(e.msg, "links to bad node"));
+        }
+        if (kind == INDEX_FLAT) {
+            /* a duplicated id */
+            memcpy(cp, buf, len);
+            memcpy(cp + 76 + 8, cp + 76, 8);
+            reseal(cp, len);
+            assert_int_equal(index_load(cp, len, &ld, &e), -ERR_PARSE);
+        }
+        assert_int_equal(index_load("not an index at all", 19, &ld, &e), -ERR_PARSE);
+        mem_free(cp);
+        mem_free(buf);
+        index_free(ix);
+    }
+    gen_done(&g);
+}
+
+/* ---- parameters and errors ------------------------------------------------- */
+
+static void test_bad_params(void **st)
+{
+    data g;
+    vindex *ix = NULL;
+    index_opts o;
+    err e = {0};
+    int64_t ids[K];
+    float sc[K];
+    (void)st;
+    gen(&g, 100, 1, 8, 4, 12);
+    o = opts_of(INDEX_HNSW, INDEX_COSINE);
+    o.M = 0;
+    assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "M must be"));
+    assert_null(ix);
+    o = opts_of(INDEX_IVF, INDEX_COSINE);
+    o.nlist = 101;
+    assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_RANGE);
+    assert_non_null(strstr(e.msg, "larger than the number of vectors"));
+    o = opts_of(INDEX_HNSW, INDEX_COSINE);
+    o.quant = INDEX_QUANT_SQ8;
+    assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_USAGE);
+    o = opts_of(INDEX_FLAT, INDEX_COSINE);
+    assert_int_equal(index_build(g.x, g.ids, g.n, 0, &o, NULL, &ix, &e), -ERR_RANGE);
+    {
+        int64_t dup[3] = {1, 2, 1};
+        assert_int_equal(index_build(g.x, dup, 3, g.d, &o, NULL, &ix, &e), -ERR_EXISTS);
+    }
+    {
+        float bad[8] = {1, 2, NAN, 4, 5, 6, 7, 8};
+        int64_t one = 1;
+        assert_int_equal(index_build(bad, &one, 1, 8, &o, NULL, &ix, &e), -ERR_RANGE);
+    }
+    ix = build(&g, o);
+    assert_int_equal(index_search(ix, g.q, g.d, 0, NULL, ids, sc, &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "k must be positive"));
+    assert_int_equal(index_search(ix, g.q, g.d, -3, NULL, ids, sc, &e), -ERR_USAGE);
+    assert_int_equal(index_search(ix, g.q, g.d + 1, K, NULL, ids, sc, &e), -ERR_RANGE);
+    assert_non_null(strstr(e.msg, "dimension"));
+    /* more k than items: all of them */
+    {
+        int64_t all[200];
+        float as[200];
+        assert_int_equal(index_search(ix, g.q, g.d, 200, NULL, all, as, &e), 100);
+    }
+    index_free(ix);
+    /* text options, as typed at the command line */
+    o = index_opts_default();
+    assert_int_equal(index_opts_set(&o, "kind", "hnsw", &e), 0);
+    assert_int_equal(index_opts_set(&o, "M", "32", &e), 0);
+    assert_int_equal(index_opts_set(&o, "efc", "150", &e), 0);
+    assert_int_equal(index_opts_set(&o, "metric", "l2", &e), 0);
+    assert_int_equal(index_opts_set(&o, "seed", "99", &e), 0);
+    assert_int_equal(o.kind, INDEX_HNSW);
+    assert_int_equal(o.M, 32);
+    assert_int_equal(o.ef_construction, 150);
+    assert_int_equal(o.metric, INDEX_L2);
+    assert_true(o.seed == 99);
+    assert_int_equal(index_opts_set(&o, "M", "0", &e), -ERR_RANGE);
+    assert_int_equal(index_opts_set(&o, "nlist", "abc", &e), -ERR_USAGE);
+    assert_int_equal(index_opts_set(&o, "kind", "lsh", &e), -ERR_USAGE);
+    assert_int_equal(index_opts_set(&o, "colour", "red", &e), -ERR_USAGE);
+    gen_done(&g);
+}
+
+/* ---- cancellation -------------------------------------------------------------- */
+
+static void cancel_on_first(const progress *p, void *ud)
+{
+    int *seen = ud;
+    if (atomic_load(&((progress *)p)->active) && ++*seen >= 2)
+        progress_cancel((progress *)p);
+}
+
+static void test_cancel(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 3000, 0, D, CL, 13);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        progress p;
+        vindex *ix = (vindex *)&g;   /* any non-NULL value: the build must reset it */
+        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        err e = {0};
+        int seen = 0;
+        progress_init(&p, cancel_on_first, &seen);
+        p.min_interval_ms = 0;
+        assert_int_equal(index_build(g.x, g.ids, g.n, D, &o, &p, &ix, &e), -ERR_CANCEL);
+        assert_null(ix);
+        assert_int_equal(e.code, ERR_CANCEL);
+        assert_int_equal(atomic_load(&p.active), 0);
+        /* a cancel already requested stops the build too */
+        progress_init(&p, NULL, NULL);
+        progress_cancel(&p);
+        assert_int_equal(index_build(g.x, g.ids, g.n, D, &o, &p, &ix, &e), -ERR_CANCEL);
+        assert_null(ix);
+    }
+    gen_done(&g);
+}
+
+/* ---- out of memory ----------------------------------------------------------------- */
+
+static void test_oom(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 300, 0, 16, 4, 14);
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        vindex *ix = NULL, *ld = NULL;
+        void *buf = NULL;
+        size_t len = 0;
+        err e = {0};
+        int rc;
+        o.nlist = 8;
+        o.quant = kind == INDEX_HNSW ? INDEX_QUANT_NONE : INDEX_QUANT_SQ8;
+        for (long nth = 0;; nth++) {
+            mem_fail_after(nth);
+            rc = index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e);
+            mem_fail_after(-1);
+            if (rc == 0)
+                break;
+            assert_int_equal(rc, -ERR_NOMEM);
+            assert_null(ix);
+        }
+        assert_int_equal(index_save(ix, &buf, &len, &e), 0);
+        for (long nth = 0;; nth++) {
+            mem_fail_after(nth);
+            rc = index_load(buf, len, &ld, &e);
+            mem_fail_after(-1);
+            if (rc == 0)
+                break;
+            assert_int_equal(rc, -ERR_NOMEM);
+            assert_null(ld);
+        }
+        index_free(ld);
+        mem_free(buf);
+        index_free(ix);
+    }
+    gen_done(&g);
+}
+
+/* ---- .fvecs / .ivecs ------------------------------------------------------------------ */
+
+static void test_vecs_files(void **st)
+{
+    char fpath[] = "/tmp/test_index_XXXXXX";
+    char ipath[64];
+    int fd = mkstemp(fpath);
+    float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.5f}, *rx = NULL;
+    int64_t ids[6] = {1, 2, 3, 4, 5, -1}, *rids = NULL;
+    size_t n, d;
+    err e = {0};
+    FILE *f;
+    (void)st;
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(ipath, sizeof ipath, "%s.ivecs", fpath);
+    assert_int_equal(index_fvecs_write(fpath, x, 3, 4, &e), 0);
+    assert_int_equal(index_fvecs_read(fpath, &rx, &n, &d, &e), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(d, 4);
+    assert_memory_equal(x, rx, sizeof x);
+    mem_free(rx);
+    assert_int_equal(index_ivecs_write(ipath, ids, 2, 3, &e), 0);
+    assert_int_equal(index_ivecs_read(ipath, &rids, &n, &d, &e), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(d, 3);
+    assert_memory_equal(ids, rids, sizeof ids);
+    mem_free(rids);
+    {
+        int64_t big = (int64_t)1 << 40;
+        assert_int_equal(index_ivecs_write(ipath, &big, 1, 1, &e), -ERR_RANGE);
+    }
+    /* truncated file: the error names the file and the record */
+    assert_int_equal(truncate(fpath, 2 * 20 + 7), 0);
+    assert_int_equal(index_fvecs_read(fpath, &rx, &n, &d, &e), -ERR_PARSE);
+    assert_non_null(strstr(e.msg, fpath));
+    assert_non_null(strstr(e.msg, "record 2"));
+    assert_null(rx);
+    /* a record with another dimension */
+    f = fopen(fpath, "wb");
+    {
+        int32_t d1 = 2, d2 = 3;
+        float v[3] = {1, 2, 3};
+        fwrite(&d1, 4, 1, f);
+        fwrite(v, 4, 2, f);
+        fwrite(&d2, 4, 1, f);
+        fwrite(v, 4, 1, f);
+    }
+    fclose(f);
+    assert_int_equal(index_fvecs_read(fpath, &rx, &n, &d, &e), -ERR_PARSE);
+    assert_non_null(strstr(e.msg, "record 1"));
+    /* a negative dimension */
+    f = fopen(fpath, "wb");
+    {
+        int32_t dn = -5;
+        fwrite(&dn, 4, 1, f);
+    }
+    fclose(f);
+    assert_int_equal(index_fvecs_read(fpath, &rx, &n, &d, &e), -ERR_PARSE);
+    assert_int_equal(index_fvecs_read("/nonexistent/x.fvecs", &rx, &n, &d, &e), -ERR_IO);
+    unlink(fpath);
+    unlink(ipath);
+}
+
+static void test_empty_and_tiny(void **st)
+{
+    vindex *ix = NULL;
+    index_opts o = opts_of(INDEX_HNSW, INDEX_COSINE);
+    err e = {0};
+    int64_t ids[K], id = 42;
+    float sc[K], v[4] = {1, 0, 0, 0};
+    (void)st;
+    /* an empty HNSW index answers with nothing, then grows by index_add */
+    assert_int_equal(index_build(NULL, NULL, 0, 4, &o, NULL, &ix, &e), 0);
+    assert_int_equal(index_search(ix, v, 4, K, NULL, ids, sc, &e), 0);
+    assert_int_equal(index_add(ix, v, &id, 1, 4, &e), 0);
+    assert_int_equal(index_search(ix, v, 4, K, NULL, ids, sc, &e), 1);
+    assert_true(ids[0] == 42);
+    assert_true(fabsf(sc[0] - 1.0f) < 1e-6f);
+    index_free(ix);
+    o = opts_of(INDEX_IVF, INDEX_COSINE);
+    assert_int_equal(index_build(NULL, NULL, 0, 4, &o, NULL, &ix, &e), -ERR_RANGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flat_matches_naive),
+        cmocka_unit_test(test_flat_batch_matches_single),
+        cmocka_unit_test(test_ivf_full_probe_equals_flat),
+        cmocka_unit_test(test_recall),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_hnsw_selective_filter),
+        cmocka_unit_test(test_add_and_remove),
+        cmocka_unit_test(test_set_param_and_ctx),
+        cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_corrupt_blobs),
+        cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_vecs_files),
+        cmocka_unit_test(test_empty_and_tiny),
+    };
+    vec_blas_threads(1);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
