@@ -1,6 +1,6 @@
 /* fixture_util.h - helpers shared by the text-encoder tests: read the
  * reference JSON of tests/fixtures/tiny-bert, copy a model folder into a
- * temp dir, rewrite files.  Header-only (__attribute__((unused)) static functions) because each
+ * temp dir, rewrite files.  Header-only (static functions) because each
  * tests/unit/test_*.c is linked on its own. */
 #ifndef EMBEDLAB_TEST_FIXTURE_UTIL_H
 #define EMBEDLAB_TEST_FIXTURE_UTIL_H

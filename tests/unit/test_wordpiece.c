@@ -28,7 +28,7 @@ static wp_tokenizer *tiny_tok(size_t max_len)
 
 static void test_reference_ids(void **st)
 {
-    int n;
+    int n = 0;
     fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
     wp_tokenizer *t = tiny_tok(16);
     (void)st;
