@@ -1,0 +1,83 @@
+/* bert.h - BERT sentence encoder (sentence-transformers model folders).
+ *
+ * bert_load reads config.json, modules.json, 1_Pooling/config.json,
+ * sentence_bert_config.json, tokenizer_config.json, vocab.txt or
+ * tokenizer.json and model.safetensors (F32, F16 or BF16), checks every
+ * tensor's shape against config.json ("bert."-prefixed names or not), and
+ * keeps the weights mmapped.  bert_encode tokenizes, sorts by length, packs
+ * each batch of sentences into one token matrix (no padding: every matrix
+ * product runs on real tokens only, and attention of a sentence reads only
+ * its own keys, which is what the padding mask achieves in a padded batch),
+ * runs embeddings + LayerNorm, N post-LN layers (fused QKV sgemm, per-head
+ * softmax, output projection, FFN with erf GELU), pools (mean/CLS/max) and
+ * L2-normalises.  Batches are spread over `threads` workers, each with its
+ * own scratch arena and single-threaded OpenBLAS.
+ *
+ * A bert_model is not safe for concurrent bert_encode calls (the workers'
+ * arenas belong to it); load one model per thread if needed.
+ */
+#ifndef EMBEDLAB_BERT_H
+#define EMBEDLAB_BERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "progress.h"
+#include "wordpiece.h"
+
+typedef enum bert_pooling { BERT_POOL_MEAN, BERT_POOL_CLS, BERT_POOL_MAX } bert_pooling;
+
+typedef struct bert_config {
+    int hidden, n_layers, n_heads, ffn;       /* hidden_size, ... intermediate_size */
+    int max_pos, type_vocab, vocab;           /* max_position_embeddings, ... vocab_size */
+    float ln_eps;                             /* layer_norm_eps (BERT: 1e-12) */
+    size_t max_seq;                           /* tokens incl. [CLS]/[SEP] */
+    bert_pooling pooling;
+    int lower;                                /* tokenizer lowercases + strips accents */
+    char dtype[8];                            /* "F32", "F16", "BF16" of the weights */
+} bert_config;
+
+typedef struct bert_opts {
+    int threads;         /* workers splitting the batches (default 2) */
+    int blas_threads;    /* OpenBLAS threads when threads == 1 (default 2) */
+    size_t batch;        /* sentences per batch (default 32) */
+    size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
+} bert_opts;
+
+bert_opts bert_opts_default(void);
+
+typedef struct bert_model bert_model;
+
+/* Loads the model folder `dir`.  NULL on failure with e set: ERR_NOTFOUND
+ * (missing file or tensor), ERR_PARSE (bad JSON, header, shape or vocab, the
+ * message names the file and the tensor or field), ERR_UNSUPPORTED (an
+ * activation, pooling or position embedding type this encoder lacks),
+ * ERR_NOMEM.  `o` may be NULL for defaults. */
+bert_model *bert_load(const char *dir, const bert_opts *o, err *e);
+void bert_free(bert_model *m);   /* NULL-safe */
+
+const bert_config *bert_get_config(const bert_model *m);
+const wp_tokenizer *bert_tokenizer(const bert_model *m);
+size_t bert_dim(const bert_model *m);
+const char *bert_pooling_name(bert_pooling p);
+/* Changes the worker count / batch size for later calls (>= 1). */
+void bert_set_threads(bert_model *m, int threads, int blas_threads);
+void bert_set_batch(bert_model *m, size_t batch);
+
+/* Encodes n texts (lens[i] bytes each; lens NULL means NUL-terminated) into
+ * out[n * dim], one L2-normalised row per text, in input order.  Reports to
+ * p (unit "texts") and stops with -ERR_CANCEL when p is cancelled; out is
+ * then partly written.  Returns 0 or -ERR_*. */
+int bert_encode(bert_model *m, const char *const *texts, const size_t *lens, size_t n,
+                float *out, progress *p, err *e);
+
+/* Same from token ids (each sequence already [CLS] ... [SEP], 1..max_seq
+ * ids below the vocabulary size; -ERR_RANGE otherwise). */
+int bert_encode_ids(bert_model *m, const int32_t *const *ids, const size_t *n_ids, size_t n,
+                    float *out, progress *p, err *e);
+
+/* The erf-GELU used by the FFN, exposed for tests: x * (1 + erf(x/sqrt2))/2. */
+float bert_gelu(float x);
+
+#endif

@@ -1,0 +1,64 @@
+/* wordpiece.h - BERT tokenizer: BasicTokenizer + greedy WordPiece.
+ *
+ * Reproduces HuggingFace BertTokenizer (tokenization_bert.py): clean text
+ * (drop NUL, U+FFFD and control characters, whitespace -> space), put spaces
+ * around CJK ideographs, NFC, split on whitespace, lowercase + NFD accent
+ * strip when do_lower_case, split punctuation (ASCII symbols and Unicode P*),
+ * then greedy longest-match WordPiece with "##" continuations and [UNK] for
+ * words over 100 characters or without a match.  Encoding adds [CLS]/[SEP]
+ * and truncates to max_len tokens (HF truncation=True, max_length=max_len).
+ * Known difference: special tokens written inside the text ("[SEP]") are
+ * tokenized as text; HF maps them to their ids.
+ *
+ * A tokenizer is immutable after loading; wp_encode may run concurrently.
+ */
+#ifndef EMBEDLAB_WORDPIECE_H
+#define EMBEDLAB_WORDPIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct wp_opts {
+    int lower;          /* 1 lowercase (+ accent strip), 0 keep case,
+                           -1 from tokenizer.json's normalizer, else 1 */
+    int strip_accents;  /* -1 follow `lower` (HF strip_accents=None), 0, 1 */
+    int lower_text;     /* sentence-transformers do_lower_case: plain
+                           lowercasing of the text before tokenizing */
+    size_t max_len;     /* tokens incl. [CLS]/[SEP]; default 512 */
+} wp_opts;
+
+wp_opts wp_opts_default(void);
+
+typedef struct wp_tokenizer wp_tokenizer;
+
+/* Loads a vocabulary: tokenizer.json (when the name ends in ".json": reads
+ * model.vocab) or vocab.txt (one token per line, id = line number).
+ * Duplicate tokens, missing [UNK]/[CLS]/[SEP] and bad JSON are -ERR_PARSE
+ * naming the file and line.  NULL on failure. */
+wp_tokenizer *wp_load(const char *path, const wp_opts *o, err *e);
+/* Same from n tokens in memory (id = index).  Copies them. */
+wp_tokenizer *wp_from_tokens(const char *const *tokens, size_t n, const wp_opts *o, err *e);
+void wp_free(wp_tokenizer *t);   /* NULL-safe */
+
+size_t wp_vocab_size(const wp_tokenizer *t);
+size_t wp_max_len(const wp_tokenizer *t);
+void wp_set_max_len(wp_tokenizer *t, size_t max_len);   /* >= 2 */
+int wp_lowercases(const wp_tokenizer *t);
+/* Id of a token or -1. */
+int32_t wp_lookup(const wp_tokenizer *t, const char *tok, size_t len);
+/* Token text of an id, or NULL when out of range. */
+const char *wp_token(const wp_tokenizer *t, int32_t id);
+int32_t wp_cls(const wp_tokenizer *t);
+int32_t wp_sep(const wp_tokenizer *t);
+int32_t wp_unk(const wp_tokenizer *t);
+
+/* Tokenizes `len` bytes of UTF-8 (invalid bytes count as U+FFFD and are
+ * dropped; NUL bytes are allowed) into ids[] = [CLS] pieces... [SEP],
+ * at most min(cap, max_len) ids.  *n_out gets the count.  cap must be >= 2.
+ * Returns 0, -ERR_NOMEM or -ERR_RANGE. */
+int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
+              size_t cap, size_t *n_out, err *e);
+
+#endif

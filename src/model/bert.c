@@ -1,0 +1,826 @@
+/* bert.c - BERT encoder forward pass over OpenBLAS (see bert.h).
+ *
+ * Follows the original BERT (Devlin et al. 2019, post-LN Transformer
+ * encoder) as implemented by HF BertModel: embeddings = word + position +
+ * token_type[0], LayerNorm; each layer: fused QKV projection (one sgemm with
+ * a [3H x H] weight built at load), per-sentence per-head softmax(QK^T/sqrt(dh))V,
+ * output projection, residual + LayerNorm, FFN (H -> F, erf GELU, F -> H),
+ * residual + LayerNorm.  Then the sentence-transformers Pooling module and
+ * L2 normalisation.
+ * Sentences of a batch are packed back to back (no padding rows); each worker
+ * owns an arena sized for its largest batch, and batches are handed out
+ * longest first so the arena is allocated once.
+ */
+#include "bert.h"
+#include "mem.h"
+#include "safetensors.h"
+#include "vec.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define BERT_MAX_THREADS 64
+
+typedef struct bert_layer {
+    float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
+    const float *o_w, *o_b, *ln1_g, *ln1_b;
+    const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
+} bert_layer;
+
+typedef struct bert_arena {
+    size_t cap_tok, cap_len;              /* tokens, longest sentence */
+    float *x, *qkv, *ctx, *tmp, *ff, *sc;
+} bert_arena;
+
+struct bert_model {
+    bert_config cfg;
+    bert_opts opts;
+    st_file *st;
+    wp_tokenizer *tok;
+    const float *wemb, *pemb, *temb, *eln_g, *eln_b;
+    bert_layer *layers;
+    bert_arena arenas[BERT_MAX_THREADS];
+};
+
+bert_opts bert_opts_default(void)
+{
+    bert_opts o = {.threads = 2, .blas_threads = 2, .batch = 32, .max_seq = 0};
+    return o;
+}
+
+const bert_config *bert_get_config(const bert_model *m) { return &m->cfg; }
+const wp_tokenizer *bert_tokenizer(const bert_model *m) { return m->tok; }
+size_t bert_dim(const bert_model *m) { return (size_t)m->cfg.hidden; }
+
+const char *bert_pooling_name(bert_pooling p)
+{
+    return p == BERT_POOL_CLS ? "cls" : p == BERT_POOL_MAX ? "max" : "mean";
+}
+
+void bert_set_threads(bert_model *m, int threads, int blas_threads)
+{
+    m->opts.threads = threads < 1 ? 1 : threads > BERT_MAX_THREADS ? BERT_MAX_THREADS : threads;
+    m->opts.blas_threads = blas_threads < 1 ? 1 : blas_threads;
+}
+
+void bert_set_batch(bert_model *m, size_t batch) { m->opts.batch = batch ? batch : 1; }
+
+/* ---- config files ------------------------------------------------------- */
+
+static int file_exists(const char *path)
+{
+    struct stat s;
+    return stat(path, &s) == 0 && S_ISREG(s.st_mode);
+}
+
+static int read_json(const char *path, int optional, cJSON **out, err *e)
+{
+    FILE *f;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+
+    *out = NULL;
+    f = fopen(path, "rb");
+    if (!f) {
+        if (optional && errno == ENOENT)
+            return 0;
+        return err_set(e, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    for (;;) {
+        size_t r;
+        if (len > (16u << 20)) {
+            fclose(f);
+            mem_free(buf);
+            return err_set(e, ERR_PARSE, "%s: larger than 16 MB, not a config file", path);
+        }
+        if (mem_grow(&buf, &cap, len + 4096, 1) != 0) {
+            fclose(f);
+            mem_free(buf);
+            return err_set(e, ERR_NOMEM, "%s: out of memory", path);
+        }
+        r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    *out = cJSON_ParseWithLength(buf, len);
+    mem_free(buf);
+    if (!*out || (!cJSON_IsObject(*out) && !cJSON_IsArray(*out))) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return err_set(e, ERR_PARSE, "%s: not valid JSON", path);
+    }
+    return 0;
+}
+
+/* Required positive integer field (<= max). */
+static int cfg_int(const cJSON *j, const char *path, const char *key, int max, int *out, err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!v)
+        return err_set(e, ERR_PARSE, "%s: missing \"%s\"", path, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= max) ||
+        v->valuedouble != (double)(int)v->valuedouble)
+        return err_set(e, ERR_PARSE, "%s: \"%s\" must be an integer in [1, %d]", path, key, max);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* Optional boolean: 1/0, or -1 when absent or null. */
+static int cfg_bool(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) != 0 : -1;
+}
+
+static int path_join(char *out, size_t cap, const char *dir, const char *name, err *e)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(e, ERR_RANGE, "%s/%s: path too long", dir, name);
+    return 0;
+}
+
+static int load_config(bert_model *m, const char *dir, err *e)
+{
+    char path[4096];
+    cJSON *j = NULL;
+    const cJSON *v;
+    bert_config *c = &m->cfg;
+    int rc;
+
+    if ((rc = path_join(path, sizeof path, dir, "config.json", e)) != 0 ||
+        (rc = read_json(path, 0, &j, e)) != 0)
+        return rc;
+    if ((rc = cfg_int(j, path, "hidden_size", 65536, &c->hidden, e)) ||
+        (rc = cfg_int(j, path, "num_hidden_layers", 1024, &c->n_layers, e)) ||
+        (rc = cfg_int(j, path, "num_attention_heads", 1024, &c->n_heads, e)) ||
+        (rc = cfg_int(j, path, "intermediate_size", 1 << 20, &c->ffn, e)) ||
+        (rc = cfg_int(j, path, "max_position_embeddings", 1 << 20, &c->max_pos, e)) ||
+        (rc = cfg_int(j, path, "vocab_size", 1 << 24, &c->vocab, e)))
+        goto out;
+    c->type_vocab = 2;
+    if (cJSON_GetObjectItemCaseSensitive(j, "type_vocab_size") &&
+        (rc = cfg_int(j, path, "type_vocab_size", 1 << 16, &c->type_vocab, e)))
+        goto out;
+    c->ln_eps = 1e-12f;   /* BERT's LayerNorm epsilon (config default) */
+    v = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
+    if (v) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble < 1)) {
+            rc = err_set(e, ERR_PARSE, "%s: \"layer_norm_eps\" must be a number in (0, 1)", path);
+            goto out;
+        }
+        c->ln_eps = (float)v->valuedouble;
+    }
+    if (c->hidden % c->n_heads != 0) {
+        rc = err_set(e, ERR_PARSE, "%s: hidden_size %d is not a multiple of num_attention_heads %d",
+                     path, c->hidden, c->n_heads);
+        goto out;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
+    if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "gelu") != 0)) {
+        rc = err_set(e, ERR_UNSUPPORTED, "%s: hidden_act %s: only \"gelu\" (erf) is supported",
+                     path, cJSON_IsString(v) ? v->valuestring : "(not a string)");
+        goto out;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
+    if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "absolute") != 0)) {
+        rc = err_set(e, ERR_UNSUPPORTED, "%s: position_embedding_type must be \"absolute\"", path);
+        goto out;
+    }
+out:
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* modules.json -> pooling folder; its config.json -> pooling mode. */
+static int load_pooling(bert_model *m, const char *dir, err *e)
+{
+    char path[4096], pdir[2048] = "1_Pooling";
+    cJSON *j = NULL;
+    int rc, n_modes = 0;
+
+    m->cfg.pooling = BERT_POOL_MEAN;
+    if ((rc = path_join(path, sizeof path, dir, "modules.json", e)) != 0 ||
+        (rc = read_json(path, 1, &j, e)) != 0)
+        return rc;
+    if (j) {
+        const cJSON *it;
+        if (!cJSON_IsArray(j)) {
+            cJSON_Delete(j);
+            return err_set(e, ERR_PARSE, "%s: expected an array of modules", path);
+        }
+        cJSON_ArrayForEach(it, j) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "type");
+            const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+            if (cJSON_IsString(t) && strstr(t->valuestring, "Pooling") && cJSON_IsString(p)) {
+                if (strstr(p->valuestring, "..") || strlen(p->valuestring) >= sizeof pdir) {
+                    cJSON_Delete(j);
+                    return err_set(e, ERR_PARSE, "%s: bad pooling path", path);
+                }
+                snprintf(pdir, sizeof pdir, "%s", p->valuestring);
+            }
+        }
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    if (snprintf(path, sizeof path, "%s/%s/config.json", dir, pdir) >= (int)sizeof path)
+        return err_set(e, ERR_RANGE, "%s: path too long", dir);
+    if ((rc = read_json(path, 1, &j, e)) != 0)
+        return rc;
+    if (!j)
+        return 0;   /* no pooling config: sentence-transformers defaults to mean */
+    {
+        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "pooling_mode");
+        if (cJSON_IsString(mode)) {
+            const char *s = mode->valuestring;
+            n_modes = 1;
+            if (strcmp(s, "mean") == 0)
+                m->cfg.pooling = BERT_POOL_MEAN;
+            else if (strcmp(s, "cls") == 0)
+                m->cfg.pooling = BERT_POOL_CLS;
+            else if (strcmp(s, "max") == 0)
+                m->cfg.pooling = BERT_POOL_MAX;
+            else
+                n_modes = -1;
+        } else {
+            if (cfg_bool(j, "pooling_mode_mean_tokens") == 1) {
+                m->cfg.pooling = BERT_POOL_MEAN;
+                n_modes++;
+            }
+            if (cfg_bool(j, "pooling_mode_cls_token") == 1) {
+                m->cfg.pooling = BERT_POOL_CLS;
+                n_modes++;
+            }
+            if (cfg_bool(j, "pooling_mode_max_tokens") == 1) {
+                m->cfg.pooling = BERT_POOL_MAX;
+                n_modes++;
+            }
+            if (cfg_bool(j, "pooling_mode_mean_sqrt_len_tokens") == 1 ||
+                cfg_bool(j, "pooling_mode_weightedmean_tokens") == 1 ||
+                cfg_bool(j, "pooling_mode_lasttoken") == 1)
+                n_modes = -1;
+        }
+    }
+    cJSON_Delete(j);
+    if (n_modes != 1)
+        return err_set(e, ERR_UNSUPPORTED,
+                       "%s: exactly one of mean, cls or max pooling is supported", path);
+    return 0;
+}
+
+static int load_tokenizer(bert_model *m, const char *dir, err *e)
+{
+    char path[4096];
+    cJSON *j = NULL;
+    wp_opts wo = wp_opts_default();
+    int rc, lower_text = 0;
+    size_t max_seq = 512;
+
+    if ((rc = path_join(path, sizeof path, dir, "sentence_bert_config.json", e)) != 0 ||
+        (rc = read_json(path, 1, &j, e)) != 0)
+        return rc;
+    if (j) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "max_seq_length");
+        if (v && (!cJSON_IsNumber(v) || !(v->valuedouble >= 2 && v->valuedouble <= 1e6))) {
+            cJSON_Delete(j);
+            return err_set(e, ERR_PARSE, "%s: max_seq_length must be an integer >= 2", path);
+        }
+        if (v)
+            max_seq = (size_t)v->valuedouble;
+        lower_text = cfg_bool(j, "do_lower_case") == 1;
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    if ((rc = path_join(path, sizeof path, dir, "tokenizer_config.json", e)) != 0 ||
+        (rc = read_json(path, 1, &j, e)) != 0)
+        return rc;
+    if (j) {
+        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
+        wo.lower = cfg_bool(j, "do_lower_case");
+        if (cJSON_IsBool(sa))
+            wo.strip_accents = cJSON_IsTrue(sa) != 0;
+        cJSON_Delete(j);
+    }
+    if (m->opts.max_seq)
+        max_seq = m->opts.max_seq;
+    if (max_seq > (size_t)m->cfg.max_pos)
+        max_seq = (size_t)m->cfg.max_pos;
+    wo.lower_text = lower_text;
+    wo.max_len = max_seq;
+    if ((rc = path_join(path, sizeof path, dir, "vocab.txt", e)) != 0)
+        return rc;
+    if (!file_exists(path) && (rc = path_join(path, sizeof path, dir, "tokenizer.json", e)) != 0)
+        return rc;
+    if (!file_exists(path))
+        return err_set(e, ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json", dir);
+    m->tok = wp_load(path, &wo, e);
+    if (!m->tok)
+        return e ? -e->code : -ERR_PARSE;
+    if (wp_vocab_size(m->tok) > (size_t)m->cfg.vocab)
+        return err_set(e, ERR_PARSE, "%s: %zu tokens but config.json vocab_size is %d", path,
+                       wp_vocab_size(m->tok), m->cfg.vocab);
+    m->cfg.max_seq = max_seq;
+    m->cfg.lower = wp_lowercases(m->tok);
+    return 0;
+}
+
+/* ---- weights ------------------------------------------------------------ */
+
+/* Finds `name` (with or without "bert."), checks its shape, returns F32 data. */
+static const float *weight(bert_model *m, const char *name, int n_dim, int64_t d0, int64_t d1,
+                           err *e)
+{
+    char full[256];
+    const st_tensor *t = st_find(m->st, name);
+    int64_t shape[2] = {d0, d1};
+
+    if (!t) {
+        snprintf(full, sizeof full, "bert.%s", name);
+        t = st_find(m->st, full);
+    }
+    if (!t) {
+        err_set(e, ERR_NOTFOUND, "%s: missing tensor '%s'", st_path(m->st), name);
+        return NULL;
+    }
+    if (st_check_shape(m->st, t, n_dim, shape, e) != 0)
+        return NULL;
+    return st_f32(m->st, t, e);
+}
+
+static int load_weights(bert_model *m, const char *dir, err *e)
+{
+    char path[4096], name[160];
+    const bert_config *c = &m->cfg;
+    int64_t H = c->hidden, F = c->ffn;
+
+    if (path_join(path, sizeof path, dir, "model.safetensors", e) != 0)
+        return -ERR_RANGE;
+    m->st = st_open(path, e);
+    if (!m->st)
+        return e ? -e->code : -ERR_PARSE;
+    if (st_count(m->st) > 0)
+        snprintf(m->cfg.dtype, sizeof m->cfg.dtype, "%s", st_dtype_name(st_at(m->st, 0)->dtype));
+    if (!(m->wemb = weight(m, "embeddings.word_embeddings.weight", 2, c->vocab, H, e)) ||
+        !(m->pemb = weight(m, "embeddings.position_embeddings.weight", 2, c->max_pos, H, e)) ||
+        !(m->temb = weight(m, "embeddings.token_type_embeddings.weight", 2, c->type_vocab, H, e)) ||
+        !(m->eln_g = weight(m, "embeddings.LayerNorm.weight", 1, H, 0, e)) ||
+        !(m->eln_b = weight(m, "embeddings.LayerNorm.bias", 1, H, 0, e)))
+        return e ? -e->code : -ERR_PARSE;
+    m->layers = mem_calloc((size_t)c->n_layers, sizeof *m->layers);
+    if (!m->layers)
+        return err_set(e, ERR_NOMEM, "out of memory for %d layers", c->n_layers);
+    for (int l = 0; l < c->n_layers; l++) {
+        bert_layer *L = &m->layers[l];
+        static const char *const qkv[3] = {"query", "key", "value"};
+#define W(field, suffix, nd, a, b)                                                   \
+    do {                                                                             \
+        snprintf(name, sizeof name, "encoder.layer.%d.%s", l, suffix);               \
+        if (!(L->field = weight(m, name, nd, a, b, e)))                              \
+            return e ? -e->code : -ERR_PARSE;                                        \
+    } while (0)
+        W(o_w, "attention.output.dense.weight", 2, H, H);
+        W(o_b, "attention.output.dense.bias", 1, H, 0);
+        W(ln1_g, "attention.output.LayerNorm.weight", 1, H, 0);
+        W(ln1_b, "attention.output.LayerNorm.bias", 1, H, 0);
+        W(i_w, "intermediate.dense.weight", 2, F, H);
+        W(i_b, "intermediate.dense.bias", 1, F, 0);
+        W(f_w, "output.dense.weight", 2, H, F);
+        W(f_b, "output.dense.bias", 1, H, 0);
+        W(ln2_g, "output.LayerNorm.weight", 1, H, 0);
+        W(ln2_b, "output.LayerNorm.bias", 1, H, 0);
+#undef W
+        L->qkv_w = mem_aligned(64, (size_t)(3 * H * H) * sizeof(float));
+        L->qkv_b = mem_aligned(64, (size_t)(3 * H) * sizeof(float));
+        if (!L->qkv_w || !L->qkv_b)
+            return err_set(e, ERR_NOMEM, "out of memory for layer %d", l);
+        for (int k = 0; k < 3; k++) {
+            const float *w, *b;
+            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[k]);
+            if (!(w = weight(m, name, 2, H, H, e)))
+                return e ? -e->code : -ERR_PARSE;
+            snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[k]);
+            if (!(b = weight(m, name, 1, H, 0, e)))
+                return e ? -e->code : -ERR_PARSE;
+            memcpy(L->qkv_w + (size_t)(k * H * H), w, (size_t)(H * H) * sizeof(float));
+            memcpy(L->qkv_b + k * H, b, (size_t)H * sizeof(float));
+        }
+    }
+    return 0;
+}
+
+bert_model *bert_load(const char *dir, const bert_opts *o, err *e)
+{
+    bert_model *m = mem_calloc(1, sizeof *m);
+
+    if (!m) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->opts = o ? *o : bert_opts_default();
+    bert_set_threads(m, m->opts.threads, m->opts.blas_threads);
+    bert_set_batch(m, m->opts.batch);
+    if (load_config(m, dir, e) != 0 || load_pooling(m, dir, e) != 0 ||
+        load_tokenizer(m, dir, e) != 0 || load_weights(m, dir, e) != 0)
+        goto fail;
+    return m;
+fail:
+    bert_free(m);
+    return NULL;
+}
+
+static void arena_done(bert_arena *a)
+{
+    mem_free(a->x);
+    mem_free(a->qkv);
+    mem_free(a->ctx);
+    mem_free(a->tmp);
+    mem_free(a->ff);
+    mem_free(a->sc);
+    memset(a, 0, sizeof *a);
+}
+
+void bert_free(bert_model *m)
+{
+    if (!m)
+        return;
+    if (m->layers)
+        for (int l = 0; l < m->cfg.n_layers; l++) {
+            mem_free(m->layers[l].qkv_w);
+            mem_free(m->layers[l].qkv_b);
+        }
+    mem_free(m->layers);
+    for (int i = 0; i < BERT_MAX_THREADS; i++)
+        arena_done(&m->arenas[i]);
+    st_close(m->st);
+    wp_free(m->tok);
+    mem_free(m);
+}
+
+/* ---- kernels ------------------------------------------------------------ */
+
+/* erf via the rational approximation used by Eigen/XLA (max abs error
+ * ~4e-7 on floats; inputs clamped to [-4, 4] where erf is +-1 in float). */
+static inline float erf_fast(float x)
+{
+    float x2, p, q;
+    x = x > 4.f ? 4.f : x < -4.f ? -4.f : x;
+    x2 = x * x;
+    p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    p = p * x;
+    q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return p / q;
+}
+
+float bert_gelu(float x) { return 0.5f * x * (1.0f + erf_fast(x * 0.70710678118654752f)); }
+
+/* y = gelu(y + b) over rows of n. Branch-free so the compiler vectorises. */
+static void bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++, y += n)
+        for (size_t i = 0; i < n; i++)
+            y[i] = bert_gelu(y[i] + b[i]);
+}
+
+/* x = LayerNorm(y + b + x) row by row (post-LN residual). */
+static void bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
+                             const float *restrict g, const float *restrict beta, size_t rows,
+                             size_t n, float eps)
+{
+    for (size_t r = 0; r < rows; r++, x += n, y += n) {
+        float mean = 0, var = 0, inv;
+        for (size_t i = 0; i < n; i++) {
+            x[i] += y[i] + b[i];
+            mean += x[i];
+        }
+        mean /= (float)n;
+        for (size_t i = 0; i < n; i++) {
+            float d = x[i] - mean;
+            var += d * d;
+        }
+        inv = 1.0f / sqrtf(var / (float)n + eps);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (x[i] - mean) * inv * g[i] + beta[i];
+    }
+}
+
+static void softmax_rows(float *s, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++, s += n) {
+        float mx = s[0], sum = 0, inv;
+        for (size_t i = 1; i < n; i++)
+            mx = s[i] > mx ? s[i] : mx;
+        for (size_t i = 0; i < n; i++) {
+            s[i] = expf(s[i] - mx);
+            sum += s[i];
+        }
+        inv = 1.0f / sum;
+        for (size_t i = 0; i < n; i++)
+            s[i] *= inv;
+    }
+}
+
+static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size_t max_len)
+{
+    size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
+    if (n_tok <= a->cap_tok && max_len <= a->cap_len)
+        return 0;
+    arena_done(a);
+    a->x = mem_aligned(64, n_tok * H * sizeof(float));
+    a->qkv = mem_aligned(64, n_tok * 3 * H * sizeof(float));
+    a->ctx = mem_aligned(64, n_tok * H * sizeof(float));
+    a->tmp = mem_aligned(64, n_tok * H * sizeof(float));
+    a->ff = mem_aligned(64, n_tok * F * sizeof(float));
+    a->sc = mem_aligned(64, max_len * max_len * sizeof(float));
+    if (!a->x || !a->qkv || !a->ctx || !a->tmp || !a->ff || !a->sc) {
+        arena_done(a);
+        return -ERR_NOMEM;
+    }
+    a->cap_tok = n_tok;
+    a->cap_len = max_len;
+    return 0;
+}
+
+/* Forward pass of nb packed sentences; out rows are written at out_rows[s]. */
+static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, const size_t *lens,
+                   size_t nb, float *const *out_rows)
+{
+    const bert_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, F = (size_t)c->ffn, nh = (size_t)c->n_heads, dh = H / nh;
+    size_t T = 0, max_len = 0, row;
+    float scale = 1.0f / sqrtf((float)dh);
+
+    for (size_t s = 0; s < nb; s++) {
+        T += lens[s];
+        max_len = lens[s] > max_len ? lens[s] : max_len;
+    }
+    if (arena_reserve(a, c, T, max_len) != 0)
+        return -ERR_NOMEM;
+    /* embeddings: word + position + token type 0 ("sentence A"), then LN */
+    row = 0;
+    for (size_t s = 0; s < nb; s++)
+        for (size_t p = 0; p < lens[s]; p++, row++) {
+            const float *w = m->wemb + (size_t)ids[s][p] * H, *ps = m->pemb + p * H;
+            float *x = a->x + row * H;
+            for (size_t i = 0; i < H; i++) {
+                x[i] = ps[i] + m->temb[i];
+                a->tmp[row * H + i] = w[i];
+            }
+        }
+    {
+        /* x = LN(tmp + 0 + x): reuse the residual kernel with a zero bias */
+        float *zb = a->ctx;   /* ctx is free here; H zeros */
+        memset(zb, 0, H * sizeof(float));
+        bias_residual_ln(a->x, a->tmp, zb, m->eln_g, m->eln_b, T, H, c->ln_eps);
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        const bert_layer *L = &m->layers[l];
+        /* fused QKV: [T x 3H] = X [T x H] * Wqkv^T, then bias */
+        vec_gemm(1, T, 3 * H, H, 1.0f, a->x, L->qkv_w, 0.0f, a->qkv);
+        for (size_t r = 0; r < T; r++) {
+            float *q = a->qkv + r * 3 * H;
+            for (size_t i = 0; i < 3 * H; i++)
+                q[i] += L->qkv_b[i];
+        }
+        row = 0;
+        for (size_t s = 0; s < nb; s++) {
+            size_t n = lens[s];
+            for (size_t h = 0; h < nh; h++) {
+                const float *Q = a->qkv + row * 3 * H + h * dh;
+                const float *K = Q + H, *V = Q + 2 * H;
+                vec_gemm_ld(0, 1, n, n, dh, scale, Q, 3 * H, K, 3 * H, 0.0f, a->sc, n);
+                softmax_rows(a->sc, n, n);
+                vec_gemm_ld(0, 0, n, dh, n, 1.0f, a->sc, n, V, 3 * H, 0.0f,
+                            a->ctx + row * H + h * dh, H);
+            }
+            row += n;
+        }
+        vec_gemm(1, T, H, H, 1.0f, a->ctx, L->o_w, 0.0f, a->tmp);
+        bias_residual_ln(a->x, a->tmp, L->o_b, L->ln1_g, L->ln1_b, T, H, c->ln_eps);
+        vec_gemm(1, T, F, H, 1.0f, a->x, L->i_w, 0.0f, a->ff);
+        bias_gelu(a->ff, L->i_b, T, F);
+        vec_gemm(1, T, H, F, 1.0f, a->ff, L->f_w, 0.0f, a->tmp);
+        bias_residual_ln(a->x, a->tmp, L->f_b, L->ln2_g, L->ln2_b, T, H, c->ln_eps);
+    }
+    row = 0;
+    for (size_t s = 0; s < nb; s++) {
+        float *o = out_rows[s];
+        const float *x = a->x + row * H;
+        size_t n = lens[s];
+        if (c->pooling == BERT_POOL_CLS) {
+            memcpy(o, x, H * sizeof(float));
+        } else if (c->pooling == BERT_POOL_MAX) {
+            memcpy(o, x, H * sizeof(float));
+            for (size_t p = 1; p < n; p++)
+                for (size_t i = 0; i < H; i++)
+                    o[i] = x[p * H + i] > o[i] ? x[p * H + i] : o[i];
+        } else {
+            memset(o, 0, H * sizeof(float));
+            for (size_t p = 0; p < n; p++)
+                for (size_t i = 0; i < H; i++)
+                    o[i] += x[p * H + i];
+            for (size_t i = 0; i < H; i++)
+                o[i] /= (float)n;
+        }
+        vec_normalize(o, H);
+        row += n;
+    }
+    return 0;
+}
+
+/* ---- batching and workers ------------------------------------------------ */
+
+typedef struct job {
+    bert_model *m;
+    const int32_t *const *ids;
+    const size_t *lens;
+    size_t n;
+    size_t *order;              /* indices sorted by length, longest first */
+    float *out;
+    size_t n_batches;
+    atomic_size_t next_batch;
+    atomic_size_t done;
+    atomic_int stop;
+    atomic_int rc;
+    progress *p;
+} job;
+
+typedef struct worker {
+    job *j;
+    int idx;
+} worker;
+
+static void run_worker(job *j, int idx)
+{
+    bert_model *m = j->m;
+    size_t B = m->opts.batch, H = (size_t)m->cfg.hidden;
+    const int32_t *bids[256];
+    size_t blens[256];
+    float *rows[256];
+
+    if (B > 256)
+        B = 256;
+    for (;;) {
+        size_t b = atomic_fetch_add(&j->next_batch, 1), lo, hi, done;
+        int rc;
+        if (b >= j->n_batches || atomic_load(&j->stop))
+            return;
+        lo = b * B;
+        hi = lo + B < j->n ? lo + B : j->n;
+        for (size_t k = lo; k < hi; k++) {
+            size_t s = j->order[k];
+            bids[k - lo] = j->ids[s];
+            blens[k - lo] = j->lens[s];
+            rows[k - lo] = j->out + s * H;
+        }
+        rc = forward(m, &m->arenas[idx], bids, blens, hi - lo, rows);
+        if (rc != 0) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&j->rc, &zero, rc);
+            atomic_store(&j->stop, 1);
+            return;
+        }
+        done = atomic_fetch_add(&j->done, hi - lo) + (hi - lo);
+        if (idx == 0) {
+            if (progress_update(j->p, done))
+                atomic_store(&j->stop, 1);
+        } else if (progress_cancelled(j->p)) {
+            atomic_store(&j->stop, 1);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    run_worker(w->j, w->idx);
+    return NULL;
+}
+
+/* Indices sorted by length, longest first (counting sort: lengths are
+ * bounded by max_seq), so each worker's first batch is its largest. */
+static int sort_by_len(size_t *idx, const size_t *lens, size_t n, size_t max_len)
+{
+    size_t *cnt = mem_calloc(max_len + 2, sizeof *cnt);
+    if (!cnt)
+        return -ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        cnt[max_len - lens[i]]++;
+    for (size_t k = 0, sum = 0; k <= max_len; k++) {
+        size_t c = cnt[k];
+        cnt[k] = sum;
+        sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[cnt[max_len - lens[i]]++] = i;
+    mem_free(cnt);
+    return 0;
+}
+
+int bert_encode_ids(bert_model *m, const int32_t *const *ids, const size_t *n_ids, size_t n,
+                    float *out, progress *p, err *e)
+{
+    job j;
+    pthread_t th[BERT_MAX_THREADS];
+    worker w[BERT_MAX_THREADS];
+    int nt = m->opts.threads, started = 0, rc;
+
+    for (size_t i = 0; i < n; i++) {
+        if (n_ids[i] < 1 || n_ids[i] > m->cfg.max_seq)
+            return err_set(e, ERR_RANGE, "sequence %zu: %zu tokens (1..%zu allowed)", i, n_ids[i],
+                           m->cfg.max_seq);
+        for (size_t k = 0; k < n_ids[i]; k++)
+            if (ids[i][k] < 0 || ids[i][k] >= m->cfg.vocab)
+                return err_set(e, ERR_RANGE, "sequence %zu: token id %d outside the vocabulary",
+                               i, ids[i][k]);
+    }
+    memset(&j, 0, sizeof j);
+    j.m = m;
+    j.ids = ids;
+    j.lens = n_ids;
+    j.n = n;
+    j.out = out;
+    j.p = p;
+    j.n_batches = (n + m->opts.batch - 1) / m->opts.batch;
+    atomic_init(&j.next_batch, 0);
+    atomic_init(&j.done, 0);
+    atomic_init(&j.stop, 0);
+    atomic_init(&j.rc, 0);
+    j.order = mem_array(n ? n : 1, sizeof *j.order);
+    if (!j.order || sort_by_len(j.order, n_ids, n, m->cfg.max_seq) != 0) {
+        mem_free(j.order);
+        return err_set(e, ERR_NOMEM, "out of memory ordering %zu texts", n);
+    }
+    if ((size_t)nt > j.n_batches)
+        nt = j.n_batches ? (int)j.n_batches : 1;
+    /* Our workers split the batches; BLAS threads would only oversubscribe. */
+    vec_blas_threads(nt > 1 ? 1 : m->opts.blas_threads);
+    for (int t = 1; t < nt; t++) {
+        w[t].j = &j;
+        w[t].idx = t;
+        if (pthread_create(&th[t], NULL, worker_main, &w[t]) != 0)
+            break;
+        started++;
+    }
+    run_worker(&j, 0);
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    mem_free(j.order);
+    rc = atomic_load(&j.rc);
+    if (rc != 0)
+        return err_set(e, -rc, "encoder: out of memory for the batch scratch arena");
+    if (atomic_load(&j.stop) || progress_cancelled(p))
+        return err_set(e, ERR_CANCEL, "encoding cancelled after %zu of %zu texts",
+                       (size_t)atomic_load(&j.done), n);
+    progress_update(p, n);
+    return 0;
+}
+
+int bert_encode(bert_model *m, const char *const *texts, const size_t *lens, size_t n,
+                float *out, progress *p, err *e)
+{
+    size_t L = m->cfg.max_seq;
+    int32_t *buf = mem_array(n ? n * L : 1, sizeof *buf);
+    const int32_t **ids = mem_array(n ? n : 1, sizeof *ids);
+    size_t *n_ids = mem_array(n ? n : 1, sizeof *n_ids);
+    int rc = 0;
+
+    if (!buf || !ids || !n_ids) {
+        rc = err_set(e, ERR_NOMEM, "out of memory tokenizing %zu texts", n);
+        goto out;
+    }
+    progress_begin(p, "encode text", "texts", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(texts[i]);
+        rc = wp_encode(m->tok, texts[i], len, buf + i * L, L, &n_ids[i], e);
+        if (rc)
+            goto out;
+        ids[i] = buf + i * L;
+    }
+    rc = bert_encode_ids(m, ids, n_ids, n, out, p, e);
+out:
+    if (p && p->active)
+        progress_end(p);
+    mem_free(buf);
+    mem_free(ids);
+    mem_free(n_ids);
+    return rc;
+}

@@ -1,0 +1,614 @@
+/* wordpiece.c - BERT BasicTokenizer + WordPiece (see wordpiece.h).
+ *
+ * Follows HuggingFace transformers tokenization_bert.py step by step, on
+ * codepoints, with utf8proc for categories, case mapping and normalisation.
+ * The vocabulary is an open-addressing hash table (FNV-1a, power-of-two size,
+ * load <= 1/2) over one arena of NUL-terminated token strings.
+ * Python's str.lower() is full case mapping: the two places where it differs
+ * from simple mapping in practice (U+0130 -> "i\u0307", final sigma) are
+ * handled explicitly.
+ */
+#include "wordpiece.h"
+#include "mem.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* HF BertTokenizer: max_input_chars_per_word=100 */
+#define WP_MAX_WORD_CHARS 100
+
+struct wp_tokenizer {
+    size_t n;            /* vocabulary size */
+    char *arena;         /* all tokens, NUL-terminated */
+    size_t *off;         /* n offsets into arena */
+    size_t *len;         /* n byte lengths */
+    int32_t *slots;      /* hash table: token id or -1 */
+    size_t n_slots;      /* power of two */
+    int32_t cls, sep, unk;
+    int lower, strip, lower_text;
+    size_t max_len;
+};
+
+wp_opts wp_opts_default(void)
+{
+    wp_opts o = {.lower = -1, .strip_accents = -1, .lower_text = 0, .max_len = 512};
+    return o;
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+int32_t wp_lookup(const wp_tokenizer *t, const char *tok, size_t len)
+{
+    size_t mask = t->n_slots - 1, i = (size_t)fnv1a(tok, len) & mask;
+    for (;;) {
+        int32_t id = t->slots[i];
+        if (id < 0)
+            return -1;
+        if (t->len[id] == len && memcmp(t->arena + t->off[id], tok, len) == 0)
+            return id;
+        i = (i + 1) & mask;
+    }
+}
+
+size_t wp_vocab_size(const wp_tokenizer *t) { return t->n; }
+size_t wp_max_len(const wp_tokenizer *t) { return t->max_len; }
+void wp_set_max_len(wp_tokenizer *t, size_t max_len) { t->max_len = max_len < 2 ? 2 : max_len; }
+int wp_lowercases(const wp_tokenizer *t) { return t->lower; }
+int32_t wp_cls(const wp_tokenizer *t) { return t->cls; }
+int32_t wp_sep(const wp_tokenizer *t) { return t->sep; }
+int32_t wp_unk(const wp_tokenizer *t) { return t->unk; }
+
+const char *wp_token(const wp_tokenizer *t, int32_t id)
+{
+    return id >= 0 && (size_t)id < t->n ? t->arena + t->off[id] : NULL;
+}
+
+void wp_free(wp_tokenizer *t)
+{
+    if (!t)
+        return;
+    mem_free(t->arena);
+    mem_free(t->off);
+    mem_free(t->len);
+    mem_free(t->slots);
+    mem_free(t);
+}
+
+/* Builds the table from tokens[i] (ptr, len) already copied into t->arena.
+ * `where(i)` names the source line for errors. */
+static int build_table(wp_tokenizer *t, const char *src, err *e)
+{
+    size_t want = 16;
+    while (want < 2 * t->n + 2)
+        want *= 2;
+    t->n_slots = want;
+    t->slots = mem_array(want, sizeof *t->slots);
+    if (!t->slots)
+        return err_set(e, ERR_NOMEM, "%s: out of memory for the vocabulary", src);
+    memset(t->slots, 0xff, want * sizeof *t->slots);
+    for (size_t id = 0; id < t->n; id++) {
+        const char *s = t->arena + t->off[id];
+        size_t i = (size_t)fnv1a(s, t->len[id]) & (want - 1);
+        while (t->slots[i] >= 0) {
+            int32_t o = t->slots[i];
+            if (t->len[o] == t->len[id] && memcmp(t->arena + t->off[o], s, t->len[id]) == 0)
+                return err_set(e, ERR_PARSE, "%s: token '%s' appears twice (ids %d and %zu)",
+                               src, s, o, id);
+            i = (i + 1) & (want - 1);
+        }
+        t->slots[i] = (int32_t)id;
+    }
+    t->cls = wp_lookup(t, "[CLS]", 5);
+    t->sep = wp_lookup(t, "[SEP]", 5);
+    t->unk = wp_lookup(t, "[UNK]", 5);
+    if (t->cls < 0 || t->sep < 0 || t->unk < 0)
+        return err_set(e, ERR_PARSE, "%s: vocabulary lacks %s", src,
+                       t->unk < 0 ? "[UNK]" : t->cls < 0 ? "[CLS]" : "[SEP]");
+    return 0;
+}
+
+static void apply_opts(wp_tokenizer *t, const wp_opts *o, int json_lower)
+{
+    wp_opts d = wp_opts_default();
+    if (!o)
+        o = &d;
+    t->lower = o->lower >= 0 ? (o->lower != 0) : (json_lower >= 0 ? json_lower : 1);
+    t->strip = o->strip_accents >= 0 ? (o->strip_accents != 0) : t->lower;
+    t->lower_text = o->lower_text;
+    wp_set_max_len(t, o->max_len ? o->max_len : 512);
+}
+
+/* Allocates t's arrays for n tokens with `bytes` of text in total. */
+static int alloc_vocab(wp_tokenizer *t, size_t n, size_t bytes, const char *src, err *e)
+{
+    t->arena = mem_alloc(bytes + n + 1);
+    t->off = mem_array(n ? n : 1, sizeof *t->off);
+    t->len = mem_array(n ? n : 1, sizeof *t->len);
+    if (!t->arena || !t->off || !t->len)
+        return err_set(e, ERR_NOMEM, "%s: out of memory for %zu tokens", src, n);
+    return 0;
+}
+
+wp_tokenizer *wp_from_tokens(const char *const *tokens, size_t n, const wp_opts *o, err *e)
+{
+    wp_tokenizer *t = mem_calloc(1, sizeof *t);
+    size_t bytes = 0, pos = 0;
+
+    if (!t) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (n == 0 || n > INT32_MAX) {
+        err_set(e, ERR_PARSE, "vocabulary: %zu tokens", n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(tokens[i]);
+    if (alloc_vocab(t, n, bytes, "vocabulary", e) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(tokens[i]);
+        memcpy(t->arena + pos, tokens[i], l + 1);
+        t->off[i] = pos;
+        t->len[i] = l;
+        pos += l + 1;
+    }
+    t->n = n;
+    if (build_table(t, "vocabulary", e) != 0)
+        goto fail;
+    apply_opts(t, o, -1);
+    return t;
+fail:
+    wp_free(t);
+    return NULL;
+}
+
+static int read_file(const char *path, char **out, size_t *len_out, err *e)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+
+    if (!f)
+        return err_set(e, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path, strerror(errno));
+    for (;;) {
+        if (mem_grow(&buf, &cap, len + 65536 + 1, 1) != 0) {
+            fclose(f);
+            mem_free(buf);
+            return err_set(e, ERR_NOMEM, "%s: out of memory", path);
+        }
+        size_t r = fread(buf + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f)) {
+        fclose(f);
+        mem_free(buf);
+        return err_set(e, ERR_IO, "%s: read error", path);
+    }
+    fclose(f);
+    buf[len] = '\0';
+    *out = buf;
+    *len_out = len;
+    return 0;
+}
+
+static int load_txt(wp_tokenizer *t, const char *path, char *buf, size_t len, err *e)
+{
+    size_t n = 0, pos = 0, line = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += buf[i] == '\n';
+    if (len && buf[len - 1] != '\n')
+        n++;
+    if (n == 0 || n > INT32_MAX)
+        return err_set(e, ERR_PARSE, "%s: empty vocabulary", path);
+    if (alloc_vocab(t, n, len, path, e) != 0)
+        return -ERR_NOMEM;
+    for (size_t i = 0; i < len; line++) {
+        size_t j = i;
+        while (j < len && buf[j] != '\n')
+            j++;
+        size_t l = j - i;
+        /* HF strips only "\n"; a CRLF file would never match anything there,
+         * so we also drop one trailing "\r". */
+        if (l && buf[i + l - 1] == '\r')
+            l--;
+        if (memchr(buf + i, '\0', l))
+            return err_set(e, ERR_PARSE, "%s:%zu: NUL byte in token", path, line + 1);
+        memcpy(t->arena + pos, buf + i, l);
+        t->arena[pos + l] = '\0';
+        t->off[line] = pos;
+        t->len[line] = l;
+        pos += l + 1;
+        i = j + 1;
+    }
+    t->n = n;
+    return 0;
+}
+
+static int load_json(wp_tokenizer *t, const char *path, const char *buf, size_t len,
+                     int *json_lower, err *e)
+{
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    const cJSON *model, *vocab, *norm;
+    size_t n = 0, bytes = 0, pos = 0;
+    int rc = 0;
+
+    *json_lower = -1;
+    if (!root)
+        return err_set(e, ERR_PARSE, "%s: not valid JSON", path);
+    model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    if (!cJSON_IsObject(vocab)) {
+        rc = err_set(e, ERR_PARSE, "%s: no model.vocab object (not a WordPiece tokenizer.json?)", path);
+        goto out;
+    }
+    norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    if (cJSON_IsObject(norm)) {
+        const cJSON *lc = cJSON_GetObjectItemCaseSensitive(norm, "lowercase");
+        if (cJSON_IsBool(lc))
+            *json_lower = cJSON_IsTrue(lc);
+    }
+    for (const cJSON *c = vocab->child; c; c = c->next) {
+        n++;
+        bytes += strlen(c->string);
+    }
+    if (n == 0 || n > INT32_MAX) {
+        rc = err_set(e, ERR_PARSE, "%s: empty model.vocab", path);
+        goto out;
+    }
+    if ((rc = alloc_vocab(t, n, bytes, path, e)) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        t->len[i] = SIZE_MAX;   /* marks an id not yet seen */
+    for (const cJSON *c = vocab->child; c; c = c->next) {
+        double v = cJSON_IsNumber(c) ? c->valuedouble : -1;
+        size_t id, l = strlen(c->string);
+        if (!(v >= 0 && v < (double)n && v == (double)(size_t)v)) {
+            rc = err_set(e, ERR_PARSE, "%s: model.vocab['%s']: id must be an integer in [0, %zu)",
+                         path, c->string, n);
+            goto out;
+        }
+        id = (size_t)v;
+        if (t->len[id] != SIZE_MAX) {
+            rc = err_set(e, ERR_PARSE, "%s: model.vocab: id %zu used by '%s' and '%s'", path, id,
+                         t->arena + t->off[id], c->string);
+            goto out;
+        }
+        memcpy(t->arena + pos, c->string, l + 1);
+        t->off[id] = pos;
+        t->len[id] = l;
+        pos += l + 1;
+    }
+    t->n = n;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+wp_tokenizer *wp_load(const char *path, const wp_opts *o, err *e)
+{
+    wp_tokenizer *t = mem_calloc(1, sizeof *t);
+    char *buf = NULL;
+    size_t len = 0, pl = strlen(path);
+    int json_lower = -1;
+
+    if (!t) {
+        err_set(e, ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    if (read_file(path, &buf, &len, e) != 0)
+        goto fail;
+    if (pl >= 5 && strcmp(path + pl - 5, ".json") == 0) {
+        if (load_json(t, path, buf, len, &json_lower, e) != 0)
+            goto fail;
+    } else if (load_txt(t, path, buf, len, e) != 0) {
+        goto fail;
+    }
+    if (build_table(t, path, e) != 0)
+        goto fail;
+    apply_opts(t, o, json_lower);
+    mem_free(buf);
+    return t;
+fail:
+    mem_free(buf);
+    wp_free(t);
+    return NULL;
+}
+
+/* ---- character classes (tokenization_bert.py) -------------------------- */
+
+static int is_ws(int32_t c)
+{
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        return 1;
+    return utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
+}
+
+static int is_control(int32_t c)
+{
+    utf8proc_category_t k;
+    if (c == '\t' || c == '\n' || c == '\r')
+        return 0;
+    k = utf8proc_category(c);
+    /* Python's category "C*": Cc Cf Cs Co Cn (unassigned). */
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
+           k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CN;
+}
+
+static int is_punct(int32_t c)
+{
+    utf8proc_category_t k;
+    if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+        (c >= 123 && c <= 126))
+        return 1;
+    k = utf8proc_category(c);
+    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+static int is_cjk(int32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* Python's str.split() also splits on line/paragraph separators, which
+ * survive cleaning (they are Zl/Zp, neither control nor Zs). */
+static int is_split(int32_t c) { return c == ' ' || c == 0x2028 || c == 0x2029; }
+
+static int is_cased(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT;
+}
+
+static int is_case_ignorable(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
+           k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK || c == '\'' || c == '.' ||
+           c == ':' || c == 0xB7 || c == 0x2019;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+typedef struct wp_scratch {
+    int32_t *a, *b;      /* codepoint buffers, cap_cp each */
+    size_t cap_cp;
+    char *u8;            /* UTF-8 work buffer, cap_u8 */
+    size_t cap_u8;
+    int32_t *piece;      /* ids of one word */
+} wp_scratch;
+
+/* Lowercases tok[0..n) into out (at most 2n codepoints); returns the count. */
+static size_t lower_token(const int32_t *tok, size_t n, int32_t *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = tok[i];
+        if (c == 0x130) {               /* LATIN CAPITAL I WITH DOT ABOVE */
+            out[m++] = 'i';
+            out[m++] = 0x307;
+        } else if (c == 0x3A3) {        /* Final_Sigma rule of SpecialCasing */
+            int before = 0, after = 0;
+            for (size_t j = i; j-- > 0;)
+                if (!is_case_ignorable(tok[j])) {
+                    before = is_cased(tok[j]);
+                    break;
+                }
+            for (size_t j = i + 1; j < n; j++)
+                if (!is_case_ignorable(tok[j])) {
+                    after = is_cased(tok[j]);
+                    break;
+                }
+            out[m++] = before && !after ? 0x3C2 : 0x3C3;
+        } else {
+            out[m++] = utf8proc_tolower(c);
+        }
+    }
+    return m;
+}
+
+/* NFD then drop nonspacing marks, from in[0..n) to out; returns the count.
+ * Per-character decomposition is enough: canonical reordering only moves
+ * marks with nonzero combining class, which are all dropped here. */
+static size_t strip_accents(const int32_t *in, size_t n, int32_t *out, size_t cap)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        utf8proc_int32_t d[32];
+        int bound = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char(in[i], d, 32, UTF8PROC_DECOMPOSE, &bound);
+        if (k < 0 || k > 32) {
+            d[0] = in[i];
+            k = 1;
+        }
+        for (utf8proc_ssize_t j = 0; j < k; j++)
+            if (utf8proc_category(d[j]) != UTF8PROC_CATEGORY_MN && m < cap)
+                out[m++] = d[j];
+    }
+    return m;
+}
+
+/* Greedy longest-match WordPiece of w[0..n); appends ids to out (room for
+ * `room`); returns the number appended. */
+static size_t wordpiece(const wp_tokenizer *t, wp_scratch *s, const int32_t *w, size_t n,
+                        int32_t *out, size_t room)
+{
+    size_t off[WP_MAX_WORD_CHARS + 1], bytes = 2, k = 0, start = 0;
+    char *buf = s->u8;
+
+    if (room == 0)
+        return 0;
+    if (n > WP_MAX_WORD_CHARS) {
+        out[0] = t->unk;
+        return 1;
+    }
+    /* buf = "##" + utf8(w); off[i] is the byte offset of char i */
+    buf[0] = buf[1] = '#';
+    for (size_t i = 0; i < n; i++) {
+        off[i] = bytes;
+        bytes += (size_t)utf8proc_encode_char(w[i], (utf8proc_uint8_t *)buf + bytes);
+    }
+    off[n] = bytes;
+    while (start < n) {
+        int32_t id = -1;
+        size_t end = n;
+        /* "##" goes right before char `start`: it overwrites bytes of
+         * chars already consumed, which are never read again */
+        if (start > 0)
+            buf[off[start] - 2] = buf[off[start] - 1] = '#';
+        for (; end > start; end--) {
+            if (start == 0)
+                id = wp_lookup(t, buf + 2, off[end] - 2);
+            else
+                id = wp_lookup(t, buf + off[start] - 2, off[end] - off[start] + 2);
+            if (id >= 0)
+                break;
+        }
+        if (id < 0) {                   /* the whole word becomes [UNK] */
+            out[0] = t->unk;
+            return 1;
+        }
+        s->piece[k++] = id;
+        start = end;
+    }
+    if (k > room)
+        k = room;
+    memcpy(out, s->piece, k * sizeof *out);
+    return k;
+}
+
+static int scratch_init(wp_scratch *s, size_t n_bytes)
+{
+    /* cleaning: each char may get 2 spaces; NFC output <= 3x input (utf8proc
+     * canonical decomposition bound); lowercase <= 2x: size generously */
+    s->cap_cp = 6 * n_bytes + 16;
+    s->a = mem_array(s->cap_cp, sizeof *s->a);
+    s->b = mem_array(s->cap_cp, sizeof *s->b);
+    s->cap_u8 = 4 * s->cap_cp + 8;
+    s->u8 = mem_alloc(s->cap_u8);
+    s->piece = mem_array(WP_MAX_WORD_CHARS + 1, sizeof *s->piece);
+    return s->a && s->b && s->u8 && s->piece ? 0 : -ERR_NOMEM;
+}
+
+static void scratch_done(wp_scratch *s)
+{
+    mem_free(s->a);
+    mem_free(s->b);
+    mem_free(s->u8);
+    mem_free(s->piece);
+}
+
+int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids, size_t cap,
+              size_t *n_out, err *e)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    wp_scratch s = {0};
+    size_t limit = cap < t->max_len ? cap : t->max_len, n = 0, na = 0, nu = 0, i;
+    utf8proc_ssize_t nd;
+    int rc = 0;
+
+    *n_out = 0;
+    if (limit < 2)
+        return err_set(e, ERR_RANGE, "token buffer of %zu: need room for [CLS] and [SEP]", limit);
+    if (scratch_init(&s, len) != 0) {
+        rc = err_set(e, ERR_NOMEM, "tokenizer: out of memory for %zu bytes of text", len);
+        goto out;
+    }
+    /* 1. decode + clean + CJK spacing, straight to UTF-8 for NFC */
+    for (i = 0; i < len;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) {       /* invalid byte: U+FFFD, which cleaning drops */
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        if (c == 0 || c == 0xFFFD || is_control(c))
+            continue;
+        if (t->lower_text)
+            c = utf8proc_tolower(c);
+        if (is_ws(c)) {
+            s.u8[nu++] = ' ';
+        } else if (is_cjk(c)) {
+            s.u8[nu++] = ' ';
+            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s.u8 + nu);
+            s.u8[nu++] = ' ';
+        } else {
+            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s.u8 + nu);
+        }
+    }
+    /* 2. NFC (transformers >= 4.31 normalises before splitting) */
+    nd = utf8proc_decompose((const utf8proc_uint8_t *)s.u8, (utf8proc_ssize_t)nu, s.a,
+                            (utf8proc_ssize_t)s.cap_cp, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (nd < 0 || (size_t)nd > s.cap_cp) {
+        rc = err_set(e, ERR_RANGE, "tokenizer: normalisation failed (%s)",
+                     nd < 0 ? utf8proc_errmsg(nd) : "buffer");
+        goto out;
+    }
+    na = (size_t)utf8proc_normalize_utf32(s.a, nd, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    /* 3. whitespace tokens -> lowercase/strip -> punctuation split -> WordPiece */
+    ids[n++] = t->cls;
+    for (i = 0; i < na && n < limit - 1;) {
+        size_t j = i, m;
+        int32_t *tok;
+        while (i < na && is_split(s.a[i]))
+            i++;
+        j = i;
+        while (j < na && !is_split(s.a[j]))
+            j++;
+        if (j == i)
+            break;
+        tok = s.a + i;
+        m = j - i;
+        if (t->lower) {
+            /* lower into b, then (maybe) strip back into a's token slot: the
+             * token only shrinks under stripping, but lowering may grow it,
+             * so strip into b's second half */
+            size_t ml = lower_token(tok, m, s.b);
+            if (t->strip) {
+                m = strip_accents(s.b, ml, s.b + ml, s.cap_cp - ml);
+                tok = s.b + ml;
+            } else {
+                m = ml;
+                tok = s.b;
+            }
+        } else if (t->strip) {
+            m = strip_accents(tok, m, s.b, s.cap_cp);
+            tok = s.b;
+        }
+        for (size_t a = 0; a < m && n < limit - 1;) {
+            size_t z = a;
+            if (is_punct(tok[a])) {
+                z = a + 1;
+            } else {
+                while (z < m && !is_punct(tok[z]))
+                    z++;
+            }
+            n += wordpiece(t, &s, tok + a, z - a, ids + n, limit - 1 - n);
+            a = z;
+        }
+        i = j;
+    }
+    ids[n++] = t->sep;
+    *n_out = n;
+out:
+    scratch_done(&s);
+    return rc;
+}

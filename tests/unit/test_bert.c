@@ -1,0 +1,268 @@
+/* test_bert.c - encoder parity with the independent PyTorch reference
+ * (tests/fixtures/make_tiny_bert.py): per sentence cosine >= 0.99999 and
+ * max abs difference <= 1e-5, for F32/F16/BF16 weights, mean/CLS/max pooling,
+ * 1 and 2 worker threads; bad model folders give clear errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "bert.h"
+#include "err.h"
+#include "mem.h"
+#include "progress.h"
+#include "vec.h"
+
+#include "fixture_util.h"
+
+static void check_close(const float *got, const float *want, int dim, int sentence,
+                        const char *what)
+{
+    double dot = 0, na = 0, nb = 0, mx = 0;
+    for (int i = 0; i < dim; i++) {
+        dot += (double)got[i] * want[i];
+        na += (double)got[i] * got[i];
+        nb += (double)want[i] * want[i];
+        mx = fmax(mx, fabs((double)got[i] - want[i]));
+    }
+    double cos = dot / sqrt(na * nb);
+    if (!(cos >= 0.99999) || !(mx <= 1e-5))
+        fail_msg("%s: sentence %d: cosine %.7f, max abs diff %.3g", what, sentence, cos, mx);
+}
+
+static void encode_reference(const char *dir, int threads, size_t batch, const float *ref_rows,
+                             const char *what)
+{
+    int n = 0;
+    fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
+    bert_opts o = bert_opts_default();
+    err e;
+    o.threads = threads;
+    o.batch = batch;
+    bert_model *m = bert_load(dir, &o, &e);
+    if (!m)
+        fail_msg("%s: %s", dir, e.msg);
+    assert_int_equal(bert_dim(m), 32);
+    assert_int_equal(bert_get_config(m)->max_seq, 16);
+    const char **texts = calloc((size_t)n, sizeof *texts);
+    size_t *lens = calloc((size_t)n, sizeof *lens);
+    float *out = calloc((size_t)n * 32, sizeof *out);
+    for (int i = 0; i < n; i++) {
+        texts[i] = ref[i].text;
+        lens[i] = ref[i].len;
+    }
+    assert_int_equal(bert_encode(m, texts, lens, (size_t)n, out, NULL, &e), 0);
+    for (int i = 0; i < n; i++)
+        check_close(out + i * 32, ref_rows ? ref_rows + i * 32 : ref[i].emb, 32, i, what);
+    free(texts);
+    free(lens);
+    free(out);
+    bert_free(m);
+    fx_free_reference(ref, n);
+}
+
+static void test_parity_f32(void **st)
+{
+    (void)st;
+    encode_reference(TINY_DIR, 1, 32, NULL, "f32 1 thread");
+    encode_reference(TINY_DIR, 2, 3, NULL, "f32 2 threads batch 3");
+    encode_reference(TINY_DIR, 2, 1, NULL, "f32 batch 1");
+}
+
+static void test_parity_f16_bf16(void **st)
+{
+    (void)st;
+    encode_reference("fixtures/tiny-bert-f16", 2, 8, NULL, "f16");
+    encode_reference("fixtures/tiny-bert-bf16", 1, 8, NULL, "bf16");
+}
+
+static void pooling_case(const char *mode, const char *ref_file)
+{
+    char dir[256], path[300], cfg[256];
+    size_t len;
+    char *txt = fx_read(ref_file, &len);
+    cJSON *rows = cJSON_Parse(txt), *r, *v;
+    int n = cJSON_GetArraySize(rows), i = 0;
+    float *want = calloc((size_t)n * 32, sizeof *want);
+    cJSON_ArrayForEach(r, rows) {
+        int k = 0;
+        cJSON_ArrayForEach(v, r) want[i * 32 + k++] = (float)v->valuedouble;
+        i++;
+    }
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/1_Pooling/config.json", dir);
+    snprintf(cfg, sizeof cfg, "{\"word_embedding_dimension\": 32, \"pooling_mode\": \"%s\"}", mode);
+    fx_write(path, cfg, strlen(cfg));
+    encode_reference(dir, 2, 4, want, mode);
+    fx_rm_model(dir);
+    free(want);
+    free(txt);
+    cJSON_Delete(rows);
+}
+
+static void test_pooling_cls_max(void **st)
+{
+    (void)st;
+    pooling_case("cls", TINY_DIR "/reference-cls.json");
+    pooling_case("max", TINY_DIR "/reference-max.json");
+}
+
+static void test_gelu_erf(void **st)
+{
+    (void)st;
+    double worst = 0;
+    for (double x = -12; x <= 12; x += 1e-3) {
+        double g = 0.5 * x * (1 + erf(x / sqrt(2.0)));
+        worst = fmax(worst, fabs(bert_gelu((float)x) - g) / fmax(1.0, fabs(g)));
+    }
+    assert_true(worst < 2e-6);
+}
+
+/* Loads a corrupted copy; expects failure with `code` and all `needles`
+ * in the message. */
+static void expect_bad(const char *dir, int code, const char *n1, const char *n2)
+{
+    err e;
+    err_clear(&e);
+    bert_model *m = bert_load(dir, NULL, &e);
+    if (m) {
+        bert_free(m);
+        fail_msg("loaded a bad model (expected %s, %s)", n1, n2 ? n2 : "");
+    }
+    if (e.code != code || !strstr(e.msg, n1) || (n2 && !strstr(e.msg, n2)))
+        fail_msg("got %s: '%s' (expected %s with '%s' '%s')", err_name(e.code), e.msg,
+                 err_name(code), n1, n2 ? n2 : "");
+}
+
+static void test_bad_models(void **st)
+{
+    char dir[256], path[300];
+    size_t len;
+    (void)st;
+    /* hidden_size that does not match the tensors */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    assert_int_equal(fx_patch(path, "\"intermediate_size\": 64", "\"intermediate_size\": 48"), 0);
+    expect_bad(dir, ERR_PARSE, "encoder.layer.0.intermediate.dense.weight", "[48, 32]");
+    fx_rm_model(dir);
+    /* a missing tensor (renamed in the header, same length) */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(fx_patch(path, "encoder.layer.1.output.dense.bias", "encoder.layer.1.output.dense.bia_"), 0);
+    expect_bad(dir, ERR_NOTFOUND, "missing tensor 'encoder.layer.1.output.dense.bias'", "model.safetensors");
+    fx_rm_model(dir);
+    /* a wrong dtype */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(fx_patch(path, "\"dtype\":\"F32\"", "\"dtype\":\"I32\""), 0);
+    expect_bad(dir, ERR_PARSE, "unsupported dtype I32", "model.safetensors");
+    fx_rm_model(dir);
+    /* a truncated weight file */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    char *d = fx_read(path, &len);
+    fx_write(path, d, len - 100);
+    free(d);
+    expect_bad(dir, ERR_PARSE, "outside the data region", "model.safetensors");
+    fx_rm_model(dir);
+    /* vocab with a duplicate */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    FILE *f = fopen(path, "a");
+    fputs("hello\n", f);
+    fclose(f);
+    expect_bad(dir, ERR_PARSE, "'hello' appears twice", "vocab.txt");
+    fx_rm_model(dir);
+    /* an unsupported activation, missing config, broken JSON */
+    assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    assert_int_equal(fx_patch(path, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"relu\""), 0);
+    expect_bad(dir, ERR_UNSUPPORTED, "hidden_act relu", "config.json");
+    fx_write(path, "{\"hidden_size\": 32,", 19);
+    expect_bad(dir, ERR_PARSE, "config.json", "not valid JSON");
+    unlink(path);
+    expect_bad(dir, ERR_NOTFOUND, "config.json", NULL);
+    fx_rm_model(dir);
+}
+
+static int cancel_after_first(const progress *p, void *ud)
+{
+    (void)ud;
+    return (int)atomic_load(&((progress *)p)->done);
+}
+
+static void cancel_cb(const progress *p, void *ud)
+{
+    if (cancel_after_first(p, ud) > 0)
+        progress_cancel((progress *)p);
+}
+
+static void test_progress_and_cancel(void **st)
+{
+    (void)st;
+    bert_opts o = bert_opts_default();
+    o.threads = 1;
+    o.batch = 2;
+    bert_model *m = bert_load(TINY_DIR, &o, NULL);
+    assert_non_null(m);
+    const char *texts[40];
+    for (int i = 0; i < 40; i++)
+        texts[i] = i % 2 ? "hello world" : "wireless noise cancelling earphones";
+    float *out = calloc(40 * 32, sizeof *out);
+    progress p;
+    progress_init(&p, NULL, NULL);
+    assert_int_equal(bert_encode(m, texts, NULL, 40, out, &p, NULL), 0);
+    assert_int_equal(atomic_load(&p.done), 40);
+    /* identical texts give identical vectors, whatever the batch */
+    assert_memory_equal(out, out + 2 * 32, 32 * sizeof(float));
+    progress_init(&p, cancel_cb, NULL);
+    p.min_interval_ms = 0;
+    err e;
+    assert_int_equal(bert_encode(m, texts, NULL, 40, out, &p, &e), -ERR_CANCEL);
+    assert_non_null(strstr(e.msg, "cancelled"));
+    /* bad ids */
+    int32_t bad[3] = {2, 100000, 3};
+    const int32_t *ids[1] = {bad};
+    size_t n_ids[1] = {3};
+    assert_int_equal(bert_encode_ids(m, ids, n_ids, 1, out, NULL, &e), -ERR_RANGE);
+    free(out);
+    bert_free(m);
+}
+
+static void test_oom_loop(void **st)
+{
+    (void)st;
+    for (long n = 0;; n++) {
+        err e;
+        err_clear(&e);
+        mem_fail_after(n);
+        bert_model *m = bert_load(TINY_DIR, NULL, &e);
+        float out[2 * 32];
+        const char *texts[2] = {"hello world", "tiny bert"};
+        int rc = m ? bert_encode(m, texts, NULL, 2, out, NULL, &e) : -1;
+        mem_fail_after(-1);
+        bert_free(m);
+        if (m && rc == 0)
+            break;
+        if (e.code != ERR_NOMEM)
+            fail_msg("allocation %ld: got %s: %s", n, err_name(e.code), e.msg);
+        assert_true(n < 500);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parity_f32),
+        cmocka_unit_test(test_parity_f16_bf16),
+        cmocka_unit_test(test_pooling_cls_max),
+        cmocka_unit_test(test_gelu_erf),
+        cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_oom_loop),
+    };
+    return cmocka_run_group_tests_name("bert", tests, NULL, NULL);
+}
