@@ -58,9 +58,10 @@ int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_
  * "similar ITEM" the history is that one item.  text_q, when non-NULL, is
  * an encoded free-text query (dimension of the text model). */
 typedef struct rec_query {
-    const int64_t *hist;
+    const int64_t *hist;     /* also excluded from the results */
     size_t n_hist;
-    const float *text_q;
+    const float *text_q;     /* overrides the text history mean (free text, +/- terms) */
+    const float *i2v_q;      /* overrides the item2vec history mean (+/- terms) */
     const char *category;
 } rec_query;
 

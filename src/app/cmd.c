@@ -20,6 +20,7 @@
 static const cmd_def *const groups[] = {
     cmd_defs_core,
     cmd_defs_data,
+    cmd_defs_rec,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -35,6 +35,7 @@ typedef struct cmd_def {
 
 extern const cmd_def cmd_defs_core[];
 extern const cmd_def cmd_defs_data[];
+extern const cmd_def cmd_defs_rec[];
 
 /* Argument helpers: return 0 or -ERR_USAGE with a message naming the key. */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);
@@ -45,6 +46,10 @@ int cmd_double(const cmd_args *a, const char *key, double def, double min, doubl
 /* One of a set of words ("csv|tsv|jsonl"); *out is the index. */
 int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
                err *e);
+
+struct rec_list;
+/* Appends one recommender's list as a "similar" table (cmd_rec.c). */
+int cmd_rec_table(lab *L, table_list *out, int method, const struct rec_list *rl, err *e);
 
 /* Output helpers */
 table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */

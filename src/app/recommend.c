@@ -242,7 +242,9 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         iq = mem_array(ms->i2v->unit.dim, sizeof *iq);
         if (!iq)
             goto nomem;
-        if (!rec_mean_vector(ms->i2v, q->hist, q->n_hist, iq)) {
+        if (q->i2v_q)
+            memcpy(iq, q->i2v_q, ms->i2v->unit.dim * sizeof *iq);
+        else if (q->text_q || !rec_mean_vector(ms->i2v, q->hist, q->n_hist, iq)) {
             mem_free(iq);
             iq = NULL;
         }

@@ -1,0 +1,224 @@
+/* cmd_rec.c - the side-by-side commands: similar, recommend user.
+ * Each returns three tables of kind "similar" titled Item2Vec, LLM and
+ * Hybrid (the TUI shows them as panes), each with rank, id, title, score
+ * and a note with the list's latency or why it is empty. */
+#include "cmd_int.h"
+#include "mem.h"
+#include "recommend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define I2V_MODEL "item2vec"
+#define TEXT_MODEL "text"
+
+/* Loads whichever of the two models exist; a missing one is NULL. */
+static int load_models(lab *L, rec_models *ms, err *e)
+{
+    err e2;
+    memset(ms, 0, sizeof *ms);
+    ms->i2v = lab_model_get(L, I2V_MODEL, &e2);
+    if (!ms->i2v && e2.code != ERR_NOTFOUND)
+        return err_set(e, e2.code, "%s", e2.msg);
+    ms->text = lab_model_get(L, TEXT_MODEL, &e2);
+    if (!ms->text && e2.code != ERR_NOTFOUND)
+        return err_set(e, e2.code, "%s", e2.msg);
+    ms->hybrid = L->set.hybrid;
+    ms->alpha = L->set.alpha;
+    return 0;
+}
+
+static const char *hybrid_label(const lab *L, char *buf, size_t cap)
+{
+    static const char *const modes[] = {"rerank", "blend", "rrf"};
+    if (L->set.hybrid == HYBRID_BLEND)
+        snprintf(buf, cap, "Hybrid (blend, alpha %.2f)", L->set.alpha);
+    else
+        snprintf(buf, cap, "Hybrid (%s)", modes[L->set.hybrid]);
+    return buf;
+}
+
+/* Appends one method's list as a table. */
+int cmd_rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *e)
+{
+    char title[64];
+    table *t;
+
+    if (method == REC_HYBRID)
+        hybrid_label(L, title, sizeof title);
+    else
+        snprintf(title, sizeof title, "%s", rec_method_name(method));
+    t = cmd_table(out, title);
+    if (!t || table_col(t, "#", 1) || table_col(t, "id", 0) || table_col(t, "title", 0) ||
+        table_col(t, "score", 1))
+        return cmd_nomem(e);
+    table_set_kind(t, "similar");
+    for (size_t i = 0; i < rl->n; i++) {
+        long r = lab_find_id(L, rl->ids[i]);
+        if (table_row(t) || table_int(t, (int64_t)i + 1) ||
+            table_str(t, r >= 0 ? L->cat.ext_id[r] : "?") ||
+            table_str(t, r >= 0 ? L->cat.title[r] : "?") || table_num(t, rl->scores[i], 4))
+            return cmd_nomem(e);
+    }
+    if (rl->note[0] && table_note(t, "%s", rl->note))
+        return cmd_nomem(e);
+    if (L->set.no_timing ? table_note(t, "latency - ms")
+                         : table_note(t, "latency %.3f ms", rl->latency_us / 1000.0))
+        return cmd_nomem(e);
+    return 0;
+}
+
+static int three_panes(lab *L, rec_models *ms, const rec_query *q, size_t k, table_list *out,
+                       err *e)
+{
+    static const int methods[] = {REC_ITEM2VEC, REC_TEXT, REC_HYBRID};
+    rec_list *rl = mem_alloc(sizeof *rl);
+    int rc = 0;
+
+    if (!rl)
+        return cmd_nomem(e);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        rc = rec_run(L, ms, methods[i], q, k, rl, e);
+        if (rc == 0)
+            rc = cmd_rec_table(L, out, methods[i], rl, e);
+    }
+    mem_free(rl);
+    return rc;
+}
+
+/* similar ITEM | similar +A +B -C: positive and negative terms combine like
+ * gensim's most_similar: the sum of positive unit vectors minus negative. */
+static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    rec_models ms;
+    rec_query q = {0};
+    int64_t hist[CMD_MAX_ARGS];
+    float *iq = NULL, *tq = NULL;
+    int signs = 0, rc;
+    long k;
+
+    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) || (rc = load_models(L, &ms, e)))
+        return rc;
+    for (int i = 0; i < a->argc; i++) {
+        const char *id = a->argv[i];
+        if (id[0] == '+' || id[0] == '-') {
+            signs = 1;
+            id++;
+        }
+        long r = lab_resolve_item(L, id, e);
+        if (r < 0)
+            return -e->code;
+        hist[i] = L->cat.ids[r];
+    }
+    q.hist = hist;
+    q.n_hist = (size_t)a->argc;
+    q.category = cmd_str(a, "category", NULL);
+    if (signs || a->argc > 1) {
+        lab_model *mods[2] = {ms.i2v, ms.text};
+        float *vecs[2] = {NULL, NULL};
+        for (int m = 0; m < 2; m++) {
+            if (!mods[m])
+                continue;
+            size_t dim = mods[m]->unit.dim, used = 0;
+            if (!(vecs[m] = mem_calloc(dim, sizeof(float)))) {
+                mem_free(vecs[0]);
+                return cmd_nomem(e);
+            }
+            for (int i = 0; i < a->argc; i++) {
+                long r = vecset_find(&mods[m]->unit, hist[i]);
+                if (r < 0)
+                    continue;
+                vec_axpy(vecs[m], a->argv[i][0] == '-' ? -1.0f : 1.0f,
+                         mods[m]->unit.data + (size_t)r * dim, dim);
+                used++;
+            }
+            if (!used) {
+                mem_free(vecs[m]);
+                vecs[m] = NULL;
+            }
+        }
+        iq = vecs[0];
+        tq = vecs[1];
+        q.i2v_q = iq;
+        q.text_q = tq;
+        if (ms.i2v && !iq)   /* none of the terms has a behaviour vector */
+            ms.i2v = NULL;
+    }
+    rc = three_panes(L, &ms, &q, (size_t)k, out, e);
+    mem_free(iq);
+    mem_free(tq);
+    return rc;
+}
+
+static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const store_corpus *c = lab_corpus(L, e);
+    const char *user = a->argv[0];
+    rec_models ms;
+    rec_query q = {0};
+    int64_t *hist = NULL, *hts = NULL;
+    size_t n = 0, cap = 0;
+    long k;
+    int rc, u = -1;
+
+    if (!c)
+        return -e->code;
+    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) || (rc = load_models(L, &ms, e)))
+        return rc;
+    for (size_t i = 0; i < c->n_users; i++)
+        if (strcmp(c->users[i], user) == 0)
+            u = (int)i;
+    if (u < 0)
+        return err_set(e, ERR_NOTFOUND, "unknown user '%s'", user);
+    if (!lab_catalog(L, e))
+        return -e->code;
+    /* The user's events across sessions, ordered by time (insertion sort:
+     * histories are short). */
+    for (size_t s = 0; s < c->n_seq; s++) {
+        if (c->seq_user[s] != u)
+            continue;
+        for (size_t i = c->off[s]; i < c->off[s + 1]; i++) {
+            size_t cap2 = cap;
+            if (mem_grow(&hist, &cap, n + 1, sizeof *hist) ||
+                mem_grow(&hts, &cap2, n + 1, sizeof *hts)) {
+                mem_free(hist);
+                mem_free(hts);
+                return cmd_nomem(e);
+            }
+            size_t j = n++;
+            while (j > 0 && hts[j - 1] > c->ts[i]) {
+                hist[j] = hist[j - 1];
+                hts[j] = hts[j - 1];
+                j--;
+            }
+            hist[j] = c->items[i];
+            hts[j] = c->ts[i];
+        }
+    }
+    q.hist = hist;
+    q.n_hist = n;
+    q.category = cmd_str(a, "category", NULL);
+    rc = three_panes(L, &ms, &q, (size_t)k, out, e);
+    if (rc == 0) {
+        table *t = cmd_table(out, "");
+        if (!t || table_note(t, "user %s: %zu events in history; the last %d form the query",
+                             user, n, REC_HIST_LAST))
+            rc = cmd_nomem(e);
+    }
+    mem_free(hist);
+    mem_free(hts);
+    return rc;
+}
+
+const cmd_def cmd_defs_rec[] = {
+    {"similar", c_similar, "similar ITEM [k=10] [category=C] | similar +ITEM... -ITEM...",
+     "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
+     "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar.",
+     "k= category=", 1, CMD_MAX_ARGS},
+    {"recommend user", c_recommend_user, "recommend user USER [k=10] [category=C]",
+     "Recommendations for a user from the last items of their history, in three lists. "
+     "Items already in the history are excluded.",
+     "k= category=", 1, 1},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+};
