@@ -29,19 +29,16 @@ typedef struct lab_settings {
     int threads;         /* default worker threads */
 } lab_settings;
 
-/* A loaded vector model (item2vec, text, imported ...) and its index. */
+/* A loaded vector model (item2vec, text, imported ...) and its index.  The
+ * stored index is loaded with the vectors when its model_version matches;
+ * otherwise it is stale and searches scan exactly until `index build`. */
 #define LAB_MAX_MODELS 16
 typedef struct lab_model {
     store_model info;    /* owns params/corpus strings */
     vecset vs;           /* sorted by id, raw (not normalised) */
     vecset unit;         /* the same rows L2-normalised, for cosine search */
-    void *index;         /* built index (index.h) or NULL */
-    void (*index_free)(void *);
-    /* Searches the index for the k nearest to unit vector q among ids that
-     * allow() accepts; fills ids/scores, returns the count or -ERR_*.
-     * NULL: callers scan `unit` exactly. */
-    long (*search)(void *index, const float *q, size_t k, int (*allow)(int64_t, void *),
-                   void *ud, int64_t *ids, float *scores, err *e);
+    struct vindex *index; /* its index (index.h), or NULL: exact scan of `unit` */
+    int index_stale;      /* a stored index was built from older vectors */
 } lab_model;
 
 typedef struct lab {
@@ -85,5 +82,8 @@ const store_corpus *lab_corpus(lab *L, err *e);
 /* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
  * the model does not exist. */
 lab_model *lab_model_get(lab *L, const char *name, err *e);
+
+/* Applies the lab's nprobe/ef settings to every loaded index. */
+void lab_apply_search_params(lab *L);
 
 #endif

@@ -20,6 +20,8 @@
 static const cmd_def *const groups[] = {
     cmd_defs_core,
     cmd_defs_data,
+    cmd_defs_model,
+    cmd_defs_index,
     cmd_defs_rec,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
@@ -466,7 +468,7 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = store_models_list(L->db, &ms, &n, e)))
         return rc;
     for (size_t i = 0; i < n; i++)
-        if (ROW(ms[i].name, "%s, %lld x %lld, %s", ms[i].label[0] ? ms[i].label : ms[i].kind,
+        if (!strchr(ms[i].name, '#') && ROW(ms[i].name, "%s, %lld x %lld, %s", ms[i].label[0] ? ms[i].label : ms[i].kind,
                 (long long)ms[i].n_vectors, (long long)ms[i].dim, ms[i].created)) {
             store_models_free(ms, n);
             return cmd_nomem(e);
@@ -492,7 +494,9 @@ static int c_models(lab *L, const cmd_args *a, table_list *out, err *e)
         table_col(t, "train s", 1) || table_col(t, "created", 0) || table_col(t, "params", 0))
         goto nomem;
     for (size_t i = 0; i < n; i++)
-        if (table_row(t) || table_str(t, ms[i].name) || table_str(t, ms[i].kind) ||
+        if (strchr(ms[i].name, '#'))
+            continue;   /* internal companions such as item2vec#ctx */
+        else if (table_row(t) || table_str(t, ms[i].name) || table_str(t, ms[i].kind) ||
             table_str(t, ms[i].label) || table_int(t, ms[i].n_vectors) ||
             table_int(t, ms[i].dim) || table_int(t, ms[i].version) ||
             table_num(t, L->set.no_timing ? NAN : ms[i].train_seconds, 2) ||
@@ -534,10 +538,12 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
         if ((rc = cmd_long(&one, "nprobe", 0, 1, 65536, &v, e)))
             return rc;
         L->set.nprobe = (int)v;
+        lab_apply_search_params(L);
     } else if (strcmp(key, "ef") == 0) {
         if ((rc = cmd_long(&one, "ef", 0, 1, 65536, &v, e)))
             return rc;
         L->set.ef = (int)v;
+        lab_apply_search_params(L);
     } else if (strcmp(key, "threads") == 0) {
         if ((rc = cmd_long(&one, "threads", 2, 1, 256, &v, e)))
             return rc;

@@ -1,5 +1,9 @@
-/* cmd_data.c - commands that look at the data: show, items, sessions. */
+/* cmd_data.c - commands that bring data in (load, gen demo) and look at it
+ * (show, items, sessions).  Every load is one transaction in the importer;
+ * afterwards the lab's caches are dropped so the next command sees it. */
 #include "cmd_int.h"
+#include "demo.h"
+#include "import.h"
 #include "mem.h"
 
 #include <cJSON.h>
@@ -229,7 +233,200 @@ static int c_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
     return 0;
 }
 
+static int report_table(table_list *out, const char *what, const char *path,
+                        const import_report *r, int skip_bad, err *e)
+{
+    table *t = cmd_table(out, "");
+    if (!t || table_note(t, "%s %s (%s): %lld rows, %lld items, %lld events imported", what,
+                         path, r->format, (long long)r->rows, (long long)r->items,
+                         (long long)r->events))
+        return cmd_nomem(e);
+    if (skip_bad && r->skipped) {
+        if (table_note(t, "%lld bad rows skipped; the first %zu:", (long long)r->skipped,
+                       r->n_bad))
+            return cmd_nomem(e);
+        for (size_t i = 0; i < r->n_bad; i++)
+            if (table_note(t, "  %s", r->bad[i]))
+                return cmd_nomem(e);
+    }
+    return 0;
+}
+
+typedef int (*import_fn)(store *, const char *, const import_opts *, progress *,
+                         import_report *, err *);
+
+static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import_fn fn,
+                      const char *what)
+{
+    import_opts o;
+    import_report r;
+    int rc;
+
+    import_opts_default(&o);
+    o.format = cmd_str(a, "format", NULL);
+    o.skip_bad = cmd_flag(a, "skip_bad");
+    if ((rc = cmd_double(a, "min_rating", 0, 0, 10, &o.min_rating, e)))
+        return rc;
+    memset(&r, 0, sizeof r);
+    rc = fn(L->db, a->argv[0], &o, &L->prog, &r, e);
+    progress_end(&L->prog);
+    lab_invalidate(L);
+    if (rc == 0)
+        rc = report_table(out, what, a->argv[0], &r, o.skip_bad, e);
+    else if (rc == -ERR_CANCEL)
+        err_set(e, ERR_CANCEL, "load cancelled: nothing was imported");
+    import_report_done(&r);
+    return rc;
+}
+
+static int c_load_catalog(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    return run_import(L, a, out, e, import_catalog, "catalog");
+}
+
+static int c_load_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    return run_import(L, a, out, e, import_sessions, "sessions");
+}
+
+static int c_load_movielens(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    return run_import(L, a, out, e, import_movielens, "movielens");
+}
+
+/* gen demo writes through this sink straight into the store. */
+typedef struct gen_sink {
+    lab *L;
+    int64_t n_items, n_events;
+    int64_t *hash_ids;      /* tiny map ext id -> rowid: ids are "P0001"... */
+    char **hash_keys;
+    size_t cap;
+} gen_sink;
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int gen_item(void *ud, const char *id, const char *title, const char *desc,
+                    const char *cat, const char *attrs, err *e)
+{
+    gen_sink *g = ud;
+    store_item it = {.ext_id = id, .title = title, .description = desc, .category = cat,
+                     .attrs = attrs};
+    int64_t rid;
+    int rc = store_item_insert(g->L->db, &it, &rid, e);
+    if (rc)
+        return rc;
+    size_t h = fnv(id) & (g->cap - 1);
+    while (g->hash_keys[h])
+        h = (h + 1) & (g->cap - 1);
+    if (!(g->hash_keys[h] = mem_strdup(id)))
+        return err_set(e, ERR_NOMEM, "out of memory");
+    g->hash_ids[h] = rid;
+    g->n_items++;
+    return 0;
+}
+
+static int gen_event(void *ud, const char *sess, const char *user, const char *item, int64_t ts,
+                     err *e)
+{
+    gen_sink *g = ud;
+    size_t h = fnv(item) & (g->cap - 1);
+    while (g->hash_keys[h] && strcmp(g->hash_keys[h], item) != 0)
+        h = (h + 1) & (g->cap - 1);
+    if (!g->hash_keys[h])
+        return err_set(e, ERR_NOTFOUND, "generator produced unknown item '%s'", item);
+    g->n_events++;
+    if ((g->n_events & 4095) == 0 && progress_update(&g->L->prog, (uint64_t)g->n_events))
+        return err_set(e, ERR_CANCEL, "cancelled");
+    return store_event_insert(g->L->db, sess, user, g->hash_ids[h], ts, e);
+}
+
+static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    demo_opts o = demo_opts_default();
+    const char *dir = cmd_str(a, "out", NULL), *lang = cmd_str(a, "lang", "en");
+    gen_sink g = {.L = L};
+    demo_stats st;
+    demo_sink sink = {.ud = &g, .item = gen_item, .event = gen_event, .stats = &st};
+    long items, sessions, seed;
+    int rc;
+
+    if ((rc = cmd_long(a, "items", (long)o.n_items, DEMO_MIN_ITEMS, DEMO_MAX_ITEMS, &items, e)) ||
+        (rc = cmd_long(a, "sessions", (long)o.n_sessions, 1, DEMO_MAX_SESSIONS, &sessions, e)) ||
+        (rc = cmd_long(a, "seed", (long)o.seed, 0, 0x7fffffffL, &seed, e)) ||
+        (rc = demo_lang_parse(lang, &o.lang, e)))
+        return rc;
+    o.n_items = (size_t)items;
+    o.n_sessions = (size_t)sessions;
+    o.seed = (uint64_t)seed;
+    if ((rc = demo_opts_check(&o, e)))
+        return rc;
+    if (dir) {
+        if ((rc = demo_write_csv(&o, dir, e)))
+            return rc;
+        return table_list_msg(out, "wrote %s/catalog.csv and %s/sessions.csv (seed %ld, %s)",
+                              dir, dir, seed, demo_lang_name(o.lang)) ? 0 : cmd_nomem(e);
+    }
+    g.cap = 16;
+    while (g.cap < 2 * o.n_items)
+        g.cap *= 2;
+    g.hash_ids = mem_calloc(g.cap, sizeof *g.hash_ids);
+    g.hash_keys = mem_calloc(g.cap, sizeof *g.hash_keys);
+    if (!g.hash_ids || !g.hash_keys) {
+        rc = cmd_nomem(e);
+        goto done;
+    }
+    if ((rc = store_begin(L->db, e)))
+        goto done;
+    progress_begin(&L->prog, "gen demo", "events", 0);
+    rc = demo_generate(&o, &sink, e);
+    progress_end(&L->prog);
+    if (rc) {
+        store_rollback(L->db);
+        if (rc == -ERR_EXISTS)
+            err_prefix(e, "gen demo: the database already has items with the demo's ids");
+        goto done;
+    }
+    if ((rc = store_commit(L->db, e)))
+        goto done;
+    lab_invalidate(L);
+    if (!table_list_msg(out, "generated %lld items (%zu cold start) in %zu categories, "
+                        "%zu sessions, %zu events (seed %ld, %s)",
+                        (long long)g.n_items, st.n_cold, st.n_categories, st.n_sessions,
+                        st.n_events, seed, demo_lang_name(o.lang)))
+        rc = cmd_nomem(e);
+done:
+    for (size_t i = 0; g.hash_keys && i < g.cap; i++)
+        mem_free(g.hash_keys[i]);
+    mem_free(g.hash_keys);
+    mem_free(g.hash_ids);
+    return rc;
+}
+
 const cmd_def cmd_defs_data[] = {
+    {"load catalog", c_load_catalog, "load catalog FILE [--format csv|tsv|jsonl] [--skip-bad]",
+     "Import items (CSV/TSV with columns id,title,description,category and any others as "
+     "attributes, or JSONL). One transaction: a bad row names FILE:LINE and field and "
+     "nothing is imported, unless --skip-bad.",
+     "format= skip_bad", 1, 1},
+    {"load sessions", c_load_sessions, "load sessions FILE [--format csv|tsv|lines] [--skip-bad]",
+     "Import events: CSV session_id,item_id[,timestamp][,user_id], or one session per line "
+     "with space-separated item ids. Item ids must exist in the catalog.",
+     "format= skip_bad", 1, 1},
+    {"load movielens", c_load_movielens, "load movielens DIR [--min-rating R] [--skip-bad]",
+     "Import a MovieLens folder (ml-latest-small or ml-100k): movies become items, each "
+     "user's ratings in time order become that user's session.",
+     "min_rating= skip_bad", 1, 1},
+    {"gen demo", c_gen_demo,
+     "gen demo [--items N] [--sessions N] [--seed S] [--lang en|zh] [--out DIR]",
+     "Generate the synthetic demo shop (see data/demo/README.md) into the database, or as "
+     "CSV files into DIR.",
+     "items= sessions= seed= lang= out=", 0, 0},
     {"items", c_items, "items [category=C] [title=WORD] [ATTR=VALUE] [limit=20]",
      "List catalog items, filtered by category, a word of the title, or any attribute.",
      "limit= category= title= *=", 0, 0},

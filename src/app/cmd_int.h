@@ -36,6 +36,8 @@ typedef struct cmd_def {
 extern const cmd_def cmd_defs_core[];
 extern const cmd_def cmd_defs_data[];
 extern const cmd_def cmd_defs_rec[];
+extern const cmd_def cmd_defs_model[];
+extern const cmd_def cmd_defs_index[];
 
 /* Argument helpers: return 0 or -ERR_USAGE with a message naming the key. */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);

@@ -1,5 +1,6 @@
 /* lab.c - the lab facade: database, caches, settings (see lab.h). */
 #include "lab.h"
+#include "index.h"
 #include "mem.h"
 
 #include <string.h>
@@ -42,8 +43,7 @@ static void model_done(lab_model *m)
     store_model_done(&m->info);
     vecset_done(&m->vs);
     vecset_done(&m->unit);
-    if (m->index && m->index_free)
-        m->index_free(m->index);
+    index_free(m->index);
     memset(m, 0, sizeof *m);
 }
 
@@ -171,6 +171,21 @@ const store_corpus *lab_corpus(lab *L, err *e)
     return &L->corpus;
 }
 
+/* Attaches the stored index when it was built from these vectors.  A
+ * missing, stale or unreadable index is not an error: search scans. */
+static void load_index(lab *L, lab_model *m)
+{
+    store_index_row row;
+
+    if (store_index_load(L->db, m->info.name, &row, NULL))
+        return;
+    if (row.model_version != m->info.version)
+        m->index_stale = 1;
+    else if (index_load(row.data, row.len, &m->index, NULL) == 0)
+        lab_apply_search_params(L);
+    store_index_row_done(&row);
+}
+
 lab_model *lab_model_get(lab *L, const char *name, err *e)
 {
     lab_model *m;
@@ -194,5 +209,21 @@ lab_model *lab_model_get(lab *L, const char *name, err *e)
     memcpy(m->unit.data, m->vs.data, m->vs.n * m->vs.dim * sizeof(float));
     vecset_normalize(&m->unit);
     L->n_models++;
+    load_index(L, m);
     return m;
+}
+
+void lab_apply_search_params(lab *L)
+{
+    for (size_t i = 0; i < L->n_models; i++) {
+        vindex *ix = L->models[i].index;
+        index_stats st;
+        if (!ix)
+            continue;
+        index_info(ix, &st);
+        if (L->set.nprobe > 0 && st.kind == INDEX_IVF)
+            index_set_param(ix, "nprobe", L->set.nprobe, NULL);
+        if (L->set.ef > 0 && st.kind == INDEX_HNSW)
+            index_set_param(ix, "ef", L->set.ef, NULL);
+    }
 }

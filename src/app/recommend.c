@@ -1,6 +1,7 @@
 /* recommend.c - item2vec, text, hybrid (rerank, blend, rrf) and popularity
  * recommenders (see recommend.h for the definitions). */
 #include "recommend.h"
+#include "index.h"
 #include "mem.h"
 
 #include <math.h>
@@ -53,9 +54,9 @@ int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_
         mem_free(qn);
         return 0;   /* a zero query has no direction: nothing is near it */
     }
-    if (m->search) {
-        long n = m->search(m->index, qn, k, rec_filter_allow, (void *)f, out->ids, out->scores,
-                           e);
+    if (m->index) {
+        index_filter ixf = {.allow = rec_filter_allow, .ud = (void *)f};
+        int n = index_search(m->index, qn, dim, (int)k, &ixf, out->ids, out->scores, e);
         mem_free(qn);
         if (n < 0)
             return (int)n;

@@ -1,0 +1,289 @@
+/* cmd_index.c - index build, index info, index eval.
+ *
+ * An index is built from a model's raw vectors, saved in the database with
+ * the model version it came from, and attached to the loaded model so
+ * similar/query/recommend/eval search through it.  Recall is always measured
+ * against exact (flat) search on the same queries.
+ */
+#include "cmd_int.h"
+#include "index.h"
+#include "mem.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int params_json(const index_stats *st, char *buf, size_t cap)
+{
+    return snprintf(buf, cap,
+                    "{\"kind\":\"%s\",\"metric\":\"%s\",\"quant\":\"%s\",\"nlist\":%d,"
+                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu}",
+                    index_kind_name(st->kind), index_metric_name(st->metric),
+                    index_quant_name(st->quant), st->nlist, st->nprobe, st->M,
+                    st->ef_construction, st->ef, (unsigned long long)st->seed);
+}
+
+static void describe(const index_stats *st, char *buf, size_t cap)
+{
+    switch (st->kind) {
+    case INDEX_IVF:
+        snprintf(buf, cap, "ivf nlist=%d nprobe=%d %s%s", st->nlist, st->nprobe,
+                 index_metric_name(st->metric), st->quant ? " sq8" : "");
+        break;
+    case INDEX_HNSW:
+        snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s", st->M, st->ef_construction,
+                 st->ef, index_metric_name(st->metric));
+        break;
+    default:
+        snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), st->quant ? " sq8" : "");
+    }
+}
+
+static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *name = a->argv[0], *kind = a->argv[1];
+    index_opts o = index_opts_default();
+    lab_model *m;
+    vindex *ix = NULL;
+    void *blob = NULL;
+    size_t len = 0;
+    index_stats st;
+    char params[512], desc[160];
+    double t0;
+    int rc;
+
+    if ((rc = index_opts_set(&o, "kind", kind, e)))
+        return rc;
+    for (int i = 0; i < a->n_kv; i++)
+        if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
+            return rc;
+    if (!(m = lab_model_get(L, name, e)))
+        return -e->code;
+    t0 = progress_now();
+    rc = index_build_vecset(&m->vs, &o, &L->prog, &ix, e);
+    progress_end(&L->prog);
+    if (rc == -ERR_CANCEL)
+        return err_set(e, ERR_CANCEL, "index build cancelled: the previous index is kept");
+    if (rc)
+        return rc;
+    double build_s = progress_now() - t0;
+    index_info(ix, &st);
+    params_json(&st, params, sizeof params);
+    if ((rc = index_save(ix, &blob, &len, e)))
+        goto fail;
+    store_index_row row = {.params = params, .model_version = m->info.version, .data = blob,
+                           .len = len};
+    snprintf(row.model, sizeof row.model, "%s", name);
+    snprintf(row.kind, sizeof row.kind, "%s", index_kind_name(st.kind));
+    if ((rc = store_index_save(L->db, &row, e)))
+        goto fail;
+    mem_free(blob);
+    index_free(m->index);
+    m->index = ix;
+    m->index_stale = 0;
+    lab_apply_search_params(L);
+    describe(&st, desc, sizeof desc);
+    if (L->set.no_timing)
+        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB", name, desc, st.n,
+                              st.memory_bytes / 1e6) ? 0 : cmd_nomem(e);
+    return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s", name,
+                          desc, st.n, st.memory_bytes / 1e6, build_s) ? 0 : cmd_nomem(e);
+fail:
+    mem_free(blob);
+    index_free(ix);
+    return rc;
+}
+
+static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    store_model *ms = NULL;
+    size_t n = 0;
+    table *t;
+    int rc;
+    (void)a;
+
+    if ((rc = store_models_list(L->db, &ms, &n, e)))
+        return rc;
+    t = cmd_table(out, "indexes");
+    if (!t || table_col(t, "model", 0) || table_col(t, "index", 0) ||
+        table_col(t, "vectors", 1) || table_col(t, "memory MB", 1) || table_col(t, "state", 0))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(ms[i].name, '#'))
+            continue;
+        err e2;
+        lab_model *m = lab_model_get(L, ms[i].name, &e2);
+        char desc[160] = "none (exact scan)";
+        index_stats st = {0};
+        if (m && m->index) {
+            index_info(m->index, &st);
+            describe(&st, desc, sizeof desc);
+        }
+        const char *state = !m ? e2.msg : m->index ? "ready"
+                          : m->index_stale ? "stale: vectors changed since the build; run "
+                                             "`index build` again"
+                                           : "-";
+        if (table_row(t) || table_str(t, ms[i].name) || table_str(t, desc) ||
+            table_int(t, m && m->index ? (int64_t)st.n : ms[i].n_vectors) ||
+            table_num(t, m && m->index ? st.memory_bytes / 1e6 : 0, 1) || table_str(t, state))
+            goto nomem;
+    }
+    store_models_free(ms, n);
+    return 0;
+nomem:
+    store_models_free(ms, n);
+    return cmd_nomem(e);
+}
+
+/* Queries: `queries=N` picks N item vectors at random (seeded), or a .fvecs
+ * file.  Truth: exact search with a flat index of the same metric, or an
+ * .ivecs file of row numbers into the model's id order. */
+static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *name = a->argv[0], *qarg = cmd_str(a, "queries", "1000"),
+               *tfile = cmd_str(a, "truth", NULL);
+    lab_model *m;
+    float *qs = NULL;
+    int64_t *truth = NULL;
+    size_t nq = 0, qdim = 0, tk = 0;
+    vindex *flat = NULL;
+    index_stats st;
+    long k, seed;
+    int rc;
+
+    if ((rc = cmd_long(a, "k", 10, 1, 1000, &k, e)) ||
+        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)))
+        return rc;
+    if (!(m = lab_model_get(L, name, e)))
+        return -e->code;
+    if (!m->index)
+        return err_set(e, ERR_STATE, "index eval: model '%s' has no index (`index build %s "
+                       "hnsw`)%s", name, name, m->index_stale ? "; the stored one is stale" : "");
+    index_info(m->index, &st);
+    char *end;
+    long nreq = strtol(qarg, &end, 10);
+    if (*end == '\0') {
+        if (nreq < 1 || nreq > 1000000)
+            return err_set(e, ERR_USAGE, "index eval: queries=%ld is out of range (1..1000000)",
+                           nreq);
+        rng r;
+        rng_seed(&r, (uint64_t)seed, 11);
+        nq = (size_t)nreq;
+        qdim = m->vs.dim;
+        if (!(qs = mem_array(nq * qdim, sizeof *qs)))
+            return cmd_nomem(e);
+        for (size_t i = 0; i < nq; i++)
+            memcpy(qs + i * qdim, m->vs.data + rng_below(&r, m->vs.n) * qdim,
+                   qdim * sizeof *qs);
+    } else if ((rc = index_fvecs_read(qarg, &qs, &nq, &qdim, e)))
+        return rc;
+    if (qdim != m->vs.dim) {
+        rc = err_set(e, ERR_USAGE, "%s: queries have dimension %zu, the index %zu", qarg, qdim,
+                     m->vs.dim);
+        goto done;
+    }
+    if (tfile) {
+        int64_t *rows;
+        size_t tn;
+        if ((rc = index_ivecs_read(tfile, &rows, &tn, &tk, e)))
+            goto done;
+        if (tn != nq || tk < (size_t)k) {
+            mem_free(rows);
+            rc = err_set(e, ERR_USAGE, "%s: %zu rows of %zu neighbours; need %zu rows of at "
+                         "least k=%ld", tfile, tn, tk, nq, k);
+            goto done;
+        }
+        for (size_t i = 0; i < tn * tk; i++) {
+            if (rows[i] < 0 || (size_t)rows[i] >= m->vs.n) {
+                mem_free(rows);
+                rc = err_set(e, ERR_PARSE, "%s: neighbour %zu is not a row of the model", tfile,
+                             i);
+                goto done;
+            }
+            rows[i] = m->vs.ids[rows[i]];
+        }
+        truth = rows;
+    } else {
+        index_opts fo = index_opts_default();
+        int *counts = NULL;
+        fo.kind = INDEX_FLAT;
+        fo.metric = st.metric;
+        tk = (size_t)k;
+        if ((rc = index_build_vecset(&m->vs, &fo, NULL, &flat, e)))
+            goto done;
+        truth = mem_array(nq * tk, sizeof *truth);
+        float *sc = mem_array(nq * tk, sizeof *sc);
+        counts = mem_array(nq, sizeof *counts);
+        if (!truth || !sc || !counts)
+            rc = cmd_nomem(e);
+        else
+            rc = index_search_batch(flat, qs, nq, qdim, (int)k, NULL, truth, sc, counts, e);
+        mem_free(sc);
+        mem_free(counts);
+        if (rc)
+            goto done;
+    }
+    table *t = cmd_table(out, "index eval");
+    if (!t || table_col(t, "index", 0) || table_col(t, "param", 1) || table_col(t, "recall", 1) ||
+        table_col(t, "QPS", 1) || table_col(t, "p50 us", 1) || table_col(t, "p95 us", 1) ||
+        table_col(t, "p99 us", 1)) {
+        rc = cmd_nomem(e);
+        goto done;
+    }
+    table_set_kind(t, "index_eval");
+    /* One row for the current parameters, or a sweep of nprobe / ef. */
+    int sweep = cmd_flag(a, "sweep"), vals[16], nv = 0;
+    const char *pname = st.kind == INDEX_IVF ? "nprobe" : st.kind == INDEX_HNSW ? "ef" : NULL;
+    int cur = st.kind == INDEX_IVF ? st.nprobe : st.ef;
+    if (sweep && pname) {
+        int lim = st.kind == INDEX_IVF ? st.nlist : 1024;
+        for (int v = st.kind == INDEX_IVF ? 1 : (int)k; v <= lim && nv < 16; v *= 2)
+            vals[nv++] = v;
+    } else
+        vals[nv++] = cur;
+    char desc[160];
+    describe(&st, desc, sizeof desc);
+    for (int i = 0; i < nv && rc == 0; i++) {
+        index_eval_result r;
+        if (pname && (rc = index_set_param(m->index, pname, vals[i], e)))
+            break;
+        if ((rc = index_eval(m->index, qs, nq, qdim, (int)k, truth, tk, &r, e)))
+            break;
+        int nt = L->set.no_timing;
+        if (table_row(t) || table_str(t, desc) ||
+            (pname ? table_fmt(t, "%s=%d", pname, vals[i]) : table_str(t, "-")) ||
+            table_num(t, r.recall, 4) || table_num(t, nt ? NAN : r.qps, 0) ||
+            table_num(t, nt ? NAN : r.p50_us, 1) || table_num(t, nt ? NAN : r.p95_us, 1) ||
+            table_num(t, nt ? NAN : r.p99_us, 1))
+            rc = cmd_nomem(e);
+    }
+    if (pname)
+        index_set_param(m->index, pname, cur, NULL);
+    if (rc == 0 && table_note(t, "%zu queries, recall@%ld against exact search%s", nq, k,
+                              tfile ? " (truth file)" : ""))
+        rc = cmd_nomem(e);
+done:
+    index_free(flat);
+    mem_free(qs);
+    mem_free(truth);
+    return rc;
+}
+
+const cmd_def cmd_defs_index[] = {
+    {"index build", c_index_build,
+     "index build MODEL flat|ivf|hnsw [metric=cosine|ip|l2] [nlist=] [nprobe=] [M=] "
+     "[ef_construction=] [ef=] [quant=none|sq8] [seed=]",
+     "Build a vector index over a model's vectors and store it in the database. Later "
+     "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild.",
+     "metric= nlist= nprobe= M= ef_construction= ef= quant= seed= kmeans_iters= rerank=", 2, 2},
+    {"index info", c_index_info, "index info",
+     "Each model's index: kind, parameters, size, memory, and whether it is stale.", "", 0, 0},
+    {"index eval", c_index_eval,
+     "index eval MODEL [k=10] [queries=1000|FILE.fvecs] [truth=FILE.ivecs] [--sweep] [seed=1]",
+     "Recall@k against exact search, queries per second and latency percentiles for the "
+     "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large.",
+     "k= queries= truth= sweep seed=", 1, 1},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+};

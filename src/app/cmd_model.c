@@ -1,0 +1,321 @@
+/* cmd_model.c - training and moving vectors: train item2vec, export vectors,
+ * import vectors.
+ *
+ * A model is saved only when its job finished: a failed or cancelled
+ * training leaves the stored model (and its index) exactly as it was.  The
+ * item2vec output (context) weights are kept as a hidden model
+ * "item2vec#ctx" so `--update` can continue training where it stopped.
+ */
+#include "cmd_int.h"
+#include "index.h"
+#include "item2vec.h"
+#include "mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define I2V_NAME "item2vec"
+#define I2V_CTX_NAME "item2vec#ctx"
+
+static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_stats *st,
+                    err *e)
+{
+    store_model sm = {0}, sc = {0};
+    char *params = NULL, corpus[160];
+    int rc;
+
+    if ((rc = i2v_params_json(p, &params, e)))
+        return rc;
+    snprintf(corpus, sizeof corpus, "{\"sequences\":%zu,\"tokens\":%zu,\"items\":%zu}",
+             st->n_seq, st->n_tok, st->n_items);
+    snprintf(sm.name, sizeof sm.name, "%s", I2V_NAME);
+    snprintf(sm.kind, sizeof sm.kind, "sgns");
+    snprintf(sm.label, sizeof sm.label, "Item2Vec (SGNS, dim %d, window %s%.0d, %d epochs)",
+             p->sg.dim, p->sg.window == SGNS_WINDOW_SEQ ? "session" : "",
+             p->sg.window == SGNS_WINDOW_SEQ ? 0 : p->sg.window, p->sg.epochs);
+    sm.params = params;
+    sm.corpus = corpus;
+    sm.train_seconds = st->seconds;
+    sc = sm;
+    snprintf(sc.name, sizeof sc.name, "%s", I2V_CTX_NAME);
+    snprintf(sc.kind, sizeof sc.kind, "sgns-ctx");
+    if ((rc = store_begin(L->db, e)))
+        goto done;
+    if ((rc = store_vectors_save(L->db, &sm, &m->vecs, e)) ||
+        (m->ctx.n && (rc = store_vectors_save(L->db, &sc, &m->ctx, e)))) {
+        store_rollback(L->db);
+        goto done;
+    }
+    rc = store_commit(L->db, e);
+done:
+    mem_free(params);
+    return rc;
+}
+
+static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const store_corpus *c = lab_corpus(L, e);
+    i2v_params p = i2v_params_default();
+    i2v_model prev = {0}, m = {0};
+    i2v_stats st;
+    int update = cmd_flag(a, "update"), rc;
+    table *t;
+
+    if (!c)
+        return -e->code;
+    for (int i = 0; i < a->n_kv; i++)
+        if (strcmp(a->key[i], "update") != 0 &&
+            (rc = i2v_params_set(&p, a->key[i], a->val[i] ? a->val[i] : "", e)))
+            return rc;
+    if ((rc = i2v_params_check(&p, e)))
+        return rc;
+    if (c->n_tok == 0)
+        return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
+                       "`gen demo` first)");
+    if (update) {
+        store_model info;
+        if ((rc = store_vectors_load(L->db, I2V_NAME, &prev.vecs, &info, e)))
+            return rc == -ERR_NOTFOUND
+                       ? err_set(e, ERR_STATE, "train item2vec --update: no model to update")
+                       : rc;
+        store_model_done(&info);
+        if ((rc = store_vectors_load(L->db, I2V_CTX_NAME, &prev.ctx, NULL, e)))
+            vecset_done(&prev.ctx);   /* an imported model has no context weights */
+        if (prev.vecs.dim != (size_t)p.sg.dim) {
+            i2v_model_done(&prev);
+            return err_set(e, ERR_USAGE, "train item2vec --update: the stored model has dim "
+                           "%zu, not %d", prev.vecs.dim, p.sg.dim);
+        }
+    }
+    rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);
+    progress_end(&L->prog);
+    i2v_model_done(&prev);
+    if (rc == -ERR_CANCEL) {
+        i2v_model_done(&m);
+        return err_set(e, ERR_CANCEL, "training cancelled: the previous model is kept");
+    }
+    if (rc || (rc = save_i2v(L, &p, &m, &st, e))) {
+        i2v_model_done(&m);
+        return rc;
+    }
+    lab_invalidate_model(L, I2V_NAME);
+    t = cmd_table(out, "");
+    if (!t)
+        rc = cmd_nomem(e);
+    else if (L->set.no_timing)
+        rc = table_note(t, "item2vec: %zu items x %d dims from %zu sessions (%zu tokens), "
+                        "%d epochs%s", st.n_items, p.sg.dim, st.n_seq, st.n_tok, p.sg.epochs,
+                        update ? ", updated" : "");
+    else
+        rc = table_note(t, "item2vec: %zu items x %d dims from %zu sessions (%zu tokens), "
+                        "%d epochs in %.2f s (%.0f tokens/s)%s", st.n_items, p.sg.dim, st.n_seq,
+                        st.n_tok, p.sg.epochs, st.seconds,
+                        st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
+                        update ? ", updated" : "");
+    if (rc == 0 && update && st.n_new_items)
+        rc = table_note(t, "%zu new items got vectors", st.n_new_items);
+    i2v_model_done(&m);
+    return rc ? cmd_nomem(e) : 0;
+}
+
+/* ---- export / import ---------------------------------------------------- */
+
+static const char *key_of(void *ud, int64_t id)
+{
+    lab *L = ud;
+    long r = lab_find_id(L, id);
+    return r >= 0 ? L->cat.ext_id[r] : NULL;
+}
+
+enum { FMT_W2V, FMT_W2V_BIN, FMT_FVECS, FMT_CSV, FMT_NPY };
+static const char *const formats = "word2vec|word2vec-bin|fvecs|csv|npy";
+
+static int guess_format(const char *path, int def)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return def;
+    if (strcmp(dot, ".fvecs") == 0)
+        return FMT_FVECS;
+    if (strcmp(dot, ".npy") == 0)
+        return FMT_NPY;
+    if (strcmp(dot, ".csv") == 0)
+        return FMT_CSV;
+    if (strcmp(dot, ".bin") == 0)
+        return FMT_W2V_BIN;
+    return def;
+}
+
+static int write_csv_or_npy(lab *L, const char *path, int fmt, const vecset *vs, err *e)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return err_set(e, ERR_IO, "%s: cannot write", path);
+    if (fmt == FMT_CSV) {
+        fputs("id", f);
+        for (size_t d = 0; d < vs->dim; d++)
+            fprintf(f, ",v%zu", d);
+        fputc('\n', f);
+        for (size_t i = 0; i < vs->n; i++) {
+            const char *k = key_of(L, vs->ids[i]);
+            fputs(k ? k : "?", f);
+            for (size_t d = 0; d < vs->dim; d++)
+                fprintf(f, ",%.9g", vs->data[i * vs->dim + d]);
+            fputc('\n', f);
+        }
+    } else {   /* NPY 1.0: magic, header length, a dict padded to 64 bytes */
+        char hdr[128];
+        int n = snprintf(hdr, sizeof hdr,
+                         "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
+                         vs->n, vs->dim);
+        int total = 10 + n + 1, pad = (64 - total % 64) % 64;
+        unsigned short hl = (unsigned short)(n + pad + 1);
+        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+        fputc(hl & 0xff, f);
+        fputc(hl >> 8, f);
+        fwrite(hdr, 1, (size_t)n, f);
+        for (int i = 0; i < pad; i++)
+            fputc(' ', f);
+        fputc('\n', f);
+        fwrite(vs->data, sizeof(float), vs->n * vs->dim, f);
+    }
+    if (fclose(f) != 0)
+        return err_set(e, ERR_IO, "%s: write failed", path);
+    return 0;
+}
+
+static int c_export_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *name = a->argv[0], *path = a->argv[1];
+    lab_model *m;
+    int fmt, rc;
+
+    if ((rc = cmd_choice(a, "format", formats, guess_format(path, FMT_W2V), &fmt, e)))
+        return rc;
+    if (!(m = lab_model_get(L, name, e)) || !lab_catalog(L, e))
+        return -e->code;
+    switch (fmt) {
+    case FMT_W2V:
+    case FMT_W2V_BIN:
+        rc = i2v_w2v_save(path, fmt == FMT_W2V ? I2V_W2V_TEXT : I2V_W2V_BINARY, &m->vs, key_of,
+                          L, e);
+        break;
+    case FMT_FVECS:
+        rc = index_fvecs_write(path, m->vs.data, m->vs.n, m->vs.dim, e);
+        break;
+    default:
+        rc = write_csv_or_npy(L, path, fmt, &m->vs, e);
+    }
+    if (rc)
+        return rc;
+    return table_list_msg(out, "exported %zu vectors of %s (dim %zu) to %s", m->vs.n, name,
+                          m->vs.dim, path) ? 0 : cmd_nomem(e);
+}
+
+static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *path = a->argv[0], *name = cmd_str(a, "name", "imported");
+    const store_catalog *c = lab_catalog(L, e);
+    store_model sm = {0};
+    vecset vs = {0};
+    size_t unknown = 0;
+    int fmt, rc;
+
+    if (!c)
+        return -e->code;
+    if ((rc = cmd_choice(a, "format", formats, guess_format(path, FMT_W2V), &fmt, e)))
+        return rc;
+    if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name)
+        return err_set(e, ERR_USAGE, "import vectors: bad model name '%s'", name);
+    if (fmt == FMT_W2V || fmt == FMT_W2V_BIN) {
+        i2v_w2v w;
+        if ((rc = i2v_w2v_load(path, fmt == FMT_W2V ? I2V_W2V_TEXT : I2V_W2V_BINARY, &w, e)))
+            return rc;
+        if ((rc = vecset_init(&vs, w.n, w.dim, e))) {
+            i2v_w2v_done(&w);
+            return rc;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < w.n; i++) {
+            long r = lab_find_ext(L, w.keys[i]);
+            if (r < 0) {
+                unknown++;
+                continue;
+            }
+            vs.ids[n] = c->ids[r];
+            memcpy(vs.data + n * w.dim, w.data + i * w.dim, w.dim * sizeof(float));
+            n++;
+        }
+        vs.n = n;
+        i2v_w2v_done(&w);
+    } else if (fmt == FMT_FVECS) {
+        float *data;
+        size_t n, dim;
+        if ((rc = index_fvecs_read(path, &data, &n, &dim, e)))
+            return rc;
+        if (n != c->n) {
+            mem_free(data);
+            return err_set(e, ERR_USAGE, "%s: %zu vectors, but the catalog has %zu items "
+                           "(.fvecs rows are matched to items in id order)", path, n, c->n);
+        }
+        if ((rc = vecset_init(&vs, n, dim, e))) {
+            mem_free(data);
+            return rc;
+        }
+        memcpy(vs.ids, c->ids, n * sizeof *vs.ids);
+        memcpy(vs.data, data, n * dim * sizeof(float));
+        mem_free(data);
+    } else
+        return err_set(e, ERR_UNSUPPORTED, "import vectors: reads word2vec, word2vec-bin and "
+                       "fvecs files");
+    if (vs.n == 0) {
+        vecset_done(&vs);
+        return err_set(e, ERR_PARSE, "%s: no vector matches an item id of the catalog", path);
+    }
+    if ((rc = vecset_sort(&vs, e)))
+        goto done;
+    for (size_t i = 1; i < vs.n; i++)
+        if (vs.ids[i] == vs.ids[i - 1]) {
+            rc = err_set(e, ERR_PARSE, "%s: item '%s' appears twice", path,
+                         key_of(L, vs.ids[i]));
+            goto done;
+        }
+    snprintf(sm.name, sizeof sm.name, "%s", name);
+    snprintf(sm.kind, sizeof sm.kind, "imported");
+    snprintf(sm.label, sizeof sm.label, "imported from %.100s", path);
+    if ((rc = store_vectors_save(L->db, &sm, &vs, e)))
+        goto done;
+    lab_invalidate_model(L, name);
+    if (!table_list_msg(out, "imported %zu vectors (dim %zu) as model '%s'%s", vs.n, vs.dim,
+                        name, unknown ? "; keys not in the catalog were skipped" : ""))
+        rc = cmd_nomem(e);
+    if (rc == 0 && unknown && !table_list_msg(out, "%zu unknown keys skipped", unknown))
+        rc = cmd_nomem(e);
+done:
+    vecset_done(&vs);
+    return rc;
+}
+
+const cmd_def cmd_defs_model[] = {
+    {"train item2vec", c_train_item2vec,
+     "train item2vec [dim=64] [window=5|session] [negative=5] [ns_exponent=0.75] "
+     "[sample=1e-3] [alpha=0.025] [min_alpha=0.0001] [epochs=20] [min_count=1] [threads=2] "
+     "[seed=1] [--update]",
+     "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session uses "
+     "the whole session as context. threads=1 with a seed is reproducible bit for bit. "
+     "Ctrl-C cancels and keeps the previous model. --update continues from the stored model.",
+     "dim= window= negative= ns_exponent= sample= alpha= min_alpha= epochs= min_count= "
+     "threads= seed= shrink= update", 0, 0},
+    {"export vectors", c_export_vectors,
+     "export vectors MODEL FILE [--format word2vec|word2vec-bin|fvecs|csv|npy]",
+     "Write a model's vectors: word2vec text/binary (gensim KeyedVectors reads them, keys are "
+     "item ids), .fvecs (rows in id order), CSV or NumPy .npy.",
+     "format=", 2, 2},
+    {"import vectors", c_import_vectors,
+     "import vectors FILE [--name NAME] [--format word2vec|word2vec-bin|fvecs]",
+     "Read vectors as a model: word2vec files keyed by item id, or .fvecs with one row per "
+     "item in id order.",
+     "name= format=", 1, 1},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+};
