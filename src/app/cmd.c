@@ -23,6 +23,7 @@ static const cmd_def *const groups[] = {
     cmd_defs_model,
     cmd_defs_index,
     cmd_defs_rec,
+    cmd_defs_eval,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
