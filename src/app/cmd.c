@@ -456,7 +456,9 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         return cmd_nomem(e);
     fmt_bytes(sz, sizeof sz, (double)c.db_bytes);
 #define ROW(k, ...) (table_row(t) || table_str(t, k) || table_fmt(t, __VA_ARGS__))
-    if (ROW("database", "%s (%s)", store_path(L->db), sz) ||
+    /* --no-timing output must not depend on the machine: no size, no BLAS core */
+    if ((L->set.no_timing ? ROW("database", "%s", store_path(L->db))
+                          : ROW("database", "%s (%s)", store_path(L->db), sz)) ||
         ROW("items", "%lld", (long long)c.items) ||
         ROW("events", "%lld", (long long)c.events) ||
         ROW("sessions", "%lld", (long long)c.sessions) ||
@@ -464,13 +466,15 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         ROW("models", "%lld", (long long)c.models) ||
         ROW("indexes", "%lld", (long long)c.indexes) ||
         ROW("hybrid", "%s, alpha %.2f, k %d", modes[L->set.hybrid], L->set.alpha, L->set.k) ||
-        ROW("blas", "OpenBLAS %s", vec_blas_core()))
+        (!L->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
         return cmd_nomem(e);
     if ((rc = store_models_list(L->db, &ms, &n, e)))
         return rc;
     for (size_t i = 0; i < n; i++)
-        if (!strchr(ms[i].name, '#') && ROW(ms[i].name, "%s, %lld x %lld, %s", ms[i].label[0] ? ms[i].label : ms[i].kind,
-                (long long)ms[i].n_vectors, (long long)ms[i].dim, ms[i].created)) {
+        if (!strchr(ms[i].name, '#') &&
+            ROW(ms[i].name, "%s, %lld x %lld%s%s", ms[i].label[0] ? ms[i].label : ms[i].kind,
+                (long long)ms[i].n_vectors, (long long)ms[i].dim,
+                L->set.no_timing ? "" : ", ", L->set.no_timing ? "" : ms[i].created)) {
             store_models_free(ms, n);
             return cmd_nomem(e);
         }
