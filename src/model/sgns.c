@@ -705,13 +705,12 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
     if (V == 0 || V > INT32_MAX)
         return err_set(e, ERR_RANGE, "vocabulary of %zu tokens", V);
 
-    x = mem_aligned(64, sizeof *x);
+    x = mem_calloc(1, sizeof *x);
     cnt = mem_calloc(V, sizeof *cnt);
     if (!x || !cnt) {
         rc = err_set(e, ERR_NOMEM, "out of memory for training state");
         goto fail;
     }
-    memset(x, 0, sizeof *x);
     x->o = o;
     x->c = c;
     x->sw = sw;
