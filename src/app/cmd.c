@@ -21,6 +21,7 @@ static const cmd_def *const groups[] = {
     cmd_defs_core,
     cmd_defs_data,
     cmd_defs_model,
+    cmd_defs_text,
     cmd_defs_index,
     cmd_defs_rec,
     cmd_defs_eval,
@@ -549,6 +550,10 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.ef = (int)v;
         lab_apply_search_params(L);
+    } else if (strcmp(key, "history") == 0) {
+        if ((rc = cmd_long(&one, "history", 5, 1, 1000, &v, e)))
+            return rc;
+        L->set.history = (int)v;
     } else if (strcmp(key, "threads") == 0) {
         if ((rc = cmd_long(&one, "threads", 2, 1, 256, &v, e)))
             return rc;
@@ -558,8 +563,8 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.no_timing = !choice;
     } else
-        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, nprobe, ef, "
-                       "threads, timing)", key);
+        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, history, nprobe, "
+                       "ef, threads, timing)", key);
     return table_list_msg(out, "%s = %s", key, val) ? 0 : cmd_nomem(e);
 }
 
@@ -567,8 +572,9 @@ const cmd_def cmd_defs_core[] = {
     {"help", c_help, "help [COMMAND]", "List commands, or explain one.", "", 0, 2},
     {"info", c_info, "info", "Counts, database size, models and settings.", "", 0, 0},
     {"models", c_models, "models", "List stored models with their parameters.", "", 0, 0},
-    {"set", c_set, "set k|alpha|hybrid|nprobe|ef|threads|timing VALUE",
-     "Change a setting for the following commands (hybrid: rerank|blend|rrf; alpha in 0..1).",
+    {"set", c_set, "set k|alpha|hybrid|history|nprobe|ef|threads|timing VALUE",
+     "Change a setting for the following commands (hybrid: rerank|blend|rrf; alpha in 0..1; "
+     "history: how many of a user's last items form the query, default 5).",
      "", 2, 2},
     {NULL, NULL, NULL, NULL, NULL, 0, 0},
 };

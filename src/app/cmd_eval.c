@@ -168,6 +168,7 @@ static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model 
     w->ms.n_pop = r->n_pop;
     w->ms.hybrid = hybrid;
     w->ms.alpha = L->set.alpha;
+    w->ms.hist_last = L->set.history;
     w->mem_mb = mem_mb;
     if (eval_acc_init(&w->acc, L->cat.n, e) || eval_acc_init(&w->acc_r, L->cat.n, e))
         return -ERR_NOMEM;
