@@ -746,8 +746,14 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
             cnt[t]++;
         }
     }
-    if (counts)
+    if (counts) {
+        for (size_t t = 0; t < V; t++)
+            if (counts[t] < 0) {
+                rc = err_set(e, ERR_RANGE, "count of token %zu is negative", t);
+                goto fail;
+            }
         memcpy(cnt, counts, V * sizeof *cnt);
+    }
     if (sw) {
         for (size_t t = 0; t < V; t++)
             if (sw->off[t + 1] < sw->off[t]) {
