@@ -232,6 +232,43 @@ static void test_progress_and_cancel(void **st)
     bert_free(m);
 }
 
+/* The opt-in bf16 path (AMX): cosine >= 0.999 against the fp32 reference on
+ * every test sentence; where the CPU lacks AMX the model reports fp32. */
+static void test_bf16_path(void **st)
+{
+    int n = 0;
+    fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
+    bert_opts o = bert_opts_default();
+    err e;
+    (void)st;
+    o.precision = BERT_BF16;
+    bert_model *m = bert_load(TINY_DIR, &o, &e);
+    assert_non_null(m);
+    if (!bert_bf16_available()) {
+        assert_int_equal(bert_get_config(m)->precision, BERT_FP32);
+        bert_free(m);
+        fx_free_reference(ref, n);
+        skip();
+        return;
+    }
+    assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
+    for (int threads = 1; threads <= 2; threads++) {
+        bert_set_threads(m, threads, 1);
+        for (int i = 0; i < n; i++) {
+            float v[32];
+            const char *t = ref[i].text;
+            double dot = 0;
+            assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
+            for (int k = 0; k < 32; k++)
+                dot += (double)v[k] * ref[i].emb[k];
+            if (!(dot >= 0.999))
+                fail_msg("bf16 sentence %d: cosine %.5f", i, dot);
+        }
+    }
+    bert_free(m);
+    fx_free_reference(ref, n);
+}
+
 static void test_oom_loop(void **st)
 {
     (void)st;
@@ -263,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_gelu_erf),
         cmocka_unit_test(test_bad_models),
         cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_bf16_path),
         cmocka_unit_test(test_oom_loop),
     };
     return cmocka_run_group_tests_name("bert", tests, NULL, NULL);
