@@ -15,6 +15,10 @@
 5. prints throughput, single-sentence p50 latency, peak RSS, the BLAS core
    each side ran, and cosine parity of every text (ours vs PyTorch).
 OPENBLAS_CORETYPE is passed through to both sides unchanged.
+On a shared machine the load changes while configurations run one after
+another, so every configuration runs --rounds times (default 2) in
+interleaved order and the best wall time of each is kept; the CPU seconds
+each run used are reported too (sentences per CPU-second).
 """
 import json
 import os
@@ -100,6 +104,11 @@ def main():
         args = [a for a in args if a != str(n)]
         build = args[0] if args else "build/release"
     quick = "--quick" in sys.argv
+    rounds = 2
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+        args = [a for a in args if a != str(rounds)]
+        build = args[0] if args else "build/release"
     mdir = os.path.join(build, "bench-minilm")
     if not os.path.exists(os.path.join(mdir, "model.safetensors")):
         print("writing random all-MiniLM-L6-v2-shaped model to", mdir, flush=True)
@@ -115,55 +124,102 @@ def main():
     print("OPENBLAS_CORETYPE=%s" % os.environ.get("OPENBLAS_CORETYPE", "(unset)"))
 
     torch_cfgs = [(1, "2"), (2, "1"), (2, "2")] if not quick else [(1, "2")]
-    torch_res = []
-    for th, ob in torch_cfgs:
+    ours_cfgs = [(2, 1, 32, "fp32"), (1, 2, 32, "fp32"), (2, 1, 64, "fp32"),
+                 (2, 1, 32, "bf16"), (1, 2, 32, "bf16")]
+    if quick:
+        ours_cfgs = [(2, 1, 32, "fp32"), (2, 1, 32, "bf16")]
+
+    def child_cpu():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    def run_torch(th, ob):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=ob)
         outp = os.path.join(mdir, "torch-%d-%s.f32" % (th, ob))
+        c0 = child_cpu()
         r = subprocess.run([sys.executable, __file__, "--torch-worker", mdir, tpath, str(th), outp,
                             single], env=env, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(r.stderr)
         res = json.loads(r.stdout.strip().splitlines()[-1])
-        res["out"] = outp
-        torch_res.append(res)
-        print("torch  intra=%d openblas=%s core=%-10s %7.1f sent/s  p50(16 tok) %.2f ms  rss %.0f MB"
-              % (th, ob, res["core"], res["sent_per_s"], res["p50_single_ms"], res["peak_rss_mb"]),
+        res["out"], res["cpu_s"] = outp, child_cpu() - c0
+        print("torch  intra=%d openblas=%s core=%-10s %7.1f sent/s  p50(16 tok) %.2f ms  "
+              "rss %.0f MB  cpu %.0f s" % (th, ob, res["core"], res["sent_per_s"],
+                                         res["p50_single_ms"], res["peak_rss_mb"], res["cpu_s"]),
               flush=True)
+        return res
 
-    ours_cfgs = [(2, 1, 32), (1, 2, 32), (2, 1, 64)] if not quick else [(2, 1, 32)]
-    ours_res = []
-    for th, bl, bs in ours_cfgs:
-        outp = os.path.join(mdir, "ours-%d-%d-%d.f32" % (th, bl, bs))
+    def run_ours(th, bl, bs, prec):
+        outp = os.path.join(mdir, "ours-%d-%d-%d-%s.f32" % (th, bl, bs, prec))
         cmd = [os.path.join(build, "bench", "bench_bert"), mdir, tpath, "threads=%d" % th,
-               "blas=%d" % bl, "batch=%d" % bs, "reps=2", "out=" + outp, "single=" + single]
+               "blas=%d" % bl, "batch=%d" % bs, "reps=1", "out=" + outp, "single=" + single,
+               "precision=" + prec]
+        c0 = child_cpu()
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(r.stderr)
         res = json.loads(r.stdout.strip().splitlines()[-1])
-        res["out"] = outp
-        ours_res.append(res)
-        print("ours   threads=%d blas=%d batch=%d core=%-10s %7.1f sent/s  p50(16 tok) %.2f ms  rss %.0f MB"
-              % (th, bl, bs, res["core"], res["sent_per_s"], res["p50_single_ms"], res["peak_rss_mb"]),
-              flush=True)
+        res["out"], res["cpu_s"] = outp, child_cpu() - c0
+        print("ours   threads=%d blas=%d batch=%d %s core=%-10s %7.1f sent/s  p50(16 tok) %.2f ms  "
+              "rss %.0f MB  cpu %.0f s" % (th, bl, bs, res["precision"], res["core"],
+                                         res["sent_per_s"], res["p50_single_ms"],
+                                         res["peak_rss_mb"], res["cpu_s"]), flush=True)
+        return res
+
+    best = {}
+    for rnd in range(rounds):
+        print("-- round %d" % (rnd + 1), flush=True)
+        jobs = [("torch",) + c for c in torch_cfgs] + [("ours",) + c for c in ours_cfgs]
+        if rnd % 2:
+            jobs.reverse()
+        for j in jobs:
+            res = run_torch(*j[1:]) if j[0] == "torch" else run_ours(*j[1:])
+            k = j
+            if k not in best or res["sent_per_s"] > best[k]["sent_per_s"]:
+                if k in best:
+                    res["p50_single_ms"] = min(res["p50_single_ms"], best[k]["p50_single_ms"])
+                best[k] = res
+            else:
+                best[k]["p50_single_ms"] = min(res["p50_single_ms"], best[k]["p50_single_ms"])
+    torch_res = [v for k, v in best.items() if k[0] == "torch"]
+    ours_res = [v for k, v in best.items() if k[0] == "ours"]
 
     import numpy as np
+
+    def cosines(p1, p2):
+        a = np.fromfile(p1, dtype="<f4").reshape(n, -1)
+        b = np.fromfile(p2, dtype="<f4").reshape(n, -1)
+        c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        return c, np.abs(a - b).max()
+
     bt = max(torch_res, key=lambda r: r["sent_per_s"])
-    bo = max(ours_res, key=lambda r: r["sent_per_s"])
+    fp = [r for r in ours_res if r["precision"] == "fp32"]
+    bf = [r for r in ours_res if r["precision"] == "bf16"]
+    bo = max(fp, key=lambda r: r["sent_per_s"])
     lt = min(r["p50_single_ms"] for r in torch_res)
-    lo = min(r["p50_single_ms"] for r in ours_res)
-    a = np.fromfile(bt["out"], dtype="<f4").reshape(n, -1)
-    b = np.fromfile(bo["out"], dtype="<f4").reshape(n, -1)
-    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    lo = min(r["p50_single_ms"] for r in fp)
+    cos, mad = cosines(bt["out"], bo["out"])
     wsize = os.path.getsize(os.path.join(mdir, "model.safetensors")) / 2**20
     print()
-    print("best torch %.1f sent/s, best ours %.1f sent/s: ratio %.2fx" %
-          (bt["sent_per_s"], bo["sent_per_s"], bo["sent_per_s"] / bt["sent_per_s"]))
-    print("single 16-token p50: torch %.2f ms, ours %.2f ms (ours/torch %.2f)" % (lt, lo, lo / lt))
-    print("cosine ours vs torch over %d texts: min %.7f, mean %.7f; max abs diff %.2g" %
-          (n, cos.min(), cos.mean(), np.abs(a - b).max()))
-    print("weights %.0f MB; ours peak RSS %.0f MB (weights + %.0f MB)" %
-          (wsize, bo["peak_rss_mb"], bo["peak_rss_mb"] - wsize))
-
+    print("best torch %.1f sent/s (intra=%d, openblas=%s); best ours fp32 %.1f sent/s "
+          "(threads=%d blas=%d batch=%d): ratio %.2fx" %
+          (bt["sent_per_s"], bt["threads"], bt["openblas"], bo["sent_per_s"], bo["threads"],
+           bo["blas"], bo["batch"], bo["sent_per_s"] / bt["sent_per_s"]))
+    print("single 16-token p50: torch best %.2f ms, ours fp32 best %.2f ms (ours/torch %.2f)" %
+          (lt, lo, lo / lt))
+    print("cosine ours fp32 vs torch over %d texts: min %.7f, mean %.7f; max abs diff %.2g" %
+          (n, cos.min(), cos.mean(), mad))
+    print("weights %.0f MB; ours fp32 peak RSS %.0f MB (weights + %.0f MB); torch peak RSS %.0f MB" %
+          (wsize, bo["peak_rss_mb"], bo["peak_rss_mb"] - wsize, bt["peak_rss_mb"]))
+    print("sentences per CPU-second (whole process incl. load): torch best %.1f, ours fp32 best %.1f" %
+          (max(n / r["cpu_s"] for r in torch_res), max(n / r["cpu_s"] for r in fp)))
+    if bf and bf[0]["precision"] == "bf16":
+        bb = max(bf, key=lambda r: r["sent_per_s"])
+        cb, mb = cosines(bo["out"], bb["out"])
+        print("bf16 (AMX): %.1f sent/s = %.2fx torch, %.2fx our fp32; p50 16-token %.2f ms; "
+              "cosine vs our fp32 min %.5f mean %.5f; peak RSS %.0f MB" %
+              (bb["sent_per_s"], bb["sent_per_s"] / bt["sent_per_s"], bb["sent_per_s"] / bo["sent_per_s"],
+               min(r["p50_single_ms"] for r in bf), cb.min(), cb.mean(), bb["peak_rss_mb"]))
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
