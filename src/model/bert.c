@@ -789,19 +789,99 @@ static void bias_residual_ln(float *restrict x, const float *restrict y, const f
     }
 }
 
-static void softmax_rows(float *s, size_t rows, size_t n)
+#ifdef __AVX512F__
+/* e^x for x <= 0 (scores minus their max): 2^(x log2 e) split into an
+ * integer power (scalef) and 2^f, |f| <= 1/2, by its Taylor series to
+ * degree 7 (relative error < 1e-8, below float rounding). */
+static inline __m512 exp16(__m512 x)
 {
-    for (size_t r = 0; r < rows; r++, s += n) {
-        float mx = s[0], sum = 0, inv;
-        for (size_t i = 1; i < n; i++)
-            mx = s[i] > mx ? s[i] : mx;
-        for (size_t i = 0; i < n; i++) {
-            s[i] = expf(s[i] - mx);
-            sum += s[i];
+    __m512 t, n, f, p;
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    f = _mm512_sub_ps(t, n);
+    p = _mm512_set1_ps(1.525273380405984e-05f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618129107628477e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550410866482158e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402265069591007e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931471805599453e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+#endif
+
+/* Attention of one sentence and one head: out[i] = softmax(q_i K^T * scale) V
+ * for i < n.  q/k/v rows are `ld` floats apart (views into the QKV matrix),
+ * out rows `ldo`.  kt is scratch for K^T (dh x np, np = n rounded up to 16)
+ * and p for one row of probabilities (np).  Only this sentence's keys are
+ * read: that is what the padding mask does in a padded batch. */
+static void attend(const float *Q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+                   float scale, float *restrict kt, float *restrict p, float *out, size_t ldo)
+{
+    size_t np = (n + 15) / 16 * 16;
+
+    for (size_t d = 0; d < dh; d++) {
+        for (size_t j = 0; j < n; j++)
+            kt[d * np + j] = K[j * ld + d];
+        for (size_t j = n; j < np; j++)
+            kt[d * np + j] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *q = Q + i * ld;
+        float *o = out + i * ldo, mx = -INFINITY, sum = 0, inv;
+        size_t j = 0;
+#ifdef __AVX512F__
+        for (; j < np; j += 16) {
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t d = 0; d < dh; d++)
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_loadu_ps(kt + d * np + j), acc);
+            _mm512_storeu_ps(p + j, _mm512_mul_ps(acc, _mm512_set1_ps(scale)));
         }
+        for (j = 0; j < n; j++)
+            mx = p[j] > mx ? p[j] : mx;
+        {
+            __m512 vs = _mm512_setzero_ps(), vm = _mm512_set1_ps(mx);
+            for (j = 0; j < np; j += 16) {
+                __mmask16 live = j + 16 <= n ? 0xffff : (__mmask16)((1u << (n - j)) - 1);
+                __m512 ex = _mm512_maskz_mov_ps(live, exp16(_mm512_sub_ps(_mm512_loadu_ps(p + j), vm)));
+                _mm512_storeu_ps(p + j, ex);
+                vs = _mm512_add_ps(vs, ex);
+            }
+            sum = _mm512_reduce_add_ps(vs);
+        }
+#else
+        for (; j < n; j++) {
+            float acc = 0;
+            for (size_t d = 0; d < dh; d++)
+                acc += q[d] * kt[d * np + j];
+            p[j] = acc * scale;
+            mx = p[j] > mx ? p[j] : mx;
+        }
+        for (j = 0; j < n; j++) {
+            p[j] = expf(p[j] - mx);
+            sum += p[j];
+        }
+#endif
         inv = 1.0f / sum;
-        for (size_t i = 0; i < n; i++)
-            s[i] *= inv;
+        {
+            size_t d = 0;
+#ifdef __AVX512F__
+            for (; d + 16 <= dh; d += 16) {
+                __m512 acc = _mm512_setzero_ps();
+                for (j = 0; j < n; j++)
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(V + j * ld + d), acc);
+                _mm512_storeu_ps(o + d, _mm512_mul_ps(acc, _mm512_set1_ps(inv)));
+            }
+#endif
+            for (; d < dh; d++) {
+                float acc = 0;
+                for (j = 0; j < n; j++)
+                    acc += p[j] * V[j * ld + d];
+                o[d] = acc * inv;
+            }
+        }
     }
 }
 
@@ -820,7 +900,9 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     a->ctx = mem_aligned(64, n_tok * H * sizeof(float));
     a->tmp = mem_aligned(64, n_tok * H * sizeof(float));
     a->ff = mem_aligned(64, n_tok * F * sizeof(float));
-    a->sc = mem_aligned(64, max_len * max_len * sizeof(float));
+    /* attention scratch: K^T (dh x np) and one probability row (np) */
+    a->sc = mem_aligned(64, ((size_t)(c->hidden / c->n_heads) + 1) * ((max_len + 15) / 16 * 16) *
+                                sizeof(float));
     if (c->precision == BERT_BF16) {
         size_t kp = ((H > F ? H : F) + 31) / 32 * 32;
         a->xb = mem_aligned(64, n_tok * kp * sizeof(uint16_t));
@@ -900,10 +982,8 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
             for (size_t h = 0; h < nh; h++) {
                 const float *Q = a->qkv + row * 3 * H + h * dh;
                 const float *K = Q + H, *V = Q + 2 * H;
-                vec_gemm_ld(0, 1, n, n, dh, scale, Q, 3 * H, K, 3 * H, 0.0f, a->sc, n);
-                softmax_rows(a->sc, n, n);
-                vec_gemm_ld(0, 0, n, dh, n, 1.0f, a->sc, n, V, 3 * H, 0.0f,
-                            a->ctx + row * H + h * dh, H);
+                attend(Q, K, V, 3 * H, n, dh, scale, a->sc, a->sc + dh * ((n + 15) / 16 * 16),
+                       a->ctx + row * H + h * dh, H);
             }
             row += n;
         }
