@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>   /* only to look at the schema from outside the store */
+
 #include "import.h"
 #include "mem.h"
 
@@ -559,6 +561,64 @@ static void test_cancel(void **state)
     free(buf);
 }
 
+/* 1 when the events index exists in the database file at path. */
+static int has_events_index(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE "
+                                            "type='index' AND name='events_item'", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Big files drop the events index and rebuild it at the end; a failure must
+ * bring it back with everything else. */
+static void test_big_file_reindex(void **state)
+{
+    fx *f = *state;
+    char db[600];
+    size_t pad = 900000, n = 0;
+    char *buf = malloc(6 * (pad + 16));
+    err e;
+
+    assert_non_null(buf);
+    store_close(f->s);
+    snprintf(db, sizeof db, "%s/t.db", f->dir);
+    assert_non_null(f->s = store_open(db, &e));
+    assert_int_equal(cat(f, "c.csv", base_catalog), 0);
+    for (int i = 0; i < 5; i++) {   /* white space pads the file past IMP_REINDEX_BYTES */
+        n += (size_t)sprintf(buf + n, "a b");
+        memset(buf + n, ' ', pad);
+        n += pad;
+        buf[n++] = '\n';
+    }
+    size_t good = n;
+    n += (size_t)sprintf(buf + n, "c zz\n");
+    put(f, "big.txt", buf, n);
+    import_report_done(&f->r);
+    assert_int_equal(import_sessions(f->s, f->path, NULL, NULL, &f->r, &f->e), -ERR_NOTFOUND);
+    expect_msg(&f->e, f->path, ":6: field 'item 2': unknown item id 'zz'");
+    assert_int_equal(has_events_index(db), 1);
+    assert_int_equal(n_events(f), 0);
+    put(f, "big.txt", buf, good);
+    import_report_done(&f->r);
+    assert_int_equal(import_sessions(f->s, f->path, NULL, NULL, &f->r, &f->e), 0);
+    assert_int_equal(f->r.events, 10);
+    assert_int_equal(has_events_index(db), 1);
+    int64_t k;
+    assert_int_equal(store_item_event_count(f->s, 1, &k, NULL), 0);
+    assert_int_equal(k, 5);
+    free(buf);
+}
+
 /* ---- MovieLens ------------------------------------------------------------ */
 
 static void ml_latest_fixture(fx *f)
@@ -772,6 +832,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_file_reindex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_min_rating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_100k, setup, teardown),
