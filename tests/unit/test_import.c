@@ -445,6 +445,11 @@ static void test_quotes(void **state)
     assert_int_equal(cat(f, "q3.csv", "id,title\na,\"two\nlines\"\nb,\"three\n\nlines\"\nc,\n"),
                      -ERR_PARSE);
     expect_msg(&f->e, f->path, ":7: field 'title': empty");
+    /* a bare CR (old Mac line end) inside a line, with and without quotes */
+    assert_int_equal(cat(f, "q5.csv", "id,title\na,A\rb,B\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: a carriage return (CR without LF) outside quotes");
+    assert_int_equal(cat(f, "q6.csv", "id,title\na,\"A\"\rb,B\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: a carriage return (CR without LF) outside quotes");
     assert_int_equal(cat(f, "q4.jsonl", "{\"id\":1,\"title\":\"t\"}\n{\"id\":2,\"title\":\"t}\n"),
                      -ERR_PARSE);
     expect_msg(&f->e, f->path, ":2: invalid JSON near column");
