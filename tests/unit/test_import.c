@@ -494,6 +494,8 @@ static void test_rollback(void **state)
     assert_int_equal(ses(f, "bad.txt", "a\nb\nc x\n"), -ERR_NOTFOUND);
     char *after = snapshot(f);
     assert_string_equal(before, after);
+    /* the import's bulk mode is over: foreign keys are enforced again */
+    assert_int_equal(store_event_insert(f->s, "x", NULL, 9999, STORE_NO_TS, NULL), -ERR_NOTFOUND);
     /* inside a caller's transaction the import is a savepoint */
     assert_int_equal(store_begin(f->s, NULL), 0);
     assert_int_equal(cat(f, "ok.csv", "id,title\nz,Z\n"), 0);
