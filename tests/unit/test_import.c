@@ -407,6 +407,10 @@ static void test_nul_bytes(void **state)
     put(f, "nul.jsonl", js, sizeof js - 1);
     assert_int_equal(import_catalog(f->s, f->path, NULL, NULL, &f->r, &f->e), -ERR_PARSE);
     expect_msg(&f->e, f->path, ":1: NUL byte at column 19");
+    /* the JSON escape \u0000 would cut the string short; an escaped backslash is fine */
+    assert_int_equal(cat(f, "nul2.jsonl", "{\"id\":1,\"title\":\"a\\\\u0000\"}\n"
+                                          "{\"id\":2,\"title\":\"a\\u0000b\"}\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: NUL character (\\u0000) at column 19");
     assert_int_equal(n_items(f), 0);
 }
 
