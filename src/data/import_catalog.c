@@ -184,6 +184,22 @@ static int json_str(imp_ctx *x, const char *path, int64_t line, cJSON *o, const 
     return imp_check_text(path, line, key, *out, strlen(*out), x->e);
 }
 
+/* Column of a JSON escape \u0000 in txt, or 0.  cJSON would silently cut the
+ * string there, so it is rejected like a raw NUL byte. */
+static long json_nul_escape(const char *txt, size_t len)
+{
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (txt[i] != '\\' || memcmp(txt + i + 1, "u0000", 5) != 0)
+            continue;
+        size_t k = 0;   /* backslashes in a row ending here: odd = an escape */
+        while (k <= i && txt[i - k] == '\\')
+            k++;
+        if (k % 2 == 1)
+            return (long)i + 1;
+    }
+    return 0;
+}
+
 static int catalog_jsonl_row(imp_ctx *x, const char *path, int64_t line, const char *txt,
                              size_t len)
 {
@@ -304,6 +320,10 @@ static int catalog_jsonl(imp_ctx *x, const char *path)
             if (nul)
                 rc = err_set(x->e, ERR_PARSE, "%s:%lld: NUL byte at column %ld", path,
                              (long long)src.lineno, (long)(nul - src.line) + 1);
+            else if (json_nul_escape(src.line, src.line_len))
+                rc = err_set(x->e, ERR_PARSE, "%s:%lld: NUL character (\\u0000) at column %ld",
+                             path, (long long)src.lineno,
+                             json_nul_escape(src.line, src.line_len));
             else if (bad >= 0)
                 rc = err_set(x->e, ERR_PARSE, "%s:%lld: invalid UTF-8 at column %ld (0x%02X); "
                              "the file must be UTF-8", path, (long long)src.lineno, bad + 1,

@@ -296,6 +296,7 @@ static int tag_row(ml *m, imp_csv *c, const int *idx)
     int rc;
 
     if ((rc = imp_csv_check(c, (size_t)idx[1], m->x->e)) ||
+        (rc = imp_csv_check(c, (size_t)idx[2], m->x->e)) ||
         (rc = parse_id(m, c->line, "movieId", imp_csv_str(c, idx[1]), c->flen[idx[1]], &movie)))
         return rc;
     size_t len = c->flen[idx[2]];

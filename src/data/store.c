@@ -165,7 +165,7 @@ store *store_open(const char *path, err *e)
         err_set(e, ERR_NOMEM, "out of memory opening %s", path);
         return NULL;
     }
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         err_set(e, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO, "open %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
