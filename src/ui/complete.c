@@ -132,4 +132,10 @@ void complete_history_path(char *buf, size_t cap)
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return;
     snprintf(buf, cap, "%s/history", dir);
+    /* append_history() opens without O_CREAT: make sure the file exists */
+    FILE *f = fopen(buf, "a");
+    if (f)
+        fclose(f);
+    else
+        buf[0] = '\0';
 }

@@ -125,7 +125,7 @@ static void draw_detail(const tui_ui *u, int y, int h, int w)
 static void draw_status(tui_ui *u, int y, int w)
 {
     char line[TUI_LINE * 2];
-    if (u->job_running) {
+    if (u->job_running && u->quit_confirm != 1) {
         progress_view v;
         progress_snapshot(&u->L->prog, &v);
         if (v.active) {
@@ -217,6 +217,12 @@ void tui_draw(tui_ui *u)
         break;
     default: {
         int mh = metrics_height(u), ph = rows - mh;
+        size_t most = 10;   /* panes only as tall as their longest list */
+        for (int i = 0; i < u->res.n_panes; i++)
+            if (u->res.pane[i].n > most)
+                most = u->res.pane[i].n;
+        if ((size_t)ph > most + 3)
+            ph = (int)most + 3;
         if (ph > 12 && u->res.caption[0]) {   /* room for the query line */
             char cap[TUI_LINE];
             snprintf(cap, sizeof cap, "Query: %s", u->res.caption);

@@ -226,8 +226,9 @@ static const char *info_get(const table *t, const char *what)
     return NULL;
 }
 
-/* "LABEL, N x D, created" -> "LABEL (N x D)": the date is noise here. */
-static void model_desc(char *dst, size_t cap, const char *v)
+/* "LABEL, N x D, created" -> "LABEL; N x D": the date is noise here, and
+ * "Item2Vec (SGNS, ...)" loses its name, which the line already shows. */
+static void model_desc(char *dst, size_t cap, const char *name, const char *v)
 {
     char tmp[512];
     copy_clean(tmp, sizeof tmp, v);
@@ -235,49 +236,57 @@ static void model_desc(char *dst, size_t cap, const char *v)
     if (last)
         *last = '\0';
     char *sz = strrchr(tmp, ',');
-    if (sz) {
+    if (sz)
         *sz = '\0';
-        snprintf(dst, cap, "%s (%s vectors)", tmp, sz + 2);
-    } else
-        snprintf(dst, cap, "%s", tmp);
+    char *label = tmp;
+    size_t nl = strlen(name), ll = strlen(label);
+    if (strncmp(label, name, nl) == 0 && label[nl] == ' ' && label[nl + 1] == '(' &&
+        label[ll - 1] == ')') {
+        label[ll - 1] = '\0';
+        label += nl + 2;
+    }
+    snprintf(dst, cap, "%s%s%s", label, sz ? "; " : "", sz ? sz + 2 : "");
+}
+
+/* The index of `model` from the `index info` table, or "" */
+static void index_desc(char *dst, size_t cap, const table *ix, const char *model)
+{
+    int ci = ix ? col_of(ix, "index") : -1, cm = ix ? col_of(ix, "model") : -1;
+    dst[0] = '\0';
+    for (size_t r = 0; ci >= 0 && cm >= 0 && r < table_n_rows(ix); r++)
+        if (strcmp(table_cell(ix, r, (size_t)cm), model) == 0) {
+            char c[256];
+            copy_clean(c, sizeof c, table_cell(ix, r, (size_t)ci));
+            snprintf(dst, cap, "  |  index %s", c);
+        }
 }
 
 void tui_header_lines(const table *info, const table *indexes, int width,
                       char lines[TUI_HEADER_LINES][TUI_LINE])
 {
-    char l[TUI_LINE * 3], a[1024], b[1024];
+    char l[TUI_LINE * 3], a[1024], ix[512];
     const char *v;
 
     copy_clean(a, sizeof a, (v = info_get(info, "database")) ? v : "(no database)");
-    snprintf(l, sizeof l, "embedlab  DB %s  |  %s items  %s sessions  %s users  %s events", a,
+    snprintf(l, sizeof l, "embedlab  %s  |  %s items  %s sessions  %s users  %s events", a,
              or_q(info_get(info, "items")), or_q(info_get(info, "sessions")),
              or_q(info_get(info, "users")), or_q(info_get(info, "events")));
     tui_fit(lines[0], TUI_LINE, l, width, 0);
 
     if ((v = info_get(info, "item2vec")))
-        model_desc(a, sizeof a, v);
+        model_desc(a, sizeof a, "Item2Vec", v);
     else
         snprintf(a, sizeof a, "not trained (`train item2vec`)");
-    if ((v = info_get(info, "text")))
-        model_desc(b, sizeof b, v);
-    else
-        snprintf(b, sizeof b, "no text vectors (`encode text`)");
-    snprintf(l, sizeof l, "Item2Vec: %s  |  LLM: %s", a, b);
+    index_desc(ix, sizeof ix, indexes, "item2vec");
+    snprintf(l, sizeof l, "Item2Vec: %s%s", a, ix);
     tui_fit(lines[1], TUI_LINE, l, width, 0);
 
-    size_t o = (size_t)snprintf(l, sizeof l, "index:");
-    size_t n_ix = indexes ? table_n_rows(indexes) : 0;
-    int ci = indexes ? col_of(indexes, "index") : -1, cm = indexes ? col_of(indexes, "model") : -1;
-    for (size_t r = 0; r < n_ix && ci >= 0 && cm >= 0 && o < sizeof l; r++) {
-        copy_clean(a, sizeof a, table_cell(indexes, r, (size_t)cm));
-        copy_clean(b, sizeof b, table_cell(indexes, r, (size_t)ci));
-        o += (size_t)snprintf(l + o, sizeof l - o, "%s %s %s", r ? "," : "", a, b);
-    }
-    if (n_ix == 0 && o < sizeof l)
-        o += (size_t)snprintf(l + o, sizeof l - o, " none");
-    if (o < sizeof l)
-        snprintf(l + o, sizeof l - o, "  |  hybrid: %s",
-                 (v = info_get(info, "hybrid")) ? v : "?");
+    if ((v = info_get(info, "text")))
+        model_desc(a, sizeof a, "LLM", v);
+    else
+        snprintf(a, sizeof a, "no text vectors (`encode text`)");
+    index_desc(ix, sizeof ix, indexes, "text");
+    snprintf(l, sizeof l, "LLM: %s%s  |  hybrid %s", a, ix, or_q(info_get(info, "hybrid")));
     tui_fit(lines[2], TUI_LINE, l, width, 0);
 }
 

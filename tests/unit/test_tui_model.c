@@ -129,12 +129,11 @@ static void test_header_lines(void **st)
     assert_non_null(strstr(lines[0], "/tmp/x.db"));
     assert_non_null(strstr(lines[0], "2000 items"));
     assert_non_null(strstr(lines[0], "8000 sessions"));
-    assert_non_null(strstr(lines[1], "dim 64, window 5, 20 epochs"));
-    assert_non_null(strstr(lines[1], "1794 x 64 vectors"));
+    assert_non_null(strstr(lines[1], "Item2Vec: SGNS, dim 64, window 5, 20 epochs; 1794 x 64"));
     assert_null(strstr(lines[1], "2026-11-29"));
-    assert_non_null(strstr(lines[1], "no text vectors"));
-    assert_non_null(strstr(lines[2], "item2vec hnsw M=16"));
-    assert_non_null(strstr(lines[2], "blend, alpha 0.50"));
+    assert_non_null(strstr(lines[1], "index hnsw M=16"));
+    assert_non_null(strstr(lines[2], "LLM: no text vectors"));
+    assert_non_null(strstr(lines[2], "hybrid blend, alpha 0.50"));
     tui_header_lines(NULL, NULL, 80, lines);
     assert_non_null(strstr(lines[1], "not trained"));
     table_free(info);
