@@ -54,6 +54,7 @@ void tui_status(tui_ui *u, int is_err, const char *fmt, ...)
     va_end(ap);
     table_sanitize(u->status, sizeof u->status, raw);
     u->status_err = is_err;
+    u->status_t = progress_now();
 }
 
 /* Re-reads `info` and `index info` for the header (main thread, idle). */
@@ -141,7 +142,7 @@ static void start_job(tui_ui *u, const char *line)
         return;
     }
     u->job_running = 1;
-    tui_status(u, 0, "running: %s", line);
+    u->status[0] = '\0';   /* the progress line says it all */
 }
 
 /* Joins a finished job and shows its result; returns 1 if one finished. */

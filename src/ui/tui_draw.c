@@ -125,7 +125,9 @@ static void draw_detail(const tui_ui *u, int y, int h, int w)
 static void draw_status(tui_ui *u, int y, int w)
 {
     char line[TUI_LINE * 2];
-    if (u->job_running && u->quit_confirm != 1) {
+    /* a message from the last 3 s (busy, cancelling, ...) outranks the bar */
+    int fresh = u->status[0] && progress_now() - u->status_t < 3.0;
+    if (u->job_running && u->quit_confirm != 1 && !fresh) {
         progress_view v;
         progress_snapshot(&u->L->prog, &v);
         if (v.active) {

@@ -35,6 +35,7 @@ typedef struct tui_ui {
     tui_spark spark[TUI_N_PANES];
     char status[512];
     int status_err;
+    double status_t;         /* when it was set: it outranks the progress line 3 s */
     char matches[512];       /* completion candidates, shown on the status line */
     int quit_confirm;        /* q pressed while a job runs */
 
