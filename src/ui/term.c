@@ -149,6 +149,7 @@ int term_init(progress *job)
     nonl();
     keypad(stdscr, TRUE);
     timeout(100);       /* the redraw tick while a job runs */
+    mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED, NULL);   /* rows are clickable */
     colors();
     return 0;
 }

@@ -108,6 +108,7 @@ static void apply(tui_ui *u, const char *line, int rc, table_list *out, const er
         tui_text_init(&u->text, line);
         tui_text_tables(&u->text, out);
         u->text_top = 0;
+        u->text_left = 0;
         u->view = TUI_VIEW_TEXT;
     }
     if (rc < 0)
@@ -143,6 +144,8 @@ static void start_job(tui_ui *u, const char *line)
     }
     u->job_running = 1;
     u->status[0] = '\0';   /* the progress line says it all */
+    if (u->view == TUI_VIEW_MAP)
+        u->view = TUI_VIEW_PANES;   /* the map reads the catalog; the job owns it now */
 }
 
 /* Joins a finished job and shows its result; returns 1 if one finished. */
@@ -246,6 +249,7 @@ void tui_open_detail(tui_ui *u)
     tui_text_init(&u->text, idc);
     tui_text_item(&u->text, a.t[0], COLS > TUI_MIN_W ? COLS : TUI_MIN_W);
     u->text_top = 0;
+    u->text_left = 0;
     u->view = TUI_VIEW_DETAIL;
     tui_status(u, 0, "%s: Esc back, s: run `similar %s` in the panes", idc, idc);
 done:

@@ -55,6 +55,9 @@ int tui_results_from(tui_results *r, const table_list *tl, const char *caption);
 size_t tui_fit(char *dst, size_t cap, const char *s, int width, int right);
 /* Display width of s (wraps table_text_width). */
 int tui_width(const char *s);
+/* The rest of s after its first `cols` display columns (for horizontal
+ * scrolling); a wide character cut in half is skipped whole. */
+const char *tui_skip_cols(const char *s, int cols);
 
 /* One pane row (or, for row == n.., an empty line) of exactly width
  * columns: mark, rank, id, title, score.  The mark glyph is "◆" when all

@@ -35,8 +35,8 @@ static const table *hdr_table(const tui_ui *u, const char *title)
 }
 
 /* Three panes side by side in rows [y, y+h), the selection in pane `focus`
- * (sel_row; no selection when focus < 0). */
-static void draw_panes(const tui_results *r, int y, int h, int w, int focus, size_t sel)
+ * (sel_row; no selection when focus < 0).  Returns the first row shown. */
+static size_t draw_panes(const tui_results *r, int y, int h, int w, int focus, size_t sel)
 {
     static const char *const names[] = {"Item2Vec", "LLM", "Hybrid"};
     char line[TUI_LINE];
@@ -44,7 +44,7 @@ static void draw_panes(const tui_results *r, int y, int h, int w, int focus, siz
     size_t top = 0;
 
     if (body < 1)
-        return;
+        return 0;
     if (focus >= 0 && sel >= (size_t)body)
         top = sel - (size_t)body + 1;
     for (int i = 0; i < TUI_N_PANES; i++) {
@@ -79,6 +79,7 @@ static void draw_panes(const tui_results *r, int y, int h, int w, int focus, siz
             }
         }
     }
+    return top;
 }
 
 static void draw_metrics(const tui_ui *u, int y, int h, int w)
@@ -105,11 +106,12 @@ static int metrics_height(const tui_ui *u)
 static void draw_text(const tui_ui *u, int y, int h, int w)
 {
     char t[TUI_LINE];
-    snprintf(t, sizeof t, "%s   (Esc back, Up/Down PgUp/PgDn scroll; %zu lines)", u->text.title,
-             u->text.n);
+    snprintf(t, sizeof t, "%s   (Esc back; Up/Down PgUp/PgDn Left/Right scroll; %zu lines)",
+             u->text.title, u->text.n);
     put_fit(y, 0, w, term_attr(TERM_TITLE), t);
     for (int k = 0; k + 1 < h && u->text_top + (size_t)k < u->text.n; k++)
-        put_fit(y + 1 + k, 0, w, 0, u->text.line[u->text_top + (size_t)k]);
+        put_fit(y + 1 + k, 0, w, 0,
+                tui_skip_cols(u->text.line[u->text_top + (size_t)k], u->text_left));
 }
 
 static void draw_detail(const tui_ui *u, int y, int h, int w)
@@ -189,6 +191,7 @@ void tui_draw(tui_ui *u)
 
     getmaxyx(stdscr, H, W);
     erase();
+    u->lay_h = 0;   /* no panes on screen unless drawn below */
     if (W < TUI_MIN_W || H < TUI_MIN_H) {
         char msg[128];
         snprintf(msg, sizeof msg, "terminal too small: %dx%d", W, H);
@@ -232,7 +235,10 @@ void tui_draw(tui_ui *u)
             y0++;
             ph--;
         }
-        draw_panes(&u->res, y0, ph, W, u->focus_cmd ? -1 : u->pane, u->row);
+        u->lay_top = draw_panes(&u->res, y0, ph, W, u->focus_cmd ? -1 : u->pane, u->row);
+        u->lay_y = y0 + 1;
+        u->lay_h = ph - 1;
+        u->lay_pw = (W - 2) / 3;
         draw_metrics(u, y0 + ph, mh, W);
     }
     }

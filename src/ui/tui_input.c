@@ -195,20 +195,47 @@ static void open_help(tui_ui *u)
     tui_text_init(&u->text, "help");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         tui_text_add(&u->text, keys[i]);
-    if (!u->job_running) {
+    if (!u->job_running) {   /* `help` is a table; one command per entry reads better */
         table_list_init(&tl);
-        if (cmd_exec(u->L, "help", &tl, &e) == 0)
-            tui_text_tables(&u->text, &tl);
+        if (cmd_exec(u->L, "help", &tl, &e) == 0 && tl.n > 0) {
+            tui_text_add(&u->text, "Commands (help COMMAND on the command line for details)");
+            for (size_t r = 0; r < table_n_rows(tl.t[0]); r++) {
+                tui_text_add(&u->text, table_cell(tl.t[0], r, 0));
+                tui_text_wrap(&u->text, "", 5, table_cell(tl.t[0], r, 1), COLS);
+            }
+        }
         table_list_done(&tl);
     }
     u->text_top = 0;
+    u->text_left = 0;
     u->view = TUI_VIEW_TEXT;
+}
+
+/* A click selects a pane row; a double click opens its detail. */
+static int mouse(tui_ui *u)
+{
+    MEVENT ev;
+    if (getmouse(&ev) != OK || u->view != TUI_VIEW_PANES || u->lay_h <= 0 ||
+        ev.y < u->lay_y || ev.y >= u->lay_y + u->lay_h || u->res.n_panes == 0)
+        return TUI_HANDLED;
+    int p = ev.x / (u->lay_pw + 1);
+    size_t row = u->lay_top + (size_t)(ev.y - u->lay_y);
+    if (p >= u->res.n_panes || row >= u->res.pane[p].n)
+        return TUI_HANDLED;
+    u->focus_cmd = 0;
+    u->pane = p;
+    u->row = row;
+    if (ev.bstate & BUTTON1_DOUBLE_CLICKED)
+        tui_open_detail(u);
+    return TUI_REDRAW;
 }
 
 int tui_handle_key(tui_ui *u, int is_key, int ch)
 {
     if (is_key && ch == KEY_RESIZE)
         return TUI_REDRAW;
+    if (is_key && ch == KEY_MOUSE)
+        return mouse(u);
     if (u->focus_cmd)
         return cmd_key(u, is_key, ch);
     if (u->quit_confirm == 1) {
@@ -243,13 +270,20 @@ int tui_handle_key(tui_ui *u, int is_key, int ch)
             if (u->text_top + 10 < u->text.n)
                 u->text_top += 10;
             return TUI_REDRAW;
-        case KEY_LEFT: case KEY_BTAB:
+        case KEY_LEFT: case KEY_RIGHT:
+            if (text_view) {   /* wide tables scroll sideways */
+                u->text_left += ch == KEY_LEFT ? -8 : 8;
+                if (u->text_left < 0)
+                    u->text_left = 0;
+                return TUI_REDRAW;
+            }
+            if (u->res.n_panes)
+                u->pane = (u->pane + u->res.n_panes + (ch == KEY_LEFT ? -1 : 1)) %
+                          u->res.n_panes;
+            break;
+        case KEY_BTAB:
             if (u->res.n_panes)
                 u->pane = (u->pane + u->res.n_panes - 1) % u->res.n_panes;
-            break;
-        case KEY_RIGHT:
-            if (u->res.n_panes)
-                u->pane = (u->pane + 1) % u->res.n_panes;
             break;
         case KEY_ENTER:
             tui_open_detail(u);
@@ -266,7 +300,11 @@ int tui_handle_key(tui_ui *u, int is_key, int ch)
         u->focus_cmd = 1;
         return TUI_REDRAW;
     case '\t':
-        return tui_handle_key(u, 1, KEY_RIGHT);
+        if (u->res.n_panes)
+            u->pane = (u->pane + 1) % u->res.n_panes;
+        if (u->row >= visible_rows(u))
+            u->row = visible_rows(u) ? visible_rows(u) - 1 : 0;
+        return TUI_REDRAW;
     case 'j':
         return tui_handle_key(u, 1, KEY_DOWN);
     case 'k':

@@ -30,6 +30,7 @@ typedef struct tui_ui {
     tui_results det;         /* the detail view's neighbours */
     tui_text text;           /* text / detail view content */
     size_t text_top;         /* first visible text line */
+    int text_left;           /* columns scrolled off to the left */
     table_list hdr;          /* `info` and `index info` for the header */
     table_list metrics;      /* the last "metrics" table (eval) */
     tui_spark spark[TUI_N_PANES];
@@ -56,6 +57,10 @@ typedef struct tui_ui {
     char hist[1100];
 
     tui_map *map;
+
+    /* where the panes were last drawn, for mouse clicks */
+    int lay_y, lay_h, lay_pw;
+    size_t lay_top;
 } tui_ui;
 
 /* tui.c */

@@ -225,7 +225,7 @@ void tui_map_draw(tui_ui *u, int y0, int h, int w)
     char line[TUI_LINE];
     int pw = (w - 1) / 2, legend_h = 2;
 
-    if (!m)
+    if (!m || u->job_running)   /* never read the lab while the worker owns it */
         return;
     const char *sel = tui_selected_id(u);
     snprintf(line, sizeof line, "Embedding map (PCA to 2-D)   selected: %s   (m or Esc back)",

@@ -38,6 +38,17 @@ static int cp_width(const char *s, int len)
 
 int tui_width(const char *s) { return (int)table_text_width(s); }
 
+const char *tui_skip_cols(const char *s, int cols)
+{
+    int used = 0;
+    while (*s && used < cols) {
+        int n = cp_len(s);
+        used += cp_width(s, n);
+        s += n;
+    }
+    return s;
+}
+
 size_t tui_fit(char *dst, size_t cap, const char *s, int width, int right)
 {
     size_t o = 0;

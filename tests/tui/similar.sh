@@ -36,5 +36,11 @@ wait_for 'times it occurs in sessions' "sessions count"
 wait_for '^Neighbours in each model' "neighbours"
 send Escape
 wait_for '^Query: similar I00980' "back to the panes"
+# a mouse click (SGR 1006 report) on screen line 8, column 90: Hybrid's rank 3
+hyb3=$(screen | grep -oE '│. +3 I[0-9]{5}[^│]*$' | grep -oE 'I[0-9]{5}')
+send -l $'\e[<0;90;8M\e[<0;90;8m'
+send Enter
+wait_for "^$hyb3  " "detail of the clicked Hybrid row ($hyb3)"
+send Escape
 quit_ok
 echo ok

@@ -54,6 +54,10 @@ static void test_fit_pads_and_truncates_wide(void **st)
     assert_string_equal(b, "无线蓝牙耳机");
     tui_fit(b, sizeof b, "x", 0, 0);
     assert_string_equal(b, "");
+    assert_string_equal(tui_skip_cols("ab无线c", 2), "无线c");
+    assert_string_equal(tui_skip_cols("ab无线c", 4), "线c");
+    assert_string_equal(tui_skip_cols("ab无线c", 3), "线c");   /* half of 无: skipped whole */
+    assert_string_equal(tui_skip_cols("ab", 9), "");
 }
 
 static void test_panes_marks_and_alignment(void **st)
