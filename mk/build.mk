@@ -109,4 +109,4 @@ check-includes:
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d)

@@ -209,7 +209,7 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
 
 void tui_pane_title(const tui_pane *p, int width, char *dst, size_t cap)
 {
-    char lat[32] = "", t[TUI_LINE], left[TUI_LINE];
+    char lat[32] = "", t[TUI_LINE + 64], left[TUI_LINE];
     int lw;
 
     if (p->latency_ms >= 0)
@@ -412,7 +412,7 @@ size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int wi
 
 void tui_progress_line(const progress_view *v, int width, char *dst, size_t cap)
 {
-    char l[TUI_LINE], bar[TUI_LINE], tail[256], stage[96];
+    char l[TUI_LINE * 2], bar[TUI_LINE], tail[256], stage[96];
     double frac = v->total ? (double)v->done / (double)v->total : 0;
     size_t o = 0;
 
