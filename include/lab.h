@@ -27,6 +27,7 @@ typedef struct lab_settings {
     int nprobe, ef;      /* index search parameters (0 = index default) */
     int no_timing;       /* print latencies as "-" (deterministic output) */
     int threads;         /* default worker threads */
+    int history;         /* last history items averaged into a user's query */
 } lab_settings;
 
 /* A loaded vector model (item2vec, text, imported ...) and its index.  The

@@ -26,7 +26,7 @@
 #include "lab.h"
 
 #define REC_MAX_K 1000
-#define REC_HIST_LAST 5   /* the user vector is the mean of the last 5 items */
+#define REC_HIST_LAST 5   /* default: the user vector is the mean of the last 5 items */
 #define REC_RRF_K 60      /* the constant of Cormack et al. 2009 */
 
 enum { REC_ITEM2VEC, REC_TEXT, REC_HYBRID, REC_POPULAR, REC_N_METHODS };
@@ -72,6 +72,7 @@ typedef struct rec_models {
     size_t n_pop;
     int hybrid;              /* HYBRID_* */
     double alpha;
+    int hist_last;           /* history items averaged into the query (0: REC_HIST_LAST) */
 } rec_models;
 
 /* Computes one method's list.  A method that cannot answer (no model, no
@@ -79,9 +80,10 @@ typedef struct rec_models {
 int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
             rec_list *out, err *e);
 
-/* Mean of the normalised vectors of the last REC_HIST_LAST history items
- * that have one; returns how many contributed (0: none). */
-size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out);
+/* Mean of the normalised vectors of the last n_last history items that
+ * have one; returns how many contributed (0: none). */
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, size_t n_last,
+                       float *out);
 
 const char *rec_method_name(int method);
 

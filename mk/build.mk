@@ -90,6 +90,9 @@ bench: $(APP) $(BENCH_BIN)
 bench-compare: $(APP) $(BENCH_BIN)
 	@bench/run.sh --compare $(BUILD)
 
+model:
+	@scripts/model.sh
+
 install: $(APP)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/embedlab/demo \
 	    $(DESTDIR)$(PREFIX)/share/man/man1

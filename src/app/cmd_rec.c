@@ -26,6 +26,7 @@ static int load_models(lab *L, rec_models *ms, err *e)
         return err_set(e, e2.code, "%s", e2.msg);
     ms->hybrid = L->set.hybrid;
     ms->alpha = L->set.alpha;
+    ms->hist_last = L->set.history;
     return 0;
 }
 
@@ -203,7 +204,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     if (rc == 0) {
         table *t = cmd_table(out, "");
         if (!t || table_note(t, "user %s: %zu events in history; the last %d form the query",
-                             user, n, REC_HIST_LAST))
+                             user, n, L->set.history))
             rc = cmd_nomem(e);
     }
     mem_free(hist);

@@ -12,6 +12,7 @@ void lab_settings_default(lab_settings *s)
     s->alpha = 0.5;
     s->hybrid = HYBRID_BLEND;
     s->threads = 2;
+    s->history = 5;
 }
 
 lab *lab_open(const char *db_path, err *e)

@@ -75,12 +75,13 @@ int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_
     return 0;
 }
 
-size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out)
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, size_t n_last,
+                       float *out)
 {
     size_t used = 0, dim = m->unit.dim;
 
     memset(out, 0, dim * sizeof *out);
-    for (size_t i = n_hist; i > 0 && used < REC_HIST_LAST; i--) {
+    for (size_t i = n_hist; i > 0 && used < n_last; i--) {
         long r = vecset_find(&m->unit, hist[i - 1]);
         if (r < 0)
             continue;
@@ -225,6 +226,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
     float *iq = NULL, *tq = NULL;
     rec_filter f = {.category = q->category, .L = L};
     double t0 = progress_now();
+    size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
     int rc = 0;
 
     out->n = 0;
@@ -245,7 +247,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
             goto nomem;
         if (q->i2v_q)
             memcpy(iq, q->i2v_q, ms->i2v->unit.dim * sizeof *iq);
-        else if (q->text_q || !rec_mean_vector(ms->i2v, q->hist, q->n_hist, iq)) {
+        else if (q->text_q || !rec_mean_vector(ms->i2v, q->hist, q->n_hist, n_last, iq)) {
             mem_free(iq);
             iq = NULL;
         }
@@ -256,7 +258,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
             goto nomem;
         if (q->text_q)
             memcpy(tq, q->text_q, ms->text->unit.dim * sizeof *tq);
-        else if (!rec_mean_vector(ms->text, q->hist, q->n_hist, tq)) {
+        else if (!rec_mean_vector(ms->text, q->hist, q->n_hist, n_last, tq)) {
             mem_free(tq);
             tq = NULL;
         }

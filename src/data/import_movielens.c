@@ -219,12 +219,14 @@ static int cmp_rating(const void *a, const void *b)
     return (p->line > q->line) - (p->line < q->line);
 }
 
-static int insert_ratings(ml *m)
+static int insert_ratings(ml *m, const char *file)
 {
     char sess[24];
     int64_t cur = -1;
-    int rc;
+    int rc, reindex;
 
+    if ((rc = imp_events_index_off(m->x, file, &reindex)))
+        return rc;
     qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
     for (size_t i = 0; i < m->n_rt; i++) {
         if (m->rt[i].user != cur) {
@@ -237,7 +239,7 @@ static int insert_ratings(ml *m)
         if ((i & 8191) == 0 && progress_cancelled(m->x->p))
             return err_set(m->x->e, ERR_CANCEL, "import cancelled; the database is unchanged");
     }
-    return 0;
+    return reindex ? store_events_index(m->x->s, 1, m->x->e) : 0;
 }
 
 /* Runs fn on every data row of a CSV file whose header has `cols` (in any
@@ -395,7 +397,7 @@ static int ml_latest(ml *m, const char *dir)
     snprintf(f, sizeof f, "%s/ratings.csv", dir);
     if ((rc = each_csv_row(m, f, rating_cols, 4, 4, rating_row)))
         return rc;
-    return insert_ratings(m);
+    return insert_ratings(m, f);
 }
 
 /* ---- ml-100k -------------------------------------------------------------- */
@@ -565,7 +567,7 @@ static int ml_100k(ml *m, const char *dir)
     snprintf(f, sizeof f, "%s/u.data", dir);
     if ((rc = each_line(m, f, 0, data_line)))
         return rc;
-    return insert_ratings(m);
+    return insert_ratings(m, f);
 }
 
 int import_movielens(store *s, const char *dir, const import_opts *o, progress *p,

@@ -19,6 +19,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int txn_depth;
+    int bulk;                  /* store_bulk mode on */
+    int64_t bulk_old_cache;    /* cache_size to restore */
     sqlite3_stmt *ins_item, *ins_event, *get_item;
 };
 
@@ -91,6 +93,8 @@ static int prepare(store *s, const char *sql, sqlite3_stmt **st, err *e)
     return 0;
 }
 
+static int count_rows(store *s, const char *sql, int64_t *n, err *e);
+
 static int schema_version(store *s, int *v, err *e)
 {
     sqlite3_stmt *st;
@@ -161,7 +165,7 @@ store *store_open(const char *path, err *e)
         err_set(e, ERR_NOMEM, "out of memory opening %s", path);
         return NULL;
     }
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         err_set(e, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO, "open %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -256,6 +260,35 @@ void store_rollback(store *s)
 }
 
 int store_in_txn(const store *s) { return s->txn_depth > 0; }
+
+int store_bulk(store *s, int on, err *e)
+{
+    char sql[64];
+    int rc;
+
+    if (on && !s->bulk) {
+        if ((rc = count_rows(s, "PRAGMA cache_size", &s->bulk_old_cache, e)))
+            return rc;
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", STORE_BULK_CACHE_KIB);
+        if ((rc = exec(s, sql, e)) || (rc = exec(s, "PRAGMA foreign_keys=OFF", e)))
+            return rc;
+        s->bulk = 1;
+    } else if (!on && s->bulk) {
+        s->bulk = 0;
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", (long long)s->bulk_old_cache);
+        if ((rc = exec(s, sql, e)) || (rc = exec(s, "PRAGMA foreign_keys=ON", e)))
+            return rc;
+    }
+    return 0;
+}
+
+int store_events_index(store *s, int on, err *e)
+{
+    if (s->txn_depth <= 0)
+        return err_set(e, ERR_STATE, "events index: needs a transaction");
+    return exec(s, on ? "CREATE INDEX IF NOT EXISTS events_item ON events(item)"
+                      : "DROP INDEX IF EXISTS events_item", e);
+}
 
 /* ---- items -------------------------------------------------------------- */
 

@@ -492,32 +492,113 @@ static inline float erf_fast(float x)
 
 float bert_gelu(float x) { return 0.5f * x * (1.0f + erf_fast(x * 0.70710678118654752f)); }
 
-/* y = gelu(y + b) over rows of n. Branch-free so the compiler vectorises. */
+/* The elementwise kernels below have an AVX-512 body (gcc -O2 does not
+ * vectorise loops of unknown length) and a scalar tail / fallback that
+ * computes the same formulas. */
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+static inline __m512 gelu16(__m512 x)
+{
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)), t2, p, q;
+    t = _mm512_max_ps(_mm512_min_ps(t, _mm512_set1_ps(4.f)), _mm512_set1_ps(-4.f));
+    t2 = _mm512_mul_ps(t, t);
+    p = _mm512_set1_ps(-2.72614225801306e-10f);
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(p, t);
+    q = _mm512_set1_ps(-1.45660718464996e-05f);
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-1.42647390514189e-02f));
+    t = _mm512_add_ps(_mm512_set1_ps(1.f), _mm512_div_ps(p, q));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), t);
+}
+#endif
+
+/* y = gelu(y + b) over rows of n. */
 static void bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n)
 {
-    for (size_t r = 0; r < rows; r++, y += n)
-        for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < rows; r++, y += n) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(y + i, gelu16(_mm512_add_ps(_mm512_loadu_ps(y + i),
+                                                         _mm512_loadu_ps(b + i))));
+#endif
+        for (; i < n; i++)
             y[i] = bert_gelu(y[i] + b[i]);
+    }
 }
 
-/* x = LayerNorm(y + b + x) row by row (post-LN residual). */
+/* y += b over rows of n. */
+static void bias_add(float *restrict y, const float *restrict b, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++, y += n) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(b + i)));
+#endif
+        for (; i < n; i++)
+            y[i] += b[i];
+    }
+}
+
+/* x = LayerNorm(y + b + x) row by row (post-LN residual); two passes over
+ * the row for a numerically safe variance. */
 static void bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
                              const float *restrict g, const float *restrict beta, size_t rows,
                              size_t n, float eps)
 {
     for (size_t r = 0; r < rows; r++, x += n, y += n) {
         float mean = 0, var = 0, inv;
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        __m512 acc = _mm512_setzero_ps(), vm, vi;
+        for (; i + 16 <= n; i += 16) {
+            __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i),
+                                     _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(b + i)));
+            _mm512_storeu_ps(x + i, v);
+            acc = _mm512_add_ps(acc, v);
+        }
+        mean = _mm512_reduce_add_ps(acc);
+#endif
+        for (; i < n; i++) {
             x[i] += y[i] + b[i];
             mean += x[i];
         }
         mean /= (float)n;
-        for (size_t i = 0; i < n; i++) {
+        i = 0;
+#ifdef __AVX512F__
+        vm = _mm512_set1_ps(mean);
+        acc = _mm512_setzero_ps();
+        for (; i + 16 <= n; i += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
+            acc = _mm512_fmadd_ps(d, d, acc);
+        }
+        var = _mm512_reduce_add_ps(acc);
+#endif
+        for (; i < n; i++) {
             float d = x[i] - mean;
             var += d * d;
         }
         inv = 1.0f / sqrtf(var / (float)n + eps);
-        for (size_t i = 0; i < n; i++)
+        i = 0;
+#ifdef __AVX512F__
+        vi = _mm512_set1_ps(inv);
+        for (; i + 16 <= n; i += 16) {
+            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vi);
+            _mm512_storeu_ps(x + i, _mm512_fmadd_ps(d, _mm512_loadu_ps(g + i),
+                                                    _mm512_loadu_ps(beta + i)));
+        }
+#endif
+        for (; i < n; i++)
             x[i] = (x[i] - mean) * inv * g[i] + beta[i];
     }
 }
@@ -595,11 +676,7 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
         const bert_layer *L = &m->layers[l];
         /* fused QKV: [T x 3H] = X [T x H] * Wqkv^T, then bias */
         vec_gemm(1, T, 3 * H, H, 1.0f, a->x, L->qkv_w, 0.0f, a->qkv);
-        for (size_t r = 0; r < T; r++) {
-            float *q = a->qkv + r * 3 * H;
-            for (size_t i = 0; i < 3 * H; i++)
-                q[i] += L->qkv_b[i];
-        }
+        bias_add(a->qkv, L->qkv_b, T, 3 * H);
         row = 0;
         for (size_t s = 0; s < nb; s++) {
             size_t n = lens[s];

@@ -595,8 +595,11 @@ typedef struct reader {
     size_t cap;
 } reader;
 
+#define LINE_EOF (-1)
+#define LINE_NOMEM (-2)
+
 /* Reads one line without its '\n' (and a trailing '\r').  Returns its
- * length, -1 at end of file, -ERR_NOMEM. */
+ * length, LINE_EOF or LINE_NOMEM. */
 static long read_line(reader *rd)
 {
     size_t n = 0;
@@ -604,13 +607,13 @@ static long read_line(reader *rd)
 
     while ((ch = getc(rd->f)) != EOF && ch != '\n') {
         if (n + 2 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 2, 1) < 0)
-            return -ERR_NOMEM;
+            return LINE_NOMEM;
         rd->buf[n++] = (char)ch;
     }
     if (ch == EOF && n == 0)
-        return -1;
+        return LINE_EOF;
     if (n + 1 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 1, 1) < 0)
-        return -ERR_NOMEM;
+        return LINE_NOMEM;
     if (n && rd->buf[n - 1] == '\r')
         n--;
     rd->buf[n] = '\0';
@@ -625,7 +628,7 @@ static int parse_header(reader *rd, size_t *n, size_t *dim, err *e)
     unsigned long long a, b;
     long len = read_line(rd);
 
-    if (len == -ERR_NOMEM)
+    if (len == LINE_NOMEM)
         return err_set(e, ERR_NOMEM, "out of memory");
     if (len < 0)
         return err_set(e, ERR_PARSE, "%s:1: empty file (expected a \"count dim\" header)",
@@ -670,7 +673,7 @@ static int load_text(reader *rd, i2v_w2v *w, err *e)
     for (size_t r = 0; r < w->n; r++) {
         long len = read_line(rd);
         char *p, *end;
-        if (len == -ERR_NOMEM)
+        if (len == LINE_NOMEM)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (len < 0)
             return err_set(e, ERR_PARSE, "%s:%zu: truncated: header says %zu vectors, found %zu",
@@ -717,7 +720,7 @@ static int load_text(reader *rd, i2v_w2v *w, err *e)
     }
     for (;;) {
         long len = read_line(rd);
-        if (len == -ERR_NOMEM)
+        if (len == LINE_NOMEM)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (len < 0)
             return 0;

@@ -244,8 +244,9 @@ static void test_oom_loop(void **st)
         const char *texts[2] = {"hello world", "tiny bert"};
         int rc = m ? bert_encode(m, texts, NULL, 2, out, NULL, &e) : -1;
         mem_fail_after(-1);
+        int ok = m && rc == 0;
         bert_free(m);
-        if (m && rc == 0)
+        if (ok)
             break;
         if (e.code != ERR_NOMEM)
             fail_msg("allocation %ld: got %s: %s", n, err_name(e.code), e.msg);
