@@ -106,10 +106,10 @@ check-includes:
 	for f in $$(git grep -l '<sqlite3.h>' -- src | grep -v '^src/data/store.c$$'); do echo "sqlite3.h in $$f"; bad=1; done; \
 	for f in $$(git grep -l '<cblas.h>' -- src | grep -v '^src/base/vec.c$$'); do echo "cblas.h in $$f"; bad=1; done; \
 	for f in $$(git grep -lE '<n?curses' -- src | grep -v '^src/ui/'); do echo "curses in $$f"; bad=1; done; \
-	for f in $$(git grep -l '<readline/' -- src | grep -v '^src/ui/repl.c$$'); do echo "readline in $$f"; bad=1; done; \
+	for f in $$(git grep -l '<readline/' -- src | grep -v '^src/ui/'); do echo "readline in $$f"; bad=1; done; \
 	exit $$bad
 
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d)
