@@ -596,7 +596,10 @@ typedef struct reader {
 } reader;
 
 /* Reads one line without its '\n' (and a trailing '\r').  Returns its
- * length, -1 at end of file, -ERR_NOMEM. */
+ * length, READ_EOF at end of file, -ERR_NOMEM.  READ_EOF must differ from
+ * every -ERR_*: it was -1 == -ERR_NOMEM, so reaching the end of any text file
+ * was reported as "out of memory" (found by fuzz_w2v's first seed). */
+#define READ_EOF (-ERR_MAX_ - 1)
 static long read_line(reader *rd)
 {
     size_t n = 0;
@@ -608,7 +611,7 @@ static long read_line(reader *rd)
         rd->buf[n++] = (char)ch;
     }
     if (ch == EOF && n == 0)
-        return -1;
+        return READ_EOF;
     if (n + 1 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 1, 1) < 0)
         return -ERR_NOMEM;
     if (n && rd->buf[n - 1] == '\r')
