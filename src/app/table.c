@@ -327,7 +327,12 @@ static void json_str(FILE *out, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7f)
                 fprintf(out, "\\u%04x", *p);
-            else
+            else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                /* C1 controls (U+0080..U+009F, e.g. U+009B = CSI) are legal raw
+                 * in JSON but act on a UTF-8 terminal the way ESC does */
+                fprintf(out, "\\u%04x", p[1]);
+                p++;
+            } else
                 fputc(*p, out);
         }
     }
