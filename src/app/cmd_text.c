@@ -296,6 +296,8 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
         goto done;
     double enc_ms = (progress_now() - t0) * 1000;
     ms.i2v = lab_model_get(L, "item2vec", &e2);
+    if (ms.i2v && L->set.i2v_inout)
+        ms.i2v_out = lab_model_get(L, "item2vec#ctx", &e2);
     ms.hybrid = L->set.hybrid;
     ms.alpha = L->set.alpha;
     ms.hist_last = L->set.history;
