@@ -541,7 +541,8 @@ static int seg_browse(world *w, rng *r, int c, const guser *u, scur *s, double *
 
 /* Shopping along a need: one item per category in need order (at least two
  * categories), usually a partner of the previous pick, sometimes after
- * comparing a few substitutes (p_sub). */
+ * comparing a few substitutes (with probability p_sub, then 0.6 p_sub, ...,
+ * afresh in each category). */
 static int seg_chain(world *w, rng *r, int d, const guser *u, scur *s, double p_sub,
                      double *wt, err *e)
 {
@@ -570,7 +571,7 @@ static int seg_chain(world *w, rng *r, int d, const guser *u, scur *s, double p_
         if (it < 0)
             continue;
         /* compare a few substitutes before settling on the last one */
-        while (rng_uniform(r) < p_sub) {
+        for (double p = p_sub; rng_uniform(r) < p; p *= 0.6) {
             int32_t alt;
             if ((rc = push_event(w, r, s, it, e)) < 0)
                 return rc;
@@ -580,7 +581,6 @@ static int seg_chain(world *w, rng *r, int d, const guser *u, scur *s, double p_
                 break;
             }
             it = alt;
-            p_sub *= 0.6;
         }
         if (it >= 0) {
             if ((rc = push_event(w, r, s, it, e)) < 0)
