@@ -584,7 +584,7 @@ static void test_zh_text(void **st)
     collect(&o, &zh);
     assert_int_equal(en.n_items, zh.n_items);
     for (size_t i = 0; i < zh.n_items; i++) {
-        size_t n_title, n_desc, n_cat, n_en;
+        size_t n_title = 0, n_desc = 0, n_cat = 0, n_en = 0;
         const citem *it = &zh.items[i];
         if (!utf8_check(it->title, &n_title) || !utf8_check(it->desc, &n_desc) ||
             !utf8_check(it->cat, &n_cat))
