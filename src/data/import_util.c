@@ -800,7 +800,24 @@ int imp_events_index_off(imp_ctx *x, const char *path, int *dropped)
     return store_events_index(x->s, 0, x->e);
 }
 
-static void *json_alloc(size_t n) { return mem_alloc(n); }
+/* cJSON reports a failed allocation as a parse error; this flag tells them apart. */
+static _Thread_local int json_oom;
+
+static void *json_alloc(size_t n)
+{
+    void *p = mem_alloc(n);
+    if (!p)
+        json_oom = 1;
+    return p;
+}
+
+int imp_json_oom(int reset)
+{
+    int v = json_oom;
+    if (reset)
+        json_oom = 0;
+    return v;
+}
 
 void imp_json_hooks(void)
 {

@@ -769,6 +769,78 @@ static void test_movielens_real(void **state)
     assert_int_equal(c.sessions, 610);
 }
 
+/* ---- out of memory ------------------------------------------------------- */
+
+/* Fails allocation N = 0, 1, 2, ... until the import succeeds: every failure
+ * must be ERR_NOMEM with the database unchanged (and, under ASan, no leak). */
+static void oom_loop(fx *f, int (*run)(fx *f))
+{
+    int rc = -1;
+    long n;
+
+    for (n = 0; n < 10000 && rc != 0; n++) {
+        int64_t items = n_items(f), events = n_events(f);
+        import_report_done(&f->r);
+        err_clear(&f->e);
+        mem_fail_after(n);
+        rc = run(f);
+        mem_fail_after(-1);
+        if (rc != 0) {
+            if (rc != -ERR_NOMEM)
+                fail_msg("allocation %ld failed: rc %d (%s)", n, rc, f->e.msg);
+            assert_int_equal(n_items(f), items);
+            assert_int_equal(n_events(f), events);
+        }
+    }
+    assert_int_equal(rc, 0);
+    assert_true(n > 1);
+}
+
+static int oom_csv(fx *f)
+{
+    return import_catalog(f->s, "c.csv", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_jsonl(fx *f)
+{
+    return import_catalog(f->s, "c.jsonl", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_sessions(fx *f)
+{
+    return import_sessions(f->s, "s.csv", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_lines(fx *f)
+{
+    return import_sessions(f->s, "s.txt", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_ml(fx *f)
+{
+    return import_movielens(f->s, ".", &f->o, NULL, &f->r, &f->e);
+}
+
+static void test_out_of_memory(void **state)
+{
+    fx *f = *state;
+    char cwd[512];
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);   /* short relative paths */
+    PUT(f, "c.csv", "id,title,price,color\na,\"A, one\",1,red\nb,B,2,\n");
+    PUT(f, "c.jsonl", "{\"id\":\"c\",\"title\":\"C\",\"n\":[1,2]}\n");
+    PUT(f, "s.csv", "session_id,item_id,timestamp\nx,a,2020-01-01\nx,c,5\n");
+    PUT(f, "s.txt", "a b c\nc\n");
+    oom_loop(f, oom_csv);
+    oom_loop(f, oom_jsonl);
+    oom_loop(f, oom_sessions);
+    oom_loop(f, oom_lines);
+    store_close(f->s);
+    err e;
+    assert_non_null(f->s = store_open(":memory:", &e));
+    ml_latest_fixture(f);
+    oom_loop(f, oom_ml);
+    assert_int_equal(n_items(f), 3);
+    assert_int_equal(chdir(cwd), 0);
+}
+
 /* ---- the tests/bad catalogue ---------------------------------------------- */
 
 /* Each file of tests/bad/ with the start of its message (see tests/bad/README.md). */
@@ -849,6 +921,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_movielens_100k, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_real, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_catalogue, setup, teardown),
     };
     return cmocka_run_group_tests_name("import", tests, NULL, NULL);
