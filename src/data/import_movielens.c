@@ -227,7 +227,8 @@ static int insert_ratings(ml *m, const char *file)
 
     if ((rc = imp_events_index_off(m->x, file, &reindex)))
         return rc;
-    qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
+    if (m->n_rt)   /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+        qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
     for (size_t i = 0; i < m->n_rt; i++) {
         if (m->rt[i].user != cur) {
             cur = m->rt[i].user;
