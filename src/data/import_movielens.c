@@ -225,7 +225,10 @@ static int insert_ratings(ml *m)
     int64_t cur = -1;
     int rc;
 
-    qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
+    /* no ratings kept (all below min_rating or skipped): rt is NULL, and
+     * qsort(NULL, 0, ...) is undefined behaviour (found by fuzz_movielens) */
+    if (m->n_rt)
+        qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
     for (size_t i = 0; i < m->n_rt; i++) {
         if (m->rt[i].user != cur) {
             cur = m->rt[i].user;
@@ -376,7 +379,8 @@ static int ml_latest(ml *m, const char *dir)
     if (file_exists(dir, "tags.csv", f, sizeof f)) {
         if ((rc = each_csv_row(m, f, tag_cols, 3, 3, tag_row)))
             return rc;
-        qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
+        if (m->n_tags)   /* an empty tags.csv leaves tags NULL, as above */
+            qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
     }
     snprintf(f, sizeof f, "%s/movies.csv", dir);
     if ((rc = each_csv_row(m, f, movie_cols, 3, 3, movie_row)))
