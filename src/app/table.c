@@ -101,7 +101,9 @@ int table_str(table *t, const char *s)
     return c->s ? 0 : -ERR_NOMEM;
 }
 
-static char *vfmt(const char *fmt, va_list ap)
+/* format(printf, 1, 0): clang's -Wformat-nonliteral (from -Wformat=2) wants
+ * the attribute on a va_list helper; with WERROR=1 `make fuzz` stopped here */
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

@@ -987,6 +987,11 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     for (int i = 0; i < 7; i++)
         if (u[i] > (1u << 30))
             return bad(e, "parameter out of range");
+    /* No more than index_opts_set / index_set_param accept: ef and rerank size
+     * every search context (ef+1 and k*rerank entries), and a blob claiming
+     * rerank=100728842 made index_load allocate 13 GB (found by fuzz_index). */
+    if (u[3] > (1u << 20) || u[4] > (1u << 20) || u[5] > 1000 || u[6] > (1u << 20))
+        return bad(e, "ef_construction, ef, kmeans_iters or rerank out of range");
     o = index_opts_default();
     o.kind = (index_kind)kind;
     o.metric = (index_metric)metric;

@@ -715,6 +715,10 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
 
     x = mem_calloc(1, sizeof *x);
     cnt = mem_calloc(V, sizeof *cnt);
+    /* zero x before any `goto fail`: the cleanup frees x->nt and x->keep, which
+     * were uninitialised when only cnt failed (double free, test_faults) */
+    if (x)
+        memset(x, 0, sizeof *x);
     if (!x || !cnt) {
         rc = err_set(e, ERR_NOMEM, "out of memory for training state");
         goto fail;
