@@ -139,6 +139,16 @@ static void test_params_parse(void **st)
     expect_usage("min_alpha=0.5", "min_alpha");   /* above alpha=0.025 */
 }
 
+static int params_equal(const i2v_params *a, const i2v_params *b)
+{
+    const sgns_opts *x = &a->sg, *y = &b->sg;
+    return x->dim == y->dim && x->window == y->window && x->negative == y->negative &&
+           x->ns_exponent == y->ns_exponent && x->sample == y->sample &&
+           x->alpha == y->alpha && x->min_alpha == y->min_alpha && x->epochs == y->epochs &&
+           x->threads == y->threads && x->seed == y->seed && x->shrink == y->shrink &&
+           a->min_count == b->min_count;
+}
+
 static void test_params_json(void **st)
 {
     i2v_params p = i2v_params_default();
@@ -155,6 +165,26 @@ static void test_params_json(void **st)
     assert_int_equal(cJSON_GetObjectItem(j, "epochs")->valueint, 20);
     assert_int_equal(cJSON_GetObjectItem(j, "min_count")->valueint, 1);
     cJSON_Delete(j);
+
+    /* And back: the same parameters, also for a seed beyond 2^53. */
+    i2v_params q = i2v_params_default();
+    p.sg.seed = UINT64_MAX - 5;
+    p.sg.alpha = 0.0123456789;
+    mem_free(js);
+    assert_int_equal(i2v_params_json(&p, &js, NULL), 0);
+    assert_int_equal(i2v_params_from_json(&q, js, NULL), 0);
+    assert_true(params_equal(&q, &p));
+    err e;
+    q = i2v_params_default();
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 0}", &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "dim=0"));
+    assert_int_equal(q.sg.dim, 64);                     /* unchanged */
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": [1]}", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 8", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 8} x", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{}", &e), 0);
+    assert_int_equal(i2v_params_from_json(&q, " { \"window\" : \"session\" } ", &e), 0);
+    assert_int_equal(q.sg.window, SGNS_WINDOW_SEQ);
     mem_free(js);
 }
 
