@@ -609,6 +609,56 @@ static void test_w2v_fuzz_no_crash(void **st)
     vecset_done(&vs);
 }
 
+static void test_out_of_memory(void **st)
+{
+    /* Fail allocation N for N = 0, 1, ... until the call succeeds: every
+     * failure is ERR_NOMEM, leaves *out zeroed, and leaks nothing (LSan). */
+    tsess t;
+    i2v_params p = i2v_params_default();
+    (void)st;
+    make_sessions(&t, 40, 5, 2, 5, 10, 9);
+    p.sg.dim = 8;
+    p.sg.epochs = 1;
+    for (long n = 0;; n++) {
+        i2v_model m;
+        err e;
+        memset(&m, 0, sizeof m);
+        mem_fail_after(n);
+        int rc = i2v_train(&t.c, &p, NULL, &m, NULL, NULL, &e);
+        mem_fail_after(-1);
+        if (rc == 0) {
+            assert_int_equal(m.vecs.n, 10);
+            i2v_model_done(&m);
+            break;
+        }
+        assert_int_equal(rc, -ERR_NOMEM);
+        assert_null(m.vecs.data);
+        assert_true(n < 200);
+    }
+    /* The same for the word2vec reader. */
+    vecset vs;
+    char path[256];
+    assert_int_equal(vecset_init(&vs, 3, 2, NULL), 0);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        snprintf(path, sizeof path, "%s", tmp_path("oom.w2v"));
+        assert_int_equal(i2v_w2v_save(path, fmt, &vs, NULL, NULL, NULL), 0);
+        for (long n = 0;; n++) {
+            i2v_w2v w;
+            mem_fail_after(n);
+            int rc = i2v_w2v_load(path, fmt, &w, NULL);
+            mem_fail_after(-1);
+            if (rc == 0) {
+                i2v_w2v_done(&w);
+                break;
+            }
+            assert_int_equal(rc, -ERR_NOMEM);
+            assert_true(n < 100);
+        }
+    }
+    vecset_done(&vs);
+    free_sessions(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_w2v_gensim_binary_without_newlines),
         cmocka_unit_test(test_w2v_rejects_bad_files),
         cmocka_unit_test(test_w2v_fuzz_no_crash),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("item2vec", tests, make_tmpdir, remove_tmpdir);
 }
