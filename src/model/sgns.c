@@ -572,6 +572,11 @@ static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, 
             for (size_t i = 0; i < n; i++) {
                 size_t lo, hi;
                 float lsum = 0;
+                /* Long sequences with a whole-sequence window cost n^2 pairs:
+                 * look for a cancellation inside them too. */
+                if ((i & 63) == 63 &&
+                    atomic_load_explicit(&x->stop, memory_order_relaxed))
+                    goto out;
                 if (win == SGNS_WINDOW_SEQ) {
                     lo = 0;
                     hi = n;
