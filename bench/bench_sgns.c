@@ -7,7 +7,8 @@
  *              steps (30%); about 2 million tokens.
  *   movielens  ml-latest-small ratings.csv: one session per user, in time
  *              order.  Path from --ratings, $EMBEDLAB_RATINGS, or
- *              ../shared/data/ml-latest-small/ratings.csv; skipped if absent.
+ *              ../shared/data/ml-latest-small/ratings.csv (../../shared from a
+ *              worktree); skipped cleanly if absent.
  * Each session's last item is held out; the training corpus is the rest.
  * Hit-rate@10: query the item before the held-out one, hit when the held-out
  * item is among the 10 nearest (cosine, query excluded).  Training uses
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SYN_ITEMS 20000
 #define SYN_GROUPS 400
@@ -463,8 +465,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!ratings)
-        ratings = "../shared/data/ml-latest-small/ratings.csv";
+    if (!ratings) {
+        /* ../shared from the main checkout, ../../shared from a worktree. */
+        static const char *const guess[] = {
+            "../shared/data/ml-latest-small/ratings.csv",
+            "../../shared/data/ml-latest-small/ratings.csv",
+        };
+        ratings = guess[0];
+        for (size_t i = 0; i < sizeof guess / sizeof *guess; i++)
+            if (access(guess[i], R_OK) == 0) {
+                ratings = guess[i];
+                break;
+            }
+    }
     vec_blas_threads(1);
     if (strcmp(dataset, "synth") == 0 || strcmp(dataset, "all") == 0) {
         corpus c = {0};

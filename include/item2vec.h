@@ -48,6 +48,12 @@ int i2v_params_check(const i2v_params *p, err *e);
 /* The parameters as a one-line JSON object, for store_model.params.
  * *out is caller-freed with mem_free. */
 int i2v_params_json(const i2v_params *p, char **out, err *e);
+/* Reads parameters back from that JSON (e.g. a stored model's, for
+ * `train item2vec --update`): keys are applied over *p with the same checks
+ * as i2v_params_set; "sg" and "hs" are ignored; *p changes only on success.
+ * -ERR_PARSE for anything but a flat object of numbers and strings,
+ * -ERR_USAGE for a bad or unknown key. */
+int i2v_params_from_json(i2v_params *p, const char *json, err *e);
 
 /* ---- training ----------------------------------------------------------- */
 

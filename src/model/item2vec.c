@@ -182,7 +182,8 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
 {
     const sgns_opts *o = &p->sg;
     char win[32], buf[512];
-    int n;
+    /* JSON readers hold numbers as doubles: seeds past 2^53 go as strings. */
+    int big_seed = o->seed > (1ULL << 53), n;
 
     *out = NULL;
     if (o->window == SGNS_WINDOW_SEQ)
@@ -193,15 +194,101 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
     n = snprintf(buf, sizeof buf,
                  "{\"dim\":%d,\"window\":%s,\"negative\":%d,\"ns_exponent\":%.17g,"
                  "\"sample\":%.17g,\"alpha\":%.17g,\"min_alpha\":%.17g,\"epochs\":%d,"
-                 "\"min_count\":%d,\"threads\":%d,\"seed\":%llu,\"shrink\":%d,\"sg\":1,\"hs\":0}",
+                 "\"min_count\":%d,\"threads\":%d,\"seed\":%s%llu%s,\"shrink\":%d,\"sg\":1,"
+                 "\"hs\":0}",
                  o->dim, win, o->negative, o->ns_exponent, o->sample, o->alpha, o->min_alpha,
-                 o->epochs, p->min_count, o->threads, (unsigned long long)o->seed, o->shrink);
+                 o->epochs, p->min_count, o->threads, big_seed ? "\"" : "",
+                 (unsigned long long)o->seed, big_seed ? "\"" : "", o->shrink);
     if (n < 0 || (size_t)n >= sizeof buf)
         return err_set(e, ERR_RANGE, "parameters do not fit the JSON buffer");
     *out = mem_strdup(buf);
     if (!*out)
         return err_set(e, ERR_NOMEM, "out of memory");
     return 0;
+}
+
+/* Reads a JSON string body at *pp (after the opening quote) into buf; only
+ * the escapes our own writer could produce are needed, others are refused. */
+static int json_string(const char **pp, char *buf, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+
+    while (*p && *p != '"') {
+        if (*p == '\\' || (unsigned char)*p < 0x20 || n + 1 >= cap)
+            return -1;
+        buf[n++] = *p++;
+    }
+    if (*p != '"')
+        return -1;
+    buf[n] = '\0';
+    *pp = p + 1;
+    return 0;
+}
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+int i2v_params_from_json(i2v_params *p, const char *json, err *e)
+{
+    i2v_params q = *p;
+    char key[64], val[64];
+    const char *s = json ? json_ws(json) : "";
+    int rc;
+
+    /* A flat object of "key": number|string pairs, as i2v_params_json writes;
+     * parsed by hand so every allocation stays with mem.h (there is none). */
+    if (*s++ != '{')
+        goto bad;
+    s = json_ws(s);
+    if (*s == '}')
+        goto end;
+    for (;;) {
+        if (*s++ != '"' || json_string(&s, key, sizeof key) < 0)
+            goto bad;
+        s = json_ws(s);
+        if (*s++ != ':')
+            goto bad;
+        s = json_ws(s);
+        if (*s == '"') {
+            s++;
+            if (json_string(&s, val, sizeof val) < 0)
+                goto bad;
+        } else {
+            size_t n = strspn(s, "+-0123456789.eE");
+            if (n == 0 || n >= sizeof val)
+                goto bad;
+            memcpy(val, s, n);
+            val[n] = '\0';
+            s += n;
+        }
+        if (strcmp(key, "sg") != 0 && strcmp(key, "hs") != 0 &&
+            (rc = i2v_params_set(&q, key, val, e)) < 0)
+            return rc;
+        s = json_ws(s);
+        if (*s == ',') {
+            s = json_ws(s + 1);
+            continue;
+        }
+        if (*s == '}')
+            break;
+        goto bad;
+    }
+end:
+    s = json_ws(s + 1);
+    if (*s)
+        goto bad;
+    if ((rc = i2v_params_check(&q, e)) < 0)
+        return rc;
+    *p = q;
+    return 0;
+bad:
+    return err_set(e, ERR_PARSE, "model parameters: not a flat JSON object of numbers and "
+                   "strings (at offset %ld)", json ? (long)(s - json) : 0L);
 }
 
 /* ---- id hash: int64 item id → int32 slot value ---------------------------- */

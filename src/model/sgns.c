@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* The Hogwild kernel races on purpose (see above): keep ThreadSanitizer out of
@@ -94,6 +95,23 @@ int sgns_opts_check(const sgns_opts *o, err *e)
 
 /* ---- model -------------------------------------------------------------- */
 
+/* Weight matrices are read at random rows: with 4 KiB pages a 5 MB matrix
+ * spans more pages than the TLB holds.  Large ones are 2 MiB-aligned and
+ * advised as transparent huge pages (a hint; ignored where unsupported). */
+#define HUGE_PAGE (2u << 20)
+static void *alloc_weights(size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return mem_aligned(64, bytes);
+    size_t len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = mem_aligned(HUGE_PAGE, len);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 void sgns_init_row(float *row, size_t dim, uint64_t seed, uint64_t row_id)
 {
     rng r;
@@ -116,8 +134,8 @@ int sgns_model_init(sgns_model *m, size_t n_vocab, size_t n_in, size_t dim, uint
                        n_vocab, n_in, dim);
     if (n_in > SIZE_MAX / dim / sizeof(float))
         return err_set(e, ERR_RANGE, "model too large (%zu x %zu)", n_in, dim);
-    m->in = mem_aligned(64, n_in * dim * sizeof(float));
-    m->out = mem_aligned(64, n_vocab * dim * sizeof(float));
+    m->in = alloc_weights(n_in * dim * sizeof(float));
+    m->out = alloc_weights(n_vocab * dim * sizeof(float));
     if (!m->in || !m->out) {
         sgns_model_done(m);
         return err_set(e, ERR_NOMEM, "out of memory for a %zu x %zu model", n_in, dim);
@@ -143,8 +161,8 @@ void sgns_model_done(sgns_model *m)
 int sgns_model_copy(sgns_model *dst, const sgns_model *src, err *e)
 {
     memset(dst, 0, sizeof *dst);
-    dst->in = mem_aligned(64, src->n_in * src->dim * sizeof(float));
-    dst->out = mem_aligned(64, src->n_vocab * src->dim * sizeof(float));
+    dst->in = alloc_weights(src->n_in * src->dim * sizeof(float));
+    dst->out = alloc_weights(src->n_vocab * src->dim * sizeof(float));
     if (!dst->in || !dst->out) {
         sgns_model_done(dst);
         return err_set(e, ERR_NOMEM, "out of memory copying a %zu x %zu model", src->n_in,
@@ -554,6 +572,11 @@ static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, 
             for (size_t i = 0; i < n; i++) {
                 size_t lo, hi;
                 float lsum = 0;
+                /* Long sequences with a whole-sequence window cost n^2 pairs:
+                 * look for a cancellation inside them too. */
+                if ((i & 63) == 63 &&
+                    atomic_load_explicit(&x->stop, memory_order_relaxed))
+                    goto out;
                 if (win == SGNS_WINDOW_SEQ) {
                     lo = 0;
                     hi = n;

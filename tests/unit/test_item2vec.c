@@ -139,6 +139,16 @@ static void test_params_parse(void **st)
     expect_usage("min_alpha=0.5", "min_alpha");   /* above alpha=0.025 */
 }
 
+static int params_equal(const i2v_params *a, const i2v_params *b)
+{
+    const sgns_opts *x = &a->sg, *y = &b->sg;
+    return x->dim == y->dim && x->window == y->window && x->negative == y->negative &&
+           x->ns_exponent == y->ns_exponent && x->sample == y->sample &&
+           x->alpha == y->alpha && x->min_alpha == y->min_alpha && x->epochs == y->epochs &&
+           x->threads == y->threads && x->seed == y->seed && x->shrink == y->shrink &&
+           a->min_count == b->min_count;
+}
+
 static void test_params_json(void **st)
 {
     i2v_params p = i2v_params_default();
@@ -155,6 +165,26 @@ static void test_params_json(void **st)
     assert_int_equal(cJSON_GetObjectItem(j, "epochs")->valueint, 20);
     assert_int_equal(cJSON_GetObjectItem(j, "min_count")->valueint, 1);
     cJSON_Delete(j);
+
+    /* And back: the same parameters, also for a seed beyond 2^53. */
+    i2v_params q = i2v_params_default();
+    p.sg.seed = UINT64_MAX - 5;
+    p.sg.alpha = 0.0123456789;
+    mem_free(js);
+    assert_int_equal(i2v_params_json(&p, &js, NULL), 0);
+    assert_int_equal(i2v_params_from_json(&q, js, NULL), 0);
+    assert_true(params_equal(&q, &p));
+    err e;
+    q = i2v_params_default();
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 0}", &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "dim=0"));
+    assert_int_equal(q.sg.dim, 64);                     /* unchanged */
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": [1]}", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 8", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{\"dim\": 8} x", &e), -ERR_PARSE);
+    assert_int_equal(i2v_params_from_json(&q, "{}", &e), 0);
+    assert_int_equal(i2v_params_from_json(&q, " { \"window\" : \"session\" } ", &e), 0);
+    assert_int_equal(q.sg.window, SGNS_WINDOW_SEQ);
     mem_free(js);
 }
 
@@ -579,6 +609,56 @@ static void test_w2v_fuzz_no_crash(void **st)
     vecset_done(&vs);
 }
 
+static void test_out_of_memory(void **st)
+{
+    /* Fail allocation N for N = 0, 1, ... until the call succeeds: every
+     * failure is ERR_NOMEM, leaves *out zeroed, and leaks nothing (LSan). */
+    tsess t;
+    i2v_params p = i2v_params_default();
+    (void)st;
+    make_sessions(&t, 40, 5, 2, 5, 10, 9);
+    p.sg.dim = 8;
+    p.sg.epochs = 1;
+    for (long n = 0;; n++) {
+        i2v_model m;
+        err e;
+        memset(&m, 0, sizeof m);
+        mem_fail_after(n);
+        int rc = i2v_train(&t.c, &p, NULL, &m, NULL, NULL, &e);
+        mem_fail_after(-1);
+        if (rc == 0) {
+            assert_int_equal(m.vecs.n, 10);
+            i2v_model_done(&m);
+            break;
+        }
+        assert_int_equal(rc, -ERR_NOMEM);
+        assert_null(m.vecs.data);
+        assert_true(n < 200);
+    }
+    /* The same for the word2vec reader. */
+    vecset vs;
+    char path[256];
+    assert_int_equal(vecset_init(&vs, 3, 2, NULL), 0);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        snprintf(path, sizeof path, "%s", tmp_path("oom.w2v"));
+        assert_int_equal(i2v_w2v_save(path, fmt, &vs, NULL, NULL, NULL), 0);
+        for (long n = 0;; n++) {
+            i2v_w2v w;
+            mem_fail_after(n);
+            int rc = i2v_w2v_load(path, fmt, &w, NULL);
+            mem_fail_after(-1);
+            if (rc == 0) {
+                i2v_w2v_done(&w);
+                break;
+            }
+            assert_int_equal(rc, -ERR_NOMEM);
+            assert_true(n < 100);
+        }
+    }
+    vecset_done(&vs);
+    free_sessions(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_w2v_gensim_binary_without_newlines),
         cmocka_unit_test(test_w2v_rejects_bad_files),
         cmocka_unit_test(test_w2v_fuzz_no_crash),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("item2vec", tests, make_tmpdir, remove_tmpdir);
 }

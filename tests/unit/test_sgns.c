@@ -314,6 +314,43 @@ static void test_cancel(void **st)
     free_corpus(&t);
 }
 
+static void cancel_second_call(const progress *p, void *ud)
+{
+    int *calls = ud;
+    if (++*calls >= 2)
+        progress_cancel((progress *)p);
+}
+
+static void test_cancel_inside_long_sequence(void **st)
+{
+    /* One 20,000-token sequence with the whole sequence as window: 4e8
+     * pairs; a cancellation must not wait for the sequence to end. */
+    enum { LEN = 20000 };
+    size_t off[2] = {0, LEN};
+    int32_t *tok = mem_array(LEN, sizeof *tok);
+    sgns_opts o = sgns_opts_default();
+    sgns_model m;
+    progress p;
+    int calls = 0;
+    (void)st;
+    assert_non_null(tok);
+    for (int i = 0; i < LEN; i++)
+        tok[i] = i % 100;
+    sgns_corpus c = {1, off, tok};
+    o.dim = 16;
+    o.window = SGNS_WINDOW_SEQ;
+    o.sample = 0;
+    o.epochs = 1;
+    progress_init(&p, cancel_second_call, &calls);
+    p.min_interval_ms = 0;
+    assert_int_equal(sgns_model_init(&m, 100, 0, 16, 1, NULL), 0);
+    double t0 = progress_now();
+    assert_int_equal(sgns_train(&m, &c, NULL, NULL, &o, &p, NULL, NULL), -ERR_CANCEL);
+    assert_true(progress_now() - t0 < 3.0);
+    sgns_model_done(&m);
+    mem_free(tok);
+}
+
 static void test_progress_and_loss_reported(void **st)
 {
     tcorpus t;
@@ -463,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_reproducible_one_thread),
         cmocka_unit_test(test_planted_groups),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_cancel_inside_long_sequence),
         cmocka_unit_test(test_progress_and_loss_reported),
         cmocka_unit_test(test_subwords),
         cmocka_unit_test(test_bad_input),
