@@ -917,7 +917,7 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     ix_w_u64(&w, ix->o.seed);
     ix_w_bytes(&w, ix->ids, ix->n * sizeof *ix->ids);
     ix_w_bytes(&w, ix->dead, ix->n);
-    ix_w_u32(&w, ix->vecs != NULL);
+    ix_w_u32(&w, (uint32_t)ix_keeps_vecs(ix));
     if (ix->vecs)
         ix_w_bytes(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
     if (ix->o.quant == INDEX_QUANT_SQ8)
@@ -1051,7 +1051,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         rc = bad(e, "vector section does not match the index kind");
         goto fail;
     }
-    if (ix->vecs) {
+    if (has_vecs && ix->n) {   /* an empty index has no row array yet */
         if ((size_t)n > (r.len - r.off) / sizeof(float) / ix->dim) {
             rc = bad(e, "vector section truncated");
             goto fail;
