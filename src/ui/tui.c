@@ -343,6 +343,8 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
                 u->has_pending = 0;
                 tui_submit(u, u->pending);
             }
+            if (u->view == TUI_VIEW_MAP)
+                tui_map_follow(u);
             if (f & TUI_QUIT)
                 break;
         }

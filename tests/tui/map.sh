@@ -15,6 +15,12 @@ echo "$s" | grep -qE '│LLM: ' || fail "LLM map side by side"
 n=$(echo "$s" | grep -oP '[\x{2801}-\x{28FF}]' | wc -l)
 [ "$n" -gt 100 ] || fail "only $n Braille cells"
 echo "$s" | grep -q '◉' || fail "the selected item"
+echo "$s" | grep -q '•' || fail "its neighbours"
+# Down moves the selection in the panes; the map follows it
+first=$(echo "$s" | grep -oE 'selected: I[0-9]{5}' | grep -oE 'I[0-9]{5}')
+send Down
+wait_gone "selected: $first"
+wait_for 'selected: I[0-9]{5}' "a new selection"
 echo "$s" | grep -qE '■ [a-z]' || fail "category legend"
 send Escape
 wait_for '^Query: similar I00980' "back to the panes"
