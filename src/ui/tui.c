@@ -12,6 +12,7 @@
  */
 #include "tui_int.h"
 #include "complete.h"
+#include "mem.h"
 #include "term.h"
 
 #include <curses.h>
@@ -273,11 +274,11 @@ typedef struct bench_out {
 static int bench(tui_ui *u, int n, bench_out *o)
 {
     const store_catalog *c = lab_catalog(u->L, NULL);
-    double *ms = calloc((size_t)n, sizeof *ms), *cm = calloc((size_t)n, sizeof *cm);
+    double *ms = mem_calloc((size_t)n, sizeof *ms), *cm = mem_calloc((size_t)n, sizeof *cm);
 
     if (!c || c->n == 0 || !ms || !cm) {
-        free(ms);
-        free(cm);
+        mem_free(ms);
+        mem_free(cm);
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -297,14 +298,14 @@ static int bench(tui_ui *u, int n, bench_out *o)
     o->max = ms[n - 1];
     o->cmd_p50 = cm[(size_t)(0.50 * (n - 1))];
     o->cmd_p95 = cm[(size_t)(0.95 * (n - 1) + 0.5)];
-    free(ms);
-    free(cm);
+    mem_free(ms);
+    mem_free(cm);
     return 0;
 }
 
 int tui_main_bench(lab *L, int max_frames, int bench_similar)
 {
-    tui_ui *u = calloc(1, sizeof *u);
+    tui_ui *u = mem_calloc(1, sizeof *u);
     int frames = 0, rc = 0;
     bench_out bo = {0};
 
@@ -316,7 +317,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     table_list_init(&u->metrics);
     tui_text_init(&u->text, "");
     if (term_init(&L->prog) != 0) {
-        free(u);
+        mem_free(u);
         return 1;
     }
     tui_input_init(u);
@@ -368,7 +369,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     tui_text_done(&u->text);
     table_list_done(&u->hdr);
     table_list_done(&u->metrics);
-    free(u);
+    mem_free(u);
     return rc;
 }
 

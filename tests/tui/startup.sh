@@ -12,4 +12,11 @@ echo "$s" | grep -qE '^LLM: .*hybrid blend, alpha 0.50, k 10' || fail "LLM line 
 echo "$s" | grep -qE '^Item2Vec +LLM +Hybrid' || fail "three pane titles"
 echo "$s" | grep -q '^Metrics' || fail "metrics area"
 quit_ok
+# --max-frames ends the loop by itself (no key pressed)
+rm -f "$tmp/exit"
+tmux new-session -d -x 100 -y 30 -s "${S}f" \
+    "env TERM=xterm-256color LANG=C.UTF-8 $EMBEDLAB --tui --max-frames 3 --db $tmp/db; echo \$? >$tmp/exit; sleep 600"
+end=$(($(date +%s%N) + WAIT * 1000000000))
+while [ ! -s "$tmp/exit" ] && [ "$(date +%s%N)" -lt "$end" ]; do sleep 0.05; done
+[ "$(cat "$tmp/exit" 2>/dev/null)" = 0 ] || fail "--max-frames 3 did not end with status 0"
 echo ok
