@@ -336,7 +336,8 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         int r = get_wch(&ch);
         if (u->job_cancel && u->job_running)
             progress_cancel(&L->prog);   /* in case the job reset it as it began */
-        reap_job(u);
+        if (reap_job(u) && u->quitting)
+            break;
         if (r != ERR) {
             int f = tui_handle_key(u, r == KEY_CODE_YES, (int)ch);
             /* drain what readline completed, then keys typed ahead */

@@ -139,7 +139,7 @@ static void draw_status(tui_ui *u, int y, int w)
 {
     char line[TUI_LINE * 2];
     /* a message from the last 3 s (busy, cancelling, ...) outranks the bar */
-    int fresh = u->status[0] && progress_now() - u->status_t < 3.0;
+    int fresh = u->status[0] && (progress_now() - u->status_t < 3.0 || u->quitting);
     if (u->job_running && u->quit_confirm != 1 && !fresh) {
         progress_view v;
         progress_snapshot(&u->L->prog, &v);

@@ -38,7 +38,8 @@ typedef struct tui_ui {
     int status_err;
     double status_t;         /* when it was set: it outranks the progress line 3 s */
     char matches[512];       /* completion candidates, shown on the status line */
-    int quit_confirm;        /* q pressed while a job runs */
+    int quit_confirm;        /* 1: q pressed while a job runs; 2: leave now */
+    int quitting;            /* confirmed: leave once the cancelled job stops */
 
     /* the one worker job */
     int job_running;

@@ -3,8 +3,8 @@
 . "$(dirname "$0")/tmux.inc"
 prepare_db
 text=0
-if "$EMBEDLAB" --db "$tmp/db" -c 'help encode text' >/dev/null 2>&1; then
-    "$EMBEDLAB" --db "$tmp/db" -c 'encode text' >"$tmp/enc.log" 2>&1 && text=1
+if "${TUI_PREP:-$EMBEDLAB}" --db "$tmp/db" -c 'help encode text' >/dev/null 2>&1; then
+    "${TUI_PREP:-$EMBEDLAB}" --db "$tmp/db" -c 'encode text' >"$tmp/enc.log" 2>&1 && text=1
 fi
 start
 wait_for '2000 items'
