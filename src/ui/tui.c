@@ -352,6 +352,10 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         }
         if (u->quit_confirm == 2)
             break;
+        if (term_exit_requested()) {
+            rc = 128 + term_exit_requested();
+            break;
+        }
     }
     if (u->job_running) {   /* quitting with a job: cancel it and wait */
         progress_cancel(&L->prog);

@@ -19,4 +19,18 @@ tmux new-session -d -x 100 -y 30 -s "${S}f" \
 end=$(($(date +%s%N) + WAIT * 1000000000))
 while [ ! -s "$tmp/exit" ] && [ "$(date +%s%N)" -lt "$end" ]; do sleep 0.05; done
 [ "$(cat "$tmp/exit" 2>/dev/null)" = 0 ] || fail "--max-frames 3 did not end with status 0"
+# SIGTERM: the screen is restored (alternate screen left) and the status is 143
+rm -f "$tmp/exit"
+tmux kill-session -t "${S}f"
+tmux kill-session -t "$S"
+start
+wait_for '2000 items'
+shell=$(tmux display-message -p -t "$S" '#{pane_pid}')
+pid=$(pgrep -P "$shell")   # env execs the binary, which may re-exec itself (OpenBLAS core)
+[ -n "$pid" ] || fail "no embedlab process under the pane's shell $shell"
+kill -TERM "$pid"
+end=$(($(date +%s%N) + WAIT * 1000000000))
+while [ ! -s "$tmp/exit" ] && [ "$(date +%s%N)" -lt "$end" ]; do sleep 0.05; done
+[ "$(cat "$tmp/exit" 2>/dev/null)" = 143 ] || fail "SIGTERM: exit status $(cat "$tmp/exit" 2>/dev/null)"
+wait_gone '2000 items'
 echo ok
