@@ -322,7 +322,13 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     }
     tui_input_init(u);
     refresh_header(u);
-    tui_status(u, 0, "/ command line   ? help   q quit   - try `similar I00980`");
+    const store_catalog *cat = lab_catalog(L, NULL);
+    if (cat && cat->n > 0)
+        tui_status(u, 0, "/ command line   ? help   q quit   - try `similar %s`",
+                   cat->ext_id[cat->n / 2]);
+    else
+        tui_status(u, 0, "/ command line   ? help   q quit   - an empty lab: try `gen demo`, "
+                   "then `train item2vec`");
     if (bench_similar > 0) {
         rc = bench(u, bench_similar, &bo) ? 1 : 0;
         bench_similar = rc ? -1 : bench_similar;
