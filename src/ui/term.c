@@ -158,6 +158,17 @@ int term_init(progress *job)
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    /* Home/End as sent by tmux, screen, rxvt and the VT220 keypad, whatever
+     * TERM's terminfo says: an unrecognised sequence would arrive as a lone
+     * Esc (which cancels) followed by stray characters. */
+    static const struct { const char *seq; int key; } extra[] = {
+        {"\033[1~", KEY_HOME}, {"\033[4~", KEY_END}, {"\033[7~", KEY_HOME},
+        {"\033[8~", KEY_END}, {"\033[H", KEY_HOME}, {"\033[F", KEY_END},
+        {"\033OH", KEY_HOME}, {"\033OF", KEY_END},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (key_defined(extra[i].seq) == 0)
+            define_key(extra[i].seq, extra[i].key);
     timeout(100);       /* the redraw tick while a job runs */
     mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED, NULL);   /* rows are clickable */
     colors();
