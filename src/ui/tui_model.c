@@ -190,11 +190,16 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
     }
     w = &p->rows[row];
     idw = id_width(p);
-    /* mark(1) sp rank sp id sp title sp score */
-    tw = width - 1 - 1 - rw - 1 - idw - 1 - 1 - sw;
-    if (tw < 4) {   /* very narrow: drop the id column */
+    /* mark(1) sp [rank sp] [id sp] title sp score; narrow panes (80
+     * columns) give up the rank first (the order shows it), then the id */
+    tw = width - 1 - 1 - (rw + 1) - (idw + 1) - 1 - sw;
+    if (tw < 12) {
+        rw = 0;
+        tw += 3;
+    }
+    if (tw < 8) {
+        tw += idw + 1;
         idw = 0;
-        tw = width - 1 - 1 - rw - 1 - 1 - sw;
     }
     tui_fit(f_rank, sizeof f_rank, w->rank, rw, 1);
     tui_fit(f_id, sizeof f_id, w->id, idw, 0);
@@ -202,8 +207,8 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
     tui_fit(f_score, sizeof f_score, w->score, sw, 1);
     const char *mark = w->mark >= 3 ? "\xE2\x97\x86" : w->mark == 2 ? "\xE2\x97\x87" : " ";
     char tmp[TUI_LINE + 256];
-    snprintf(tmp, sizeof tmp, "%s %s %s%s%s %s", mark, f_rank, f_id, idw ? " " : "", f_title,
-             f_score);
+    snprintf(tmp, sizeof tmp, "%s %s%s%s%s%s %s", mark, f_rank, rw ? " " : "", f_id,
+             idw ? " " : "", f_title, f_score);
     tui_fit(dst, cap, tmp, width, 0);
 }
 
