@@ -376,7 +376,8 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int run(const char *name, corpus *all, const char *out_dir, int threads, int epochs)
+static int run(const char *name, corpus *all, const char *out_dir, int threads, int epochs,
+               uint64_t seed)
 {
     split s;
     i2v_params p = i2v_params_default();
@@ -396,7 +397,7 @@ static int run(const char *name, corpus *all, const char *out_dir, int threads, 
     p.sg.sample = 1e-3;
     p.sg.epochs = epochs;
     p.sg.threads = threads;
-    p.sg.seed = 1;
+    p.sg.seed = seed;
     p.min_count = 1;
     store_corpus sc = {0};
     sc.n_seq = s.train.n_seq;
@@ -435,13 +436,14 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_sgns [--dataset synth|movielens|all] [--ratings PATH] "
-                    "[--out DIR] [--threads N] [--epochs N]\n");
+                    "[--out DIR] [--threads N] [--epochs N] [--seed S]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *dataset = "all", *out_dir = NULL, *ratings = getenv("EMBEDLAB_RATINGS");
     int threads = 2, epochs = 5, rc = 0;
+    uint64_t seed = 1;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dataset") == 0 && i + 1 < argc)
@@ -454,6 +456,8 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc)
             epochs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
         else {
             usage();
             return 2;
@@ -468,7 +472,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "synth: out of memory\n");
             return 1;
         }
-        rc |= run("synth", &c, out_dir, threads, epochs) < 0;
+        rc |= run("synth", &c, out_dir, threads, epochs, seed) < 0;
         corpus_free(&c);
     }
     if (strcmp(dataset, "movielens") == 0 || strcmp(dataset, "all") == 0) {
@@ -479,7 +483,7 @@ int main(int argc, char **argv)
         else if (got < 0)
             rc = 1;
         else
-            rc |= run("movielens", &c, out_dir, threads, epochs) < 0;
+            rc |= run("movielens", &c, out_dir, threads, epochs, seed) < 0;
         corpus_free(&c);
     }
     return rc;

@@ -79,7 +79,7 @@ def worker(args):
     n_tok = sum(len(s) for s in sents)
     m = Word2Vec(vector_size=64, window=5, min_count=1, sg=1, hs=0, negative=5,
                  ns_exponent=0.75, sample=1e-3, alpha=0.025, min_alpha=0.0001,
-                 epochs=args.epochs, workers=args.threads, seed=1)
+                 epochs=args.epochs, workers=args.threads, seed=args.seed)
     m.build_vocab(sents)
     t0 = time.perf_counter()
     m.train(sents, total_examples=len(sents), epochs=args.epochs)
@@ -101,7 +101,7 @@ def parse_result(text, impl):
 def compare(args, name):
     out = args.out
     cmd = [args.bench, "--dataset", name, "--out", out, "--threads", str(args.threads),
-           "--epochs", str(args.epochs)]
+           "--epochs", str(args.epochs), "--seed", str(args.seed)]
     if args.ratings:
         cmd += ["--ratings", args.ratings]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -115,7 +115,7 @@ def compare(args, name):
     g = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
                         "--corpus", f"{out}/{name}.corpus.txt", "--pairs",
                         f"{out}/{name}.eval.txt", "--threads", str(args.threads),
-                        "--epochs", str(args.epochs)], capture_output=True, text=True)
+                        "--epochs", str(args.epochs), "--seed", str(args.seed)], capture_output=True, text=True)
     if g.returncode != 0:
         sys.stderr.write(g.stderr)
         return False
@@ -164,6 +164,7 @@ def main():
     ap.add_argument("--ratings")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dataset", default="all")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--corpus")

@@ -151,6 +151,13 @@ int store_index_load(store *s, const char *model, store_index_row *out, err *e);
 void store_index_row_done(store_index_row *r);
 int store_index_delete(store *s, const char *model, err *e);
 
+/* ---- blobs: opaque data tied to a model version (a trained encoder) ------ */
+int store_blob_save(store *s, const char *name, int64_t model_version, const void *data,
+                    size_t len, err *e);
+/* *data is caller-freed with mem_free; -ERR_NOTFOUND when absent. */
+int store_blob_load(store *s, const char *name, int64_t *model_version, void **data,
+                    size_t *len, err *e);
+
 /* ---- key/value settings ------------------------------------------------- */
 int store_meta_set(store *s, const char *key, const char *value, err *e);
 /* *out is NULL when absent; caller frees with mem_free. */

@@ -66,6 +66,16 @@ textenc_builtin_opts textenc_builtin_opts_default(void);
 textenc *textenc_train_builtin(const char *const *texts, size_t n, const textenc_builtin_opts *o,
                                progress *p, err *e);
 
+/* Serialises a builtin encoder (what encoding needs: words, counts, word
+ * vectors, n-gram rows, principal component) into *out (caller frees with
+ * mem_free), so the lab can keep it beside its vectors and encode queries
+ * without retraining.  Little-endian hosts only.  -ERR_STATE for a bert
+ * encoder. */
+int textenc_builtin_save(const textenc *t, void **out, size_t *len, err *e);
+/* Rebuilds a builtin encoder from such a blob; -ERR_PARSE (via NULL and e)
+ * when it is truncated or inconsistent. */
+textenc *textenc_builtin_load(const void *blob, size_t len, err *e);
+
 void textenc_free(textenc *t);   /* NULL-safe */
 
 textenc_kind textenc_get_kind(const textenc *t);

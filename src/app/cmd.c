@@ -447,7 +447,6 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
     char sz[32];
     table *t;
     int rc;
-    static const char *const modes[] = {"rerank", "blend", "rrf"};
     (void)a;
 
     if ((rc = store_counts_get(L->db, &c, e)))
@@ -466,7 +465,7 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         ROW("users", "%lld", (long long)c.users) ||
         ROW("models", "%lld", (long long)c.models) ||
         ROW("indexes", "%lld", (long long)c.indexes) ||
-        ROW("hybrid", "%s, alpha %.2f, k %d", modes[L->set.hybrid], L->set.alpha, L->set.k) ||
+        ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(L->set.hybrid), L->set.alpha, L->set.k) ||
         (!L->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
         return cmd_nomem(e);
     if ((rc = store_models_list(L->db, &ms, &n, e)))
@@ -537,7 +536,7 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.alpha = d;
     } else if (strcmp(key, "hybrid") == 0) {
-        if ((rc = cmd_choice(&one, "hybrid", "rerank|blend|rrf", 0, &choice, e)))
+        if ((rc = cmd_choice(&one, "hybrid", HYBRID_MODES, 0, &choice, e)))
             return rc;
         L->set.hybrid = choice;
     } else if (strcmp(key, "nprobe") == 0) {
@@ -554,6 +553,10 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
         if ((rc = cmd_long(&one, "history", 5, 1, 1000, &v, e)))
             return rc;
         L->set.history = (int)v;
+    } else if (strcmp(key, "i2v") == 0) {
+        if ((rc = cmd_choice(&one, "i2v", "inin|inout", 1, &choice, e)))
+            return rc;
+        L->set.i2v_inout = choice;
     } else if (strcmp(key, "threads") == 0) {
         if ((rc = cmd_long(&one, "threads", 2, 1, 256, &v, e)))
             return rc;
@@ -563,8 +566,8 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.no_timing = !choice;
     } else
-        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, history, nprobe, "
-                       "ef, threads, timing)", key);
+        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, history, i2v, "
+                       "nprobe, ef, threads, timing)", key);
     return table_list_msg(out, "%s = %s", key, val) ? 0 : cmd_nomem(e);
 }
 
@@ -572,9 +575,10 @@ const cmd_def cmd_defs_core[] = {
     {"help", c_help, "help [COMMAND]", "List commands, or explain one.", "", 0, 2},
     {"info", c_info, "info", "Counts, database size, models and settings.", "", 0, 0},
     {"models", c_models, "models", "List stored models with their parameters.", "", 0, 0},
-    {"set", c_set, "set k|alpha|hybrid|history|nprobe|ef|threads|timing VALUE",
-     "Change a setting for the following commands (hybrid: rerank|blend|rrf; alpha in 0..1; "
-     "history: how many of a user's last items form the query, default 5).",
+    {"set", c_set, "set k|alpha|hybrid|history|i2v|nprobe|ef|threads|timing VALUE",
+     "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha in 0..1; "
+     "history: how many of a user's last items form the query, default 5; i2v: inout scores "
+     "items bought together (default), inin items used alike).",
      "", 2, 2},
     {NULL, NULL, NULL, NULL, NULL, 0, 0},
 };

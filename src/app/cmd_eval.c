@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVAL_MAX_ROWS 10
+#define EVAL_MAX_ROWS 12
 #define COMPARE_RECALL_K 50
 
 typedef struct eval_row {
@@ -35,6 +35,7 @@ typedef struct eval_row {
 typedef struct eval_run {
     eval_split split;
     lab_model i2v;         /* trained on the split, never stored */
+    lab_model i2v_out;     /* its output vectors */
     lab_model text_flat;   /* shallow copy of the stored text model, no index */
     lab_model text_ivf;    /* shallow copy with a temporary IVF index */
     vindex *ivf;
@@ -115,6 +116,8 @@ static void run_done(eval_run *r)
     }
     vecset_done(&r->i2v.vs);
     vecset_done(&r->i2v.unit);
+    vecset_done(&r->i2v_out.vs);
+    vecset_done(&r->i2v_out.unit);
     index_free(r->ivf);
     mem_free(r->pop);
     eval_split_done(&r->split);
@@ -151,8 +154,11 @@ static int train_split(lab *L, eval_run *r, err *e)
         i2v_model_done(&out);
         return rc;
     }
-    vecset_done(&out.ctx);
-    return make_model(&r->i2v, &out.vecs, "item2vec (eval split)", e);
+    if ((rc = make_model(&r->i2v, &out.vecs, "item2vec (eval split)", e))) {
+        vecset_done(&out.ctx);
+        return rc;
+    }
+    return make_model(&r->i2v_out, &out.ctx, "item2vec out (eval split)", e);
 }
 
 static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model *i2v,
@@ -163,6 +169,7 @@ static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model 
     snprintf(w->name, sizeof w->name, "%s", name);
     w->method = method;
     w->ms.i2v = i2v;
+    w->ms.i2v_out = i2v && L->set.i2v_inout ? &r->i2v_out : NULL;
     w->ms.text = text;
     w->ms.pop_ids = r->pop;
     w->ms.n_pop = r->n_pop;
@@ -238,6 +245,8 @@ static int prepare(lab *L, eval_run *r, size_t max_cases, uint64_t seed, int com
         (rc = add_row(r, L, "Hybrid (blend)", REC_HYBRID, &r->i2v, tx, HYBRID_BLEND,
                       i2v_mb + tx_mb, e)) ||
         (rc = add_row(r, L, "Hybrid (rrf)", REC_HYBRID, &r->i2v, tx, HYBRID_RRF,
+                      i2v_mb + tx_mb, e)) ||
+        (rc = add_row(r, L, "Hybrid (fill)", REC_HYBRID, &r->i2v, tx, HYBRID_FILL,
                       i2v_mb + tx_mb, e)) ||
         (rc = add_row(r, L, "Popularity", REC_POPULAR, NULL, NULL, 0, 0, e)))
         return rc;
@@ -376,8 +385,7 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
         eval_acc_mean(&w->acc, &m);
         char name[64];
         if (w->method == REC_HYBRID) {
-            static const char *const modes[] = {"rerank", "blend", "rrf"};
-            snprintf(name, sizeof name, "Hybrid (%s)", modes[w->ms.hybrid]);
+            snprintf(name, sizeof name, "Hybrid (%s)", lab_hybrid_name(w->ms.hybrid));
         } else
             snprintf(name, sizeof name, "%s", w->name);
         if (table_row(t) || table_str(t, name) || table_num(t, m.precision, 4) ||

@@ -87,9 +87,11 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
         if ((rc = store_vectors_load(L->db, I2V_CTX_NAME, &prev.ctx, NULL, e)))
             vecset_done(&prev.ctx);   /* an imported model has no context weights */
         if (prev.vecs.dim != (size_t)p.sg.dim) {
+            /* read the dim before i2v_model_done zeroes it (the message said "dim 0") */
+            size_t dim = prev.vecs.dim;
             i2v_model_done(&prev);
             return err_set(e, ERR_USAGE, "train item2vec --update: the stored model has dim "
-                           "%zu, not %d", prev.vecs.dim, p.sg.dim);
+                           "%zu, not %d", dim, p.sg.dim);
         }
     }
     rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);

@@ -5,9 +5,9 @@
  * builtin encoder trained on the catalog's own text, and says which.  The
  * item vectors are stored as model "text" only when encoding finished.
  * Queries need the same encoder: a BERT folder is reopened from the stored
- * path; the builtin encoder is retrained from the catalog with the stored
- * options (its training is seeded and single-threaded, so it is the same
- * encoder), and checked against a stored vector before use.
+ * path; the trained builtin encoder is saved with the vectors (blob
+ * "encoder:text", same model version) and loaded back, and checked against a
+ * stored vector before use.
  */
 #include "cmd_int.h"
 #include "mem.h"
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #define TEXT_NAME "text"
+#define ENCODER_BLOB "encoder:text"
 
 static void free_enc(void *p) { textenc_free(p); }
 
@@ -93,6 +94,22 @@ static textenc *open_encoder(lab *L, const char *model, const textenc_builtin_op
     return t;
 }
 
+/* The builtin encoder is part of the model: stored with its version. */
+static int save_builtin(lab *L, const textenc *t, const store_model *sm, err *e)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (textenc_get_kind(t) != TEXTENC_BUILTIN)
+        return 0;
+    if ((rc = textenc_builtin_save(t, &blob, &len, e)))
+        return rc;
+    rc = store_blob_save(L->db, ENCODER_BLOB, sm->version, blob, len, e);
+    mem_free(blob);
+    return rc;
+}
+
 static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_catalog *c = lab_catalog(L, e);
@@ -138,7 +155,13 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     snprintf(sm.label, sizeof sm.label, "%s", textenc_label(t));
     sm.params = desc;
     sm.train_seconds = progress_now() - t0;
-    if ((rc = store_vectors_save(L->db, &sm, &vs, e)))
+    if ((rc = store_begin(L->db, e)))
+        goto done;
+    if ((rc = store_vectors_save(L->db, &sm, &vs, e)) || (rc = save_builtin(L, t, &sm, e))) {
+        store_rollback(L->db);
+        goto done;
+    }
+    if ((rc = store_commit(L->db, e)))
         goto done;
     lab_invalidate_model(L, TEXT_NAME);
     double secs = progress_now() - t0;
@@ -162,13 +185,11 @@ done:
     return rc;
 }
 
-/* The encoder that made the stored text vectors, opened or retrained. */
+/* The encoder that made the stored text vectors: the BERT folder reopened,
+ * or the stored builtin encoder loaded. */
 static textenc *stored_encoder(lab *L, lab_model *m, err *e)
 {
-    textenc_builtin_opts bo = textenc_builtin_opts_default();
-    const store_catalog *c;
     cJSON *j, *f;
-    char **texts;
     textenc *t;
     const char *path = NULL;
 
@@ -189,51 +210,47 @@ static textenc *stored_encoder(lab *L, lab_model *m, err *e)
             set_encoder(L, t);
         return t;
     }
+    cJSON_Delete(j);
     if (strcmp(m->info.kind, "builtin") != 0) {
-        cJSON_Delete(j);
         err_set(e, ERR_STATE, "model 'text' (%s) has no encoder for new text", m->info.kind);
         return NULL;
     }
-#define GETI(key, dst) do { f = cJSON_GetObjectItemCaseSensitive(j, key); \
-        if (cJSON_IsNumber(f)) dst = f->valueint; } while (0)
-    GETI("dim", bo.dim);
-    GETI("epochs", bo.epochs);
-    GETI("window", bo.window);
-    GETI("negative", bo.negative);
-    GETI("minn", bo.minn);
-    GETI("maxn", bo.maxn);
-    GETI("buckets", bo.buckets);
-    f = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    if (cJSON_IsNumber(f))
-        bo.seed = (uint64_t)f->valuedouble;
-#undef GETI
-    cJSON_Delete(j);
-    if (!(c = lab_catalog(L, e)) || !(texts = catalog_texts(c, e)))
+    void *blob = NULL;
+    size_t len = 0;
+    int64_t ver = 0;
+    if (store_blob_load(L->db, ENCODER_BLOB, &ver, &blob, &len, e))
         return NULL;
-    t = textenc_train_builtin((const char *const *)texts, c->n, &bo, &L->prog, e);
-    progress_end(&L->prog);
-    /* Same catalog + same options must give the same encoder: check one item. */
-    if (t && m->vs.n > 0 && textenc_dim(t) == m->vs.dim) {
+    if (ver != m->info.version) {
+        mem_free(blob);
+        err_set(e, ERR_STATE, "the stored encoder does not belong to the text vectors: run "
+                "`encode text` again");
+        return NULL;
+    }
+    t = textenc_builtin_load(blob, len, e);
+    mem_free(blob);
+    if (!t)
+        return NULL;
+    /* The encoder must reproduce a stored vector: a cheap end-to-end check. */
+    const store_catalog *c = lab_catalog(L, e);
+    long r = c && m->vs.n ? lab_find_id(L, m->vs.ids[0]) : -1;
+    if (r >= 0 && textenc_dim(t) == m->vs.dim) {
+        char *text = item_text(c, (size_t)r);
         float *v = mem_array(m->vs.dim, sizeof *v);
-        long r = lab_find_id(L, m->vs.ids[0]);
-        int same = 0;
-        if (v && r >= 0 &&
-            textenc_encode(t, (const char *const *)&texts[r], NULL, 1, v, NULL, NULL) == 0) {
-            float d = 0;
+        float d = INFINITY;
+        if (text && v && textenc_encode(t, (const char *const *)&text, NULL, 1, v, NULL, NULL) == 0) {
+            d = 0;
             for (size_t i = 0; i < m->vs.dim; i++)
                 d = fmaxf(d, fabsf(v[i] - m->vs.data[i]));
-            same = d < 1e-4f;
         }
+        mem_free(text);
         mem_free(v);
-        if (!same) {
+        if (!(d < 1e-4f)) {
             textenc_free(t);
-            t = NULL;
             err_set(e, ERR_STATE, "the catalog changed since `encode text`: run it again");
+            return NULL;
         }
     }
-    free_texts(texts, c->n);
-    if (t)
-        set_encoder(L, t);
+    set_encoder(L, t);
     return t;
 }
 
@@ -279,6 +296,8 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
         goto done;
     double enc_ms = (progress_now() - t0) * 1000;
     ms.i2v = lab_model_get(L, "item2vec", &e2);
+    if (ms.i2v && L->set.i2v_inout)
+        ms.i2v_out = lab_model_get(L, "item2vec#ctx", &e2);
     ms.hybrid = L->set.hybrid;
     ms.alpha = L->set.alpha;
     ms.hist_last = L->set.history;

@@ -101,7 +101,9 @@ int table_str(table *t, const char *s)
     return c->s ? 0 : -ERR_NOMEM;
 }
 
-static char *vfmt(const char *fmt, va_list ap)
+/* format(printf, 1, 0): clang's -Wformat-nonliteral (from -Wformat=2) wants
+ * the attribute on a va_list helper; with WERROR=1 `make fuzz` stopped here */
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -327,7 +329,12 @@ static void json_str(FILE *out, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7f)
                 fprintf(out, "\\u%04x", *p);
-            else
+            else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                /* C1 controls (U+0080..U+009F, e.g. U+009B = CSI) are legal raw
+                 * in JSON but act on a UTF-8 terminal the way ESC does */
+                fprintf(out, "\\u%04x", p[1]);
+                p++;
+            } else
                 fputc(*p, out);
         }
     }

@@ -146,5 +146,7 @@ int imp_events_index_off(imp_ctx *x, const char *path, int *dropped);
 
 /* cJSON allocates through mem.h. */
 void imp_json_hooks(void);
+/* 1 if a cJSON allocation failed since the last reset (then resets if asked). */
+int imp_json_oom(int reset);
 
 #endif

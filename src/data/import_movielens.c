@@ -227,7 +227,8 @@ static int insert_ratings(ml *m, const char *file)
 
     if ((rc = imp_events_index_off(m->x, file, &reindex)))
         return rc;
-    qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
+    if (m->n_rt)   /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+        qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
     for (size_t i = 0; i < m->n_rt; i++) {
         if (m->rt[i].user != cur) {
             cur = m->rt[i].user;
@@ -296,6 +297,7 @@ static int tag_row(ml *m, imp_csv *c, const int *idx)
     int rc;
 
     if ((rc = imp_csv_check(c, (size_t)idx[1], m->x->e)) ||
+        (rc = imp_csv_check(c, (size_t)idx[2], m->x->e)) ||
         (rc = parse_id(m, c->line, "movieId", imp_csv_str(c, idx[1]), c->flen[idx[1]], &movie)))
         return rc;
     size_t len = c->flen[idx[2]];

@@ -387,6 +387,41 @@ static void cb_row(int ch, void *data)
     c->got++;
 }
 
+/* The fast path for a line without quotes (most lines of most files): split
+ * at the delimiter and trim spaces and tabs like libcsv does for unquoted
+ * fields, without a callback per field or a function call per byte. */
+static int split_plain(imp_csv *c, err *e)
+{
+    const char *s = c->src.line, *end = s + c->src.line_len - 1;   /* drop the '\n' */
+    const char *cr;
+
+    if (end > s && end[-1] == '\r')
+        end--;
+    if ((cr = memchr(s, '\r', (size_t)(end - s))))
+        return err_set(e, ERR_PARSE, "%s:%lld: a carriage return (CR without LF) outside "
+                       "quotes ends a record in the middle of the line", c->src.path,
+                       (long long)c->src.lineno);
+    for (;;) {
+        const char *d = memchr(s, c->delim, (size_t)(end - s));
+        const char *fe = d ? d : end, *fs = s;
+        while (fs < fe && (*fs == ' ' || *fs == '\t'))
+            fs++;
+        while (fe > fs && (fe[-1] == ' ' || fe[-1] == '\t'))
+            fe--;
+        cb_field((void *)fs, (size_t)(fe - fs), c);
+        if (!d)
+            break;
+        s = d + 1;
+    }
+    if (c->nomem)
+        return err_set(e, ERR_NOMEM, "%s:%lld: out of memory", c->src.path,
+                       (long long)c->line);
+    if (c->nf > IMP_MAX_COLS)
+        return err_set(e, ERR_RANGE, "%s:%lld: more than %d fields", c->src.path,
+                       (long long)c->line, IMP_MAX_COLS);
+    return 0;
+}
+
 int imp_csv_open(imp_csv *c, const char *path, unsigned char delim, err *e)
 {
     int rc;
@@ -450,6 +485,11 @@ int imp_csv_next(imp_csv *c, err *e)
             csv_reset(c);
             return err_set(e, ERR_RANGE, "%s:%lld: record is longer than 1 MiB (an "
                            "unterminated quoted field?)", path, (long long)c->line);
+        }
+        if (!c->open && !memchr(c->src.line, '"', c->src.line_len)) {
+            if ((rc = split_plain(c, e)))
+                return rc;
+            return 1;
         }
         size_t n = csv_parse(&c->p, c->src.line, c->src.line_len, cb_field, cb_row, c);
         if (c->nomem || csv_error(&c->p) == CSV_ENOMEM) {
@@ -760,7 +800,24 @@ int imp_events_index_off(imp_ctx *x, const char *path, int *dropped)
     return store_events_index(x->s, 0, x->e);
 }
 
-static void *json_alloc(size_t n) { return mem_alloc(n); }
+/* cJSON reports a failed allocation as a parse error; this flag tells them apart. */
+static _Thread_local int json_oom;
+
+static void *json_alloc(size_t n)
+{
+    void *p = mem_alloc(n);
+    if (!p)
+        json_oom = 1;
+    return p;
+}
+
+int imp_json_oom(int reset)
+{
+    int v = json_oom;
+    if (reset)
+        json_oom = 0;
+    return v;
+}
 
 void imp_json_hooks(void)
 {

@@ -64,6 +64,11 @@ static const char *const migrations[] = {
     "  data BLOB NOT NULL,"
     "  created TEXT NOT NULL DEFAULT (datetime('now')));"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);",
+    /* 2: opaque blobs that belong to a model version (a trained encoder) */
+    "CREATE TABLE blobs("
+    "  name TEXT PRIMARY KEY,"
+    "  model_version INTEGER NOT NULL,"
+    "  data BLOB NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -165,7 +170,7 @@ store *store_open(const char *path, err *e)
         err_set(e, ERR_NOMEM, "out of memory opening %s", path);
         return NULL;
     }
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         err_set(e, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO, "open %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -962,4 +967,51 @@ int store_meta_get(store *s, const char *key, char **out, err *e)
     }
     sqlite3_finalize(st);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_err(s, e, "read setting");
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+int store_blob_save(store *s, const char *name, int64_t model_version, const void *data,
+                    size_t len, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (len > 2000000000u)
+        return err_set(e, ERR_RANGE, "%s is too large to store (%zu bytes)", name, len);
+    if ((rc = prepare(s, "INSERT OR REPLACE INTO blobs(name,model_version,data) VALUES(?,?,?)",
+                      &st, e)))
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, model_version);
+    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, "save blob");
+}
+
+int store_blob_load(store *s, const char *name, int64_t *model_version, void **data,
+                    size_t *len, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if ((rc = prepare(s, "SELECT model_version, data FROM blobs WHERE name=?", &st, e)))
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? err_set(e, ERR_NOTFOUND, "no stored '%s'", name)
+                                 : db_err(s, e, "load blob");
+    }
+    *model_version = sqlite3_column_int64(st, 0);
+    *len = (size_t)sqlite3_column_bytes(st, 1);
+    *data = mem_alloc(*len);
+    if (*data && *len)
+        memcpy(*data, sqlite3_column_blob(st, 1), *len);
+    sqlite3_finalize(st);
+    return *data ? 0 : err_set(e, ERR_NOMEM, "out of memory loading '%s'", name);
 }

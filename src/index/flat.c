@@ -311,6 +311,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
 {
     size_t n = ix->n, d = ix->dim, kk = (size_t)k;
     int l2 = ix->o.metric == INDEX_L2;
+    float *qn = c->bq + (size_t)IX_BATCH_Q * d;   /* |q|^2 per query of the block */
 
     for (size_t q0 = 0; q0 < nq; q0 += IX_BATCH_Q) {
         size_t nb = nq - q0 < IX_BATCH_Q ? nq - q0 : IX_BATCH_Q;
@@ -319,7 +320,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
             float *qj = c->bq + j * d;
             if (ix->o.metric == INDEX_COSINE)
                 vec_normalize(qj, d);
-            c->block[j] = l2 ? ix_dot(qj, qj, d) : 0;   /* |q|^2 for l2 */
+            qn[j] = l2 ? ix_dot(qj, qj, d) : 0;
             topk_init(&c->bheaps[j], kk, ids + (q0 + j) * kk, scores + (q0 + j) * kk);
         }
         for (size_t r0 = 0; r0 < n; r0 += IX_BATCH_R) {
@@ -331,7 +332,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
                 const float *s = c->bs + j * nr;
                 float thr = topk_threshold(t);
                 for (size_t r = 0; r < nr; r++) {
-                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - c->block[j] : s[r];
+                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - qn[j] : s[r];
                     if (v >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + r))) {
                         topk_push(t, ix->ids[r0 + r], v);
                         thr = topk_threshold(t);

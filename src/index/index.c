@@ -291,7 +291,8 @@ static int map_reserve(vindex *ix, size_t need, err *e)
 
 int ix_reserve_rows(vindex *ix, size_t need, err *e)
 {
-    size_t cap = ix->cap ? ix->cap : 64;
+    /* exact at build and load; 1.5x growth for later inserts */
+    size_t cap = ix->cap ? ix->cap : (need ? need : 16);
     int64_t *ids;
     uint8_t *dead;
     if (need <= ix->cap)
@@ -695,7 +696,7 @@ int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int 
     if (ix->o.kind == INDEX_FLAT && ix->o.quant == INDEX_QUANT_NONE) {
         index_ctx *c = ix->ctx;
         if (!c->bq) {
-            c->bq = mem_aligned(64, (size_t)IX_BATCH_Q * ix->dim * sizeof(float));
+            c->bq = mem_aligned(64, (size_t)IX_BATCH_Q * (ix->dim + 1) * sizeof(float));
             c->bs = mem_aligned(64, (size_t)IX_BATCH_Q * IX_BATCH_R * sizeof(float));
             c->bheaps = mem_array(IX_BATCH_Q, sizeof *c->bheaps);
             if (!c->bq || !c->bs || !c->bheaps) {
@@ -986,6 +987,11 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     for (int i = 0; i < 7; i++)
         if (u[i] > (1u << 30))
             return bad(e, "parameter out of range");
+    /* No more than index_opts_set / index_set_param accept: ef and rerank size
+     * every search context (ef+1 and k*rerank entries), and a blob claiming
+     * rerank=100728842 made index_load allocate 13 GB (found by fuzz_index). */
+    if (u[3] > (1u << 20) || u[4] > (1u << 20) || u[5] > 1000 || u[6] > (1u << 20))
+        return bad(e, "ef_construction, ef, kmeans_iters or rerank out of range");
     o = index_opts_default();
     o.kind = (index_kind)kind;
     o.metric = (index_metric)metric;

@@ -66,8 +66,10 @@ typedef struct ix_pair {
     uint32_t id;
 } ix_pair;
 
-#define IX_BATCH_Q 256      /* flat batch: queries per sgemm block */
-#define IX_BATCH_R 2048     /* flat batch: rows per sgemm block */
+/* flat batch blocks: 1024 queries x 1024 rows per sgemm (FAISS uses 4096 x
+ * 1024); the 4 MB score block stays in L2/L3 while the top-k scan reads it */
+#define IX_BATCH_Q 1024
+#define IX_BATCH_R 1024
 #define IX_BLOCK 256        /* rows scored between top-k updates */
 
 struct index_ctx {
@@ -87,7 +89,7 @@ struct index_ctx {
     ix_pair *cand;          /* hnsw: candidate min-heap, vcap slots */
     ix_pair *res;           /* hnsw: result max-heap, rcap slots */
     size_t rcap;
-    float *bq;              /* batch: IX_BATCH_Q x dim queries */
+    float *bq;              /* batch: IX_BATCH_Q x dim queries, then IX_BATCH_Q |q|^2 */
     float *bs;              /* batch: IX_BATCH_Q x IX_BATCH_R scores */
     topk *bheaps;           /* batch: IX_BATCH_Q heaps */
 };

@@ -207,12 +207,13 @@ done:
 
 static int list_reserve(vindex *ix, ivf_list *L, size_t need)
 {
-    size_t cap = L->cap ? L->cap : 8;
+    /* exact when first filled (build, load); 1.5x growth for inserts */
+    size_t cap = L->cap ? L->cap : need;
     uint32_t *rows;
     if (need <= L->cap)
         return 0;
     while (cap < need)
-        cap *= 2;
+        cap += cap / 2 + 1;
     rows = mem_realloc_array(L->rows, cap, sizeof *rows);
     if (!rows)
         return -1;

@@ -585,6 +585,21 @@ fail:
     return rc;
 }
 
+const char *i2v_catalog_key(void *ud, int64_t id)
+{
+    const store_catalog *c = ud;
+    size_t lo = 0, hi = c->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n && c->ids[lo] == id ? c->ext_id[lo] : NULL;
+}
+
 /* ---- word2vec load ------------------------------------------------------ */
 
 typedef struct reader {
@@ -869,4 +884,41 @@ void i2v_w2v_done(i2v_w2v *w)
     mem_free(w->keys);
     mem_free(w->data);
     memset(w, 0, sizeof *w);
+}
+
+int i2v_w2v_to_vecset(const i2v_w2v *w, i2v_lookup_fn lookup, void *ud, vecset *out,
+                      size_t *n_unknown, err *e)
+{
+    vecset vs;
+    size_t n = 0, unknown = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = vecset_init(&vs, w->n, w->dim, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < w->n; i++) {
+        int64_t id;
+        if (lookup(ud, w->keys[i], &id) < 0) {
+            unknown++;
+            continue;
+        }
+        vs.ids[n] = id;
+        memcpy(vs.data + n * w->dim, w->data + i * w->dim, w->dim * sizeof(float));
+        n++;
+    }
+    vs.n = n;
+    if ((rc = vecset_sort(&vs, e)) < 0)
+        goto fail;
+    for (size_t i = 1; i < n; i++)
+        if (vs.ids[i] == vs.ids[i - 1]) {
+            rc = err_set(e, ERR_EXISTS, "two vectors for item %lld", (long long)vs.ids[i]);
+            goto fail;
+        }
+    if (n_unknown)
+        *n_unknown = unknown;
+    *out = vs;
+    return 0;
+fail:
+    vecset_done(&vs);
+    return rc;
 }

@@ -31,6 +31,14 @@
 #include <string.h>
 #include <time.h>
 
+/* The Hogwild kernel races on purpose (see above): keep ThreadSanitizer out of
+ * exactly those functions, so `make tsan` still checks everything else. */
+#if defined(__SANITIZE_THREAD__)
+#define NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define NO_TSAN
+#endif
+
 #define SIG_SIZE 1024            /* table entries over [-SIG_MAX, SIG_MAX] */
 #define SIG_MAX 6.0f             /* word2vec's MAX_EXP */
 #define ALPHA_EVERY 10000        /* tokens between learning-rate refreshes */
@@ -150,7 +158,7 @@ int sgns_model_copy(sgns_model *dst, const sgns_model *src, err *e)
     return 0;
 }
 
-void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t, float *out)
+NO_TSAN void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t, float *out)
 {
     size_t dim = m->dim;
 
@@ -285,23 +293,23 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v4 __attribute__((vector_size(16)));
 
-static inline v16 ld16(const float *p)
+static inline NO_TSAN v16 ld16(const float *p)
 {
     v16 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+static inline NO_TSAN void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
-static inline v8 ld8(const float *p)
+static inline NO_TSAN v8 ld8(const float *p)
 {
     v8 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+static inline NO_TSAN void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 
 static inline float hsum8(v8 v)
 {
@@ -394,7 +402,7 @@ static inline int draw_targets(const sgns_negtable *nt, uint64_t *s, int32_t cen
  * after inlining: the row and its gradient live in registers, the dot
  * product is summed as a tree (a serial chain of FMAs is latency-bound).
  * Label 1 for tg[0], 0 for the rest.  Returns the loss. */
-static inline __attribute__((always_inline)) float
+static inline __attribute__((always_inline)) NO_TSAN float
 step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *tg, int n,
            float alpha, const float *restrict sig, const float *restrict nlsig)
 {
@@ -439,7 +447,7 @@ step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *
 
 /* Any dim: accumulates the gradient of l1 into grad (dim floats, zeroed by
  * the caller) instead of applying it.  Returns the loss. */
-static float step_any(size_t D, const float *restrict l1, float *restrict grad,
+static NO_TSAN float step_any(size_t D, const float *restrict l1, float *restrict grad,
                       float *restrict out, const int32_t *tg, int n, float alpha,
                       const float *restrict sig, const float *restrict nlsig)
 {
@@ -473,7 +481,7 @@ static float step_any(size_t D, const float *restrict l1, float *restrict grad,
 /* The general path: any dim, optional subwords (fastText: the input is the
  * mean of the token's row and its subword rows, and the gradient is spread
  * evenly over them, as gensim's fasttext_inner.pyx does). */
-static float step_general(worker *w, int32_t input, const int32_t *tg, int n, float alpha)
+static NO_TSAN float step_general(worker *w, int32_t input, const int32_t *tg, int n, float alpha)
 {
     train_ctx *x = w->x;
     sgns_model *m = x->m;
@@ -512,7 +520,7 @@ static inline void prefetch_row(const float *row, size_t dim)
 /* All epochs of one worker.  D is 32, 64 or 128 (a constant after inlining,
  * selecting step_fixed) or 0 for step_general.  The RNG state lives in
  * locals so the compiler keeps it in registers. */
-static inline __attribute__((always_inline)) void run_worker(worker *w, const int D)
+static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, const int D)
 {
     train_ctx *x = w->x;
     const sgns_opts *o = x->o;
@@ -615,7 +623,7 @@ out:
     w->alpha_last = alpha;
 }
 
-static void *worker_main(void *arg)
+static NO_TSAN void *worker_main(void *arg)
 {
     worker *w = arg;
     size_t D = w->x->m->dim;
@@ -707,6 +715,10 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
 
     x = mem_calloc(1, sizeof *x);
     cnt = mem_calloc(V, sizeof *cnt);
+    /* zero x before any `goto fail`: the cleanup frees x->nt and x->keep, which
+     * were uninitialised when only cnt failed (double free, test_faults) */
+    if (x)
+        memset(x, 0, sizeof *x);
     if (!x || !cnt) {
         rc = err_set(e, ERR_NOMEM, "out of memory for training state");
         goto fail;
@@ -738,8 +750,14 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
             cnt[t]++;
         }
     }
-    if (counts)
+    if (counts) {
+        for (size_t t = 0; t < V; t++)
+            if (counts[t] < 0) {
+                rc = err_set(e, ERR_RANGE, "count of token %zu is negative", t);
+                goto fail;
+            }
         memcpy(cnt, counts, V * sizeof *cnt);
+    }
     if (sw) {
         for (size_t t = 0; t < V; t++)
             if (sw->off[t + 1] < sw->off[t]) {

@@ -693,6 +693,166 @@ fail:
     return NULL;
 }
 
+/* ---- builtin: serialisation ----------------------------------------------------
+ * "ELBI0001", then u32 dim minn maxn buckets epochs window negative, u64 seed,
+ * f32 lr sif_a, u64 n_words total arena_len, the word arena, u64 counts[n],
+ * f32 word vectors [n x dim], f32 n-gram rows [buckets x dim], f32 pc[dim]. */
+#define BI_MAGIC "ELBI0001"
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int fail;
+} wbuf;
+
+static void put(wbuf *w, const void *src, size_t n)
+{
+    if (w->fail || mem_grow(&w->p, &w->cap, w->len + n, 1) != 0) {
+        w->fail = 1;
+        return;
+    }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void put_u32(wbuf *w, uint32_t v) { put(w, &v, 4); }
+static void put_u64(wbuf *w, uint64_t v) { put(w, &v, 8); }
+
+int textenc_builtin_save(const textenc *t, void **out, size_t *len, err *e)
+{
+    const builtin *b;
+    wbuf w = {0};
+    size_t D;
+
+    if (t->kind != TEXTENC_BUILTIN)
+        return err_set(e, ERR_STATE, "only the builtin encoder is saved this way");
+    b = t->bi;
+    D = (size_t)b->o.dim;
+    put(&w, BI_MAGIC, 8);
+    put_u32(&w, (uint32_t)b->o.dim);
+    put_u32(&w, (uint32_t)b->o.minn);
+    put_u32(&w, (uint32_t)b->o.maxn);
+    put_u32(&w, (uint32_t)b->o.buckets);
+    put_u32(&w, (uint32_t)b->o.epochs);
+    put_u32(&w, (uint32_t)b->o.window);
+    put_u32(&w, (uint32_t)b->o.negative);
+    put_u64(&w, b->o.seed);
+    put(&w, &b->o.lr, 4);
+    put(&w, &b->o.sif_a, 4);
+    put_u64(&w, b->n_words);
+    put_u64(&w, b->total);
+    put_u64(&w, b->arena_len);
+    put(&w, b->arena, b->arena_len);
+    put(&w, b->count, b->n_words * sizeof *b->count);
+    put(&w, b->wvec, b->n_words * D * sizeof(float));
+    put(&w, b->in + b->n_words * D, (size_t)b->o.buckets * D * sizeof(float));
+    put(&w, b->pc, D * sizeof(float));
+    if (w.fail) {
+        mem_free(w.p);
+        return err_set(e, ERR_NOMEM, "out of memory saving the builtin encoder");
+    }
+    *out = w.p;
+    *len = w.len;
+    return 0;
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t len, pos;
+} rbuf;
+
+static int get(rbuf *r, void *dst, size_t n)
+{
+    if (n > r->len - r->pos)
+        return -1;
+    memcpy(dst, r->p + r->pos, n);
+    r->pos += n;
+    return 0;
+}
+
+textenc *textenc_builtin_load(const void *blob, size_t len, err *e)
+{
+    rbuf r = {blob, len, 0};
+    textenc *t = mem_calloc(1, sizeof *t);
+    builtin *b = mem_calloc(1, sizeof *b);
+    char magic[8];
+    uint32_t u[7];
+    uint64_t nw, total, alen;
+    size_t D, rows;
+
+    if (!t || !b) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (get(&r, magic, 8) || memcmp(magic, BI_MAGIC, 8) || get(&r, u, sizeof u) ||
+        get(&r, &b->o.seed, 8) || get(&r, &b->o.lr, 4) || get(&r, &b->o.sif_a, 4) ||
+        get(&r, &nw, 8) || get(&r, &total, 8) || get(&r, &alen, 8))
+        goto bad;
+    b->o.dim = (int)u[0];
+    b->o.minn = (int)u[1];
+    b->o.maxn = (int)u[2];
+    b->o.buckets = (int)u[3];
+    b->o.epochs = (int)u[4];
+    b->o.window = (int)u[5];
+    b->o.negative = (int)u[6];
+    if (u[0] < 1 || u[0] > 4096 || u[1] < 1 || u[2] < u[1] || u[2] > 16 || u[3] < 1 ||
+        u[3] > (1u << 26) || nw < 1 || nw > INT32_MAX / 2 || alen > len || total < nw)
+        goto bad;
+    D = u[0];
+    b->n_words = (size_t)nw;
+    b->total = total;
+    b->arena_len = b->arena_cap = (size_t)alen;
+    rows = b->n_words + u[3];
+    /* every section must fit what is left before anything is allocated */
+    if ((len - r.pos) < alen + nw * 8 + (nw + u[3] + 1) * D * 4)
+        goto bad;
+    b->arena = mem_alloc(b->arena_len + 1);
+    b->woff = mem_array(b->n_words, sizeof *b->woff);
+    b->count = mem_array(b->n_words, sizeof *b->count);
+    b->wvec = mem_array(b->n_words * D, sizeof *b->wvec);
+    b->in = mem_calloc(rows * D, sizeof *b->in);
+    b->pc = mem_array(D, sizeof *b->pc);
+    if (!b->arena || !b->woff || !b->count || !b->wvec || !b->in || !b->pc) {
+        err_set(e, ERR_NOMEM, "out of memory loading the builtin encoder");
+        goto fail;
+    }
+    b->cap_words = b->n_words;
+    if (get(&r, b->arena, b->arena_len) || get(&r, b->count, b->n_words * 8) ||
+        get(&r, b->wvec, b->n_words * D * 4) || get(&r, b->in + b->n_words * D, (size_t)u[3] * D * 4) ||
+        get(&r, b->pc, D * 4) || r.pos != len)
+        goto bad;
+    /* words: n NUL-terminated strings filling the arena exactly */
+    for (size_t i = 0, pos = 0; i < b->n_words; i++) {
+        const char *z = pos < b->arena_len ? memchr(b->arena + pos, '\0', b->arena_len - pos) : NULL;
+        if (!z)
+            goto bad;
+        b->woff[i] = pos;
+        pos = (size_t)(z - b->arena) + 1;
+        if (i + 1 == b->n_words && pos != b->arena_len)
+            goto bad;
+    }
+    {
+        size_t want = 1024;
+        while (want < 2 * b->n_words)
+            want *= 2;
+        if (bi_rehash(b, want) != 0) {
+            err_set(e, ERR_NOMEM, "out of memory loading the builtin encoder");
+            goto fail;
+        }
+    }
+    t->kind = TEXTENC_BUILTIN;
+    t->bi = b;
+    snprintf(t->label, sizeof t->label, "builtin (trained on this catalog)");
+    snprintf(t->path, sizeof t->path, "builtin");
+    return t;
+bad:
+    err_set(e, ERR_PARSE, "builtin encoder blob: truncated or inconsistent (%zu bytes)", len);
+fail:
+    builtin_free(b);
+    mem_free(t);
+    return NULL;
+}
+
 /* ---- common ------------------------------------------------------------------ */
 
 void textenc_free(textenc *t)

@@ -16,9 +16,12 @@ static void json_escape(FILE *o, const char *s)
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             fprintf(o, "\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             fprintf(o, "\\u%04x", c);
-        else
+        else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+            fprintf(o, "\\u%04x", (unsigned char)s[1]);   /* C1 control, as in table.c */
+            s++;
+        } else
             fputc(c, o);
     }
 }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/tmux.inc"
 prepare_db
 start
-wait_for '2 epochs; 1794 x 64'
+wait_for '2 epochs; [0-9]* x 64'
 run_cmd 'train item2vec epochs=2000'
 wait_for '^train .*\[.*\] +[0-9]+% +[0-9]+ tokens/s .*ETA .*Esc cancels' "progress bar"
 run_cmd 'similar I00980'
@@ -13,7 +13,7 @@ wait_for 'busy: `train item2vec epochs=2000` is running' "refusal while busy"
 send Escape
 wait_for 'training cancelled: the previous model is kept' "cancelled message"
 s=$(screen)
-echo "$s" | grep -q 'Item2Vec: SGNS, dim 64, window 5, 2 epochs; 1794 x 64' || fail "old model in header"
+echo "$s" | grep -q 'Item2Vec: SGNS, dim 64, window 5, 2 epochs; [0-9]* x 64' || fail "old model in header"
 # the lab is usable again
 run_cmd 'similar I00980'
 wait_for 'similar I00980: 3 lists' "query after the cancel"

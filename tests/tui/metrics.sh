@@ -16,7 +16,7 @@ run_cmd 'eval users=100'
 wait_for '^Metrics  \(last eval' "metrics title after eval"
 s=$(screen)
 echo "$s" | grep -qE '^method +P@k +R@k +NDCG@k +MRR +p50 ms +p95 ms' || fail "column header"
-for m in 'Item2Vec' 'LLM' 'Hybrid \(blend\)' 'Popularity'; do
+for m in 'Item2Vec' 'LLM' 'Hybrid \([a-z]+\)' 'Popularity'; do
     echo "$s" | grep -qE "^$m +[0-9]\.[0-9]{4} +[0-9]\.[0-9]{4} +[0-9]\.[0-9]{4} +[0-9]\.[0-9]{4}" ||
         fail "metrics row $m"
 done

@@ -12,7 +12,7 @@ run_cmd 'similar I00980'
 wait_for '^Query: similar I00980' "the query line"
 wait_for 'similar I00980: 3 lists in' "the status line"
 s=$(screen)
-echo "$s" | grep -qE '^Item2Vec +[0-9.]+ ms +LLM +[0-9.]+ ms +Hybrid \(blend, alpha 0.50\)' ||
+echo "$s" | grep -qE '^Item2Vec +[0-9.]+ ms +LLM +[0-9.]+ ms +Hybrid \([a-z]+, alpha [0-9.]+\)' ||
     fail "pane titles with latencies"
 # ten ranked rows in the Item2Vec pane (the first of three columns)
 for r in 1 2 3 4 5 6 7 8 9 10; do

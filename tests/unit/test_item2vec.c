@@ -381,6 +381,61 @@ static void test_w2v_round_trip(void **st)
     vecset_done(&vs);
 }
 
+static int lookup_p(void *ud, const char *key, int64_t *id)
+{
+    char *end;
+    (void)ud;
+    if (key[0] != 'P')
+        return -ERR_NOTFOUND;
+    *id = strtoll(key + 1, &end, 10);
+    return *end ? -ERR_NOTFOUND : 0;
+}
+
+static void test_w2v_catalog_keys_and_import(void **st)
+{
+    int64_t ids[3] = {3, 8, 20};
+    char *ext[3] = {"P3", "P8", "P20"};
+    store_catalog cat = {0};
+    vecset vs, back;
+    i2v_w2v w;
+    size_t unknown;
+    err e;
+    (void)st;
+    cat.n = 3;
+    cat.ids = ids;
+    cat.ext_id = ext;
+    assert_string_equal(i2v_catalog_key(&cat, 8), "P8");
+    assert_null(i2v_catalog_key(&cat, 9));
+
+    assert_int_equal(vecset_init(&vs, 3, 2, NULL), 0);
+    memcpy(vs.ids, ids, sizeof ids);
+    for (int i = 0; i < 6; i++)
+        vs.data[i] = (float)i;
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("cat.txt"));
+    assert_int_equal(i2v_w2v_save(path, I2V_W2V_TEXT, &vs, i2v_catalog_key, &cat, &e), 0);
+    /* An item without a catalog entry cannot be exported. */
+    vs.ids[2] = 21;
+    assert_int_equal(i2v_w2v_save(path, I2V_W2V_TEXT, &vs, i2v_catalog_key, &cat, &e),
+                     -ERR_USAGE);
+    vs.ids[2] = 20;
+
+    assert_int_equal(i2v_w2v_load(path, I2V_W2V_TEXT, &w, &e), 0);
+    mem_free(w.keys[1]);             /* an unknown key is skipped, counted */
+    w.keys[1] = mem_strdup("Q8");
+    assert_int_equal(i2v_w2v_to_vecset(&w, lookup_p, NULL, &back, &unknown, &e), 0);
+    assert_int_equal(back.n, 2);
+    assert_int_equal(unknown, 1);
+    assert_int_equal(back.ids[1], 20);
+    assert_float_equal(back.data[3], 5.0f, 0);
+    vecset_done(&back);
+    mem_free(w.keys[1]);             /* two keys for one item are refused */
+    w.keys[1] = mem_strdup("P3");
+    assert_int_equal(i2v_w2v_to_vecset(&w, lookup_p, NULL, &back, &unknown, &e), -ERR_EXISTS);
+    i2v_w2v_done(&w);
+    vecset_done(&vs);
+}
+
 static void test_w2v_gensim_binary_without_newlines(void **st)
 {
     /* gensim 4 writes "key " + floats with no newline between records. */
@@ -534,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_cancel_keeps_old_model),
         cmocka_unit_test(test_most_similar),
         cmocka_unit_test(test_w2v_round_trip),
+        cmocka_unit_test(test_w2v_catalog_keys_and_import),
         cmocka_unit_test(test_w2v_gensim_binary_without_newlines),
         cmocka_unit_test(test_w2v_rejects_bad_files),
         cmocka_unit_test(test_w2v_fuzz_no_crash),

@@ -241,6 +241,24 @@ static void test_builtin_beats_tfidf(void **st)
     const char *q = "zzzzqqq";
     assert_int_equal(textenc_encode(t, &q, NULL, 1, X2, NULL, &e), 0);
     assert_true(fabsf(vec_norm(X2, D) - 1.0f) < 1e-4f);
+    /* save + load gives the same vectors; damaged blobs are refused */
+    void *blob;
+    size_t blen;
+    assert_int_equal(textenc_builtin_save(t, &blob, &blen, &e), 0);
+    textenc *t3 = textenc_builtin_load(blob, blen, &e);
+    assert_non_null(t3);
+    assert_string_equal(textenc_label(t3), "builtin (trained on this catalog)");
+    float *X3 = calloc(N_ITEMS * D, sizeof *X3);
+    assert_int_equal(textenc_encode(t3, (const char *const *)texts, NULL, N_ITEMS, X3, NULL, &e), 0);
+    assert_memory_equal(X, X3, N_ITEMS * D * sizeof *X);
+    assert_null(textenc_builtin_load(blob, blen - 1, &e));
+    assert_int_equal(e.code, ERR_PARSE);
+    ((char *)blob)[0] ^= 1;
+    assert_null(textenc_builtin_load(blob, blen, &e));
+    assert_int_equal(e.code, ERR_PARSE);
+    mem_free(blob);
+    free(X3);
+    textenc_free(t3);
     char desc[512];
     assert_int_equal(textenc_describe(t, desc, sizeof desc, &e), 0);
     assert_non_null(strstr(desc, "\"backend\":\"builtin\""));

@@ -1,0 +1,131 @@
+#!/bin/bash
+# interrupt.sh - interrupted jobs lose nothing.
+#  1. SIGINT during `train item2vec epochs=10000` (the maximum) in batch mode cancels the job
+#     (message "training cancelled: the previous model is kept", the process
+#     ends by itself, not by the signal) and the models/vectors are unchanged.
+#  2. SIGINT during a big `load catalog` rolls the import back.
+#  3. kill -9 during a big import and during training leaves a database that
+#     opens, passes PRAGMA integrity_check and holds the old or the new state.
+# A job is "running" once its worker thread exists (training) or the WAL file
+# grows (import): the script polls for that with a timeout, never a fixed sleep.
+set -u
+cd "$(dirname "$0")/../.."
+APP=${EMBEDLAB:-$PWD/build/release/embedlab}
+command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing (scripts/deps.sh test)"; exit 77; }
+export OPENBLAS_NUM_THREADS=1       # no BLAS threads: a second thread means training runs
+T=${EMBEDLAB_TIMEOUT_MULT:-1}
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+
+# poll CMD until true, at most $1 seconds (scaled by EMBEDLAB_TIMEOUT_MULT)
+wait_for() {
+    local limit=$(( $1 * T * 20 )) i=0; shift
+    while ! "$@"; do
+        i=$((i+1)); [ $i -ge $limit ] && return 1
+        sleep 0.05
+    done
+}
+n_threads() { ls "/proc/$pid/task" 2>/dev/null | wc -l; }
+training() { [ "$(n_threads)" -ge 2 ]; }
+gone() { ! kill -0 "$pid" 2>/dev/null; }
+# the importer streams the CSV: 8 MB read of 29 MB means it is well inside the import
+reading() { [ "$(awk '/^rchar/ {print $2}' "/proc/$pid/io" 2>/dev/null || echo 0)" -gt 8000000 ]; }
+state() { sqlite3 "$1" "SELECT name, version, n_vectors FROM models ORDER BY name;
+                         SELECT model, count(*), sum(length(vec)) FROM vectors GROUP BY model;
+                         SELECT count(*) FROM items; SELECT count(*) FROM events;"; }
+healthy() {   # DB: opens in embedlab and passes integrity_check
+    [ "$(sqlite3 "$1" 'PRAGMA integrity_check')" = ok ] || { die "$1: integrity_check"; return 1; }
+    "$APP" --db "$1" -c info >/dev/null 2>"$tmp/open.err" || { die "$1 does not open: $(cat "$tmp/open.err")"; return 1; }
+}
+
+# data: 300 items, 1000 sessions of 10 (10,000 tokens: 10,000 epochs take minutes)
+db=$tmp/lab.db
+awk 'BEGIN { print "id,title,description,category";
+             for (i = 1; i <= 300; i++) printf "I%d,item %d,text %d,c%d\n", i, i, i, i % 7 }' > "$tmp/cat.csv"
+awk 'BEGIN { srand(7); for (s = 0; s < 1000; s++) { l = ""
+             for (j = 0; j < 10; j++) l = l " I" (1 + int(rand() * 300)); print substr(l, 2) } }' > "$tmp/sess.txt"
+"$APP" --db "$db" --strict -c "load catalog $tmp/cat.csv" -c "load sessions $tmp/sess.txt" \
+    -c "train item2vec dim=8 epochs=1 threads=1" >/dev/null 2>"$tmp/setup.err" ||
+    { echo "setup failed: $(cat "$tmp/setup.err")"; exit 1; }
+before=$(state "$db")
+
+# ---- 1. SIGINT during training (batch) -------------------------------------
+echo "train item2vec epochs=10000 threads=1" > "$tmp/train.cmd"
+"$APP" --db "$db" --batch < "$tmp/train.cmd" >"$tmp/train.out" 2>"$tmp/train.err" &
+pid=$!
+if wait_for 30 training; then
+    kill -INT "$pid"
+    if wait_for 60 gone; then
+        wait "$pid"; rc=$?
+        pid=
+        [ $rc -ge 128 ] && die "embedlab died from a signal (exit $rc) instead of cancelling the job"
+        [ $rc -eq 0 ] && die "a cancelled job should make the batch exit non-zero"
+        grep -q "error: training cancelled: the previous model is kept" "$tmp/train.err" ||
+            die "no cancel message: $(cat "$tmp/train.err")"
+        [ "$(state "$db")" = "$before" ] || die "models changed after a cancelled training"
+        healthy "$db" && echo "ok   SIGINT during training: cancelled, exit $rc, model kept"
+    else
+        die "embedlab did not stop within 60 s of SIGINT"
+    fi
+else
+    die "training never started (no worker thread within 30 s): $(cat "$tmp/train.err")"
+fi
+
+# ---- 2. SIGINT during a big import -----------------------------------------
+awk 'BEGIN { print "id,title,description,category";
+             for (i = 1; i <= 400000; i++)
+                 printf "B%d,big item %d,a longer description of item %d for bulk,c%d\n", i, i, i, i % 50 }' > "$tmp/big.csv"
+echo "load catalog $tmp/big.csv" > "$tmp/load.cmd"
+"$APP" --db "$db" --batch < "$tmp/load.cmd" >"$tmp/load.out" 2>"$tmp/load.err" &
+pid=$!
+if wait_for 60 reading && kill -INT "$pid" 2>/dev/null && wait_for 60 gone; then
+    wait "$pid"; rc=$?; pid=
+    if grep -q "imported" "$tmp/load.out"; then
+        echo "note: the import finished before SIGINT arrived (exit $rc)"
+    else
+        grep -q "error: load cancelled: nothing was imported" "$tmp/load.err" ||
+            die "no cancel message for the import: $(cat "$tmp/load.err") (exit $rc)"
+        [ "$(state "$db")" = "$before" ] || die "a cancelled import changed the database"
+        healthy "$db" && echo "ok   SIGINT during import: rolled back, exit $rc"
+    fi
+else
+    die "import: never started or embedlab did not stop: $(cat "$tmp/load.err")"
+fi
+before=$(state "$db")
+
+# ---- 3. kill -9 during a big import ----------------------------------------
+"$APP" --db "$db" --batch < "$tmp/load.cmd" >/dev/null 2>&1 &
+pid=$!
+if wait_for 60 reading; then
+    kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
+    if healthy "$db"; then
+        items=$(sqlite3 "$db" 'SELECT count(*) FROM items')
+        case "$items" in
+            300) echo "ok   kill -9 during import: old state (300 items)" ;;
+            400300) echo "ok   kill -9 during import: new state (400300 items)" ;;
+            *) die "kill -9 during import left $items items (want 300 or 400300)" ;;
+        esac
+    fi
+else
+    die "import never started reading"
+fi
+
+# ---- 4. kill -9 during training --------------------------------------------
+db2=$tmp/lab2.db
+"$APP" --db "$db2" --strict -c "load catalog $tmp/cat.csv" -c "load sessions $tmp/sess.txt" \
+    -c "train item2vec dim=8 epochs=1 threads=1" >/dev/null 2>&1 || die "setup of lab2"
+before2=$(state "$db2")
+"$APP" --db "$db2" --batch < "$tmp/train.cmd" >/dev/null 2>&1 &
+pid=$!
+if wait_for 30 training; then
+    kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
+    healthy "$db2" && { [ "$(state "$db2")" = "$before2" ] || die "kill -9 during training changed the models"; } &&
+        echo "ok   kill -9 during training: database intact, previous model kept"
+else
+    die "training (lab2) never started"
+fi
+exit $fail
