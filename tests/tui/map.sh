@@ -8,7 +8,7 @@ wait_for '2000 items'
 run_cmd 'similar I00980'
 wait_for '^Query: similar I00980'
 send m
-wait_for '^Embedding map \(PCA to 2-D\) +selected: I01' "map title with the selected item"
+wait_for '^Embedding map \(PCA to 2-D\) +selected: I[0-9]{5}' "map title with the selected item"
 s=$(screen)
 echo "$s" | grep -q 'Item2Vec: PCA of [0-9]* vectors (64-D)' || fail "Item2Vec map title"
 echo "$s" | grep -qE '│LLM: ' || fail "LLM map side by side"

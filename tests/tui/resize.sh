@@ -12,7 +12,7 @@ wait_for '^Item2Vec +[0-9.]+ ms LLM' "panes at 80 columns"
 s=$(screen)
 [ "$(echo "$s" | wc -l)" -le 24 ] || fail "more than 24 lines"
 # 26-column panes drop the rank: mark, id, title, score
-n=$(echo "$s" | grep -cE '^. I[0-9]{5} [^│]+ 0\.[0-9]{4}│')
+n=$(echo "$s" | grep -cE '^. I[0-9]{5} [^│]+ -?[0-9]+\.[0-9]{4}│')
 [ "$n" = 10 ] || fail "$n rows instead of ten at 80x24"
 echo "$s" | grep -q '^Metrics' || fail "metrics at 80x24"
 echo "$s" | grep -q '^embedlab  ' || fail "header at 80x24"
