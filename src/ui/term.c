@@ -1,6 +1,6 @@
 /* term.c - owns the curses session: initscr/endwin, colours, and restoring
  * the terminal whatever happens (htop CRT.c, kilo editorAtExit): atexit,
- * SIGTERM/SIGHUP (restore, exit 128+sig), SIGSEGV/SIGBUS/SIGABRT/SIGFPE
+ * SIGTERM/SIGHUP (the loop leaves and exits 128+sig), SIGSEGV/SIGBUS/SIGABRT/SIGFPE
  * (restore, then re-raise with the default action so the crash is still
  * reported).  While the screen is up stderr points at a temporary file, so a
  * stray message cannot scribble over the frame; term_done() replays it
@@ -22,6 +22,7 @@ static int g_stderr_fd = -1;    /* the real stderr while held */
 static FILE *g_held;            /* where stderr goes meanwhile */
 static progress *g_job;
 static int g_n_cat_pairs;
+static volatile sig_atomic_t g_exit_sig;   /* SIGTERM/SIGHUP received */
 
 /* 256-colour palette for categories: distinct hues, none too dark on black. */
 static const short cat256[] = {39, 208, 82, 201, 226, 51, 196, 141, 214, 47,
@@ -68,11 +69,20 @@ static void on_fatal(int sig)
     raise(sig);
 }
 
+/* SIGTERM/SIGHUP: the first asks the loop to leave (it polls every 100 ms
+ * and then restores the terminal normally); a second one, if the loop is
+ * stuck, restores and exits from the handler. */
 static void on_term(int sig)
 {
+    if (!g_exit_sig) {
+        g_exit_sig = sig;
+        return;
+    }
     term_done();
     _exit(128 + sig);
 }
+
+int term_exit_requested(void) { return g_exit_sig; }
 
 static void on_sigint(int sig)
 {
@@ -148,6 +158,17 @@ int term_init(progress *job)
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    /* Home/End as sent by tmux, screen, rxvt and the VT220 keypad, whatever
+     * TERM's terminfo says: an unrecognised sequence would arrive as a lone
+     * Esc (which cancels) followed by stray characters. */
+    static const struct { const char *seq; int key; } extra[] = {
+        {"\033[1~", KEY_HOME}, {"\033[4~", KEY_END}, {"\033[7~", KEY_HOME},
+        {"\033[8~", KEY_END}, {"\033[H", KEY_HOME}, {"\033[F", KEY_END},
+        {"\033OH", KEY_HOME}, {"\033OF", KEY_END},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (key_defined(extra[i].seq) == 0)
+            define_key(extra[i].seq, extra[i].key);
     timeout(100);       /* the redraw tick while a job runs */
     mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED, NULL);   /* rows are clickable */
     colors();

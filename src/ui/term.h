@@ -23,6 +23,10 @@ int term_init(progress *job);
  * from atexit and the signal handlers. */
 void term_done(void);
 
+/* The signal number once SIGTERM or SIGHUP arrived (the loop should end
+ * and exit with 128 + it), else 0. */
+int term_exit_requested(void);
+
 /* Attribute for a role, and for category i on the map (cycling palette). */
 int term_attr(int role);
 int term_cat_attr(int i);

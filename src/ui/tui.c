@@ -12,6 +12,7 @@
  */
 #include "tui_int.h"
 #include "complete.h"
+#include "mem.h"
 #include "term.h"
 
 #include <curses.h>
@@ -273,11 +274,11 @@ typedef struct bench_out {
 static int bench(tui_ui *u, int n, bench_out *o)
 {
     const store_catalog *c = lab_catalog(u->L, NULL);
-    double *ms = calloc((size_t)n, sizeof *ms), *cm = calloc((size_t)n, sizeof *cm);
+    double *ms = mem_calloc((size_t)n, sizeof *ms), *cm = mem_calloc((size_t)n, sizeof *cm);
 
     if (!c || c->n == 0 || !ms || !cm) {
-        free(ms);
-        free(cm);
+        mem_free(ms);
+        mem_free(cm);
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -297,14 +298,14 @@ static int bench(tui_ui *u, int n, bench_out *o)
     o->max = ms[n - 1];
     o->cmd_p50 = cm[(size_t)(0.50 * (n - 1))];
     o->cmd_p95 = cm[(size_t)(0.95 * (n - 1) + 0.5)];
-    free(ms);
-    free(cm);
+    mem_free(ms);
+    mem_free(cm);
     return 0;
 }
 
 int tui_main_bench(lab *L, int max_frames, int bench_similar)
 {
-    tui_ui *u = calloc(1, sizeof *u);
+    tui_ui *u = mem_calloc(1, sizeof *u);
     int frames = 0, rc = 0;
     bench_out bo = {0};
 
@@ -316,12 +317,18 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     table_list_init(&u->metrics);
     tui_text_init(&u->text, "");
     if (term_init(&L->prog) != 0) {
-        free(u);
+        mem_free(u);
         return 1;
     }
     tui_input_init(u);
     refresh_header(u);
-    tui_status(u, 0, "/ command line   ? help   q quit   - try `similar I00980`");
+    const store_catalog *cat = lab_catalog(L, NULL);
+    if (cat && cat->n > 0)
+        tui_status(u, 0, "/ command line   ? help   q quit   - try `similar %s`",
+                   cat->ext_id[cat->n / 2]);
+    else
+        tui_status(u, 0, "/ command line   ? help   q quit   - an empty lab: try `gen demo`, "
+                   "then `train item2vec`");
     if (bench_similar > 0) {
         rc = bench(u, bench_similar, &bo) ? 1 : 0;
         bench_similar = rc ? -1 : bench_similar;
@@ -335,7 +342,8 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         int r = get_wch(&ch);
         if (u->job_cancel && u->job_running)
             progress_cancel(&L->prog);   /* in case the job reset it as it began */
-        reap_job(u);
+        if (reap_job(u) && u->quitting)
+            break;
         if (r != ERR) {
             int f = tui_handle_key(u, r == KEY_CODE_YES, (int)ch);
             /* drain what readline completed, then keys typed ahead */
@@ -343,11 +351,17 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
                 u->has_pending = 0;
                 tui_submit(u, u->pending);
             }
+            if (u->view == TUI_VIEW_MAP)
+                tui_map_follow(u);
             if (f & TUI_QUIT)
                 break;
         }
         if (u->quit_confirm == 2)
             break;
+        if (term_exit_requested()) {
+            rc = 128 + term_exit_requested();
+            break;
+        }
     }
     if (u->job_running) {   /* quitting with a job: cancel it and wait */
         progress_cancel(&L->prog);
@@ -366,7 +380,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     tui_text_done(&u->text);
     table_list_done(&u->hdr);
     table_list_done(&u->metrics);
-    free(u);
+    mem_free(u);
     return rc;
 }
 

@@ -91,6 +91,17 @@ static void draw_metrics(const tui_ui *u, int y, int h, int w)
     if (h < 2)
         return;
     snprintf(title, sizeof title, "Metrics%s", m ? "  (last eval, leave-last-out)" : "");
+    if (u->job_running) {   /* eval's live figure: Hybrid's recall so far */
+        progress_view v;
+        progress_snapshot(&u->L->prog, &v);
+        if (v.active && strcmp(v.stage, "eval") == 0) {
+            char fig[64] = "";
+            if (v.metric_name[0])
+                snprintf(fig, sizeof fig, ", Hybrid %s so far %.4f", v.metric_name, v.metric);
+            snprintf(title, sizeof title, "Metrics  (eval running: %llu/%llu queries%s)",
+                     (unsigned long long)v.done, (unsigned long long)v.total, fig);
+        }
+    }
     put_fit(y, 0, w, term_attr(TERM_TITLE), title);
     size_t n = tui_metrics_lines(m, u->spark, w, lines, (size_t)(h - 1 < 12 ? h - 1 : 12));
     for (size_t i = 0; i < n; i++)
@@ -128,7 +139,7 @@ static void draw_status(tui_ui *u, int y, int w)
 {
     char line[TUI_LINE * 2];
     /* a message from the last 3 s (busy, cancelling, ...) outranks the bar */
-    int fresh = u->status[0] && progress_now() - u->status_t < 3.0;
+    int fresh = u->status[0] && (progress_now() - u->status_t < 3.0 || u->quitting);
     if (u->job_running && u->quit_confirm != 1 && !fresh) {
         progress_view v;
         progress_snapshot(&u->L->prog, &v);

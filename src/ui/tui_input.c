@@ -240,8 +240,12 @@ int tui_handle_key(tui_ui *u, int is_key, int ch)
         return cmd_key(u, is_key, ch);
     if (u->quit_confirm == 1) {
         if (!is_key && (ch == 'q' || ch == 'y')) {
+            /* keep drawing until the job has unwound, then leave */
             tui_cancel_job(u);
-            return TUI_QUIT;
+            u->quit_confirm = 0;
+            u->quitting = 1;
+            tui_status(u, 1, "cancelling `%s`; leaving when it stops", u->job_line);
+            return TUI_REDRAW;
         }
         u->quit_confirm = 0;
         tui_status(u, 0, "still running: %s", u->job_line);

@@ -38,7 +38,8 @@ typedef struct tui_ui {
     int status_err;
     double status_t;         /* when it was set: it outranks the progress line 3 s */
     char matches[512];       /* completion candidates, shown on the status line */
-    int quit_confirm;        /* q pressed while a job runs */
+    int quit_confirm;        /* 1: q pressed while a job runs; 2: leave now */
+    int quitting;            /* confirmed: leave once the cancelled job stops */
 
     /* the one worker job */
     int job_running;
@@ -57,6 +58,8 @@ typedef struct tui_ui {
     char hist[1100];
 
     tui_map *map;
+    tui_results map_nb;      /* neighbours of map_sel in each model */
+    char map_sel[64];        /* the item the map highlights ("" none) */
 
     /* where the panes were last drawn, for mouse clicks */
     int lay_y, lay_h, lay_pw;
@@ -83,6 +86,8 @@ void tui_draw(tui_ui *u);
 
 /* tui_map.c */
 int tui_map_open(tui_ui *u);   /* computes the projections (idle only) */
+/* Follows the selection: `similar` for the selected item's neighbours. */
+void tui_map_follow(tui_ui *u);
 void tui_map_draw(tui_ui *u, int y0, int h, int w);
 void tui_map_free(tui_map *m);
 

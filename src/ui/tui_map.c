@@ -1,9 +1,10 @@
 /* tui_map.c - the embedding map: each model's unit vectors projected to
  * 2-D with vec_pca2() (covariance sgemm + power iteration, in the engine),
  * drawn as Braille dots (tui_raster.c) coloured by category, Item2Vec and
- * LLM side by side.  The selected item is a reversed "◉" and its neighbours
- * in that model (from the panes) bold "•", so one sees whether behaviour and
- * text put the same items close together.
+ * LLM side by side.  The selected item (the row under the cursor in the
+ * panes) is a reversed "◉" and its own neighbours in that model (a `similar`
+ * run when the selection changes) bold "•", so one sees whether behaviour
+ * and text put the same items close together.
  *
  * Projections are cached per model version, so reopening the map is free;
  * they are computed on the main thread when no job runs (the lab has one
@@ -143,9 +144,30 @@ int tui_map_open(tui_ui *u)
         tui_status(u, 1, "error: out of memory for the map");
         return -1;
     }
+    u->map_sel[0] = '\0';
+    tui_map_follow(u);
     tui_status(u, 0, "map: \xE2\x97\x89 selected item, \xE2\x80\xA2 its neighbours in that "
                "model; Up/Down/Tab choose in the panes; m or Esc back");
     return 0;
+}
+
+void tui_map_follow(tui_ui *u)
+{
+    const char *sel = tui_selected_id(u);
+    char line[128];
+    table_list tl;
+    err e;
+
+    if (u->job_running || !sel || strcmp(sel, u->map_sel) == 0)
+        return;
+    snprintf(u->map_sel, sizeof u->map_sel, "%s", sel);
+    snprintf(line, sizeof line, "similar %s", u->map_sel);
+    table_list_init(&tl);
+    if (cmd_exec(u->L, line, &tl, &e) == 0)
+        tui_results_from(&u->map_nb, &tl, line);
+    else
+        memset(&u->map_nb, 0, sizeof u->map_nb);
+    table_list_done(&tl);
 }
 
 static long side_find(const map_side *s, int64_t id)
@@ -208,8 +230,7 @@ static void draw_side(tui_ui *u, const map_side *s, const tui_pane *nb, int x, i
             attroff(term_attr(TERM_MARK) | A_BOLD);
         }
     }
-    const char *sel = tui_selected_id(u);
-    long p = side_find(s, item_id_of(u, sel));
+    long p = u->map_sel[0] ? side_find(s, item_id_of(u, u->map_sel)) : -1;
     int ci = p >= 0 ? cell_of(s, &c, (size_t)p) : -1;
     if (ci >= 0) {
         attron(term_attr(TERM_HILITE) | A_BOLD);
@@ -227,17 +248,17 @@ void tui_map_draw(tui_ui *u, int y0, int h, int w)
 
     if (!m || u->job_running)   /* never read the lab while the worker owns it */
         return;
-    const char *sel = tui_selected_id(u);
-    snprintf(line, sizeof line, "Embedding map (PCA to 2-D)   selected: %s   (m or Esc back)",
-             sel ? sel : "none - run `similar ITEM` and pick a row");
-    tui_fit(line, sizeof line, line, w, 0);
+    char raw[256];
+    snprintf(raw, sizeof raw, "Embedding map (PCA to 2-D)   selected: %s   (m or Esc back)",
+             u->map_sel[0] ? u->map_sel : "none - run `similar ITEM` and pick a row");
+    tui_fit(line, sizeof line, raw, w, 0);
     attron(A_BOLD);
     mvaddstr(y0, 0, line);
     attroff(A_BOLD);
     int ch = h - 1 - legend_h;
     /* the neighbours: Item2Vec's list on its map, LLM's on the text map */
-    const tui_pane *nb0 = u->res.n_panes > 0 ? &u->res.pane[0] : NULL;
-    const tui_pane *nb1 = u->res.n_panes > 1 ? &u->res.pane[1] : NULL;
+    const tui_pane *nb0 = u->map_nb.n_panes > 0 ? &u->map_nb.pane[0] : NULL;
+    const tui_pane *nb1 = u->map_nb.n_panes > 1 ? &u->map_nb.pane[1] : NULL;
     draw_side(u, &m->side[0], nb0, 0, y0 + 1, pw, ch);
     for (int k = 0; k < ch; k++)
         mvaddstr(y0 + 1 + k, pw, "\xE2\x94\x82");

@@ -166,35 +166,42 @@ int tui_results_from(tui_results *r, const table_list *tl, const char *caption)
     return r->n_panes;
 }
 
-/* Widest id in the pane, so ids line up; capped so titles keep room. */
-static int id_width(const tui_pane *p)
+/* Widest id (score) in the pane, so columns line up; capped so titles keep
+ * room.  Scores are cosines or raw dot products (Item2Vec IN.OUT), so a
+ * sign or a second integer digit may appear. */
+static int col_width(const tui_pane *p, int score, int min, int max)
 {
-    int w = 2;
+    int w = min;
     for (size_t i = 0; i < p->n; i++) {
-        int x = tui_width(p->rows[i].id);
+        int x = tui_width(score ? p->rows[i].score : p->rows[i].id);
         if (x > w)
             w = x;
     }
-    return w > 12 ? 12 : w;
+    return w > max ? max : w;
 }
 
 void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t cap)
 {
     char f_rank[16], f_id[128], f_title[TUI_LINE], f_score[32];
     const tui_row *w;
-    int idw, rw = p->n >= 100 ? 3 : 2, sw = 6, tw;
+    int idw, rw = p->n >= 100 ? 3 : 2, sw = col_width(p, 1, 6, 9), tw;
 
     if (row >= p->n) {
         tui_fit(dst, cap, "", width, 0);
         return;
     }
     w = &p->rows[row];
-    idw = id_width(p);
-    /* mark(1) sp rank sp id sp title sp score */
-    tw = width - 1 - 1 - rw - 1 - idw - 1 - 1 - sw;
-    if (tw < 4) {   /* very narrow: drop the id column */
+    idw = col_width(p, 0, 2, 12);
+    /* mark(1) sp [rank sp] [id sp] title sp score; narrow panes (80
+     * columns) give up the rank first (the order shows it), then the id */
+    tw = width - 1 - 1 - (rw + 1) - (idw + 1) - 1 - sw;
+    if (tw < 12) {
+        rw = 0;
+        tw += 3;
+    }
+    if (tw < 8) {
+        tw += idw + 1;
         idw = 0;
-        tw = width - 1 - 1 - rw - 1 - 1 - sw;
     }
     tui_fit(f_rank, sizeof f_rank, w->rank, rw, 1);
     tui_fit(f_id, sizeof f_id, w->id, idw, 0);
@@ -202,8 +209,8 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
     tui_fit(f_score, sizeof f_score, w->score, sw, 1);
     const char *mark = w->mark >= 3 ? "\xE2\x97\x86" : w->mark == 2 ? "\xE2\x97\x87" : " ";
     char tmp[TUI_LINE + 256];
-    snprintf(tmp, sizeof tmp, "%s %s %s%s%s %s", mark, f_rank, f_id, idw ? " " : "", f_title,
-             f_score);
+    snprintf(tmp, sizeof tmp, "%s %s%s%s%s%s %s", mark, f_rank, rw ? " " : "", f_id,
+             idw ? " " : "", f_title, f_score);
     tui_fit(dst, cap, tmp, width, 0);
 }
 

@@ -3,8 +3,8 @@
 . "$(dirname "$0")/tmux.inc"
 prepare_db
 text=0
-if "$EMBEDLAB" --db "$tmp/db" -c 'help encode text' >/dev/null 2>&1; then
-    "$EMBEDLAB" --db "$tmp/db" -c 'encode text' >"$tmp/enc.log" 2>&1 && text=1
+if "${TUI_PREP:-$EMBEDLAB}" --db "$tmp/db" -c 'help encode text' >/dev/null 2>&1; then
+    "${TUI_PREP:-$EMBEDLAB}" --db "$tmp/db" -c 'encode text' >"$tmp/enc.log" 2>&1 && text=1
 fi
 start
 wait_for '2000 items'
@@ -16,12 +16,12 @@ echo "$s" | grep -qE '^Item2Vec +[0-9.]+ ms +LLM +[0-9.]+ ms +Hybrid \([a-z]+, a
     fail "pane titles with latencies"
 # ten ranked rows in the Item2Vec pane (the first of three columns)
 for r in 1 2 3 4 5 6 7 8 9 10; do
-    echo "$s" | grep -qE "^. +$r I[0-9]{5} .* 0\.[0-9]{4}│" || fail "Item2Vec row $r"
+    echo "$s" | grep -qE "^. +$r I[0-9]{5} .* -?[0-9]+\.[0-9]{4}│" || fail "Item2Vec row $r"
 done
 # the Hybrid pane (third column) has its rows too
-echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* 0\.[0-9]{4}$' || fail "Hybrid row 10"
+echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* -?[0-9]+\.[0-9]{4}$' || fail "Hybrid row 10"
 if [ $text = 1 ]; then
-    echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* 0\.[0-9]{4}│' || fail "LLM row 10"
+    echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* -?[0-9]+\.[0-9]{4}│' || fail "LLM row 10"
 else
     echo "$s" | grep -q '│no text vectors' || fail "LLM pane explains why it is empty"
 fi

@@ -98,6 +98,20 @@ static void test_panes_marks_and_alignment(void **st)
     tui_pane_line(&r.pane[0], 0, 39, l0, sizeof l0);
     tui_pane_line(&r.pane[0], 1, 39, l1, sizeof l1);
     assert_int_equal(tui_width(strstr(l0, "0.9000")), tui_width(strstr(l1, "0.8000")));
+    /* an 80-column screen (26-column panes) drops the rank, keeps id and title */
+    tui_pane_line(&r.pane[0], 1, 26, line, sizeof line);
+    assert_int_equal(tui_width(line), 26);
+    assert_non_null(strstr(line, "B2 无线蓝牙"));
+    assert_null(strstr(line, " 2 B2"));
+    tui_pane_line(&r.pane[0], 1, 39, line, sizeof line);
+    assert_non_null(strstr(line, " 2 B2 "));
+    /* a negative score (Item2Vec IN.OUT dot products) widens the column */
+    snprintf(r.pane[1].rows[0].score, sizeof r.pane[1].rows[0].score, "-0.9882");
+    tui_pane_line(&r.pane[1], 0, 26, line, sizeof line);
+    assert_int_equal(tui_width(line), 26);
+    assert_non_null(strstr(line, " -0.9882"));
+    tui_pane_line(&r.pane[1], 1, 26, line, sizeof line);
+    assert_non_null(strstr(line, "  0.8000"));   /* right-aligned under it */
     tui_pane_title(&r.pane[1], 30, line, sizeof line);
     assert_non_null(strstr(line, "LLM"));
     assert_non_null(strstr(line, "1.50 ms"));
