@@ -18,7 +18,7 @@ if [ $compare -eq 0 ]; then
     run "$BUILD/bench/bench_sgns"
     run "$BUILD/bench/bench_index"
     run "$BUILD/bench/bench_import" 2000000
-    [ -x bench/tui_similar.sh ] && command -v tmux >/dev/null && run bench/tui_similar.sh "$BUILD/embedlab"
+    command -v tmux >/dev/null && run env EMBEDLAB="$PWD/$BUILD/embedlab" bash bench/tui_similar.sh
     echo "(bench_bert needs a model written by PyTorch: see make bench-compare)"
     exit $status
 fi
