@@ -11,14 +11,13 @@
  * is the SIF average of its words (Arora et al. 2017: weight a / (a + p(w)))
  * with the first principal component of the training texts removed, then
  * L2-normalised.  Unknown words still get vectors from their n-grams.
- * The SGNS loop lives here, single-threaded and seeded (bit-for-bit
- * reproducible), in builtin_train_sgns(); the shared `sgns` engine (branch
- * feat/sgns) works on integer sequences without subwords, so this one stays
- * self-contained until that engine grows subword input rows.
+ * Training runs on the shared `sgns` engine with subword input rows, one
+ * thread and a seed (bit-for-bit reproducible), in builtin_train_sgns().
  */
 #include "textenc.h"
 #include "bert.h"
 #include "mem.h"
+#include "sgns.h"
 #include "rng.h"
 #include "vec.h"
 
@@ -416,108 +415,79 @@ static int seq_add(void *ud, const char *w, size_t len)
     return 0;
 }
 
-static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* Skip-gram with negative sampling over subword inputs.  `ids` holds every
- * text's word ids back to back, text i at [off[i], off[i+1]).  Single
- * thread, seeded: reproducible bit for bit. */
+/* Skip-gram with negative sampling over subword inputs, on the shared sgns
+ * engine: token = word, its extra input rows = its hashed character n-grams
+ * (rows n_words + bucket).  `ids` holds every text's word ids back to back,
+ * text i at [off[i], off[i+1]); -1 (no such word) is dropped.  One thread
+ * and a seed: reproducible bit for bit.  The trained input rows become
+ * b->in. */
 static int builtin_train_sgns(builtin *b, const int32_t *ids, const size_t *off, size_t n_texts,
                               progress *p, err *e)
 {
     size_t D = (size_t)b->o.dim, V = b->n_words, rows_n = V + (size_t)b->o.buckets;
-    size_t rows[BI_MAX_ROWS];
-    float *out = NULL, *h = NULL, *g = NULL;
-    double *cum = NULL, z = 0;
-    uint64_t done = 0, total_work = b->total * (uint64_t)b->o.epochs;
-    rng r;
-    int rc = 0;
+    size_t rows[BI_MAX_ROWS], n_sub = 0, cap_sub = 0, n_tok = 0;
+    size_t *sw_off = NULL, *seq_off = NULL;
+    int32_t *sw_ids = NULL, *tok = NULL;
+    int64_t *counts = NULL;
+    sgns_model m = {0};
+    sgns_opts o = sgns_opts_default();
+    int rc;
 
-    b->in = mem_aligned(64, rows_n * D * sizeof(float));
-    out = mem_calloc(V * D, sizeof *out);
-    h = mem_array(D, sizeof *h);
-    g = mem_array(D, sizeof *g);
-    cum = mem_array(V, sizeof *cum);
-    if (!b->in || !out || !h || !g || !cum) {
-        rc = err_set(e, ERR_NOMEM, "builtin encoder: out of memory for %zu x %zu weights", rows_n, D);
-        goto out;
+    sw_off = mem_array(V + 1, sizeof *sw_off);
+    seq_off = mem_array(n_texts + 1, sizeof *seq_off);
+    tok = mem_array(off[n_texts] + 1, sizeof *tok);
+    counts = mem_array(V, sizeof *counts);
+    if (!sw_off || !seq_off || !tok || !counts)
+        goto nomem;
+    for (size_t w = 0; w < V; w++) {   /* each word's n-gram rows (its own row excluded) */
+        const char *word = b->arena + b->woff[w];
+        size_t nr = bi_rows(b, word, strlen(word), (int32_t)w, rows, BI_MAX_ROWS);
+        sw_off[w] = n_sub;
+        if (mem_grow(&sw_ids, &cap_sub, n_sub + nr, sizeof *sw_ids))
+            goto nomem;
+        for (size_t k = 1; k < nr; k++)
+            sw_ids[n_sub++] = (int32_t)rows[k];
+        counts[w] = (int64_t)b->count[w];
     }
-    rng_seed(&r, b->o.seed, 0);
-    /* fastText initialisation: input uniform in +-1/dim, output zero */
-    for (size_t i = 0; i < rows_n * D; i++)
-        b->in[i] = (float)((rng_uniform(&r) * 2 - 1) / (double)D);
-    for (size_t w = 0; w < V; w++) {
-        z += pow((double)b->count[w], 0.75);   /* word2vec's noise exponent */
-        cum[w] = z;
+    sw_off[V] = n_sub;
+    for (size_t t = 0; t < n_texts; t++) {
+        seq_off[t] = n_tok;
+        for (size_t i = off[t]; i < off[t + 1]; i++)
+            if (ids[i] >= 0)
+                tok[n_tok++] = ids[i];
     }
-    progress_begin(p, "train builtin text encoder", "words", total_work);
-    for (int ep = 0; ep < b->o.epochs; ep++) {
-        for (size_t t = 0; t < n_texts; t++) {
-            size_t lo = off[t], hi = off[t + 1];
-            for (size_t i = lo; i < hi; i++, done++) {
-                int32_t w = ids[i];
-                float lr = b->o.lr * (float)(1.0 - (double)done / (double)(total_work + 1));
-                double f;
-                size_t nr, win;
-                if (w < 0)
-                    continue;
-                f = (double)b->count[w] / (double)b->total;
-                if (f > BI_SUBSAMPLE &&
-                    rng_uniform(&r) > (sqrt(f / BI_SUBSAMPLE) + 1) * BI_SUBSAMPLE / f)
-                    continue;
-                if (lr < b->o.lr * 1e-4f)
-                    lr = b->o.lr * 1e-4f;
-                nr = bi_rows(b, b->arena + b->woff[w], strlen(b->arena + b->woff[w]), w, rows,
-                             BI_MAX_ROWS);
-                memset(h, 0, D * sizeof *h);
-                for (size_t k = 0; k < nr; k++)
-                    vec_axpy(h, 1.0f / (float)nr, b->in + rows[k] * D, D);
-                win = 1 + (size_t)rng_below(&r, (uint64_t)b->o.window);
-                for (size_t j = i > lo + win ? i - win : lo; j < hi && j <= i + win; j++) {
-                    if (j == i || ids[j] < 0)
-                        continue;
-                    memset(g, 0, D * sizeof *g);
-                    for (int neg = 0; neg <= b->o.negative; neg++) {
-                        size_t c;
-                        float label, score, *o;
-                        if (neg == 0) {
-                            c = (size_t)ids[j];
-                            label = 1;
-                        } else {
-                            double u = rng_uniform(&r) * z;
-                            size_t a0 = 0, a1 = V - 1;
-                            while (a0 < a1) {
-                                size_t mid = (a0 + a1) / 2;
-                                if (cum[mid] > u)
-                                    a1 = mid;
-                                else
-                                    a0 = mid + 1;
-                            }
-                            c = a0;
-                            if (c == (size_t)ids[j])
-                                continue;
-                            label = 0;
-                        }
-                        o = out + c * D;
-                        score = lr * (label - sigmoidf(vec_dot(h, o, D)));
-                        vec_axpy(g, score, o, D);
-                        vec_axpy(o, score, h, D);
-                    }
-                    for (size_t k = 0; k < nr; k++)
-                        vec_axpy(b->in + rows[k] * D, 1.0f, g, D);
-                }
-                if ((done & 4095) == 0 && progress_update(p, done)) {
-                    rc = err_set(e, ERR_CANCEL, "training of the builtin encoder cancelled");
-                    goto out;
-                }
-            }
-        }
-    }
-    progress_update(p, total_work);
-out:
-    mem_free(out);
-    mem_free(h);
-    mem_free(g);
-    mem_free(cum);
+    seq_off[n_texts] = n_tok;
+    o.dim = b->o.dim;
+    o.window = b->o.window;
+    o.negative = b->o.negative;
+    o.sample = BI_SUBSAMPLE;
+    o.alpha = b->o.lr;
+    o.min_alpha = b->o.lr * 1e-4;
+    o.epochs = b->o.epochs;
+    o.threads = 1;
+    o.seed = b->o.seed;
+    if ((rc = sgns_model_init(&m, V, rows_n, D, b->o.seed, e)))
+        goto fail;
+    sgns_corpus c = {.n_seq = n_texts, .off = seq_off, .tok = tok};
+    sgns_subwords sw = {.off = sw_off, .ids = sw_ids};
+    rc = sgns_train(&m, &c, counts, &sw, &o, p, NULL, e);
+    if (rc == -ERR_CANCEL)
+        err_set(e, ERR_CANCEL, "training of the builtin encoder cancelled");
+    if (rc)
+        goto fail;
+    b->in = m.in;   /* keep the input rows, drop the output weights */
+    m.in = NULL;
+    goto done;
+nomem:
+    rc = err_set(e, ERR_NOMEM, "builtin encoder: out of memory for %zu x %zu weights", rows_n, D);
+fail:
+done:
+    sgns_model_done(&m);
+    mem_free(sw_off);
+    mem_free(sw_ids);
+    mem_free(seq_off);
+    mem_free(tok);
+    mem_free(counts);
     return rc;
 }
 
