@@ -917,8 +917,11 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     ix_w_u64(&w, ix->o.seed);
     ix_w_bytes(&w, ix->ids, ix->n * sizeof *ix->ids);
     ix_w_bytes(&w, ix->dead, ix->n);
+    /* The flag is the kind's (what index_load checks), not vecs != NULL: an
+     * empty flat or HNSW index has no vector array yet, and its blob did not
+     * load again (found by fuzz_index's save/reload check). */
     ix_w_u32(&w, (uint32_t)ix_keeps_vecs(ix));
-    if (ix->vecs)
+    if (ix->vecs && ix->n)
         ix_w_bytes(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
     if (ix->o.quant == INDEX_QUANT_SQ8)
         sq8_save(ix, &w);

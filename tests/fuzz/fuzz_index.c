@@ -76,8 +76,10 @@ static void try_blob(const uint8_t *data, size_t size)
     index_search(ix, q, st.dim, 10, NULL, ids, scores, &e);
     index_search(ix, q, st.dim, 3, &f, ids, scores, &e);
     if (index_save(ix, &buf, &len, &e) == 0) {
-        if (index_load(buf, len, &ix2, &e) != 0)
+        if (index_load(buf, len, &ix2, &e) != 0) {
+            fprintf(stderr, "fuzz_index: a saved index does not load again: %s\n", e.msg);
             abort();   /* what we saved must load again */
+        }
         index_free(ix2);
         mem_free(buf);
     }

@@ -429,6 +429,35 @@ static void test_update_dim_message(void **st)
     lab_close(L);
 }
 
+/* fuzz_index crash_empty_flat_roundtrip: an empty flat or HNSW index saved
+ * its vector flag as 0 (no array yet), and the blob did not load again. */
+static void test_empty_index_roundtrip(void **st)
+{
+    (void)st;
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind += INDEX_HNSW - INDEX_FLAT) {
+        index_opts o = index_opts_default();
+        vindex *ix = NULL, *back = NULL;
+        void *blob = NULL;
+        size_t len = 0;
+        float v[4] = {1, 0, 0, 0};
+        int64_t ids[10];
+        float scores[10];
+        err e;
+        o.kind = (index_kind)kind;
+        assert_int_equal(index_build(NULL, NULL, 0, 4, &o, NULL, &ix, &e), 0);
+        assert_int_equal(index_save(ix, &blob, &len, &e), 0);
+        if (index_load(blob, len, &back, &e) != 0)
+            fail_msg("empty %s index does not load again: %s", index_kind_name(o.kind), e.msg);
+        assert_int_equal(index_search(back, v, 4, 10, NULL, ids, scores, &e), 0);
+        assert_int_equal(index_add(back, v, (const int64_t[]){7}, 1, 4, &e), 0);
+        assert_int_equal(index_search(back, v, 4, 10, NULL, ids, scores, &e), 1);
+        assert_true(ids[0] == 7);
+        index_free(ix);
+        index_free(back);
+        mem_free(blob);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_cmd_index),
         cmocka_unit_test(test_w2v_text_roundtrip),
         cmocka_unit_test(test_update_dim_message),
+        cmocka_unit_test(test_empty_index_roundtrip),
     };
     return cmocka_run_group_tests_name("faults", tests, setup_files, teardown_files);
 }
