@@ -90,6 +90,9 @@ bench: $(APP) $(BENCH_BIN)
 bench-compare: $(APP) $(BENCH_BIN)
 	@bench/run.sh --compare $(BUILD)
 
+bench-scale: $(BENCH_BIN)
+	@bench/run.sh --scale $(BUILD)
+
 model:
 	@scripts/model.sh
 
