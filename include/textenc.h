@@ -29,6 +29,8 @@ typedef struct textenc_opts {
     const char *model;   /* explicit model folder, or NULL to search */
     int threads;         /* encoder worker threads (default 2) */
     size_t batch;        /* sentences per batch (default 32) */
+    int bf16;            /* bert: the opt-in bf16 fast path where the CPU has it
+                            (bert.h BERT_BF16); falls back to fp32 elsewhere */
 } textenc_opts;
 
 textenc_opts textenc_opts_default(void);

@@ -195,6 +195,7 @@ textenc *textenc_open_bert(const textenc_opts *o, err *e)
         goto fail;
     bo.threads = o->threads > 0 ? o->threads : bo.threads;
     bo.batch = o->batch ? o->batch : bo.batch;
+    bo.precision = o->bf16 ? BERT_BF16 : BERT_FP32;
     t->bert = bert_load(t->path, &bo, e);
     if (!t->bert)
         goto fail;
