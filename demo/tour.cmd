@@ -10,4 +10,5 @@ query "wireless noise cancelling earbuds" k=5
 # What each method is good at, measured
 eval
 eval --cold
+eval --complements
 compare
