@@ -63,14 +63,23 @@ typedef struct eval_split {
     eval_case *cases;
     size_t n_cases;
     int by_user;                 /* 1: one case per user, 0: one per session */
+    int time;                    /* made by EVAL_SPLIT_TIME */
 } eval_split;
 
-/* Holds out the last event (by time) of each user (when the corpus has
- * users, else of each session) that has at least 2 events.  max_cases > 0
- * keeps a seeded random subset of that size.  The training corpus keeps
- * every other event, in the original session order. */
-int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval_split *out,
-                    err *e);
+enum { EVAL_SPLIT_LAST, EVAL_SPLIT_TIME };
+#define EVAL_TIME_TRAIN 0.9   /* split=time: the earliest 90% of events train */
+
+/* Cases per user (when the corpus has users, else per session):
+ *   EVAL_SPLIT_LAST  the user's last event (by time) is held out; every other
+ *                    event trains; users with fewer than 2 events are skipped.
+ *   EVAL_SPLIT_TIME  a global cut at the time below which 90% of the events
+ *                    fall: every event at or after it is held out of training,
+ *                    and each user with events on both sides is asked for the
+ *                    first item after the cut from the items before it.
+ * max_cases > 0 keeps a seeded random subset of the cases.  The training
+ * corpus keeps the other events in the original session order. */
+int eval_split_make(const store_corpus *c, int mode, size_t max_cases, uint64_t seed,
+                    eval_split *out, err *e);
 void eval_split_done(eval_split *s);
 
 #endif

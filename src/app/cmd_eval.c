@@ -194,7 +194,8 @@ static double model_mb(const lab_model *m)
     return b / 1e6;
 }
 
-static int prepare(lab *L, eval_run *r, size_t max_cases, uint64_t seed, int compare, err *e)
+static int prepare(lab *L, eval_run *r, int split, size_t max_cases, uint64_t seed, int compare,
+                   err *e)
 {
     const store_corpus *c = lab_corpus(L, e);
     err e2;
@@ -202,7 +203,7 @@ static int prepare(lab *L, eval_run *r, size_t max_cases, uint64_t seed, int com
 
     if (!c || !lab_catalog(L, e))
         return -e->code;
-    if ((rc = eval_split_last(c, max_cases, seed, &r->split, e)))
+    if ((rc = eval_split_make(c, split, max_cases, seed, &r->split, e)))
         return rc;
     if (r->split.n_cases == 0)
         return err_set(e, ERR_STATE, "eval: no user or session has two events to split");
@@ -339,8 +340,10 @@ static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int 
     const store_corpus *c = &L->corpus;
     return table_note(t, "%s: %zu items, %zu sessions, %zu events, %zu users", store_path(L->db),
                       L->cat.n, c->n_seq, c->n_tok, c->n_users) ||
-           table_note(t, "held out: the last item (by time) of %zu %s%s; Item2Vec retrained on "
-                      "the other %zu events (no leakage: held-out events are not in training)",
+           table_note(t, "held out: %s of %zu %s%s; Item2Vec retrained on the other %zu "
+                      "events (no leakage: held-out events are not in training)",
+                      r->split.time ? "the first item after the time cut (90% of events before "
+                      "it, all later events out of training)" : "the last item (by time)",
                       n_eval, r->split.by_user ? "users" : "sessions", case_names[which],
                       r->split.train.n_tok) ||
            table_note(t, "text model: %s", r->text ? (r->text->info.label[0] ?
@@ -368,8 +371,8 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) ||
         (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
         (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = cmd_choice(a, "split", "last", 0, &split, e)) ||
-        (rc = prepare(L, r, (size_t)users, (uint64_t)seed, 0, e)) ||
+        (rc = cmd_choice(a, "split", "last|time", EVAL_SPLIT_LAST, &split, e)) ||
+        (rc = prepare(L, r, split, (size_t)users, (uint64_t)seed, 0, e)) ||
         (rc = run_cases(L, r, (size_t)k, (size_t)k, which, e)))
         goto done;
     t = cmd_table(out, titles[which]);
@@ -423,7 +426,7 @@ static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = cmd_long(a, "k", 10, 1, REC_MAX_K, &k, e)) ||
         (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
         (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = prepare(L, r, (size_t)users, (uint64_t)seed, 1, e)) ||
+        (rc = prepare(L, r, EVAL_SPLIT_LAST, (size_t)users, (uint64_t)seed, 1, e)) ||
         (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K,
                         CASES_ALL, e)))
         goto done;
@@ -463,12 +466,13 @@ done:
 
 const cmd_def cmd_defs_eval[] = {
     {"eval", c_eval,
-     "eval [k=10] [users=N] [split=last] [--cold|--complements|--substitutes] [seed=1]",
+     "eval [k=10] [users=N] [split=last|time] [--cold|--complements|--substitutes] [seed=1]",
      "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
      "Precision/Recall/NDCG@k, MRR, coverage, latency and memory for Item2Vec, LLM, Hybrid and "
      "popularity. --cold measures only held-out items that never occur in training; "
      "--complements only targets of another category than the last item, --substitutes "
-     "only the same category.",
+     "only the same category. split=time cuts at the time before which 90% of the events "
+     "fall and asks for each user's first item after it.",
      "k= users= split= cold complements substitutes seed=", 0, 0},
     {"compare", c_compare, "compare [k=10] [users=N] [seed=1]",
      "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each Hybrid "

@@ -148,10 +148,39 @@ void eval_split_done(eval_split *s)
     memset(s, 0, sizeof *s);
 }
 
-int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval_split *out,
-                    err *e)
+static int cmp_ts(const void *x, const void *y)
 {
-    size_t n_groups, *g_cnt = NULL, *g_off = NULL, *fill = NULL, *gsel = NULL;
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The time below which EVAL_TIME_TRAIN of the timestamped events fall. */
+static int time_cutoff(const store_corpus *c, int64_t *cut)
+{
+    size_t n = 0;
+    int64_t *ts = mem_array(c->n_tok + 1, sizeof *ts);
+    if (!ts)
+        return -ERR_NOMEM;
+    for (size_t i = 0; i < c->n_tok; i++)
+        if (c->ts[i] != STORE_NO_TS)
+            ts[n++] = c->ts[i];
+    if (n == 0) {
+        mem_free(ts);
+        return -ERR_STATE;
+    }
+    qsort(ts, n, sizeof *ts, cmp_ts);
+    *cut = ts[(size_t)((double)n * EVAL_TIME_TRAIN)];
+    if (*cut == ts[0])   /* keep at least the first moment for training */
+        *cut = ts[0] + 1;
+    mem_free(ts);
+    return 0;
+}
+
+int eval_split_make(const store_corpus *c, int mode, size_t max_cases, uint64_t seed,
+                    eval_split *out, err *e)
+{
+    size_t n_groups, *g_cnt = NULL, *g_off = NULL, *fill = NULL, *gsel = NULL, *cut = NULL;
+    int64_t t_cut = 0;
     ev *evs = NULL;
     uint8_t *held = NULL;
     size_t n_sel = 0, n_hist = 0;
@@ -160,6 +189,7 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
 
     memset(out, 0, sizeof *out);
     out->by_user = by_user;
+    out->time = mode == EVAL_SPLIT_TIME;
     n_groups = by_user ? c->n_users : c->n_seq;
     g_cnt = mem_calloc(n_groups + 1, sizeof *g_cnt);
     g_off = mem_calloc(n_groups + 2, sizeof *g_off);
@@ -167,8 +197,20 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
     gsel = mem_calloc(n_groups + 1, sizeof *gsel);
     evs = mem_calloc(c->n_tok + 1, sizeof *evs);
     held = mem_calloc(c->n_tok + 1, 1);
-    if (!g_cnt || !g_off || !fill || !gsel || !evs || !held)
+    cut = mem_calloc(n_groups + 1, sizeof *cut);
+    if (!g_cnt || !g_off || !fill || !gsel || !evs || !held || !cut)
         goto nomem;
+    if (mode == EVAL_SPLIT_TIME) {
+        rc = time_cutoff(c, &t_cut);
+        if (rc == -ERR_NOMEM)
+            goto nomem;
+        if (rc) {
+            rc = err_set(e, ERR_STATE, "split=time needs timestamped events");
+            goto done;
+        }
+        for (size_t i = 0; i < c->n_tok; i++)   /* the future is never trained on */
+            held[i] = c->ts[i] != STORE_NO_TS && c->ts[i] >= t_cut;
+    }
 
     /* Group events by user (or session), then order each group by time. */
     for (size_t s = 0; s < c->n_seq; s++) {
@@ -192,7 +234,14 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
     }
     for (size_t g = 0; g < n_groups; g++) {
         qsort(evs + g_off[g], g_cnt[g], sizeof *evs, cmp_ev);
-        if (g_cnt[g] >= 2)
+        /* cut: the target's place in the group; the events before it are the
+         * history.  last: the final event; time: the first at/after t_cut. */
+        size_t k = g_cnt[g] ? g_cnt[g] - 1 : 0;
+        if (mode == EVAL_SPLIT_TIME)
+            for (k = 0; k < g_cnt[g] && evs[g_off[g] + k].ts < t_cut; k++)
+                ;
+        cut[g] = k;
+        if (k >= 1 && k < g_cnt[g])
             gsel[n_sel++] = g;
     }
     rng_seed(&r, seed, 7);
@@ -207,8 +256,8 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
     }
     for (size_t i = 0; i < n_sel; i++) {
         size_t g = gsel[i];
-        held[evs[g_off[g] + g_cnt[g] - 1].pos] = 1;
-        n_hist += g_cnt[g] - 1;
+        held[evs[g_off[g] + cut[g]].pos] = 1;
+        n_hist += cut[g];
     }
 
     /* The training corpus: every event not held out. */
@@ -262,10 +311,10 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
         size_t g = gsel[i];
         eval_case *ec = &out->cases[i];
         ec->hist_off = h;
-        ec->hist_len = g_cnt[g] - 1;
-        for (size_t j = 0; j + 1 < g_cnt[g]; j++)
+        ec->hist_len = cut[g];
+        for (size_t j = 0; j < cut[g]; j++)
             out->hist[h++] = c->items[evs[g_off[g] + j].pos];
-        ec->target = c->items[evs[g_off[g] + g_cnt[g] - 1].pos];
+        ec->target = c->items[evs[g_off[g] + cut[g]].pos];
         ec->cold = bsearch(&ec->target, seen, k, sizeof *seen, cmp_i64) == NULL;
     }
     mem_free(seen);
@@ -282,5 +331,6 @@ done:
     mem_free(gsel);
     mem_free(evs);
     mem_free(held);
+    mem_free(cut);
     return rc;
 }

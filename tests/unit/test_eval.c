@@ -141,7 +141,7 @@ static void test_split_no_leakage(void **st)
                       .ts = ts, .seq_user = su, .seq_name = names, .users = users};
     eval_split sp;
     (void)st;
-    assert_int_equal(eval_split_last(&c, 0, 1, &sp, NULL), 0);
+    assert_int_equal(eval_split_make(&c, EVAL_SPLIT_LAST, 0, 1, &sp, NULL), 0);
     assert_int_equal(sp.n_cases, 2);
     assert_true(sp.by_user);
     assert_int_equal(sp.cases[0].target, 3);       /* u0's last by time */
@@ -156,10 +156,44 @@ static void test_split_no_leakage(void **st)
     assert_int_equal(sp.train.n_seq, 3);            /* s1 emptied */
     eval_split_done(&sp);
     /* max_cases keeps a subset */
-    assert_int_equal(eval_split_last(&c, 1, 1, &sp, NULL), 0);
+    assert_int_equal(eval_split_make(&c, EVAL_SPLIT_LAST, 1, 1, &sp, NULL), 0);
     assert_int_equal(sp.n_cases, 1);
     assert_int_equal(sp.train.n_tok, 5);
     eval_split_done(&sp);
+}
+
+static void test_split_time(void **st)
+{
+    /* u0: s0 (1,2,3 at t=1..3), s1 (4 at t=10); u1: s2 (5,6 at t=4,5), s3 (7 at
+     * t=6); s4 without user (8,9,10 at t=7..9).  90% of the 10 events fall
+     * before t=10: only item 4 is after the cut. */
+    size_t off[] = {0, 3, 4, 6, 7, 10};
+    int64_t items[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, ts[] = {1, 2, 3, 10, 4, 5, 6, 7, 8, 9};
+    int32_t su[] = {0, 0, 1, 1, -1};
+    char *names[] = {"s0", "s1", "s2", "s3", "s4"}, *users[] = {"u0", "u1"};
+    store_corpus c = {.n_seq = 5, .n_tok = 10, .n_users = 2, .off = off, .items = items,
+                      .ts = ts, .seq_user = su, .seq_name = names, .users = users};
+    eval_split sp;
+    (void)st;
+    assert_int_equal(eval_split_make(&c, EVAL_SPLIT_TIME, 0, 1, &sp, NULL), 0);
+    assert_true(sp.time);
+    assert_int_equal(sp.n_cases, 1);              /* u1 has nothing after the cut */
+    assert_int_equal(sp.cases[0].target, 4);
+    assert_int_equal(sp.cases[0].hist_len, 3);
+    assert_int_equal(sp.hist[sp.cases[0].hist_off + 2], 3);
+    assert_true(sp.cases[0].cold);
+    assert_int_equal(sp.train.n_tok, 9);
+    for (size_t i = 0; i < sp.train.n_tok; i++)
+        assert_true(sp.train.ts[i] < 10);           /* nothing from the future */
+    eval_split_done(&sp);
+    /* no timestamps at all: a clear error */
+    int64_t nots[10];
+    for (int i = 0; i < 10; i++)
+        nots[i] = STORE_NO_TS;
+    c.ts = nots;
+    err e;
+    assert_int_equal(eval_split_make(&c, EVAL_SPLIT_TIME, 0, 1, &sp, &e), -ERR_STATE);
+    assert_non_null(strstr(e.msg, "timestamp"));
 }
 
 int main(void)
@@ -169,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_against_naive),
         cmocka_unit_test(test_percentile_and_acc),
         cmocka_unit_test(test_split_no_leakage),
+        cmocka_unit_test(test_split_time),
     };
     return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
 }
