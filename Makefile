@@ -15,4 +15,5 @@ $(GOALS):
 
 DEPSET = $(strip $(if $(filter test asan tsan check% demo,$(GOALS)),test) \
                  $(if $(filter bench-compare bench-scale,$(GOALS)),bench) \
-                 $(if $(filter fuzz%,$(GOALS)),fuzz) build)
+                 $(if $(filter fuzz%,$(GOALS)),fuzz) \
+                 $(if $(filter model,$(GOALS)),model) build)

@@ -7,7 +7,8 @@
  *              steps (30%); about 2 million tokens.
  *   movielens  ml-latest-small ratings.csv: one session per user, in time
  *              order.  Path from --ratings, $EMBEDLAB_RATINGS, or
- *              ../shared/data/ml-latest-small/ratings.csv; skipped if absent.
+ *              ../shared/data/ml-latest-small/ratings.csv (../../shared from a
+ *              worktree); skipped cleanly if absent.
  * Each session's last item is held out; the training corpus is the rest.
  * Hit-rate@10: query the item before the held-out one, hit when the held-out
  * item is among the 10 nearest (cosine, query excluded).  Training uses
@@ -29,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SYN_ITEMS 20000
 #define SYN_GROUPS 400
@@ -347,14 +350,36 @@ static int write_files(const char *dir, const char *name, const split *s, const 
     return 0;
 }
 
+/* Peak resident set of this process image: VmHWM, which (unlike
+ * ru_maxrss) is not inherited from a large parent across fork + exec. */
 static double peak_rss_mb(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
     struct rusage ru;
+
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+                break;
+        fclose(f);
+    }
+    if (kb >= 0)
+        return kb / 1024.0;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;   /* Linux reports KiB */
 }
 
-static int run(const char *name, corpus *all, const char *out_dir, int threads, int epochs)
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int run(const char *name, corpus *all, const char *out_dir, int threads, int epochs,
+               uint64_t seed)
 {
     split s;
     i2v_params p = i2v_params_default();
@@ -374,28 +399,33 @@ static int run(const char *name, corpus *all, const char *out_dir, int threads, 
     p.sg.sample = 1e-3;
     p.sg.epochs = epochs;
     p.sg.threads = threads;
-    p.sg.seed = 1;
+    p.sg.seed = seed;
     p.min_count = 1;
     store_corpus sc = {0};
     sc.n_seq = s.train.n_seq;
     sc.n_tok = s.train.n_tok;
     sc.off = s.train.off;
     sc.items = s.train.items;
+    double cpu0 = cpu_seconds();
     if (i2v_train(&sc, &p, NULL, &m, NULL, &st, &e) < 0) {
         fprintf(stderr, "%s: train: %s\n", name, e.msg);
         goto out;
     }
+    double cpu = cpu_seconds() - cpu0;
     double rss = peak_rss_mb();
     double tps = (double)sc.n_tok * epochs / st.seconds;
     double hr = hit_rate(&m.vecs, &s);
     printf("%s: %zu sessions, %zu training tokens, %zu items, %zu eval pairs\n", name,
            sc.n_seq, sc.n_tok, m.vecs.n, s.n_eval);
-    printf("%s: ours  %.3f s  %.0f tokens*epochs/s  hit@10 %.4f  peak RSS %.1f MiB  "
-           "loss %.3f -> %.3f\n", name, st.seconds, tps, hr, rss, st.sg.loss_first,
+    printf("%s: %llu tokens kept by subsampling, %llu (input, target) updates, %.1f ns cpu "
+           "per update\n", name, (unsigned long long)st.sg.n_kept,
+           (unsigned long long)st.sg.n_pairs, cpu * 1e9 / (double)st.sg.n_pairs);
+    printf("%s: ours  %.3f s (cpu %.3f s)  %.0f tokens*epochs/s  hit@10 %.4f  peak RSS %.1f MiB  "
+           "loss %.3f -> %.3f\n", name, st.seconds, cpu, tps, hr, rss, st.sg.loss_first,
            st.sg.loss_last);
     printf("result dataset=%s impl=ours tokens=%zu items=%zu epochs=%d threads=%d "
-           "train_s=%.4f tok_per_s=%.0f hit10=%.4f peak_rss_mb=%.1f\n",
-           name, sc.n_tok, m.vecs.n, epochs, threads, st.seconds, tps, hr, rss);
+           "train_s=%.4f cpu_s=%.4f tok_per_s=%.0f hit10=%.4f peak_rss_mb=%.1f\n",
+           name, sc.n_tok, m.vecs.n, epochs, threads, st.seconds, cpu, tps, hr, rss);
     if (out_dir && write_files(out_dir, name, &s, &m.vecs) < 0)
         goto out;
     rc = 0;
@@ -408,13 +438,14 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_sgns [--dataset synth|movielens|all] [--ratings PATH] "
-                    "[--out DIR] [--threads N] [--epochs N]\n");
+                    "[--out DIR] [--threads N] [--epochs N] [--seed S]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *dataset = "all", *out_dir = NULL, *ratings = getenv("EMBEDLAB_RATINGS");
     int threads = 2, epochs = 5, rc = 0;
+    uint64_t seed = 1;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dataset") == 0 && i + 1 < argc)
@@ -427,13 +458,26 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc)
             epochs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
         else {
             usage();
             return 2;
         }
     }
-    if (!ratings)
-        ratings = "../shared/data/ml-latest-small/ratings.csv";
+    if (!ratings) {
+        /* ../shared from the main checkout, ../../shared from a worktree. */
+        static const char *const guess[] = {
+            "../shared/data/ml-latest-small/ratings.csv",
+            "../../shared/data/ml-latest-small/ratings.csv",
+        };
+        ratings = guess[0];
+        for (size_t i = 0; i < sizeof guess / sizeof *guess; i++)
+            if (access(guess[i], R_OK) == 0) {
+                ratings = guess[i];
+                break;
+            }
+    }
     vec_blas_threads(1);
     if (strcmp(dataset, "synth") == 0 || strcmp(dataset, "all") == 0) {
         corpus c = {0};
@@ -441,7 +485,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "synth: out of memory\n");
             return 1;
         }
-        rc |= run("synth", &c, out_dir, threads, epochs) < 0;
+        rc |= run("synth", &c, out_dir, threads, epochs, seed) < 0;
         corpus_free(&c);
     }
     if (strcmp(dataset, "movielens") == 0 || strcmp(dataset, "all") == 0) {
@@ -452,7 +496,7 @@ int main(int argc, char **argv)
         else if (got < 0)
             rc = 1;
         else
-            rc |= run("movielens", &c, out_dir, threads, epochs) < 0;
+            rc |= run("movielens", &c, out_dir, threads, epochs, seed) < 0;
         corpus_free(&c);
     }
     return rc;

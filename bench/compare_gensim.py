@@ -14,11 +14,14 @@ For each dataset (synth; movielens when ratings.csv is present) it
   3. computes next-item hit-rate@10 for both with the same numpy code, reads our
      exported files with KeyedVectors.load_word2vec_format, and checks that
      gensim's most_similar on our vectors returns our own top-10 lists.
-Peak memory is each process's ru_maxrss (bench_sgns: whole process; gensim:
+Peak memory is each process's VmHWM (bench_sgns: whole process; gensim:
 the worker process after training).  Exits 1 if gensim is missing.
 
 usage: /usr/bin/python3 bench/compare_gensim.py [--bench build/release/bench/bench_sgns]
-          [--out DIR] [--ratings PATH] [--threads 2] [--epochs 5]
+          [--out DIR] [--ratings PATH] [--threads 2] [--epochs 5] [--seed 1]
+          [--dataset synth|movielens|all] [--corpus-file]
+--corpus-file also times gensim's corpus_file mode (workers read the file
+without the GIL), its fastest way to train.
 """
 import argparse
 import os
@@ -59,21 +62,50 @@ def hit_rate(kv, pairs, k=10):
     return hits / len(pairs) if pairs else 0.0
 
 
+def peak_rss_mb():
+    """VmHWM of this process image (ru_maxrss would include the parent's
+    peak, inherited across fork + exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def worker(args):
     """Runs in its own process so ru_maxrss is gensim's alone."""
     from gensim.models import Word2Vec
     sents = read_corpus(args.corpus)
     n_tok = sum(len(s) for s in sents)
+    if args.corpus_file:
+        # gensim's fastest mode: workers read the file themselves, no GIL.
+        m = Word2Vec(vector_size=64, window=5, min_count=1, sg=1, hs=0, negative=5,
+                     ns_exponent=0.75, sample=1e-3, alpha=0.025, min_alpha=0.0001,
+                     epochs=args.epochs, workers=args.threads, seed=args.seed)
+        m.build_vocab(corpus_file=args.corpus)
+        t0, c0 = time.perf_counter(), time.process_time()
+        m.train(corpus_file=args.corpus, total_examples=len(sents),
+                total_words=n_tok, epochs=args.epochs)
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rss = peak_rss_mb()
+        hr = hit_rate(m.wv, read_pairs(args.pairs))
+        print(f"result impl=gensim-cf tokens={n_tok} items={len(m.wv)} train_s={dt:.4f} "
+              f"cpu_s={cpu:.4f} tok_per_s={n_tok * args.epochs / dt:.0f} hit10={hr:.4f} "
+              f"peak_rss_mb={rss:.1f}", flush=True)
+        return
     m = Word2Vec(vector_size=64, window=5, min_count=1, sg=1, hs=0, negative=5,
                  ns_exponent=0.75, sample=1e-3, alpha=0.025, min_alpha=0.0001,
-                 epochs=args.epochs, workers=args.threads, seed=1)
+                 epochs=args.epochs, workers=args.threads, seed=args.seed)
     m.build_vocab(sents)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m.train(sents, total_examples=len(sents), epochs=args.epochs)
-    dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rss = peak_rss_mb()
     hr = hit_rate(m.wv, read_pairs(args.pairs))
-    print(f"result impl=gensim tokens={n_tok} items={len(m.wv)} train_s={dt:.4f} "
+    print(f"result impl=gensim tokens={n_tok} items={len(m.wv)} train_s={dt:.4f} cpu_s={cpu:.4f} "
           f"tok_per_s={n_tok * args.epochs / dt:.0f} hit10={hr:.4f} peak_rss_mb={rss:.1f}",
           flush=True)
 
@@ -88,7 +120,7 @@ def parse_result(text, impl):
 def compare(args, name):
     out = args.out
     cmd = [args.bench, "--dataset", name, "--out", out, "--threads", str(args.threads),
-           "--epochs", str(args.epochs)]
+           "--epochs", str(args.epochs), "--seed", str(args.seed)]
     if args.ratings:
         cmd += ["--ratings", args.ratings]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -102,11 +134,22 @@ def compare(args, name):
     g = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
                         "--corpus", f"{out}/{name}.corpus.txt", "--pairs",
                         f"{out}/{name}.eval.txt", "--threads", str(args.threads),
-                        "--epochs", str(args.epochs)], capture_output=True, text=True)
+                        "--epochs", str(args.epochs), "--seed", str(args.seed)], capture_output=True, text=True)
     if g.returncode != 0:
         sys.stderr.write(g.stderr)
         return False
     gen = parse_result(g.stdout, "gensim")
+    gcf = None
+    if args.corpus_file:
+        g2 = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
+                             "--corpus-file", "--corpus", f"{out}/{name}.corpus.txt",
+                             "--pairs", f"{out}/{name}.eval.txt", "--threads",
+                             str(args.threads), "--epochs", str(args.epochs), "--seed",
+                             str(args.seed)], capture_output=True, text=True)
+        if g2.returncode != 0:
+            sys.stderr.write(g2.stderr)
+            return False
+        gcf = parse_result(g2.stdout, "gensim-cf")
 
     from gensim.models import KeyedVectors
     import numpy as np
@@ -126,18 +169,28 @@ def compare(args, name):
             overlap += len(set(g_nn) & set(nn)) / len(nn)
 
     def row(label, a, b, fmt):
-        ratio = a / b if b else float("nan")
+        ratio = a / b if b else float("nan")   # ours / gensim
         print(f"  {label:<28} {fmt.format(a):>12} {fmt.format(b):>12} {ratio:>8.2f}")
 
     print(f"{name}: {ours['tokens']} training tokens, {ours['items']} items, "
           f"{len(pairs)} eval pairs, epochs={args.epochs}, threads={args.threads}")
     print(f"  {'':<28} {'ours':>12} {'gensim':>12} {'ratio':>8}")
     row("tokens*epochs/s", float(ours["tok_per_s"]), float(gen["tok_per_s"]), "{:.0f}")
-    row("train seconds", float(ours["train_s"]), float(gen["train_s"]), "{:.3f}")
+    row("train seconds (wall)", float(ours["train_s"]), float(gen["train_s"]), "{:.3f}")
+    row("train CPU seconds", float(ours["cpu_s"]), float(gen["cpu_s"]), "{:.3f}")
+    n_work = float(ours["tokens"]) * args.epochs
+    row("tokens*epochs/CPU-s", n_work / float(ours["cpu_s"]), n_work / float(gen["cpu_s"]),
+        "{:.0f}")
     row("hit-rate@10 (numpy)", hr_ours_py, float(gen["hit10"]), "{:.4f}")
     row("peak RSS MiB", float(ours["peak_rss_mb"]), float(gen["peak_rss_mb"]), "{:.1f}")
     print(f"  hit-rate@10 by bench_sgns (C): {float(ours['hit10']):.4f}; "
           f"difference ours - gensim: {hr_ours_py - float(gen['hit10']):+.4f}")
+    if gcf:
+        print(f"  gensim corpus_file mode (its fastest; vocabulary from the file):")
+        row("  tokens*epochs/s", float(ours["tok_per_s"]), float(gcf["tok_per_s"]), "{:.0f}")
+        row("  train CPU seconds", float(ours["cpu_s"]), float(gcf["cpu_s"]), "{:.3f}")
+        row("  hit-rate@10 (numpy)", hr_ours_py, float(gcf["hit10"]), "{:.4f}")
+        row("  peak RSS MiB", float(ours["peak_rss_mb"]), float(gcf["peak_rss_mb"]), "{:.1f}")
     print(f"  our .bin and .txt load identically in gensim: {same_files}")
     print(f"  gensim most_similar on our file = our top-10: {agree}/{total} lists identical, "
           f"mean overlap {overlap / max(total, 1):.3f}")
@@ -151,8 +204,11 @@ def main():
     ap.add_argument("--ratings")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dataset", default="all")
     ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--corpus-file", action="store_true",
+                    help="also time gensim's corpus_file mode")
     ap.add_argument("--corpus")
     ap.add_argument("--pairs")
     args = ap.parse_args()

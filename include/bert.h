@@ -36,13 +36,21 @@ typedef struct bert_config {
     bert_pooling pooling;
     int lower;                                /* tokenizer lowercases + strips accents */
     char dtype[8];                            /* "F32", "F16", "BF16" of the weights */
+    int precision;                            /* BERT_FP32 or BERT_BF16 actually used */
 } bert_config;
+
+/* Precision of the four big matrix products per layer.  BERT_BF16 runs them
+ * on the CPU's AMX-BF16 tile unit (weights packed to bf16 at load, fp32
+ * accumulation; attention, LayerNorm, GELU stay fp32).  Where the CPU or OS
+ * lacks AMX the model falls back to BERT_FP32 (see bert_get_config). */
+enum { BERT_FP32 = 0, BERT_BF16 = 1 };
 
 typedef struct bert_opts {
     int threads;         /* workers splitting the batches (default 2) */
     int blas_threads;    /* OpenBLAS threads when threads == 1 (default 2) */
     size_t batch;        /* sentences per batch (default 32) */
     size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
+    int precision;       /* BERT_FP32 (default) or BERT_BF16 (opt-in fast path) */
 } bert_opts;
 
 bert_opts bert_opts_default(void);
@@ -61,6 +69,9 @@ const bert_config *bert_get_config(const bert_model *m);
 const wp_tokenizer *bert_tokenizer(const bert_model *m);
 size_t bert_dim(const bert_model *m);
 const char *bert_pooling_name(bert_pooling p);
+const char *bert_precision_name(int precision);   /* "fp32", "bf16" */
+/* 1 when this CPU and kernel can run the BERT_BF16 path (AMX-BF16). */
+int bert_bf16_available(void);
 /* Changes the worker count / batch size for later calls (>= 1). */
 void bert_set_threads(bert_model *m, int threads, int blas_threads);
 void bert_set_batch(bert_model *m, size_t batch);

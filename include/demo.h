@@ -36,7 +36,7 @@ typedef struct demo_opts {
 
 #define DEMO_MIN_ITEMS 40          /* two per category */
 #define DEMO_MAX_ITEMS 1000000
-#define DEMO_MAX_SESSIONS 10000000
+#define DEMO_MAX_SESSIONS 1000000
 #define DEMO_DEFAULT_SEED 20240101
 
 /* Defaults of the bundled data set: 2,000 items, 8,000 sessions (about 40,000

@@ -44,7 +44,7 @@ typedef struct import_opts {
 void import_opts_default(import_opts *o);
 
 typedef struct import_report {
-    int64_t rows;      /* data rows read (header excluded; ratings for movielens) */
+    int64_t rows;      /* data rows read, good or bad (headers excluded; all files for movielens) */
     int64_t items;     /* items inserted */
     int64_t events;    /* events inserted */
     int64_t skipped;   /* bad rows skipped (skip_bad) */

@@ -77,7 +77,9 @@ typedef struct index_ctx index_ctx;
  * (unique).  The data is copied.  Reports progress on p (may be NULL) and
  * stops with -ERR_CANCEL when cancelled, leaving *out NULL and nothing
  * allocated.  Returns 0 or -ERR_USAGE/-ERR_RANGE (bad parameters),
- * -ERR_EXISTS (duplicate id), -ERR_NOMEM, -ERR_CANCEL. */
+ * -ERR_EXISTS (duplicate id), -ERR_NOMEM, -ERR_CANCEL.  (A code and an OUT
+ * pointer rather than NULL-on-failure, so callers can tell a cancel from an
+ * error without reading e.)  Single-threaded; OpenBLAS is used for k-means. */
 int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
                 const index_opts *o, progress *p, vindex **out /* OUT */, err *e);
 int index_build_vecset(const vecset *vs, const index_opts *o, progress *p,

@@ -48,6 +48,12 @@ int i2v_params_check(const i2v_params *p, err *e);
 /* The parameters as a one-line JSON object, for store_model.params.
  * *out is caller-freed with mem_free. */
 int i2v_params_json(const i2v_params *p, char **out, err *e);
+/* Reads parameters back from that JSON (e.g. a stored model's, for
+ * `train item2vec --update`): keys are applied over *p with the same checks
+ * as i2v_params_set; "sg" and "hs" are ignored; *p changes only on success.
+ * -ERR_PARSE for anything but a flat object of numbers and strings,
+ * -ERR_USAGE for a bad or unknown key. */
+int i2v_params_from_json(i2v_params *p, const char *json, err *e);
 
 /* ---- training ----------------------------------------------------------- */
 
@@ -93,6 +99,10 @@ int i2v_most_similar(const vecset *vs, const int64_t *pos, size_t n_pos, const i
  * string valid until the next call, or NULL when the id has no key. */
 typedef const char *(*i2v_key_fn)(void *ud, int64_t id);
 
+/* An i2v_key_fn over a store_catalog (ud, items in id order as
+ * store_catalog_load returns them): the item's catalog id (ext_id). */
+const char *i2v_catalog_key(void *ud, int64_t id);
+
 enum { I2V_W2V_TEXT = 0, I2V_W2V_BINARY = 1 };
 
 /* Writes vs in word2vec format: header "n dim", then one vector per line
@@ -116,5 +126,15 @@ typedef struct i2v_w2v {
  * Limits: dim <= SGNS_MAX_DIM, keys <= 4096 bytes.  Free with i2v_w2v_done. */
 int i2v_w2v_load(const char *path, int format, i2v_w2v *out, err *e);
 void i2v_w2v_done(i2v_w2v *w);   /* NULL-safe */
+
+/* Maps a key to an item rowid: 0, or negative when the key is unknown.
+ * (A thin adaptor over store_item_lookup.) */
+typedef int (*i2v_lookup_fn)(void *ud, const char *key, int64_t *id /* OUT */);
+
+/* Builds a vecset (initialised here, ids sorted) from loaded vectors,
+ * skipping keys lookup does not know (counted in *n_unknown, may be NULL).
+ * -ERR_EXISTS when two keys map to the same item, -ERR_NOMEM. */
+int i2v_w2v_to_vecset(const i2v_w2v *w, i2v_lookup_fn lookup, void *ud, vecset *out,
+                      size_t *n_unknown /* OUT */, err *e);
 
 #endif

@@ -18,7 +18,10 @@
 #include "store.h"
 #include "vec.h"
 
-enum { HYBRID_RERANK, HYBRID_BLEND, HYBRID_RRF };
+enum { HYBRID_RERANK, HYBRID_BLEND, HYBRID_RRF, HYBRID_FILL, HYBRID_N_MODES };
+#define HYBRID_MODES "rerank|blend|rrf|fill"   /* names in enum order */
+
+const char *lab_hybrid_name(int mode);
 
 typedef struct lab_settings {
     int k;               /* results per list */
@@ -27,6 +30,9 @@ typedef struct lab_settings {
     int nprobe, ef;      /* index search parameters (0 = index default) */
     int no_timing;       /* print latencies as "-" (deterministic output) */
     int threads;         /* default worker threads */
+    int history;         /* last history items averaged into a user's query */
+    int i2v_inout;       /* 1: item2vec scores IN(query).OUT(item), "bought together";
+                            0: IN.IN cosine, "used alike" (gensim most_similar) */
 } lab_settings;
 
 /* A loaded vector model (item2vec, text, imported ...) and its index.  The

@@ -25,6 +25,8 @@ struct progress {
     atomic_uint_fast64_t done;
     atomic_uint_fast64_t total;
     _Atomic double metric;    /* job-specific: loss, recall, ... */
+    atomic_flag text_lock;    /* guards stage/unit/metric_name/t_start: a UI
+                                 thread snapshots them while the job writes */
     char stage[64];           /* "train item2vec", written by progress_begin */
     char unit[16];            /* "tokens", "items", "rows" */
     char metric_name[16];     /* "loss" or "" */

@@ -4,13 +4,16 @@
  *             mean of a user's last 5 items)
  *   text      nearest items to a text vector (an item's, a user's mean, or
  *             an encoded query)
- *   hybrid    rerank: text top 3k reranked by cosine with the user's mean
- *                     item2vec vector (an item without a vector keeps its
- *                     text cosine; no history vectors: text order)
- *             blend:  alpha * text cosine + (1 - alpha) * item2vec cosine over
- *                     the union of both top-3k lists; an item without an
- *                     item2vec vector (cold start) scores its text cosine
+ *   hybrid    rerank: text top 3k reranked by the item2vec score of the
+ *                     user's mean vector; a cold-start candidate scores
+ *                     alpha * its text score; no history vectors: text order
+ *             blend:  alpha * text + (1 - alpha) * item2vec over the union of
+ *                     both top-3k lists, each score min-max normalised over
+ *                     the candidates; a cold-start item (no item2vec vector)
+ *                     gets the text part alone
  *             rrf:    reciprocal-rank fusion, sum of 1 / (60 + rank)
+ *             fill:   Item2Vec's list whose last round(alpha * k) slots go to
+ *                     the best text matches among cold-start items
  *   popular   most frequent items in the training events
  *
  * Every list excludes the query items (the item itself, the user's history).
@@ -26,7 +29,7 @@
 #include "lab.h"
 
 #define REC_MAX_K 1000
-#define REC_HIST_LAST 5   /* the user vector is the mean of the last 5 items */
+#define REC_HIST_LAST 5   /* default: the user vector is the mean of the last 5 items */
 #define REC_RRF_K 60      /* the constant of Cormack et al. 2009 */
 
 enum { REC_ITEM2VEC, REC_TEXT, REC_HYBRID, REC_POPULAR, REC_N_METHODS };
@@ -67,11 +70,15 @@ typedef struct rec_query {
 
 typedef struct rec_models {
     lab_model *i2v;          /* may be NULL */
+    lab_model *i2v_out;      /* item2vec output (context) vectors: when set, item2vec
+                                candidates are scored IN(query) . OUT(item), the
+                                co-occurrence ("bought together") score; may be NULL */
     lab_model *text;         /* may be NULL */
     const int64_t *pop_ids;  /* popularity order (most frequent first), may be NULL */
     size_t n_pop;
     int hybrid;              /* HYBRID_* */
     double alpha;
+    int hist_last;           /* history items averaged into the query (0: REC_HIST_LAST) */
 } rec_models;
 
 /* Computes one method's list.  A method that cannot answer (no model, no
@@ -79,9 +86,10 @@ typedef struct rec_models {
 int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
             rec_list *out, err *e);
 
-/* Mean of the normalised vectors of the last REC_HIST_LAST history items
- * that have one; returns how many contributed (0: none). */
-size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out);
+/* Mean of the normalised vectors of the last n_last history items that
+ * have one; returns how many contributed (0: none). */
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, size_t n_last,
+                       float *out);
 
 const char *rec_method_name(int method);
 

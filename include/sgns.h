@@ -90,10 +90,14 @@ void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t,
 
 /* Noise distribution P(i) ∝ counts[i]^exponent (counts 0 never drawn), held
  * as a Walker/Vose alias table: O(1) per draw, 8 bytes per token, exact. */
+typedef struct sgns_negslot {
+    uint32_t thr;           /* keep this slot when the low 32 bits < thr */
+    int32_t alias;          /* else take alias */
+} sgns_negslot;
+
 typedef struct sgns_negtable {
     size_t n;
-    uint32_t *thr;          /* keep slot i when the low 32 bits < thr[i] */
-    int32_t *alias;         /* else take alias[i] */
+    sgns_negslot *slot;     /* n slots, one cache access per draw */
 } sgns_negtable;
 
 /* -ERR_STATE when no count is positive. */
@@ -105,8 +109,11 @@ double sgns_negtable_prob(const sgns_negtable *t, size_t i);
 /* Maps one uniform 64-bit random number to a token. */
 static inline int32_t sgns_negtable_draw(const sgns_negtable *t, uint64_t r)
 {
-    uint32_t slot = (uint32_t)(((r >> 32) * (uint64_t)t->n) >> 32);
-    return (uint32_t)r < t->thr[slot] ? (int32_t)slot : t->alias[slot];
+    uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)t->n) >> 32);
+    sgns_negslot s = t->slot[i];
+    /* Both candidates are loaded first so this compiles to a cmov: the
+     * comparison is random and a branch would mispredict. */
+    return (uint32_t)r < s.thr ? (int32_t)i : s.alias;
 }
 
 /* word2vec/gensim subsampling: probability of keeping one occurrence of a

@@ -36,6 +36,20 @@ int store_commit(store *s, err *e);
 void store_rollback(store *s);
 int store_in_txn(const store *s);
 
+/* Bulk-load mode for a caller that checks item references itself (the
+ * importers): on = a STORE_BULK_CACHE_KIB page cache, so the events index
+ * stays in memory for one big transaction, and no per-row foreign-key
+ * lookups; off = back to the defaults.  Call it outside a transaction
+ * (SQLite ignores foreign_keys changes inside one).  Nesting is not counted. */
+#define STORE_BULK_CACHE_KIB (128 * 1024)
+int store_bulk(store *s, int on, err *e);
+
+/* Drops (on = 0) or rebuilds (on = 1) the events-by-item index.  Only inside
+ * a transaction, so a rollback brings the index back.  A bulk load of many
+ * events drops it first and rebuilds it once at the end: one sort instead
+ * of a B-tree search per row. */
+int store_events_index(store *s, int on, err *e);
+
 /* ---- items -------------------------------------------------------------- */
 typedef struct store_item {
     int64_t id;             /* rowid (0 when inserting) */
@@ -136,6 +150,13 @@ int store_index_save(store *s, const store_index_row *row, err *e);
 int store_index_load(store *s, const char *model, store_index_row *out, err *e);
 void store_index_row_done(store_index_row *r);
 int store_index_delete(store *s, const char *model, err *e);
+
+/* ---- blobs: opaque data tied to a model version (a trained encoder) ------ */
+int store_blob_save(store *s, const char *name, int64_t model_version, const void *data,
+                    size_t len, err *e);
+/* *data is caller-freed with mem_free; -ERR_NOTFOUND when absent. */
+int store_blob_load(store *s, const char *name, int64_t *model_version, void **data,
+                    size_t *len, err *e);
 
 /* ---- key/value settings ------------------------------------------------- */
 int store_meta_set(store *s, const char *key, const char *value, err *e);

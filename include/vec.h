@@ -41,6 +41,15 @@ const char *vec_blas_config(void);
  * when the detected core is fine or the variable is already set. */
 const char *vec_blas_suggest_coretype(void);
 
+/* Projects n rows of X[n x dim] onto their first two principal components:
+ * out_xy[2i], out_xy[2i+1] = coordinates of row i (centred).  The
+ * covariance is formed with one sgemm and its top two eigenvectors found by
+ * power iteration with deflation (dim is small: 32..1024).  Each axis' sign
+ * is fixed so its largest-magnitude loading is positive, so the picture is
+ * stable between runs.  Returns 0, -ERR_RANGE (n < 2 or dim < 2) or
+ * -ERR_NOMEM. */
+int vec_pca2(const float *X, size_t n, size_t dim, float *out_xy, err *e);
+
 /* ---- bounded top-k (keeps the k largest scores) ----------------------- */
 typedef struct topk {
     size_t k, n;        /* capacity, current count */

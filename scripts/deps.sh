@@ -10,6 +10,7 @@ build="gcc make pkg-config libsqlite3-dev libreadline-dev libncurses-dev libopen
 test="$build libcmocka-dev tmux sqlite3"
 bench="$build python3-numpy python3-gensim python3-torch python3-faiss python3-hnswlib"
 fuzz="$build clang libclang-rt-14-dev"
+model="curl python3 coreutils"
 
 want=""
 [ $# -eq 0 ] && set -- build
@@ -19,8 +20,9 @@ for set in "$@"; do
         test)  want="$want $test" ;;
         bench) want="$want $bench" ;;
         fuzz)  want="$want $fuzz" ;;
+        model) want="$want $model" ;;
         all)   want="$want $test $bench $fuzz" ;;
-        *) echo "deps.sh: unknown set '$set' (build|test|bench|fuzz|all)" >&2; exit 2 ;;
+        *) echo "deps.sh: unknown set '$set' (build|test|bench|fuzz|model|all)" >&2; exit 2 ;;
     esac
 done
 

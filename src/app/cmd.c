@@ -21,6 +21,7 @@ static const cmd_def *const groups[] = {
     cmd_defs_core,
     cmd_defs_data,
     cmd_defs_model,
+    cmd_defs_text,
     cmd_defs_index,
     cmd_defs_rec,
     cmd_defs_eval,
@@ -446,7 +447,6 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
     char sz[32];
     table *t;
     int rc;
-    static const char *const modes[] = {"rerank", "blend", "rrf"};
     (void)a;
 
     if ((rc = store_counts_get(L->db, &c, e)))
@@ -456,21 +456,25 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         return cmd_nomem(e);
     fmt_bytes(sz, sizeof sz, (double)c.db_bytes);
 #define ROW(k, ...) (table_row(t) || table_str(t, k) || table_fmt(t, __VA_ARGS__))
-    if (ROW("database", "%s (%s)", store_path(L->db), sz) ||
+    /* --no-timing output must not depend on the machine: no size, no BLAS core */
+    if ((L->set.no_timing ? ROW("database", "%s", store_path(L->db))
+                          : ROW("database", "%s (%s)", store_path(L->db), sz)) ||
         ROW("items", "%lld", (long long)c.items) ||
         ROW("events", "%lld", (long long)c.events) ||
         ROW("sessions", "%lld", (long long)c.sessions) ||
         ROW("users", "%lld", (long long)c.users) ||
         ROW("models", "%lld", (long long)c.models) ||
         ROW("indexes", "%lld", (long long)c.indexes) ||
-        ROW("hybrid", "%s, alpha %.2f, k %d", modes[L->set.hybrid], L->set.alpha, L->set.k) ||
-        ROW("blas", "OpenBLAS %s", vec_blas_core()))
+        ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(L->set.hybrid), L->set.alpha, L->set.k) ||
+        (!L->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
         return cmd_nomem(e);
     if ((rc = store_models_list(L->db, &ms, &n, e)))
         return rc;
     for (size_t i = 0; i < n; i++)
-        if (!strchr(ms[i].name, '#') && ROW(ms[i].name, "%s, %lld x %lld, %s", ms[i].label[0] ? ms[i].label : ms[i].kind,
-                (long long)ms[i].n_vectors, (long long)ms[i].dim, ms[i].created)) {
+        if (!strchr(ms[i].name, '#') &&
+            ROW(ms[i].name, "%s, %lld x %lld%s%s", ms[i].label[0] ? ms[i].label : ms[i].kind,
+                (long long)ms[i].n_vectors, (long long)ms[i].dim,
+                L->set.no_timing ? "" : ", ", L->set.no_timing ? "" : ms[i].created)) {
             store_models_free(ms, n);
             return cmd_nomem(e);
         }
@@ -532,7 +536,7 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.alpha = d;
     } else if (strcmp(key, "hybrid") == 0) {
-        if ((rc = cmd_choice(&one, "hybrid", "rerank|blend|rrf", 0, &choice, e)))
+        if ((rc = cmd_choice(&one, "hybrid", HYBRID_MODES, 0, &choice, e)))
             return rc;
         L->set.hybrid = choice;
     } else if (strcmp(key, "nprobe") == 0) {
@@ -545,6 +549,14 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.ef = (int)v;
         lab_apply_search_params(L);
+    } else if (strcmp(key, "history") == 0) {
+        if ((rc = cmd_long(&one, "history", 5, 1, 1000, &v, e)))
+            return rc;
+        L->set.history = (int)v;
+    } else if (strcmp(key, "i2v") == 0) {
+        if ((rc = cmd_choice(&one, "i2v", "inin|inout", 1, &choice, e)))
+            return rc;
+        L->set.i2v_inout = choice;
     } else if (strcmp(key, "threads") == 0) {
         if ((rc = cmd_long(&one, "threads", 2, 1, 256, &v, e)))
             return rc;
@@ -554,8 +566,8 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
             return rc;
         L->set.no_timing = !choice;
     } else
-        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, nprobe, ef, "
-                       "threads, timing)", key);
+        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, history, i2v, "
+                       "nprobe, ef, threads, timing)", key);
     return table_list_msg(out, "%s = %s", key, val) ? 0 : cmd_nomem(e);
 }
 
@@ -563,8 +575,10 @@ const cmd_def cmd_defs_core[] = {
     {"help", c_help, "help [COMMAND]", "List commands, or explain one.", "", 0, 2},
     {"info", c_info, "info", "Counts, database size, models and settings.", "", 0, 0},
     {"models", c_models, "models", "List stored models with their parameters.", "", 0, 0},
-    {"set", c_set, "set k|alpha|hybrid|nprobe|ef|threads|timing VALUE",
-     "Change a setting for the following commands (hybrid: rerank|blend|rrf; alpha in 0..1).",
+    {"set", c_set, "set k|alpha|hybrid|history|i2v|nprobe|ef|threads|timing VALUE",
+     "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha in 0..1; "
+     "history: how many of a user's last items form the query, default 5; i2v: inout scores "
+     "items bought together (default), inin items used alike).",
      "", 2, 2},
     {NULL, NULL, NULL, NULL, NULL, 0, 0},
 };

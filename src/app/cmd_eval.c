@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVAL_MAX_ROWS 10
+#define EVAL_MAX_ROWS 12
 #define COMPARE_RECALL_K 50
 
 typedef struct eval_row {
@@ -35,6 +35,7 @@ typedef struct eval_row {
 typedef struct eval_run {
     eval_split split;
     lab_model i2v;         /* trained on the split, never stored */
+    lab_model i2v_out;     /* its output vectors */
     lab_model text_flat;   /* shallow copy of the stored text model, no index */
     lab_model text_ivf;    /* shallow copy with a temporary IVF index */
     vindex *ivf;
@@ -115,6 +116,8 @@ static void run_done(eval_run *r)
     }
     vecset_done(&r->i2v.vs);
     vecset_done(&r->i2v.unit);
+    vecset_done(&r->i2v_out.vs);
+    vecset_done(&r->i2v_out.unit);
     index_free(r->ivf);
     mem_free(r->pop);
     eval_split_done(&r->split);
@@ -151,8 +154,11 @@ static int train_split(lab *L, eval_run *r, err *e)
         i2v_model_done(&out);
         return rc;
     }
-    vecset_done(&out.ctx);
-    return make_model(&r->i2v, &out.vecs, "item2vec (eval split)", e);
+    if ((rc = make_model(&r->i2v, &out.vecs, "item2vec (eval split)", e))) {
+        vecset_done(&out.ctx);
+        return rc;
+    }
+    return make_model(&r->i2v_out, &out.ctx, "item2vec out (eval split)", e);
 }
 
 static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model *i2v,
@@ -163,11 +169,13 @@ static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model 
     snprintf(w->name, sizeof w->name, "%s", name);
     w->method = method;
     w->ms.i2v = i2v;
+    w->ms.i2v_out = i2v && L->set.i2v_inout ? &r->i2v_out : NULL;
     w->ms.text = text;
     w->ms.pop_ids = r->pop;
     w->ms.n_pop = r->n_pop;
     w->ms.hybrid = hybrid;
     w->ms.alpha = L->set.alpha;
+    w->ms.hist_last = L->set.history;
     w->mem_mb = mem_mb;
     if (eval_acc_init(&w->acc, L->cat.n, e) || eval_acc_init(&w->acc_r, L->cat.n, e))
         return -ERR_NOMEM;
@@ -238,13 +246,33 @@ static int prepare(lab *L, eval_run *r, size_t max_cases, uint64_t seed, int com
                       i2v_mb + tx_mb, e)) ||
         (rc = add_row(r, L, "Hybrid (rrf)", REC_HYBRID, &r->i2v, tx, HYBRID_RRF,
                       i2v_mb + tx_mb, e)) ||
+        (rc = add_row(r, L, "Hybrid (fill)", REC_HYBRID, &r->i2v, tx, HYBRID_FILL,
+                      i2v_mb + tx_mb, e)) ||
         (rc = add_row(r, L, "Popularity", REC_POPULAR, NULL, NULL, 0, 0, e)))
         return rc;
     return 0;
 }
 
+/* Which held-out items a run measures. */
+enum { CASES_ALL, CASES_COLD, CASES_COMPLEMENT, CASES_SUBSTITUTE };
+
+static int case_selected(lab *L, const eval_run *r, const eval_case *c, int which)
+{
+    if (which == CASES_ALL)
+        return 1;
+    if (which == CASES_COLD)
+        return c->cold;
+    /* complement: the target's category differs from the last history item's */
+    long a = lab_find_id(L, r->split.hist[c->hist_off + c->hist_len - 1]);
+    long b = lab_find_id(L, c->target);
+    if (a < 0 || b < 0 || c->cold)
+        return 0;
+    int same = strcmp(L->cat.category[a], L->cat.category[b]) == 0;
+    return which == CASES_SUBSTITUTE ? same : !same;
+}
+
 /* Runs every row on every case.  k_list: list length asked of a method. */
-static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int cold_only, err *e)
+static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, err *e)
 {
     rec_list *rl = mem_alloc(sizeof *rl);
     long rows[REC_MAX_K];
@@ -254,12 +282,12 @@ static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int cold_only
     if (!rl)
         return cmd_nomem(e);
     for (size_t i = 0; i < r->split.n_cases; i++)
-        total += !cold_only || r->split.cases[i].cold;
+        total += (size_t)case_selected(L, r, &r->split.cases[i], which);
     progress_begin(&L->prog, "eval", "queries", total);
     for (size_t i = 0; i < r->split.n_cases && rc == 0; i++) {
         const eval_case *c = &r->split.cases[i];
         rec_query q = {.hist = r->split.hist + c->hist_off, .n_hist = c->hist_len};
-        if (cold_only && !c->cold)
+        if (!case_selected(L, r, c, which))
             continue;
         for (size_t w = 0; w < r->n_rows && rc == 0; w++) {
             eval_row *row = &r->rows[w];
@@ -295,20 +323,26 @@ static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int cold_only
     progress_end(&L->prog);
     mem_free(rl);
     if (rc == 0 && done == 0)
-        rc = err_set(e, ERR_STATE, "eval: no held-out item %s", cold_only ?
-                     "is cold (every held-out item also occurs in training)" : "to evaluate");
+        rc = err_set(e, ERR_STATE, "eval: no held-out item %s",
+                     which == CASES_COLD ? "is cold (every held-out item also occurs in training)"
+                     : which == CASES_ALL ? "to evaluate" : "of that kind");
     return rc;
 }
 
-static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int cold)
+static const char *const case_names[] = {"", ", cold-start targets only",
+                                         ", complements only (target category differs from "
+                                         "the last item's)",
+                                         ", substitutes only (same category as the last item)"};
+
+static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int which)
 {
     const store_corpus *c = &L->corpus;
     return table_note(t, "%s: %zu items, %zu sessions, %zu events, %zu users", store_path(L->db),
                       L->cat.n, c->n_seq, c->n_tok, c->n_users) ||
            table_note(t, "held out: the last item (by time) of %zu %s%s; Item2Vec retrained on "
                       "the other %zu events (no leakage: held-out events are not in training)",
-                      n_eval, r->split.by_user ? "users" : "sessions",
-                      cold ? ", cold-start targets only" : "", r->split.train.n_tok) ||
+                      n_eval, r->split.by_user ? "users" : "sessions", case_names[which],
+                      r->split.train.n_tok) ||
            table_note(t, "text model: %s", r->text ? (r->text->info.label[0] ?
                       r->text->info.label : r->text->info.name) : "none (`encode text` first)");
 }
@@ -319,7 +353,13 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     eval_run *r = mem_calloc(1, sizeof *r);
     long k, users, seed;
-    int split, cold = cmd_flag(a, "cold"), nt = L->set.no_timing, rc;
+    int split, which = cmd_flag(a, "cold")         ? CASES_COLD
+                     : cmd_flag(a, "complements") ? CASES_COMPLEMENT
+                     : cmd_flag(a, "substitutes") ? CASES_SUBSTITUTE : CASES_ALL;
+    int nt = L->set.no_timing, rc;
+    static const char *const titles[] = {"evaluation", "evaluation (cold start)",
+                                         "evaluation (complements)",
+                                         "evaluation (substitutes)"};
     char h[32];
     table *t;
 
@@ -330,9 +370,9 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
         (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
         (rc = cmd_choice(a, "split", "last", 0, &split, e)) ||
         (rc = prepare(L, r, (size_t)users, (uint64_t)seed, 0, e)) ||
-        (rc = run_cases(L, r, (size_t)k, (size_t)k, cold, e)))
+        (rc = run_cases(L, r, (size_t)k, (size_t)k, which, e)))
         goto done;
-    t = cmd_table(out, cold ? "evaluation (cold start)" : "evaluation");
+    t = cmd_table(out, titles[which]);
     snprintf(h, sizeof h, "%ld", k);
     if (!t || table_set_kind(t, "metrics") || col(t, "method", 0) ||
         table_col(t, "P@k", 1) || table_col(t, "R@k", 1) || table_col(t, "NDCG@k", 1) ||
@@ -345,8 +385,7 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
         eval_acc_mean(&w->acc, &m);
         char name[64];
         if (w->method == REC_HYBRID) {
-            static const char *const modes[] = {"rerank", "blend", "rrf"};
-            snprintf(name, sizeof name, "Hybrid (%s)", modes[w->ms.hybrid]);
+            snprintf(name, sizeof name, "Hybrid (%s)", lab_hybrid_name(w->ms.hybrid));
         } else
             snprintf(name, sizeof name, "%s", w->name);
         if (table_row(t) || table_str(t, name) || table_num(t, m.precision, 4) ||
@@ -358,7 +397,7 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
             table_num(t, w->mem_mb, 2))
             goto nomem;
     }
-    if (header_notes(L, t, r, r->rows[0].acc.n, cold) ||
+    if (header_notes(L, t, r, r->rows[0].acc.n, which) ||
         table_note(t, "k = %ld; one held-out item per query, so R@k is the hit rate", k))
         goto nomem;
     rc = 0;
@@ -385,8 +424,8 @@ static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
         (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
         (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
         (rc = prepare(L, r, (size_t)users, (uint64_t)seed, 1, e)) ||
-        (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K, 0,
-                        e)))
+        (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K,
+                        CASES_ALL, e)))
         goto done;
     t = cmd_table(out, "comparison");
     snprintf(pk, sizeof pk, "Precision@%ld", k);
@@ -423,11 +462,14 @@ done:
 }
 
 const cmd_def cmd_defs_eval[] = {
-    {"eval", c_eval, "eval [k=10] [users=N] [split=last] [--cold] [seed=1]",
+    {"eval", c_eval,
+     "eval [k=10] [users=N] [split=last] [--cold|--complements|--substitutes] [seed=1]",
      "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
      "Precision/Recall/NDCG@k, MRR, coverage, latency and memory for Item2Vec, LLM, Hybrid and "
-     "popularity. --cold measures only held-out items that never occur in training.",
-     "k= users= split= cold seed=", 0, 0},
+     "popularity. --cold measures only held-out items that never occur in training; "
+     "--complements only targets of another category than the last item, --substitutes "
+     "only the same category.",
+     "k= users= split= cold complements substitutes seed=", 0, 0},
     {"compare", c_compare, "compare [k=10] [users=N] [seed=1]",
      "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each Hybrid "
      "mode and popularity, with Precision@k, Recall@50, latency and memory.",

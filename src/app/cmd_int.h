@@ -39,6 +39,7 @@ extern const cmd_def cmd_defs_rec[];
 extern const cmd_def cmd_defs_model[];
 extern const cmd_def cmd_defs_index[];
 extern const cmd_def cmd_defs_eval[];
+extern const cmd_def cmd_defs_text[];
 
 /* Argument helpers: return 0 or -ERR_USAGE with a message naming the key. */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);

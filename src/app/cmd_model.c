@@ -66,10 +66,14 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
         return -e->code;
     for (int i = 0; i < a->n_kv; i++)
         if (strcmp(a->key[i], "update") != 0 &&
-            (rc = i2v_params_set(&p, a->key[i], a->val[i] ? a->val[i] : "", e)))
+            (rc = i2v_params_set(&p, a->key[i], a->val[i] ? a->val[i] : "", e))) {
+            err_prefix(e, "train item2vec");
             return rc;
-    if ((rc = i2v_params_check(&p, e)))
+        }
+    if ((rc = i2v_params_check(&p, e))) {
+        err_prefix(e, "train item2vec");
         return rc;
+    }
     if (c->n_tok == 0)
         return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
                        "`gen demo` first)");

@@ -21,21 +21,27 @@ static int load_models(lab *L, rec_models *ms, err *e)
     ms->i2v = lab_model_get(L, I2V_MODEL, &e2);
     if (!ms->i2v && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
+    if (ms->i2v && L->set.i2v_inout) {
+        ms->i2v_out = lab_model_get(L, I2V_MODEL "#ctx", &e2);   /* absent for imported */
+        if (!ms->i2v_out && e2.code != ERR_NOTFOUND)
+            return err_set(e, e2.code, "%s", e2.msg);
+    }
     ms->text = lab_model_get(L, TEXT_MODEL, &e2);
     if (!ms->text && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
     ms->hybrid = L->set.hybrid;
     ms->alpha = L->set.alpha;
+    ms->hist_last = L->set.history;
     return 0;
 }
 
 static const char *hybrid_label(const lab *L, char *buf, size_t cap)
 {
-    static const char *const modes[] = {"rerank", "blend", "rrf"};
-    if (L->set.hybrid == HYBRID_BLEND)
-        snprintf(buf, cap, "Hybrid (blend, alpha %.2f)", L->set.alpha);
+    if (L->set.hybrid == HYBRID_RRF)
+        snprintf(buf, cap, "Hybrid (rrf)");
     else
-        snprintf(buf, cap, "Hybrid (%s)", modes[L->set.hybrid]);
+        snprintf(buf, cap, "Hybrid (%s, alpha %.2f)", lab_hybrid_name(L->set.hybrid),
+                 L->set.alpha);
     return buf;
 }
 
@@ -203,7 +209,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     if (rc == 0) {
         table *t = cmd_table(out, "");
         if (!t || table_note(t, "user %s: %zu events in history; the last %d form the query",
-                             user, n, REC_HIST_LAST))
+                             user, n, L->set.history))
             rc = cmd_nomem(e);
     }
     mem_free(hist);

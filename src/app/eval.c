@@ -156,7 +156,7 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
     uint8_t *held = NULL;
     size_t n_sel = 0, n_hist = 0;
     rng r;
-    int by_user = c->n_users > 0;
+    int by_user = c->n_users > 0, rc;
 
     memset(out, 0, sizeof *out);
     out->by_user = by_user;
@@ -270,20 +270,17 @@ int eval_split_last(const store_corpus *c, size_t max_cases, uint64_t seed, eval
     }
     mem_free(seen);
     out->n_cases = n_sel;
-    mem_free(g_cnt);
-    mem_free(g_off);
-    mem_free(fill);
-    mem_free(gsel);
-    mem_free(evs);
-    mem_free(held);
-    return 0;
+    rc = 0;
+    goto done;
 nomem:
+    eval_split_done(out);
+    rc = err_set(e, ERR_NOMEM, "out of memory splitting sessions");
+done:
     mem_free(g_cnt);
     mem_free(g_off);
     mem_free(fill);
     mem_free(gsel);
     mem_free(evs);
     mem_free(held);
-    eval_split_done(out);
-    return err_set(e, ERR_NOMEM, "out of memory splitting sessions");
+    return rc;
 }

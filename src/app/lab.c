@@ -9,9 +9,17 @@ void lab_settings_default(lab_settings *s)
 {
     memset(s, 0, sizeof *s);
     s->k = 10;
-    s->alpha = 0.5;
-    s->hybrid = HYBRID_BLEND;
     s->threads = 2;
+    s->history = 5;
+    s->i2v_inout = 1;
+    s->hybrid = HYBRID_FILL;
+    s->alpha = 0.2;
+}
+
+const char *lab_hybrid_name(int mode)
+{
+    static const char *const names[HYBRID_N_MODES] = {"rerank", "blend", "rrf", "fill"};
+    return mode >= 0 && mode < HYBRID_N_MODES ? names[mode] : "?";
 }
 
 lab *lab_open(const char *db_path, err *e)

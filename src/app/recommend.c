@@ -75,12 +75,13 @@ int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_
     return 0;
 }
 
-size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, float *out)
+size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, size_t n_last,
+                       float *out)
 {
     size_t used = 0, dim = m->unit.dim;
 
     memset(out, 0, dim * sizeof *out);
-    for (size_t i = n_hist; i > 0 && used < REC_HIST_LAST; i--) {
+    for (size_t i = n_hist; i > 0 && used < n_last; i--) {
         long r = vecset_find(&m->unit, hist[i - 1]);
         if (r < 0)
             continue;
@@ -131,18 +132,43 @@ static void add_unique(cand *c, size_t *n, int64_t id)
     c[(*n)++].id = id;
 }
 
+/* Min-max normalises the finite values of x[0..n) into [0,1] (all equal: 1). */
+static void minmax(float *x, size_t n)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i])) {
+            lo = fminf(lo, x[i]);
+            hi = fmaxf(hi, x[i]);
+        }
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]))
+            x[i] = hi > lo ? (x[i] - lo) / (hi - lo) : 1.0f;
+}
+
+/* The two signals live on different scales (text cosines of one category
+ * crowd near 1, behaviour cosines spread wider), so blend and rerank compare
+ * them after min-max normalisation over the candidates.  An item with no
+ * behaviour vector (cold start) scores alpha * its normalised text score:
+ * the text part alone. */
 static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t k,
                   const rec_filter *f, rec_list *out, err *e)
 {
     size_t kk = 3 * k > REC_MAX_K ? REC_MAX_K : 3 * k, n = 0;
+    lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* behaviour candidate space */
     rec_list *tl = NULL, *il = NULL;
     cand *c = NULL;
+    float *ts = NULL, *is = NULL, *tqn = NULL, *iqn = NULL;
     int rc = 0;
 
     tl = mem_calloc(1, sizeof *tl);
     il = mem_calloc(1, sizeof *il);
     c = mem_calloc(2 * kk + 1, sizeof *c);
-    if (!tl || !il || !c) {
+    ts = mem_calloc(2 * kk + 1, sizeof *ts);
+    is = mem_calloc(2 * kk + 1, sizeof *is);
+    tqn = mem_array(ms->text->unit.dim, sizeof *tqn);
+    iqn = mem_array(iv->unit.dim, sizeof *iqn);
+    if (!tl || !il || !c || !ts || !is || !tqn || !iqn) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -157,45 +183,43 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
         snprintf(out->note, sizeof out->note, "no item2vec vector for the history: text order");
         goto done;
     }
-    if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(ms->i2v, iq, kk, f, il, e)))
+    if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(iv, iq, kk, f, il, e)))
         goto done;
-    float *tqn = mem_array(ms->text->unit.dim, sizeof *tqn);
-    float *iqn = mem_array(ms->i2v->unit.dim, sizeof *iqn);
-    if (!tqn || !iqn) {
-        mem_free(tqn);
-        mem_free(iqn);
-        rc = err_set(e, ERR_NOMEM, "out of memory");
+    if (ms->hybrid == HYBRID_FILL) {
+        /* Item2Vec's list, with its last round(alpha * k) slots given to the
+         * best text matches among items Item2Vec cannot score (cold start);
+         * slots no such item wants go back to Item2Vec. */
+        size_t q = (size_t)(ms->alpha * (double)k + 0.5), nb = 0, nc = 0;
+        if (q > k)
+            q = k;
+        for (size_t i = 0; i < tl->n && nc < q; i++)
+            if (vecset_find(&iv->unit, tl->ids[i]) < 0)
+                nc++;
+        for (size_t i = 0; i < il->n && n < k - nc; i++, nb++) {
+            c[n].id = il->ids[i];
+            c[n++].score = il->scores[i];
+        }
+        for (size_t i = 0; i < tl->n && n < k; i++)
+            if (vecset_find(&iv->unit, tl->ids[i]) < 0) {
+                c[n].id = tl->ids[i];
+                c[n++].score = tl->scores[i];
+            }
+        out->n = n;
+        for (size_t i = 0; i < n; i++) {   /* keep the order: Item2Vec first */
+            out->ids[i] = c[i].id;
+            out->scores[i] = c[i].score;
+        }
         goto done;
     }
     memcpy(tqn, tq, ms->text->unit.dim * sizeof *tqn);
     vec_normalize(tqn, ms->text->unit.dim);
-    memcpy(iqn, iq, ms->i2v->unit.dim * sizeof *iqn);
-    vec_normalize(iqn, ms->i2v->unit.dim);
-    switch (ms->hybrid) {
-    case HYBRID_RERANK:
-        for (size_t i = 0; i < tl->n; i++) {
-            float s = item_cos(ms->i2v, tl->ids[i], iqn);
-            c[n].id = tl->ids[i];
-            c[n++].score = isnan(s) ? tl->scores[i] : s;
-        }
-        break;
-    case HYBRID_BLEND:
-        for (size_t i = 0; i < tl->n; i++)
-            add_unique(c, &n, tl->ids[i]);
-        for (size_t i = 0; i < il->n; i++)
-            add_unique(c, &n, il->ids[i]);
-        for (size_t i = 0; i < n; i++) {
-            float ts = item_cos(ms->text, c[i].id, tqn), is = item_cos(ms->i2v, c[i].id, iqn);
-            if (isnan(ts))
-                ts = 0;
-            c[i].score = isnan(is) ? ts : (float)(ms->alpha * ts + (1 - ms->alpha) * is);
-        }
-        break;
-    default: /* HYBRID_RRF */
-        for (size_t i = 0; i < tl->n; i++)
-            add_unique(c, &n, tl->ids[i]);
-        for (size_t i = 0; i < il->n; i++)
-            add_unique(c, &n, il->ids[i]);
+    memcpy(iqn, iq, iv->unit.dim * sizeof *iqn);
+    vec_normalize(iqn, iv->unit.dim);
+    for (size_t i = 0; i < tl->n; i++)
+        add_unique(c, &n, tl->ids[i]);
+    for (size_t i = 0; i < il->n; i++)
+        add_unique(c, &n, il->ids[i]);
+    if (ms->hybrid == HYBRID_RRF) {
         for (size_t i = 0; i < n; i++) {
             double s = 0;
             for (size_t r = 0; r < tl->n; r++)
@@ -206,15 +230,34 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
                     s += 1.0 / (REC_RRF_K + (double)r + 1);
             c[i].score = (float)s;
         }
-        break;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            ts[i] = item_cos(ms->text, c[i].id, tqn);
+            if (isnan(ts[i]))
+                ts[i] = -1;   /* no text vector: the lowest cosine */
+            is[i] = item_cos(iv, c[i].id, iqn);
+        }
+        minmax(ts, n);
+        minmax(is, n);
+        double a = ms->alpha;
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(is[i]))
+                c[i].score = (float)(a * ts[i]);
+            else if (ms->hybrid == HYBRID_RERANK)
+                c[i].score = is[i];
+            else
+                c[i].score = (float)(a * ts[i] + (1 - a) * is[i]);
+        }
     }
     take_top(c, n, k, out);
-    mem_free(tqn);
-    mem_free(iqn);
 done:
     mem_free(tl);
     mem_free(il);
     mem_free(c);
+    mem_free(ts);
+    mem_free(is);
+    mem_free(tqn);
+    mem_free(iqn);
     return rc;
 }
 
@@ -225,6 +268,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
     float *iq = NULL, *tq = NULL;
     rec_filter f = {.category = q->category, .L = L};
     double t0 = progress_now();
+    size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
     int rc = 0;
 
     out->n = 0;
@@ -245,7 +289,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
             goto nomem;
         if (q->i2v_q)
             memcpy(iq, q->i2v_q, ms->i2v->unit.dim * sizeof *iq);
-        else if (q->text_q || !rec_mean_vector(ms->i2v, q->hist, q->n_hist, iq)) {
+        else if (q->text_q || !rec_mean_vector(ms->i2v, q->hist, q->n_hist, n_last, iq)) {
             mem_free(iq);
             iq = NULL;
         }
@@ -256,7 +300,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
             goto nomem;
         if (q->text_q)
             memcpy(tq, q->text_q, ms->text->unit.dim * sizeof *tq);
-        else if (!rec_mean_vector(ms->text, q->hist, q->n_hist, tq)) {
+        else if (!rec_mean_vector(ms->text, q->hist, q->n_hist, n_last, tq)) {
             mem_free(tq);
             tq = NULL;
         }
@@ -271,7 +315,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
                      q->text_q ? "free text has no behaviour vector"
                                : "cold start: no item2vec vector for this history");
         else
-            rc = rec_search(ms->i2v, iq, k, &f, out, e);
+            rc = rec_search(ms->i2v_out ? ms->i2v_out : ms->i2v, iq, k, &f, out, e);
         break;
     case REC_TEXT:
         if (!ms->text)

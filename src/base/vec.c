@@ -264,3 +264,83 @@ void vecset_normalize(vecset *vs)
     for (size_t i = 0; i < vs->n; i++)
         vec_normalize(vs->data + i * vs->dim, vs->dim);
 }
+
+/* Power iteration on the symmetric dim x dim matrix C for its top
+ * eigenvector; v holds a start vector and receives the result. */
+static void pca_power(const float *C, size_t dim, float *v, float *tmp)
+{
+    for (int it = 0; it < 300; it++) {
+        vec_gemv(dim, dim, C, v, tmp);
+        float nrm = vec_norm(tmp, dim);
+        if (nrm <= 0)
+            return;   /* C is zero on this subspace: keep v */
+        float diff = 0;
+        for (size_t j = 0; j < dim; j++) {
+            float x = tmp[j] / nrm;
+            diff += fabsf(x - v[j]);
+            v[j] = x;
+        }
+        if (diff < 1e-7f * (float)dim)
+            break;
+    }
+}
+
+int vec_pca2(const float *X, size_t n, size_t dim, float *out_xy, err *e)
+{
+    float *Xc = NULL, *C = NULL, *v = NULL;
+    double *mean = NULL;
+
+    if (n < 2 || dim < 2)
+        return err_set(e, ERR_RANGE, "pca: need at least 2 rows and 2 dimensions");
+    Xc = mem_array(n, dim * sizeof(float));
+    C = mem_array(dim, dim * sizeof(float));
+    v = mem_array(3 * dim, sizeof(float));
+    mean = mem_calloc(dim, sizeof *mean);
+    if (!Xc || !C || !v || !mean) {
+        mem_free(Xc);
+        mem_free(C);
+        mem_free(v);
+        mem_free(mean);
+        return err_set(e, ERR_NOMEM, "pca: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < dim; j++)
+            mean[j] += X[i * dim + j];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < dim; j++)
+            Xc[i * dim + j] = (float)(X[i * dim + j] - mean[j] / (double)n);
+    /* C = Xc^T Xc / n */
+    vec_gemm_ld(1, 0, dim, dim, n, 1.0f / (float)n, Xc, dim, Xc, dim, 0.0f, C, dim);
+    float *v1 = v, *v2 = v + dim, *tmp = v + 2 * dim;
+    for (int a = 0; a < 2; a++) {
+        float *w = a ? v2 : v1;
+        /* a fixed, non-symmetric start so no eigenvector is missed by symmetry */
+        for (size_t j = 0; j < dim; j++)
+            w[j] = 1.0f + 0.01f * (float)((j * 7 + (size_t)a * 3) % 11);
+        vec_normalize(w, dim);
+        pca_power(C, dim, w, tmp);
+        if (a == 0) {   /* deflate: C -= lambda v1 v1^T */
+            vec_gemv(dim, dim, C, v1, tmp);
+            float lambda = vec_dot(v1, tmp, dim);
+            for (size_t r = 0; r < dim; r++)
+                for (size_t c = 0; c < dim; c++)
+                    C[r * dim + c] -= lambda * v1[r] * v1[c];
+        }
+        size_t big = 0;
+        for (size_t j = 1; j < dim; j++)
+            if (fabsf(w[j]) > fabsf(w[big]))
+                big = j;
+        if (w[big] < 0)
+            for (size_t j = 0; j < dim; j++)
+                w[j] = -w[j];
+    }
+    for (size_t i = 0; i < n; i++) {
+        out_xy[2 * i] = vec_dot(Xc + i * dim, v1, dim);
+        out_xy[2 * i + 1] = vec_dot(Xc + i * dim, v2, dim);
+    }
+    mem_free(Xc);
+    mem_free(C);
+    mem_free(v);
+    mem_free(mean);
+    return 0;
+}

@@ -419,10 +419,11 @@ static int build_users(world *w, double *activity, err *e)
         }
         perm[u] = (int32_t)u;
     }
-    /* a few users are much more active than the rest */
+    /* a few users are much more active than the rest (beyond the one visit
+     * every user makes, see build_sessions) */
     rng_shuffle(&r, perm, w->n_users, sizeof *perm);
     for (size_t u = 0; u < w->n_users; u++)
-        activity[perm[u]] = 1.0 / (double)(u + 5);
+        activity[perm[u]] = 1.0 / (double)(u + 20);
     mem_free(perm);
     return 0;
 }
@@ -482,9 +483,23 @@ static int push_event(world *w, rng *r, scur *s, int32_t it, err *e)
     return 0;
 }
 
+/* How much two items of one category have in common in their text: shared
+ * features plus the same size/capacity.  Shoppers compare similar items, so
+ * substitutes viewed together are text neighbours, not just same-category. */
+static int overlap(const gitem *a, const gitem *b)
+{
+    int n = a->spec == b->spec;
+    for (int i = 0; i < N_FEAT; i++)
+        for (int j = 0; j < N_FEAT; j++)
+            n += a->feat[i] == b->feat[j];
+    return n;
+}
+
 /* A warm item of category c the user might look at, not yet in the session:
- * popularity x brand taste x price taste.  -1 when none is left. */
-static int32_t pick_item(world *w, rng *r, int c, const guser *u, const scur *s, double *wt)
+ * popularity x brand taste x price taste, and x (1 + 2 x overlap) with `like`
+ * when comparing against a previous item (like >= 0).  -1 when none is left. */
+static int32_t pick_item(world *w, rng *r, int c, const guser *u, const scur *s, int32_t like,
+                         double *wt)
 {
     size_t base = w->cat_off[c], m = w->cat_off[c + 1] - base;
     int j;
@@ -499,6 +514,8 @@ static int32_t pick_item(world *w, rng *r, int c, const guser *u, const scur *s,
                 x *= 3.0;
             if (it->tier == u->tier)
                 x *= 2.0;
+            if (like >= 0)
+                x *= (1.0 + overlap(it, &w->items[like])) * (1.0 + overlap(it, &w->items[like]));
         }
         wt[q] = x;
     }
@@ -513,7 +530,7 @@ static int seg_browse(world *w, rng *r, int c, const guser *u, scur *s, double *
     while (len < 8 && rng_uniform(r) < 0.68)
         len++;
     for (int k = 0; k < len; k++) {
-        int32_t it = pick_item(w, r, c, u, s, wt);
+        int32_t it = pick_item(w, r, c, u, s, k > 0 ? s->items[s->n - 1] : -1, wt);
         if (it < 0)
             break;
         if ((rc = push_event(w, r, s, it, e)) < 0)
@@ -524,7 +541,8 @@ static int seg_browse(world *w, rng *r, int c, const guser *u, scur *s, double *
 
 /* Shopping along a need: one item per category in need order (at least two
  * categories), usually a partner of the previous pick, sometimes after
- * comparing a few substitutes (p_sub). */
+ * comparing a few substitutes (with probability p_sub, then 0.6 p_sub, ...,
+ * afresh in each category). */
 static int seg_chain(world *w, rng *r, int d, const guser *u, scur *s, double p_sub,
                      double *wt, err *e)
 {
@@ -549,21 +567,20 @@ static int seg_chain(world *w, rng *r, int d, const guser *u, scur *s, double p_
                 it = cand[rng_below(r, (uint64_t)nc)];
         }
         if (it < 0)
-            it = pick_item(w, r, c, u, s, wt);
+            it = pick_item(w, r, c, u, s, -1, wt);
         if (it < 0)
             continue;
         /* compare a few substitutes before settling on the last one */
-        while (rng_uniform(r) < p_sub) {
+        for (double p = p_sub; rng_uniform(r) < p; p *= 0.6) {
             int32_t alt;
             if ((rc = push_event(w, r, s, it, e)) < 0)
                 return rc;
-            alt = pick_item(w, r, c, u, s, wt);
+            alt = pick_item(w, r, c, u, s, it, wt);
             if (alt < 0) {
                 it = -1;
                 break;
             }
             it = alt;
-            p_sub *= 0.6;
         }
         if (it >= 0) {
             if ((rc = push_event(w, r, s, it, e)) < 0)
@@ -604,18 +621,20 @@ static int gen_segment(world *w, rng *r, const guser *u, scur *s, double *wt, er
     return seg_chain(w, r, d, u, s, 0.7, wt, e);   /* compare first, then complete */
 }
 
-/* A new arrival of the last event's category: the least shown one so far. */
-static int32_t pick_new(world *w, int c)
+/* A new arrival of the category just viewed, like the item just viewed
+ * (text overlap) and not yet shown much.  -1 when the category has none. */
+static int32_t pick_new(world *w, rng *r, int32_t prev, double *wt)
 {
-    int32_t best = -1;
-    for (size_t q = w->cat_off[c]; q < w->cat_off[c + 1]; q++) {
-        int32_t i = w->cat_items[q];
-        if (w->items[i].role != DEMO_NEW)
-            continue;
-        if (best < 0 || w->items[i].n_used < w->items[best].n_used)
-            best = i;
+    int c = w->items[prev].cat, j;
+    size_t base = w->cat_off[c], m = w->cat_off[c + 1] - base;
+
+    for (size_t q = 0; q < m; q++) {
+        const gitem *it = &w->items[w->cat_items[base + q]];
+        wt[q] = it->role != DEMO_NEW ? 0.0
+              : (1.0 + 2.0 * overlap(it, &w->items[prev])) / (1.0 + it->n_used);
     }
-    return best;
+    j = pick_weighted(r, wt, (int)m);
+    return j < 0 ? -1 : w->cat_items[base + j];
 }
 
 static int build_sessions(world *w, err *e)
@@ -652,7 +671,8 @@ static int build_sessions(world *w, err *e)
     rng_seed(&r, w->o.seed, ST_SESSIONS);
     /* who shops when; sessions are numbered in time order */
     for (size_t k = 0; k < ns; k++) {
-        w->sess[k].user = (int32_t)pick_cum(&r, cum, w->n_users);
+        /* every user visits once; further visits follow activity */
+        w->sess[k].user = k < w->n_users ? (int32_t)k : (int32_t)pick_cum(&r, cum, w->n_users);
         w->sess[k].start = w->o.t0 + (int64_t)rng_below(&r, (uint64_t)(span - 3 * 3600));
         w->sess[k].k = (int32_t)k;
     }
@@ -680,7 +700,7 @@ static int build_sessions(world *w, err *e)
          * these are items with no training events, the cold-start case. */
         if (last[w->sess[k].user] == k && w->sess[k].start >= w->t_launch && s.n > 0 &&
             rng_uniform(&r) < 0.5) {
-            int32_t it = pick_new(w, w->items[s.items[s.n - 1]].cat);
+            int32_t it = pick_new(w, &r, s.items[s.n - 1], wt);
             if (it >= 0 && (rc = push_event(w, &r, &s, it, e)) < 0)
                 goto fail;
         }

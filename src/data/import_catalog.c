@@ -184,17 +184,37 @@ static int json_str(imp_ctx *x, const char *path, int64_t line, cJSON *o, const 
     return imp_check_text(path, line, key, *out, strlen(*out), x->e);
 }
 
+/* Column of a JSON escape \u0000 in txt, or 0.  cJSON would silently cut the
+ * string there, so it is rejected like a raw NUL byte. */
+static long json_nul_escape(const char *txt, size_t len)
+{
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (txt[i] != '\\' || memcmp(txt + i + 1, "u0000", 5) != 0)
+            continue;
+        size_t k = 0;   /* backslashes in a row ending here: odd = an escape */
+        while (k <= i && txt[i - k] == '\\')
+            k++;
+        if (k % 2 == 1)
+            return (long)i + 1;
+    }
+    return 0;
+}
+
 static int catalog_jsonl_row(imp_ctx *x, const char *path, int64_t line, const char *txt,
                              size_t len)
 {
     const char *end = NULL;
+    imp_json_oom(1);
     cJSON *o = cJSON_ParseWithLengthOpts(txt, len, &end, 0);
     store_item it = { 0 };
     char idbuf[24];
     char *attrs = NULL;
+    cJSON *junk = NULL;
     long bad;
     int rc;
 
+    if (!o && imp_json_oom(1))
+        return err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, (long long)line);
     if (!o)
         return err_set(x->e, ERR_PARSE, "%s:%lld: invalid JSON near column %ld", path,
                        (long long)line, end && end >= txt ? (long)(end - txt) + 1 : 1L);
@@ -241,26 +261,19 @@ static int catalog_jsonl_row(imp_ctx *x, const char *path, int64_t line, const c
                      path, (long long)line);
         goto done;
     }
-    /* attrs: the object minus the four known keys, printed back as JSON. */
-    cJSON *rest = cJSON_CreateObject();
-    if (!rest)
+    /* attrs: the object minus the four known keys, printed back as JSON.  The
+     * known members move to `junk` (no allocation per member; it.* still
+     * point into them) and what is left of o is printed. */
+    if (!(junk = cJSON_CreateArray()))
         goto nomem;
-    /* The extra keys are moved (detached from o, appended to rest with their
-     * own key strings), which allocates nothing.  cJSON 1.7.15's
-     * cJSON_AddItemReferenceToObject leaked its reference item when copying
-     * the key failed (LeakSanitizer in test_faults' allocation loop). */
-    for (cJSON *ch = o->child, *next; ch; ch = next) {
-        next = ch->next;
-        if (!ch->string || !strcmp(ch->string, "id") || !strcmp(ch->string, "title") ||
-            !strcmp(ch->string, "description") || !strcmp(ch->string, "category"))
-            continue;
-        cJSON_AddItemToArray(rest, cJSON_DetachItemViaPointer(o, ch));
+    static const char *const known[] = { "id", "title", "description", "category" };
+    for (size_t k = 0; k < 4; k++) {
+        cJSON *d;
+        while ((d = cJSON_DetachItemFromObjectCaseSensitive(o, known[k])))
+            cJSON_AddItemToArray(junk, d);
     }
-    if (rest->child && !(attrs = cJSON_PrintUnformatted(rest))) {
-        cJSON_Delete(rest);
+    if (o->child && !(attrs = cJSON_PrintUnformatted(o)))
         goto nomem;
-    }
-    cJSON_Delete(rest);
     if (attrs) {
         size_t alen = strlen(attrs);
         if (alen > IMPORT_MAX_FIELD)
@@ -279,6 +292,7 @@ nomem:
     rc = err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, (long long)line);
 done:
     cJSON_free(attrs);
+    cJSON_Delete(junk);
     cJSON_Delete(o);
     return rc;
 }
@@ -306,6 +320,10 @@ static int catalog_jsonl(imp_ctx *x, const char *path)
             if (nul)
                 rc = err_set(x->e, ERR_PARSE, "%s:%lld: NUL byte at column %ld", path,
                              (long long)src.lineno, (long)(nul - src.line) + 1);
+            else if (json_nul_escape(src.line, src.line_len))
+                rc = err_set(x->e, ERR_PARSE, "%s:%lld: NUL character (\\u0000) at column %ld",
+                             path, (long long)src.lineno,
+                             json_nul_escape(src.line, src.line_len));
             else if (bad >= 0)
                 rc = err_set(x->e, ERR_PARSE, "%s:%lld: invalid UTF-8 at column %ld (0x%02X); "
                              "the file must be UTF-8", path, (long long)src.lineno, bad + 1,

@@ -47,6 +47,7 @@ typedef struct imp_ctx {
     import_report *r;
     err *e;              /* never NULL (points at own_e when the caller gave NULL) */
     imp_map ids;
+    int bulk;                /* store_bulk turned on by imp_begin */
     import_opts own_o;
     import_report own_r;
     err own_e;
@@ -136,7 +137,16 @@ int imp_clip(const char *s, size_t len, size_t max);
 const char *imp_ext(const char *path);   /* lower-case extension without dot, or "" */
 int imp_sniff(const char *path, char *buf, size_t cap, err *e);   /* first bytes, NUL-terminated */
 
+/* Event importers reading more than this many bytes drop the events index
+ * and rebuild it at the end (one sort beats 10^6 B-tree searches; a small
+ * import into a big database keeps the index and its per-row cost). */
+#define IMP_REINDEX_BYTES (4 * 1024 * 1024)
+/* Drops the events index when `path` is big (see above); *dropped says so. */
+int imp_events_index_off(imp_ctx *x, const char *path, int *dropped);
+
 /* cJSON allocates through mem.h. */
 void imp_json_hooks(void);
+/* 1 if a cJSON allocation failed since the last reset (then resets if asked). */
+int imp_json_oom(int reset);
 
 #endif

@@ -219,15 +219,15 @@ static int cmp_rating(const void *a, const void *b)
     return (p->line > q->line) - (p->line < q->line);
 }
 
-static int insert_ratings(ml *m)
+static int insert_ratings(ml *m, const char *file)
 {
     char sess[24];
     int64_t cur = -1;
-    int rc;
+    int rc, reindex;
 
-    /* no ratings kept (all below min_rating or skipped): rt is NULL, and
-     * qsort(NULL, 0, ...) is undefined behaviour (found by fuzz_movielens) */
-    if (m->n_rt)
+    if ((rc = imp_events_index_off(m->x, file, &reindex)))
+        return rc;
+    if (m->n_rt)   /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
         qsort(m->rt, m->n_rt, sizeof *m->rt, cmp_rating);
     for (size_t i = 0; i < m->n_rt; i++) {
         if (m->rt[i].user != cur) {
@@ -240,7 +240,7 @@ static int insert_ratings(ml *m)
         if ((i & 8191) == 0 && progress_cancelled(m->x->p))
             return err_set(m->x->e, ERR_CANCEL, "import cancelled; the database is unchanged");
     }
-    return 0;
+    return reindex ? store_events_index(m->x->s, 1, m->x->e) : 0;
 }
 
 /* Runs fn on every data row of a CSV file whose header has `cols` (in any
@@ -297,6 +297,7 @@ static int tag_row(ml *m, imp_csv *c, const int *idx)
     int rc;
 
     if ((rc = imp_csv_check(c, (size_t)idx[1], m->x->e)) ||
+        (rc = imp_csv_check(c, (size_t)idx[2], m->x->e)) ||
         (rc = parse_id(m, c->line, "movieId", imp_csv_str(c, idx[1]), c->flen[idx[1]], &movie)))
         return rc;
     size_t len = c->flen[idx[2]];
@@ -379,8 +380,7 @@ static int ml_latest(ml *m, const char *dir)
     if (file_exists(dir, "tags.csv", f, sizeof f)) {
         if ((rc = each_csv_row(m, f, tag_cols, 3, 3, tag_row)))
             return rc;
-        if (m->n_tags)   /* an empty tags.csv leaves tags NULL, as above */
-            qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
+        qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
     }
     snprintf(f, sizeof f, "%s/movies.csv", dir);
     if ((rc = each_csv_row(m, f, movie_cols, 3, 3, movie_row)))
@@ -399,7 +399,7 @@ static int ml_latest(ml *m, const char *dir)
     snprintf(f, sizeof f, "%s/ratings.csv", dir);
     if ((rc = each_csv_row(m, f, rating_cols, 4, 4, rating_row)))
         return rc;
-    return insert_ratings(m);
+    return insert_ratings(m, f);
 }
 
 /* ---- ml-100k -------------------------------------------------------------- */
@@ -569,7 +569,7 @@ static int ml_100k(ml *m, const char *dir)
     snprintf(f, sizeof f, "%s/u.data", dir);
     if ((rc = each_line(m, f, 0, data_line)))
         return rc;
-    return insert_ratings(m);
+    return insert_ratings(m, f);
 }
 
 int import_movielens(store *s, const char *dir, const import_opts *o, progress *p,

@@ -237,7 +237,7 @@ int import_sessions(store *s, const char *path, const import_opts *o, progress *
 {
     imp_ctx x;
     char fmt[16];
-    int rc;
+    int rc, reindex;
 
     if (r)
         memset(r, 0, sizeof *r);
@@ -246,9 +246,12 @@ int import_sessions(store *s, const char *path, const import_opts *o, progress *
     if ((rc = imp_begin(&x, s, o, p, r, e, "import sessions", 1)))
         return rc;
     strcpy(x.r->format, fmt);
-    if (!strcmp(fmt, "lines"))
+    rc = imp_events_index_off(&x, path, &reindex);
+    if (!rc && !strcmp(fmt, "lines"))
         rc = sessions_lines(&x, path);
-    else
+    else if (!rc)
         rc = sessions_csv(&x, path, !strcmp(fmt, "tsv") ? '\t' : ',');
+    if (!rc && reindex)
+        rc = store_events_index(s, 1, x.e);
     return imp_end(&x, rc);
 }

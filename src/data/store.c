@@ -19,6 +19,8 @@ struct store {
     sqlite3 *db;
     char *path;
     int txn_depth;
+    int bulk;                  /* store_bulk mode on */
+    int64_t bulk_old_cache;    /* cache_size to restore */
     sqlite3_stmt *ins_item, *ins_event, *get_item;
 };
 
@@ -62,6 +64,11 @@ static const char *const migrations[] = {
     "  data BLOB NOT NULL,"
     "  created TEXT NOT NULL DEFAULT (datetime('now')));"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);",
+    /* 2: opaque blobs that belong to a model version (a trained encoder) */
+    "CREATE TABLE blobs("
+    "  name TEXT PRIMARY KEY,"
+    "  model_version INTEGER NOT NULL,"
+    "  data BLOB NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -90,6 +97,8 @@ static int prepare(store *s, const char *sql, sqlite3_stmt **st, err *e)
         return db_err(s, e, "prepare");
     return 0;
 }
+
+static int count_rows(store *s, const char *sql, int64_t *n, err *e);
 
 static int schema_version(store *s, int *v, err *e)
 {
@@ -256,6 +265,35 @@ void store_rollback(store *s)
 }
 
 int store_in_txn(const store *s) { return s->txn_depth > 0; }
+
+int store_bulk(store *s, int on, err *e)
+{
+    char sql[64];
+    int rc;
+
+    if (on && !s->bulk) {
+        if ((rc = count_rows(s, "PRAGMA cache_size", &s->bulk_old_cache, e)))
+            return rc;
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", STORE_BULK_CACHE_KIB);
+        if ((rc = exec(s, sql, e)) || (rc = exec(s, "PRAGMA foreign_keys=OFF", e)))
+            return rc;
+        s->bulk = 1;
+    } else if (!on && s->bulk) {
+        s->bulk = 0;
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", (long long)s->bulk_old_cache);
+        if ((rc = exec(s, sql, e)) || (rc = exec(s, "PRAGMA foreign_keys=ON", e)))
+            return rc;
+    }
+    return 0;
+}
+
+int store_events_index(store *s, int on, err *e)
+{
+    if (s->txn_depth <= 0)
+        return err_set(e, ERR_STATE, "events index: needs a transaction");
+    return exec(s, on ? "CREATE INDEX IF NOT EXISTS events_item ON events(item)"
+                      : "DROP INDEX IF EXISTS events_item", e);
+}
 
 /* ---- items -------------------------------------------------------------- */
 
@@ -929,4 +967,51 @@ int store_meta_get(store *s, const char *key, char **out, err *e)
     }
     sqlite3_finalize(st);
     return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_err(s, e, "read setting");
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+int store_blob_save(store *s, const char *name, int64_t model_version, const void *data,
+                    size_t len, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (len > 2000000000u)
+        return err_set(e, ERR_RANGE, "%s is too large to store (%zu bytes)", name, len);
+    if ((rc = prepare(s, "INSERT OR REPLACE INTO blobs(name,model_version,data) VALUES(?,?,?)",
+                      &st, e)))
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, model_version);
+    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, "save blob");
+}
+
+int store_blob_load(store *s, const char *name, int64_t *model_version, void **data,
+                    size_t *len, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if ((rc = prepare(s, "SELECT model_version, data FROM blobs WHERE name=?", &st, e)))
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? err_set(e, ERR_NOTFOUND, "no stored '%s'", name)
+                                 : db_err(s, e, "load blob");
+    }
+    *model_version = sqlite3_column_int64(st, 0);
+    *len = (size_t)sqlite3_column_bytes(st, 1);
+    *data = mem_alloc(*len);
+    if (*data && *len)
+        memcpy(*data, sqlite3_column_blob(st, 1), *len);
+    sqlite3_finalize(st);
+    return *data ? 0 : err_set(e, ERR_NOMEM, "out of memory loading '%s'", name);
 }

@@ -124,6 +124,44 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
     }
 }
 
+#if defined(__AVX512F__)
+/* 16 codes widened to floats */
+static inline __m512 sq8_lane(const uint8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+#endif
+
+void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
+                    size_t n, float *out)
+{
+    size_t r = 0, d = ix->dim;
+#if defined(__AVX512F__)
+    /* ip/cosine: four rows share each load of the transformed query */
+    if (ix->o.metric != INDEX_L2 && d % 16 == 0) {
+        const float *q2 = c->q2;
+        for (; r + 4 <= n; r += 4) {
+            const uint8_t *c0 = codes + r * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+            for (size_t i = 0; i < d; i += 16) {
+                __m512 qv = _mm512_loadu_ps(q2 + i);
+                a0 = _mm512_fmadd_ps(qv, sq8_lane(c0 + i), a0);
+                a1 = _mm512_fmadd_ps(qv, sq8_lane(c1 + i), a1);
+                a2 = _mm512_fmadd_ps(qv, sq8_lane(c2 + i), a2);
+                a3 = _mm512_fmadd_ps(qv, sq8_lane(c3 + i), a3);
+            }
+            out[r] = k0 + _mm512_reduce_add_ps(a0);
+            out[r + 1] = k0 + _mm512_reduce_add_ps(a1);
+            out[r + 2] = k0 + _mm512_reduce_add_ps(a2);
+            out[r + 3] = k0 + _mm512_reduce_add_ps(a3);
+        }
+    }
+#endif
+    for (; r < n; r++)
+        out[r] = sq8_score(ix, c, k0, codes + r * d);
+}
+
 void sq8_save(const vindex *ix, ix_wbuf *w)
 {
     ix_w_bytes(w, ix->sq.vmin, ix->dim * sizeof(float));
@@ -282,10 +320,16 @@ int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, in
         float k0 = sq8_prep(ix, c);
         const uint8_t *codes = ix->flat->codes;
         topk_init(&t, (size_t)k * (size_t)ix->o.rerank, c->cid, c->csc);
-        for (size_t r = 0; r < n; r++) {
-            float s = sq8_score(ix, c, k0, codes + r * d);
-            if (s >= topk_threshold(&t) && ix_row_ok(ix, f, (uint32_t)r))
-                topk_push(&t, (int64_t)r, s);
+        for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
+            size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
+            float thr;
+            sq8_score_rows(ix, c, k0, codes + r0 * d, nb, c->block);
+            thr = topk_threshold(&t);
+            for (size_t j = 0; j < nb; j++)
+                if (c->block[j] >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + j))) {
+                    topk_push(&t, (int64_t)(r0 + j), c->block[j]);
+                    thr = topk_threshold(&t);
+                }
         }
         return rerank(ix, c, &t, k, ids, scores);
     }
@@ -311,6 +355,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
 {
     size_t n = ix->n, d = ix->dim, kk = (size_t)k;
     int l2 = ix->o.metric == INDEX_L2;
+    float *qn = c->bq + (size_t)IX_BATCH_Q * d;   /* |q|^2 per query of the block */
 
     for (size_t q0 = 0; q0 < nq; q0 += IX_BATCH_Q) {
         size_t nb = nq - q0 < IX_BATCH_Q ? nq - q0 : IX_BATCH_Q;
@@ -319,7 +364,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
             float *qj = c->bq + j * d;
             if (ix->o.metric == INDEX_COSINE)
                 vec_normalize(qj, d);
-            c->block[j] = l2 ? ix_dot(qj, qj, d) : 0;   /* |q|^2 for l2 */
+            qn[j] = l2 ? ix_dot(qj, qj, d) : 0;
             topk_init(&c->bheaps[j], kk, ids + (q0 + j) * kk, scores + (q0 + j) * kk);
         }
         for (size_t r0 = 0; r0 < n; r0 += IX_BATCH_R) {
@@ -331,7 +376,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
                 const float *s = c->bs + j * nr;
                 float thr = topk_threshold(t);
                 for (size_t r = 0; r < nr; r++) {
-                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - c->block[j] : s[r];
+                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - qn[j] : s[r];
                     if (v >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + r))) {
                         topk_push(t, ix->ids[r0 + r], v);
                         thr = topk_threshold(t);

@@ -291,7 +291,8 @@ static int map_reserve(vindex *ix, size_t need, err *e)
 
 int ix_reserve_rows(vindex *ix, size_t need, err *e)
 {
-    size_t cap = ix->cap ? ix->cap : 64;
+    /* exact at build and load; 1.5x growth for later inserts */
+    size_t cap = ix->cap ? ix->cap : (need ? need : 16);
     int64_t *ids;
     uint8_t *dead;
     if (need <= ix->cap)
@@ -695,7 +696,7 @@ int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int 
     if (ix->o.kind == INDEX_FLAT && ix->o.quant == INDEX_QUANT_NONE) {
         index_ctx *c = ix->ctx;
         if (!c->bq) {
-            c->bq = mem_aligned(64, (size_t)IX_BATCH_Q * ix->dim * sizeof(float));
+            c->bq = mem_aligned(64, (size_t)IX_BATCH_Q * (ix->dim + 1) * sizeof(float));
             c->bs = mem_aligned(64, (size_t)IX_BATCH_Q * IX_BATCH_R * sizeof(float));
             c->bheaps = mem_array(IX_BATCH_Q, sizeof *c->bheaps);
             if (!c->bq || !c->bs || !c->bheaps) {
@@ -1053,7 +1054,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         rc = bad(e, "vector section does not match the index kind");
         goto fail;
     }
-    if (ix->vecs) {
+    if (has_vecs && ix->n) {   /* an empty index has no row array yet */
         if ((size_t)n > (r.len - r.off) / sizeof(float) / ix->dim) {
             rc = bad(e, "vector section truncated");
             goto fail;

@@ -207,12 +207,13 @@ done:
 
 static int list_reserve(vindex *ix, ivf_list *L, size_t need)
 {
-    size_t cap = L->cap ? L->cap : 8;
+    /* exact when first filled (build, load); 1.5x growth for inserts */
+    size_t cap = L->cap ? L->cap : need;
     uint32_t *rows;
     if (need <= L->cap)
         return 0;
     while (cap < need)
-        cap *= 2;
+        cap += cap / 2 + 1;
     rows = mem_realloc_array(L->rows, cap, sizeof *rows);
     if (!rows)
         return -1;
@@ -450,23 +451,19 @@ int ivf_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int
     }
     for (size_t pi = 0; pi < probes.n; pi++) {
         const ivf_list *L = &v->lists[c->pid[pi]];
-        if (sq8) {
-            for (size_t i = 0; i < L->n; i++) {
-                float s = sq8_score(ix, c, k0, L->codes + i * d);
-                if (s >= topk_threshold(&t) && ix_row_ok(ix, f, L->rows[i]))
-                    topk_push(&t, (int64_t)L->rows[i], s);
-            }
-            continue;
-        }
         for (size_t i0 = 0; i0 < L->n; i0 += IX_BLOCK) {
             size_t nb = L->n - i0 < IX_BLOCK ? L->n - i0 : IX_BLOCK;
             float thr;
-            ix_score_rows(ix->o.metric, c->q, L->vecs + i0 * d, nb, d, c->block);
+            if (sq8)
+                sq8_score_rows(ix, c, k0, L->codes + i0 * d, nb, c->block);
+            else
+                ix_score_rows(ix->o.metric, c->q, L->vecs + i0 * d, nb, d, c->block);
             thr = topk_threshold(&t);
             for (size_t j = 0; j < nb; j++) {
                 uint32_t row = L->rows[i0 + j];
                 if (c->block[j] >= thr && ix_row_ok(ix, f, row)) {
-                    topk_push(&t, ix->ids[row], c->block[j]);
+                    /* sq8 keeps rows as candidates for the exact re-rank */
+                    topk_push(&t, sq8 ? (int64_t)row : ix->ids[row], c->block[j]);
                     thr = topk_threshold(&t);
                 }
             }

@@ -28,8 +28,15 @@
 
 #define BERT_MAX_THREADS 64
 
+/* The AMX bf16 path needs the amx-tile/amx-bf16 target attributes. */
+#if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 11 || defined(__clang__))
+#define BERT_HAVE_AMX 1
+static uint16_t *amx_pack(const float *W, size_t N, size_t K);
+#endif
+
 typedef struct bert_layer {
     float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
+    uint16_t *qkv_p, *o_p, *i_p, *f_p;    /* owned: bf16 AMX-packed (BERT_BF16) */
     const float *o_w, *o_b, *ln1_g, *ln1_b;
     const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
 } bert_layer;
@@ -37,6 +44,8 @@ typedef struct bert_layer {
 typedef struct bert_arena {
     size_t cap_tok, cap_len;              /* tokens, longest sentence */
     float *x, *qkv, *ctx, *tmp, *ff, *sc;
+    uint16_t *xb;                         /* bf16 copy of a GEMM input (BERT_BF16) */
+    float *spill;                         /* 16 x 16 sink for tiles past N */
 } bert_arena;
 
 struct bert_model {
@@ -51,13 +60,16 @@ struct bert_model {
 
 bert_opts bert_opts_default(void)
 {
-    bert_opts o = {.threads = 2, .blas_threads = 2, .batch = 32, .max_seq = 0};
+    bert_opts o = {.threads = 2, .blas_threads = 2, .batch = 32, .max_seq = 0,
+                   .precision = BERT_FP32};
     return o;
 }
 
 const bert_config *bert_get_config(const bert_model *m) { return &m->cfg; }
 const wp_tokenizer *bert_tokenizer(const bert_model *m) { return m->tok; }
 size_t bert_dim(const bert_model *m) { return (size_t)m->cfg.hidden; }
+
+const char *bert_precision_name(int precision) { return precision == BERT_BF16 ? "bf16" : "fp32"; }
 
 const char *bert_pooling_name(bert_pooling p)
 {
@@ -356,6 +368,26 @@ static const float *weight(bert_model *m, const char *name, int n_dim, int64_t d
     return st_f32(m->st, t, e);
 }
 
+/* Chooses the precision actually used and packs the weights for it. */
+static int pack_bf16(bert_model *m, err *e)
+{
+    size_t H = (size_t)m->cfg.hidden, F = (size_t)m->cfg.ffn;
+
+    m->cfg.precision = BERT_FP32;
+    if (m->opts.precision != BERT_BF16 || !bert_bf16_available() || H % 16 || F % 16)
+        return 0;
+#ifdef BERT_HAVE_AMX
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        bert_layer *L = &m->layers[l];
+        if (!(L->qkv_p = amx_pack(L->qkv_w, 3 * H, H)) || !(L->o_p = amx_pack(L->o_w, H, H)) ||
+            !(L->i_p = amx_pack(L->i_w, F, H)) || !(L->f_p = amx_pack(L->f_w, H, F)))
+            return err_set(e, ERR_NOMEM, "out of memory packing layer %d for bf16", l);
+    }
+    m->cfg.precision = BERT_BF16;
+#endif
+    return 0;
+}
+
 static int load_weights(bert_model *m, const char *dir, err *e)
 {
     char path[4096], name[160];
@@ -414,7 +446,7 @@ static int load_weights(bert_model *m, const char *dir, err *e)
             memcpy(L->qkv_b + k * H, b, (size_t)H * sizeof(float));
         }
     }
-    return 0;
+    return pack_bf16(m, e);
 }
 
 bert_model *bert_load(const char *dir, const bert_opts *o, err *e)
@@ -445,6 +477,8 @@ static void arena_done(bert_arena *a)
     mem_free(a->tmp);
     mem_free(a->ff);
     mem_free(a->sc);
+    mem_free(a->xb);
+    mem_free(a->spill);
     memset(a, 0, sizeof *a);
 }
 
@@ -456,6 +490,10 @@ void bert_free(bert_model *m)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             mem_free(m->layers[l].qkv_w);
             mem_free(m->layers[l].qkv_b);
+            mem_free(m->layers[l].qkv_p);
+            mem_free(m->layers[l].o_p);
+            mem_free(m->layers[l].i_p);
+            mem_free(m->layers[l].f_p);
         }
     mem_free(m->layers);
     for (int i = 0; i < BERT_MAX_THREADS; i++)
@@ -464,6 +502,154 @@ void bert_free(bert_model *m)
     wp_free(m->tok);
     mem_free(m);
 }
+
+/* ---- bf16 fast path: AMX tiles ---------------------------------------------
+ *
+ * Y[T x N] = X[T x K] W^T with W [N x K] packed at load into AMX "B" tiles:
+ * tile (nb, kb) holds 16 rows of k-pairs x 16 columns n, each entry the two
+ * bf16 W[n][k], W[n][k+1] side by side (the VNNI layout TDPBF16PS expects),
+ * tiles ordered nb-major.  K is padded to 32, N to 32 with zeros.  X is
+ * rounded to bf16 per call into the arena; its rows are padded to 32 (the
+ * arena's fp32 buffers have those spare rows too, and they are ignored).
+ * Register blocking 2 x 2: tmm0-3 accumulate C, tmm4-5 hold A, tmm6-7 B.
+ * Tile state is per thread, so every call loads the tile configuration.
+ */
+#ifdef BERT_HAVE_AMX
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+typedef struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_cfg;
+
+int bert_bf16_available(void)
+{
+    static atomic_int state;   /* 0 unknown, 1 yes, -1 no */
+    int st = atomic_load(&state);
+    unsigned a, b, c, d;
+
+    if (st)
+        return st > 0;
+    st = -1;
+    /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; then ask the
+     * kernel for the tile data state (Linux >= 5.16). */
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22)) && (d & (1u << 24)) &&
+        syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0)
+        st = 1;
+    atomic_store(&state, st);
+    return st > 0;
+}
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+static uint16_t f32_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);            /* quiet NaN */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);   /* nearest even */
+}
+
+/* Packs W [N x K] (fp32) into AMX B tiles; NULL on allocation failure. */
+static uint16_t *amx_pack(const float *W, size_t N, size_t K)
+{
+    size_t Np = round_up(N, 32), Kp = round_up(K, 32), KB = Kp / 32;
+    uint16_t *p = mem_aligned(64, Np * Kp * sizeof *p);
+    if (!p)
+        return NULL;
+    for (size_t nb = 0; nb < Np / 16; nb++)
+        for (size_t kb = 0; kb < KB; kb++) {
+            uint16_t *t = p + (nb * KB + kb) * 512;
+            for (size_t r = 0; r < 16; r++)
+                for (size_t n = 0; n < 16; n++)
+                    for (size_t h = 0; h < 2; h++) {
+                        size_t row = nb * 16 + n, col = kb * 32 + 2 * r + h;
+                        t[r * 32 + n * 2 + h] = row < N && col < K ? f32_to_bf16(W[row * K + col]) : 0;
+                    }
+        }
+    return p;
+}
+
+/* xb[Mp x Kp] = bf16(X[M x K]), zero padded. */
+__attribute__((target("avx512f,avx512bf16,avx512vl")))
+static void amx_convert(uint16_t *xb, const float *X, size_t M, size_t K, size_t Mp, size_t Kp)
+{
+    for (size_t r = 0; r < Mp; r++) {
+        uint16_t *o = xb + r * Kp;
+        size_t k = 0;
+        if (r < M) {
+            const float *x = X + r * K;
+            for (; k + 32 <= K; k += 32) {
+                __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k));
+                _mm512_storeu_si512((void *)(o + k), (__m512i)v);
+            }
+            for (; k < K; k++)
+                o[k] = f32_to_bf16(x[k]);
+        }
+        for (; k < Kp; k++)
+            o[k] = 0;
+    }
+}
+
+/* Y[Mp x ldy] (first N columns) = xb[Mp x Kp] * packed^T.  Mp % 32 == 0. */
+__attribute__((target("amx-tile,amx-bf16")))
+static void amx_gemm(const uint16_t *xb, size_t Mp, size_t Kp, const uint16_t *wp, size_t N,
+                     float *Y, size_t ldy, float *spill)
+{
+    amx_cfg cfg;
+    size_t KB = Kp / 32, NB = round_up(N, 32) / 16;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 8; i++) {
+        cfg.rows[i] = 16;
+        cfg.colsb[i] = 64;
+    }
+    _tile_loadconfig(&cfg);
+    for (size_t nb = 0; nb < NB; nb += 2) {
+        const uint16_t *b0 = wp + nb * KB * 512, *b1 = b0 + KB * 512;
+        /* the second n tile exists only when N reaches it; else spill */
+        int two = (nb + 1) * 16 < N;
+        for (size_t mb = 0; mb < Mp; mb += 32) {
+            const uint16_t *a0 = xb + mb * Kp, *a1 = a0 + 16 * Kp;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (size_t kb = 0; kb < KB; kb++) {
+                _tile_loadd(4, a0 + kb * 32, Kp * 2);
+                _tile_loadd(5, a1 + kb * 32, Kp * 2);
+                _tile_loadd(6, b0 + kb * 512, 64);
+                _tile_loadd(7, b1 + kb * 512, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            _tile_stored(0, Y + mb * ldy + nb * 16, ldy * 4);
+            _tile_stored(2, Y + (mb + 16) * ldy + nb * 16, ldy * 4);
+            if (two) {
+                _tile_stored(1, Y + mb * ldy + (nb + 1) * 16, ldy * 4);
+                _tile_stored(3, Y + (mb + 16) * ldy + (nb + 1) * 16, ldy * 4);
+            } else {
+                _tile_stored(1, spill, 64);
+                _tile_stored(3, spill, 64);
+            }
+        }
+    }
+    _tile_release();
+}
+#else
+int bert_bf16_available(void) { return 0; }
+#endif
 
 /* ---- kernels ------------------------------------------------------------ */
 
@@ -492,49 +678,210 @@ static inline float erf_fast(float x)
 
 float bert_gelu(float x) { return 0.5f * x * (1.0f + erf_fast(x * 0.70710678118654752f)); }
 
-/* y = gelu(y + b) over rows of n. Branch-free so the compiler vectorises. */
+/* The elementwise kernels below have an AVX-512 body (gcc -O2 does not
+ * vectorise loops of unknown length) and a scalar tail / fallback that
+ * computes the same formulas. */
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+static inline __m512 gelu16(__m512 x)
+{
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)), t2, p, q;
+    t = _mm512_max_ps(_mm512_min_ps(t, _mm512_set1_ps(4.f)), _mm512_set1_ps(-4.f));
+    t2 = _mm512_mul_ps(t, t);
+    p = _mm512_set1_ps(-2.72614225801306e-10f);
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(p, t2, _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(p, t);
+    q = _mm512_set1_ps(-1.45660718464996e-05f);
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(q, t2, _mm512_set1_ps(-1.42647390514189e-02f));
+    t = _mm512_add_ps(_mm512_set1_ps(1.f), _mm512_div_ps(p, q));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), t);
+}
+#endif
+
+/* y = gelu(y + b) over rows of n. */
 static void bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n)
 {
-    for (size_t r = 0; r < rows; r++, y += n)
-        for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < rows; r++, y += n) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(y + i, gelu16(_mm512_add_ps(_mm512_loadu_ps(y + i),
+                                                         _mm512_loadu_ps(b + i))));
+#endif
+        for (; i < n; i++)
             y[i] = bert_gelu(y[i] + b[i]);
+    }
 }
 
-/* x = LayerNorm(y + b + x) row by row (post-LN residual). */
+/* y += b over rows of n. */
+static void bias_add(float *restrict y, const float *restrict b, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++, y += n) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(b + i)));
+#endif
+        for (; i < n; i++)
+            y[i] += b[i];
+    }
+}
+
+/* x = LayerNorm(y + b + x) row by row (post-LN residual); two passes over
+ * the row for a numerically safe variance. */
 static void bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
                              const float *restrict g, const float *restrict beta, size_t rows,
                              size_t n, float eps)
 {
     for (size_t r = 0; r < rows; r++, x += n, y += n) {
         float mean = 0, var = 0, inv;
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+#ifdef __AVX512F__
+        __m512 acc = _mm512_setzero_ps(), vm, vi;
+        for (; i + 16 <= n; i += 16) {
+            __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i),
+                                     _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(b + i)));
+            _mm512_storeu_ps(x + i, v);
+            acc = _mm512_add_ps(acc, v);
+        }
+        mean = _mm512_reduce_add_ps(acc);
+#endif
+        for (; i < n; i++) {
             x[i] += y[i] + b[i];
             mean += x[i];
         }
         mean /= (float)n;
-        for (size_t i = 0; i < n; i++) {
+        i = 0;
+#ifdef __AVX512F__
+        vm = _mm512_set1_ps(mean);
+        acc = _mm512_setzero_ps();
+        for (; i + 16 <= n; i += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
+            acc = _mm512_fmadd_ps(d, d, acc);
+        }
+        var = _mm512_reduce_add_ps(acc);
+#endif
+        for (; i < n; i++) {
             float d = x[i] - mean;
             var += d * d;
         }
         inv = 1.0f / sqrtf(var / (float)n + eps);
-        for (size_t i = 0; i < n; i++)
+        i = 0;
+#ifdef __AVX512F__
+        vi = _mm512_set1_ps(inv);
+        for (; i + 16 <= n; i += 16) {
+            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vi);
+            _mm512_storeu_ps(x + i, _mm512_fmadd_ps(d, _mm512_loadu_ps(g + i),
+                                                    _mm512_loadu_ps(beta + i)));
+        }
+#endif
+        for (; i < n; i++)
             x[i] = (x[i] - mean) * inv * g[i] + beta[i];
     }
 }
 
-static void softmax_rows(float *s, size_t rows, size_t n)
+#ifdef __AVX512F__
+/* e^x for x <= 0 (scores minus their max): 2^(x log2 e) split into an
+ * integer power (scalef) and 2^f, |f| <= 1/2, by its Taylor series to
+ * degree 7 (relative error < 1e-8, below float rounding). */
+static inline __m512 exp16(__m512 x)
 {
-    for (size_t r = 0; r < rows; r++, s += n) {
-        float mx = s[0], sum = 0, inv;
-        for (size_t i = 1; i < n; i++)
-            mx = s[i] > mx ? s[i] : mx;
-        for (size_t i = 0; i < n; i++) {
-            s[i] = expf(s[i] - mx);
-            sum += s[i];
+    __m512 t, n, f, p;
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    f = _mm512_sub_ps(t, n);
+    p = _mm512_set1_ps(1.525273380405984e-05f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618129107628477e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550410866482158e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402265069591007e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931471805599453e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+#endif
+
+/* Attention of one sentence and one head: out[i] = softmax(q_i K^T * scale) V
+ * for i < n.  q/k/v rows are `ld` floats apart (views into the QKV matrix),
+ * out rows `ldo`.  kt is scratch for K^T (dh x np, np = n rounded up to 16)
+ * and p for one row of probabilities (np).  Only this sentence's keys are
+ * read: that is what the padding mask does in a padded batch. */
+static void attend(const float *Q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+                   float scale, float *restrict kt, float *restrict p, float *out, size_t ldo)
+{
+    size_t np = (n + 15) / 16 * 16;
+
+    for (size_t d = 0; d < dh; d++) {
+        for (size_t j = 0; j < n; j++)
+            kt[d * np + j] = K[j * ld + d];
+        for (size_t j = n; j < np; j++)
+            kt[d * np + j] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *q = Q + i * ld;
+        float *o = out + i * ldo, mx = -INFINITY, sum = 0, inv;
+        size_t j = 0;
+#ifdef __AVX512F__
+        for (; j < np; j += 16) {
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t d = 0; d < dh; d++)
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(q[d]), _mm512_loadu_ps(kt + d * np + j), acc);
+            _mm512_storeu_ps(p + j, _mm512_mul_ps(acc, _mm512_set1_ps(scale)));
         }
+        for (j = 0; j < n; j++)
+            mx = p[j] > mx ? p[j] : mx;
+        {
+            __m512 vs = _mm512_setzero_ps(), vm = _mm512_set1_ps(mx);
+            for (j = 0; j < np; j += 16) {
+                __mmask16 live = j + 16 <= n ? 0xffff : (__mmask16)((1u << (n - j)) - 1);
+                __m512 ex = _mm512_maskz_mov_ps(live, exp16(_mm512_sub_ps(_mm512_loadu_ps(p + j), vm)));
+                _mm512_storeu_ps(p + j, ex);
+                vs = _mm512_add_ps(vs, ex);
+            }
+            sum = _mm512_reduce_add_ps(vs);
+        }
+#else
+        for (; j < n; j++) {
+            float acc = 0;
+            for (size_t d = 0; d < dh; d++)
+                acc += q[d] * kt[d * np + j];
+            p[j] = acc * scale;
+            mx = p[j] > mx ? p[j] : mx;
+        }
+        for (j = 0; j < n; j++) {
+            p[j] = expf(p[j] - mx);
+            sum += p[j];
+        }
+#endif
         inv = 1.0f / sum;
-        for (size_t i = 0; i < n; i++)
-            s[i] *= inv;
+        {
+            size_t d = 0;
+#ifdef __AVX512F__
+            for (; d + 16 <= dh; d += 16) {
+                __m512 acc = _mm512_setzero_ps();
+                for (j = 0; j < n; j++)
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(V + j * ld + d), acc);
+                _mm512_storeu_ps(o + d, _mm512_mul_ps(acc, _mm512_set1_ps(inv)));
+            }
+#endif
+            for (; d < dh; d++) {
+                float acc = 0;
+                for (j = 0; j < n; j++)
+                    acc += p[j] * V[j * ld + d];
+                o[d] = acc * inv;
+            }
+        }
     }
 }
 
@@ -544,12 +891,27 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     if (n_tok <= a->cap_tok && max_len <= a->cap_len)
         return 0;
     arena_done(a);
+    /* the bf16 path computes whole 32-row blocks: give every buffer the
+     * spare rows (they hold don't-care values and are never read back) */
+    if (c->precision == BERT_BF16)
+        n_tok = (n_tok + 31) / 32 * 32;
     a->x = mem_aligned(64, n_tok * H * sizeof(float));
     a->qkv = mem_aligned(64, n_tok * 3 * H * sizeof(float));
     a->ctx = mem_aligned(64, n_tok * H * sizeof(float));
     a->tmp = mem_aligned(64, n_tok * H * sizeof(float));
     a->ff = mem_aligned(64, n_tok * F * sizeof(float));
-    a->sc = mem_aligned(64, max_len * max_len * sizeof(float));
+    /* attention scratch: K^T (dh x np) and one probability row (np) */
+    a->sc = mem_aligned(64, ((size_t)(c->hidden / c->n_heads) + 1) * ((max_len + 15) / 16 * 16) *
+                                sizeof(float));
+    if (c->precision == BERT_BF16) {
+        size_t kp = ((H > F ? H : F) + 31) / 32 * 32;
+        a->xb = mem_aligned(64, n_tok * kp * sizeof(uint16_t));
+        a->spill = mem_aligned(64, 256 * sizeof(float));
+        if (!a->xb || !a->spill) {
+            arena_done(a);
+            return -ERR_NOMEM;
+        }
+    }
     if (!a->x || !a->qkv || !a->ctx || !a->tmp || !a->ff || !a->sc) {
         arena_done(a);
         return -ERR_NOMEM;
@@ -557,6 +919,24 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     a->cap_tok = n_tok;
     a->cap_len = max_len;
     return 0;
+}
+
+/* Y[T x N] = X[T x K] W^T, in fp32 (OpenBLAS) or bf16 (AMX, packed wp). */
+static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T, size_t K,
+                   const float *W, const uint16_t *wp, size_t N, float *Y)
+{
+#ifdef BERT_HAVE_AMX
+    if (m->cfg.precision == BERT_BF16) {
+        size_t Tp = (T + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
+        amx_convert(a->xb, X, T, K, Tp, Kp);
+        amx_gemm(a->xb, Tp, Kp, wp, N, Y, N, a->spill);
+        return;
+    }
+#endif
+    (void)m;
+    (void)a;
+    (void)wp;
+    vec_gemm(1, T, N, K, 1.0f, X, W, 0.0f, Y);
 }
 
 /* Forward pass of nb packed sentences; out rows are written at out_rows[s]. */
@@ -594,30 +974,24 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
     for (int l = 0; l < c->n_layers; l++) {
         const bert_layer *L = &m->layers[l];
         /* fused QKV: [T x 3H] = X [T x H] * Wqkv^T, then bias */
-        vec_gemm(1, T, 3 * H, H, 1.0f, a->x, L->qkv_w, 0.0f, a->qkv);
-        for (size_t r = 0; r < T; r++) {
-            float *q = a->qkv + r * 3 * H;
-            for (size_t i = 0; i < 3 * H; i++)
-                q[i] += L->qkv_b[i];
-        }
+        linear(m, a, a->x, T, H, L->qkv_w, L->qkv_p, 3 * H, a->qkv);
+        bias_add(a->qkv, L->qkv_b, T, 3 * H);
         row = 0;
         for (size_t s = 0; s < nb; s++) {
             size_t n = lens[s];
             for (size_t h = 0; h < nh; h++) {
                 const float *Q = a->qkv + row * 3 * H + h * dh;
                 const float *K = Q + H, *V = Q + 2 * H;
-                vec_gemm_ld(0, 1, n, n, dh, scale, Q, 3 * H, K, 3 * H, 0.0f, a->sc, n);
-                softmax_rows(a->sc, n, n);
-                vec_gemm_ld(0, 0, n, dh, n, 1.0f, a->sc, n, V, 3 * H, 0.0f,
-                            a->ctx + row * H + h * dh, H);
+                attend(Q, K, V, 3 * H, n, dh, scale, a->sc, a->sc + dh * ((n + 15) / 16 * 16),
+                       a->ctx + row * H + h * dh, H);
             }
             row += n;
         }
-        vec_gemm(1, T, H, H, 1.0f, a->ctx, L->o_w, 0.0f, a->tmp);
+        linear(m, a, a->ctx, T, H, L->o_w, L->o_p, H, a->tmp);
         bias_residual_ln(a->x, a->tmp, L->o_b, L->ln1_g, L->ln1_b, T, H, c->ln_eps);
-        vec_gemm(1, T, F, H, 1.0f, a->x, L->i_w, 0.0f, a->ff);
+        linear(m, a, a->x, T, H, L->i_w, L->i_p, F, a->ff);
         bias_gelu(a->ff, L->i_b, T, F);
-        vec_gemm(1, T, H, F, 1.0f, a->ff, L->f_w, 0.0f, a->tmp);
+        linear(m, a, a->ff, T, F, L->f_w, L->f_p, H, a->tmp);
         bias_residual_ln(a->x, a->tmp, L->f_b, L->ln2_g, L->ln2_b, T, H, c->ln_eps);
     }
     row = 0;

@@ -182,7 +182,8 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
 {
     const sgns_opts *o = &p->sg;
     char win[32], buf[512];
-    int n;
+    /* JSON readers hold numbers as doubles: seeds past 2^53 go as strings. */
+    int big_seed = o->seed > (1ULL << 53), n;
 
     *out = NULL;
     if (o->window == SGNS_WINDOW_SEQ)
@@ -193,15 +194,101 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
     n = snprintf(buf, sizeof buf,
                  "{\"dim\":%d,\"window\":%s,\"negative\":%d,\"ns_exponent\":%.17g,"
                  "\"sample\":%.17g,\"alpha\":%.17g,\"min_alpha\":%.17g,\"epochs\":%d,"
-                 "\"min_count\":%d,\"threads\":%d,\"seed\":%llu,\"shrink\":%d,\"sg\":1,\"hs\":0}",
+                 "\"min_count\":%d,\"threads\":%d,\"seed\":%s%llu%s,\"shrink\":%d,\"sg\":1,"
+                 "\"hs\":0}",
                  o->dim, win, o->negative, o->ns_exponent, o->sample, o->alpha, o->min_alpha,
-                 o->epochs, p->min_count, o->threads, (unsigned long long)o->seed, o->shrink);
+                 o->epochs, p->min_count, o->threads, big_seed ? "\"" : "",
+                 (unsigned long long)o->seed, big_seed ? "\"" : "", o->shrink);
     if (n < 0 || (size_t)n >= sizeof buf)
         return err_set(e, ERR_RANGE, "parameters do not fit the JSON buffer");
     *out = mem_strdup(buf);
     if (!*out)
         return err_set(e, ERR_NOMEM, "out of memory");
     return 0;
+}
+
+/* Reads a JSON string body at *pp (after the opening quote) into buf; only
+ * the escapes our own writer could produce are needed, others are refused. */
+static int json_string(const char **pp, char *buf, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+
+    while (*p && *p != '"') {
+        if (*p == '\\' || (unsigned char)*p < 0x20 || n + 1 >= cap)
+            return -1;
+        buf[n++] = *p++;
+    }
+    if (*p != '"')
+        return -1;
+    buf[n] = '\0';
+    *pp = p + 1;
+    return 0;
+}
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+int i2v_params_from_json(i2v_params *p, const char *json, err *e)
+{
+    i2v_params q = *p;
+    char key[64], val[64];
+    const char *s = json ? json_ws(json) : "";
+    int rc;
+
+    /* A flat object of "key": number|string pairs, as i2v_params_json writes;
+     * parsed by hand so every allocation stays with mem.h (there is none). */
+    if (*s++ != '{')
+        goto bad;
+    s = json_ws(s);
+    if (*s == '}')
+        goto end;
+    for (;;) {
+        if (*s++ != '"' || json_string(&s, key, sizeof key) < 0)
+            goto bad;
+        s = json_ws(s);
+        if (*s++ != ':')
+            goto bad;
+        s = json_ws(s);
+        if (*s == '"') {
+            s++;
+            if (json_string(&s, val, sizeof val) < 0)
+                goto bad;
+        } else {
+            size_t n = strspn(s, "+-0123456789.eE");
+            if (n == 0 || n >= sizeof val)
+                goto bad;
+            memcpy(val, s, n);
+            val[n] = '\0';
+            s += n;
+        }
+        if (strcmp(key, "sg") != 0 && strcmp(key, "hs") != 0 &&
+            (rc = i2v_params_set(&q, key, val, e)) < 0)
+            return rc;
+        s = json_ws(s);
+        if (*s == ',') {
+            s = json_ws(s + 1);
+            continue;
+        }
+        if (*s == '}')
+            break;
+        goto bad;
+    }
+end:
+    s = json_ws(s + 1);
+    if (*s)
+        goto bad;
+    if ((rc = i2v_params_check(&q, e)) < 0)
+        return rc;
+    *p = q;
+    return 0;
+bad:
+    return err_set(e, ERR_PARSE, "model parameters: not a flat JSON object of numbers and "
+                   "strings (at offset %ld)", json ? (long)(s - json) : 0L);
 }
 
 /* ---- id hash: int64 item id → int32 slot value ---------------------------- */
@@ -585,6 +672,21 @@ fail:
     return rc;
 }
 
+const char *i2v_catalog_key(void *ud, int64_t id)
+{
+    const store_catalog *c = ud;
+    size_t lo = 0, hi = c->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n && c->ids[lo] == id ? c->ext_id[lo] : NULL;
+}
+
 /* ---- word2vec load ------------------------------------------------------ */
 
 typedef struct reader {
@@ -595,11 +697,11 @@ typedef struct reader {
     size_t cap;
 } reader;
 
+#define LINE_EOF (-1)
+#define LINE_NOMEM (-2)
+
 /* Reads one line without its '\n' (and a trailing '\r').  Returns its
- * length, READ_EOF at end of file, -ERR_NOMEM.  READ_EOF must differ from
- * every -ERR_*: it was -1 == -ERR_NOMEM, so reaching the end of any text file
- * was reported as "out of memory" (found by fuzz_w2v's first seed). */
-#define READ_EOF (-ERR_MAX_ - 1)
+ * length, LINE_EOF or LINE_NOMEM. */
 static long read_line(reader *rd)
 {
     size_t n = 0;
@@ -607,13 +709,13 @@ static long read_line(reader *rd)
 
     while ((ch = getc(rd->f)) != EOF && ch != '\n') {
         if (n + 2 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 2, 1) < 0)
-            return -ERR_NOMEM;
+            return LINE_NOMEM;
         rd->buf[n++] = (char)ch;
     }
     if (ch == EOF && n == 0)
-        return READ_EOF;
+        return LINE_EOF;
     if (n + 1 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 1, 1) < 0)
-        return -ERR_NOMEM;
+        return LINE_NOMEM;
     if (n && rd->buf[n - 1] == '\r')
         n--;
     rd->buf[n] = '\0';
@@ -628,7 +730,7 @@ static int parse_header(reader *rd, size_t *n, size_t *dim, err *e)
     unsigned long long a, b;
     long len = read_line(rd);
 
-    if (len == -ERR_NOMEM)
+    if (len == LINE_NOMEM)
         return err_set(e, ERR_NOMEM, "out of memory");
     if (len < 0)
         return err_set(e, ERR_PARSE, "%s:1: empty file (expected a \"count dim\" header)",
@@ -673,7 +775,7 @@ static int load_text(reader *rd, i2v_w2v *w, err *e)
     for (size_t r = 0; r < w->n; r++) {
         long len = read_line(rd);
         char *p, *end;
-        if (len == -ERR_NOMEM)
+        if (len == LINE_NOMEM)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (len < 0)
             return err_set(e, ERR_PARSE, "%s:%zu: truncated: header says %zu vectors, found %zu",
@@ -720,7 +822,7 @@ static int load_text(reader *rd, i2v_w2v *w, err *e)
     }
     for (;;) {
         long len = read_line(rd);
-        if (len == -ERR_NOMEM)
+        if (len == LINE_NOMEM)
             return err_set(e, ERR_NOMEM, "out of memory");
         if (len < 0)
             return 0;
@@ -869,4 +971,41 @@ void i2v_w2v_done(i2v_w2v *w)
     mem_free(w->keys);
     mem_free(w->data);
     memset(w, 0, sizeof *w);
+}
+
+int i2v_w2v_to_vecset(const i2v_w2v *w, i2v_lookup_fn lookup, void *ud, vecset *out,
+                      size_t *n_unknown, err *e)
+{
+    vecset vs;
+    size_t n = 0, unknown = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = vecset_init(&vs, w->n, w->dim, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < w->n; i++) {
+        int64_t id;
+        if (lookup(ud, w->keys[i], &id) < 0) {
+            unknown++;
+            continue;
+        }
+        vs.ids[n] = id;
+        memcpy(vs.data + n * w->dim, w->data + i * w->dim, w->dim * sizeof(float));
+        n++;
+    }
+    vs.n = n;
+    if ((rc = vecset_sort(&vs, e)) < 0)
+        goto fail;
+    for (size_t i = 1; i < n; i++)
+        if (vs.ids[i] == vs.ids[i - 1]) {
+            rc = err_set(e, ERR_EXISTS, "two vectors for item %lld", (long long)vs.ids[i]);
+            goto fail;
+        }
+    if (n_unknown)
+        *n_unknown = unknown;
+    *out = vs;
+    return 0;
+fail:
+    vecset_done(&vs);
+    return rc;
 }

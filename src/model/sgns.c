@@ -9,7 +9,8 @@
  *   - sigmoid and log-sigmoid are precomputed over [-6, 6] (σ is saturated to
  *     within 0.25% beyond); the index is clamped, never divided;
  *   - the per-pair kernel is specialised for dim 32/64/128 with GCC vector
- *     extensions, so the input row and its gradient stay in registers;
+ *     extensions, so the input row and its gradient stay in registers, and
+ *     the whole worker loop is instantiated per dim (no dispatch per pair);
  *   - each thread owns a xoshiro256** state seeded from (seed, thread id).
  *
  * THREADS: workers update `in` and `out` without locks (Hogwild, Recht et al.
@@ -28,11 +29,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+/* The Hogwild kernel races on purpose (see above): keep ThreadSanitizer out of
+ * exactly those functions, so `make tsan` still checks everything else. */
+#if defined(__SANITIZE_THREAD__)
+#define NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define NO_TSAN
+#endif
 
 #define SIG_SIZE 1024            /* table entries over [-SIG_MAX, SIG_MAX] */
 #define SIG_MAX 6.0f             /* word2vec's MAX_EXP */
 #define ALPHA_EVERY 10000        /* tokens between learning-rate refreshes */
+#define CHUNK 16                 /* context pairs whose targets are drawn together */
 #define POLL_MS 20               /* progress poll interval of the calling thread */
 
 sgns_opts sgns_opts_default(void)
@@ -84,6 +95,23 @@ int sgns_opts_check(const sgns_opts *o, err *e)
 
 /* ---- model -------------------------------------------------------------- */
 
+/* Weight matrices are read at random rows: with 4 KiB pages a 5 MB matrix
+ * spans more pages than the TLB holds.  Large ones are 2 MiB-aligned and
+ * advised as transparent huge pages (a hint; ignored where unsupported). */
+#define HUGE_PAGE (2u << 20)
+static void *alloc_weights(size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return mem_aligned(64, bytes);
+    size_t len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = mem_aligned(HUGE_PAGE, len);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 void sgns_init_row(float *row, size_t dim, uint64_t seed, uint64_t row_id)
 {
     rng r;
@@ -106,8 +134,8 @@ int sgns_model_init(sgns_model *m, size_t n_vocab, size_t n_in, size_t dim, uint
                        n_vocab, n_in, dim);
     if (n_in > SIZE_MAX / dim / sizeof(float))
         return err_set(e, ERR_RANGE, "model too large (%zu x %zu)", n_in, dim);
-    m->in = mem_aligned(64, n_in * dim * sizeof(float));
-    m->out = mem_aligned(64, n_vocab * dim * sizeof(float));
+    m->in = alloc_weights(n_in * dim * sizeof(float));
+    m->out = alloc_weights(n_vocab * dim * sizeof(float));
     if (!m->in || !m->out) {
         sgns_model_done(m);
         return err_set(e, ERR_NOMEM, "out of memory for a %zu x %zu model", n_in, dim);
@@ -133,8 +161,8 @@ void sgns_model_done(sgns_model *m)
 int sgns_model_copy(sgns_model *dst, const sgns_model *src, err *e)
 {
     memset(dst, 0, sizeof *dst);
-    dst->in = mem_aligned(64, src->n_in * src->dim * sizeof(float));
-    dst->out = mem_aligned(64, src->n_vocab * src->dim * sizeof(float));
+    dst->in = alloc_weights(src->n_in * src->dim * sizeof(float));
+    dst->out = alloc_weights(src->n_vocab * src->dim * sizeof(float));
     if (!dst->in || !dst->out) {
         sgns_model_done(dst);
         return err_set(e, ERR_NOMEM, "out of memory copying a %zu x %zu model", src->n_in,
@@ -148,7 +176,7 @@ int sgns_model_copy(sgns_model *dst, const sgns_model *src, err *e)
     return 0;
 }
 
-void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t, float *out)
+NO_TSAN void sgns_input_vector(const sgns_model *m, const sgns_subwords *sw, int32_t t, float *out)
 {
     size_t dim = m->dim;
 
@@ -180,9 +208,8 @@ int sgns_negtable_init(sgns_negtable *t, const int64_t *counts, size_t n, double
     p = mem_array(n, sizeof *p);
     small = mem_array(n, sizeof *small);
     large = mem_array(n, sizeof *large);
-    t->thr = mem_array(n, sizeof *t->thr);
-    t->alias = mem_array(n, sizeof *t->alias);
-    if (!p || !small || !large || !t->thr || !t->alias) {
+    t->slot = mem_array(n, sizeof *t->slot);
+    if (!p || !small || !large || !t->slot) {
         rc = err_set(e, ERR_NOMEM, "out of memory for a noise table of %zu tokens", n);
         goto fail;
     }
@@ -206,8 +233,8 @@ int sgns_negtable_init(sgns_negtable *t, const int64_t *counts, size_t n, double
     while (ns && nl) {
         size_t s = small[--ns], l = large[nl - 1];
         double k = p[s] * 4294967296.0;
-        t->thr[s] = k <= 0 ? 0 : k >= 4294967295.0 ? UINT32_MAX : (uint32_t)(k + 0.5);
-        t->alias[s] = (int32_t)l;
+        t->slot[s].thr = k <= 0 ? 0 : k >= 4294967295.0 ? UINT32_MAX : (uint32_t)(k + 0.5);
+        t->slot[s].alias = (int32_t)l;
         p[l] -= 1.0 - p[s];
         if (p[l] < 1.0) {
             nl--;
@@ -217,13 +244,13 @@ int sgns_negtable_init(sgns_negtable *t, const int64_t *counts, size_t n, double
     /* Leftovers are full slots (up to rounding): always themselves. */
     while (nl) {
         size_t l = large[--nl];
-        t->thr[l] = UINT32_MAX;
-        t->alias[l] = (int32_t)l;
+        t->slot[l].thr = UINT32_MAX;
+        t->slot[l].alias = (int32_t)l;
     }
     while (ns) {
         size_t s = small[--ns];
-        t->thr[s] = UINT32_MAX;
-        t->alias[s] = (int32_t)s;
+        t->slot[s].thr = UINT32_MAX;
+        t->slot[s].alias = (int32_t)s;
     }
     t->n = n;
     mem_free(p);
@@ -242,8 +269,7 @@ void sgns_negtable_done(sgns_negtable *t)
 {
     if (!t)
         return;
-    mem_free(t->thr);
-    mem_free(t->alias);
+    mem_free(t->slot);
     memset(t, 0, sizeof *t);
 }
 
@@ -251,10 +277,11 @@ double sgns_negtable_prob(const sgns_negtable *t, size_t i)
 {
     double pr = 0;
     for (size_t s = 0; s < t->n; s++) {
-        double keep = (size_t)t->alias[s] == s ? 1.0 : (double)t->thr[s] / 4294967296.0;
+        const sgns_negslot *sl = &t->slot[s];
+        double keep = (size_t)sl->alias == s ? 1.0 : (double)sl->thr / 4294967296.0;
         if (s == i)
             pr += keep;
-        if ((size_t)t->alias[s] == i)
+        if ((size_t)sl->alias == i)
             pr += 1.0 - keep;
     }
     return pr / (double)t->n;
@@ -278,20 +305,41 @@ double sgns_alpha_at(const sgns_opts *o, uint64_t done, uint64_t total)
 
 /* ---- the kernel ---------------------------------------------------------- */
 
+/* GCC/Clang vector extensions: one AVX-512 register, or two AVX2 ones, or
+ * four SSE ones, whatever -march allows; no intrinsics needed. */
+typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
 
-static inline v8 ld8(const float *p)
+static inline NO_TSAN v16 ld16(const float *p)
+{
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline NO_TSAN void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+static inline NO_TSAN v8 ld8(const float *p)
 {
     v8 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+static inline NO_TSAN void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 
 static inline float hsum8(v8 v)
 {
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    v4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
+    return a[0] + a[1];
+}
+
+static inline float hsum16(v16 v)
+{
+    return hsum8(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
 }
 
 /* Shared read-only state of one training run. */
@@ -316,7 +364,7 @@ typedef struct worker {
     size_t seq_lo, seq_hi;
     rng r;
     int32_t *buf;               /* the subsampled sequence */
-    float *h, *g;               /* subword path: mean input and its gradient */
+    float *h, *g;               /* generic path: mean input and its gradient */
     double *loss_ep;            /* per epoch loss sum */
     uint64_t *pairs_ep;         /* per epoch (pair, target) count */
     uint64_t kept, pairs;
@@ -345,8 +393,10 @@ static inline uint64_t next64(uint64_t *s)
 static inline int sig_index(float f)
 {
     float v = (f + SIG_MAX) * (SIG_SIZE / (2 * SIG_MAX));
-    v = v < 0.0f ? 0.0f : v;
-    v = v > (float)(SIG_SIZE - 1) ? (float)(SIG_SIZE - 1) : v;
+    /* Written as max/min (vmaxss/vminss), not branches: the sign of f is
+     * unpredictable. */
+    v = v > 0.0f ? v : 0.0f;
+    v = v < (float)(SIG_SIZE - 1) ? v : (float)(SIG_SIZE - 1);
     return (int)v;
 }
 
@@ -366,49 +416,56 @@ static inline int draw_targets(const sgns_negtable *nt, uint64_t *s, int32_t cen
     return n;
 }
 
-/* One input row against its targets, dim D (a multiple of 8, at most 128)
- * known at compile time after inlining: l1 and its gradient live in
- * registers.  Label 1 for tg[0], 0 for the rest.  Returns the loss. */
-static inline __attribute__((always_inline)) float
+/* One input row against its targets for dim D in {32, 64, 128}, a constant
+ * after inlining: the row and its gradient live in registers, the dot
+ * product is summed as a tree (a serial chain of FMAs is latency-bound).
+ * Label 1 for tg[0], 0 for the rest.  Returns the loss. */
+static inline __attribute__((always_inline)) NO_TSAN float
 step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *tg, int n,
            float alpha, const float *restrict sig, const float *restrict nlsig)
 {
-    v8 a[16], acc[16];
+    enum { MAXV = 128 / 16 };
+    const int NV = D / 16, NA = NV < 4 ? NV : 4;
+    v16 a[MAXV], acc[MAXV];
     float loss = 0;
 
-#pragma GCC unroll 16
-    for (int k = 0; k < D / 8; k++) {
-        a[k] = ld8(l1 + 8 * k);
-        acc[k] = (v8){0};
+#pragma GCC unroll 8
+    for (int k = 0; k < NV; k++) {
+        a[k] = ld16(l1 + 16 * k);
+        acc[k] = (v16){0};
     }
     for (int i = 0; i < n; i++) {
         float *o = out + (size_t)tg[i] * D;
-        v8 ov[16], s = {0};
-#pragma GCC unroll 16
-        for (int k = 0; k < D / 8; k++) {
-            ov[k] = ld8(o + 8 * k);
-            s += a[k] * ov[k];
+        v16 ov[MAXV], s[4];
+#pragma GCC unroll 8
+        for (int k = 0; k < NV; k++) {
+            ov[k] = ld16(o + 16 * k);
+            if (k < NA)
+                s[k] = a[k] * ov[k];
+            else
+                s[k % NA] += a[k] * ov[k];
         }
-        int ix = sig_index(hsum8(s));
+        v16 t = NA == 4 ? (s[0] + s[1]) + (s[2] + s[3]) : NA == 2 ? s[0] + s[1] : s[0];
+        int ix = sig_index(hsum16(t));
         /* label 1: g = (1 - σ(f)) α = σ(-f) α; label 0: g = -σ(f) α.  The
          * grid is symmetric, so σ(-f) and -log σ(-f) sit at SIG_SIZE-1-ix. */
         float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
         loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
-#pragma GCC unroll 16
-        for (int k = 0; k < D / 8; k++) {
+#pragma GCC unroll 8
+        for (int k = 0; k < NV; k++) {
             acc[k] += g * ov[k];
-            st8(o + 8 * k, ov[k] + g * a[k]);
+            st16(o + 16 * k, ov[k] + g * a[k]);
         }
     }
-#pragma GCC unroll 16
-    for (int k = 0; k < D / 8; k++)
-        st8(l1 + 8 * k, a[k] + acc[k]);
+#pragma GCC unroll 8
+    for (int k = 0; k < NV; k++)
+        st16(l1 + 16 * k, a[k] + acc[k]);
     return loss;
 }
 
 /* Any dim: accumulates the gradient of l1 into grad (dim floats, zeroed by
  * the caller) instead of applying it.  Returns the loss. */
-static float step_any(size_t D, const float *restrict l1, float *restrict grad,
+static NO_TSAN float step_any(size_t D, const float *restrict l1, float *restrict grad,
                       float *restrict out, const int32_t *tg, int n, float alpha,
                       const float *restrict sig, const float *restrict nlsig)
 {
@@ -439,39 +496,28 @@ static float step_any(size_t D, const float *restrict l1, float *restrict grad,
     return loss;
 }
 
-/* Trains one input token against one centre token.  Kept as a macro-free
- * switch so each fixed-dim case inlines its own kernel. */
-static inline float train_pair(worker *w, int32_t input, int32_t centre, float alpha)
+/* The general path: any dim, optional subwords (fastText: the input is the
+ * mean of the token's row and its subword rows, and the gradient is spread
+ * evenly over them, as gensim's fasttext_inner.pyx does). */
+static NO_TSAN float step_general(worker *w, int32_t input, const int32_t *tg, int n, float alpha)
 {
     train_ctx *x = w->x;
     sgns_model *m = x->m;
     const size_t D = m->dim;
-    int32_t tg[SGNS_MAX_NEGATIVE + 1];
-    int n = draw_targets(&x->nt, w->r.s, centre, x->o->negative, tg);
-    float *l1 = m->in + (size_t)input * D;
+    const sgns_subwords *sw = x->sw;
+    float *l1 = m->in + (size_t)input * D, loss;
 
-    w->pairs += (uint64_t)n;
-    if (!x->sw) {
-        switch (D) {
-        case 32: return step_fixed(32, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
-        case 64: return step_fixed(64, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
-        case 128: return step_fixed(128, l1, m->out, tg, n, alpha, x->sig, x->nlsig);
-        default: break;
-        }
-        memset(w->g, 0, D * sizeof(float));
-        float loss = step_any(D, l1, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+    memset(w->g, 0, D * sizeof(float));
+    if (!sw) {
+        loss = step_any(D, l1, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
         for (size_t d = 0; d < D; d++)
             l1[d] += w->g[d];
         return loss;
     }
-    /* fastText: input = mean of the token's row and its subword rows; the
-     * gradient is spread evenly over them (gensim fasttext_inner.pyx). */
-    const sgns_subwords *sw = x->sw;
     size_t lo = sw->off[input], hi = sw->off[input + 1];
     float scale = 1.0f / (float)(1 + hi - lo);
     sgns_input_vector(m, sw, input, w->h);
-    memset(w->g, 0, D * sizeof(float));
-    float loss = step_any(D, w->h, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+    loss = step_any(D, w->h, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
     for (size_t d = 0; d < D; d++)
         l1[d] += scale * w->g[d];
     for (size_t k = lo; k < hi; k++) {
@@ -482,47 +528,95 @@ static inline float train_pair(worker *w, int32_t input, int32_t centre, float a
     return loss;
 }
 
-static void *worker_main(void *arg)
+/* Brings a weight row towards L1; rows are 64-byte aligned when dim % 16 == 0. */
+static inline void prefetch_row(const float *row, size_t dim)
 {
-    worker *w = arg;
+    for (size_t d = 0; d < dim; d += 16)
+        __builtin_prefetch(row + d, 1, 3);
+}
+
+/* All epochs of one worker.  D is 32, 64 or 128 (a constant after inlining,
+ * selecting step_fixed) or 0 for step_general.  The RNG state lives in
+ * locals so the compiler keeps it in registers. */
+static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, const int D)
+{
     train_ctx *x = w->x;
     const sgns_opts *o = x->o;
     const sgns_corpus *c = x->c;
-    const int win = o->window;
-    uint64_t since = 0, done_seen = 0;
+    const int win = o->window, negative = o->negative;
+    const uint32_t *keep = x->keep;
+    float *in = x->m->in, *out = x->m->out;
+    uint64_t since = 0, done_seen = 0, pairs = 0, kept = 0, s[4];
     float alpha = (float)o->alpha;
     double loss_acc = 0;
+    const size_t rowlen = x->m->dim;
+    int32_t tg[CHUNK * (SGNS_MAX_NEGATIVE + 1)];
 
+    memcpy(s, w->r.s, sizeof s);
     for (int ep = 0; ep < o->epochs; ep++) {
         double loss_ep = 0;
-        uint64_t pairs_start = w->pairs;
-        for (size_t s = w->seq_lo; s < w->seq_hi; s++) {
-            const int32_t *seq = c->tok + c->off[s];
-            size_t len = c->off[s + 1] - c->off[s], n = 0;
+        uint64_t pairs_start = pairs;
+        for (size_t q = w->seq_lo; q < w->seq_hi; q++) {
+            const int32_t *seq = c->tok + c->off[q];
+            size_t len = c->off[q + 1] - c->off[q], n = 0;
+            int32_t *buf = w->buf;
             /* Subsample first, as word2vec and gensim do: dropped tokens
              * neither train nor count towards window distances. */
             for (size_t i = 0; i < len; i++) {
                 int32_t t = seq[i];
-                uint32_t k = x->keep[t];
-                if (k == UINT32_MAX || (uint32_t)next64(w->r.s) <= k)
-                    w->buf[n++] = t;
+                uint32_t k = keep[t];
+                if (k == UINT32_MAX || (uint32_t)next64(s) <= k)
+                    buf[n++] = t;
             }
-            w->kept += n;
+            kept += n;
             for (size_t i = 0; i < n; i++) {
                 size_t lo, hi;
+                float lsum = 0;
+                /* Long sequences with a whole-sequence window cost n^2 pairs:
+                 * look for a cancellation inside them too. */
+                if ((i & 63) == 63 &&
+                    atomic_load_explicit(&x->stop, memory_order_relaxed))
+                    goto out;
                 if (win == SGNS_WINDOW_SEQ) {
                     lo = 0;
                     hi = n;
                 } else {
                     size_t b = o->shrink
-                        ? (size_t)(((next64(w->r.s) >> 32) * (uint64_t)win) >> 32) : 0;
+                        ? (size_t)(((next64(s) >> 32) * (uint64_t)win) >> 32) : 0;
                     size_t reach = (size_t)win - b;
                     lo = i > reach ? i - reach : 0;
                     hi = i + reach + 1 < n ? i + reach + 1 : n;
                 }
-                for (size_t j = lo; j < hi; j++)
-                    if (j != i)
-                        loss_ep += train_pair(w, w->buf[j], w->buf[i], alpha);
+                /* Contexts in chunks: draw every target of the chunk first and
+                 * prefetch their rows, so the cache misses of one pair overlap
+                 * the arithmetic of the others. */
+                for (size_t j0 = lo; j0 < hi; j0 += CHUNK) {
+                    size_t j1 = j0 + CHUNK < hi ? j0 + CHUNK : hi, nt = 0;
+                    int cnt[CHUNK];
+                    for (size_t j = j0; j < j1; j++) {
+                        int k = j == i ? 0 : draw_targets(&x->nt, s, buf[i], negative, tg + nt);
+                        cnt[j - j0] = k;
+                        for (int t = 0; t < k; t++)
+                            prefetch_row(out + (size_t)tg[nt + t] * rowlen, rowlen);
+                        if (k)
+                            prefetch_row(in + (size_t)buf[j] * rowlen, rowlen);
+                        nt += (size_t)k;
+                    }
+                    pairs += nt;
+                    nt = 0;
+                    for (size_t j = j0; j < j1; j++) {
+                        int k = cnt[j - j0];
+                        if (!k)
+                            continue;
+                        if (D)
+                            lsum += step_fixed(D, in + (size_t)buf[j] * D, out, tg + nt, k,
+                                               alpha, x->sig, x->nlsig);
+                        else
+                            lsum += step_general(w, buf[j], tg + nt, k, alpha);
+                        nt += (size_t)k;
+                    }
+                }
+                loss_ep += lsum;
             }
             since += len;
             if (since >= ALPHA_EVERY) {
@@ -532,21 +626,42 @@ static void *worker_main(void *arg)
                 alpha = (float)sgns_alpha_at(o, done_seen, x->total);
                 atomic_store_explicit(&w->loss_pub, loss_acc + loss_ep,
                                       memory_order_relaxed);
-                atomic_store_explicit(&w->cnt_pub, w->pairs, memory_order_relaxed);
+                atomic_store_explicit(&w->cnt_pub, pairs, memory_order_relaxed);
                 if (atomic_load_explicit(&x->stop, memory_order_relaxed))
                     goto out;
             }
         }
         w->loss_ep[ep] = loss_ep;
-        w->pairs_ep[ep] = w->pairs - pairs_start;
+        w->pairs_ep[ep] = pairs - pairs_start;
         loss_acc += loss_ep;
     }
 out:
     if (since)
         atomic_fetch_add_explicit(&x->done, since, memory_order_relaxed);
     atomic_store_explicit(&w->loss_pub, loss_acc, memory_order_relaxed);
-    atomic_store_explicit(&w->cnt_pub, w->pairs, memory_order_relaxed);
+    atomic_store_explicit(&w->cnt_pub, pairs, memory_order_relaxed);
+    memcpy(w->r.s, s, sizeof s);
+    w->pairs = pairs;
+    w->kept = kept;
     w->alpha_last = alpha;
+}
+
+static NO_TSAN void *worker_main(void *arg)
+{
+    worker *w = arg;
+    size_t D = w->x->m->dim;
+
+    if (w->x->sw)
+        run_worker(w, 0);
+    else if (D == 64)
+        run_worker(w, 64);
+    else if (D == 32)
+        run_worker(w, 32);
+    else if (D == 128)
+        run_worker(w, 128);
+    else
+        run_worker(w, 0);
+    atomic_store_explicit(&w->running, 0, memory_order_release);
     return NULL;
 }
 
@@ -601,14 +716,6 @@ static void supervise(train_ctx *x, worker *ws, int threads, progress *p)
     }
 }
 
-static void *worker_entry(void *arg)
-{
-    worker *w = arg;
-    worker_main(w);
-    atomic_store_explicit(&w->running, 0, memory_order_release);
-    return NULL;
-}
-
 int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
                const sgns_subwords *sw, const sgns_opts *o, progress *p,
                sgns_stats *st, err *e)
@@ -629,7 +736,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
     if (V == 0 || V > INT32_MAX)
         return err_set(e, ERR_RANGE, "vocabulary of %zu tokens", V);
 
-    x = mem_aligned(64, sizeof *x);
+    x = mem_calloc(1, sizeof *x);
     cnt = mem_calloc(V, sizeof *cnt);
     /* zero x before any `goto fail`: the cleanup frees x->nt and x->keep, which
      * were uninitialised when only cnt failed (double free, test_faults) */
@@ -666,8 +773,14 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
             cnt[t]++;
         }
     }
-    if (counts)
+    if (counts) {
+        for (size_t t = 0; t < V; t++)
+            if (counts[t] < 0) {
+                rc = err_set(e, ERR_RANGE, "count of token %zu is negative", t);
+                goto fail;
+            }
         memcpy(cnt, counts, V * sizeof *cnt);
+    }
     if (sw) {
         for (size_t t = 0; t < V; t++)
             if (sw->off[t + 1] < sw->off[t]) {
@@ -741,7 +854,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
     }
     for (int t = 0; t < threads; t++) {
         atomic_store(&ws[t].running, 1);
-        if (pthread_create(&ws[t].th, NULL, worker_entry, &ws[t]) != 0) {
+        if (pthread_create(&ws[t].th, NULL, worker_main, &ws[t]) != 0) {
             atomic_store(&ws[t].running, 0);
             atomic_store(&x->stop, 1);
             break;

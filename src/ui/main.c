@@ -3,8 +3,13 @@
  * Before anything touches BLAS it checks whether OpenBLAS recognised this CPU
  * (0.3.21 falls back to slow generic kernels on recent Xeons) and, if not,
  * re-executes itself with OPENBLAS_CORETYPE set: OpenBLAS reads the variable
- * only when the library is loaded. */
+ * only when the library is loaded.
+ *
+ * The full-screen TUI is the default when stdin and stdout are terminals and
+ * no script, -c, --batch, --json or --csv asks for line output; --tui and
+ * --no-tui force the choice. */
 #include "front.h"
+#include "tui.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -29,6 +34,9 @@ static void usage(FILE *o)
           "  --csv            print result tables as CSV\n"
           "  --strict         stop at the first error (exit status 1)\n"
           "  --no-timing      print latencies as '-' (for reproducible output)\n"
+          "  --tui            full-screen interface (default on a terminal)\n"
+          "  --no-tui         line REPL even on a terminal\n"
+          "  --max-frames N   leave the TUI after N frames (for tests)\n"
           "  -h, --help       this help\n"
           "  -V, --version    version\n"
           "\n"
@@ -56,7 +64,7 @@ int main(int argc, char **argv)
 {
     const char *db = "embedlab.db", *script = NULL;
     const char **cmds = NULL;
-    int n_cmds = 0, batch = 0, rc = 0;
+    int n_cmds = 0, batch = 0, rc = 0, tui = -1, max_frames = 0, bench_similar = 0;
     front f = {0};
     err e;
 
@@ -75,6 +83,14 @@ int main(int argc, char **argv)
             cmds[n_cmds++] = argv[++i];
         else if (strcmp(a, "--batch") == 0)
             batch = 1;
+        else if (strcmp(a, "--tui") == 0)
+            tui = 1;
+        else if (strcmp(a, "--no-tui") == 0)
+            tui = 0;
+        else if (strcmp(a, "--max-frames") == 0 && i + 1 < argc)
+            max_frames = atoi(argv[++i]);
+        else if (strcmp(a, "--bench-similar") == 0 && i + 1 < argc)   /* hidden: bench */
+            bench_similar = atoi(argv[++i]);
         else if (strcmp(a, "--json") == 0)
             f.out_fmt = OUT_JSON;
         else if (strcmp(a, "--csv") == 0)
@@ -114,6 +130,15 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--no-timing") == 0)
             f.L->set.no_timing = 1;
+    int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    if (tui < 0)
+        tui = tty && !batch && !script && n_cmds == 0 && f.out_fmt == OUT_TEXT;
+    if (tui && n_cmds == 0 && !script) {
+        rc = tui_main_bench(f.L, max_frames, bench_similar);
+        lab_close(f.L);
+        free(cmds);
+        return rc;
+    }
     f.L->prog.fn = front_progress;
     front_signals(&f);
 
@@ -137,7 +162,6 @@ int main(int argc, char **argv)
             fclose(in);
         }
     } else {
-        int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         f.interactive = tty && !batch;
         rc = repl_run(&f, stdin);
     }

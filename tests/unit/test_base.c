@@ -133,6 +133,51 @@ static void test_progress_cancel(void **st)
     assert_true(cb_calls >= 2);
 }
 
+/* Points spread along known orthogonal axes in 4-D, plus small noise: the
+ * first component must recover the long axis, the second the short one. */
+static void test_pca2_recovers_axes(void **st)
+{
+    enum { N = 400, D = 4 };
+    static float X[N * D], xy[N * 2];
+    const float a1[D] = {0.5f, 0.5f, 0.5f, 0.5f}, a2[D] = {0.5f, -0.5f, 0.5f, -0.5f};
+    rng r;
+    err e;
+    (void)st;
+    rng_seed(&r, 7, 0);
+    for (size_t i = 0; i < N; i++) {
+        float s = 10.0f * ((float)rng_uniform(&r) - 0.5f), t = 3.0f * ((float)rng_uniform(&r) - 0.5f);
+        for (size_t j = 0; j < D; j++)
+            X[i * D + j] = 5.0f + s * a1[j] + t * a2[j] + 0.01f * ((float)rng_uniform(&r) - 0.5f);
+    }
+    assert_int_equal(vec_pca2(X, N, D, xy, &e), 0);
+    double dot1 = 0, dot2 = 0, n1 = 0, n2 = 0, m1 = 0, m2 = 0;
+    for (size_t i = 0; i < N; i++) {
+        /* the true coordinates, centred the same way, up to sign */
+        float s = 0, t = 0;
+        for (size_t j = 0; j < D; j++) {
+            s += (X[i * D + j] - 5.0f) * a1[j];
+            t += (X[i * D + j] - 5.0f) * a2[j];
+        }
+        dot1 += xy[2 * i] * s;
+        dot2 += xy[2 * i + 1] * t;
+        n1 += (double)xy[2 * i] * xy[2 * i];
+        n2 += (double)s * s;
+        m1 += (double)xy[2 * i + 1] * xy[2 * i + 1];
+        m2 += (double)t * t;
+    }
+    /* correlation with the true axes is ~1 (up to the sample mean vs 5) */
+    assert_true(fabs(dot1) / sqrt(n1 * n2) > 0.99);
+    assert_true(fabs(dot2) / sqrt(m1 * m2) > 0.99);
+    double var1 = 0, var2 = 0;
+    for (size_t i = 0; i < N; i++) {
+        var1 += (double)xy[2 * i] * xy[2 * i];
+        var2 += (double)xy[2 * i + 1] * xy[2 * i + 1];
+    }
+    assert_true(var1 > 5 * var2);     /* 10^2 vs 3^2 spread */
+    assert_true(var2 > 100 * 0.01);   /* and the second axis is not the noise */
+    assert_int_equal(vec_pca2(X, 1, D, xy, &e), -ERR_RANGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_gemm_matches_naive),
         cmocka_unit_test(test_vecset_sort_find),
         cmocka_unit_test(test_progress_cancel),
+        cmocka_unit_test(test_pca2_recovers_axes),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

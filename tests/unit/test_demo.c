@@ -378,9 +378,11 @@ static void test_counts_and_integrity(void **st)
 {
     demo_opts o = small_opts(7);
     coll c;
-    size_t n_sess = 0, max_user = 0, pairs = 0;
+    size_t n_sess = 0, n_users = 0, pairs = 0;
+    unsigned char *seen = calloc(o.n_sessions / 4 + 1, 1);
     int64_t span = (int64_t)o.n_days * 86400, prev_start = INT64_MIN;
     (void)st;
+    assert_non_null(seen);
     collect(&o, &c);
     assert_int_equal(c.n_items, o.n_items);
     assert_int_equal(c.st.n_items, o.n_items);
@@ -401,8 +403,8 @@ static void test_counts_and_integrity(void **st)
         (void)item_index(&c, ev->iid);   /* every event's item exists */
         assert_true(ev->ts >= o.t0 && ev->ts < o.t0 + span);
         assert_true(u >= 1 && u <= o.n_sessions / 4);
-        if (u > max_user)
-            max_user = u;
+        n_users += !seen[u];
+        seen[u] = 1;
         if (i == 0 || strcmp(ev->sid, c.ev[i - 1].sid) != 0) {
             /* a new session: ids count up and start in time order */
             char want[32];
@@ -422,7 +424,9 @@ static void test_counts_and_integrity(void **st)
     assert_int_equal(pairs, c.st.n_same_cat_pairs + c.st.n_cross_cat_pairs);
     assert_true(c.n_ev >= 3 * o.n_sessions);    /* sessions are a few events long */
     assert_true(c.n_ev <= 8 * o.n_sessions);
-    assert_true(max_user > o.n_sessions / 8);   /* many users, not a handful */
+    assert_int_equal(n_users, o.n_sessions / 4);   /* every user shops at least once */
+    assert_int_equal(c.st.n_users, n_users);
+    free(seen);
     coll_free(&c);
 }
 
@@ -580,7 +584,7 @@ static void test_zh_text(void **st)
     collect(&o, &zh);
     assert_int_equal(en.n_items, zh.n_items);
     for (size_t i = 0; i < zh.n_items; i++) {
-        size_t n_title, n_desc, n_cat, n_en;
+        size_t n_title = 0, n_desc = 0, n_cat = 0, n_en = 0;
         const citem *it = &zh.items[i];
         if (!utf8_check(it->title, &n_title) || !utf8_check(it->desc, &n_desc) ||
             !utf8_check(it->cat, &n_cat))

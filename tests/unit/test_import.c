@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>   /* only to look at the schema from outside the store */
+
 #include "import.h"
 #include "mem.h"
 
@@ -405,6 +407,10 @@ static void test_nul_bytes(void **state)
     put(f, "nul.jsonl", js, sizeof js - 1);
     assert_int_equal(import_catalog(f->s, f->path, NULL, NULL, &f->r, &f->e), -ERR_PARSE);
     expect_msg(&f->e, f->path, ":1: NUL byte at column 19");
+    /* the JSON escape \u0000 would cut the string short; an escaped backslash is fine */
+    assert_int_equal(cat(f, "nul2.jsonl", "{\"id\":1,\"title\":\"a\\\\u0000\"}\n"
+                                          "{\"id\":2,\"title\":\"a\\u0000b\"}\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: NUL character (\\u0000) at column 19");
     assert_int_equal(n_items(f), 0);
 }
 
@@ -443,6 +449,11 @@ static void test_quotes(void **state)
     assert_int_equal(cat(f, "q3.csv", "id,title\na,\"two\nlines\"\nb,\"three\n\nlines\"\nc,\n"),
                      -ERR_PARSE);
     expect_msg(&f->e, f->path, ":7: field 'title': empty");
+    /* a bare CR (old Mac line end) inside a line, with and without quotes */
+    assert_int_equal(cat(f, "q5.csv", "id,title\na,A\rb,B\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: a carriage return (CR without LF) outside quotes");
+    assert_int_equal(cat(f, "q6.csv", "id,title\na,\"A\"\rb,B\n"), -ERR_PARSE);
+    expect_msg(&f->e, f->path, ":2: a carriage return (CR without LF) outside quotes");
     assert_int_equal(cat(f, "q4.jsonl", "{\"id\":1,\"title\":\"t\"}\n{\"id\":2,\"title\":\"t}\n"),
                      -ERR_PARSE);
     expect_msg(&f->e, f->path, ":2: invalid JSON near column");
@@ -487,6 +498,8 @@ static void test_rollback(void **state)
     assert_int_equal(ses(f, "bad.txt", "a\nb\nc x\n"), -ERR_NOTFOUND);
     char *after = snapshot(f);
     assert_string_equal(before, after);
+    /* the import's bulk mode is over: foreign keys are enforced again */
+    assert_int_equal(store_event_insert(f->s, "x", NULL, 9999, STORE_NO_TS, NULL), -ERR_NOTFOUND);
     /* inside a caller's transaction the import is a savepoint */
     assert_int_equal(store_begin(f->s, NULL), 0);
     assert_int_equal(cat(f, "ok.csv", "id,title\nz,Z\n"), 0);
@@ -556,6 +569,64 @@ static void test_cancel(void **state)
     assert_int_equal(import_catalog(f->s, f->path, NULL, &p, &f->r, &f->e), 0);
     assert_int_equal(f->r.items, 5000);
     assert_int_equal(atomic_load(&p.done), 5000 - 5000 % 1024);
+    free(buf);
+}
+
+/* 1 when the events index exists in the database file at path. */
+static int has_events_index(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE "
+                                            "type='index' AND name='events_item'", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Big files drop the events index and rebuild it at the end; a failure must
+ * bring it back with everything else. */
+static void test_big_file_reindex(void **state)
+{
+    fx *f = *state;
+    char db[600];
+    size_t pad = 900000, n = 0;
+    char *buf = malloc(6 * (pad + 16));
+    err e;
+
+    assert_non_null(buf);
+    store_close(f->s);
+    snprintf(db, sizeof db, "%s/t.db", f->dir);
+    assert_non_null(f->s = store_open(db, &e));
+    assert_int_equal(cat(f, "c.csv", base_catalog), 0);
+    for (int i = 0; i < 5; i++) {   /* white space pads the file past IMP_REINDEX_BYTES */
+        n += (size_t)sprintf(buf + n, "a b");
+        memset(buf + n, ' ', pad);
+        n += pad;
+        buf[n++] = '\n';
+    }
+    size_t good = n;
+    n += (size_t)sprintf(buf + n, "c zz\n");
+    put(f, "big.txt", buf, n);
+    import_report_done(&f->r);
+    assert_int_equal(import_sessions(f->s, f->path, NULL, NULL, &f->r, &f->e), -ERR_NOTFOUND);
+    expect_msg(&f->e, f->path, ":6: field 'item 2': unknown item id 'zz'");
+    assert_int_equal(has_events_index(db), 1);
+    assert_int_equal(n_events(f), 0);
+    put(f, "big.txt", buf, good);
+    import_report_done(&f->r);
+    assert_int_equal(import_sessions(f->s, f->path, NULL, NULL, &f->r, &f->e), 0);
+    assert_int_equal(f->r.events, 10);
+    assert_int_equal(has_events_index(db), 1);
+    int64_t k;
+    assert_int_equal(store_item_event_count(f->s, 1, &k, NULL), 0);
+    assert_int_equal(k, 5);
     free(buf);
 }
 
@@ -698,6 +769,78 @@ static void test_movielens_real(void **state)
     assert_int_equal(c.sessions, 610);
 }
 
+/* ---- out of memory ------------------------------------------------------- */
+
+/* Fails allocation N = 0, 1, 2, ... until the import succeeds: every failure
+ * must be ERR_NOMEM with the database unchanged (and, under ASan, no leak). */
+static void oom_loop(fx *f, int (*run)(fx *f))
+{
+    int rc = -1;
+    long n;
+
+    for (n = 0; n < 10000 && rc != 0; n++) {
+        int64_t items = n_items(f), events = n_events(f);
+        import_report_done(&f->r);
+        err_clear(&f->e);
+        mem_fail_after(n);
+        rc = run(f);
+        mem_fail_after(-1);
+        if (rc != 0) {
+            if (rc != -ERR_NOMEM)
+                fail_msg("allocation %ld failed: rc %d (%s)", n, rc, f->e.msg);
+            assert_int_equal(n_items(f), items);
+            assert_int_equal(n_events(f), events);
+        }
+    }
+    assert_int_equal(rc, 0);
+    assert_true(n > 1);
+}
+
+static int oom_csv(fx *f)
+{
+    return import_catalog(f->s, "c.csv", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_jsonl(fx *f)
+{
+    return import_catalog(f->s, "c.jsonl", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_sessions(fx *f)
+{
+    return import_sessions(f->s, "s.csv", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_lines(fx *f)
+{
+    return import_sessions(f->s, "s.txt", &f->o, NULL, &f->r, &f->e);
+}
+static int oom_ml(fx *f)
+{
+    return import_movielens(f->s, ".", &f->o, NULL, &f->r, &f->e);
+}
+
+static void test_out_of_memory(void **state)
+{
+    fx *f = *state;
+    char cwd[512];
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);   /* short relative paths */
+    PUT(f, "c.csv", "id,title,price,color\na,\"A, one\",1,red\nb,B,2,\n");
+    PUT(f, "c.jsonl", "{\"id\":\"c\",\"title\":\"C\",\"n\":[1,2]}\n");
+    PUT(f, "s.csv", "session_id,item_id,timestamp\nx,a,2020-01-01\nx,c,5\n");
+    PUT(f, "s.txt", "a b c\nc\n");
+    oom_loop(f, oom_csv);
+    oom_loop(f, oom_jsonl);
+    oom_loop(f, oom_sessions);
+    oom_loop(f, oom_lines);
+    store_close(f->s);
+    err e;
+    assert_non_null(f->s = store_open(":memory:", &e));
+    ml_latest_fixture(f);
+    oom_loop(f, oom_ml);
+    assert_int_equal(n_items(f), 3);
+    assert_int_equal(chdir(cwd), 0);
+}
+
 /* ---- the tests/bad catalogue ---------------------------------------------- */
 
 /* Each file of tests/bad/ with the start of its message (see tests/bad/README.md). */
@@ -772,11 +915,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_file_reindex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_min_rating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_100k, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_real, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_catalogue, setup, teardown),
     };
     return cmocka_run_group_tests_name("import", tests, NULL, NULL);

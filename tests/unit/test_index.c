@@ -860,8 +860,20 @@ static void test_empty_and_tiny(void **st)
     int64_t ids[K], id = 42;
     float sc[K], v[4] = {1, 0, 0, 0};
     (void)st;
-    /* an empty HNSW index answers with nothing, then grows by index_add */
+    /* an empty HNSW index answers with nothing, survives save/load, then
+     * grows by index_add */
     assert_int_equal(index_build(NULL, NULL, 0, 4, &o, NULL, &ix, &e), 0);
+    assert_int_equal(index_search(ix, v, 4, K, NULL, ids, sc, &e), 0);
+    {
+        void *buf = NULL;
+        size_t len = 0;
+        vindex *ld = NULL;
+        assert_int_equal(index_save(ix, &buf, &len, &e), 0);
+        assert_int_equal(index_load(buf, len, &ld, &e), 0);
+        mem_free(buf);
+        index_free(ix);
+        ix = ld;
+    }
     assert_int_equal(index_search(ix, v, 4, K, NULL, ids, sc, &e), 0);
     assert_int_equal(index_add(ix, v, &id, 1, 4, &e), 0);
     assert_int_equal(index_search(ix, v, 4, K, NULL, ids, sc, &e), 1);

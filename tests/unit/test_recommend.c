@@ -174,6 +174,42 @@ static void test_cold_start_handling(void **st)
     assert_int_equal(A.ids[1], ids[3]);
 }
 
+static void test_fill_gives_cold_items_slots(void **st)
+{
+    (void)st;
+    rec_models ms = {.i2v = lab_model_get(L, "i2v_part", NULL), .text = lab_model_get(L, "text", NULL),
+                     .hybrid = HYBRID_FILL, .alpha = 0.3};
+    int64_t h[] = {ids[4]};
+    run(&ms, REC_HYBRID, h, 1, 10, &A);
+    run(&ms, REC_ITEM2VEC, h, 1, 10, &B);
+    assert_int_equal(A.n, 10);
+    /* round(0.3 * 10) = 3 slots for cold items (30..39 have no item2vec vector) */
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(A.ids[i], B.ids[i]);
+    for (size_t i = 7; i < 10; i++)
+        assert_true(lab_find_id(L, A.ids[i]) >= 30);
+    /* with every item warm there is no cold item: Item2Vec's list unchanged */
+    ms.i2v = lab_model_get(L, "i2v_full", NULL);
+    run(&ms, REC_HYBRID, h, 1, 10, &A);
+    run(&ms, REC_ITEM2VEC, h, 1, 10, &B);
+    same_ids(&A, &B);
+}
+
+static void test_inout_scores_against_output_vectors(void **st)
+{
+    (void)st;
+    /* IN(query) . OUT(item): with the text model standing in as OUT vectors
+     * of another width the search must use OUT's rows, so compare with a
+     * brute-force dot over i2v_full as both IN and OUT. */
+    lab_model *in = lab_model_get(L, "i2v_full", NULL), *outv = lab_model_get(L, "i2v_part", NULL);
+    rec_models ms = {.i2v = in, .i2v_out = outv};
+    int64_t h[] = {ids[2]};
+    run(&ms, REC_ITEM2VEC, h, 1, 40, &A);
+    assert_int_equal(A.n, 29);   /* OUT has items 0..29, minus the query */
+    for (size_t i = 0; i < A.n; i++)
+        assert_true(lab_find_id(L, A.ids[i]) < 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +217,8 @@ int main(void)
         cmocka_unit_test(test_blend_alpha_extremes),
         cmocka_unit_test(test_rerank_and_rrf_orders),
         cmocka_unit_test(test_cold_start_handling),
+        cmocka_unit_test(test_fill_gives_cold_items_slots),
+        cmocka_unit_test(test_inout_scores_against_output_vectors),
     };
     return cmocka_run_group_tests_name("recommend", tests, setup, teardown);
 }

@@ -1,0 +1,126 @@
+/* bench_bert.c - throughput, single-sentence latency and peak RSS of the
+ * BERT encoder; driven by bench/compare_bert.py, which runs the PyTorch
+ * reference on the same model and texts in the same run.
+ *
+ *   bench_bert MODEL_DIR TEXTS [threads=2] [blas=1] [batch=32] [reps=1]
+ *              [out=FILE.f32] [single="sixteen token text"] [lat_reps=200]
+ *              [precision=fp32|bf16]
+ *
+ * TEXTS holds one text per line.  Prints one JSON object on stdout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "bert.h"
+#include "err.h"
+#include "mem.h"
+#include "progress.h"
+#include "vec.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2, blas = 1, reps = 1, lat_reps = 200, precision = BERT_FP32;
+    size_t batch = 32, n = 0, cap = 0;
+    const char *out_path = NULL, *single = NULL;
+    char **texts = NULL, line[65536];
+    err e;
+
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s MODEL_DIR TEXTS [threads=N blas=N batch=N reps=N out=F single=T]\n",
+                argv[0]);
+        return 2;
+    }
+    for (int i = 3; i < argc; i++) {
+        if (!strncmp(argv[i], "threads=", 8)) threads = atoi(argv[i] + 8);
+        else if (!strncmp(argv[i], "blas=", 5)) blas = atoi(argv[i] + 5);
+        else if (!strncmp(argv[i], "batch=", 6)) batch = (size_t)atol(argv[i] + 6);
+        else if (!strncmp(argv[i], "reps=", 5)) reps = atoi(argv[i] + 5);
+        else if (!strncmp(argv[i], "lat_reps=", 9)) lat_reps = atoi(argv[i] + 9);
+        else if (!strncmp(argv[i], "out=", 4)) out_path = argv[i] + 4;
+        else if (!strncmp(argv[i], "single=", 7)) single = argv[i] + 7;
+        else if (!strcmp(argv[i], "precision=bf16")) precision = BERT_BF16;
+        else if (!strcmp(argv[i], "precision=fp32")) precision = BERT_FP32;
+        else { fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
+    }
+    FILE *f = fopen(argv[2], "r");
+    if (!f) { perror(argv[2]); return 1; }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            texts = realloc(texts, cap * sizeof *texts);
+        }
+        texts[n++] = strdup(line);
+    }
+    fclose(f);
+
+    bert_opts o = bert_opts_default();
+    o.threads = threads;
+    o.blas_threads = blas;
+    o.batch = batch;
+    o.precision = precision;
+    double t0 = progress_now();
+    bert_model *m = bert_load(argv[1], &o, &e);
+    if (!m) { fprintf(stderr, "%s\n", e.msg); return 1; }
+    double t_load = progress_now() - t0;
+    size_t dim = bert_dim(m);
+    float *out = malloc(n * dim * sizeof *out);
+    /* warm-up: page in the weights, size the arenas */
+    if (bert_encode(m, (const char *const *)texts, NULL, n < 64 ? n : 64, out, NULL, &e) != 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        t0 = progress_now();
+        if (bert_encode(m, (const char *const *)texts, NULL, n, out, NULL, &e) != 0) {
+            fprintf(stderr, "%s\n", e.msg);
+            return 1;
+        }
+        double t = progress_now() - t0;
+        best = t < best ? t : best;
+    }
+    double p50 = -1;
+    if (single) {
+        double *lat = malloc((size_t)lat_reps * sizeof *lat);
+        float v[4096];
+        bert_set_threads(m, 1, blas);   /* one sentence: one batch; BLAS threads may help */
+        for (int r = 0; r < 10; r++)
+            bert_encode(m, &single, NULL, 1, v, NULL, &e);
+        for (int r = 0; r < lat_reps; r++) {
+            t0 = progress_now();
+            bert_encode(m, &single, NULL, 1, v, NULL, &e);
+            lat[r] = progress_now() - t0;
+        }
+        qsort(lat, (size_t)lat_reps, sizeof *lat, cmp_double);
+        p50 = lat[lat_reps / 2] * 1e3;
+        free(lat);
+    }
+    if (out_path) {
+        FILE *o2 = fopen(out_path, "wb");
+        if (!o2 || fwrite(out, sizeof *out, n * dim, o2) != n * dim) { perror(out_path); return 1; }
+        fclose(o2);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"core\": \"%s\", \"threads\": %d, \"blas\": %d, \"batch\": %zu, \"precision\": \"%s\", \"n\": %zu, "
+           "\"dim\": %zu, \"load_s\": %.3f, \"seconds\": %.4f, \"sent_per_s\": %.1f, "
+           "\"p50_single_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
+           vec_blas_core(), threads, blas, batch,
+           bert_precision_name(bert_get_config(m)->precision), n, dim, t_load, best, n / best, p50,
+           ru.ru_maxrss / 1024.0);
+    bert_free(m);
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    free(texts);
+    free(out);
+    return 0;
+}

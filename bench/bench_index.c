@@ -1,0 +1,348 @@
+/* bench_index.c - build time, memory, single-thread queries/s and recall@10
+ * of the index kinds on a generated set, and the .fvecs/.ivecs files that
+ * bench/compare_index.py feeds to FAISS and hnswlib.
+ *
+ * Data (issue 4): n vectors of dim d from a mixture of 1,000 Gaussian
+ * clusters (centres ~ N(0,1) per dimension, points = centre + N(0,1) noise),
+ * L2-normalised; nq queries from the same mixture; seed 42.  Ground truth is
+ * the exact top-10 by inner product (flat, sgemm batch).
+ *
+ * Output: a header of "# key value" lines, then one tab-separated row per
+ * measurement: row, build_s, mem_mb, qps, recall, p50_us, p99_us.  The same
+ * rows go to DIR/ours.tsv.  Everything runs on one thread (OpenBLAS too).
+ *
+ *   bench_index [--dir DIR] [--n N] [--nq Q] [--dim D] [--only flat,sq8,ivf,hnsw]
+ *               [--hnsw-m M] [--efc E]
+ *   bench_index --dir DIR --query-only hnsw    (re-query DIR/hnsw.idx, saved by a run)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "err.h"
+#include "index.h"
+#include "mem.h"
+#include "progress.h"
+#include "rng.h"
+#include "vec.h"
+
+#define K 10
+#define NCLUSTERS 1000
+
+static FILE *g_tsv;
+static volatile float g_sink;
+
+static void row(const char *name, double build_s, size_t mem, double qps, double recall,
+                double p50, double p99)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s\t%.2f\t%.1f\t%.1f\t%.4f\t%.1f\t%.1f\n", name, build_s,
+             (double)mem / (1 << 20), qps, recall, p50, p99);
+    fputs(line, stdout);
+    fflush(stdout);
+    if (g_tsv) {
+        fputs(line, g_tsv);
+        fflush(g_tsv);
+    }
+}
+
+static void die(const char *what, const err *e)
+{
+    fprintf(stderr, "bench_index: %s: %s\n", what, e->msg);
+    exit(1);
+}
+
+static void gen(float *x, size_t n, size_t d, const float *cent, rng *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)rng_below(r, NCLUSTERS);
+        float *v = x + i * d;
+        for (size_t j = 0; j < d; j++)
+            v[j] = cent[c * d + j] + (float)rng_normal(r);
+        vec_normalize(v, d);
+    }
+}
+
+/* Best of 5 streaming reads over the base vectors: the memory bandwidth one
+ * core gets right now, and so the single-query flat limit (n*d*4 bytes per
+ * query).  Sixteen independent lanes let the compiler vectorise the sum. */
+static double stream_gbs(const float *x, size_t nf)
+{
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        float acc[16] = {0};
+        double t0 = progress_now(), t;
+        for (size_t i = 0; i + 16 <= nf; i += 16)
+            for (int j = 0; j < 16; j++)
+                acc[j] += x[i + j];
+        t = progress_now() - t0;
+        for (int j = 1; j < 16; j++)
+            acc[0] += acc[j];
+        g_sink = acc[0];   /* a volatile store keeps the loop alive */
+        if ((double)nf * 4 / t / 1e9 > best)
+            best = (double)nf * 4 / t / 1e9;
+    }
+    return best;
+}
+
+static int want(const char *only, const char *what)
+{
+    return !only || strstr(only, what) != NULL;
+}
+
+static vindex *build_timed(const float *x, const int64_t *ids, size_t n, size_t d,
+                           const index_opts *o, double *secs)
+{
+    vindex *ix = NULL;
+    err e = {0};
+    double t0 = progress_now();
+    if (index_build(x, ids, n, d, o, NULL, &ix, &e) < 0)
+        die("build", &e);
+    *secs = progress_now() - t0;
+    return ix;
+}
+
+static void eval_row(const char *name, vindex *ix, const float *q, size_t nq, size_t d,
+                     const int64_t *truth, double build_s)
+{
+    index_eval_result r;
+    index_stats s;
+    err e = {0};
+    if (index_eval(ix, q, nq, d, K, truth, K, &r, &e) < 0)
+        die("eval", &e);
+    index_info(ix, &s);
+    row(name, build_s, s.memory_bytes, r.qps, r.recall, r.p50_us, r.p99_us);
+}
+
+/* --query-only hnsw: loads DIR/hnsw.idx, DIR/query.fvecs and DIR/gt.ivecs
+ * and prints the ef sweep rows (build_s 0), nothing else. */
+static int query_saved(const char *dir, const char *what)
+{
+    static const int efs[] = {16, 32, 64, 128, 256};
+    char path[1024];
+    float *q;
+    int64_t *truth;
+    size_t nq, d, nt, kt;
+    unsigned char *blob;
+    long len;
+    FILE *f;
+    vindex *ix = NULL;
+    err e = {0};
+    if (strcmp(what, "hnsw") != 0) {
+        fprintf(stderr, "bench_index: --query-only supports hnsw\n");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/query.fvecs", dir);
+    if (index_fvecs_read(path, &q, &nq, &d, &e) < 0)
+        die("read", &e);
+    snprintf(path, sizeof path, "%s/gt.ivecs", dir);
+    if (index_ivecs_read(path, &truth, &nt, &kt, &e) < 0)
+        die("read", &e);
+    if (nt != nq || kt < K) {
+        fprintf(stderr, "bench_index: %s does not match the queries\n", path);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/hnsw.idx", dir);
+    f = fopen(path, "rb");
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "bench_index: cannot read %s\n", path);
+        return 1;
+    }
+    blob = mem_alloc((size_t)len);
+    if (!blob || fread(blob, 1, (size_t)len, f) != (size_t)len) {
+        fprintf(stderr, "bench_index: cannot read %s\n", path);
+        return 1;
+    }
+    fclose(f);
+    if (index_load(blob, (size_t)len, &ix, &e) < 0)
+        die("load", &e);
+    mem_free(blob);
+    for (size_t i = 0; i < sizeof efs / sizeof efs[0]; i++) {
+        char name[64];
+        if (index_set_param(ix, "ef", efs[i], &e) < 0)
+            die("set", &e);
+        snprintf(name, sizeof name, "hnsw ef=%d", efs[i]);
+        eval_row(name, ix, q, nq, d, truth, 0);
+    }
+    index_free(ix);
+    mem_free(q);
+    mem_free(truth);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = "build/bench-data", *only = NULL, *query_only = NULL;
+    size_t n = 100000, nq = 1000, d = 384;
+    int hm = 32, efc = 200;
+    float *cent, *x, *q;
+    int64_t *ids, *truth;
+    int *cnt;
+    float *tsc;
+    rng r;
+    err e = {0};
+    char path[1024];
+    vindex *flat;
+    double t0, bs;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
+        else if (strcmp(argv[i], "--query-only") == 0) query_only = argv[i + 1];
+        else if (strcmp(argv[i], "--n") == 0) n = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--nq") == 0) nq = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--dim") == 0) d = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+        else if (strcmp(argv[i], "--hnsw-m") == 0) hm = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--efc") == 0) efc = atoi(argv[i + 1]);
+        else {
+            fprintf(stderr, "usage: bench_index [--dir DIR] [--n N] [--nq Q] [--dim D] "
+                            "[--only flat,sq8,ivf,hnsw] [--hnsw-m M] [--efc E]\n");
+            return 2;
+        }
+    }
+    if (n < NCLUSTERS || nq == 0 || d == 0) {
+        fprintf(stderr, "bench_index: need n >= %d, nq > 0, dim > 0\n", NCLUSTERS);
+        return 2;
+    }
+    vec_blas_threads(1);
+    if (query_only)
+        return query_saved(dir, query_only);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/ours.tsv", dir);
+    g_tsv = fopen(path, "w");
+
+    cent = mem_array((size_t)NCLUSTERS * d, sizeof(float));
+    x = mem_aligned(64, n * d * sizeof(float));
+    q = mem_aligned(64, nq * d * sizeof(float));
+    ids = mem_array(n, sizeof *ids);
+    truth = mem_array(nq * K, sizeof *truth);
+    tsc = mem_array(nq * K, sizeof *tsc);
+    cnt = mem_array(nq, sizeof *cnt);
+    if (!cent || !x || !q || !ids || !truth || !tsc || !cnt) {
+        fprintf(stderr, "bench_index: out of memory\n");
+        return 1;
+    }
+    rng_seed(&r, 42, 0);
+    for (size_t i = 0; i < (size_t)NCLUSTERS * d; i++)
+        cent[i] = (float)rng_normal(&r);
+    gen(x, n, d, cent, &r);
+    gen(q, nq, d, cent, &r);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (int64_t)i;   /* .ivecs truth holds row numbers, as in SIFT1M */
+
+    printf("# n %zu\n# nq %zu\n# dim %zu\n# clusters %d\n# seed 42\n# blas_core %s\n", n, nq, d,
+           NCLUSTERS, vec_blas_core());
+    {
+        double gbs = stream_gbs(x, n * d);
+        printf("# stream_read_gbs %.2f\n# flat_limit_qps %.1f\n", gbs,
+               gbs * 1e9 / ((double)n * d * sizeof(float)));
+    }
+    printf("# row\tbuild_s\tmem_mb\tqps\trecall\tp50_us\tp99_us\n");
+
+    /* flat: ground truth from the sgemm batch, then single-query speed */
+    {
+        index_opts o = index_opts_default();
+        o.kind = INDEX_FLAT;
+        o.metric = INDEX_IP;
+        flat = build_timed(x, ids, n, d, &o, &bs);
+        t0 = progress_now();
+        if (index_search_batch(flat, q, nq, d, K, NULL, truth, tsc, cnt, &e) < 0)
+            die("batch", &e);
+        {
+            double secs = progress_now() - t0;
+            index_stats s;
+            index_info(flat, &s);
+            row("flat batch", bs, s.memory_bytes, (double)nq / secs, 1.0, 0, 0);
+        }
+        snprintf(path, sizeof path, "%s/base.fvecs", dir);
+        if (index_fvecs_write(path, x, n, d, &e) < 0)
+            die("write", &e);
+        snprintf(path, sizeof path, "%s/query.fvecs", dir);
+        if (index_fvecs_write(path, q, nq, d, &e) < 0)
+            die("write", &e);
+        snprintf(path, sizeof path, "%s/gt.ivecs", dir);
+        if (index_ivecs_write(path, truth, nq, K, &e) < 0)
+            die("write", &e);
+        if (want(only, "flat"))
+            eval_row("flat single", flat, q, nq, d, truth, bs);
+        index_free(flat);
+    }
+    if (want(only, "sq8")) {
+        index_opts o = index_opts_default();
+        vindex *ix;
+        o.kind = INDEX_FLAT;
+        o.metric = INDEX_IP;
+        o.quant = INDEX_QUANT_SQ8;
+        ix = build_timed(x, ids, n, d, &o, &bs);
+        eval_row("flat sq8 single", ix, q, nq, d, truth, bs);
+        index_free(ix);
+    }
+    if (want(only, "ivf")) {
+        static const int probes[] = {16, 32, 64};
+        for (int quant = 0; quant <= 1; quant++) {
+            index_opts o = index_opts_default();
+            vindex *ix;
+            o.kind = INDEX_IVF;
+            o.metric = INDEX_IP;
+            o.nlist = 1024;
+            o.quant = quant ? INDEX_QUANT_SQ8 : INDEX_QUANT_NONE;
+            if (quant && !want(only, "sq8"))
+                continue;
+            ix = build_timed(x, ids, n, d, &o, &bs);
+            for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+                char name[64];
+                if (index_set_param(ix, "nprobe", probes[i], &e) < 0)
+                    die("set", &e);
+                snprintf(name, sizeof name, "ivf%s nprobe=%d", quant ? " sq8" : "", probes[i]);
+                eval_row(name, ix, q, nq, d, truth, bs);
+            }
+            index_free(ix);
+        }
+    }
+    if (want(only, "hnsw")) {
+        static const int efs[] = {16, 32, 64, 128, 256};
+        index_opts o = index_opts_default();
+        vindex *ix;
+        o.kind = INDEX_HNSW;
+        o.metric = INDEX_IP;
+        o.M = hm;
+        o.ef_construction = efc;
+        ix = build_timed(x, ids, n, d, &o, &bs);
+        for (size_t i = 0; i < sizeof efs / sizeof efs[0]; i++) {
+            char name[64];
+            if (index_set_param(ix, "ef", efs[i], &e) < 0)
+                die("set", &e);
+            snprintf(name, sizeof name, "hnsw ef=%d", efs[i]);
+            eval_row(name, ix, q, nq, d, truth, bs);
+        }
+        /* kept for --query-only, so the compare script can alternate our
+         * queries with the peer's on the same graph */
+        {
+            void *blob;
+            size_t len;
+            FILE *f;
+            snprintf(path, sizeof path, "%s/hnsw.idx", dir);
+            if (index_save(ix, &blob, &len, &e) < 0)
+                die("save", &e);
+            f = fopen(path, "wb");
+            if (!f || fwrite(blob, 1, len, f) != len) {
+                fprintf(stderr, "bench_index: cannot write %s\n", path);
+                return 1;
+            }
+            fclose(f);
+            mem_free(blob);
+        }
+        index_free(ix);
+    }
+    if (g_tsv)
+        fclose(g_tsv);
+    mem_free(cent);
+    mem_free(x);
+    mem_free(q);
+    mem_free(ids);
+    mem_free(truth);
+    mem_free(tsc);
+    mem_free(cnt);
+    return 0;
+}

@@ -1,0 +1,25 @@
+#!/bin/bash
+# bench/tui_similar.sh [N] - the TUI's `similar` response time on the demo
+# data: N queries, each timed inside the TUI loop from submit (what Enter
+# does) to the frame written to the terminal (doupdate), i.e. cmd_exec with
+# all three recommenders + the view model + the curses paint.  Runs the real
+# binary in a 120x40 tmux window (the TUI needs a terminal).
+# Needs: tmux, and EMBEDLAB or build/release/embedlab.
+set -u
+N=${1:-500}
+APP=${EMBEDLAB:-$PWD/build/release/embedlab}
+command -v tmux >/dev/null || { echo "tmux not installed"; exit 77; }
+tmp=$(mktemp -d)
+export TMUX_TMPDIR=$tmp
+trap 'tmux kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+"$APP" --db "$tmp/db" -c 'gen demo' -c 'train item2vec' >"$tmp/prep.log" 2>&1 || { cat "$tmp/prep.log"; exit 1; }
+if "$APP" --db "$tmp/db" -c 'help encode text' >/dev/null 2>&1; then
+    "$APP" --db "$tmp/db" -c 'encode text' >>"$tmp/prep.log" 2>&1 && echo "text vectors: encoded"
+else
+    echo "text vectors: none (no \`encode text\` in this build; the LLM pane is empty)"
+fi
+tmux new-session -d -x 120 -y 40 -s b \
+    "env TERM=xterm-256color LANG=C.UTF-8 $APP --tui --db $tmp/db --bench-similar $N 2>$tmp/out; echo \$? >$tmp/exit"
+for _ in $(seq 1200); do [ -s "$tmp/exit" ] && break; sleep 0.1; done
+cat "$tmp/out"
+[ "$(cat "$tmp/exit" 2>/dev/null)" = 0 ]

@@ -1,0 +1,18 @@
+# The data side of embedlab in batch mode: generate, inspect, errors.
+help show
+gen demo --items 100 --sessions 300 --seed 5
+info
+items category=stylus limit=3
+show I00001
+sessions limit=3
+sessions stats
+set alpha 0.3
+set alpha 3
+set hybrid magic
+frobnicate
+items --bogus
+show NOPE
+train item2vec dim=0
+train item2vec window=-1
+train item2vec negative=1000000
+train item2vec colour=blue
