@@ -5,9 +5,10 @@
 #  - the run must fail, with an "error: " line starting with the message the
 #    README gives for the file (which names the file and, for rows, the line);
 #  - `sqlite3 DB .dump` must be byte-identical before and after.
-# Model files (safetensors, config, vocab) go through `encode text model=DIR`
-# when this build has that command; tests/unit/test_badfiles.c checks them
-# against the loaders in any case.
+# Model files (safetensors, config, vocab) are put into a copy of the tiny-bert
+# fixture and go through `encode text model=DIR` (skipped, with a note, in a
+# build without that command); tests/unit/test_badfiles.c checks them against
+# the loaders as well.
 set -u
 cd "$(dirname "$0")/.."        # tests/: the README's paths are relative to it
 APP=${EMBEDLAB:-$PWD/../build/release/embedlab}

@@ -1,8 +1,8 @@
 /* test_badfiles.c - the model files of the bad-input catalogue (tests/bad/,
  * README "Vector and model files") against the loaders: each is refused with
  * -ERR_PARSE and a message naming the file and what is wrong.  Run from
- * tests/ (as tests/run.sh does).  The same files go through the binary in
- * tests/e2e/bad_inputs.sh once a command loads a model folder. */
+ * tests/ (as tests/run.sh does).  The same files go through the binary
+ * (`encode text model=DIR`) in tests/e2e/bad_inputs.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
