@@ -10,6 +10,7 @@
 #ifndef EMBEDLAB_LAB_H
 #define EMBEDLAB_LAB_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,12 @@ typedef struct lab {
     lab_model models[LAB_MAX_MODELS];
     size_t n_models;
 
+    /* A running job's latest partial result (eval's metrics so far), handed
+     * to a front end on another thread: the only lab fields that may be
+     * touched while a job runs, through lab_live_publish/lab_live_take. */
+    pthread_mutex_t live_mu;
+    struct table *live;
+
     void *textenc;       /* loaded text encoder (textenc.h) or NULL */
     void (*textenc_free)(void *);
 } lab;
@@ -88,6 +95,12 @@ const store_corpus *lab_corpus(lab *L, err *e);
 /* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
  * the model does not exist. */
 lab_model *lab_model_get(lab *L, const char *name, err *e);
+
+/* Thread-safe hand-over of a job's partial result: publish takes ownership
+ * of t (replacing an unread one); take returns it (caller frees with
+ * table_free) or NULL. */
+void lab_live_publish(lab *L, struct table *t);
+struct table *lab_live_take(lab *L);
 
 /* Applies the lab's nprobe/ef settings to every loaded index. */
 void lab_apply_search_params(lab *L);

@@ -272,8 +272,11 @@ static int case_selected(lab *L, const eval_run *r, const eval_case *c, int whic
     return which == CASES_SUBSTITUTE ? same : !same;
 }
 
-/* Runs every row on every case.  k_list: list length asked of a method. */
-static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, err *e)
+static table *metrics_table(lab *L, const eval_run *r, int which, long k);
+
+/* Runs every row on every case.  k_list: list length asked of a method.
+ * live: publish the metrics so far (lab_live_publish) as the job runs. */
+static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, int live, err *e)
 {
     rec_list *rl = mem_alloc(sizeof *rl);
     long rows[REC_MAX_K];
@@ -315,13 +318,16 @@ static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, er
             rc = err_set(e, ERR_CANCEL, "eval cancelled: no result");
             break;
         }
-        if (rc == 0 && (done & 63) == 0) {   /* live figure: Hybrid's recall so far */
+        if (rc == 0 && (done & 63) == 0) {   /* live figures: Hybrid's recall so far */
             eval_scores m;
             eval_acc_mean(&r->rows[r->n_rows > 2 ? 2 : 0].acc, &m);
             progress_set_metric(&L->prog, "recall", m.recall);
+            if (live)
+                lab_live_publish(L, metrics_table(L, r, which, (long)k));
         }
     }
     progress_end(&L->prog);
+    table_free(lab_live_take(L));   /* the final table replaces the snapshots */
     mem_free(rl);
     if (rc == 0 && done == 0)
         rc = err_set(e, ERR_STATE, "eval: no held-out item %s",
@@ -352,44 +358,30 @@ static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int 
 
 static int col(table *t, const char *name, int right) { return table_col(t, name, right); }
 
-static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
-{
-    eval_run *r = mem_calloc(1, sizeof *r);
-    long k, users, seed;
-    int split, which = cmd_flag(a, "cold")         ? CASES_COLD
-                     : cmd_flag(a, "complements") ? CASES_COMPLEMENT
-                     : cmd_flag(a, "substitutes") ? CASES_SUBSTITUTE : CASES_ALL;
-    int nt = L->set.no_timing, rc;
-    static const char *const titles[] = {"evaluation", "evaluation (cold start)",
-                                         "evaluation (complements)",
-                                         "evaluation (substitutes)"};
-    char h[32];
-    table *t;
+static const char *const eval_titles[] = {"evaluation", "evaluation (cold start)",
+                                          "evaluation (complements)",
+                                          "evaluation (substitutes)"};
 
-    if (!r)
-        return cmd_nomem(e);
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) ||
-        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = cmd_choice(a, "split", "last|time", EVAL_SPLIT_LAST, &split, e)) ||
-        (rc = prepare(L, r, split, (size_t)users, (uint64_t)seed, 0, e)) ||
-        (rc = run_cases(L, r, (size_t)k, (size_t)k, which, e)))
-        goto done;
-    t = cmd_table(out, titles[which]);
-    snprintf(h, sizeof h, "%ld", k);
-    if (!t || table_set_kind(t, "metrics") || col(t, "method", 0) ||
-        table_col(t, "P@k", 1) || table_col(t, "R@k", 1) || table_col(t, "NDCG@k", 1) ||
-        col(t, "MRR", 1) || col(t, "coverage", 1) || col(t, "p50 ms", 1) ||
-        col(t, "p95 ms", 1) || col(t, "p99 ms", 1) || col(t, "memory MB", 1))
+/* The metrics table of the rows so far (eval's result, and its live
+ * snapshots while it runs); NULL when out of memory. */
+static table *metrics_table(lab *L, const eval_run *r, int which, long k)
+{
+    int nt = L->set.no_timing;
+    table *t = table_new(eval_titles[which]);
+
+    if (!t || table_set_kind(t, "metrics") || col(t, "method", 0) || col(t, "P@k", 1) ||
+        col(t, "R@k", 1) || col(t, "NDCG@k", 1) || col(t, "MRR", 1) || col(t, "coverage", 1) ||
+        col(t, "p50 ms", 1) || col(t, "p95 ms", 1) || col(t, "p99 ms", 1) ||
+        col(t, "memory MB", 1))
         goto nomem;
     for (size_t i = 0; i < r->n_rows; i++) {
-        eval_row *w = &r->rows[i];
+        const eval_row *w = &r->rows[i];
         eval_scores m;
-        eval_acc_mean(&w->acc, &m);
         char name[64];
-        if (w->method == REC_HYBRID) {
+        eval_acc_mean(&w->acc, &m);
+        if (w->method == REC_HYBRID)
             snprintf(name, sizeof name, "Hybrid (%s)", lab_hybrid_name(w->ms.hybrid));
-        } else
+        else
             snprintf(name, sizeof name, "%s", w->name);
         if (table_row(t) || table_str(t, name) || table_num(t, m.precision, 4) ||
             table_num(t, m.recall, 4) || table_num(t, m.ndcg, 4) || table_num(t, m.mrr, 4) ||
@@ -403,10 +395,32 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     if (header_notes(L, t, r, r->rows[0].acc.n, which) ||
         table_note(t, "k = %ld; one held-out item per query, so R@k is the hit rate", k))
         goto nomem;
-    rc = 0;
-    goto done;
+    return t;
 nomem:
-    rc = cmd_nomem(e);
+    table_free(t);
+    return NULL;
+}
+
+static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    eval_run *r = mem_calloc(1, sizeof *r);
+    long k, users, seed;
+    int split, which = cmd_flag(a, "cold")         ? CASES_COLD
+                     : cmd_flag(a, "complements") ? CASES_COMPLEMENT
+                     : cmd_flag(a, "substitutes") ? CASES_SUBSTITUTE : CASES_ALL;
+    int rc;
+
+    if (!r)
+        return cmd_nomem(e);
+    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) ||
+        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
+        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
+        (rc = cmd_choice(a, "split", "last|time", EVAL_SPLIT_LAST, &split, e)) ||
+        (rc = prepare(L, r, split, (size_t)users, (uint64_t)seed, 0, e)) ||
+        (rc = run_cases(L, r, (size_t)k, (size_t)k, which, 1, e)))
+        goto done;
+    if (!table_list_add(out, metrics_table(L, r, which, k)))
+        rc = cmd_nomem(e);
 done:
     run_done(r);
     mem_free(r);
@@ -428,7 +442,7 @@ static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
         (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
         (rc = prepare(L, r, EVAL_SPLIT_LAST, (size_t)users, (uint64_t)seed, 1, e)) ||
         (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K,
-                        CASES_ALL, e)))
+                        CASES_ALL, 0, e)))
         goto done;
     t = cmd_table(out, "comparison");
     snprintf(pk, sizeof pk, "Precision@%ld", k);

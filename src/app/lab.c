@@ -2,6 +2,7 @@
 #include "lab.h"
 #include "index.h"
 #include "mem.h"
+#include "table.h"
 
 #include <string.h>
 
@@ -32,6 +33,7 @@ lab *lab_open(const char *db_path, err *e)
     }
     lab_settings_default(&L->set);
     progress_init(&L->prog, NULL, NULL);
+    pthread_mutex_init(&L->live_mu, NULL);
     L->db_path = mem_strdup(db_path);
     if (!L->db_path) {
         err_set(e, ERR_NOMEM, "out of memory");
@@ -87,6 +89,8 @@ void lab_close(lab *L)
     if (!L)
         return;
     lab_invalidate(L);
+    table_free(L->live);
+    pthread_mutex_destroy(&L->live_mu);
     if (L->textenc && L->textenc_free)
         L->textenc_free(L->textenc);
     store_close(L->db);
@@ -219,6 +223,26 @@ lab_model *lab_model_get(lab *L, const char *name, err *e)
     L->n_models++;
     load_index(L, m);
     return m;
+}
+
+void lab_live_publish(lab *L, table *t)
+{
+    table *old;
+    pthread_mutex_lock(&L->live_mu);
+    old = L->live;
+    L->live = t;
+    pthread_mutex_unlock(&L->live_mu);
+    table_free(old);
+}
+
+table *lab_live_take(lab *L)
+{
+    table *t;
+    pthread_mutex_lock(&L->live_mu);
+    t = L->live;
+    L->live = NULL;
+    pthread_mutex_unlock(&L->live_mu);
+    return t;
 }
 
 void lab_apply_search_params(lab *L)

@@ -344,6 +344,14 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
             progress_cancel(&L->prog);   /* in case the job reset it as it began */
         if (reap_job(u) && u->quitting)
             break;
+        if (u->job_running) {   /* eval's metrics so far, published by the job */
+            table *live = lab_live_take(L);
+            if (live) {
+                table_list_done(&u->metrics);
+                table_list_init(&u->metrics);
+                table_list_add(&u->metrics, live);
+            }
+        }
         if (r != ERR) {
             int f = tui_handle_key(u, r == KEY_CODE_YES, (int)ch);
             /* drain what readline completed, then keys typed ahead */
