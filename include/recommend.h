@@ -43,12 +43,13 @@ typedef struct rec_list {
 } rec_list;
 
 /* Restricts results: an item passes when it is not excluded and, if
- * category is set, belongs to it. */
+ * rows_ok is set, its catalog row is marked there (category and attribute
+ * filters, evaluated once per query by the caller). */
 typedef struct rec_filter {
     const int64_t *exclude;   /* sorted ascending */
     size_t n_exclude;
-    const char *category;
-    lab *L;                   /* for the category lookup */
+    const uint8_t *rows_ok;   /* per catalog row, or NULL: every item */
+    lab *L;                   /* for the row lookup */
 } rec_filter;
 
 int rec_filter_allow(int64_t id, void *filter);
@@ -65,7 +66,7 @@ typedef struct rec_query {
     size_t n_hist;
     const float *text_q;     /* overrides the text history mean (free text, +/- terms) */
     const float *i2v_q;      /* overrides the item2vec history mean (+/- terms) */
-    const char *category;
+    const uint8_t *rows_ok;  /* filter: catalog rows allowed, or NULL */
 } rec_query;
 
 typedef struct rec_models {

@@ -12,14 +12,14 @@
 
 /* Does item row r match every key=value filter in a?  category, title
  * substring (title~) and any attribute of the attrs JSON object. */
-static int item_matches(const store_catalog *c, size_t r, const cmd_args *a)
+int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
 {
     cJSON *attrs = NULL;
     int ok = 1;
 
     for (int i = 0; i < a->n_kv && ok; i++) {
         const char *k = a->key[i], *v = a->val[i];
-        if (!v || strcmp(k, "limit") == 0)
+        if (!v || strcmp(k, "limit") == 0 || strcmp(k, "k") == 0)
             continue;
         if (strcmp(k, "category") == 0) {
             ok = strcmp(c->category[r], v) == 0;
@@ -45,6 +45,25 @@ static int item_matches(const store_catalog *c, size_t r, const cmd_args *a)
     return ok;
 }
 
+int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
+{
+    const store_catalog *c;
+    int any = 0;
+
+    *rows = NULL;
+    for (int i = 0; i < a->n_kv; i++)
+        any |= a->val[i] && strcmp(a->key[i], "k") != 0 && strcmp(a->key[i], "limit") != 0;
+    if (!any)
+        return 0;
+    if (!(c = lab_catalog(L, e)))
+        return -e->code;
+    if (!(*rows = mem_calloc(c->n + 1, 1)))
+        return cmd_nomem(e);
+    for (size_t r = 0; r < c->n; r++)
+        (*rows)[r] = (uint8_t)cmd_item_matches(c, r, a);
+    return 0;
+}
+
 static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_catalog *c = lab_catalog(L, e);
@@ -61,7 +80,7 @@ static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
     if (!t || table_col(t, "id", 0) || table_col(t, "title", 0) || table_col(t, "category", 0))
         return cmd_nomem(e);
     for (size_t r = 0; r < c->n; r++) {
-        if (!item_matches(c, r, a))
+        if (!cmd_item_matches(c, r, a))
             continue;
         matched++;
         if (shown < (size_t)limit) {

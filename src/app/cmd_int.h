@@ -52,8 +52,20 @@ int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def,
                err *e);
 
 struct rec_list;
+struct rec_models;
+struct rec_query;
 /* Appends one recommender's list as a "similar" table (cmd_rec.c). */
 int cmd_rec_table(lab *L, table_list *out, int method, const struct rec_list *rl, err *e);
+/* The three lists (Item2Vec, LLM, Hybrid) for q, with a's item filters. */
+int cmd_rec_panes(lab *L, const struct rec_models *ms, const struct rec_query *q,
+                  const cmd_args *a, size_t k, table_list *out, err *e);
+
+/* Item filters: category=, title= (a word of it) and any attribute=value of
+ * the attrs JSON.  cmd_item_matches tests one catalog row (cmd_data.c);
+ * cmd_item_filter returns a per-row bitmap (caller frees with mem_free), or
+ * NULL in *rows when a has no filter; 0 or -ERR_NOMEM. */
+int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);
+int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
 
 /* Output helpers */
 table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */

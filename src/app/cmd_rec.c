@@ -75,21 +75,29 @@ int cmd_rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *
     return 0;
 }
 
-static int three_panes(lab *L, rec_models *ms, const rec_query *q, size_t k, table_list *out,
-                       err *e)
+int cmd_rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cmd_args *a,
+                  size_t k, table_list *out, err *e)
 {
     static const int methods[] = {REC_ITEM2VEC, REC_TEXT, REC_HYBRID};
-    rec_list *rl = mem_alloc(sizeof *rl);
-    int rc = 0;
+    rec_query q = *q0;
+    uint8_t *rows = NULL;
+    rec_list *rl;
+    int rc;
 
-    if (!rl)
+    if ((rc = cmd_item_filter(L, a, &rows, e)))
+        return rc;
+    q.rows_ok = rows;
+    if (!(rl = mem_alloc(sizeof *rl))) {
+        mem_free(rows);
         return cmd_nomem(e);
+    }
     for (int i = 0; i < 3 && rc == 0; i++) {
-        rc = rec_run(L, ms, methods[i], q, k, rl, e);
+        rc = rec_run(L, ms, methods[i], &q, k, rl, e);
         if (rc == 0)
             rc = cmd_rec_table(L, out, methods[i], rl, e);
     }
     mem_free(rl);
+    mem_free(rows);
     return rc;
 }
 
@@ -119,7 +127,6 @@ static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
     }
     q.hist = hist;
     q.n_hist = (size_t)a->argc;
-    q.category = cmd_str(a, "category", NULL);
     if (signs || a->argc > 1) {
         lab_model *mods[2] = {ms.i2v, ms.text};
         float *vecs[2] = {NULL, NULL};
@@ -151,7 +158,7 @@ static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
         if (ms.i2v && !iq)   /* none of the terms has a behaviour vector */
             ms.i2v = NULL;
     }
-    rc = three_panes(L, &ms, &q, (size_t)k, out, e);
+    rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     mem_free(iq);
     mem_free(tq);
     return rc;
@@ -204,8 +211,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     }
     q.hist = hist;
     q.n_hist = n;
-    q.category = cmd_str(a, "category", NULL);
-    rc = three_panes(L, &ms, &q, (size_t)k, out, e);
+    rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     if (rc == 0) {
         table *t = cmd_table(out, "");
         if (!t || table_note(t, "user %s: %zu events in history; the last %d form the query",
@@ -218,13 +224,16 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
 }
 
 const cmd_def cmd_defs_rec[] = {
-    {"similar", c_similar, "similar ITEM [k=10] [category=C] | similar +ITEM... -ITEM...",
+    {"similar", c_similar,
+     "similar ITEM [k=10] [category=C] [ATTR=VALUE] | similar +ITEM... -ITEM...",
      "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
-     "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar.",
-     "k= category=", 1, CMD_MAX_ARGS},
-    {"recommend user", c_recommend_user, "recommend user USER [k=10] [category=C]",
+     "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar. "
+     "Filters (category=, title=, any attribute) apply inside the search.",
+     "k= category= title= *=", 1, CMD_MAX_ARGS},
+    {"recommend user", c_recommend_user,
+     "recommend user USER [k=10] [category=C] [ATTR=VALUE]",
      "Recommendations for a user from the last items of their history, in three lists. "
      "Items already in the history are excluded.",
-     "k= category=", 1, 1},
+     "k= category= title= *=", 1, 1},
     {NULL, NULL, NULL, NULL, NULL, 0, 0},
 };

@@ -281,7 +281,6 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     rec_models ms = {0};
     rec_query q = {0};
-    rec_list *rl = NULL;
     float *v = NULL;
     size_t dim;
     long k;
@@ -305,15 +304,7 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
     ms.alpha = L->set.alpha;
     ms.hist_last = L->set.history;
     q.text_q = v;
-    q.category = cmd_str(a, "category", NULL);
-    if (!(rl = mem_alloc(sizeof *rl))) {
-        rc = cmd_nomem(e);
-        goto done;
-    }
-    static const int methods[] = {REC_ITEM2VEC, REC_TEXT, REC_HYBRID};
-    for (int i = 0; i < 3 && rc == 0; i++)
-        if (!(rc = rec_run(L, &ms, methods[i], &q, (size_t)k, rl, e)))
-            rc = cmd_rec_table(L, out, methods[i], rl, e);
+    rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     if (rc == 0) {
         table *t = cmd_table(out, "");
         if (!t || (L->set.no_timing ? table_note(t, "query encoded by %s", ms.text->info.label)
@@ -322,7 +313,6 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
             rc = cmd_nomem(e);
     }
 done:
-    mem_free(rl);
     mem_free(v);
     return rc;
 }
@@ -493,10 +483,10 @@ const cmd_def cmd_defs_text[] = {
      "precision=bf16 uses the CPU's bf16 matrix units where present (faster, cosine about "
      "0.995-0.999 against fp32). Ctrl-C cancels and keeps the previous vectors.",
      "model= batch= threads= precision=", 0, 0},
-    {"query", c_query, "query \"TEXT\" [k=10] [category=C]",
+    {"query", c_query, "query \"TEXT\" [k=10] [category=C] [ATTR=VALUE]",
      "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
      "lists; Item2Vec has no vector for text).",
-     "k= category=", 1, CMD_MAX_ARGS},
+     "k= category= title= *=", 1, CMD_MAX_ARGS},
     {"embed", c_embed, "embed \"TEXT\" | embed --jsonl FILE",
      "Print the text encoder's vector for TEXT, or for each JSON string line of FILE, as JSON "
      "arrays.",

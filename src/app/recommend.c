@@ -28,9 +28,9 @@ int rec_filter_allow(int64_t id, void *ud)
         return 1;
     if (f->n_exclude && bsearch(&id, f->exclude, f->n_exclude, sizeof id, cmp_i64))
         return 0;
-    if (f->category && f->L) {
+    if (f->rows_ok && f->L) {
         long r = lab_find_id(f->L, id);
-        if (r < 0 || strcmp(f->L->cat.category[r], f->category) != 0)
+        if (r < 0 || !f->rows_ok[r])
             return 0;
     }
     return 1;
@@ -266,7 +266,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
 {
     int64_t *ex = NULL;
     float *iq = NULL, *tq = NULL;
-    rec_filter f = {.category = q->category, .L = L};
+    rec_filter f = {.rows_ok = q->rows_ok, .L = L};
     double t0 = progress_now();
     size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
     int rc = 0;
@@ -327,7 +327,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         break;
     case REC_HYBRID:
         if (!ms->text && ms->i2v && iq) {
-            rc = rec_search(ms->i2v, iq, k, &f, out, e);
+            rc = rec_search(ms->i2v_out ? ms->i2v_out : ms->i2v, iq, k, &f, out, e);
             snprintf(out->note, sizeof out->note, "no text vectors: item2vec only");
         } else if (!ms->text || !tq)
             snprintf(out->note, sizeof out->note, "needs text vectors: `encode text`");

@@ -16,3 +16,7 @@ train item2vec dim=0
 train item2vec window=-1
 train item2vec negative=1000000
 train item2vec colour=blue
+# item filters inside the similar lists (an attribute and the category)
+train item2vec dim=8 epochs=2 threads=1 seed=3
+similar I00050 k=3 brand=Lumina
+similar I00050 k=3 category="phone case"

@@ -99,9 +99,13 @@ static void test_exact_search_and_exclusion(void **st)
                 best = s;
         }
     assert_float_equal(A.scores[0], best, 1e-5);
-    /* category filter */
-    rec_query q = {.hist = h, .n_hist = 1, .category = "odd"};
+    /* a row filter (the "odd" category) holds inside exact search and HNSW */
+    uint8_t rows[40];
+    for (int i = 0; i < 40; i++)
+        rows[i] = (uint8_t)(i % 2);
+    rec_query q = {.hist = h, .n_hist = 1, .rows_ok = rows};
     assert_int_equal(rec_run(L, &ms, REC_TEXT, &q, 10, &A, NULL), 0);
+    assert_int_equal(A.n, 10);
     for (size_t i = 0; i < A.n; i++)
         assert_true(lab_find_id(L, A.ids[i]) % 2 == 1);
 }
