@@ -41,7 +41,7 @@ static int setup(void **st)
     (void)st;
     L = lab_open(":memory:", NULL);
     for (int i = 0; i < 40; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "I%02d", i);
         store_item it = {.ext_id = id, .title = id, .category = i % 2 ? "odd" : "even"};
         if (store_item_insert(L->db, &it, &ids[i], NULL))
