@@ -336,10 +336,12 @@ static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, in
     return rc;
 }
 
-static const char *const case_names[] = {"", ", cold-start targets only",
-                                         ", complements only (target category differs from "
-                                         "the last item's)",
-                                         ", substitutes only (same category as the last item)"};
+static const char *const case_names[] = {
+    "",
+    ", cold-start targets only",
+    (", complements only (target category differs from the last item's)"),
+    ", substitutes only (same category as the last item)",
+};
 
 static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int which)
 {
