@@ -278,8 +278,12 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
     ex = mem_array(q->n_hist + 1, sizeof *ex);
     if (!ex)
         return err_set(e, ERR_NOMEM, "out of memory");
-    memcpy(ex, q->hist, q->n_hist * sizeof *ex);
-    qsort(ex, q->n_hist, sizeof *ex, cmp_i64);
+    /* a text query has no history: hist is NULL, and memcpy/qsort with a NULL
+     * pointer is undefined even for 0 bytes (UBSan, fuzz_cmd `query`) */
+    if (q->n_hist) {
+        memcpy(ex, q->hist, q->n_hist * sizeof *ex);
+        qsort(ex, q->n_hist, sizeof *ex, cmp_i64);
+    }
     f.exclude = ex;
     f.n_exclude = q->n_hist;
 
