@@ -380,7 +380,8 @@ static int ml_latest(ml *m, const char *dir)
     if (file_exists(dir, "tags.csv", f, sizeof f)) {
         if ((rc = each_csv_row(m, f, tag_cols, 3, 3, tag_row)))
             return rc;
-        qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
+        if (m->n_tags)   /* an empty tags.csv leaves tags NULL (UBSan, fuzz corpus empty_tags) */
+            qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_tag);
     }
     snprintf(f, sizeof f, "%s/movies.csv", dir);
     if ((rc = each_csv_row(m, f, movie_cols, 3, 3, movie_row)))
