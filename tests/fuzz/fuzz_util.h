@@ -7,8 +7,10 @@
  * the sanitizers of the current CONFIG.
  *
  * Inputs that must be files (importers, model loaders) are written into one
- * private temporary directory per process (in /dev/shm when it exists, so
- * they stay in memory), removed at exit.
+ * private temporary directory per process, removed at exit: under
+ * $FUZZ_TMPDIR when set (`make fuzz` sets it and removes it afterwards, as
+ * libFuzzer ends some runs without running atexit handlers), else in
+ * /dev/shm when it exists, so the files stay in memory.
  */
 #ifndef EMBEDLAB_FUZZ_UTIL_H
 #define EMBEDLAB_FUZZ_UTIL_H
@@ -62,7 +64,9 @@ static void fuzz_cleanup_(void)
 static inline const char *fuzz_dir(void)
 {
     if (!fuzz_dir_[0]) {
-        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+        const char *base = getenv("FUZZ_TMPDIR");
+        if (!base || !*base)
+            base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
         snprintf(fuzz_dir_, sizeof fuzz_dir_, "%s/embedlab-fuzz-XXXXXX", base ? base : "/tmp");
         if (!mkdtemp(fuzz_dir_)) {
             perror("fuzz: mkdtemp");
