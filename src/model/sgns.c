@@ -306,7 +306,10 @@ double sgns_alpha_at(const sgns_opts *o, uint64_t done, uint64_t total)
 /* ---- the kernel ---------------------------------------------------------- */
 
 /* GCC/Clang vector extensions: one AVX-512 register, or two AVX2 ones, or
- * four SSE ones, whatever -march allows; no intrinsics needed. */
+ * four SSE ones, whatever -march allows; no intrinsics needed.  The helpers
+ * pass vectors by value but are static and inlined, so GCC's psABI note for
+ * builds without -mavx512f does not concern them. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v4 __attribute__((vector_size(16)));
@@ -318,7 +321,7 @@ static inline NO_TSAN v16 ld16(const float *p)
     return v;
 }
 
-static inline NO_TSAN void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+static inline NO_TSAN void st16(float *p, const v16 *v) { memcpy(p, v, sizeof *v); }
 
 static inline NO_TSAN v8 ld8(const float *p)
 {
@@ -327,19 +330,21 @@ static inline NO_TSAN v8 ld8(const float *p)
     return v;
 }
 
-static inline NO_TSAN void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+static inline NO_TSAN void st8(float *p, const v8 *v) { memcpy(p, v, sizeof *v); }
 
-static inline float hsum8(v8 v)
+static inline float hsum8(const v8 *v)
 {
-    v4 a = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    v4 a = __builtin_shufflevector(*v, *v, 0, 1, 2, 3) +
+           __builtin_shufflevector(*v, *v, 4, 5, 6, 7);
     a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
     return a[0] + a[1];
 }
 
-static inline float hsum16(v16 v)
+static inline float hsum16(const v16 *v)
 {
-    return hsum8(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+    v8 h = __builtin_shufflevector(*v, *v, 0, 1, 2, 3, 4, 5, 6, 7) +
+           __builtin_shufflevector(*v, *v, 8, 9, 10, 11, 12, 13, 14, 15);
+    return hsum8(&h);
 }
 
 /* Shared read-only state of one training run. */
@@ -446,7 +451,7 @@ step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *
                 s[k % NA] += a[k] * ov[k];
         }
         v16 t = NA == 4 ? (s[0] + s[1]) + (s[2] + s[3]) : NA == 2 ? s[0] + s[1] : s[0];
-        int ix = sig_index(hsum16(t));
+        int ix = sig_index(hsum16(&t));
         /* label 1: g = (1 - σ(f)) α = σ(-f) α; label 0: g = -σ(f) α.  The
          * grid is symmetric, so σ(-f) and -log σ(-f) sit at SIG_SIZE-1-ix. */
         float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
@@ -454,12 +459,15 @@ step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *
 #pragma GCC unroll 8
         for (int k = 0; k < NV; k++) {
             acc[k] += g * ov[k];
-            st16(o + 16 * k, ov[k] + g * a[k]);
+            v16 nv = ov[k] + g * a[k];
+            st16(o + 16 * k, &nv);
         }
     }
 #pragma GCC unroll 8
-    for (int k = 0; k < NV; k++)
-        st16(l1 + 16 * k, a[k] + acc[k]);
+    for (int k = 0; k < NV; k++) {
+        v16 nv = a[k] + acc[k];
+        st16(l1 + 16 * k, &nv);
+    }
     return loss;
 }
 
@@ -480,13 +488,14 @@ static NO_TSAN float step_any(size_t D, const float *restrict l1, float *restric
             s += ld8(l1 + d) * ld8(o + d);
         for (; d < D; d++)
             f += l1[d] * o[d];
-        int ix = sig_index(f + hsum8(s));
+        int ix = sig_index(f + hsum8(&s));
         float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
         loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
         for (d = 0; d + 8 <= D; d += 8) {
             v8 ov = ld8(o + d), lv = ld8(l1 + d);
-            st8(grad + d, ld8(grad + d) + g * ov);
-            st8(o + d, ov + g * lv);
+            v8 ng = ld8(grad + d) + g * ov, no = ov + g * lv;
+            st8(grad + d, &ng);
+            st8(o + d, &no);
         }
         for (; d < D; d++) {
             grad[d] += g * o[d];

@@ -199,6 +199,12 @@ static void test_reproducible_one_thread(void **st)
         train_once(&t.c, &o, 40, &b);
         assert_memory_equal(a.in, b.in, 40 * (size_t)o.dim * sizeof(float));
         assert_memory_equal(a.out, b.out, 40 * (size_t)o.dim * sizeof(float));
+        sgns_model cp;
+        assert_int_equal(sgns_model_copy(&cp, &a, NULL), 0);
+        assert_int_equal(cp.n_vocab, 40);
+        assert_memory_equal(cp.in, a.in, 40 * (size_t)o.dim * sizeof(float));
+        assert_memory_equal(cp.out, a.out, 40 * (size_t)o.dim * sizeof(float));
+        sgns_model_done(&cp);
         o.seed = 8;
         train_once(&t.c, &o, 40, &c);
         o.seed = 7;
