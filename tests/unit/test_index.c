@@ -345,6 +345,20 @@ static void test_filters(void **st)
             }
             assert_true(calls > 0);
             {
+                /* the batch path (sgemm blocks for flat) filters inside too */
+                int64_t bid[30 * K];
+                float bsc[30 * K];
+                int cnt[30];
+                index_filter f = {allow_odd_tens, &calls, NULL, 0};
+                err e = {0};
+                assert_int_equal(index_search_batch(ix, g.q, g.nq, D, K, &f, bid, bsc, cnt, &e), 0);
+                for (size_t qi = 0; qi < g.nq; qi++) {
+                    assert_int_equal(cnt[qi], K);
+                    for (int j = 0; j < K; j++)
+                        assert_true((bid[qi * K + j] / 10) % 2 == 1);
+                }
+            }
+            {
                 /* an unsorted exclusion list is a usage error */
                 int64_t bad[2] = {5, 3}, ids[K];
                 float sc[K];
