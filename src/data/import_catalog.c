@@ -56,6 +56,7 @@ static int insert_item(imp_ctx *x, const char *path, int64_t line, const store_i
     return 0;
 }
 
+
 /* ---- CSV / TSV ------------------------------------------------------------ */
 
 static int catalog_csv_row(imp_ctx *x, imp_csv *c, int ci, int ct, int cd, int cc,
@@ -114,6 +115,19 @@ nomem:
     return err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, line);
 }
 
+/* The column positions catalog_csv_row needs, for imp_csv_each. */
+typedef struct catalog_cols {
+    int ci, ct, cd, cc;
+    char **abuf;
+    size_t *acap;
+} catalog_cols;
+
+static int catalog_csv_each(imp_ctx *x, imp_csv *c, void *ud)
+{
+    catalog_cols *k = ud;
+    return catalog_csv_row(x, c, k->ci, k->ct, k->cd, k->cc, k->abuf, k->acap);
+}
+
 static int catalog_csv(imp_ctx *x, const char *path, unsigned char delim)
 {
     imp_csv c;
@@ -140,20 +154,9 @@ static int catalog_csv(imp_ctx *x, const char *path, unsigned char delim)
                      found);
         goto done;
     }
-    for (;;) {
-        rc = imp_csv_next(&c, x->e);
-        if (rc == 0)
-            break;
-        if (rc > 0) {
-            if ((rc = imp_tick(x)))
-                goto done;
-            rc = catalog_csv_row(x, &c, ci, ct, cd, cc, &abuf, &acap);
-        } else if (rc == -ERR_PARSE || rc == -ERR_RANGE) {
-            x->r->rows++;   /* a malformed record is still a row read */
-        }
-        if (rc && (rc = imp_row_failed(x, rc)))
-            goto done;
-    }
+    catalog_cols cols = {ci, ct, cd, cc, &abuf, &acap};
+    if ((rc = imp_csv_each(x, &c, catalog_csv_each, &cols)))
+        goto done;
     if (x->r->rows == 0 && x->r->skipped == 0)
         rc = err_set(x->e, ERR_PARSE, "%s: no data rows after the header", path);
 done:

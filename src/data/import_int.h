@@ -107,6 +107,12 @@ int imp_csv_open(imp_csv *c, const char *path, unsigned char delim, err *e);
 /* 1: a record (fields via imp_csv_str); 0: end of file; -ERR_PARSE/-ERR_RANGE
  * for a malformed record (row-level; reading can go on); -ERR_IO/-ERR_NOMEM. */
 int imp_csv_next(imp_csv *c, err *e);
+/* Reads the remaining records of c: each well-formed one goes to
+ * row(x, c, ud); a malformed record still counts as a row read.  A failed
+ * row goes through imp_row_failed (skipped with --skip-bad, else the end).
+ * Returns 0 or the error that stopped the import. */
+int imp_csv_each(imp_ctx *x, imp_csv *c, int (*row)(imp_ctx *x, imp_csv *c, void *ud),
+                 void *ud);
 void imp_csv_close(imp_csv *c);
 static inline const char *imp_csv_str(const imp_csv *c, size_t i) { return c->fb + c->off[i]; }
 /* The name of column i for messages: its header name or "column N". */

@@ -247,6 +247,21 @@ static int insert_ratings(ml *m, const char *file)
  * order); idx[k] receives the column of cols[k]. */
 typedef int (*row_fn)(ml *m, imp_csv *c, const int *idx);
 
+typedef struct ml_rows {
+    ml *m;
+    row_fn fn;
+    const int *idx;
+} ml_rows;
+
+static int ml_row(imp_ctx *x, imp_csv *c, void *ud)
+{
+    ml_rows *r = ud;
+    if (c->nf != c->n_names)
+        return err_set(x->e, ERR_PARSE, "%s:%lld: the row has %zu fields, the header has %zu",
+                       r->m->path, (long long)c->line, c->nf, c->n_names);
+    return r->fn(r->m, c, r->idx);
+}
+
 static int each_csv_row(ml *m, const char *file, const char *const *cols, size_t n_cols,
                         int n_required, row_fn fn)
 {
@@ -268,24 +283,8 @@ static int each_csv_row(ml *m, const char *file, const char *const *cols, size_t
             goto done;
         }
     }
-    for (;;) {
-        rc = imp_csv_next(&c, x->e);
-        if (rc == 0)
-            break;
-        if (rc > 0) {
-            if ((rc = imp_tick(x)))
-                goto done;
-            if (c.nf != c.n_names)
-                rc = err_set(x->e, ERR_PARSE, "%s:%lld: the row has %zu fields, the header has "
-                             "%zu", m->path, (long long)c.line, c.nf, c.n_names);
-            else
-                rc = fn(m, &c, idx);
-        } else if (rc == -ERR_PARSE || rc == -ERR_RANGE) {
-            x->r->rows++;
-        }
-        if (rc && (rc = imp_row_failed(x, rc)))
-            goto done;
-    }
+    ml_rows rows = {m, fn, idx};
+    rc = imp_csv_each(x, &c, ml_row, &rows);
 done:
     imp_csv_close(&c);
     return rc;

@@ -70,6 +70,12 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
     return 0;
 }
 
+static int sessions_csv_each(imp_ctx *x, imp_csv *c, void *ud)
+{
+    const int *k = ud;   /* session, item, timestamp, user columns */
+    return sessions_csv_row(x, c, k[0], k[1], k[2], k[3]);
+}
+
 static int sessions_csv(imp_ctx *x, const char *path, unsigned char delim)
 {
     imp_csv c;
@@ -90,20 +96,9 @@ static int sessions_csv(imp_ctx *x, const char *path, unsigned char delim)
                      cs < 0 ? "session_id" : "item_id");
         goto done;
     }
-    for (;;) {
-        rc = imp_csv_next(&c, x->e);
-        if (rc == 0)
-            break;
-        if (rc > 0) {
-            if ((rc = imp_tick(x)))
-                goto done;
-            rc = sessions_csv_row(x, &c, cs, ci, ct, cu);
-        } else if (rc == -ERR_PARSE || rc == -ERR_RANGE) {
-            x->r->rows++;
-        }
-        if (rc && (rc = imp_row_failed(x, rc)))
-            goto done;
-    }
+    int cols[4] = {cs, ci, ct, cu};
+    if ((rc = imp_csv_each(x, &c, sessions_csv_each, cols)))
+        goto done;
     if (x->r->rows == 0)
         rc = err_set(x->e, ERR_PARSE, "%s: no data rows after the header", path);
 done:

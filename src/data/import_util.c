@@ -452,6 +452,25 @@ void imp_csv_close(imp_csv *c)
     memset(c, 0, sizeof *c);
 }
 
+int imp_csv_each(imp_ctx *x, imp_csv *c, int (*row)(imp_ctx *x, imp_csv *c, void *ud),
+                 void *ud)
+{
+    int rc;
+
+    while ((rc = imp_csv_next(c, x->e)) != 0) {
+        if (rc > 0) {
+            if ((rc = imp_tick(x)))
+                return rc;
+            rc = row(x, c, ud);
+        } else if (rc == -ERR_PARSE || rc == -ERR_RANGE) {
+            x->r->rows++;   /* a malformed record is still a row read */
+        }
+        if (rc && (rc = imp_row_failed(x, rc)))
+            return rc;
+    }
+    return 0;
+}
+
 int imp_csv_next(imp_csv *c, err *e)
 {
     const char *path = c->src.path;

@@ -20,3 +20,8 @@ train item2vec colour=blue
 train item2vec dim=8 epochs=2 threads=1 seed=3
 similar I00050 k=3 brand=Lumina
 similar I00050 k=3 category="phone case"
+# the recommendation settings validate their values
+set i2v inin
+set i2v sideways
+set history 1
+set history 0
