@@ -134,6 +134,24 @@ static int save_text(lab *L, const textenc *t, store_model *sm, const vecset *vs
     return 0;
 }
 
+int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    int64_t ver = 0;
+    int rc;
+
+    if (strcmp(model, TEXT_NAME) != 0)
+        return 0;
+    rc = store_blob_load(L->db, ENCODER_BLOB, &ver, &blob, &len, e);
+    if (rc == -ERR_NOTFOUND)
+        return 0;
+    if (rc == 0 && ver == from)
+        rc = store_blob_save(L->db, ENCODER_BLOB, to, blob, len, e);
+    mem_free(blob);
+    return rc;
+}
+
 static int ix_msg(table_list *out, const lab_ix_report *ixr, err *e)
 {
     char msg[320];
