@@ -396,9 +396,29 @@ static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import
     return rc;
 }
 
+/* After new items arrive, a text model made earlier lacks their vectors:
+ * say how to add just those (the index then takes them as inserts). */
+static int hint_new_items(lab *L, table_list *out, err *e)
+{
+    store_model m;
+    store_counts c;
+
+    if (store_model_get(L->db, "text", &m, NULL))
+        return 0;
+    int rc = store_counts_get(L->db, &c, NULL);
+    int64_t n_vec = m.n_vectors;
+    store_model_done(&m);
+    if (rc == 0 && c.items > n_vec &&
+        !table_list_msg(out, "%lld items have no text vector: `encode text --new` adds them",
+                        (long long)(c.items - n_vec)))
+        return cmd_nomem(e);
+    return 0;
+}
+
 static int c_load_catalog(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    return run_import(L, a, out, e, import_catalog, "catalog");
+    int rc = run_import(L, a, out, e, import_catalog, "catalog");
+    return rc ? rc : hint_new_items(L, out, e);
 }
 
 static int c_load_sessions(lab *L, const cmd_args *a, table_list *out, err *e)

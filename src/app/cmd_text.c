@@ -611,11 +611,9 @@ const cmd_def cmd_defs_text[] = {
      "Encode every item's text (title. category. description) into normalised vectors: with a "
      "BERT model folder if one is found, else the builtin encoder trained on this catalog. "
      "precision=bf16 uses the CPU's bf16 matrix units where present (faster, cosine about "
-     "0.995-0.999 against fp32). --new encodes only the items that have no text vector yet "
-     "(after `load catalog` added some), with the encoder of the stored vectors, and inserts "
-     "them into the model's index. A model's index follows its vectors: new items are "
-     "inserted, changed ones replaced, or the index is rebuilt when most vectors changed. "
-     "Ctrl-C cancels and keeps the previous vectors and index.",
+     "0.995-0.999 against fp32). --new: only items without a text vector (added by `load "
+     "catalog`), same encoder; the index takes them as inserts. Ctrl-C keeps the previous "
+     "vectors and index.",
      "model= batch= threads= precision= new", 0, 0},
     {"query", c_query, "query \"TEXT\" [k=10] [category=C] [ATTR=VALUE]",
      "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
