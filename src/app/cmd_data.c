@@ -172,21 +172,21 @@ static int c_delete_item(lab *L, const cmd_args *a, table_list *out, err *e)
     for (size_t i = 0; i < n && rc == 0; i++)
         if ((rc = store_item_delete(L->db, ids[i], &ev, e)) == 0)
             n_ev += ev;
-    if (rc) {
-        store_rollback(L->db);
-        if (rc == -ERR_CANCEL)
-            err_set(e, ERR_CANCEL, "delete cancelled: nothing was deleted");
-        goto done;
-    }
-    if ((rc = store_commit(L->db, e)))
-        goto done;
-    lab_invalidate(L);
-    if (!table_list_msg(out, "deleted %zu item%s and %lld event%s", n, n == 1 ? "" : "s",
-                        (long long)n_ev, n_ev == 1 ? "" : "s"))
+    /* the report is made before the commit: a command that fails changed nothing */
+    if (rc == 0 && !table_list_msg(out, "deleted %zu item%s and %lld event%s", n,
+                                   n == 1 ? "" : "s", (long long)n_ev, n_ev == 1 ? "" : "s"))
         rc = cmd_nomem(e);
     for (size_t j = 0; j < nm && rc == 0; j++)
         if (msgs[j][0] && !table_list_msg(out, "%s", msgs[j]))
             rc = cmd_nomem(e);
+    if (rc == 0)
+        rc = store_commit(L->db, e);
+    else
+        store_rollback(L->db);
+    if (rc == 0)
+        lab_invalidate(L);
+    else if (rc == -ERR_CANCEL)
+        err_set(e, ERR_CANCEL, "delete cancelled: nothing was deleted");
 done:
     mem_free(msgs);
     store_models_free(ms, nm);

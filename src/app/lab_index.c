@@ -13,8 +13,10 @@
  * tombstones or old structure, so the index is rebuilt with its stored
  * parameters instead when: the dimension changed; the stored index was
  * already stale or unreadable; more than half of its live vectors changed or
- * went (a full retraining moves every vector); or tombstones would outnumber
- * live vectors.  The report says which happened and why.
+ * went (a full retraining moves every vector); tombstones would outnumber
+ * live vectors; or an IVF index would more than double (its k-means
+ * centroids would describe less than half of the data).  The report says
+ * which happened and why.
  */
 #include "index.h"
 #include "lab.h"
@@ -175,9 +177,11 @@ static int sync_index(lab *L, const store_index_row *row, const vecset *old, int
         snprintf(r->why, sizeof r->why, "the model had no earlier vectors");
     else if (row->model_version != old_ver)
         snprintf(r->why, sizeof r->why, "the stored index was stale");
-    else if (index_load(row->data, row->len, ix, &e2))
+    else if ((rc = index_load(row->data, row->len, ix, &e2)) == -ERR_NOMEM)
+        return err_set(e, ERR_NOMEM, "%s", e2.msg);
+    else if (rc)
         snprintf(r->why, sizeof r->why, "the stored index could not be read (%.100s)", e2.msg);
-    else if (index_info(*ix, &st), st.dim != nv->dim)
+    else if (index_info(*ix, &st), st.dim != nv->dim)   /* loaded: look at it */
         snprintf(r->why, sizeof r->why, "the dimension changed from %zu to %zu", st.dim,
                  nv->dim);
     else {
@@ -187,11 +191,14 @@ static int sync_index(lab *L, const store_index_row *row, const vecset *old, int
         size_t live_after = st.n - touched + d.n_add;
         size_t dead_after = st.n_deleted + touched;
         if (touched > 0 && touched * 2 > st.n)
-            snprintf(r->why, sizeof r->why, "%zu of its %zu vectors changed or went", touched,
+            snprintf(r->why, sizeof r->why, "%zu of its %zu vectors changed or were removed", touched,
                      st.n);
         else if (dead_after > live_after)
             snprintf(r->why, sizeof r->why, "tombstones (%zu) would outnumber live vectors "
                      "(%zu)", dead_after, live_after);
+        else if (st.kind == INDEX_IVF && live_after > 2 * st.n)
+            snprintf(r->why, sizeof r->why, "its lists were trained on less than half of the "
+                     "%zu vectors", live_after);
     }
     if (!r->why[0]) {
         r->n_added = d.n_new;

@@ -1,7 +1,8 @@
 /* test_lab_index.c - a model's stored index follows its vectors
  * (lab_vectors_save, src/app/lab_index.c) for flat, IVF and HNSW:
  * inserts, tombstones and replaced vectors without a rebuild; a rebuild when
- * most vectors changed, the dimension changed or the index was stale; the
+ * most vectors changed, the dimension changed, the index was stale or an IVF
+ * index would more than double; the
  * index is saved with the new model version and found (not stale) by the
  * next load; removed ids never come back from a search; and a cancelled or
  * failing update (every allocation failure in turn) keeps the previous
@@ -194,6 +195,33 @@ static void test_hnsw(void **st)
     incremental("index build m hnsw M=16 ef_construction=200 ef=200 seed=3");
 }
 
+/* IVF's centroids describe the data they were trained on: more than
+ * doubling the index rebuilds it (HNSW and flat take the inserts). */
+static void test_ivf_grows(void **st)
+{
+    vecset v0, v1;
+    lab_ix_report r;
+    index_stats s;
+    (void)st;
+
+    make_vs(&v0, 0, 100, DIM, 1);
+    make_vs(&v1, 0, 250, DIM, 1);   /* the same 100 rows and 150 new */
+    save("m", &v0, &r);
+    exec_ok("index build m ivf nlist=4");
+    save("m", &v1, &r);
+    assert_int_equal(r.action, LAB_IX_REBUILT);
+    assert_non_null(strstr(r.why, "lists"));
+    loaded_index("m", &s);
+    assert_int_equal(s.n, 250);
+    save("m", &v0, &r);
+    exec_ok("index build m hnsw M=8");
+    save("m", &v1, &r);
+    assert_int_equal(r.action, LAB_IX_UPDATED);
+    assert_int_equal(r.n_added, 150);
+    vecset_done(&v0);
+    vecset_done(&v1);
+}
+
 /* A stale stored index (vectors saved behind its back) is rebuilt by the
  * next save, not patched from vectors it was not built from. */
 static void test_stale_rebuilt(void **st)
@@ -341,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ivf_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_keeps_previous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_keep_previous, setup, teardown),
