@@ -5,7 +5,8 @@
 #  - items loaded after the build and encoded with `encode text --new` are
 #    inserted (index info: ready, not stale; the counts grow) and a query
 #    finds a new item through the index;
-#  - `delete item` tombstones: the item never comes back, index info counts it;
+#  - `delete item` tombstones: the item never comes back, index info counts it
+#    and, past a fifth of the rows, suggests a rebuild;
 #  - a failed command (an unknown id among the items to delete) changes nothing;
 #  - `train item2vec --update` moves every vector, so that index is rebuilt
 #    (and says why) and holds the new items;
@@ -103,4 +104,14 @@ out=$(run -c "import vectors $tmp/t.txt --name text") || fail "re-import: $out"
 grep -q 'rebuilt over 202 vectors, because the stored index was stale' <<<"$out" \
     || fail "stale rebuild report: $out"
 grep -qE '^text +hnsw .* 202 +0 .* ready' <<<"$(run -c 'index info')" || fail "not ready after rebuild"
+
+# many tombstones: index info suggests a rebuild, which compacts
+ids=$(seq -f 'I%05g' 1 45 | tr '\n' ' ')
+out=$(run -c "delete item $ids") || fail "delete 45: $out"
+grep -q '^index text (hnsw): 0 added, 0 updated, 45 removed; 157 live, 45 tombstones' <<<"$out" \
+    || fail "45 tombstones: $out"
+grep -qE '^text +hnsw .* 157 +45 .* many tombstones: `index build` again' <<<"$(run -c 'index info')" \
+    || fail "no rebuild suggested: $(run -c 'index info')"
+run -c 'index build text hnsw' >/dev/null || fail "compacting rebuild"
+grep -qE '^text +hnsw .* 157 +0 .* ready$' <<<"$(run -c 'index info')" || fail "not compact after rebuild"
 echo ok

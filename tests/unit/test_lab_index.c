@@ -68,12 +68,18 @@ static void make_vs(vecset *vs, size_t from, size_t n, size_t dim, uint64_t salt
     }
 }
 
-static void save(const char *name, const vecset *vs, lab_ix_report *r)
+static store_model model_named(const char *name)
 {
     store_model m = {0};
-    err e;
     snprintf(m.name, sizeof m.name, "%s", name);
     snprintf(m.kind, sizeof m.kind, "imported");
+    return m;
+}
+
+static void save(const char *name, const vecset *vs, lab_ix_report *r)
+{
+    store_model m = model_named(name);
+    err e;
     int rc = lab_vectors_save(L, &m, vs, r, &e);
     if (rc)
         fail_msg("lab_vectors_save: %s", e.msg);
@@ -228,7 +234,7 @@ static void test_stale_rebuilt(void **st)
 {
     vecset v0, v1;
     lab_ix_report r;
-    store_model m = {0};
+    store_model m = model_named("m");
     index_stats s;
     (void)st;
 
@@ -236,8 +242,6 @@ static void test_stale_rebuilt(void **st)
     save("m", &v0, &r);
     exec_ok("index build m hnsw M=8");
     make_vs(&v1, 0, N0 + 10, DIM, 1);   /* same rows, 10 more */
-    snprintf(m.name, sizeof m.name, "m");
-    snprintf(m.kind, sizeof m.kind, "imported");
     assert_int_equal(store_vectors_save(L->db, &m, &v0, NULL), 0);   /* bypasses the index */
     lab_invalidate_model(L, "m");
     save("m", &v1, &r);
@@ -292,7 +296,7 @@ static void test_cancel_keeps_previous(void **st)
 {
     vecset v0, v1;
     lab_ix_report r;
-    store_model m = {0};
+    store_model m = model_named("m");
     snap s0;
     err e;
     (void)st;
@@ -304,8 +308,6 @@ static void test_cancel_keeps_previous(void **st)
     make_vs(&v1, 0, N0, DIM, 9);   /* all changed: a rebuild, which reports progress */
     progress_init(&L->prog, cancel_on_build, NULL);
     L->prog.min_interval_ms = 0;
-    snprintf(m.name, sizeof m.name, "m");
-    snprintf(m.kind, sizeof m.kind, "imported");
     assert_int_equal(lab_vectors_save(L, &m, &v1, &r, &e), -ERR_CANCEL);
     progress_init(&L->prog, NULL, NULL);
     assert_int_equal(store_in_txn(L->db), 0);
@@ -336,10 +338,8 @@ static void test_faults_keep_previous(void **st)
     take(&s0);
     make_vs(&v1, 0, N0 + 20, DIM, 1);   /* the same N0 rows and 20 new */
     for (n = 0; n < 100000 && rc != 0; n++) {
-        store_model m = {0};
+        store_model m = model_named("m");
         err e;
-        snprintf(m.name, sizeof m.name, "m");
-        snprintf(m.kind, sizeof m.kind, "imported");
         mem_fail_after(n);
         rc = lab_vectors_save(L, &m, &v1, &r, &e);
         mem_fail_after(-1);
