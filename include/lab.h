@@ -115,6 +115,7 @@ typedef struct lab_ix_report {
     size_t n_added, n_updated, n_removed;   /* UPDATED: ids new, changed, gone */
     size_t n_live, n_dead;      /* the saved index: live vectors, tombstones */
     char why[160];              /* REBUILT: the reason */
+    double seconds;             /* the index's part: compare, update or rebuild, save */
 } lab_ix_report;
 
 /* Saves vs (sorted by unique id) as model m->name like store_vectors_save,
@@ -128,9 +129,11 @@ typedef struct lab_ix_report {
  * model (lab_invalidate_model) so the next use loads both. */
 int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r /* OUT */,
                      err *e);
-/* One line for the user ("index text (hnsw): 12 added, ..."); "" (returns 0)
- * for LAB_IX_NONE.  Returns snprintf's count. */
-int lab_ix_report_text(const lab_ix_report *r, const char *model, char *buf, size_t cap);
+/* One line for the user ("index text (hnsw): 12 added, ... in 0.05 s", the
+ * time left out under L's no_timing); "" (returns 0) for LAB_IX_NONE.
+ * Returns snprintf's count. */
+int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
+                       size_t cap);
 /* Nonzero when tombstones are a fifth or more of an index's rows. */
 int lab_index_needs_rebuild(size_t n_live, size_t n_dead);
 

@@ -128,7 +128,7 @@ static int drop_from_model(lab *L, const char *name, const int64_t *ids, size_t 
         if ((rc = lab_vectors_save(L, &info, &vs, &ixr, e)) == 0 &&
             (rc = cmd_text_encoder_follow(L, name, from, info.version, e)) == 0 &&
             !strchr(name, '#'))
-            lab_ix_report_text(&ixr, name, msg, cap);
+            lab_ix_report_text(L, &ixr, name, msg, cap);
     }
     vecset_done(&vs);
     store_model_done(&info);

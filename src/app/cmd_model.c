@@ -127,7 +127,7 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
                         update ? ", updated" : "");
     if (rc == 0 && update && st.n_new_items)
         rc = table_note(t, "%zu new items got vectors", st.n_new_items);
-    if (rc == 0 && lab_ix_report_text(&ixr, I2V_NAME, ixmsg, sizeof ixmsg) > 0)
+    if (rc == 0 && lab_ix_report_text(L, &ixr, I2V_NAME, ixmsg, sizeof ixmsg) > 0)
         rc = table_note(t, "%s", ixmsg);
     i2v_model_done(&m);
     return rc ? cmd_nomem(e) : 0;
@@ -312,7 +312,7 @@ static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
         rc = cmd_nomem(e);
     if (rc == 0 && unknown && !table_list_msg(out, "%zu unknown keys skipped", unknown))
         rc = cmd_nomem(e);
-    if (rc == 0 && lab_ix_report_text(&ixr, name, ixmsg, sizeof ixmsg) > 0 &&
+    if (rc == 0 && lab_ix_report_text(L, &ixr, name, ixmsg, sizeof ixmsg) > 0 &&
         !table_list_msg(out, "%s", ixmsg))
         rc = cmd_nomem(e);
 done:

@@ -152,10 +152,11 @@ int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to,
     return rc;
 }
 
-static int ix_msg(table_list *out, const lab_ix_report *ixr, err *e)
+static int ix_msg(const lab *L, table_list *out, const lab_ix_report *ixr, err *e)
 {
     char msg[320];
-    if (lab_ix_report_text(ixr, TEXT_NAME, msg, sizeof msg) > 0 && !table_list_msg(out, "%s", msg))
+    if (lab_ix_report_text(L, ixr, TEXT_NAME, msg, sizeof msg) > 0 &&
+        !table_list_msg(out, "%s", msg))
         return cmd_nomem(e);
     return 0;
 }
@@ -231,7 +232,7 @@ static int encode_new(lab *L, const store_catalog *c, table_list *out, err *e)
                         n_new, sm.label, vs.n))
         rc = cmd_nomem(e);
     else
-        rc = ix_msg(out, &ixr, e);
+        rc = ix_msg(L, out, &ixr, e);
 done:
     free_texts(texts, n_new);
     mem_free(rows);
@@ -305,7 +306,7 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
                             textenc_get_kind(t) == TEXTENC_BUILTIN ? ", after training" : "")
                  ? 0 : cmd_nomem(e);
     if (rc == 0)
-        rc = ix_msg(out, &ixr, e);
+        rc = ix_msg(L, out, &ixr, e);
     if (rc == 0) {
         set_encoder(L, t);
         t = NULL;

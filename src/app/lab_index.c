@@ -261,6 +261,7 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r,
         rc = store_commit(L->db, e);
         goto done;
     }
+    double t0 = progress_now();
     if ((rc = sync_index(L, &row, have_old ? &old : NULL, oldinfo.version, vs, &ix, r, e)))
         goto fail;
     index_stats st;
@@ -281,6 +282,7 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r,
     snprintf(nrow.kind, sizeof nrow.kind, "%s", index_kind_name(st.kind));
     if ((rc = store_index_save(L->db, &nrow, e)))
         goto fail;
+    r->seconds = progress_now() - t0;
     rc = store_commit(L->db, e);
     goto done;
 fail:
@@ -296,16 +298,21 @@ done:
     return rc;
 }
 
-int lab_ix_report_text(const lab_ix_report *r, const char *model, char *buf, size_t cap)
+int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
+                       size_t cap)
 {
+    char t[32] = "";
+
+    if (!L->set.no_timing)
+        snprintf(t, sizeof t, " in %.2f s", r->seconds);
     switch (r->action) {
     case LAB_IX_UPDATED:
         return snprintf(buf, cap, "index %s (%s): %zu added, %zu updated, %zu removed; %zu live, "
-                        "%zu tombstones", model, r->kind, r->n_added, r->n_updated, r->n_removed,
-                        r->n_live, r->n_dead);
+                        "%zu tombstones%s", model, r->kind, r->n_added, r->n_updated,
+                        r->n_removed, r->n_live, r->n_dead, t);
     case LAB_IX_REBUILT:
-        return snprintf(buf, cap, "index %s (%s): rebuilt over %zu vectors, because %s", model,
-                        r->kind, r->n_live, r->why);
+        return snprintf(buf, cap, "index %s (%s): rebuilt over %zu vectors%s, because %s",
+                        model, r->kind, r->n_live, t, r->why);
     case LAB_IX_DROPPED:
         return snprintf(buf, cap, "index %s: removed with the model's last vector", model);
     default:
