@@ -428,7 +428,8 @@ static int c_load_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
 
 static int c_load_movielens(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    return run_import(L, a, out, e, import_movielens, "movielens");
+    int rc = run_import(L, a, out, e, import_movielens, "movielens");
+    return rc ? rc : hint_new_items(L, out, e);
 }
 
 /* gen demo writes through this sink straight into the store. */
