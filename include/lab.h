@@ -115,7 +115,8 @@ typedef struct lab_ix_report {
     size_t n_added, n_updated, n_removed;   /* UPDATED: ids new, changed, gone */
     size_t n_live, n_dead;      /* the saved index: live vectors, tombstones */
     char why[160];              /* REBUILT: the reason */
-    double seconds;             /* the index's part: compare, update or rebuild, save */
+    double seconds;             /* the index's part: read the old vectors, compare,
+                                   update or rebuild, save (not the vectors' save) */
 } lab_ix_report;
 
 /* Saves vs (sorted by unique id) as model m->name like store_vectors_save,

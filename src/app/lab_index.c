@@ -246,12 +246,14 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r,
     snprintf(r->kind, sizeof r->kind, "%s", row.kind);
     if ((rc = store_begin(L->db, e)))
         goto done;
+    double t0 = progress_now();   /* the index's part: reading the old vectors, then sync */
     rc = store_vectors_load(L->db, m->name, &old, &oldinfo, &e2);
     if (rc && rc != -ERR_NOTFOUND) {
         err_set(e, e2.code, "%s", e2.msg);
         goto fail;
     }
     have_old = rc == 0;
+    double t_read = progress_now() - t0;
     if ((rc = store_vectors_save(L->db, m, vs, e)))
         goto fail;
     if (vs->n == 0) {   /* nothing to index: the index goes with the vectors */
@@ -261,7 +263,7 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r,
         rc = store_commit(L->db, e);
         goto done;
     }
-    double t0 = progress_now();
+    t0 = progress_now();
     if ((rc = sync_index(L, &row, have_old ? &old : NULL, oldinfo.version, vs, &ix, r, e)))
         goto fail;
     index_stats st;
@@ -282,7 +284,7 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r,
     snprintf(nrow.kind, sizeof nrow.kind, "%s", index_kind_name(st.kind));
     if ((rc = store_index_save(L->db, &nrow, e)))
         goto fail;
-    r->seconds = progress_now() - t0;
+    r->seconds = t_read + (progress_now() - t0);
     rc = store_commit(L->db, e);
     goto done;
 fail:
