@@ -105,4 +105,37 @@ struct table *lab_live_take(lab *L);
 /* Applies the lab's nprobe/ef settings to every loaded index. */
 void lab_apply_search_params(lab *L);
 
+/* ---- keeping a stored index in step with its vectors (lab_index.c) ------- */
+enum { LAB_IX_NONE, LAB_IX_UPDATED, LAB_IX_REBUILT, LAB_IX_DROPPED };
+
+/* What lab_vectors_save did to the model's stored index. */
+typedef struct lab_ix_report {
+    int action;                 /* LAB_IX_*: NONE when the model has no index */
+    char kind[16];              /* "flat", "ivf", "hnsw" */
+    size_t n_added, n_updated, n_removed;   /* UPDATED: ids new, changed, gone */
+    size_t n_live, n_dead;      /* the saved index: live vectors, tombstones */
+    char why[160];              /* REBUILT: the reason */
+    double seconds;             /* the index's part: read the old vectors, compare,
+                                   update or rebuild, save (not the vectors' save) */
+} lab_ix_report;
+
+/* Saves vs (sorted by unique id) as model m->name like store_vectors_save,
+ * and brings the model's stored index up to date in the same transaction:
+ * new ids inserted, gone ids tombstoned, changed ids tombstoned and inserted
+ * again; or a rebuild with the stored parameters when that is the better
+ * choice (dimension changed, stale or unreadable index, more than half of
+ * the vectors changed, tombstones outnumbering live vectors).  May run
+ * inside the caller's transaction.  On any error, -ERR_CANCEL included,
+ * vectors and index stay as they were.  The caller then drops the cached
+ * model (lab_invalidate_model) so the next use loads both. */
+int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r /* OUT */,
+                     err *e);
+/* One line for the user ("index text (hnsw): 12 added, ... in 0.05 s", the
+ * time left out under L's no_timing); "" (returns 0) for LAB_IX_NONE.
+ * Returns snprintf's count. */
+int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
+                       size_t cap);
+/* Nonzero when tombstones are a fifth or more of an index's rows. */
+int lab_index_needs_rebuild(size_t n_live, size_t n_dead);
+
 #endif

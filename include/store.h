@@ -65,6 +65,13 @@ int store_item_insert(store *s, const store_item *it, int64_t *id_out, err *e);
 /* Looks up the rowid of a catalog id: 0, or -ERR_NOTFOUND. */
 int store_item_lookup(store *s, const char *ext_id, int64_t *id_out, err *e);
 
+/* Deletes item id (a rowid), its events and its vectors in one transaction;
+ * *n_events (may be NULL) gets the number of events removed.  Models keep
+ * their version: a caller that keeps indexes rewrites the models holding the
+ * item first (lab_vectors_save), in the same transaction.  -ERR_NOTFOUND if
+ * there is no such item. */
+int store_item_delete(store *s, int64_t id, int64_t *n_events, err *e);
+
 /* Calls fn(ud, rowid, ext_id) for every item, in id order (ext_id is only
  * valid during the call).  A nonzero return from fn stops the walk and is
  * returned.  Importers use it to build their id map once per import. */

@@ -95,6 +95,104 @@ static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
     return 0;
 }
 
+/* Removes the deleted ids from one model's vectors and saves it (its index
+ * tombstones them).  *msg gets the index report, "" when nothing changed. */
+static int drop_from_model(lab *L, const char *name, const int64_t *ids, size_t n, char *msg,
+                           size_t cap, err *e)
+{
+    store_model info;
+    vecset vs;
+    lab_ix_report ixr;
+    size_t kept = 0;
+    int64_t from;
+    int rc;
+
+    msg[0] = '\0';
+    if ((rc = store_vectors_load(L->db, name, &vs, &info, e)))
+        return rc;
+    for (size_t i = 0; i < vs.n; i++) {
+        size_t j = 0;
+        while (j < n && ids[j] != vs.ids[i])
+            j++;
+        if (j < n)
+            continue;
+        if (kept != i) {
+            vs.ids[kept] = vs.ids[i];
+            memmove(vs.data + kept * vs.dim, vs.data + i * vs.dim, vs.dim * sizeof *vs.data);
+        }
+        kept++;
+    }
+    if (kept < vs.n) {
+        vs.n = kept;
+        from = info.version;
+        if ((rc = lab_vectors_save(L, &info, &vs, &ixr, e)) == 0 &&
+            (rc = cmd_text_encoder_follow(L, name, from, info.version, e)) == 0 &&
+            !strchr(name, '#'))
+            lab_ix_report_text(L, &ixr, name, msg, cap);
+    }
+    vecset_done(&vs);
+    store_model_done(&info);
+    return rc;
+}
+
+/* delete item ID...: the items leave the catalog with their events, and
+ * every model that had a vector for one of them is saved without it, so its
+ * index tombstones them.  One transaction: all or nothing. */
+static int c_delete_item(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const store_catalog *c = lab_catalog(L, e);
+    int64_t ids[CMD_MAX_ARGS], n_ev = 0, ev;
+    store_model *ms = NULL;
+    size_t n = 0, nm = 0;
+    char (*msgs)[320] = NULL;
+    int rc;
+
+    if (!c)
+        return -e->code;
+    for (int i = 0; i < a->argc; i++) {
+        long r = lab_resolve_item(L, a->argv[i], e);
+        size_t j = 0;
+        if (r < 0)
+            return -e->code;
+        while (j < n && ids[j] != c->ids[r])
+            j++;
+        if (j == n)
+            ids[n++] = c->ids[r];
+    }
+    if ((rc = store_models_list(L->db, &ms, &nm, e)))
+        return rc;
+    if (!(msgs = mem_calloc(nm ? nm : 1, sizeof *msgs))) {
+        store_models_free(ms, nm);
+        return cmd_nomem(e);
+    }
+    if ((rc = store_begin(L->db, e)))
+        goto done;
+    for (size_t j = 0; j < nm && rc == 0; j++)
+        rc = drop_from_model(L, ms[j].name, ids, n, msgs[j], sizeof msgs[j], e);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = store_item_delete(L->db, ids[i], &ev, e)) == 0)
+            n_ev += ev;
+    /* the report is made before the commit: a command that fails changed nothing */
+    if (rc == 0 && !table_list_msg(out, "deleted %zu item%s and %lld event%s", n,
+                                   n == 1 ? "" : "s", (long long)n_ev, n_ev == 1 ? "" : "s"))
+        rc = cmd_nomem(e);
+    for (size_t j = 0; j < nm && rc == 0; j++)
+        if (msgs[j][0] && !table_list_msg(out, "%s", msgs[j]))
+            rc = cmd_nomem(e);
+    if (rc == 0)
+        rc = store_commit(L->db, e);
+    else
+        store_rollback(L->db);
+    if (rc == 0)
+        lab_invalidate(L);
+    else if (rc == -ERR_CANCEL)
+        err_set(e, ERR_CANCEL, "delete cancelled: nothing was deleted");
+done:
+    mem_free(msgs);
+    store_models_free(ms, nm);
+    return rc;
+}
+
 static int c_show(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     long r = lab_resolve_item(L, a->argv[0], e);
@@ -298,9 +396,29 @@ static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import
     return rc;
 }
 
+/* After new items arrive, a text model made earlier lacks their vectors:
+ * say how to add just those (the index then takes them as inserts). */
+static int hint_new_items(lab *L, table_list *out, err *e)
+{
+    store_model m;
+    store_counts c;
+
+    if (store_model_get(L->db, "text", &m, NULL))
+        return 0;
+    int rc = store_counts_get(L->db, &c, NULL);
+    int64_t n_vec = m.n_vectors;
+    store_model_done(&m);
+    if (rc == 0 && c.items > n_vec &&
+        !table_list_msg(out, "%lld items have no text vector: `encode text --new` adds them",
+                        (long long)(c.items - n_vec)))
+        return cmd_nomem(e);
+    return 0;
+}
+
 static int c_load_catalog(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    return run_import(L, a, out, e, import_catalog, "catalog");
+    int rc = run_import(L, a, out, e, import_catalog, "catalog");
+    return rc ? rc : hint_new_items(L, out, e);
 }
 
 static int c_load_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -310,7 +428,8 @@ static int c_load_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
 
 static int c_load_movielens(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    return run_import(L, a, out, e, import_movielens, "movielens");
+    int rc = run_import(L, a, out, e, import_movielens, "movielens");
+    return rc ? rc : hint_new_items(L, out, e);
 }
 
 /* gen demo writes through this sink straight into the store. */
@@ -449,6 +568,11 @@ const cmd_def cmd_defs_data[] = {
     {"items", c_items, "items [category=C] [title=WORD] [ATTR=VALUE] [limit=20]",
      "List catalog items, filtered by category, a word of the title, or any attribute.",
      "limit= category= title= *=", 0, 0},
+    {"delete item", c_delete_item, "delete item ITEM [ITEM...]",
+     "Remove items from the catalog with their events and their vectors in every model. "
+     "Indexes tombstone them (never returned again; `index info` counts them). One "
+     "transaction: all or nothing.",
+     "", 1, CMD_MAX_ARGS},
     {"show", c_show, "show ITEM",
      "Show one item: title, category, description, attributes, how many events mention it.",
      "", 1, 1},

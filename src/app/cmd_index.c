@@ -108,7 +108,8 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
         return rc;
     t = cmd_table(out, "indexes");
     if (!t || table_col(t, "model", 0) || table_col(t, "index", 0) ||
-        table_col(t, "vectors", 1) || table_col(t, "memory MB", 1) || table_col(t, "state", 0))
+        table_col(t, "vectors", 1) || table_col(t, "tombstones", 1) ||
+        table_col(t, "memory MB", 1) || table_col(t, "state", 0))
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         if (strchr(ms[i].name, '#'))
@@ -121,12 +122,17 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
             index_info(m->index, &st);
             describe(&st, desc, sizeof desc);
         }
-        const char *state = !m ? e2.msg : m->index ? "ready"
+        const char *state = !m ? e2.msg
+                          : m->index ? (lab_index_needs_rebuild(st.n, st.n_deleted)
+                                            ? "ready; many tombstones: `index build` again "
+                                              "to compact"
+                                            : "ready")
                           : m->index_stale ? "stale: vectors changed since the build; run "
                                              "`index build` again"
                                            : "-";
         if (table_row(t) || table_str(t, ms[i].name) || table_str(t, desc) ||
             table_int(t, m && m->index ? (int64_t)st.n : ms[i].n_vectors) ||
+            (m && m->index ? table_int(t, (int64_t)st.n_deleted) : table_str(t, "-")) ||
             table_num(t, m && m->index ? st.memory_bytes / 1e6 : 0, 1) || table_str(t, state))
             goto nomem;
     }
@@ -279,7 +285,9 @@ const cmd_def cmd_defs_index[] = {
      "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild.",
      "metric= nlist= nprobe= M= ef_construction= ef= quant= seed= kmeans_iters= rerank=", 2, 2},
     {"index info", c_index_info, "index info",
-     "Each model's index: kind, parameters, size, memory, and whether it is stale.", "", 0, 0},
+     "Each model's index: kind, parameters, live vectors, tombstones (removed or replaced "
+     "vectors, never returned), memory, and whether it is stale or worth rebuilding.", "", 0,
+     0},
     {"index eval", c_index_eval,
      "index eval MODEL [k=10] [queries=1000|FILE.fvecs] [truth=FILE.ivecs] [--sweep] [seed=1]",
      "Recall@k against exact search, queries per second and latency percentiles for the "

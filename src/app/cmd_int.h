@@ -67,6 +67,11 @@ int cmd_rec_panes(lab *L, const struct rec_models *ms, const struct rec_query *q
 int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);
 int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
 
+/* After model `model` was saved again as version `to` with the same encoder
+ * (delete item), the stored builtin text encoder of version `from` follows
+ * it (cmd_text.c); nothing for other models.  0 or a negative ERR_*. */
+int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e);
+
 /* Output helpers */
 table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */
 int cmd_nomem(err *e);

@@ -19,8 +19,9 @@
 #define I2V_CTX_NAME "item2vec#ctx"
 
 static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_stats *st,
-                    err *e)
+                    lab_ix_report *ixr, err *e)
 {
+    lab_ix_report ctx_ixr;
     store_model sm = {0}, sc = {0};
     char *params = NULL, corpus[160];
     int rc;
@@ -42,8 +43,8 @@ static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_s
     snprintf(sc.kind, sizeof sc.kind, "sgns-ctx");
     if ((rc = store_begin(L->db, e)))
         goto done;
-    if ((rc = store_vectors_save(L->db, &sm, &m->vecs, e)) ||
-        (m->ctx.n && (rc = store_vectors_save(L->db, &sc, &m->ctx, e)))) {
+    if ((rc = lab_vectors_save(L, &sm, &m->vecs, ixr, e)) ||
+        (m->ctx.n && (rc = lab_vectors_save(L, &sc, &m->ctx, &ctx_ixr, e)))) {
         store_rollback(L->db);
         goto done;
     }
@@ -59,6 +60,8 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     i2v_params p = i2v_params_default();
     i2v_model prev = {0}, m = {0};
     i2v_stats st;
+    lab_ix_report ixr;
+    char ixmsg[320];
     int update = cmd_flag(a, "update"), rc;
     table *t;
 
@@ -101,8 +104,11 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
         i2v_model_done(&m);
         return err_set(e, ERR_CANCEL, "training cancelled: the previous model is kept");
     }
-    if (rc || (rc = save_i2v(L, &p, &m, &st, e))) {
+    if (rc || (rc = save_i2v(L, &p, &m, &st, &ixr, e))) {
         i2v_model_done(&m);
+        if (rc == -ERR_CANCEL)
+            return err_set(e, ERR_CANCEL, "training cancelled while updating the index: the "
+                           "previous model and index are kept");
         return rc;
     }
     lab_invalidate_model(L, I2V_NAME);
@@ -121,6 +127,8 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
                         update ? ", updated" : "");
     if (rc == 0 && update && st.n_new_items)
         rc = table_note(t, "%zu new items got vectors", st.n_new_items);
+    if (rc == 0 && lab_ix_report_text(L, &ixr, I2V_NAME, ixmsg, sizeof ixmsg) > 0)
+        rc = table_note(t, "%s", ixmsg);
     i2v_model_done(&m);
     return rc ? cmd_nomem(e) : 0;
 }
@@ -225,6 +233,8 @@ static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
     const store_catalog *c = lab_catalog(L, e);
     store_model sm = {0};
     vecset vs = {0};
+    lab_ix_report ixr;
+    char ixmsg[320];
     size_t unknown = 0;
     int fmt, rc;
 
@@ -290,13 +300,20 @@ static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
     snprintf(sm.name, sizeof sm.name, "%s", name);
     snprintf(sm.kind, sizeof sm.kind, "imported");
     snprintf(sm.label, sizeof sm.label, "imported from %.100s", path);
-    if ((rc = store_vectors_save(L->db, &sm, &vs, e)))
+    if ((rc = lab_vectors_save(L, &sm, &vs, &ixr, e))) {
+        if (rc == -ERR_CANCEL)
+            err_set(e, ERR_CANCEL, "import cancelled while updating the index: the previous "
+                    "vectors and index are kept");
         goto done;
+    }
     lab_invalidate_model(L, name);
     if (!table_list_msg(out, "imported %zu vectors (dim %zu) as model '%s'%s", vs.n, vs.dim,
                         name, unknown ? "; keys not in the catalog were skipped" : ""))
         rc = cmd_nomem(e);
     if (rc == 0 && unknown && !table_list_msg(out, "%zu unknown keys skipped", unknown))
+        rc = cmd_nomem(e);
+    if (rc == 0 && lab_ix_report_text(L, &ixr, name, ixmsg, sizeof ixmsg) > 0 &&
+        !table_list_msg(out, "%s", ixmsg))
         rc = cmd_nomem(e);
 done:
     vecset_done(&vs);

@@ -112,6 +112,134 @@ static int save_builtin(lab *L, const textenc *t, const store_model *sm, err *e)
     return rc;
 }
 
+/* Saves the text vectors, their index and the builtin encoder (same model
+ * version) in one transaction, then drops the cached model. */
+static int save_text(lab *L, const textenc *t, store_model *sm, const vecset *vs,
+                     lab_ix_report *ixr, err *e)
+{
+    int rc;
+
+    if ((rc = store_begin(L->db, e)))
+        return rc;
+    if ((rc = lab_vectors_save(L, sm, vs, ixr, e)) || (rc = save_builtin(L, t, sm, e))) {
+        store_rollback(L->db);
+        if (rc == -ERR_CANCEL)
+            err_set(e, ERR_CANCEL, "encode cancelled while updating the index: the previous "
+                    "text vectors and index are kept");
+        return rc;
+    }
+    if ((rc = store_commit(L->db, e)))
+        return rc;
+    lab_invalidate_model(L, TEXT_NAME);
+    return 0;
+}
+
+int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    int64_t ver = 0;
+    int rc;
+
+    if (strcmp(model, TEXT_NAME) != 0)
+        return 0;
+    rc = store_blob_load(L->db, ENCODER_BLOB, &ver, &blob, &len, e);
+    if (rc == -ERR_NOTFOUND)
+        return 0;
+    if (rc == 0 && ver == from)
+        rc = store_blob_save(L->db, ENCODER_BLOB, to, blob, len, e);
+    mem_free(blob);
+    return rc;
+}
+
+static int ix_msg(const lab *L, table_list *out, const lab_ix_report *ixr, err *e)
+{
+    char msg[320];
+    if (lab_ix_report_text(L, ixr, TEXT_NAME, msg, sizeof msg) > 0 &&
+        !table_list_msg(out, "%s", msg))
+        return cmd_nomem(e);
+    return 0;
+}
+
+static textenc *stored_encoder(lab *L, lab_model *m, err *e);
+
+/* encode text --new: only the items without a text vector, with the encoder
+ * that made the stored ones, so the old vectors stay exactly as they are and
+ * the index takes the new items as inserts. */
+static int encode_new(lab *L, const store_catalog *c, table_list *out, err *e)
+{
+    lab_model *m = lab_model_get(L, TEXT_NAME, e);
+    store_model sm = {0};
+    lab_ix_report ixr;
+    vecset vs = {0};
+    char **texts = NULL;
+    size_t *rows = NULL, n_new = 0, n_old;
+    textenc *t;
+    double t0 = progress_now();
+    int rc;
+
+    if (!m)
+        return e->code == ERR_NOTFOUND
+                   ? err_set(e, ERR_STATE, "encode text --new: no text vectors yet; run `encode "
+                             "text` first")
+                   : -e->code;
+    if (!(t = stored_encoder(L, m, e)))
+        return -e->code;
+    if (textenc_dim(t) != m->vs.dim)
+        return err_set(e, ERR_STATE, "encode text --new: the encoder gives %zu dims, the stored "
+                       "vectors have %zu; run `encode text` again", textenc_dim(t), m->vs.dim);
+    if (!(rows = mem_array(c->n ? c->n : 1, sizeof *rows)))
+        return cmd_nomem(e);
+    for (size_t i = 0; i < c->n; i++)
+        if (vecset_find(&m->vs, c->ids[i]) < 0)
+            rows[n_new++] = i;
+    n_old = m->vs.n;
+    if (n_new == 0) {
+        mem_free(rows);
+        return table_list_msg(out, "text: all %zu items already have vectors (%s)", c->n,
+                              m->info.label) ? 0 : cmd_nomem(e);
+    }
+    if (!(texts = mem_calloc(n_new, sizeof *texts)) ||
+        (rc = vecset_init(&vs, n_old + n_new, m->vs.dim, e))) {
+        rc = cmd_nomem(e);
+        goto done;
+    }
+    for (size_t i = 0; i < n_new; i++)
+        if (!(texts[i] = item_text(c, rows[i]))) {
+            rc = cmd_nomem(e);
+            goto done;
+        }
+    memcpy(vs.ids, m->vs.ids, n_old * sizeof *vs.ids);
+    memcpy(vs.data, m->vs.data, n_old * vs.dim * sizeof *vs.data);
+    for (size_t i = 0; i < n_new; i++)
+        vs.ids[n_old + i] = c->ids[rows[i]];
+    rc = textenc_encode(t, (const char *const *)texts, NULL, n_new, vs.data + n_old * vs.dim,
+                        &L->prog, e);
+    progress_end(&L->prog);
+    if (rc == -ERR_CANCEL) {
+        rc = err_set(e, ERR_CANCEL, "encode cancelled: the previous text vectors are kept");
+        goto done;
+    }
+    if (rc || (rc = vecset_sort(&vs, e)))
+        goto done;
+    /* the same model, grown: name, kind, label and encoder description kept */
+    sm = m->info;   /* params/corpus stay owned by m->info until save_text drops it */
+    sm.train_seconds = m->info.train_seconds + (progress_now() - t0);
+    if ((rc = save_text(L, t, &sm, &vs, &ixr, e)))
+        goto done;
+    m = NULL;   /* dropped from the cache by save_text */
+    if (!table_list_msg(out, "text: %zu new items encoded with %s (%zu items have vectors)",
+                        n_new, sm.label, vs.n))
+        rc = cmd_nomem(e);
+    else
+        rc = ix_msg(L, out, &ixr, e);
+done:
+    free_texts(texts, n_new);
+    mem_free(rows);
+    vecset_done(&vs);
+    return rc;
+}
+
 static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_catalog *c = lab_catalog(L, e);
@@ -120,6 +248,7 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     textenc *t = NULL;
     vecset vs = {0};
     store_model sm = {0};
+    lab_ix_report ixr;
     long batch, threads;
     double t0 = progress_now(), t_train;
     int rc, precision;
@@ -132,6 +261,12 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
         return rc;
     if (c->n == 0)
         return err_set(e, ERR_STATE, "encode text: the catalog is empty (`load catalog` first)");
+    if (cmd_flag(a, "new")) {
+        if (model)
+            return err_set(e, ERR_USAGE, "encode text --new uses the encoder of the stored "
+                           "vectors; model= starts over (`encode text model=...`)");
+        return encode_new(L, c, out, e);
+    }
     if (!(texts = catalog_texts(c, e)))
         return -e->code;
     t = open_encoder(L, model, NULL, threads, batch, precision, texts, c->n, e);
@@ -158,15 +293,8 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     snprintf(sm.label, sizeof sm.label, "%s", textenc_label(t));
     sm.params = desc;
     sm.train_seconds = progress_now() - t0;
-    if ((rc = store_begin(L->db, e)))
+    if ((rc = save_text(L, t, &sm, &vs, &ixr, e)))
         goto done;
-    if ((rc = store_vectors_save(L->db, &sm, &vs, e)) || (rc = save_builtin(L, t, &sm, e))) {
-        store_rollback(L->db);
-        goto done;
-    }
-    if ((rc = store_commit(L->db, e)))
-        goto done;
-    lab_invalidate_model(L, TEXT_NAME);
     double secs = progress_now() - t0;
     if (L->set.no_timing)
         rc = table_list_msg(out, "text: %zu items x %zu dims with %s", c->n, vs.dim,
@@ -177,6 +305,8 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
                             secs - t_train > 0 ? c->n / (secs - t_train) : 0,
                             textenc_get_kind(t) == TEXTENC_BUILTIN ? ", after training" : "")
                  ? 0 : cmd_nomem(e);
+    if (rc == 0)
+        rc = ix_msg(L, out, &ixr, e);
     if (rc == 0) {
         set_encoder(L, t);
         t = NULL;
@@ -477,12 +607,15 @@ static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
 
 const cmd_def cmd_defs_text[] = {
     {"encode text", c_encode_text,
-     "encode text [model=DIR|builtin|auto] [batch=64] [threads=2] [precision=fp32|bf16]",
+     "encode text [model=DIR|builtin|auto] [batch=64] [threads=2] [precision=fp32|bf16] "
+     "[--new]",
      "Encode every item's text (title. category. description) into normalised vectors: with a "
      "BERT model folder if one is found, else the builtin encoder trained on this catalog. "
      "precision=bf16 uses the CPU's bf16 matrix units where present (faster, cosine about "
-     "0.995-0.999 against fp32). Ctrl-C cancels and keeps the previous vectors.",
-     "model= batch= threads= precision=", 0, 0},
+     "0.995-0.999 against fp32). --new: only items without a text vector (added by `load "
+     "catalog`), same encoder; the index takes them as inserts. Ctrl-C keeps the previous "
+     "vectors and index.",
+     "model= batch= threads= precision= new", 0, 0},
     {"query", c_query, "query \"TEXT\" [k=10] [category=C] [ATTR=VALUE]",
      "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
      "lists; Item2Vec has no vector for text).",

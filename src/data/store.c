@@ -346,6 +346,39 @@ int store_item_lookup(store *s, const char *ext_id, int64_t *id_out, err *e)
     return db_err(s, e, "look up item");
 }
 
+int store_item_delete(store *s, int64_t id, int64_t *n_events, err *e)
+{
+    static const char *const sql[] = {"DELETE FROM events WHERE item=?",
+                                      "DELETE FROM vectors WHERE item=?",
+                                      "DELETE FROM items WHERE id=?"};
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = store_begin(s, e)))
+        return rc;
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        if ((rc = prepare(s, sql[i], &st, e)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            rc = db_err(s, e, "delete item");
+            goto fail;
+        }
+        if (i == 0 && n_events)
+            *n_events = sqlite3_changes(s->db);
+        if (i == 2 && sqlite3_changes(s->db) == 0) {
+            rc = err_set(e, ERR_NOTFOUND, "no item with id %lld", (long long)id);
+            goto fail;
+        }
+    }
+    return store_commit(s, e);
+fail:
+    store_rollback(s);
+    return rc;
+}
+
 int store_item_each(store *s, int (*fn)(void *ud, int64_t id, const char *ext_id), void *ud,
                     err *e)
 {

@@ -25,7 +25,7 @@
 static int is_long(const char *line)
 {
     static const char *const longs[] = {"load", "gen", "train", "encode", "eval", "compare",
-                                        "import", "export", NULL};
+                                        "import", "export", "delete", NULL};
     size_t w = strcspn(line, " \t");
     for (int i = 0; longs[i]; i++)
         if (strlen(longs[i]) == w && strncmp(line, longs[i], w) == 0)
@@ -38,7 +38,7 @@ static int is_long(const char *line)
 static int changes_state(const char *line)
 {
     static const char *const w[] = {"load", "gen", "train", "encode", "index", "import", "set",
-                                    NULL};
+                                    "delete", NULL};
     size_t n = strcspn(line, " \t");
     for (int i = 0; w[i]; i++)
         if (strlen(w[i]) == n && strncmp(line, w[i], n) == 0)

@@ -13,7 +13,7 @@
  * of small files, word2vec and index-blob loading, the tokenizer and model
  * loaders, and cmd_exec of items, show, sessions, info, models, train item2vec
  * (epochs=1, tiny corpus), similar, recommend user, index build (hnsw, ivf),
- * export and import vectors.  Also the regressions the fuzzers found. */
+ * retraining and delete item with an index to update, export and import vectors.  Also the regressions the fuzzers found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -394,6 +394,11 @@ static void test_cmd_index(void **st)
     cmd_loop("index build item2vec flat quant=sq8", 1, NULL);
     cmd_loop("similar P3", 1, "index build item2vec hnsw M=4");
     cmd_loop("index info", 1, "index build item2vec ivf nlist=2");
+    /* saving vectors updates the index in the same transaction: a failure
+     * leaves both, so the retry succeeds (rebuild, then tombstone) */
+    cmd_loop("train item2vec dim=4 epochs=1 threads=1 seed=3", 1,
+             "index build item2vec hnsw M=4");
+    cmd_loop("delete item P3", 1, "index build item2vec ivf nlist=2");
     snprintf(line, sizeof line, "export vectors item2vec %s", path_of("out.txt"));
     cmd_loop(line, 1, NULL);
     snprintf(line, sizeof line, "import vectors %s --name back", path_of("out.txt"));

@@ -1,0 +1,117 @@
+#!/bin/bash
+# index_update.sh - a stored index follows its model's vectors, for flat, IVF
+# and HNSW, across processes (each `run` is a new process that loads the
+# index from the database):
+#  - items loaded after the build and encoded with `encode text --new` are
+#    inserted (index info: ready, not stale; the counts grow) and a query
+#    finds a new item through the index;
+#  - `delete item` tombstones: the item never comes back, index info counts it
+#    and, past a fifth of the rows, suggests a rebuild;
+#  - a failed command (an unknown id among the items to delete) changes nothing;
+#  - `train item2vec --update` moves every vector, so that index is rebuilt
+#    (and says why) and holds the new items;
+#  - a stale index (vectors saved behind its back) is reported, and the next
+#    save rebuilds it.
+set -u
+app=${EMBEDLAB:?}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+run() { "$app" --db "$db" --no-timing "$@"; }
+
+cat >"$tmp/new.csv" <<'EOF'
+id,title,description,category
+NEW1,Glacier Trail Headlamp 1400 Lumens,"Rechargeable headlamp with red light mode, tilt and a strap for night hikes.",headlamp
+NEW2,Basalt Ceramic Mug 500 ml,"Ceramic mug with a wide handle, dishwasher safe, in slate grey.",mug
+NEW3,Orbit Tablet 11-inch Stylus Edition,"Tablet computer with 11-inch screen, stylus support and USB-C.",tablet
+EOF
+# the query text is the item's own text (title. category. description): its
+# vector is the item's vector, so the item must come first
+q_new1='Glacier Trail Headlamp 1400 Lumens. headlamp. Rechargeable headlamp with red light mode, tilt and a strap for night hikes.'
+q_new2='Basalt Ceramic Mug 500 ml. mug. Ceramic mug with a wide handle, dishwasher safe, in slate grey.'
+
+for kind in flat ivf hnsw; do
+    db=$tmp/$kind.db
+    case $kind in
+    ivf) opts='nlist=8 nprobe=8' ;;
+    hnsw) opts='M=16 ef_construction=200 ef=200' ;;
+    *) opts= ;;
+    esac
+    run -c 'gen demo --items 200 --sessions 800' -c 'encode text' \
+        -c "index build text $kind $opts" >/dev/null || fail "$kind: set-up"
+    out=$(run -c "load catalog $tmp/new.csv") || fail "$kind: load new items: $out"
+    grep -q '^3 items have no text vector: `encode text --new`' <<<"$out" || fail "$kind: hint: $out"
+    out=$(run -c 'index info') || fail "$kind: index info"
+    grep -qE "^text +$kind .* 200 +0 .* ready" <<<"$out" || fail "$kind: before --new: $out"
+
+    out=$(run -c 'encode text --new') || fail "$kind: encode --new: $out"
+    grep -q '^text: 3 new items encoded' <<<"$out" || fail "$kind: --new message: $out"
+    grep -q "^index text ($kind): 3 added, 0 updated, 0 removed; 203 live, 0 tombstones" \
+        <<<"$out" || fail "$kind: insert report: $out"
+    out=$(run -c 'index info') || fail "$kind: index info"
+    grep -qE "^text +$kind .* 203 +0 .* ready" <<<"$out" || fail "$kind: after insert: $out"
+    out=$(run -c 'encode text --new') || fail "$kind: second --new"
+    grep -q 'all 203 items already have vectors' <<<"$out" || fail "$kind: nothing new: $out"
+
+    # found through the index (LLM pane is the second table: rank 1 line)
+    out=$(run -c "query \"$q_new1\" k=3") || fail "$kind: query"
+    awk '/^LLM/ {p=1} p && /^1 / {print; exit}' <<<"$out" | grep -q NEW1 \
+        || fail "$kind: NEW1 not first: $out"
+    out=$(run -c 'similar NEW3 k=3') || fail "$kind: similar NEW3"
+    grep -q 'no vector' <<<"$out" && fail "$kind: NEW3 has no vector: $out"
+
+    # a failed delete (unknown id) changes nothing
+    run -c 'delete item NEW2 NOPE' >/dev/null 2>&1 && fail "$kind: delete with an unknown id accepted"
+    grep -qE "^text +$kind .* 203 +0 .* ready" <<<"$(run -c 'index info')" \
+        || fail "$kind: failed delete changed the index"
+
+    out=$(run -c 'delete item NEW2') || fail "$kind: delete: $out"
+    grep -q "^index text ($kind): 0 added, 0 updated, 1 removed; 202 live, 1 tombstones" \
+        <<<"$out" || fail "$kind: tombstone report: $out"
+    out=$(run -c 'index info') || fail "$kind: index info"
+    grep -qE "^text +$kind .* 202 +1 .* ready" <<<"$out" || fail "$kind: tombstone count: $out"
+    out=$(run -c "query \"$q_new2\" k=50") || fail "$kind: query after delete"
+    grep -q NEW2 <<<"$out" && fail "$kind: a deleted item came back: $out"
+    run -c 'show NEW2' >/dev/null 2>&1 && fail "$kind: NEW2 still in the catalog"
+done
+
+# item2vec --update: new sessions with new items; every vector moves, so the
+# index is rebuilt (a patch would tombstone every row) and has the new items
+db=$tmp/hnsw.db
+run -c 'train item2vec dim=16 epochs=2 threads=1 seed=1' -c 'index build item2vec hnsw M=8' \
+    >/dev/null || fail "i2v set-up"
+printf 'session_id,item_id,timestamp,user_id\nZ1,NEW1,1,U9\nZ1,I00004,2,U9\nZ2,NEW3,3,U9\nZ2,I00005,4,U9\n' \
+    >"$tmp/s.csv"
+run -c "load sessions $tmp/s.csv" >/dev/null || fail "load sessions"
+n0=$(run -c 'index info' | awk '$1 == "item2vec" {print $(NF-3)}')
+out=$(run -c 'train item2vec dim=16 epochs=1 threads=1 seed=1 --update') || fail "update: $out"
+n_new=$(sed -nE 's/^([0-9]+) new items got vectors$/\1/p' <<<"$out")
+[ -n "$n_new" ] && [ "$n_new" -ge 2 ] || fail "update message: $out"   # NEW1, NEW3 (+ cold items)
+grep -qE '^index item2vec \(hnsw\): rebuilt over [0-9]+ vectors, because [0-9]+ of its [0-9]+ vectors changed' \
+    <<<"$out" || fail "rebuild report: $out"
+out=$(run -c 'index info') || fail "index info"
+grep -qE "^item2vec +hnsw .* $((n0 + n_new)) +0 .* ready" <<<"$out" \
+    || fail "after --update ($n0 + $n_new): $out"
+out=$(run -c 'similar NEW1 k=3') || fail "similar NEW1"
+awk '/^Item2Vec/ {p=1} p && /^1 /' <<<"$out" | grep -q . || fail "NEW1 has no item2vec neighbours: $out"
+
+# stale: vectors changed behind the index's back (another tool, an old
+# version) are reported, and the next save rebuilds
+command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing (scripts/deps.sh test)"; exit 77; }
+sqlite3 "$db" "UPDATE indexes SET model_version = model_version - 1 WHERE model = 'text'"
+run -c 'index info' | grep -qE '^text .*stale' || fail "stale index not reported"
+run -c "export vectors text $tmp/t.txt" >/dev/null || fail "export"
+out=$(run -c "import vectors $tmp/t.txt --name text") || fail "re-import: $out"
+grep -q 'rebuilt over 202 vectors, because the stored index was stale' <<<"$out" \
+    || fail "stale rebuild report: $out"
+grep -qE '^text +hnsw .* 202 +0 .* ready' <<<"$(run -c 'index info')" || fail "not ready after rebuild"
+
+# many tombstones: index info suggests a rebuild, which compacts
+ids=$(seq -f 'I%05g' 1 45 | tr '\n' ' ')
+out=$(run -c "delete item $ids") || fail "delete 45: $out"
+grep -q '^index text (hnsw): 0 added, 0 updated, 45 removed; 157 live, 45 tombstones' <<<"$out" \
+    || fail "45 tombstones: $out"
+grep -qE '^text +hnsw .* 157 +45 .* many tombstones: `index build` again' <<<"$(run -c 'index info')" \
+    || fail "no rebuild suggested: $(run -c 'index info')"
+run -c 'index build text hnsw' >/dev/null || fail "compacting rebuild"
+grep -qE '^text +hnsw .* 157 +0 .* ready$' <<<"$(run -c 'index info')" || fail "not compact after rebuild"
+echo ok
