@@ -1,8 +1,8 @@
 /* bert.h - BERT sentence encoder (sentence-transformers model folders).
  *
  * bert_load reads config.json, modules.json, 1_Pooling/config.json,
- * sentence_bert_config.json, tokenizer_config.json, vocab.txt or
- * tokenizer.json and model.safetensors (F32, F16 or BF16), checks every
+ * sentence_bert_config.json, tokenizer_config.json, special_tokens_map.json,
+ * vocab.txt or tokenizer.json and model.safetensors (F32, F16 or BF16), checks every
  * tensor's shape against config.json ("bert."-prefixed names or not), and
  * keeps the weights mmapped.  bert_encode tokenizes, sorts by length, packs
  * each batch of sentences into one token matrix (no padding: every matrix

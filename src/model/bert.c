@@ -289,11 +289,62 @@ static int load_pooling(bert_model *m, const char *dir, err *e)
     return 0;
 }
 
+/* Special tokens of the tokenizer (HF: unk/sep/pad/cls/mask_token,
+ * additional_special_tokens, added_tokens_decoder), as borrowed strings. */
+#define BERT_MAX_SPECIALS 256
+
+typedef struct bert_specials {
+    const char *name[BERT_MAX_SPECIALS];
+    size_t n;
+} bert_specials;
+
+/* Adds v: a string, or an AddedToken object {"content", "normalized",
+ * "single_word"} that the fast tokenizer matches on the raw text. */
+static void specials_add(bert_specials *sp, const cJSON *v)
+{
+    if (cJSON_IsObject(v)) {
+        if (cfg_bool(v, "normalized") == 1 || cfg_bool(v, "single_word") == 1)
+            return;
+        v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    }
+    if (cJSON_IsString(v) && v->valuestring[0] && sp->n < BERT_MAX_SPECIALS)
+        sp->name[sp->n++] = v->valuestring;
+}
+
+/* The special tokens named by tokenizer_config.json (tc) and
+ * special_tokens_map.json (sm), either may be NULL; BertTokenizer's
+ * defaults for the five roles neither file names. */
+static void specials_collect(bert_specials *sp, const cJSON *tc, const cJSON *sm)
+{
+    static const char *const role[5] = {"unk_token", "sep_token", "pad_token", "cls_token",
+                                        "mask_token"};
+    static const char *const dflt[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    const cJSON *v;
+
+    sp->n = 0;
+    for (int r = 0; r < 5; r++) {
+        size_t n0 = sp->n;
+        specials_add(sp, cJSON_GetObjectItemCaseSensitive(tc, role[r]));
+        if (sp->n == n0)
+            specials_add(sp, cJSON_GetObjectItemCaseSensitive(sm, role[r]));
+        if (sp->n == n0 && !cJSON_GetObjectItemCaseSensitive(tc, role[r]) &&
+            !cJSON_GetObjectItemCaseSensitive(sm, role[r]) && sp->n < BERT_MAX_SPECIALS)
+            sp->name[sp->n++] = dflt[r];
+    }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(tc, "additional_special_tokens"))
+        specials_add(sp, v);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(sm, "additional_special_tokens"))
+        specials_add(sp, v);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(tc, "added_tokens_decoder"))
+        specials_add(sp, v);
+}
+
 static int load_tokenizer(bert_model *m, const char *dir, err *e)
 {
     char path[4096];
-    cJSON *j = NULL;
+    cJSON *j = NULL, *tc = NULL, *sm = NULL;
     wp_opts wo = wp_opts_default();
+    bert_specials sp;
     int rc, lower_text = 0;
     size_t max_seq = 512;
 
@@ -312,16 +363,21 @@ static int load_tokenizer(bert_model *m, const char *dir, err *e)
         cJSON_Delete(j);
         j = NULL;
     }
-    if ((rc = path_join(path, sizeof path, dir, "tokenizer_config.json", e)) != 0 ||
-        (rc = read_json(path, 1, &j, e)) != 0)
-        return rc;
-    if (j) {
-        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
-        wo.lower = cfg_bool(j, "do_lower_case");
-        if (cJSON_IsBool(sa))
-            wo.strip_accents = cJSON_IsTrue(sa) != 0;
-        cJSON_Delete(j);
+    /* both may be absent; the special tokens' strings stay theirs until
+     * wp_load has copied them */
+    if ((rc = path_join(path, sizeof path, dir, "special_tokens_map.json", e)) != 0 ||
+        (rc = read_json(path, 1, &sm, e)) != 0 ||
+        (rc = path_join(path, sizeof path, dir, "tokenizer_config.json", e)) != 0 ||
+        (rc = read_json(path, 1, &tc, e)) != 0)
+        goto out;
+    if (tc) {
+        wo.lower = cfg_bool(tc, "do_lower_case");
+        wo.strip_accents = cfg_bool(tc, "strip_accents");
+        wo.chinese = cfg_bool(tc, "tokenize_chinese_chars");
     }
+    specials_collect(&sp, tc, sm);
+    wo.specials = sp.name;
+    wo.n_specials = sp.n;
     if (m->opts.max_seq)
         max_seq = m->opts.max_seq;
     if (max_seq > (size_t)m->cfg.max_pos)
@@ -329,20 +385,29 @@ static int load_tokenizer(bert_model *m, const char *dir, err *e)
     wo.lower_text = lower_text;
     wo.max_len = max_seq;
     if ((rc = path_join(path, sizeof path, dir, "vocab.txt", e)) != 0)
-        return rc;
+        goto out;
     if (!file_exists(path) && (rc = path_join(path, sizeof path, dir, "tokenizer.json", e)) != 0)
-        return rc;
-    if (!file_exists(path))
-        return err_set(e, ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json", dir);
+        goto out;
+    if (!file_exists(path)) {
+        rc = err_set(e, ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json", dir);
+        goto out;
+    }
     m->tok = wp_load(path, &wo, e);
-    if (!m->tok)
-        return e ? -e->code : -ERR_PARSE;
-    if (wp_vocab_size(m->tok) > (size_t)m->cfg.vocab)
-        return err_set(e, ERR_PARSE, "%s: %zu tokens but config.json vocab_size is %d", path,
-                       wp_vocab_size(m->tok), m->cfg.vocab);
+    if (!m->tok) {
+        rc = e ? -e->code : -ERR_PARSE;
+        goto out;
+    }
+    if (wp_vocab_size(m->tok) > (size_t)m->cfg.vocab) {
+        rc = err_set(e, ERR_PARSE, "%s: %zu tokens but config.json vocab_size is %d", path,
+                     wp_vocab_size(m->tok), m->cfg.vocab);
+        goto out;
+    }
     m->cfg.max_seq = max_seq;
     m->cfg.lower = wp_lowercases(m->tok);
-    return 0;
+out:
+    cJSON_Delete(tc);
+    cJSON_Delete(sm);
+    return rc;
 }
 
 /* ---- weights ------------------------------------------------------------ */
