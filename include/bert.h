@@ -37,6 +37,7 @@ typedef struct bert_config {
     int lower;                                /* tokenizer lowercases + strips accents */
     char dtype[8];                            /* "F32", "F16", "BF16" of the weights */
     int precision;                            /* BERT_FP32 or BERT_BF16 actually used */
+    int bf16_split_layers;                    /* leading layers run split (BERT_BF16) */
 } bert_config;
 
 /* Precision of the four big matrix products per layer.  BERT_BF16 runs them
@@ -51,6 +52,11 @@ typedef struct bert_opts {
     size_t batch;        /* sentences per batch (default 32) */
     size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
     int precision;       /* BERT_FP32 (default) or BERT_BF16 (opt-in fast path) */
+    int bf16_split_layers;   /* BERT_BF16: the first N layers run each matrix
+                                product with both operands split into two bf16
+                                parts (three AMX passes, ~16-bit operands):
+                                rounding errors of the first layers are the
+                                ones the later layers amplify (default 1) */
 } bert_opts;
 
 bert_opts bert_opts_default(void);

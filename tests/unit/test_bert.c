@@ -321,7 +321,8 @@ static void test_progress_and_cancel(void **st)
 }
 
 /* The opt-in bf16 path (AMX): cosine >= 0.999 against the fp32 reference on
- * every test sentence; where the CPU lacks AMX the model reports fp32. */
+ * every test sentence, and the fp32 parity bounds when every layer runs with
+ * split operands; where the CPU lacks AMX the model reports fp32. */
 static void test_bf16_path(void **st)
 {
     int n = 0;
@@ -330,30 +331,43 @@ static void test_bf16_path(void **st)
     err e;
     (void)st;
     o.precision = BERT_BF16;
-    bert_model *m = bert_load(TINY_DIR, &o, &e);
-    assert_non_null(m);
+    assert_int_equal(o.bf16_split_layers, 1);
     if (!bert_bf16_available()) {
+        bert_model *m = bert_load(TINY_DIR, &o, &e);
+        assert_non_null(m);
         assert_int_equal(bert_get_config(m)->precision, BERT_FP32);
         bert_free(m);
         fx_free_reference(ref, n);
         skip();
         return;
     }
-    assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
-    for (int threads = 1; threads <= 2; threads++) {
-        bert_set_threads(m, threads, 1);
-        for (int i = 0; i < n; i++) {
-            float v[32];
-            const char *t = ref[i].text;
-            double dot = 0;
-            assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
-            for (int k = 0; k < 32; k++)
-                dot += (double)v[k] * ref[i].emb[k];
-            if (!(dot >= 0.999))
-                fail_msg("bf16 sentence %d: cosine %.5f", i, dot);
+    /* split = 0: plain bf16; 1 (default): the first layer split; 2: both
+     * layers, which keeps ~16 bits of every operand: fp32 parity */
+    for (int split = 0; split <= 2; split++) {
+        o.bf16_split_layers = split;
+        bert_model *m = bert_load(TINY_DIR, &o, &e);
+        assert_non_null(m);
+        assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
+        assert_int_equal(bert_get_config(m)->bf16_split_layers, split);
+        for (int threads = 1; threads <= 2; threads++) {
+            bert_set_threads(m, threads, 1);
+            for (int i = 0; i < n; i++) {
+                float v[32];
+                const char *t = ref[i].text;
+                double dot = 0;
+                assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
+                if (split == 2) {
+                    check_close(v, ref[i].emb, 32, i, "bf16 split=2");
+                    continue;
+                }
+                for (int k = 0; k < 32; k++)
+                    dot += (double)v[k] * ref[i].emb[k];
+                if (!(dot >= 0.999))
+                    fail_msg("bf16 split=%d sentence %d: cosine %.5f", split, i, dot);
+            }
         }
+        bert_free(m);
     }
-    bert_free(m);
     fx_free_reference(ref, n);
 }
 
