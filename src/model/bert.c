@@ -741,6 +741,26 @@ static void amx_convert(uint16_t *xb, uint16_t *xl, const float *X, size_t M, si
     }
 }
 
+/* tmm4-5 = two 16-row A tiles (rows `stride` bytes apart). */
+__attribute__((target("amx-tile,amx-bf16"), always_inline))
+static inline void amx_load_a(const uint16_t *a0, const uint16_t *a1, size_t stride)
+{
+    _tile_loadd(4, a0, stride);
+    _tile_loadd(5, a1, stride);
+}
+
+/* tmm6-7 = B tiles b0, b1; then C (tmm0-3) += A (tmm4-5) x B, 2 x 2. */
+__attribute__((target("amx-tile,amx-bf16"), always_inline))
+static inline void amx_mul_b(const uint16_t *b0, const uint16_t *b1)
+{
+    _tile_loadd(6, b0, 64);
+    _tile_loadd(7, b1, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+}
+
 /* Y[Mp x ldy] (first N columns) = xb[Mp x Kp] * wp^T, plus xl * wp^T +
  * xb * wl^T when xl and wl are given (split).  Mp % 32 == 0. */
 __attribute__((target("amx-tile,amx-bf16")))
@@ -770,30 +790,12 @@ static void amx_gemm(const uint16_t *xb, const uint16_t *xl, size_t Mp, size_t K
             _tile_zero(2);
             _tile_zero(3);
             for (size_t kb = 0; kb < KB; kb++) {
-                _tile_loadd(4, a0 + kb * 32, Kp * 2);
-                _tile_loadd(5, a1 + kb * 32, Kp * 2);
-                _tile_loadd(6, b0 + kb * 512, 64);
-                _tile_loadd(7, b1 + kb * 512, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
+                amx_load_a(a0 + kb * 32, a1 + kb * 32, Kp * 2);
+                amx_mul_b(b0 + kb * 512, b1 + kb * 512);           /* Xh Wh */
                 if (xl) {
-                    /* Xh Wl with Xh still in tmm4-5, then Xl Wh */
-                    _tile_loadd(6, c0 + kb * 512, 64);
-                    _tile_loadd(7, c1 + kb * 512, 64);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
-                    _tile_loadd(4, xl + mb * Kp + kb * 32, Kp * 2);
-                    _tile_loadd(5, xl + (mb + 16) * Kp + kb * 32, Kp * 2);
-                    _tile_loadd(6, b0 + kb * 512, 64);
-                    _tile_loadd(7, b1 + kb * 512, 64);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
+                    amx_mul_b(c0 + kb * 512, c1 + kb * 512);       /* Xh Wl */
+                    amx_load_a(xl + mb * Kp + kb * 32, xl + (mb + 16) * Kp + kb * 32, Kp * 2);
+                    amx_mul_b(b0 + kb * 512, b1 + kb * 512);       /* Xl Wh */
                 }
             }
             _tile_stored(0, Y + mb * ldy + nb * 16, ldy * 4);
