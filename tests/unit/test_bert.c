@@ -170,7 +170,7 @@ static void test_bert_prefixed_names(void **st)
 static void test_tokenizer_variants(void **st)
 {
     static const char *const variants[] = {"cased-strip-nocjk", "lower-keep-accents",
-                                           "tokenizer-json"};
+                                           "added-decoder", "tokenizer-json"};
     (void)st;
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         char dir[256], src[300], dst[300], ref[300];
