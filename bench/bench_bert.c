@@ -4,7 +4,7 @@
  *
  *   bench_bert MODEL_DIR TEXTS [threads=2] [blas=1] [batch=32] [reps=1]
  *              [out=FILE.f32] [single="sixteen token text"] [lat_reps=200]
- *              [precision=fp32|bf16]
+ *              [precision=fp32|bf16] [split=N]   (bf16: leading split layers)
  *
  * TEXTS holds one text per line.  Prints one JSON object on stdout.
  */
@@ -27,7 +27,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int threads = 2, blas = 1, reps = 1, lat_reps = 200, precision = BERT_FP32;
+    int threads = 2, blas = 1, reps = 1, lat_reps = 200, precision = BERT_FP32, split = -1;
     size_t batch = 32, n = 0, cap = 0;
     const char *out_path = NULL, *single = NULL;
     char **texts = NULL, line[65536];
@@ -48,6 +48,7 @@ int main(int argc, char **argv)
         else if (!strncmp(argv[i], "single=", 7)) single = argv[i] + 7;
         else if (!strcmp(argv[i], "precision=bf16")) precision = BERT_BF16;
         else if (!strcmp(argv[i], "precision=fp32")) precision = BERT_FP32;
+        else if (!strncmp(argv[i], "split=", 6)) split = atoi(argv[i] + 6);
         else { fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
     }
     FILE *f = fopen(argv[2], "r");
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
     o.blas_threads = blas;
     o.batch = batch;
     o.precision = precision;
+    if (split >= 0)
+        o.bf16_split_layers = split;
     double t0 = progress_now();
     bert_model *m = bert_load(argv[1], &o, &e);
     if (!m) { fprintf(stderr, "%s\n", e.msg); return 1; }
@@ -112,10 +115,11 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"core\": \"%s\", \"threads\": %d, \"blas\": %d, \"batch\": %zu, \"precision\": \"%s\", \"n\": %zu, "
-           "\"dim\": %zu, \"load_s\": %.3f, \"seconds\": %.4f, \"sent_per_s\": %.1f, "
+           "\"split\": %d, \"dim\": %zu, \"load_s\": %.3f, \"seconds\": %.4f, \"sent_per_s\": %.1f, "
            "\"p50_single_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
            vec_blas_core(), threads, blas, batch,
-           bert_precision_name(bert_get_config(m)->precision), n, dim, t_load, best, n / best, p50,
+           bert_precision_name(bert_get_config(m)->precision), n,
+           bert_get_config(m)->bf16_split_layers, dim, t_load, best, n / best, p50,
            ru.ru_maxrss / 1024.0);
     bert_free(m);
     for (size_t i = 0; i < n; i++)

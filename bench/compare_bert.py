@@ -2,6 +2,7 @@
 """compare_bert.py - our BERT encoder vs a PyTorch reference, same run.
 
   /usr/bin/python3 bench/compare_bert.py [BUILD_DIR] [--n 2000] [--quick]
+                                        [--bf16-splits 0,1,6]
 
 1. writes a random-weight model of the exact all-MiniLM-L6-v2 shape (6 layers,
    hidden 384, 12 heads, FFN 1536, vocab 30522) to BUILD_DIR/bench-minilm
@@ -19,6 +20,10 @@ On a shared machine the load changes while configurations run one after
 another, so every configuration runs --rounds times (default 2) in
 interleaved order and the best wall time of each is kept; the CPU seconds
 each run used are reported too (sentences per CPU-second).
+--bf16-splits runs the bf16 path once more for each listed
+bf16_split_layers value (the leading layers run with both GEMM operands
+split into two bf16 parts; the default is the library's) and prints the
+speed / accuracy trade-off.
 """
 import json
 import os
@@ -109,6 +114,12 @@ def main():
         rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
         args = [a for a in args if a != str(rounds)]
         build = args[0] if args else "build/release"
+    splits = []
+    if "--bf16-splits" in sys.argv:
+        v = sys.argv[sys.argv.index("--bf16-splits") + 1]
+        splits = [int(x) for x in v.split(",")]
+        args = [a for a in args if a != v]
+        build = args[0] if args else "build/release"
     mdir = os.path.join(build, "bench-minilm")
     if not os.path.exists(os.path.join(mdir, "model.safetensors")):
         print("writing random all-MiniLM-L6-v2-shaped model to", mdir, flush=True)
@@ -128,6 +139,7 @@ def main():
                  (2, 1, 32, "bf16"), (1, 2, 32, "bf16")]
     if quick:
         ours_cfgs = [(2, 1, 32, "fp32"), (2, 1, 32, "bf16")]
+    ours_cfgs += [(2, 1, 32, "bf16:%d" % sp) for sp in splits]
 
     def child_cpu():
         r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -150,10 +162,12 @@ def main():
         return res
 
     def run_ours(th, bl, bs, prec):
-        outp = os.path.join(mdir, "ours-%d-%d-%d-%s.f32" % (th, bl, bs, prec))
+        outp = os.path.join(mdir, "ours-%d-%d-%d-%s.f32" % (th, bl, bs, prec.replace(":", "-")))
         cmd = [os.path.join(build, "bench", "bench_bert"), mdir, tpath, "threads=%d" % th,
                "blas=%d" % bl, "batch=%d" % bs, "reps=1", "out=" + outp, "single=" + single,
-               "precision=" + prec]
+               "precision=" + prec.split(":")[0]]
+        if ":" in prec:
+            cmd.append("split=" + prec.split(":")[1])
         c0 = child_cpu()
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
@@ -161,7 +175,8 @@ def main():
         res = json.loads(r.stdout.strip().splitlines()[-1])
         res["out"], res["cpu_s"] = outp, child_cpu() - c0
         print("ours   threads=%d blas=%d batch=%d %s core=%-10s %7.1f sent/s  p50(16 tok) %.2f ms  "
-              "rss %.0f MB  cpu %.0f s" % (th, bl, bs, res["precision"], res["core"],
+              "rss %.0f MB  cpu %.0f s" % (th, bl, bs, res["precision"] + (
+                  " split=%d" % res["split"] if res["precision"] == "bf16" else ""), res["core"],
                                          res["sent_per_s"], res["p50_single_ms"],
                                          res["peak_rss_mb"], res["cpu_s"]), flush=True)
         return res
@@ -194,7 +209,7 @@ def main():
 
     bt = max(torch_res, key=lambda r: r["sent_per_s"])
     fp = [r for r in ours_res if r["precision"] == "fp32"]
-    bf = [r for r in ours_res if r["precision"] == "bf16"]
+    bf = [v for k, v in best.items() if k[0] == "ours" and k[4] == "bf16" and v["precision"] == "bf16"]
     bo = max(fp, key=lambda r: r["sent_per_s"])
     lt = min(r["p50_single_ms"] for r in torch_res)
     lo = min(r["p50_single_ms"] for r in fp)
@@ -220,6 +235,14 @@ def main():
               "cosine vs our fp32 min %.5f mean %.5f; peak RSS %.0f MB" %
               (bb["sent_per_s"], bb["sent_per_s"] / bt["sent_per_s"], bb["sent_per_s"] / bo["sent_per_s"],
                min(r["p50_single_ms"] for r in bf), cb.min(), cb.mean(), bb["peak_rss_mb"]))
+    for k, r in best.items():
+        if k[0] != "ours" or ":" not in k[4] or r["precision"] != "bf16":
+            continue
+        cb, _ = cosines(bo["out"], r["out"])
+        print("bf16 split=%d (leading layers with split operands): %.1f sent/s = %.2fx torch, "
+              "%.2fx our fp32; cosine vs our fp32 min %.5f mean %.6f" %
+              (r["split"], r["sent_per_s"], r["sent_per_s"] / bt["sent_per_s"],
+               r["sent_per_s"] / bo["sent_per_s"], cb.min(), cb.mean()))
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":

@@ -1,8 +1,8 @@
 /* bert.h - BERT sentence encoder (sentence-transformers model folders).
  *
  * bert_load reads config.json, modules.json, 1_Pooling/config.json,
- * sentence_bert_config.json, tokenizer_config.json, vocab.txt or
- * tokenizer.json and model.safetensors (F32, F16 or BF16), checks every
+ * sentence_bert_config.json, tokenizer_config.json, special_tokens_map.json,
+ * vocab.txt or tokenizer.json and model.safetensors (F32, F16 or BF16), checks every
  * tensor's shape against config.json ("bert."-prefixed names or not), and
  * keeps the weights mmapped.  bert_encode tokenizes, sorts by length, packs
  * each batch of sentences into one token matrix (no padding: every matrix
@@ -37,6 +37,7 @@ typedef struct bert_config {
     int lower;                                /* tokenizer lowercases + strips accents */
     char dtype[8];                            /* "F32", "F16", "BF16" of the weights */
     int precision;                            /* BERT_FP32 or BERT_BF16 actually used */
+    int bf16_split_layers;                    /* leading layers run split (BERT_BF16) */
 } bert_config;
 
 /* Precision of the four big matrix products per layer.  BERT_BF16 runs them
@@ -51,6 +52,11 @@ typedef struct bert_opts {
     size_t batch;        /* sentences per batch (default 32) */
     size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
     int precision;       /* BERT_FP32 (default) or BERT_BF16 (opt-in fast path) */
+    int bf16_split_layers;   /* BERT_BF16: the first N layers run each matrix
+                                product with both operands split into two bf16
+                                parts (three AMX passes, ~16-bit operands):
+                                rounding errors of the first layers are the
+                                ones the later layers amplify (default 1) */
 } bert_opts;
 
 bert_opts bert_opts_default(void);

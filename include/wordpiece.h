@@ -7,8 +7,14 @@
  * then greedy longest-match WordPiece with "##" continuations and [UNK] for
  * words over 100 characters or without a match.  Encoding adds [CLS]/[SEP]
  * and truncates to max_len tokens (HF truncation=True, max_length=max_len).
- * Known difference: special tokens written inside the text ("[SEP]") are
- * tokenized as text; HF maps them to their ids.
+ * Special tokens typed inside the text ("[SEP]") are found first, as the HF
+ * fast tokenizer does with its non-normalized added tokens: an exact,
+ * case-sensitive, leftmost-longest match on the raw text (after the
+ * sentence-transformers lowercasing when lower_text is set), each becoming
+ * its own id; the text between them is tokenized as above, piece by piece.
+ * Known differences: added tokens with "normalized": true or "single_word":
+ * true in tokenizer.json are not split out, nor added tokens whose id is
+ * outside the vocabulary (the model could not embed them).
  *
  * A tokenizer is immutable after loading; wp_encode may run concurrently.
  */
@@ -23,10 +29,19 @@
 typedef struct wp_opts {
     int lower;          /* 1 lowercase (+ accent strip), 0 keep case,
                            -1 from tokenizer.json's normalizer, else 1 */
-    int strip_accents;  /* -1 follow `lower` (HF strip_accents=None), 0, 1 */
+    int strip_accents;  /* 0, 1, -1: tokenizer.json's normalizer, else
+                           follow `lower` (HF strip_accents=None) */
+    int chinese;        /* 1 split CJK ideographs into single tokens (HF
+                           tokenize_chinese_chars), 0 not, -1 tokenizer.json's
+                           normalizer handle_chinese_chars, else 1 */
     int lower_text;     /* sentence-transformers do_lower_case: plain
                            lowercasing of the text before tokenizing */
     size_t max_len;     /* tokens incl. [CLS]/[SEP]; default 512 */
+    const char *const *specials;   /* borrowed: special tokens to split out
+                           of the text (those not in the vocabulary are
+                           ignored), in addition to tokenizer.json's
+                           added_tokens; NULL: [UNK] [SEP] [PAD] [CLS] [MASK] */
+    size_t n_specials;
 } wp_opts;
 
 wp_opts wp_opts_default(void);
@@ -34,7 +49,8 @@ wp_opts wp_opts_default(void);
 typedef struct wp_tokenizer wp_tokenizer;
 
 /* Loads a vocabulary: tokenizer.json (when the name ends in ".json": reads
- * model.vocab) or vocab.txt (one token per line, id = line number).
+ * model.vocab, the BertNormalizer options and added_tokens) or vocab.txt
+ * (one token per line, id = line number).
  * Duplicate tokens, missing [UNK]/[CLS]/[SEP] and bad JSON are -ERR_PARSE
  * naming the file and line.  NULL on failure. */
 wp_tokenizer *wp_load(const char *path, const wp_opts *o, err *e);
@@ -46,6 +62,10 @@ size_t wp_vocab_size(const wp_tokenizer *t);
 size_t wp_max_len(const wp_tokenizer *t);
 void wp_set_max_len(wp_tokenizer *t, size_t max_len);   /* >= 2 */
 int wp_lowercases(const wp_tokenizer *t);
+int wp_strips_accents(const wp_tokenizer *t);
+int wp_splits_chinese(const wp_tokenizer *t);
+/* Number of special tokens split out of the text (see above). */
+size_t wp_n_specials(const wp_tokenizer *t);
 /* Id of a token or -1. */
 int32_t wp_lookup(const wp_tokenizer *t, const char *tok, size_t len);
 /* Token text of an id, or NULL when out of range. */

@@ -31,12 +31,23 @@
 /* The AMX bf16 path needs the amx-tile/amx-bf16 target attributes. */
 #if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 11 || defined(__clang__))
 #define BERT_HAVE_AMX 1
-static uint16_t *amx_pack(const float *W, size_t N, size_t K);
+#endif
+
+/* A weight matrix packed for the AMX bf16 path (see "bf16 fast path"). */
+typedef struct amx_packed {
+    uint16_t *hi;        /* owned: bf16(W) in AMX B tiles */
+    uint16_t *lo;        /* owned: bf16(W - hi), same layout; NULL when this
+                            GEMM runs in plain bf16 (else its input is split
+                            into two bf16 parts too) */
+} amx_packed;
+
+#ifdef BERT_HAVE_AMX
+static amx_packed *amx_pack(const float *W, size_t N, size_t K, int split);
 #endif
 
 typedef struct bert_layer {
     float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
-    uint16_t *qkv_p, *o_p, *i_p, *f_p;    /* owned: bf16 AMX-packed (BERT_BF16) */
+    amx_packed *qkv_p, *o_p, *i_p, *f_p;  /* owned: AMX-packed (BERT_BF16) */
     const float *o_w, *o_b, *ln1_g, *ln1_b;
     const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
 } bert_layer;
@@ -44,7 +55,8 @@ typedef struct bert_layer {
 typedef struct bert_arena {
     size_t cap_tok, cap_len;              /* tokens, longest sentence */
     float *x, *qkv, *ctx, *tmp, *ff, *sc;
-    uint16_t *xb;                         /* bf16 copy of a GEMM input (BERT_BF16) */
+    uint16_t *xb;                         /* bf16 copy of a GEMM input and, after
+                                             it, its rounding error (BERT_BF16) */
     float *spill;                         /* 16 x 16 sink for tiles past N */
 } bert_arena;
 
@@ -61,7 +73,7 @@ struct bert_model {
 bert_opts bert_opts_default(void)
 {
     bert_opts o = {.threads = 2, .blas_threads = 2, .batch = 32, .max_seq = 0,
-                   .precision = BERT_FP32};
+                   .precision = BERT_FP32, .bf16_split_layers = 1};
     return o;
 }
 
@@ -289,11 +301,62 @@ static int load_pooling(bert_model *m, const char *dir, err *e)
     return 0;
 }
 
+/* Special tokens of the tokenizer (HF: unk/sep/pad/cls/mask_token,
+ * additional_special_tokens, added_tokens_decoder), as borrowed strings. */
+#define BERT_MAX_SPECIALS 256
+
+typedef struct bert_specials {
+    const char *name[BERT_MAX_SPECIALS];
+    size_t n;
+} bert_specials;
+
+/* Adds v: a string, or an AddedToken object {"content", "normalized",
+ * "single_word"} that the fast tokenizer matches on the raw text. */
+static void specials_add(bert_specials *sp, const cJSON *v)
+{
+    if (cJSON_IsObject(v)) {
+        if (cfg_bool(v, "normalized") == 1 || cfg_bool(v, "single_word") == 1)
+            return;
+        v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    }
+    if (cJSON_IsString(v) && v->valuestring[0] && sp->n < BERT_MAX_SPECIALS)
+        sp->name[sp->n++] = v->valuestring;
+}
+
+/* The special tokens named by tokenizer_config.json (tc) and
+ * special_tokens_map.json (sm), either may be NULL; BertTokenizer's
+ * defaults for the five roles neither file names. */
+static void specials_collect(bert_specials *sp, const cJSON *tc, const cJSON *sm)
+{
+    static const char *const role[5] = {"unk_token", "sep_token", "pad_token", "cls_token",
+                                        "mask_token"};
+    static const char *const dflt[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    const cJSON *v;
+
+    sp->n = 0;
+    for (int r = 0; r < 5; r++) {
+        size_t n0 = sp->n;
+        specials_add(sp, cJSON_GetObjectItemCaseSensitive(tc, role[r]));
+        if (sp->n == n0)
+            specials_add(sp, cJSON_GetObjectItemCaseSensitive(sm, role[r]));
+        if (sp->n == n0 && !cJSON_GetObjectItemCaseSensitive(tc, role[r]) &&
+            !cJSON_GetObjectItemCaseSensitive(sm, role[r]) && sp->n < BERT_MAX_SPECIALS)
+            sp->name[sp->n++] = dflt[r];
+    }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(tc, "additional_special_tokens"))
+        specials_add(sp, v);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(sm, "additional_special_tokens"))
+        specials_add(sp, v);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(tc, "added_tokens_decoder"))
+        specials_add(sp, v);
+}
+
 static int load_tokenizer(bert_model *m, const char *dir, err *e)
 {
     char path[4096];
-    cJSON *j = NULL;
+    cJSON *j = NULL, *tc = NULL, *sm = NULL;
     wp_opts wo = wp_opts_default();
+    bert_specials sp;
     int rc, lower_text = 0;
     size_t max_seq = 512;
 
@@ -312,16 +375,21 @@ static int load_tokenizer(bert_model *m, const char *dir, err *e)
         cJSON_Delete(j);
         j = NULL;
     }
-    if ((rc = path_join(path, sizeof path, dir, "tokenizer_config.json", e)) != 0 ||
-        (rc = read_json(path, 1, &j, e)) != 0)
-        return rc;
-    if (j) {
-        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
-        wo.lower = cfg_bool(j, "do_lower_case");
-        if (cJSON_IsBool(sa))
-            wo.strip_accents = cJSON_IsTrue(sa) != 0;
-        cJSON_Delete(j);
+    /* both may be absent; the special tokens' strings stay theirs until
+     * wp_load has copied them */
+    if ((rc = path_join(path, sizeof path, dir, "special_tokens_map.json", e)) != 0 ||
+        (rc = read_json(path, 1, &sm, e)) != 0 ||
+        (rc = path_join(path, sizeof path, dir, "tokenizer_config.json", e)) != 0 ||
+        (rc = read_json(path, 1, &tc, e)) != 0)
+        goto out;
+    if (tc) {
+        wo.lower = cfg_bool(tc, "do_lower_case");
+        wo.strip_accents = cfg_bool(tc, "strip_accents");
+        wo.chinese = cfg_bool(tc, "tokenize_chinese_chars");
     }
+    specials_collect(&sp, tc, sm);
+    wo.specials = sp.name;
+    wo.n_specials = sp.n;
     if (m->opts.max_seq)
         max_seq = m->opts.max_seq;
     if (max_seq > (size_t)m->cfg.max_pos)
@@ -329,20 +397,29 @@ static int load_tokenizer(bert_model *m, const char *dir, err *e)
     wo.lower_text = lower_text;
     wo.max_len = max_seq;
     if ((rc = path_join(path, sizeof path, dir, "vocab.txt", e)) != 0)
-        return rc;
+        goto out;
     if (!file_exists(path) && (rc = path_join(path, sizeof path, dir, "tokenizer.json", e)) != 0)
-        return rc;
-    if (!file_exists(path))
-        return err_set(e, ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json", dir);
+        goto out;
+    if (!file_exists(path)) {
+        rc = err_set(e, ERR_NOTFOUND, "%s: neither vocab.txt nor tokenizer.json", dir);
+        goto out;
+    }
     m->tok = wp_load(path, &wo, e);
-    if (!m->tok)
-        return e ? -e->code : -ERR_PARSE;
-    if (wp_vocab_size(m->tok) > (size_t)m->cfg.vocab)
-        return err_set(e, ERR_PARSE, "%s: %zu tokens but config.json vocab_size is %d", path,
-                       wp_vocab_size(m->tok), m->cfg.vocab);
+    if (!m->tok) {
+        rc = e ? -e->code : -ERR_PARSE;
+        goto out;
+    }
+    if (wp_vocab_size(m->tok) > (size_t)m->cfg.vocab) {
+        rc = err_set(e, ERR_PARSE, "%s: %zu tokens but config.json vocab_size is %d", path,
+                     wp_vocab_size(m->tok), m->cfg.vocab);
+        goto out;
+    }
     m->cfg.max_seq = max_seq;
     m->cfg.lower = wp_lowercases(m->tok);
-    return 0;
+out:
+    cJSON_Delete(tc);
+    cJSON_Delete(sm);
+    return rc;
 }
 
 /* ---- weights ------------------------------------------------------------ */
@@ -374,14 +451,18 @@ static int pack_bf16(bert_model *m, err *e)
     size_t H = (size_t)m->cfg.hidden, F = (size_t)m->cfg.ffn;
 
     m->cfg.precision = BERT_FP32;
+    m->cfg.bf16_split_layers = 0;
     if (m->opts.precision != BERT_BF16 || !bert_bf16_available() || H % 16 || F % 16)
         return 0;
 #ifdef BERT_HAVE_AMX
     for (int l = 0; l < m->cfg.n_layers; l++) {
         bert_layer *L = &m->layers[l];
-        if (!(L->qkv_p = amx_pack(L->qkv_w, 3 * H, H)) || !(L->o_p = amx_pack(L->o_w, H, H)) ||
-            !(L->i_p = amx_pack(L->i_w, F, H)) || !(L->f_p = amx_pack(L->f_w, H, F)))
+        int split = l < m->opts.bf16_split_layers;
+        if (!(L->qkv_p = amx_pack(L->qkv_w, 3 * H, H, split)) ||
+            !(L->o_p = amx_pack(L->o_w, H, H, split)) || !(L->i_p = amx_pack(L->i_w, F, H, split)) ||
+            !(L->f_p = amx_pack(L->f_w, H, F, split)))
             return err_set(e, ERR_NOMEM, "out of memory packing layer %d for bf16", l);
+        m->cfg.bf16_split_layers += split;
     }
     m->cfg.precision = BERT_BF16;
 #endif
@@ -469,6 +550,15 @@ fail:
     return NULL;
 }
 
+static void amx_free(amx_packed *p)
+{
+    if (!p)
+        return;
+    mem_free(p->hi);
+    mem_free(p->lo);
+    mem_free(p);
+}
+
 static void arena_done(bert_arena *a)
 {
     mem_free(a->x);
@@ -490,10 +580,10 @@ void bert_free(bert_model *m)
         for (int l = 0; l < m->cfg.n_layers; l++) {
             mem_free(m->layers[l].qkv_w);
             mem_free(m->layers[l].qkv_b);
-            mem_free(m->layers[l].qkv_p);
-            mem_free(m->layers[l].o_p);
-            mem_free(m->layers[l].i_p);
-            mem_free(m->layers[l].f_p);
+            amx_free(m->layers[l].qkv_p);
+            amx_free(m->layers[l].o_p);
+            amx_free(m->layers[l].i_p);
+            amx_free(m->layers[l].f_p);
         }
     mem_free(m->layers);
     for (int i = 0; i < BERT_MAX_THREADS; i++)
@@ -513,6 +603,14 @@ void bert_free(bert_model *m)
  * arena's fp32 buffers have those spare rows too, and they are ignored).
  * Register blocking 2 x 2: tmm0-3 accumulate C, tmm4-5 hold A, tmm6-7 B.
  * Tile state is per thread, so every call loads the tile configuration.
+ *
+ * Split GEMMs (the first bf16_split_layers layers): W = Wh + Wl and
+ * X = Xh + Xl, each part bf16, and Y = Xh Wh + Xl Wh + Xh Wl in three
+ * passes over the same fp32 accumulators (Xl Wl is below fp32 rounding).
+ * That keeps about 16 significant bits of each operand instead of 8.
+ * Rounding errors made in the first layers are amplified by the layers
+ * after them (bench/bf16_error.py measures it per layer and per GEMM), so
+ * those are the ones worth the extra passes.
  */
 #ifdef BERT_HAVE_AMX
 #include <cpuid.h>
@@ -558,8 +656,17 @@ static uint16_t f32_to_bf16(float f)
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);   /* nearest even */
 }
 
-/* Packs W [N x K] (fp32) into AMX B tiles; NULL on allocation failure. */
-static uint16_t *amx_pack(const float *W, size_t N, size_t K)
+static float bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Packs bf16(W) of W [N x K] (fp32) into AMX B tiles, or with lo set the
+ * rounding error bf16(W - bf16(W)); NULL on allocation failure. */
+static uint16_t *amx_pack_part(const float *W, size_t N, size_t K, int lo)
 {
     size_t Np = round_up(N, 32), Kp = round_up(K, 32), KB = Kp / 32;
     uint16_t *p = mem_aligned(64, Np * Kp * sizeof *p);
@@ -572,37 +679,94 @@ static uint16_t *amx_pack(const float *W, size_t N, size_t K)
                 for (size_t n = 0; n < 16; n++)
                     for (size_t h = 0; h < 2; h++) {
                         size_t row = nb * 16 + n, col = kb * 32 + 2 * r + h;
-                        t[r * 32 + n * 2 + h] = row < N && col < K ? f32_to_bf16(W[row * K + col]) : 0;
+                        float w = row < N && col < K ? W[row * K + col] : 0.0f;
+                        uint16_t b = f32_to_bf16(w);
+                        t[r * 32 + n * 2 + h] = lo ? f32_to_bf16(w - bf16_to_f32(b)) : b;
                     }
         }
     return p;
 }
 
-/* xb[Mp x Kp] = bf16(X[M x K]), zero padded. */
+/* W packed for the AMX path, split in two parts when `split`; NULL on
+ * allocation failure. */
+static amx_packed *amx_pack(const float *W, size_t N, size_t K, int split)
+{
+    amx_packed *p = mem_calloc(1, sizeof *p);
+    if (!p || !(p->hi = amx_pack_part(W, N, K, 0)) || (split && !(p->lo = amx_pack_part(W, N, K, 1)))) {
+        amx_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The 16 bf16 values of h as fp32 (a bf16 is the top half of an fp32). */
+__attribute__((target("avx512f")))
+static inline __m512 bf16x16_to_f32(__m256i h)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* xb[Mp x Kp] = bf16(X[M x K]), zero padded; when xl is not NULL also
+ * xl[Mp x Kp] = bf16(X - bf16(X)), the part the first rounding lost. */
 __attribute__((target("avx512f,avx512bf16,avx512vl")))
-static void amx_convert(uint16_t *xb, const float *X, size_t M, size_t K, size_t Mp, size_t Kp)
+static void amx_convert(uint16_t *xb, uint16_t *xl, const float *X, size_t M, size_t K, size_t Mp,
+                        size_t Kp)
 {
     for (size_t r = 0; r < Mp; r++) {
-        uint16_t *o = xb + r * Kp;
+        uint16_t *o = xb + r * Kp, *ol = xl ? xl + r * Kp : NULL;
         size_t k = 0;
         if (r < M) {
             const float *x = X + r * K;
             for (; k + 32 <= K; k += 32) {
-                __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k));
-                _mm512_storeu_si512((void *)(o + k), (__m512i)v);
+                __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+                __m512i v = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+                _mm512_storeu_si512((void *)(o + k), v);
+                if (ol) {
+                    __m512 r0 = _mm512_sub_ps(x0, bf16x16_to_f32(_mm512_castsi512_si256(v)));
+                    __m512 r1 = _mm512_sub_ps(x1, bf16x16_to_f32(_mm512_extracti64x4_epi64(v, 1)));
+                    _mm512_storeu_si512((void *)(ol + k), (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
+                }
             }
-            for (; k < K; k++)
+            for (; k < K; k++) {
                 o[k] = f32_to_bf16(x[k]);
+                if (ol)
+                    ol[k] = f32_to_bf16(x[k] - bf16_to_f32(o[k]));
+            }
         }
-        for (; k < Kp; k++)
+        for (; k < Kp; k++) {
             o[k] = 0;
+            if (ol)
+                ol[k] = 0;
+        }
     }
 }
 
-/* Y[Mp x ldy] (first N columns) = xb[Mp x Kp] * packed^T.  Mp % 32 == 0. */
+/* tmm4-5 = two 16-row A tiles (rows `stride` bytes apart). */
+__attribute__((target("amx-tile,amx-bf16"), always_inline))
+static inline void amx_load_a(const uint16_t *a0, const uint16_t *a1, size_t stride)
+{
+    _tile_loadd(4, a0, stride);
+    _tile_loadd(5, a1, stride);
+}
+
+/* tmm6-7 = B tiles b0, b1; then C (tmm0-3) += A (tmm4-5) x B, 2 x 2. */
+__attribute__((target("amx-tile,amx-bf16"), always_inline))
+static inline void amx_mul_b(const uint16_t *b0, const uint16_t *b1)
+{
+    _tile_loadd(6, b0, 64);
+    _tile_loadd(7, b1, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+}
+
+/* Y[Mp x ldy] (first N columns) = xb[Mp x Kp] * wp^T, plus xl * wp^T +
+ * xb * wl^T when xl and wl are given (split).  Mp % 32 == 0. */
 __attribute__((target("amx-tile,amx-bf16")))
-static void amx_gemm(const uint16_t *xb, size_t Mp, size_t Kp, const uint16_t *wp, size_t N,
-                     float *Y, size_t ldy, float *spill)
+static void amx_gemm(const uint16_t *xb, const uint16_t *xl, size_t Mp, size_t Kp,
+                     const uint16_t *wp, const uint16_t *wl, size_t N, float *Y, size_t ldy,
+                     float *spill)
 {
     amx_cfg cfg;
     size_t KB = Kp / 32, NB = round_up(N, 32) / 16;
@@ -616,6 +780,7 @@ static void amx_gemm(const uint16_t *xb, size_t Mp, size_t Kp, const uint16_t *w
     _tile_loadconfig(&cfg);
     for (size_t nb = 0; nb < NB; nb += 2) {
         const uint16_t *b0 = wp + nb * KB * 512, *b1 = b0 + KB * 512;
+        const uint16_t *c0 = wl ? wl + nb * KB * 512 : NULL, *c1 = c0 ? c0 + KB * 512 : NULL;
         /* the second n tile exists only when N reaches it; else spill */
         int two = (nb + 1) * 16 < N;
         for (size_t mb = 0; mb < Mp; mb += 32) {
@@ -625,14 +790,13 @@ static void amx_gemm(const uint16_t *xb, size_t Mp, size_t Kp, const uint16_t *w
             _tile_zero(2);
             _tile_zero(3);
             for (size_t kb = 0; kb < KB; kb++) {
-                _tile_loadd(4, a0 + kb * 32, Kp * 2);
-                _tile_loadd(5, a1 + kb * 32, Kp * 2);
-                _tile_loadd(6, b0 + kb * 512, 64);
-                _tile_loadd(7, b1 + kb * 512, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
+                amx_load_a(a0 + kb * 32, a1 + kb * 32, Kp * 2);
+                amx_mul_b(b0 + kb * 512, b1 + kb * 512);           /* Xh Wh */
+                if (xl) {
+                    amx_mul_b(c0 + kb * 512, c1 + kb * 512);       /* Xh Wl */
+                    amx_load_a(xl + mb * Kp + kb * 32, xl + (mb + 16) * Kp + kb * 32, Kp * 2);
+                    amx_mul_b(b0 + kb * 512, b1 + kb * 512);       /* Xl Wh */
+                }
             }
             _tile_stored(0, Y + mb * ldy + nb * 16, ldy * 4);
             _tile_stored(2, Y + (mb + 16) * ldy + nb * 16, ldy * 4);
@@ -905,7 +1069,7 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
                                 sizeof(float));
     if (c->precision == BERT_BF16) {
         size_t kp = ((H > F ? H : F) + 31) / 32 * 32;
-        a->xb = mem_aligned(64, n_tok * kp * sizeof(uint16_t));
+        a->xb = mem_aligned(64, 2 * n_tok * kp * sizeof(uint16_t));
         a->spill = mem_aligned(64, 256 * sizeof(float));
         if (!a->xb || !a->spill) {
             arena_done(a);
@@ -923,13 +1087,14 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
 
 /* Y[T x N] = X[T x K] W^T, in fp32 (OpenBLAS) or bf16 (AMX, packed wp). */
 static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T, size_t K,
-                   const float *W, const uint16_t *wp, size_t N, float *Y)
+                   const float *W, const amx_packed *wp, size_t N, float *Y)
 {
 #ifdef BERT_HAVE_AMX
     if (m->cfg.precision == BERT_BF16) {
         size_t Tp = (T + 31) / 32 * 32, Kp = (K + 31) / 32 * 32;
-        amx_convert(a->xb, X, T, K, Tp, Kp);
-        amx_gemm(a->xb, Tp, Kp, wp, N, Y, N, a->spill);
+        uint16_t *xl = wp->lo ? a->xb + Tp * Kp : NULL;
+        amx_convert(a->xb, xl, X, T, K, Tp, Kp);
+        amx_gemm(a->xb, xl, Tp, Kp, wp->hi, wp->lo, N, Y, N, a->spill);
         return;
     }
 #endif

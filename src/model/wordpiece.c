@@ -7,6 +7,11 @@
  * Python's str.lower() is full case mapping: the two places where it differs
  * from simple mapping in practice (U+0130 -> "i\u0307", final sigma) are
  * handled explicitly.
+ * Special tokens in the text are split out first, the way the HF fast
+ * tokenizer (tokenizers' AddedVocabulary) handles non-normalized added
+ * tokens: leftmost-longest exact match on the raw text, the pieces between
+ * them tokenized separately.  There are few of them, so the match is a scan
+ * with a first-byte filter rather than an Aho-Corasick automaton.
  */
 #include "wordpiece.h"
 #include "mem.h"
@@ -20,6 +25,12 @@
 /* HF BertTokenizer: max_input_chars_per_word=100 */
 #define WP_MAX_WORD_CHARS 100
 
+typedef struct wp_special {
+    char *text;          /* owned, NUL-terminated */
+    size_t len;
+    int32_t id;
+} wp_special;
+
 struct wp_tokenizer {
     size_t n;            /* vocabulary size */
     char *arena;         /* all tokens, NUL-terminated */
@@ -28,13 +39,25 @@ struct wp_tokenizer {
     int32_t *slots;      /* hash table: token id or -1 */
     size_t n_slots;      /* power of two */
     int32_t cls, sep, unk;
-    int lower, strip, lower_text;
+    int lower, strip, chinese, lower_text;
     size_t max_len;
+    wp_special *sp;      /* special tokens split out of the text */
+    size_t n_sp, cap_sp;
+    uint8_t sp_first[32];   /* bitmap of the specials' first bytes */
 };
+
+/* Normalizer options read from tokenizer.json (-1: not given). */
+typedef struct wp_json_norm {
+    int lower, strip, chinese;
+} wp_json_norm;
+
+/* The special tokens of HF BertTokenizer (unk, sep, pad, cls, mask). */
+static const char *const wp_default_specials[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
 
 wp_opts wp_opts_default(void)
 {
-    wp_opts o = {.lower = -1, .strip_accents = -1, .lower_text = 0, .max_len = 512};
+    wp_opts o = {.lower = -1, .strip_accents = -1, .chinese = -1, .lower_text = 0,
+                 .max_len = 512, .specials = NULL, .n_specials = 0};
     return o;
 }
 
@@ -65,6 +88,9 @@ size_t wp_vocab_size(const wp_tokenizer *t) { return t->n; }
 size_t wp_max_len(const wp_tokenizer *t) { return t->max_len; }
 void wp_set_max_len(wp_tokenizer *t, size_t max_len) { t->max_len = max_len < 2 ? 2 : max_len; }
 int wp_lowercases(const wp_tokenizer *t) { return t->lower; }
+int wp_strips_accents(const wp_tokenizer *t) { return t->strip; }
+int wp_splits_chinese(const wp_tokenizer *t) { return t->chinese; }
+size_t wp_n_specials(const wp_tokenizer *t) { return t->n_sp; }
 int32_t wp_cls(const wp_tokenizer *t) { return t->cls; }
 int32_t wp_sep(const wp_tokenizer *t) { return t->sep; }
 int32_t wp_unk(const wp_tokenizer *t) { return t->unk; }
@@ -82,7 +108,31 @@ void wp_free(wp_tokenizer *t)
     mem_free(t->off);
     mem_free(t->len);
     mem_free(t->slots);
+    for (size_t i = 0; i < t->n_sp; i++)
+        mem_free(t->sp[i].text);
+    mem_free(t->sp);
     mem_free(t);
+}
+
+/* Adds a special token (text[0..len) -> id) unless it is empty, its id is
+ * outside the vocabulary or the same text is already there. */
+static int add_special(wp_tokenizer *t, const char *text, size_t len, int32_t id, err *e)
+{
+    unsigned char b;
+    if (len == 0 || id < 0 || (size_t)id >= t->n)
+        return 0;
+    for (size_t i = 0; i < t->n_sp; i++)
+        if (t->sp[i].len == len && memcmp(t->sp[i].text, text, len) == 0)
+            return 0;
+    if (mem_grow(&t->sp, &t->cap_sp, t->n_sp + 1, sizeof *t->sp) != 0 ||
+        !(t->sp[t->n_sp].text = mem_strndup(text, len)))
+        return err_set(e, ERR_NOMEM, "out of memory for the special tokens");
+    t->sp[t->n_sp].len = len;
+    t->sp[t->n_sp].id = id;
+    t->n_sp++;
+    b = (unsigned char)text[0];
+    t->sp_first[b >> 3] |= (uint8_t)(1u << (b & 7));
+    return 0;
 }
 
 /* Builds the table from tokens[i] (ptr, len) already copied into t->arena.
@@ -118,15 +168,31 @@ static int build_table(wp_tokenizer *t, const char *src, err *e)
     return 0;
 }
 
-static void apply_opts(wp_tokenizer *t, const wp_opts *o, int json_lower)
+/* Settles the options (o's explicit values, else tokenizer.json's, else
+ * HF's defaults) and adds o's special tokens (or the default five). */
+static int apply_opts(wp_tokenizer *t, const wp_opts *o, const wp_json_norm *jn, err *e)
 {
     wp_opts d = wp_opts_default();
+    const char *const *sp;
+    size_t n_sp;
+
     if (!o)
         o = &d;
-    t->lower = o->lower >= 0 ? (o->lower != 0) : (json_lower >= 0 ? json_lower : 1);
-    t->strip = o->strip_accents >= 0 ? (o->strip_accents != 0) : t->lower;
+    t->lower = o->lower >= 0 ? (o->lower != 0) : (jn->lower >= 0 ? jn->lower : 1);
+    t->strip = o->strip_accents >= 0 ? (o->strip_accents != 0)
+               : jn->strip >= 0      ? jn->strip
+                                     : t->lower;
+    t->chinese = o->chinese >= 0 ? (o->chinese != 0) : (jn->chinese >= 0 ? jn->chinese : 1);
     t->lower_text = o->lower_text;
     wp_set_max_len(t, o->max_len ? o->max_len : 512);
+    sp = o->specials ? o->specials : wp_default_specials;
+    n_sp = o->specials ? o->n_specials : sizeof wp_default_specials / sizeof *wp_default_specials;
+    for (size_t i = 0; i < n_sp; i++) {
+        size_t len = sp[i] ? strlen(sp[i]) : 0;
+        if (len && add_special(t, sp[i], len, wp_lookup(t, sp[i], len), e) != 0)
+            return -ERR_NOMEM;
+    }
+    return 0;
 }
 
 /* Allocates t's arrays for n tokens with `bytes` of text in total. */
@@ -165,9 +231,8 @@ wp_tokenizer *wp_from_tokens(const char *const *tokens, size_t n, const wp_opts 
         pos += l + 1;
     }
     t->n = n;
-    if (build_table(t, "vocabulary", e) != 0)
+    if (build_table(t, "vocabulary", e) != 0 || apply_opts(t, o, &(wp_json_norm){-1, -1, -1}, e) != 0)
         goto fail;
-    apply_opts(t, o, -1);
     return t;
 fail:
     wp_free(t);
@@ -239,15 +304,48 @@ static int load_txt(wp_tokenizer *t, const char *path, char *buf, size_t len, er
     return 0;
 }
 
+/* A BertNormalizer boolean: 1/0, or -1 when absent or null. */
+static int json_flag(const cJSON *norm, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(norm, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) != 0 : -1;
+}
+
+/* tokenizer.json's added_tokens: [{"id", "content", "normalized",
+ * "single_word", ...}].  Only non-normalized, not single-word ones are
+ * matched on the raw text (see wordpiece.h). */
+static int load_added(wp_tokenizer *t, const char *path, const cJSON *added, err *e)
+{
+    const cJSON *a;
+    size_t i = 0;
+
+    if (!added)
+        return 0;
+    if (!cJSON_IsArray(added))
+        return err_set(e, ERR_PARSE, "%s: added_tokens must be an array", path);
+    cJSON_ArrayForEach(a, added) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(a, "content");
+        if (!cJSON_IsNumber(id) || !cJSON_IsString(content) || id->valuedouble != (double)id->valueint)
+            return err_set(e, ERR_PARSE, "%s: added_tokens[%zu] needs an integer id and a content",
+                           path, i);
+        if (json_flag(a, "normalized") != 1 && json_flag(a, "single_word") != 1 &&
+            add_special(t, content->valuestring, strlen(content->valuestring), id->valueint, e))
+            return -ERR_NOMEM;
+        i++;
+    }
+    return 0;
+}
+
 static int load_json(wp_tokenizer *t, const char *path, const char *buf, size_t len,
-                     int *json_lower, err *e)
+                     wp_json_norm *jn, err *e)
 {
     cJSON *root = cJSON_ParseWithLength(buf, len);
     const cJSON *model, *vocab, *norm;
     size_t n = 0, bytes = 0, pos = 0;
     int rc = 0;
 
-    *json_lower = -1;
+    jn->lower = jn->strip = jn->chinese = -1;
     if (!root)
         return err_set(e, ERR_PARSE, "%s: not valid JSON", path);
     model = cJSON_GetObjectItemCaseSensitive(root, "model");
@@ -258,9 +356,9 @@ static int load_json(wp_tokenizer *t, const char *path, const char *buf, size_t 
     }
     norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (cJSON_IsObject(norm)) {
-        const cJSON *lc = cJSON_GetObjectItemCaseSensitive(norm, "lowercase");
-        if (cJSON_IsBool(lc))
-            *json_lower = cJSON_IsTrue(lc);
+        jn->lower = json_flag(norm, "lowercase");
+        jn->strip = json_flag(norm, "strip_accents");
+        jn->chinese = json_flag(norm, "handle_chinese_chars");
     }
     for (const cJSON *c = vocab->child; c; c = c->next) {
         n++;
@@ -294,6 +392,7 @@ static int load_json(wp_tokenizer *t, const char *path, const char *buf, size_t 
         pos += l + 1;
     }
     t->n = n;
+    rc = load_added(t, path, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), e);
 out:
     cJSON_Delete(root);
     return rc;
@@ -304,7 +403,7 @@ wp_tokenizer *wp_load(const char *path, const wp_opts *o, err *e)
     wp_tokenizer *t = mem_calloc(1, sizeof *t);
     char *buf = NULL;
     size_t len = 0, pl = strlen(path);
-    int json_lower = -1;
+    wp_json_norm jn = {-1, -1, -1};
 
     if (!t) {
         err_set(e, ERR_NOMEM, "%s: out of memory", path);
@@ -313,14 +412,13 @@ wp_tokenizer *wp_load(const char *path, const wp_opts *o, err *e)
     if (read_file(path, &buf, &len, e) != 0)
         goto fail;
     if (pl >= 5 && strcmp(path + pl - 5, ".json") == 0) {
-        if (load_json(t, path, buf, len, &json_lower, e) != 0)
+        if (load_json(t, path, buf, len, &jn, e) != 0)
             goto fail;
     } else if (load_txt(t, path, buf, len, e) != 0) {
         goto fail;
     }
-    if (build_table(t, path, e) != 0)
+    if (build_table(t, path, e) != 0 || apply_opts(t, o, &jn, e) != 0)
         goto fail;
-    apply_opts(t, o, json_lower);
     mem_free(buf);
     return t;
 fail:
@@ -515,22 +613,15 @@ static void scratch_done(wp_scratch *s)
     mem_free(s->piece);
 }
 
-int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids, size_t cap,
-              size_t *n_out, err *e)
+/* Tokenizes text[0..len) (no special tokens inside) and appends the ids at
+ * ids[*n..limit).  Steps 1-3 of tokenization_bert.py. */
+static int encode_piece(const wp_tokenizer *t, wp_scratch *s, const char *text, size_t len,
+                        int32_t *ids, size_t *n_io, size_t limit, err *e)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
-    wp_scratch s = {0};
-    size_t limit = cap < t->max_len ? cap : t->max_len, n = 0, na = 0, nu = 0, i;
+    size_t n = *n_io, na, nu = 0, i;
     utf8proc_ssize_t nd;
-    int rc = 0;
 
-    *n_out = 0;
-    if (limit < 2)
-        return err_set(e, ERR_RANGE, "token buffer of %zu: need room for [CLS] and [SEP]", limit);
-    if (scratch_init(&s, len) != 0) {
-        rc = err_set(e, ERR_NOMEM, "tokenizer: out of memory for %zu bytes of text", len);
-        goto out;
-    }
     /* 1. decode + clean + CJK spacing, straight to UTF-8 for NFC */
     for (i = 0; i < len;) {
         utf8proc_int32_t c;
@@ -542,58 +633,53 @@ int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
         i += (size_t)k;
         if (c == 0 || c == 0xFFFD || is_control(c))
             continue;
-        if (t->lower_text)
-            c = utf8proc_tolower(c);
         if (is_ws(c)) {
-            s.u8[nu++] = ' ';
-        } else if (is_cjk(c)) {
-            s.u8[nu++] = ' ';
-            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s.u8 + nu);
-            s.u8[nu++] = ' ';
+            s->u8[nu++] = ' ';
+        } else if (t->chinese && is_cjk(c)) {
+            s->u8[nu++] = ' ';
+            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s->u8 + nu);
+            s->u8[nu++] = ' ';
         } else {
-            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s.u8 + nu);
+            nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s->u8 + nu);
         }
     }
     /* 2. NFC (transformers >= 4.31 normalises before splitting) */
-    nd = utf8proc_decompose((const utf8proc_uint8_t *)s.u8, (utf8proc_ssize_t)nu, s.a,
-                            (utf8proc_ssize_t)s.cap_cp, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (nd < 0 || (size_t)nd > s.cap_cp) {
-        rc = err_set(e, ERR_RANGE, "tokenizer: normalisation failed (%s)",
-                     nd < 0 ? utf8proc_errmsg(nd) : "buffer");
-        goto out;
-    }
-    na = (size_t)utf8proc_normalize_utf32(s.a, nd, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    nd = utf8proc_decompose((const utf8proc_uint8_t *)s->u8, (utf8proc_ssize_t)nu, s->a,
+                            (utf8proc_ssize_t)s->cap_cp, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (nd < 0 || (size_t)nd > s->cap_cp)
+        return err_set(e, ERR_RANGE, "tokenizer: normalisation failed (%s)",
+                       nd < 0 ? utf8proc_errmsg(nd) : "buffer");
+    na = (size_t)utf8proc_normalize_utf32(s->a, nd, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     /* 3. whitespace tokens -> lowercase/strip -> punctuation split -> WordPiece */
-    ids[n++] = t->cls;
-    for (i = 0; i < na && n < limit - 1;) {
+    for (i = 0; i < na && n < limit;) {
         size_t j = i, m;
         int32_t *tok;
-        while (i < na && is_split(s.a[i]))
+        while (i < na && is_split(s->a[i]))
             i++;
         j = i;
-        while (j < na && !is_split(s.a[j]))
+        while (j < na && !is_split(s->a[j]))
             j++;
         if (j == i)
             break;
-        tok = s.a + i;
+        tok = s->a + i;
         m = j - i;
         if (t->lower) {
             /* lower into b, then (maybe) strip back into a's token slot: the
              * token only shrinks under stripping, but lowering may grow it,
              * so strip into b's second half */
-            size_t ml = lower_token(tok, m, s.b);
+            size_t ml = lower_token(tok, m, s->b);
             if (t->strip) {
-                m = strip_accents(s.b, ml, s.b + ml, s.cap_cp - ml);
-                tok = s.b + ml;
+                m = strip_accents(s->b, ml, s->b + ml, s->cap_cp - ml);
+                tok = s->b + ml;
             } else {
                 m = ml;
-                tok = s.b;
+                tok = s->b;
             }
         } else if (t->strip) {
-            m = strip_accents(tok, m, s.b, s.cap_cp);
-            tok = s.b;
+            m = strip_accents(tok, m, s->b, s->cap_cp);
+            tok = s->b;
         }
-        for (size_t a = 0; a < m && n < limit - 1;) {
+        for (size_t a = 0; a < m && n < limit;) {
             size_t z = a;
             if (is_punct(tok[a])) {
                 z = a + 1;
@@ -601,14 +687,99 @@ int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
                 while (z < m && !is_punct(tok[z]))
                     z++;
             }
-            n += wordpiece(t, &s, tok + a, z - a, ids + n, limit - 1 - n);
+            n += wordpiece(t, s, tok + a, z - a, ids + n, limit - n);
             a = z;
         }
         i = j;
+    }
+    *n_io = n;
+    return 0;
+}
+
+/* The leftmost special token at or after text[pos]: returns its offset
+ * (len when there is none) with its byte length and id; the longest wins
+ * among those starting at the same byte. */
+static size_t find_special(const wp_tokenizer *t, const char *text, size_t len, size_t pos,
+                           size_t *mlen, int32_t *id)
+{
+    for (size_t i = pos; i < len; i++) {
+        unsigned char b = (unsigned char)text[i];
+        size_t best = 0;
+        if (!(t->sp_first[b >> 3] & (1u << (b & 7))))
+            continue;
+        for (size_t k = 0; k < t->n_sp; k++)
+            if (t->sp[k].len > best && t->sp[k].len <= len - i &&
+                memcmp(text + i, t->sp[k].text, t->sp[k].len) == 0) {
+                best = t->sp[k].len;
+                *id = t->sp[k].id;
+            }
+        if (best) {
+            *mlen = best;
+            return i;
+        }
+    }
+    *mlen = 0;
+    return len;
+}
+
+/* Simple lowercasing of UTF-8 (sentence-transformers do_lower_case) into
+ * out (room for 2 len bytes: no lowercase mapping grows a character by more
+ * than half); invalid bytes are copied as they are.  Returns the length. */
+static size_t lower_utf8(const char *text, size_t len, char *out)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    size_t m = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) {
+            out[m++] = text[i++];
+            continue;
+        }
+        i += (size_t)k;
+        m += (size_t)utf8proc_encode_char(utf8proc_tolower(c), (utf8proc_uint8_t *)out + m);
+    }
+    return m;
+}
+
+int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids, size_t cap,
+              size_t *n_out, err *e)
+{
+    wp_scratch s = {0};
+    char *low = NULL;
+    size_t limit = cap < t->max_len ? cap : t->max_len, n = 0, pos = 0;
+    int rc = 0;
+
+    *n_out = 0;
+    if (limit < 2)
+        return err_set(e, ERR_RANGE, "token buffer of %zu: need room for [CLS] and [SEP]", limit);
+    if (t->lower_text) {
+        if (!(low = mem_alloc(2 * len + 4))) {
+            rc = err_set(e, ERR_NOMEM, "tokenizer: out of memory for %zu bytes of text", len);
+            goto out;
+        }
+        len = lower_utf8(text, len, low);
+        text = low;
+    }
+    if (scratch_init(&s, len) != 0) {
+        rc = err_set(e, ERR_NOMEM, "tokenizer: out of memory for %zu bytes of text", len);
+        goto out;
+    }
+    ids[n++] = t->cls;
+    while (pos < len && n < limit - 1) {
+        size_t mlen;
+        int32_t id = -1;
+        size_t at = find_special(t, text, len, pos, &mlen, &id);
+        if ((rc = encode_piece(t, &s, text + pos, at - pos, ids, &n, limit - 1, e)) != 0)
+            goto out;
+        if (mlen && n < limit - 1)
+            ids[n++] = id;
+        pos = at + mlen;
     }
     ids[n++] = t->sep;
     *n_out = n;
 out:
     scratch_done(&s);
+    mem_free(low);
     return rc;
 }

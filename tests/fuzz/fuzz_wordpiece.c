@@ -1,6 +1,7 @@
 /* fuzz_wordpiece.c - the WordPiece vocab loaders and the tokenizer.
  * Byte 0: bit 0 picks tokenizer.json or vocab.txt, bit 1 keep case, bit 2
- * strip accents off, bits 3-5 max_len = 2 + 8*k (k=0: default 512).  The rest
+ * strip accents off, bits 3-5 max_len = 2 + 8*k (k=0: default 512), bit 6
+ * CJK splitting off.  The rest
  * is split at "\n@@\n": the vocab file, then the text to tokenize.  The text
  * (or, without a separator, the whole input) is also tokenized with a fixed
  * vocab, so the tokenizer is fuzzed even when the vocab is rejected. */
@@ -54,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fixed = fixed_vocab();
     o.lower = (data[0] >> 1) & 1 ? 0 : 1;
     o.strip_accents = (data[0] >> 2) & 1 ? 0 : -1;
+    o.chinese = (data[0] >> 6) & 1 ? 0 : -1;
     k = (data[0] >> 3) & 7;
     if (k)
         o.max_len = 2 + 8 * k;

@@ -1,7 +1,8 @@
 /* test_bert.c - encoder parity with the independent PyTorch reference
  * (tests/fixtures/make_tiny_bert.py): per sentence cosine >= 0.99999 and
  * max abs difference <= 1e-5, for F32/F16/BF16 weights, mean/CLS/max pooling,
- * 1 and 2 worker threads; bad model folders give clear errors. */
+ * 1 and 2 worker threads, and the tokenizer settings of tiny-bert-tok/; bad
+ * model folders give clear errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,11 +34,14 @@ static void check_close(const float *got, const float *want, int dim, int senten
         fail_msg("%s: sentence %d: cosine %.7f, max abs diff %.3g", what, sentence, cos, mx);
 }
 
-static void encode_reference(const char *dir, int threads, size_t batch, const float *ref_rows,
-                             const char *what)
+/* Encodes the sentences of reference file ref_path with the model in dir:
+ * token ids identical, embeddings within the parity bounds (ref_rows, when
+ * given, replaces the file's embeddings). */
+static void encode_against(const char *dir, const char *ref_path, int threads, size_t batch,
+                           const float *ref_rows, const char *what)
 {
     int n = 0;
-    fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
+    fx_sentence *ref = fx_load_reference(ref_path, &n);
     bert_opts o = bert_opts_default();
     err e;
     o.threads = threads;
@@ -51,8 +55,14 @@ static void encode_reference(const char *dir, int threads, size_t batch, const f
     size_t *lens = calloc((size_t)n, sizeof *lens);
     float *out = calloc((size_t)n * 32, sizeof *out);
     for (int i = 0; i < n; i++) {
+        int32_t ids[64];
+        size_t k;
         texts[i] = ref[i].text;
         lens[i] = ref[i].len;
+        assert_int_equal(wp_encode(bert_tokenizer(m), ref[i].text, ref[i].len, ids, 64, &k, &e), 0);
+        if ((int)k != ref[i].n_ids || memcmp(ids, ref[i].ids, k * sizeof *ids) != 0)
+            fail_msg("%s: sentence %d: %zu ids, reference %d, or they differ", what, i, k,
+                     ref[i].n_ids);
     }
     assert_int_equal(bert_encode(m, texts, lens, (size_t)n, out, NULL, &e), 0);
     for (int i = 0; i < n; i++)
@@ -62,6 +72,12 @@ static void encode_reference(const char *dir, int threads, size_t batch, const f
     free(out);
     bert_free(m);
     fx_free_reference(ref, n);
+}
+
+static void encode_reference(const char *dir, int threads, size_t batch, const float *ref_rows,
+                             const char *what)
+{
+    encode_against(dir, TINY_DIR "/reference.json", threads, batch, ref_rows, what);
 }
 
 static void test_parity_f32(void **st)
@@ -145,6 +161,41 @@ static void test_bert_prefixed_names(void **st)
     cJSON_Delete(renamed);
     encode_reference(dir, 2, 8, NULL, "bert.-prefixed");
     fx_rm_model(dir);
+}
+
+/* Tokenizer settings from the model folder (tests/fixtures/tiny-bert-tok,
+ * see make_tiny_bert.py TOKENIZER_VARIANTS): each variant's files replace
+ * tiny-bert's tokenizer_config.json (and vocab.txt when it brings a
+ * tokenizer.json); ids and embeddings must match its reference. */
+static void test_tokenizer_variants(void **st)
+{
+    static const char *const variants[] = {"cased-strip-nocjk", "lower-keep-accents",
+                                           "added-decoder", "tokenizer-json"};
+    (void)st;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+        char dir[256], src[300], dst[300], ref[300];
+        size_t len;
+        char *d;
+        assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
+        snprintf(dst, sizeof dst, "%s/tokenizer_config.json", dir);
+        unlink(dst);
+        snprintf(src, sizeof src, "fixtures/tiny-bert-tok/%s/tokenizer_config.json", variants[v]);
+        if ((d = fx_read(src, &len))) {
+            fx_write(dst, d, len);
+            free(d);
+        }
+        snprintf(src, sizeof src, "fixtures/tiny-bert-tok/%s/tokenizer.json", variants[v]);
+        if ((d = fx_read(src, &len))) {
+            snprintf(dst, sizeof dst, "%s/tokenizer.json", dir);
+            fx_write(dst, d, len);
+            free(d);
+            snprintf(dst, sizeof dst, "%s/vocab.txt", dir);
+            unlink(dst);
+        }
+        snprintf(ref, sizeof ref, "fixtures/tiny-bert-tok/%s/reference.json", variants[v]);
+        encode_against(dir, ref, 2, 4, NULL, variants[v]);
+        fx_rm_model(dir);
+    }
 }
 
 static void test_gelu_erf(void **st)
@@ -270,7 +321,8 @@ static void test_progress_and_cancel(void **st)
 }
 
 /* The opt-in bf16 path (AMX): cosine >= 0.999 against the fp32 reference on
- * every test sentence; where the CPU lacks AMX the model reports fp32. */
+ * every test sentence, and the fp32 parity bounds when every layer runs with
+ * split operands; where the CPU lacks AMX the model reports fp32. */
 static void test_bf16_path(void **st)
 {
     int n = 0;
@@ -279,52 +331,74 @@ static void test_bf16_path(void **st)
     err e;
     (void)st;
     o.precision = BERT_BF16;
-    bert_model *m = bert_load(TINY_DIR, &o, &e);
-    assert_non_null(m);
+    assert_int_equal(o.bf16_split_layers, 1);
     if (!bert_bf16_available()) {
+        bert_model *m = bert_load(TINY_DIR, &o, &e);
+        assert_non_null(m);
         assert_int_equal(bert_get_config(m)->precision, BERT_FP32);
         bert_free(m);
         fx_free_reference(ref, n);
         skip();
         return;
     }
-    assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
-    for (int threads = 1; threads <= 2; threads++) {
-        bert_set_threads(m, threads, 1);
-        for (int i = 0; i < n; i++) {
-            float v[32];
-            const char *t = ref[i].text;
-            double dot = 0;
-            assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
-            for (int k = 0; k < 32; k++)
-                dot += (double)v[k] * ref[i].emb[k];
-            if (!(dot >= 0.999))
-                fail_msg("bf16 sentence %d: cosine %.5f", i, dot);
+    /* split = 0: plain bf16; 1 (default): the first layer split; 2: both
+     * layers, which keeps ~16 bits of every operand: fp32 parity */
+    for (int split = 0; split <= 2; split++) {
+        o.bf16_split_layers = split;
+        bert_model *m = bert_load(TINY_DIR, &o, &e);
+        assert_non_null(m);
+        assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
+        assert_int_equal(bert_get_config(m)->bf16_split_layers, split);
+        for (int threads = 1; threads <= 2; threads++) {
+            bert_set_threads(m, threads, 1);
+            for (int i = 0; i < n; i++) {
+                float v[32];
+                const char *t = ref[i].text;
+                double dot = 0;
+                assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
+                if (split == 2) {
+                    check_close(v, ref[i].emb, 32, i, "bf16 split=2");
+                    continue;
+                }
+                for (int k = 0; k < 32; k++)
+                    dot += (double)v[k] * ref[i].emb[k];
+                if (!(dot >= 0.999))
+                    fail_msg("bf16 split=%d sentence %d: cosine %.5f", split, i, dot);
+            }
         }
+        bert_free(m);
     }
-    bert_free(m);
     fx_free_reference(ref, n);
 }
 
+/* Every allocation failure is ERR_NOMEM and leaks nothing, in fp32 and (where
+ * the CPU has AMX) in bf16 with a split layer, whose packing allocates more. */
 static void test_oom_loop(void **st)
 {
     (void)st;
-    for (long n = 0;; n++) {
-        err e;
-        err_clear(&e);
-        mem_fail_after(n);
-        bert_model *m = bert_load(TINY_DIR, NULL, &e);
-        float out[2 * 32];
-        const char *texts[2] = {"hello world", "tiny bert"};
-        int rc = m ? bert_encode(m, texts, NULL, 2, out, NULL, &e) : -1;
-        mem_fail_after(-1);
-        int ok = m && rc == 0;
-        bert_free(m);
-        if (ok)
-            break;
-        if (e.code != ERR_NOMEM)
-            fail_msg("allocation %ld: got %s: %s", n, err_name(e.code), e.msg);
-        assert_true(n < 500);
+    for (int prec = BERT_FP32; prec <= (bert_bf16_available() ? BERT_BF16 : BERT_FP32); prec++) {
+        bert_opts o = bert_opts_default();
+        o.precision = prec;
+        for (long n = 0;; n++) {
+            err e;
+            err_clear(&e);
+            mem_fail_after(n);
+            bert_model *m = bert_load(TINY_DIR, &o, &e);
+            float out[2 * 32];
+            const char *texts[2] = {"hello world", "[CLS] tiny bert"};
+            int rc = m ? bert_encode(m, texts, NULL, 2, out, NULL, &e) : -1;
+            mem_fail_after(-1);
+            int ok = m && rc == 0;
+            if (ok)
+                assert_int_equal(bert_get_config(m)->precision, prec);
+            bert_free(m);
+            if (ok)
+                break;
+            if (e.code != ERR_NOMEM)
+                fail_msg("%s allocation %ld: got %s: %s", bert_precision_name(prec), n,
+                         err_name(e.code), e.msg);
+            assert_true(n < 500);
+        }
     }
 }
 
@@ -339,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_bad_models),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_bf16_path),
+        cmocka_unit_test(test_tokenizer_variants),
         cmocka_unit_test(test_oom_loop),
     };
     return cmocka_run_group_tests_name("bert", tests, NULL, NULL);

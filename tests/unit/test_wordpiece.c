@@ -98,6 +98,49 @@ static void test_cased_mode_keeps_accents(void **st)
     wp_free(t);
 }
 
+/* Special tokens in the text: leftmost-longest exact match on the raw text,
+ * glued to words or not; tokens outside the vocabulary are ignored; with
+ * lower_text the text is lowercased first, so "[CLS]" is then plain text. */
+static void test_specials_in_text(void **st)
+{
+    const char *toks[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "<s>", "<s>x", "a", "b", "x",
+                          "[", "]", "s", "<", ">", "cl", "##s"};
+    const char *sp[] = {"<s>", "<s>x", "<none>", "[CLS]"};
+    wp_opts o = wp_opts_default();
+    int32_t ids[32];
+    size_t k;
+    wp_tokenizer *t;
+    (void)st;
+    o.specials = sp;
+    o.n_specials = 4;
+    t = wp_from_tokens(toks, 16, &o, NULL);
+    assert_non_null(t);
+    assert_int_equal(wp_n_specials(t), 3);   /* "<none>" is not in the vocabulary */
+    assert_int_equal(wp_encode(t, "a<s>xb <s> x<s", 14, ids, 32, &k, NULL), 0);
+    {
+        const int32_t want[] = {2, 6, 5, 7, 4, 8, 12, 11, 3};
+        assert_int_equal(k, 9);
+        assert_memory_equal(ids, want, sizeof want);
+    }
+    /* "[SEP]" is not in this list: plain text; "[CLS]" is */
+    assert_int_equal(wp_encode(t, "[CLS][SEP]", 10, ids, 32, &k, NULL), 0);
+    {
+        const int32_t want[] = {2, 2, 9, 1, 10, 3};   /* "sep" is [UNK] here */
+        assert_int_equal(k, 6);
+        assert_memory_equal(ids, want, sizeof want);
+    }
+    wp_free(t);
+    o.lower_text = 1;
+    t = wp_from_tokens(toks, 16, &o, NULL);
+    assert_int_equal(wp_encode(t, "[CLS]", 5, ids, 32, &k, NULL), 0);
+    {
+        const int32_t want[] = {2, 9, 14, 15, 10, 3};
+        assert_int_equal(k, 6);
+        assert_memory_equal(ids, want, sizeof want);
+    }
+    wp_free(t);
+}
+
 static void test_tokenizer_json_matches_vocab_txt(void **st)
 {
     char dir[256], path[300];
@@ -230,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_reference_ids),
         cmocka_unit_test(test_truncation_and_cap),
         cmocka_unit_test(test_cased_mode_keeps_accents),
+        cmocka_unit_test(test_specials_in_text),
         cmocka_unit_test(test_tokenizer_json_matches_vocab_txt),
         cmocka_unit_test(test_bad_vocab),
         cmocka_unit_test(test_oom_loop),
