@@ -69,8 +69,25 @@ static const char *const migrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  model_version INTEGER NOT NULL,"
     "  data BLOB NOT NULL);",
+    /* 3: event ids never come back (AUTOINCREMENT): a model records the
+     * highest event id it was trained on, and `train item2vec --update`
+     * trains on the sessions with events above it.  Without AUTOINCREMENT,
+     * deleting the newest events would hand their ids to the next import,
+     * which would then look old. */
+    "CREATE TABLE events_v3("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  session TEXT NOT NULL,"
+    "  user TEXT,"
+    "  item INTEGER NOT NULL REFERENCES items(id),"
+    "  ts INTEGER);"
+    "INSERT INTO events_v3(id, session, user, item, ts)"
+    "  SELECT id, session, user, item, ts FROM events ORDER BY id;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v3 RENAME TO events;"
+    "CREATE INDEX events_item ON events(item);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+_Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "store.h STORE_SCHEMA_VERSION");
 
 static int db_err(store *s, err *e, const char *what)
 {
@@ -405,17 +422,25 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? mem_strdup((const char *)t) : NULL;
 }
 
-static int count_rows(store *s, const char *sql, int64_t *n, err *e)
+/* The int64 result of sql; ?1, when the statement has it, is bound to p1. */
+static int count_rows_p(store *s, const char *sql, int64_t p1, int64_t *n, err *e)
 {
     sqlite3_stmt *st;
     int rc;
 
     if ((rc = prepare(s, sql, &st, e)))
         return rc;
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, p1);
     rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : db_err(s, e, "count");
+}
+
+static int count_rows(store *s, const char *sql, int64_t *n, err *e)
+{
+    return count_rows_p(s, sql, 0, n, e);
 }
 
 int store_catalog_load(store *s, store_catalog *c, err *e)
@@ -510,17 +535,26 @@ int store_event_insert(store *s, const char *session, const char *user, int64_t 
     return 0;
 }
 
-int store_corpus_load(store *s, store_corpus *c, err *e)
+/* The sessions with an event above ?1: whole sessions, old events included. */
+#define SINCE_WHERE " WHERE session IN (SELECT session FROM events WHERE id > ?1)"
+
+/* since < 0: every session; else only those store_corpus_load_since names. */
+static int corpus_load(store *s, int64_t since, store_corpus *c, err *e)
 {
     sqlite3_stmt *st = NULL;
     int64_t n_ev = 0, n_seq = 0, n_users = 0;
     size_t cap_users, t = 0, q = 0;
-    int rc;
+    int rc, all = since < 0;
 
     memset(c, 0, sizeof *c);
-    if ((rc = count_rows(s, "SELECT count(*) FROM events", &n_ev, e)) ||
-        (rc = count_rows(s, "SELECT count(DISTINCT session) FROM events", &n_seq, e)) ||
-        (rc = count_rows(s, "SELECT count(DISTINCT user) FROM events", &n_users, e)))
+    if ((rc = count_rows_p(s, all ? "SELECT count(*) FROM events"
+                                  : "SELECT count(*) FROM events" SINCE_WHERE, since, &n_ev, e)) ||
+        (rc = count_rows_p(s, all ? "SELECT count(DISTINCT session) FROM events"
+                                  : "SELECT count(DISTINCT session) FROM events WHERE id > ?1",
+                           since, &n_seq, e)) ||
+        (rc = count_rows_p(s, all ? "SELECT count(DISTINCT user) FROM events"
+                                  : "SELECT count(DISTINCT user) FROM events" SINCE_WHERE,
+                           since, &n_users, e)))
         return rc;
     c->off = mem_calloc((size_t)n_seq + 1, sizeof *c->off);
     c->items = mem_calloc((size_t)n_ev + 1, sizeof *c->items);
@@ -533,9 +567,13 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
         goto nomem;
 
     /* Users: give each distinct user a dense index, in name order. */
-    if ((rc = prepare(s, "SELECT DISTINCT user FROM events WHERE user IS NOT NULL ORDER BY user",
-                      &st, e)))
+    if ((rc = prepare(s, all ? "SELECT DISTINCT user FROM events WHERE user IS NOT NULL "
+                               "ORDER BY user"
+                             : "SELECT DISTINCT user FROM events" SINCE_WHERE
+                               " AND user IS NOT NULL ORDER BY user", &st, e)))
         goto fail;
+    if (!all)
+        sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && c->n_users < cap_users) {
         if (!(c->users[c->n_users] = col_dup(st, 0)))
             goto nomem;
@@ -544,10 +582,15 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
     sqlite3_finalize(st);
     st = NULL;
 
-    rc = prepare(s, "SELECT session, item, ts, user FROM events "
-                    "ORDER BY session, ts IS NOT NULL, ts, id", &st, e);
+    rc = prepare(s, all ? "SELECT session, item, ts, user, id FROM events "
+                          "ORDER BY session, ts IS NOT NULL, ts, id"
+                        : "SELECT session, item, ts, user, id FROM events" SINCE_WHERE
+                          " ORDER BY session, ts IS NOT NULL, ts, id", &st, e);
     if (rc)
         goto fail;
+    if (!all)
+        sqlite3_bind_int64(st, 1, since);
+    c->last_event = all ? 0 : since;
     const char *prev = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && t < (size_t)n_ev) {
         const char *sess = (const char *)sqlite3_column_text(st, 0);
@@ -577,6 +620,8 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
             c->n_seq = q;
         }
         c->items[t] = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_int64(st, 4) > c->last_event)
+            c->last_event = sqlite3_column_int64(st, 4);
         c->ts[t] = sqlite3_column_type(st, 2) == SQLITE_NULL ? STORE_NO_TS
                                                              : sqlite3_column_int64(st, 2);
         t++;
@@ -595,6 +640,18 @@ fail:
     sqlite3_finalize(st);
     store_corpus_done(c);
     return rc;
+}
+
+int store_corpus_load(store *s, store_corpus *c, err *e)
+{
+    return corpus_load(s, -1, c, e);
+}
+
+int store_corpus_load_since(store *s, int64_t last_event, store_corpus *c, err *e)
+{
+    if (last_event < 0)
+        return err_set(e, ERR_RANGE, "event id %lld out of range", (long long)last_event);
+    return corpus_load(s, last_event, c, e);
 }
 
 void store_corpus_done(store_corpus *c)

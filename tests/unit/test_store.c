@@ -1,4 +1,6 @@
-/* test_store.c - schema, transactions, items/events, vectors, index blobs. */
+/* test_store.c - schema, migrations, transactions, items/events, sessions
+ * since a watermark, vectors, index blobs.  The migration test writes a
+ * version-2 database with the SQLite API directly: the schema as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "mem.h"
 #include "store.h"
@@ -91,6 +95,156 @@ static void test_events_unknown_item_and_corpus(void **st)
     assert_string_equal(c.users[c.seq_user[1]], "u1");
     store_corpus_done(&c);
     store_close(s);
+}
+
+/* Sessions s with their events' items, as loaded. */
+static void expect_session(const store_corpus *c, size_t q, const char *name, size_t n,
+                           const int64_t *items)
+{
+    assert_string_equal(c->seq_name[q], name);
+    assert_int_equal(c->off[q + 1] - c->off[q], n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(c->items[c->off[q] + i], items[i]);
+}
+
+static void test_corpus_since_watermark(void **st)
+{
+    store *s = open_mem();
+    store_corpus c;
+    err e;
+    (void)st;
+    int64_t a = add_item(s, "A", "x"), b = add_item(s, "B", "x"), cc = add_item(s, "C", "y");
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 0);
+    assert_int_equal(c.last_event, 0);
+    store_corpus_done(&c);
+    assert_int_equal(store_event_insert(s, "s1", "u1", a, 1, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s1", "u1", b, 2, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s2", "u2", b, 3, NULL), 0);
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    int64_t wm = c.last_event;
+    assert_int_equal(wm, 3);
+    store_corpus_done(&c);
+
+    /* nothing added since */
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 0);
+    assert_int_equal(c.n_tok, 0);
+    assert_int_equal(c.last_event, wm);
+    store_corpus_done(&c);
+    assert_int_equal(store_corpus_load_since(s, -1, &c, &e), -ERR_RANGE);
+
+    /* a new event in s1 brings the whole session back (old events first, by
+     * time); s2 had none and stays out; s3 is new */
+    assert_int_equal(store_event_insert(s, "s1", "u1", cc, 4, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s3", "u3", a, 5, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 2);
+    assert_int_equal(c.n_tok, 4);
+    expect_session(&c, 0, "s1", 3, (int64_t[]){a, b, cc});
+    expect_session(&c, 1, "s3", 1, (int64_t[]){a});
+    assert_int_equal(c.n_users, 2);     /* u1, u3: only the sessions loaded */
+    assert_string_equal(c.users[c.seq_user[1]], "u3");
+    assert_int_equal(c.last_event, 5);
+    wm = c.last_event;
+    store_corpus_done(&c);
+
+    /* deleting the newest events does not hand their ids to the next ones:
+     * an event added after the watermark is always above it */
+    assert_int_equal(store_item_delete(s, a, NULL, NULL), 0);   /* events 1 and 5 */
+    assert_int_equal(store_event_insert(s, "s4", NULL, b, 6, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 1);
+    expect_session(&c, 0, "s4", 1, (int64_t[]){b});
+    assert_int_equal(c.last_event, 6);
+    store_corpus_done(&c);
+    store_close(s);
+}
+
+/* The schema of version 2 (migrations 1 and 2 as they shipped), with three
+ * events of which the newest was deleted. */
+static const char v2_schema[] =
+    "CREATE TABLE schema_version(version INTEGER NOT NULL,"
+    " applied TEXT NOT NULL DEFAULT (datetime('now')));"
+    "CREATE TABLE items(id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE,"
+    " title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',"
+    " category TEXT NOT NULL DEFAULT '', attrs TEXT);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, session TEXT NOT NULL, user TEXT,"
+    " item INTEGER NOT NULL REFERENCES items(id), ts INTEGER);"
+    "CREATE INDEX events_item ON events(item);"
+    "CREATE TABLE models(name TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+    " label TEXT NOT NULL DEFAULT '', dim INTEGER NOT NULL, n_vectors INTEGER NOT NULL,"
+    " version INTEGER NOT NULL, train_seconds REAL, params TEXT, corpus TEXT,"
+    " created TEXT NOT NULL DEFAULT (datetime('now')));"
+    "CREATE TABLE vectors(model TEXT NOT NULL, item INTEGER NOT NULL, vec BLOB NOT NULL,"
+    " PRIMARY KEY(model, item)) WITHOUT ROWID;"
+    "CREATE TABLE indexes(model TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT,"
+    " model_version INTEGER NOT NULL, data BLOB NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (datetime('now')));"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE blobs(name TEXT PRIMARY KEY, model_version INTEGER NOT NULL,"
+    " data BLOB NOT NULL);"
+    "INSERT INTO schema_version(version) VALUES(1);"
+    "INSERT INTO schema_version(version) VALUES(2);"
+    "INSERT INTO items(id, ext_id, title) VALUES(1, 'A', 'a'), (2, 'B', 'b');"
+    "INSERT INTO events(id, session, user, item, ts) VALUES"
+    " (1, 's1', 'u1', 1, 10), (2, 's1', 'u1', 2, 20), (3, 's2', 'u2', 2, 30);"
+    "DELETE FROM events WHERE id = 3;";
+
+static void test_migration_3_event_ids(void **st)
+{
+    char path[] = "/tmp/embedlab_store_XXXXXX";
+    int fd = mkstemp(path);
+    sqlite3 *db;
+    store_corpus c;
+    err e;
+    (void)st;
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v2_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    store *s = store_open(path, &e);
+    if (!s)
+        fail_msg("open v2: %s", e.msg);
+    /* events and their ids survive */
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 1);
+    expect_session(&c, 0, "s1", 2, (int64_t[]){1, 2});
+    assert_int_equal(c.last_event, 2);
+    store_corpus_done(&c);
+    /* from now on ids are never reused: delete the newest, add one */
+    assert_int_equal(store_event_insert(s, "s3", NULL, 1, 40, NULL), 0);   /* id 3 */
+    assert_int_equal(store_corpus_load_since(s, 2, &c, NULL), 0);
+    assert_int_equal(c.last_event, 3);
+    store_corpus_done(&c);
+    assert_int_equal(store_item_delete(s, 1, NULL, NULL), 0);               /* 1 and 3 */
+    assert_int_equal(store_event_insert(s, "s4", NULL, 2, 50, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, 3, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 1);
+    expect_session(&c, 0, "s4", 1, (int64_t[]){2});
+    assert_int_equal(c.last_event, 4);
+    store_corpus_done(&c);
+    store_close(s);
+
+    /* the version is recorded and the item index is back */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version), (SELECT count(*) FROM "
+                                        "sqlite_master WHERE name = 'events_item') FROM "
+                                        "schema_version", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), STORE_SCHEMA_VERSION);
+    assert_int_equal(sqlite3_column_int(q, 1), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
 }
 
 static void test_vectors_roundtrip_and_versions(void **st)
@@ -195,6 +349,8 @@ int main(void)
         cmocka_unit_test(test_items_and_duplicates),
         cmocka_unit_test(test_rollback_restores),
         cmocka_unit_test(test_events_unknown_item_and_corpus),
+        cmocka_unit_test(test_corpus_since_watermark),
+        cmocka_unit_test(test_migration_3_event_ids),
         cmocka_unit_test(test_vectors_roundtrip_and_versions),
         cmocka_unit_test(test_file_db_reopen_and_not_a_db),
         cmocka_unit_test(test_open_oom_loop),
