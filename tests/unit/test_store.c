@@ -1,6 +1,5 @@
-/* test_store.c - schema, migrations, transactions, items/events, sessions
- * since a watermark, vectors, index blobs.  The migration test writes a
- * version-2 database with the SQLite API directly: the schema as it was. */
+/* test_store.c - schema, transactions, items/events, sessions since a
+ * watermark and event ids that never come back, vectors, index blobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "mem.h"
 #include "store.h"
@@ -161,84 +158,57 @@ static void test_corpus_since_watermark(void **st)
     store_close(s);
 }
 
-/* The schema of version 2 (migrations 1 and 2 as they shipped), with three
- * events of which the newest was deleted. */
-static const char v2_schema[] =
-    "CREATE TABLE schema_version(version INTEGER NOT NULL,"
-    " applied TEXT NOT NULL DEFAULT (datetime('now')));"
-    "CREATE TABLE items(id INTEGER PRIMARY KEY, ext_id TEXT NOT NULL UNIQUE,"
-    " title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',"
-    " category TEXT NOT NULL DEFAULT '', attrs TEXT);"
-    "CREATE TABLE events(id INTEGER PRIMARY KEY, session TEXT NOT NULL, user TEXT,"
-    " item INTEGER NOT NULL REFERENCES items(id), ts INTEGER);"
-    "CREATE INDEX events_item ON events(item);"
-    "CREATE TABLE models(name TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-    " label TEXT NOT NULL DEFAULT '', dim INTEGER NOT NULL, n_vectors INTEGER NOT NULL,"
-    " version INTEGER NOT NULL, train_seconds REAL, params TEXT, corpus TEXT,"
-    " created TEXT NOT NULL DEFAULT (datetime('now')));"
-    "CREATE TABLE vectors(model TEXT NOT NULL, item INTEGER NOT NULL, vec BLOB NOT NULL,"
-    " PRIMARY KEY(model, item)) WITHOUT ROWID;"
-    "CREATE TABLE indexes(model TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT,"
-    " model_version INTEGER NOT NULL, data BLOB NOT NULL,"
-    " created TEXT NOT NULL DEFAULT (datetime('now')));"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE blobs(name TEXT PRIMARY KEY, model_version INTEGER NOT NULL,"
-    " data BLOB NOT NULL);"
-    "INSERT INTO schema_version(version) VALUES(1);"
-    "INSERT INTO schema_version(version) VALUES(2);"
-    "INSERT INTO items(id, ext_id, title) VALUES(1, 'A', 'a'), (2, 'B', 'b');"
-    "INSERT INTO events(id, session, user, item, ts) VALUES"
-    " (1, 's1', 'u1', 1, 10), (2, 's1', 'u1', 2, 20), (3, 's2', 'u2', 2, 30);"
-    "DELETE FROM events WHERE id = 3;";
-
-static void test_migration_3_event_ids(void **st)
+/* Event ids stay unique over time across a rolled-back delete, a reopen
+ * (the floor lives in the database) and repeated deletes of the newest. */
+static void test_event_ids_never_reused(void **st)
 {
     char path[] = "/tmp/embedlab_store_XXXXXX";
     int fd = mkstemp(path);
-    sqlite3 *db;
     store_corpus c;
     err e;
     (void)st;
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, v2_schema, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-
+    unlink(path);
     store *s = store_open(path, &e);
-    if (!s)
-        fail_msg("open v2: %s", e.msg);
-    /* events and their ids survive */
-    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
-    assert_int_equal(c.n_seq, 1);
-    expect_session(&c, 0, "s1", 2, (int64_t[]){1, 2});
-    assert_int_equal(c.last_event, 2);
-    store_corpus_done(&c);
-    /* from now on ids are never reused: delete the newest, add one */
-    assert_int_equal(store_event_insert(s, "s3", NULL, 1, 40, NULL), 0);   /* id 3 */
-    assert_int_equal(store_corpus_load_since(s, 2, &c, NULL), 0);
-    assert_int_equal(c.last_event, 3);
-    store_corpus_done(&c);
-    assert_int_equal(store_item_delete(s, 1, NULL, NULL), 0);               /* 1 and 3 */
-    assert_int_equal(store_event_insert(s, "s4", NULL, 2, 50, NULL), 0);
+    assert_non_null(s);
+    int64_t a = add_item(s, "A", "x"), b = add_item(s, "B", "x"), d = add_item(s, "D", "x");
+    assert_int_equal(store_event_insert(s, "s1", NULL, a, 1, NULL), 0);   /* 1 */
+    assert_int_equal(store_event_insert(s, "s1", NULL, b, 2, NULL), 0);   /* 2 */
+    assert_int_equal(store_event_insert(s, "s2", NULL, d, 3, NULL), 0);   /* 3 */
+    /* a delete that is rolled back leaves no floor behind */
+    assert_int_equal(store_begin(s, NULL), 0);
+    assert_int_equal(store_item_delete(s, d, NULL, NULL), 0);
+    store_rollback(s);
+    char *v = NULL;
+    assert_int_equal(store_meta_get(s, "events_floor", &v, NULL), 0);
+    assert_null(v);
+    /* deleting the newest (3), then reopening: the next event is 4 */
+    assert_int_equal(store_item_delete(s, d, NULL, NULL), 0);
+    store_close(s);
+    s = store_open(path, &e);
+    assert_non_null(s);
+    assert_int_equal(store_begin(s, NULL), 0);   /* as an import: one transaction */
+    assert_int_equal(store_event_insert(s, "s3", NULL, a, 4, NULL), 0);   /* 4 */
+    assert_int_equal(store_event_insert(s, "s3", NULL, b, 5, NULL), 0);   /* 5 */
+    assert_int_equal(store_commit(s, NULL), 0);
     assert_int_equal(store_corpus_load_since(s, 3, &c, NULL), 0);
     assert_int_equal(c.n_seq, 1);
-    expect_session(&c, 0, "s4", 1, (int64_t[]){2});
-    assert_int_equal(c.last_event, 4);
+    expect_session(&c, 0, "s3", 2, (int64_t[]){a, b});
+    assert_int_equal(c.last_event, 5);
+    store_corpus_done(&c);
+    assert_int_equal(store_meta_get(s, "events_floor", &v, NULL), 0);
+    assert_null(v);                              /* used up */
+    /* two deletes in a row that each remove the newest: the higher floor wins */
+    assert_int_equal(store_item_delete(s, b, NULL, NULL), 0);   /* 2, 5 */
+    assert_int_equal(store_item_delete(s, a, NULL, NULL), 0);   /* 1, 4: none left */
+    int64_t e2 = add_item(s, "E", "x");
+    assert_int_equal(store_event_insert(s, "s4", NULL, e2, 6, NULL), 0);
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    assert_int_equal(c.n_tok, 1);
+    assert_int_equal(c.last_event, 6);
     store_corpus_done(&c);
     store_close(s);
-
-    /* the version is recorded and the item index is back */
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version), (SELECT count(*) FROM "
-                                        "sqlite_master WHERE name = 'events_item') FROM "
-                                        "schema_version", -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), STORE_SCHEMA_VERSION);
-    assert_int_equal(sqlite3_column_int(q, 1), 1);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
     unlink(path);
     char side[64];
     snprintf(side, sizeof side, "%s-wal", path);
@@ -350,7 +320,7 @@ int main(void)
         cmocka_unit_test(test_rollback_restores),
         cmocka_unit_test(test_events_unknown_item_and_corpus),
         cmocka_unit_test(test_corpus_since_watermark),
-        cmocka_unit_test(test_migration_3_event_ids),
+        cmocka_unit_test(test_event_ids_never_reused),
         cmocka_unit_test(test_vectors_roundtrip_and_versions),
         cmocka_unit_test(test_file_db_reopen_and_not_a_db),
         cmocka_unit_test(test_open_oom_loop),
