@@ -116,7 +116,7 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     lab_ix_report ixr;
     char ixmsg[320];
     int update = cmd_flag(a, "update"), has_wm = 0, rc;
-    int64_t wm = 0;
+    int64_t wm = 0, last_event;
     table *t;
 
     if (!c)
@@ -134,6 +134,7 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     if (c->n_tok == 0)
         return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
                        "`gen demo` first)");
+    last_event = c->last_event;
     if (update && (rc = load_update(L, &p, &prev, &fresh, &has_wm, &wm, e)))
         return rc;
     if (update && has_wm && fresh.n_seq == 0) {
@@ -153,6 +154,10 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
         rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);
     progress_end(&L->prog);
     i2v_model_done(&prev);
+    /* the watermark covers every event trained or counted: the update
+     * trained all sessions with newer events, a full training all of them */
+    if (fresh.last_event > last_event)
+        last_event = fresh.last_event;
     store_corpus_done(&fresh);
     if (rc == -ERR_CANCEL) {
         i2v_model_done(&m);
@@ -160,9 +165,7 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     }
     if (rc == -ERR_STATE && update)
         err_prefix(e, "train item2vec --update");
-    /* the watermark covers every event in the store now: the update trained
-     * all sessions with newer events, a full training all of them */
-    if (rc || (rc = save_i2v(L, &p, &m, &st, c->last_event, &ixr, e))) {
+    if (rc || (rc = save_i2v(L, &p, &m, &st, last_event, &ixr, e))) {
         i2v_model_done(&m);
         if (rc == -ERR_CANCEL)
             return err_set(e, ERR_CANCEL, "training cancelled while updating the index: the "
