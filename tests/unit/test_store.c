@@ -22,6 +22,17 @@ static store *open_mem(void)
     return s;
 }
 
+/* Removes a file database and its WAL side files. */
+static void unlink_db(const char *path)
+{
+    char side[64];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static int64_t add_item(store *s, const char *id, const char *cat)
 {
     store_item it = {.ext_id = id, .title = id, .description = "d", .category = cat};
@@ -209,12 +220,7 @@ static void test_event_ids_never_reused(void **st)
     assert_int_equal(c.last_event, 6);
     store_corpus_done(&c);
     store_close(s);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    unlink_db(path);
 }
 
 static void test_vectors_roundtrip_and_versions(void **st)
@@ -287,12 +293,7 @@ static void test_file_db_reopen_and_not_a_db(void **st)
     assert_string_equal(v, "v");
     mem_free(v);
     store_close(s);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    unlink_db(path);
 }
 
 static void test_open_oom_loop(void **st)
