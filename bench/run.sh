@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh [--compare|--scale] BUILD_DIR - the benchmarks.
-#   make bench          our own figures: Item2Vec training, vector indexes,
-#                       import speed, TUI `similar` latency (no Python needed)
+#   make bench          our own figures: Item2Vec training and --update, vector
+#                       indexes, import speed, TUI `similar` latency (no Python needed)
 #   make bench-compare  side by side with the established tools in one run:
 #                       gensim (Item2Vec), PyTorch (BERT encoder), FAISS and
 #                       hnswlib (indexes); exits non-zero if one is missing
@@ -31,6 +31,14 @@ if [ $compare -eq 0 ]; then
     run "$BUILD/bench/bench_sgns"
     run "$BUILD/bench/bench_index"
     run "$BUILD/bench/bench_import" 2000000
+    # train item2vec --update against a full retraining, on the demo data
+    demo_db=$(mktemp -u /tmp/embedlab-demo-XXXXXX.db)
+    run "$BUILD/embedlab" --db "$demo_db" --no-timing -c 'load catalog data/demo/catalog.csv' \
+        -c 'load sessions data/demo/sessions.csv'
+    for share in 0.2 0.05 0.01; do
+        run "$BUILD/bench/bench_i2v_update" "$demo_db" --seeds 5 --new $share
+    done
+    rm -f "$demo_db" "$demo_db-wal" "$demo_db-shm"
     command -v tmux >/dev/null && run env EMBEDLAB="$PWD/$BUILD/embedlab" bash bench/tui_similar.sh
     echo "(bench_bert needs a model written by PyTorch: see make bench-compare)"
     exit $status

@@ -82,6 +82,20 @@ typedef struct i2v_stats {
 int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
               i2v_model *out, progress *pr, i2v_stats *st /* OUT, may be NULL */, err *e);
 
+/* `train item2vec --update`: continues prev (required) on the sessions of
+ * `fresh` only, as gensim's build_vocab(fresh, update=True) + train(fresh).
+ * Items of fresh get trained input vectors (new ones start fresh); every
+ * other item of prev keeps its input vector bit for bit, because SGNS only
+ * writes the input rows of the tokens it trains on.  The noise distribution
+ * and subsampling use the counts in `all` (every stored session; NULL: the
+ * counts in fresh): noise from the whole catalog's history, as gensim's
+ * cumulative counts, so the other items' output vectors may move.  Same
+ * errors and guarantees as i2v_train; -ERR_STATE when no item of fresh is
+ * kept (none reaches min_count nor has a vector). */
+int i2v_update(const store_corpus *fresh, const store_corpus *all, const i2v_params *p,
+               const i2v_model *prev /* required */, i2v_model *out, progress *pr,
+               i2v_stats *st /* OUT, may be NULL */, err *e);
+
 /* ---- queries ------------------------------------------------------------ */
 
 /* gensim most_similar: mean of the unit vectors of pos (+) and neg (-), then

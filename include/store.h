@@ -19,7 +19,7 @@
 #include "err.h"
 #include "vec.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 
@@ -104,9 +104,19 @@ typedef struct store_corpus {
     int32_t *seq_user;  /* per session */
     char **seq_name;    /* per session: its session id */
     char **users;       /* distinct user ids */
+    int64_t last_event; /* highest event id loaded (ids are never reused),
+                           0 when there are none; _since: at least its argument */
 } store_corpus;
 
 int store_corpus_load(store *s, store_corpus *out, err *e);
+/* The sessions that received an event with an id above last_event (a
+ * watermark: some earlier corpus's last_event), each whole: a session that
+ * got one new event comes back with its old events too, since the new event
+ * is trained in their context.  Same order and layout as store_corpus_load;
+ * n_seq == 0 when nothing was added.  Event ids are never reused
+ * (store_item_delete keeps the ids of the newest events it removes from
+ * being handed out again), so "above the watermark" means "added since". */
+int store_corpus_load_since(store *s, int64_t last_event, store_corpus *out, err *e);
 void store_corpus_done(store_corpus *c);
 
 typedef struct store_counts {

@@ -4,13 +4,16 @@
  * A model is saved only when its job finished: a failed or cancelled
  * training leaves the stored model (and its index) exactly as it was.  The
  * item2vec output (context) weights are kept as a hidden model
- * "item2vec#ctx" so `--update` can continue training where it stopped.
+ * "item2vec#ctx" so `--update` can continue training where it stopped, and
+ * the model's corpus JSON records the highest event id it was trained on
+ * ("last_event"): `--update` trains the sessions with newer events only.
  */
 #include "cmd_int.h"
 #include "index.h"
 #include "item2vec.h"
 #include "mem.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +21,20 @@
 #define I2V_NAME "item2vec"
 #define I2V_CTX_NAME "item2vec#ctx"
 
+/* The corpus JSON records what the model was trained on; "last_event" is
+ * the watermark `--update` continues from: the highest event id seen. */
 static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_stats *st,
-                    lab_ix_report *ixr, err *e)
+                    int64_t last_event, lab_ix_report *ixr, err *e)
 {
     lab_ix_report ctx_ixr;
     store_model sm = {0}, sc = {0};
-    char *params = NULL, corpus[160];
+    char *params = NULL, corpus[192];
     int rc;
 
     if ((rc = i2v_params_json(p, &params, e)))
         return rc;
-    snprintf(corpus, sizeof corpus, "{\"sequences\":%zu,\"tokens\":%zu,\"items\":%zu}",
-             st->n_seq, st->n_tok, st->n_items);
+    snprintf(corpus, sizeof corpus, "{\"sequences\":%zu,\"tokens\":%zu,\"items\":%zu,"
+             "\"last_event\":%lld}", st->n_seq, st->n_tok, st->n_items, (long long)last_event);
     snprintf(sm.name, sizeof sm.name, "%s", I2V_NAME);
     snprintf(sm.kind, sizeof sm.kind, "sgns");
     snprintf(sm.label, sizeof sm.label, "Item2Vec (SGNS, dim %d, window %s%.0d, %d epochs)",
@@ -54,15 +59,64 @@ done:
     return rc;
 }
 
+/* The watermark of a stored model's corpus JSON: 0, or -1 when it has none
+ * (an imported model, or one trained before watermarks were recorded). */
+static int corpus_watermark(const char *corpus, int64_t *last_event)
+{
+    cJSON *j = corpus ? cJSON_Parse(corpus) : NULL;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "last_event");
+    int rc = -1;
+
+    if (cJSON_IsNumber(w) && w->valuedouble >= 0 && w->valuedouble < 9e15) {
+        *last_event = (int64_t)w->valuedouble;
+        rc = 0;
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* --update: the stored model (input and context vectors) and, when it
+ * records a watermark, the sessions added since (*fresh; n_seq 0: none).
+ * *has_wm says which. */
+static int load_update(lab *L, const i2v_params *p, i2v_model *prev, store_corpus *fresh,
+                       int *has_wm, int64_t *wm, err *e)
+{
+    store_model info;
+    int rc;
+
+    *has_wm = 0;
+    if ((rc = store_vectors_load(L->db, I2V_NAME, &prev->vecs, &info, e)))
+        return rc == -ERR_NOTFOUND
+                   ? err_set(e, ERR_STATE, "train item2vec --update: no model to update")
+                   : rc;
+    *has_wm = corpus_watermark(info.corpus, wm) == 0;
+    store_model_done(&info);
+    if (prev->vecs.dim != (size_t)p->sg.dim) {
+        size_t dim = prev->vecs.dim;
+        i2v_model_done(prev);
+        return err_set(e, ERR_USAGE, "train item2vec --update: the stored model has dim "
+                       "%zu, not %d", dim, p->sg.dim);
+    }
+    if (store_vectors_load(L->db, I2V_CTX_NAME, &prev->ctx, NULL, NULL))
+        vecset_done(&prev->ctx);   /* an imported model has no context weights */
+    if (*has_wm && (rc = store_corpus_load_since(L->db, *wm, fresh, e))) {
+        i2v_model_done(prev);
+        return rc;
+    }
+    return 0;
+}
+
 static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_corpus *c = lab_corpus(L, e);
+    store_corpus fresh = {0};
     i2v_params p = i2v_params_default();
     i2v_model prev = {0}, m = {0};
     i2v_stats st;
     lab_ix_report ixr;
     char ixmsg[320];
-    int update = cmd_flag(a, "update"), rc;
+    int update = cmd_flag(a, "update"), has_wm = 0, rc;
+    int64_t wm = 0, last_event;
     table *t;
 
     if (!c)
@@ -80,31 +134,38 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     if (c->n_tok == 0)
         return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
                        "`gen demo` first)");
-    if (update) {
-        store_model info;
-        if ((rc = store_vectors_load(L->db, I2V_NAME, &prev.vecs, &info, e)))
-            return rc == -ERR_NOTFOUND
-                       ? err_set(e, ERR_STATE, "train item2vec --update: no model to update")
-                       : rc;
-        store_model_done(&info);
-        if ((rc = store_vectors_load(L->db, I2V_CTX_NAME, &prev.ctx, NULL, e)))
-            vecset_done(&prev.ctx);   /* an imported model has no context weights */
-        if (prev.vecs.dim != (size_t)p.sg.dim) {
-            /* read the dim before i2v_model_done zeroes it (the message said "dim 0") */
-            size_t dim = prev.vecs.dim;
-            i2v_model_done(&prev);
-            return err_set(e, ERR_USAGE, "train item2vec --update: the stored model has dim "
-                           "%zu, not %d", dim, p.sg.dim);
-        }
+    last_event = c->last_event;
+    if (update && (rc = load_update(L, &p, &prev, &fresh, &has_wm, &wm, e)))
+        return rc;
+    if (update && has_wm && fresh.n_seq == 0) {
+        /* nothing added: the model, its context weights and index stay */
+        i2v_model_done(&prev);
+        store_corpus_done(&fresh);
+        if (!table_list_msg(out, "item2vec is up to date: no sessions were added since it was "
+                            "trained (events up to #%lld); nothing changed", (long long)wm))
+            return cmd_nomem(e);
+        return 0;
     }
-    rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);
+    /* An update trains the new sessions only (the whole corpus for a model
+     * without a watermark) and draws noise over every stored session. */
+    if (update && has_wm)
+        rc = i2v_update(&fresh, c, &p, &prev, &m, &L->prog, &st, e);
+    else
+        rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);
     progress_end(&L->prog);
     i2v_model_done(&prev);
+    /* the watermark covers every event trained or counted: the update
+     * trained all sessions with newer events, a full training all of them */
+    if (fresh.last_event > last_event)
+        last_event = fresh.last_event;
+    store_corpus_done(&fresh);
     if (rc == -ERR_CANCEL) {
         i2v_model_done(&m);
         return err_set(e, ERR_CANCEL, "training cancelled: the previous model is kept");
     }
-    if (rc || (rc = save_i2v(L, &p, &m, &st, &ixr, e))) {
+    if (rc == -ERR_STATE && update)
+        err_prefix(e, "train item2vec --update");
+    if (rc || (rc = save_i2v(L, &p, &m, &st, last_event, &ixr, e))) {
         i2v_model_done(&m);
         if (rc == -ERR_CANCEL)
             return err_set(e, ERR_CANCEL, "training cancelled while updating the index: the "
@@ -116,15 +177,19 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
     if (!t)
         rc = cmd_nomem(e);
     else if (L->set.no_timing)
-        rc = table_note(t, "item2vec: %zu items x %d dims from %zu sessions (%zu tokens), "
-                        "%d epochs%s", st.n_items, p.sg.dim, st.n_seq, st.n_tok, p.sg.epochs,
+        rc = table_note(t, "item2vec: %zu items x %d dims from %zu %ssessions (%zu tokens), "
+                        "%d epochs%s", st.n_items, p.sg.dim, st.n_seq,
+                        update && has_wm ? "new " : "", st.n_tok, p.sg.epochs,
                         update ? ", updated" : "");
     else
-        rc = table_note(t, "item2vec: %zu items x %d dims from %zu sessions (%zu tokens), "
+        rc = table_note(t, "item2vec: %zu items x %d dims from %zu %ssessions (%zu tokens), "
                         "%d epochs in %.2f s (%.0f tokens/s)%s", st.n_items, p.sg.dim, st.n_seq,
-                        st.n_tok, p.sg.epochs, st.seconds,
+                        update && has_wm ? "new " : "", st.n_tok, p.sg.epochs, st.seconds,
                         st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
                         update ? ", updated" : "");
+    if (rc == 0 && update && !has_wm)
+        rc = table_note(t, "the stored model recorded no watermark (imported, or trained by an "
+                        "older embedlab): the update trained on every session");
     if (rc == 0 && update && st.n_new_items)
         rc = table_note(t, "%zu new items got vectors", st.n_new_items);
     if (rc == 0 && lab_ix_report_text(L, &ixr, I2V_NAME, ixmsg, sizeof ixmsg) > 0)
@@ -327,7 +392,11 @@ const cmd_def cmd_defs_model[] = {
      "[seed=1] [--update]",
      "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session uses "
      "the whole session as context. threads=1 with a seed is reproducible bit for bit. "
-     "Ctrl-C cancels and keeps the previous model. --update continues from the stored model.",
+     "Ctrl-C cancels and keeps the previous model. --update continues the stored model on "
+     "the sessions added since it was trained (a session with any new event, whole): only "
+     "their items' vectors change and new items get vectors, so the index is updated in "
+     "place unless most vectors moved; noise and subsampling count every session. Without --update: a full "
+     "retraining.",
      "dim= window= negative= ns_exponent= sample= alpha= min_alpha= epochs= min_count= "
      "threads= seed= shrink= update", 0, 0},
     {"export vectors", c_export_vectors,

@@ -22,7 +22,23 @@ struct store {
     int bulk;                  /* store_bulk mode on */
     int64_t bulk_old_cache;    /* cache_size to restore */
     sqlite3_stmt *ins_item, *ins_event, *get_item;
+    int floor_state;           /* events_floor in meta: FLOOR_UNKNOWN/NONE/PENDING */
+    int64_t floor;             /* ... its value when PENDING */
 };
+
+/* Event ids are watermarks (`train item2vec --update` trains the sessions
+ * with events above the highest id a model saw), so an id must never come
+ * back.  SQLite gives a new row max(rowid) + 1: only deleting the newest
+ * events could hand their ids out again.  store_item_delete, the one place
+ * that deletes events, then records the old maximum as meta 'events_floor',
+ * and the next event insert takes floor + 1 and clears it.  (AUTOINCREMENT
+ * would do the same but writes sqlite_sequence per inserted row: 30-50% more
+ * CPU per imported event in bench_import.)  The floor is read once per
+ * transaction; rollback and commit forget it, since another process may
+ * change it between our transactions. */
+enum { FLOOR_UNKNOWN, FLOOR_NONE, FLOOR_PENDING };
+#define FLOOR_GET "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta " \
+                  "WHERE key = 'events_floor'), 0)"
 
 static const char *const migrations[] = {
     /* 1: initial schema */
@@ -71,6 +87,7 @@ static const char *const migrations[] = {
     "  data BLOB NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+_Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "store.h STORE_SCHEMA_VERSION");
 
 static int db_err(store *s, err *e, const char *what)
 {
@@ -217,8 +234,10 @@ int store_begin(store *s, err *e)
     char sql[48];
     int rc;
 
-    if (s->txn_depth == 0)
+    if (s->txn_depth == 0) {
+        s->floor_state = FLOOR_UNKNOWN;
         rc = exec(s, "BEGIN IMMEDIATE", e);
+    }
     else {
         snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->txn_depth);
         rc = exec(s, sql, e);
@@ -245,6 +264,8 @@ int store_commit(store *s, err *e)
         s->txn_depth--;
     else
         store_rollback(s);
+    if (s->txn_depth == 0)
+        s->floor_state = FLOOR_UNKNOWN;
     return rc;
 }
 
@@ -262,6 +283,7 @@ void store_rollback(store *s)
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     }
     s->txn_depth--;
+    s->floor_state = FLOOR_UNKNOWN;
 }
 
 int store_in_txn(const store *s) { return s->txn_depth > 0; }
@@ -352,10 +374,13 @@ int store_item_delete(store *s, int64_t id, int64_t *n_events, err *e)
                                       "DELETE FROM vectors WHERE item=?",
                                       "DELETE FROM items WHERE id=?"};
     sqlite3_stmt *st;
+    int64_t top_before, top_after;
     int rc;
 
     if ((rc = store_begin(s, e)))
         return rc;
+    if ((rc = count_rows(s, "SELECT coalesce(max(id), 0) FROM events", &top_before, e)))
+        goto fail;
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         if ((rc = prepare(s, sql[i], &st, e)))
             goto fail;
@@ -372,6 +397,22 @@ int store_item_delete(store *s, int64_t id, int64_t *n_events, err *e)
             rc = err_set(e, ERR_NOTFOUND, "no item with id %lld", (long long)id);
             goto fail;
         }
+    }
+    /* the newest events went: keep their ids from coming back (see above) */
+    if ((rc = count_rows(s, "SELECT coalesce(max(id), 0) FROM events", &top_after, e)))
+        goto fail;
+    if (top_after < top_before) {
+        if ((rc = prepare(s, "INSERT OR REPLACE INTO meta(key, value) VALUES('events_floor', "
+                             "max(?1, (" FLOOR_GET ")))", &st, e)))
+            goto fail;
+        sqlite3_bind_int64(st, 1, top_before);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            rc = db_err(s, e, "delete item");
+            goto fail;
+        }
+        s->floor_state = FLOOR_UNKNOWN;
     }
     return store_commit(s, e);
 fail:
@@ -405,17 +446,25 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? mem_strdup((const char *)t) : NULL;
 }
 
-static int count_rows(store *s, const char *sql, int64_t *n, err *e)
+/* The int64 result of sql; ?1, when the statement has it, is bound to p1. */
+static int count_rows_p(store *s, const char *sql, int64_t p1, int64_t *n, err *e)
 {
     sqlite3_stmt *st;
     int rc;
 
     if ((rc = prepare(s, sql, &st, e)))
         return rc;
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, p1);
     rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : db_err(s, e, "count");
+}
+
+static int count_rows(store *s, const char *sql, int64_t *n, err *e)
+{
+    return count_rows_p(s, sql, 0, n, e);
 }
 
 int store_catalog_load(store *s, store_catalog *c, err *e)
@@ -491,8 +540,24 @@ int store_event_insert(store *s, const char *session, const char *user, int64_t 
                        int64_t ts, err *e)
 {
     sqlite3_stmt *st = s->ins_event;
+    int64_t top = 0;
     int rc;
 
+    if (s->floor_state == FLOOR_UNKNOWN) {
+        if ((rc = count_rows(s, FLOOR_GET, &s->floor, e)))
+            return rc;
+        s->floor_state = s->floor > 0 ? FLOOR_PENDING : FLOOR_NONE;
+    }
+    if (s->floor_state == FLOOR_PENDING) {
+        /* once, after a delete: an explicit id above the floor.  A separate
+         * statement: naming the id column in the common one, even bound to
+         * NULL, cost 30-50% more CPU per event in bench_import. */
+        if ((rc = count_rows(s, "SELECT coalesce(max(id), 0) FROM events", &top, e)) ||
+            (rc = prepare(s, "INSERT INTO events(session,user,item,ts,id) VALUES(?,?,?,?,?)",
+                          &st, e)))
+            return rc;
+        sqlite3_bind_int64(st, 5, (s->floor > top ? s->floor : top) + 1);
+    }
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
     bind_text(st, 2, user);
@@ -502,25 +567,45 @@ int store_event_insert(store *s, const char *session, const char *user, int64_t 
     else
         sqlite3_bind_int64(st, 4, ts);
     rc = sqlite3_step(st);
-    sqlite3_reset(st);
+    if (st != s->ins_event)
+        sqlite3_finalize(st);
+    else
+        sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT)
         return err_set(e, ERR_NOTFOUND, "event refers to unknown item %lld", (long long)item);
     if (rc != SQLITE_DONE)
         return db_err(s, e, "insert event");
+    if (s->floor_state == FLOOR_PENDING) {
+        /* the newest id is above the floor now: max(id) + 1 suffices */
+        if ((rc = exec(s, "DELETE FROM meta WHERE key = 'events_floor'", e)))
+            return rc;
+        s->floor_state = FLOOR_NONE;
+    }
+    if (s->txn_depth == 0)
+        s->floor_state = FLOOR_UNKNOWN;
     return 0;
 }
 
-int store_corpus_load(store *s, store_corpus *c, err *e)
+/* The sessions with an event above ?1: whole sessions, old events included. */
+#define SINCE_WHERE " WHERE session IN (SELECT session FROM events WHERE id > ?1)"
+
+/* since < 0: every session; else only those store_corpus_load_since names. */
+static int corpus_load(store *s, int64_t since, store_corpus *c, err *e)
 {
     sqlite3_stmt *st = NULL;
     int64_t n_ev = 0, n_seq = 0, n_users = 0;
     size_t cap_users, t = 0, q = 0;
-    int rc;
+    int rc, all = since < 0;
 
     memset(c, 0, sizeof *c);
-    if ((rc = count_rows(s, "SELECT count(*) FROM events", &n_ev, e)) ||
-        (rc = count_rows(s, "SELECT count(DISTINCT session) FROM events", &n_seq, e)) ||
-        (rc = count_rows(s, "SELECT count(DISTINCT user) FROM events", &n_users, e)))
+    if ((rc = count_rows_p(s, all ? "SELECT count(*) FROM events"
+                                  : "SELECT count(*) FROM events" SINCE_WHERE, since, &n_ev, e)) ||
+        (rc = count_rows_p(s, all ? "SELECT count(DISTINCT session) FROM events"
+                                  : "SELECT count(DISTINCT session) FROM events WHERE id > ?1",
+                           since, &n_seq, e)) ||
+        (rc = count_rows_p(s, all ? "SELECT count(DISTINCT user) FROM events"
+                                  : "SELECT count(DISTINCT user) FROM events" SINCE_WHERE,
+                           since, &n_users, e)))
         return rc;
     c->off = mem_calloc((size_t)n_seq + 1, sizeof *c->off);
     c->items = mem_calloc((size_t)n_ev + 1, sizeof *c->items);
@@ -533,9 +618,13 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
         goto nomem;
 
     /* Users: give each distinct user a dense index, in name order. */
-    if ((rc = prepare(s, "SELECT DISTINCT user FROM events WHERE user IS NOT NULL ORDER BY user",
-                      &st, e)))
+    if ((rc = prepare(s, all ? "SELECT DISTINCT user FROM events WHERE user IS NOT NULL "
+                               "ORDER BY user"
+                             : "SELECT DISTINCT user FROM events" SINCE_WHERE
+                               " AND user IS NOT NULL ORDER BY user", &st, e)))
         goto fail;
+    if (!all)
+        sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && c->n_users < cap_users) {
         if (!(c->users[c->n_users] = col_dup(st, 0)))
             goto nomem;
@@ -544,10 +633,15 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
     sqlite3_finalize(st);
     st = NULL;
 
-    rc = prepare(s, "SELECT session, item, ts, user FROM events "
-                    "ORDER BY session, ts IS NOT NULL, ts, id", &st, e);
+    rc = prepare(s, all ? "SELECT session, item, ts, user, id FROM events "
+                          "ORDER BY session, ts IS NOT NULL, ts, id"
+                        : "SELECT session, item, ts, user, id FROM events" SINCE_WHERE
+                          " ORDER BY session, ts IS NOT NULL, ts, id", &st, e);
     if (rc)
         goto fail;
+    if (!all)
+        sqlite3_bind_int64(st, 1, since);
+    c->last_event = all ? 0 : since;
     const char *prev = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && t < (size_t)n_ev) {
         const char *sess = (const char *)sqlite3_column_text(st, 0);
@@ -577,6 +671,8 @@ int store_corpus_load(store *s, store_corpus *c, err *e)
             c->n_seq = q;
         }
         c->items[t] = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_int64(st, 4) > c->last_event)
+            c->last_event = sqlite3_column_int64(st, 4);
         c->ts[t] = sqlite3_column_type(st, 2) == SQLITE_NULL ? STORE_NO_TS
                                                              : sqlite3_column_int64(st, 2);
         t++;
@@ -595,6 +691,18 @@ fail:
     sqlite3_finalize(st);
     store_corpus_done(c);
     return rc;
+}
+
+int store_corpus_load(store *s, store_corpus *c, err *e)
+{
+    return corpus_load(s, -1, c, e);
+}
+
+int store_corpus_load_since(store *s, int64_t last_event, store_corpus *c, err *e)
+{
+    if (last_event < 0)
+        return err_set(e, ERR_RANGE, "event id %lld out of range", (long long)last_event);
+    return corpus_load(s, last_event, c, e);
 }
 
 void store_corpus_done(store_corpus *c)

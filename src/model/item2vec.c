@@ -391,11 +391,12 @@ void i2v_model_done(i2v_model *m)
     vecset_done(&m->ctx);
 }
 
-int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
-              i2v_model *out, progress *pr, i2v_stats *st, err *e)
+/* i2v_train and i2v_update; cc (may be NULL) gives the counts. */
+static int train(const store_corpus *c, const store_corpus *cc, const i2v_params *p,
+                 const i2v_model *prev, i2v_model *out, progress *pr, i2v_stats *st, err *e)
 {
     idmap map = {0};
-    int64_t *vocab = NULL;
+    int64_t *vocab = NULL, *cnt = NULL;
     int32_t *tok = NULL;
     size_t *off = NULL, V = 0, n_tok = 0, n_seq = 0;
     sgns_model m = {0};
@@ -473,6 +474,31 @@ int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
             off[++n_seq] = n_tok;
     }
 
+    if (n_tok == 0) {
+        /* only an update can get here: its vocabulary holds the old items */
+        rc = err_set(e, ERR_STATE, "no item of the %zu sessions occurs at least min_count=%d "
+                     "times or has a vector: nothing to train", c->n_seq, p->min_count);
+        goto fail;
+    }
+    if (cc) {
+        /* Noise and subsampling over cc's counts; a token of c that cc lacks
+         * still gets its count in c, so it can be drawn. */
+        cnt = mem_calloc(V, sizeof *cnt);
+        if (!cnt)
+            goto nomem;
+        for (size_t i = 0; i < cc->n_tok; i++) {
+            long k = idmap_find(&map, cc->items[i]);
+            if (k >= 0 && map.vals[k] >= 0)
+                cnt[map.vals[k]]++;
+        }
+        for (size_t i = 0; i < n_tok; i++)
+            if (cnt[tok[i]] <= 0)
+                cnt[tok[i]]--;      /* minus its count in c */
+        for (size_t t = 0; t < V; t++)
+            if (cnt[t] < 0)
+                cnt[t] = -cnt[t];
+    }
+
     /* Start weights: by item id, or the previous model's. */
     if ((rc = sgns_model_init(&m, V, 0, (size_t)p->sg.dim, p->sg.seed, e)) < 0)
         goto fail;
@@ -492,7 +518,7 @@ int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
         s.n_new_items = V;
 
     sgns_corpus sc = {n_seq, off, tok};
-    if ((rc = sgns_train(&m, &sc, NULL, NULL, &p->sg, pr, &s.sg, e)) < 0)
+    if ((rc = sgns_train(&m, &sc, cnt, NULL, &p->sg, pr, &s.sg, e)) < 0)
         goto fail;
 
     if ((rc = vecset_init(&res.vecs, V, m.dim, e)) < 0 ||
@@ -518,11 +544,26 @@ fail:
     i2v_model_done(&res);
 done:
     sgns_model_done(&m);
+    mem_free(cnt);
     mem_free(tok);
     mem_free(off);
     mem_free(vocab);
     idmap_done(&map);
     return rc;
+}
+
+int i2v_train(const store_corpus *c, const i2v_params *p, const i2v_model *prev,
+              i2v_model *out, progress *pr, i2v_stats *st, err *e)
+{
+    return train(c, NULL, p, prev, out, pr, st, e);
+}
+
+int i2v_update(const store_corpus *fresh, const store_corpus *all, const i2v_params *p,
+               const i2v_model *prev, i2v_model *out, progress *pr, i2v_stats *st, err *e)
+{
+    if (!prev)
+        return err_set(e, ERR_USAGE, "an update needs the model to continue");
+    return train(fresh, all, p, prev, out, pr, st, e);
 }
 
 /* ---- most_similar ------------------------------------------------------- */

@@ -8,8 +8,9 @@
 #  - `delete item` tombstones: the item never comes back, index info counts it
 #    and, past a fifth of the rows, suggests a rebuild;
 #  - a failed command (an unknown id among the items to delete) changes nothing;
-#  - `train item2vec --update` moves every vector, so that index is rebuilt
-#    (and says why) and holds the new items;
+#  - `train item2vec --update` trains the sessions added since the model:
+#    only their items' vectors change, the index inserts and replaces them
+#    (no rebuild), and an update with nothing new changes nothing;
 #  - a stale index (vectors saved behind its back) is reported, and the next
 #    save rebuilds it.
 set -u
@@ -74,25 +75,41 @@ for kind in flat ivf hnsw; do
     run -c 'show NEW2' >/dev/null 2>&1 && fail "$kind: NEW2 still in the catalog"
 done
 
-# item2vec --update: new sessions with new items; every vector moves, so the
-# index is rebuilt (a patch would tombstone every row) and has the new items
+# item2vec --update: trains only the sessions added since the model (new
+# items NEW1, NEW3 and two old items a, b), so only those vectors change and the
+# index takes them incrementally; a second --update finds nothing to do
 db=$tmp/hnsw.db
 run -c 'train item2vec dim=16 epochs=2 threads=1 seed=1' -c 'index build item2vec hnsw M=8' \
     >/dev/null || fail "i2v set-up"
-printf 'session_id,item_id,timestamp,user_id\nZ1,NEW1,1,U9\nZ1,I00004,2,U9\nZ2,NEW3,3,U9\nZ2,I00005,4,U9\n' \
-    >"$tmp/s.csv"
+run -c "export vectors item2vec $tmp/before.txt" >/dev/null || fail "export before"
+# two old items that have vectors (some demo items are in no session)
+read -r a b <<<"$(tail -n +2 "$tmp/before.txt" | cut -d' ' -f1 | sort | head -2 | tr '\n' ' ')"
+printf 'session_id,item_id,timestamp,user_id\nZ1,NEW1,1,U9\nZ1,%s,2,U9\nZ2,NEW3,3,U9\nZ2,%s,4,U9\n' \
+    "$a" "$b" >"$tmp/s.csv"
 run -c "load sessions $tmp/s.csv" >/dev/null || fail "load sessions"
 n0=$(run -c 'index info' | awk '$1 == "item2vec" {print $(NF-3)}')
 out=$(run -c 'train item2vec dim=16 epochs=1 threads=1 seed=1 --update') || fail "update: $out"
-n_new=$(sed -nE 's/^([0-9]+) new items got vectors$/\1/p' <<<"$out")
-[ -n "$n_new" ] && [ "$n_new" -ge 2 ] || fail "update message: $out"   # NEW1, NEW3 (+ cold items)
-grep -qE '^index item2vec \(hnsw\): rebuilt over [0-9]+ vectors, because [0-9]+ of its [0-9]+ vectors changed' \
-    <<<"$out" || fail "rebuild report: $out"
+grep -q '^item2vec: [0-9]* items x 16 dims from 2 new sessions (4 tokens), 1 epochs, updated$' \
+    <<<"$out" || fail "update message: $out"
+grep -q '^2 new items got vectors$' <<<"$out" || fail "new items: $out"
+grep -q "^index item2vec (hnsw): 2 added, 2 updated, 0 removed; $((n0 + 2)) live, 2 tombstones$" \
+    <<<"$out" || fail "incremental report: $out"
 out=$(run -c 'index info') || fail "index info"
-grep -qE "^item2vec +hnsw .* $((n0 + n_new)) +0 .* ready" <<<"$out" \
-    || fail "after --update ($n0 + $n_new): $out"
+grep -qE "^item2vec +hnsw .* $((n0 + 2)) +2 .* ready$" <<<"$out" || fail "after --update: $out"
+grep -q stale <<<"$out" && fail "stale after --update: $out"
+# every vector but those of the four items is the old one, bit for bit
+run -c "export vectors item2vec $tmp/after.txt" >/dev/null || fail "export after"
+changed=$(diff <(tail -n +2 "$tmp/before.txt" | sort) <(tail -n +2 "$tmp/after.txt" | sort) \
+    | sed -n 's/^> \([^ ]*\) .*/\1/p' | sort | tr '\n' ' ')
+[ "$changed" = "$a $b NEW1 NEW3 " ] || fail "changed vectors ($a $b NEW1 NEW3 expected): $changed"
 out=$(run -c 'similar NEW1 k=3') || fail "similar NEW1"
 awk '/^Item2Vec/ {p=1} p && /^1 /' <<<"$out" | grep -q . || fail "NEW1 has no item2vec neighbours: $out"
+models=$(run -c 'models'); info=$(run -c 'index info')
+out=$(run -c 'train item2vec dim=16 epochs=1 threads=1 seed=1 --update') || fail "no-op update: $out"
+grep -q '^item2vec is up to date: no sessions were added since it was trained' <<<"$out" \
+    || fail "nothing-new message: $out"
+[ "$(run -c 'models')" = "$models" ] && [ "$(run -c 'index info')" = "$info" ] \
+    || fail "an update with nothing new changed something"
 
 # stale: vectors changed behind the index's back (another tool, an old
 # version) are reported, and the next save rebuilds

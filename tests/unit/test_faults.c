@@ -78,6 +78,8 @@ static int setup_files(void **st)
                            "s1,P1,1,u1\ns1,P3,2,u1\ns1,P2,3,u1\n"
                            "s2,P4,4,u2\ns2,P1,5,u2\ns2,P3,6,u2\n"
                            "s3,P5,7,u3\ns3,P2,8,u3\ns3,P1,9,u3\n");
+    write_file("sess2.csv", "session_id,item_id,timestamp,user_id\n"
+                            "s4,P5,10,u4\ns4,P4,11,u4\n");
     write_file("sess.txt", "P1 P2 P3\nP4 P5 P1\n");
     write_file("vec.txt", "3 2\nP1 0.5 1\nP2 1 0\nP3 -1 0.25\n");
     mkdir(path_of("ml"), 0700);
@@ -90,7 +92,8 @@ static int setup_files(void **st)
 
 static int teardown_files(void **st)
 {
-    static const char *const names[] = {"cat.csv", "cat.jsonl", "sess.csv", "sess.txt",
+    static const char *const names[] = {"cat.csv", "cat.jsonl", "sess.csv", "sess2.csv",
+                                        "sess.txt",
                                         "vec.txt", "out.txt", "out.bin", "ml/movies.csv",
                                         "ml/ratings.csv"};
     (void)st;
@@ -371,9 +374,13 @@ static void test_cmd_browse(void **st)
 
 static void test_cmd_train(void **st)
 {
+    char warm[600];
     (void)st;
     cmd_loop("train item2vec dim=4 epochs=1 threads=1", 0, NULL);
+    /* nothing new: a no-op; new sessions: trains those */
     cmd_loop("train item2vec dim=4 epochs=1 threads=2 --update", 1, NULL);
+    snprintf(warm, sizeof warm, "load sessions %s", path_of("sess2.csv"));
+    cmd_loop("train item2vec dim=4 epochs=1 threads=2 --update", 1, warm);
 }
 
 static void test_cmd_similar(void **st)

@@ -275,6 +275,133 @@ static void test_update_keeps_and_adds(void **st)
     free_sessions(&b);
 }
 
+/* An item of c occurs in it. */
+static int occurs(const store_corpus *c, int64_t id)
+{
+    for (size_t i = 0; i < c->n_tok; i++)
+        if (c->items[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Both corpora concatenated (the "all sessions" of an update). */
+static void concat_sessions(tsess *t, const tsess *a, const tsess *b)
+{
+    memset(t, 0, sizeof *t);
+    t->c.n_seq = a->c.n_seq + b->c.n_seq;
+    t->c.n_tok = a->c.n_tok + b->c.n_tok;
+    t->c.off = mem_array(t->c.n_seq + 1, sizeof *t->c.off);
+    t->c.items = mem_array(t->c.n_tok, sizeof *t->c.items);
+    assert_non_null(t->c.off);
+    assert_non_null(t->c.items);
+    memcpy(t->c.items, a->c.items, a->c.n_tok * sizeof *t->c.items);
+    memcpy(t->c.items + a->c.n_tok, b->c.items, b->c.n_tok * sizeof *t->c.items);
+    memcpy(t->c.off, a->c.off, a->c.n_seq * sizeof *t->c.off);
+    for (size_t q = 0; q <= b->c.n_seq; q++)
+        t->c.off[a->c.n_seq + q] = a->c.n_tok + b->c.off[q];
+}
+
+/* `train item2vec --update`: new sessions that touch a few old items (ids
+ * 1000 + 7k, k < 10: group 0 of the old ones) and bring new ones.  Items of
+ * the new sessions move, new items get vectors, and every other item keeps
+ * its input vector bit for bit, also with two Hogwild threads and noise
+ * drawn over all sessions (which may move their output vectors). */
+static void test_update_touches_only_new_sessions(void **st)
+{
+    tsess a, b, all;
+    i2v_params p = i2v_params_default();
+    i2v_model m1, m2;
+    i2v_stats s;
+    err e;
+    (void)st;
+    make_sessions(&a, 1000, 6, 4, 10, 1000, 2);    /* items 1000 + 7k, k < 40 */
+    make_sessions(&b, 60, 6, 1, 20, 1000, 5);      /* k < 20: 20 old items, none new */
+    for (size_t i = 0; i < b.c.n_tok; i++)          /* every third token: a new item */
+        if (i % 3 == 0)
+            b.c.items[i] = 9000 + 7 * (int64_t)(i % 5);
+    concat_sessions(&all, &a, &b);
+    p.sg.dim = 16;
+    p.sg.epochs = 3;
+    p.sg.threads = 2;
+    assert_int_equal(i2v_train(&a.c, &p, NULL, &m1, NULL, NULL, NULL), 0);
+    assert_int_equal(m1.vecs.n, 40);
+    assert_int_equal(i2v_update(&b.c, &all.c, &p, &m1, &m2, NULL, &s, NULL), 0);
+    assert_int_equal(m2.vecs.n, 45);
+    assert_int_equal(s.n_new_items, 5);
+    assert_int_equal(s.n_seq, 60);
+    size_t kept = 0, moved = 0;
+    for (size_t i = 0; i < m1.vecs.n; i++) {
+        int64_t id = m1.vecs.ids[i];
+        long r = vecset_find(&m2.vecs, id);
+        assert_true(r >= 0);
+        int same = memcmp(m2.vecs.data + (size_t)r * 16, m1.vecs.data + i * 16,
+                          16 * sizeof(float)) == 0;
+        if (occurs(&b.c, id)) {
+            moved += !same;
+        } else {
+            if (!same)
+                fail_msg("item %lld is in no new session but its vector changed",
+                         (long long)id);
+            kept++;
+        }
+    }
+    assert_true(kept >= 20);            /* items of groups 2..3 at least */
+    assert_true(moved >= 15);           /* most of the 20 the new sessions use */
+    assert_int_equal(kept + moved, 40);
+    for (int k = 0; k < 5; k++) {       /* new items: trained, finite, not zero */
+        long r = vecset_find(&m2.vecs, 9000 + 7 * k);
+        assert_true(r >= 0);
+        float nr = vec_norm(m2.vecs.data + (size_t)r * 16, 16);
+        assert_true(isfinite(nr) && nr > 0);
+    }
+    /* an update needs the model; new sessions of only unknown items under
+     * min_count give nothing to train */
+    i2v_model m3;
+    assert_int_equal(i2v_update(&b.c, NULL, &p, NULL, &m3, NULL, NULL, &e), -ERR_USAGE);
+    for (size_t i = 0; i < b.c.n_tok; i++)
+        b.c.items[i] = 20000 + (int64_t)i;
+    p.min_count = 2;
+    assert_int_equal(i2v_update(&b.c, &all.c, &p, &m1, &m3, NULL, NULL, &e), -ERR_STATE);
+    assert_non_null(strstr(e.msg, "nothing to train"));
+    i2v_model_done(&m1);
+    i2v_model_done(&m2);
+    free_sessions(&a);
+    free_sessions(&b);
+    free_sessions(&all);
+}
+
+/* With one thread an update is reproducible bit for bit, and counts over
+ * all sessions change the result (they drive the noise). */
+static void test_update_reproducible(void **st)
+{
+    tsess a, b, all;
+    i2v_params p = i2v_params_default();
+    i2v_model m1, u1, u2, u3;
+    (void)st;
+    make_sessions(&a, 500, 6, 4, 10, 1000, 7);
+    make_sessions(&b, 50, 6, 2, 10, 1000, 8);
+    concat_sessions(&all, &a, &b);
+    p.sg.dim = 16;
+    p.sg.epochs = 2;
+    p.sg.threads = 1;
+    assert_int_equal(i2v_train(&a.c, &p, NULL, &m1, NULL, NULL, NULL), 0);
+    assert_int_equal(i2v_update(&b.c, &all.c, &p, &m1, &u1, NULL, NULL, NULL), 0);
+    assert_int_equal(i2v_update(&b.c, &all.c, &p, &m1, &u2, NULL, NULL, NULL), 0);
+    assert_int_equal(i2v_update(&b.c, NULL, &p, &m1, &u3, NULL, NULL, NULL), 0);
+    assert_int_equal(u1.vecs.n, u2.vecs.n);
+    assert_memory_equal(u1.vecs.data, u2.vecs.data, u1.vecs.n * 16 * sizeof(float));
+    assert_memory_equal(u1.ctx.data, u2.ctx.data, u1.ctx.n * 16 * sizeof(float));
+    assert_int_equal(u1.vecs.n, u3.vecs.n);
+    assert_memory_not_equal(u1.vecs.data, u3.vecs.data, u1.vecs.n * 16 * sizeof(float));
+    i2v_model_done(&m1);
+    i2v_model_done(&u1);
+    i2v_model_done(&u2);
+    i2v_model_done(&u3);
+    free_sessions(&a);
+    free_sessions(&b);
+    free_sessions(&all);
+}
+
 static void cancel_now(const progress *p, void *ud)
 {
     (void)ud;
@@ -666,6 +793,8 @@ int main(void)
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_train_vocab_and_groups),
         cmocka_unit_test(test_update_keeps_and_adds),
+        cmocka_unit_test(test_update_touches_only_new_sessions),
+        cmocka_unit_test(test_update_reproducible),
         cmocka_unit_test(test_cancel_keeps_old_model),
         cmocka_unit_test(test_most_similar),
         cmocka_unit_test(test_w2v_round_trip),

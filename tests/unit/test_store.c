@@ -1,4 +1,5 @@
-/* test_store.c - schema, transactions, items/events, vectors, index blobs. */
+/* test_store.c - schema, transactions, items/events, sessions since a
+ * watermark and event ids that never come back, vectors, index blobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,17 @@ static store *open_mem(void)
     store *s = store_open(":memory:", &e);
     assert_non_null(s);
     return s;
+}
+
+/* Removes a file database and its WAL side files. */
+static void unlink_db(const char *path)
+{
+    char side[64];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
 }
 
 static int64_t add_item(store *s, const char *id, const char *cat)
@@ -93,6 +105,124 @@ static void test_events_unknown_item_and_corpus(void **st)
     store_close(s);
 }
 
+/* Sessions s with their events' items, as loaded. */
+static void expect_session(const store_corpus *c, size_t q, const char *name, size_t n,
+                           const int64_t *items)
+{
+    assert_string_equal(c->seq_name[q], name);
+    assert_int_equal(c->off[q + 1] - c->off[q], n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(c->items[c->off[q] + i], items[i]);
+}
+
+static void test_corpus_since_watermark(void **st)
+{
+    store *s = open_mem();
+    store_corpus c;
+    err e;
+    (void)st;
+    int64_t a = add_item(s, "A", "x"), b = add_item(s, "B", "x"), cc = add_item(s, "C", "y");
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 0);
+    assert_int_equal(c.last_event, 0);
+    store_corpus_done(&c);
+    assert_int_equal(store_event_insert(s, "s1", "u1", a, 1, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s1", "u1", b, 2, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s2", "u2", b, 3, NULL), 0);
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    int64_t wm = c.last_event;
+    assert_int_equal(wm, 3);
+    store_corpus_done(&c);
+
+    /* nothing added since */
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 0);
+    assert_int_equal(c.n_tok, 0);
+    assert_int_equal(c.last_event, wm);
+    store_corpus_done(&c);
+    assert_int_equal(store_corpus_load_since(s, -1, &c, &e), -ERR_RANGE);
+
+    /* a new event in s1 brings the whole session back (old events first, by
+     * time); s2 had none and stays out; s3 is new */
+    assert_int_equal(store_event_insert(s, "s1", "u1", cc, 4, NULL), 0);
+    assert_int_equal(store_event_insert(s, "s3", "u3", a, 5, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 2);
+    assert_int_equal(c.n_tok, 4);
+    expect_session(&c, 0, "s1", 3, (int64_t[]){a, b, cc});
+    expect_session(&c, 1, "s3", 1, (int64_t[]){a});
+    assert_int_equal(c.n_users, 2);     /* u1, u3: only the sessions loaded */
+    assert_string_equal(c.users[c.seq_user[1]], "u3");
+    assert_int_equal(c.last_event, 5);
+    wm = c.last_event;
+    store_corpus_done(&c);
+
+    /* deleting the newest events does not hand their ids to the next ones:
+     * an event added after the watermark is always above it */
+    assert_int_equal(store_item_delete(s, a, NULL, NULL), 0);   /* events 1 and 5 */
+    assert_int_equal(store_event_insert(s, "s4", NULL, b, 6, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, wm, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 1);
+    expect_session(&c, 0, "s4", 1, (int64_t[]){b});
+    assert_int_equal(c.last_event, 6);
+    store_corpus_done(&c);
+    store_close(s);
+}
+
+/* Event ids stay unique over time across a rolled-back delete, a reopen
+ * (the floor lives in the database) and repeated deletes of the newest. */
+static void test_event_ids_never_reused(void **st)
+{
+    char path[] = "/tmp/embedlab_store_XXXXXX";
+    int fd = mkstemp(path);
+    store_corpus c;
+    err e;
+    (void)st;
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    store *s = store_open(path, &e);
+    assert_non_null(s);
+    int64_t a = add_item(s, "A", "x"), b = add_item(s, "B", "x"), d = add_item(s, "D", "x");
+    assert_int_equal(store_event_insert(s, "s1", NULL, a, 1, NULL), 0);   /* 1 */
+    assert_int_equal(store_event_insert(s, "s1", NULL, b, 2, NULL), 0);   /* 2 */
+    assert_int_equal(store_event_insert(s, "s2", NULL, d, 3, NULL), 0);   /* 3 */
+    /* a delete that is rolled back leaves no floor behind */
+    assert_int_equal(store_begin(s, NULL), 0);
+    assert_int_equal(store_item_delete(s, d, NULL, NULL), 0);
+    store_rollback(s);
+    char *v = NULL;
+    assert_int_equal(store_meta_get(s, "events_floor", &v, NULL), 0);
+    assert_null(v);
+    /* deleting the newest (3), then reopening: the next event is 4 */
+    assert_int_equal(store_item_delete(s, d, NULL, NULL), 0);
+    store_close(s);
+    s = store_open(path, &e);
+    assert_non_null(s);
+    assert_int_equal(store_begin(s, NULL), 0);   /* as an import: one transaction */
+    assert_int_equal(store_event_insert(s, "s3", NULL, a, 4, NULL), 0);   /* 4 */
+    assert_int_equal(store_event_insert(s, "s3", NULL, b, 5, NULL), 0);   /* 5 */
+    assert_int_equal(store_commit(s, NULL), 0);
+    assert_int_equal(store_corpus_load_since(s, 3, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 1);
+    expect_session(&c, 0, "s3", 2, (int64_t[]){a, b});
+    assert_int_equal(c.last_event, 5);
+    store_corpus_done(&c);
+    assert_int_equal(store_meta_get(s, "events_floor", &v, NULL), 0);
+    assert_null(v);                              /* used up */
+    /* two deletes in a row that each remove the newest: the higher floor wins */
+    assert_int_equal(store_item_delete(s, b, NULL, NULL), 0);   /* 2, 5 */
+    assert_int_equal(store_item_delete(s, a, NULL, NULL), 0);   /* 1, 4: none left */
+    int64_t e2 = add_item(s, "E", "x");
+    assert_int_equal(store_event_insert(s, "s4", NULL, e2, 6, NULL), 0);
+    assert_int_equal(store_corpus_load(s, &c, NULL), 0);
+    assert_int_equal(c.n_tok, 1);
+    assert_int_equal(c.last_event, 6);
+    store_corpus_done(&c);
+    store_close(s);
+    unlink_db(path);
+}
+
 static void test_vectors_roundtrip_and_versions(void **st)
 {
     store *s = open_mem();
@@ -163,12 +293,7 @@ static void test_file_db_reopen_and_not_a_db(void **st)
     assert_string_equal(v, "v");
     mem_free(v);
     store_close(s);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    unlink_db(path);
 }
 
 static void test_open_oom_loop(void **st)
@@ -195,6 +320,8 @@ int main(void)
         cmocka_unit_test(test_items_and_duplicates),
         cmocka_unit_test(test_rollback_restores),
         cmocka_unit_test(test_events_unknown_item_and_corpus),
+        cmocka_unit_test(test_corpus_since_watermark),
+        cmocka_unit_test(test_event_ids_never_reused),
         cmocka_unit_test(test_vectors_roundtrip_and_versions),
         cmocka_unit_test(test_file_db_reopen_and_not_a_db),
         cmocka_unit_test(test_open_oom_loop),
