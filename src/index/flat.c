@@ -8,9 +8,11 @@
  * blocks (as FAISS IndexFlat does), then the same threshold-then-heap scan.
  *
  * sq8 (FAISS ScalarQuantizer QT_8bit, per-dimension range): a code c stands
- * for vmin[d] + scale[d] * c, scale = (max - min) / 255.  Scanning reads a
- * quarter of the bytes; the best rerank*k candidates are then re-scored with
- * the fp32 rows, so the returned scores are exact.
+ * for vmin[d] + scale[d] * c, scale = (max - min) / 255.  The index keeps only
+ * the codes (a quarter of the fp32 bytes) and scans them; the best rerank*k
+ * candidates are then re-scored exactly with fp32 vectors read from a source
+ * the caller owns (index_set_rerank_source), as FAISS IndexRefine does with a
+ * separate flat store.  Without a source the sq8 scores are the result.
  */
 #include "index_int.h"
 
@@ -187,8 +189,9 @@ int sq8_load(vindex *ix, ix_rbuf *r)
 
 /* ---- flat storage ------------------------------------------------------------------- */
 
-/* Codes (sq8) and norms (l2) for rows [from, ix->n). */
-static int flat_extend(vindex *ix, size_t from, err *e)
+/* Codes (sq8, from data = rows [from, ix->n)) or norms (fp32 l2, for the
+ * sgemm batch path) for rows [from, ix->n). */
+static int flat_extend(vindex *ix, const float *data, size_t from, err *e)
 {
     flat_data *f = ix->flat;
     size_t d = ix->dim;
@@ -201,9 +204,8 @@ static int flat_extend(vindex *ix, size_t from, err *e)
             f->ccap = ix->cap;
         }
         for (size_t r = from; r < ix->n; r++)
-            sq8_encode(ix, ix->vecs + r * d, f->codes + r * d);
-    }
-    if (ix->o.metric == INDEX_L2) {
+            sq8_encode(ix, data + (r - from) * d, f->codes + r * d);
+    } else if (ix->o.metric == INDEX_L2) {
         if (ix->n > f->ncap) {
             float *nn = mem_realloc_array(f->norms, ix->cap, sizeof(float));
             if (!nn)
@@ -217,25 +219,25 @@ static int flat_extend(vindex *ix, size_t from, err *e)
     return 0;
 }
 
-int flat_build(vindex *ix, progress *p, err *e)
+int flat_build(vindex *ix, const float *data, progress *p, err *e)
 {
     int rc;
     progress_begin(p, "index build flat", "vectors", ix->n);
     ix->flat = mem_calloc(1, sizeof *ix->flat);
     if (!ix->flat)
         return err_set(e, ERR_NOMEM, "out of memory for a flat index");
-    if (ix->o.quant == INDEX_QUANT_SQ8 && (rc = sq8_train(ix, ix->vecs, ix->n, e)) < 0)
+    if (ix->o.quant == INDEX_QUANT_SQ8 && (rc = sq8_train(ix, data, ix->n, e)) < 0)
         return rc;
-    if ((rc = flat_extend(ix, 0, e)) < 0)
+    if ((rc = flat_extend(ix, data, 0, e)) < 0)
         return rc;
     if (progress_update(p, ix->n))
         return -ERR_CANCEL;
     return 0;
 }
 
-int flat_add(vindex *ix, size_t from, err *e)
+int flat_add(vindex *ix, const float *data, size_t from, err *e)
 {
-    return flat_extend(ix, from, e);
+    return flat_extend(ix, data, from, e);
 }
 
 void flat_free(vindex *ix)
@@ -282,7 +284,7 @@ int flat_load(vindex *ix, ix_rbuf *r)
         if ((rc = ix_r_bytes(r, ix->flat->codes, ix->n * ix->dim)) < 0)
             return rc;
     }
-    if (ix->o.metric == INDEX_L2) {
+    if (ix->o.quant == INDEX_QUANT_NONE && ix->o.metric == INDEX_L2) {
         /* norms are derived data: recompute rather than trust the blob */
         size_t n = ix->n;
         float *nn = mem_realloc_array(ix->flat->norms, ix->cap ? ix->cap : 1, sizeof(float));
@@ -298,14 +300,28 @@ int flat_load(vindex *ix, ix_rbuf *r)
 
 /* ---- search ----------------------------------------------------------------------------- */
 
-/* Exact re-ranking of the sq8 candidates (rows in c->cid) into the caller's heap. */
-static int rerank(const vindex *ix, index_ctx *c, topk *cand, int k, int64_t *ids, float *scores)
+int sq8_finish(const vindex *ix, index_ctx *c, const topk *cand, int k, int64_t *ids,
+               float *scores)
 {
+    size_t d = ix->dim;
     topk t;
     topk_init(&t, (size_t)k, ids, scores);
     for (size_t i = 0; i < cand->n; i++) {
         size_t row = (size_t)cand->ids[i];
-        topk_push(&t, ix->ids[row], ix_score(ix->o.metric, c->q, ix->vecs + row * ix->dim, ix->dim));
+        uint32_t sr = ix->rr_data ? ix->rr_row[row] : IX_NONE;
+        float s = cand->scores[i];
+        if (sr != IX_NONE) {
+            const float *x = ix->rr_data + (size_t)sr * d;
+            if (ix->o.metric == INDEX_COSINE && !ix->rr_unit) {
+                /* the same vec_normalize the fp32 kinds apply when they copy
+                 * a row in, so the exact scores match theirs bit for bit */
+                memcpy(c->xr, x, d * sizeof(float));
+                vec_normalize(c->xr, d);
+                x = c->xr;
+            }
+            s = ix_score(ix->o.metric, c->q, x, d);
+        }
+        topk_push(&t, ix->ids[row], s);
     }
     return (int)topk_sort(&t);
 }
@@ -319,7 +335,7 @@ int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, in
     if (ix->o.quant == INDEX_QUANT_SQ8) {
         float k0 = sq8_prep(ix, c);
         const uint8_t *codes = ix->flat->codes;
-        topk_init(&t, (size_t)k * (size_t)ix->o.rerank, c->cid, c->csc);
+        topk_init(&t, sq8_ncand(ix, k), c->cid, c->csc);
         for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
             size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
             float thr;
@@ -331,7 +347,7 @@ int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, in
                     thr = topk_threshold(&t);
                 }
         }
-        return rerank(ix, c, &t, k, ids, scores);
+        return sq8_finish(ix, c, &t, k, ids, scores);
     }
     topk_init(&t, (size_t)k, ids, scores);
     for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
