@@ -804,6 +804,13 @@ static void test_sq8_add_remove(void **st)
         index_info(ix, &s);
         assert_int_equal(s.n, g.n);
         assert_int_equal(s.rerank_missing, g.n - n0);   /* until attached again */
+        /* out of memory for the row map: refused, the old source stays */
+        mem_fail_after(0);
+        assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, D, 0, &e), -ERR_NOMEM);
+        mem_fail_after(-1);
+        index_info(ix, &s);
+        assert_int_equal(s.rerank_source, 1);
+        assert_int_equal(s.rerank_missing, g.n - n0);
         assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, D, 0, &e), 0);
         index_info(ix, &s);
         assert_int_equal(s.rerank_missing, 0);
