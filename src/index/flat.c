@@ -79,9 +79,43 @@ float sq8_prep(const vindex *ix, index_ctx *c)
             c->q2[j] = c->q[j] * ix->sq.scale[j];
             k0 += c->q[j] * ix->sq.vmin[j];
         }
+#ifdef SQ8_VNNI
+        {
+            /* int16 levels: as many as keep |sum qi*code| < 2^31 for any
+             * codes (32767 up to d = 257), so the integer sum cannot wrap;
+             * at d = 384 the rounding is 1/21930 of the largest element */
+            double lim = 2147483647.0 / (255.0 * (double)SQ8_QPAD(d));
+            float m = 0, lv = lim < 32767 ? (float)lim : 32767.0f;
+            for (size_t j = 0; j < d; j++)
+                m = fmaxf(m, fabsf(c->q2[j]));
+            c->qs = m > 0 ? m / lv : 0;
+            for (size_t j = 0; j < d; j++)
+                c->qi[j] = m > 0 ? (int16_t)lrintf(c->q2[j] / c->qs) : 0;
+            for (size_t j = d; j < SQ8_QPAD(d); j++)
+                c->qi[j] = 0;
+        }
+#endif
     }
     return k0;
 }
+
+#ifdef SQ8_VNNI
+/* 32 codes (fewer at the tail: masked, never read past the row) as int16 */
+static inline __m512i sq8_w16(const uint8_t *p, size_t rem)
+{
+    __mmask32 m = rem >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << rem) - 1u);
+    return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, p));
+}
+
+/* q2 . code for one row, exactly in integers */
+static inline int32_t sq8_idot(const int16_t *qi, const uint8_t *code, size_t d)
+{
+    __m512i a = _mm512_setzero_si512();
+    for (size_t i = 0; i < d; i += 32)
+        a = _mm512_dpwssd_epi32(a, _mm512_load_si512(qi + i), sq8_w16(code + i, d - i));
+    return _mm512_reduce_add_epi32(a);
+}
+#endif
 
 float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code)
 {
@@ -105,6 +139,10 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
         }
         return -s;
     } else {
+#ifdef SQ8_VNNI
+        (void)i;
+        return k0 + c->qs * (float)sq8_idot(c->qi, code, d);
+#else
         float s = 0;
 #if defined(__AVX512F__)
         __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
@@ -123,6 +161,7 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
         for (; i < d; i++)
             s += q2[i] * (float)code[i];
         return k0 + s;
+#endif
     }
 }
 
@@ -138,7 +177,33 @@ void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_
                     size_t n, float *out)
 {
     size_t r = 0, d = ix->dim;
-#if defined(__AVX512F__)
+#ifdef SQ8_VNNI
+    /* ip/cosine: four rows share each load of the int16 query */
+    if (ix->o.metric != INDEX_L2) {
+        const int16_t *qi = c->qi;
+        for (; r + 4 <= n; r += 4) {
+            const uint8_t *c0 = codes + r * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
+            __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+            __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
+            /* the group 16 rows ahead: 1.2x at 100k x 384 (38 MB of codes)
+             * over the hardware prefetcher alone; a prefetch past the end
+             * of the codes is harmless */
+            for (size_t pf = 0; pf < 4 * d; pf += 64)
+                _mm_prefetch((const char *)(c0 + 16 * d) + pf, _MM_HINT_T0);
+            for (size_t i = 0; i < d; i += 32) {
+                __m512i qv = _mm512_load_si512(qi + i);
+                a0 = _mm512_dpwssd_epi32(a0, qv, sq8_w16(c0 + i, d - i));
+                a1 = _mm512_dpwssd_epi32(a1, qv, sq8_w16(c1 + i, d - i));
+                a2 = _mm512_dpwssd_epi32(a2, qv, sq8_w16(c2 + i, d - i));
+                a3 = _mm512_dpwssd_epi32(a3, qv, sq8_w16(c3 + i, d - i));
+            }
+            out[r] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a0);
+            out[r + 1] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a1);
+            out[r + 2] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a2);
+            out[r + 3] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a3);
+        }
+    }
+#elif defined(__AVX512F__)
     /* ip/cosine: four rows share each load of the transformed query */
     if (ix->o.metric != INDEX_L2 && d % 16 == 0) {
         const float *q2 = c->q2;

@@ -519,8 +519,9 @@ index_ctx *index_ctx_new(const vindex *ix, err *e)
     c->q = mem_aligned(64, ix->dim * sizeof(float));
     c->q2 = mem_aligned(64, ix->dim * sizeof(float));
     c->xr = mem_aligned(64, ix->dim * sizeof(float));
+    c->qi = mem_aligned(64, SQ8_QPAD(ix->dim) * sizeof(int16_t));
     c->block = mem_aligned(64, IX_BLOCK * sizeof(float));
-    if (!c->q || !c->q2 || !c->xr || !c->block)
+    if (!c->q || !c->q2 || !c->xr || !c->qi || !c->block)
         goto nomem;
     if (ix_ctx_reserve(ix, c, 16, e) < 0) {
         index_ctx_free(c);
@@ -540,6 +541,7 @@ void index_ctx_free(index_ctx *c)
     mem_free(c->q);
     mem_free(c->q2);
     mem_free(c->xr);
+    mem_free(c->qi);
     mem_free(c->block);
     mem_free(c->cid);
     mem_free(c->csc);
