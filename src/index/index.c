@@ -434,7 +434,8 @@ static const float *rows_source(const vindex *ix, const float *data, size_t from
         err_set(e, ERR_NOMEM, "out of memory normalising %zu vectors", n);
         return NULL;
     }
-    memcpy(*tmp, data, n * ix->dim * sizeof(float));
+    if (n)   /* an empty build passes no data at all */
+        memcpy(*tmp, data, n * ix->dim * sizeof(float));
     for (size_t i = 0; i < n; i++)
         vec_normalize(*tmp + i * ix->dim, ix->dim);
     return *tmp;
