@@ -1,8 +1,9 @@
 /* index.h - vector index over item vectors: flat (exact), IVF-Flat and HNSW.
  *
  * One interface for three kinds.  An index owns a copy of the vectors and
- * their int64 item ids; `index_search` returns the top-k ids with scores in
- * caller arrays.  Scores are "higher is more similar": the cosine for
+ * their int64 item ids (an sq8 index only their 8-bit codes: its exact
+ * re-rank reads fp32 vectors the caller owns, see index_set_rerank_source);
+ * `index_search` returns the top-k ids with scores in caller arrays.  Scores are "higher is more similar": the cosine for
  * metric=cosine (vectors and queries are normalised, then inner product),
  * the inner product for ip, and minus the squared distance for l2.
  *
@@ -43,7 +44,8 @@ typedef struct index_opts {
     int ef_construction;     /* hnsw: candidate list size while building */
     int ef;                  /* hnsw: candidate list size while searching */
     int kmeans_iters;        /* ivf: Lloyd iterations (FAISS IVF uses 10) */
-    int rerank;              /* sq8: re-rank rerank*k candidates with fp32 */
+    int rerank;              /* sq8: re-rank rerank*k candidates with fp32
+                                (needs a re-rank source) */
     uint64_t seed;           /* k-means init and HNSW level generator */
 } index_opts;
 
@@ -119,6 +121,21 @@ int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_
 /* Tombstones an id: it is never returned again.  -ERR_NOTFOUND if absent. */
 int index_remove(vindex *ix, int64_t id, err *e);
 
+/* sq8 only: where the exact re-rank reads fp32 vectors (as FAISS IndexRefine
+ * reads a separate flat store).  An sq8 index keeps only codes; the caller
+ * owns the vectors: n rows of width dim (row-major `data`) with their `ids`.
+ * The index BORROWS `data` (ids are read during the call only) until the
+ * next call, index_free, or detaching with data = NULL; the caller keeps it
+ * alive and unchanged meanwhile, and calls again after changing it.  unit:
+ * the rows are already L2-normalised (cosine only); otherwise a cosine index
+ * normalises each candidate as it re-ranks it.  Source ids the index lacks
+ * are ignored; index rows the source lacks, and rows added later by
+ * index_add, keep their sq8 score (index_info counts them).  Without a
+ * source, results carry sq8 scores.  A source is not saved.  Returns 0,
+ * -ERR_USAGE (not sq8; unit with ip/l2), -ERR_RANGE (dim), -ERR_NOMEM. */
+int index_set_rerank_source(vindex *ix, const float *data, const int64_t *ids, size_t n,
+                            size_t dim, int unit, err *e);
+
 /* Serialises to a new buffer (caller frees with mem_free).  Little-endian,
  * versioned, with a checksum. */
 int index_save(const vindex *ix, void **buf_out /* OUT */, size_t *len_out /* OUT */,
@@ -137,7 +154,10 @@ typedef struct index_stats {
     int nlist, nprobe, M, ef_construction, ef, rerank;
     uint64_t seed;
     int max_level;          /* hnsw: top layer */
-    size_t memory_bytes;    /* heap owned by the index (not the contexts) */
+    size_t memory_bytes;    /* heap owned by the index (not the contexts, nor an
+                               sq8 re-rank source, which the caller owns) */
+    int rerank_source;      /* sq8: a re-rank source is attached */
+    size_t rerank_missing;  /* sq8: live rows the source lacks (sq8 scores) */
 } index_stats;
 
 void index_info(const vindex *ix, index_stats *out /* OUT */);

@@ -102,6 +102,11 @@ lab_model *lab_model_get(lab *L, const char *name, err *e);
 void lab_live_publish(lab *L, struct table *t);
 struct table *lab_live_take(lab *L);
 
+/* Gives m's sq8 index (built from m's vectors) those vectors as the source of
+ * its exact re-rank: the index keeps only codes and borrows m->unit (cosine)
+ * or m->vs, which live as long as the index.  Other indexes: nothing. */
+void lab_attach_rerank(lab_model *m);
+
 /* Applies the lab's nprobe/ef settings to every loaded index. */
 void lab_apply_search_params(lab *L);
 

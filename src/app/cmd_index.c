@@ -27,18 +27,33 @@ static int params_json(const index_stats *st, char *buf, size_t cap)
 
 static void describe(const index_stats *st, char *buf, size_t cap)
 {
+    char sq[32] = "";
+    if (st->quant == INDEX_QUANT_SQ8)
+        snprintf(sq, sizeof sq, " sq8 rerank=%d", st->rerank);
     switch (st->kind) {
     case INDEX_IVF:
         snprintf(buf, cap, "ivf nlist=%d nprobe=%d %s%s", st->nlist, st->nprobe,
-                 index_metric_name(st->metric), st->quant ? " sq8" : "");
+                 index_metric_name(st->metric), sq);
         break;
     case INDEX_HNSW:
         snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s", st->M, st->ef_construction,
                  st->ef, index_metric_name(st->metric));
         break;
     default:
-        snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), st->quant ? " sq8" : "");
+        snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), sq);
     }
+}
+
+/* An sq8 index's re-rank, for messages: "" for other indexes. */
+static const char *rerank_state(const index_stats *st)
+{
+    if (st->quant != INDEX_QUANT_SQ8)
+        return "";
+    if (!st->rerank_source)
+        return "; re-rank off: sq8 scores";
+    return st->rerank_missing ? "; exact re-rank from the model's vectors, but some rows are "
+                                "missing from them (sq8 scores)"
+                              : "; exact re-rank from the model's vectors";
 }
 
 static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -83,13 +98,16 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     index_free(m->index);
     m->index = ix;
     m->index_stale = 0;
+    lab_attach_rerank(m);
     lab_apply_search_params(L);
+    index_info(ix, &st);
     describe(&st, desc, sizeof desc);
     if (L->set.no_timing)
-        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB", name, desc, st.n,
-                              st.memory_bytes / 1e6) ? 0 : cmd_nomem(e);
-    return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s", name,
-                          desc, st.n, st.memory_bytes / 1e6, build_s) ? 0 : cmd_nomem(e);
+        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
+                              st.memory_bytes / 1e6, rerank_state(&st)) ? 0 : cmd_nomem(e);
+    return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
+                          name, desc, st.n, st.memory_bytes / 1e6, build_s,
+                          rerank_state(&st)) ? 0 : cmd_nomem(e);
 fail:
     mem_free(blob);
     index_free(ix);
@@ -101,7 +119,7 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
     store_model *ms = NULL;
     size_t n = 0;
     table *t;
-    int rc;
+    int rc, any_sq8 = 0;
     (void)a;
 
     if ((rc = store_models_list(L->db, &ms, &n, e)))
@@ -116,17 +134,18 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
             continue;
         err e2;
         lab_model *m = lab_model_get(L, ms[i].name, &e2);
-        char desc[160] = "none (exact scan)";
+        char desc[160] = "none (exact scan)", ready[160];
         index_stats st = {0};
         if (m && m->index) {
             index_info(m->index, &st);
             describe(&st, desc, sizeof desc);
+            any_sq8 |= st.quant == INDEX_QUANT_SQ8;
         }
-        const char *state = !m ? e2.msg
-                          : m->index ? (lab_index_needs_rebuild(st.n, st.n_deleted)
-                                            ? "ready; many tombstones: `index build` again "
-                                              "to compact"
-                                            : "ready")
+        snprintf(ready, sizeof ready, "ready%s%s",
+                 lab_index_needs_rebuild(st.n, st.n_deleted)
+                     ? "; many tombstones: `index build` again to compact" : "",
+                 rerank_state(&st));
+        const char *state = !m ? e2.msg : m->index ? ready
                           : m->index_stale ? "stale: vectors changed since the build; run "
                                              "`index build` again"
                                            : "-";
@@ -136,6 +155,10 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
             table_num(t, m && m->index ? st.memory_bytes / 1e6 : 0, 1) || table_str(t, state))
             goto nomem;
     }
+    if (any_sq8 && table_note(t, "sq8 memory: 8-bit codes, ids, id map (and IVF lists); "
+                              "its exact re-rank reads the model's own vectors, already "
+                              "loaded and not counted"))
+        goto nomem;
     store_models_free(ms, n);
     return 0;
 nomem:

@@ -183,6 +183,24 @@ const store_corpus *lab_corpus(lab *L, err *e)
     return &L->corpus;
 }
 
+void lab_attach_rerank(lab_model *m)
+{
+    index_stats st;
+    const vecset *src;
+    if (!m->index)
+        return;
+    index_info(m->index, &st);
+    if (st.quant != INDEX_QUANT_SQ8)
+        return;
+    /* cosine: the normalised copy, so nothing is normalised per query */
+    src = st.metric == INDEX_COSINE ? &m->unit : &m->vs;
+    /* only ERR_NOMEM can fail here (the index was built from these
+     * vectors); the index then answers with sq8 scores and `index info`
+     * says the re-rank is off */
+    index_set_rerank_source(m->index, src->data, src->ids, src->n, src->dim,
+                            st.metric == INDEX_COSINE, NULL);
+}
+
 /* Attaches the stored index when it was built from these vectors.  A
  * missing, stale or unreadable index is not an error: search scans. */
 static void load_index(lab *L, lab_model *m)
@@ -193,8 +211,10 @@ static void load_index(lab *L, lab_model *m)
         return;
     if (row.model_version != m->info.version)
         m->index_stale = 1;
-    else if (index_load(row.data, row.len, &m->index, NULL) == 0)
+    else if (index_load(row.data, row.len, &m->index, NULL) == 0) {
+        lab_attach_rerank(m);
         lab_apply_search_params(L);
+    }
     store_index_row_done(&row);
 }
 

@@ -9,6 +9,9 @@
  * Saved layout (little-endian): "EMBIDX\0\1", u32 version, u32 kind, metric,
  * quant, u64 dim, n, options, ids, tombstones, fp32 rows (if kept), the kind's
  * own section, then a 64-bit checksum of everything before it.
+ * Version 2 (sq8 keeps only codes): an sq8 blob has no fp32 rows.  Version 1
+ * sq8 blobs carried them for the re-rank; they still load, the rows skipped.
+ * Other kinds are laid out the same in both versions.
  */
 #include "index_int.h"
 
@@ -19,7 +22,7 @@
 #include "mem.h"
 
 #define IX_MAGIC "EMBIDX\0\1"
-#define IX_VERSION 1u
+#define IX_VERSION 2u
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -321,6 +324,14 @@ int ix_reserve_rows(vindex *ix, size_t need, err *e)
         mem_free(ix->vecs);
         ix->vecs = v;
     }
+    if (ix->rr_row) {
+        uint32_t *m = mem_realloc_array(ix->rr_row, cap, sizeof *m);
+        if (!m)
+            goto nomem;
+        for (size_t i = ix->cap; i < cap; i++)
+            m[i] = IX_NONE;
+        ix->rr_row = m;
+    }
     ix->cap = cap;
     return 0;
 nomem:
@@ -334,6 +345,8 @@ size_t ix_mem_rows(const vindex *ix)
         b += ix->cap * ix->dim * sizeof(float);
     if (ix->sq.vmin)
         b += 2 * ix->dim * sizeof(float);
+    if (ix->rr_row)
+        b += ix->cap * sizeof *ix->rr_row;   /* not the source: the caller owns it */
     return b;
 }
 
@@ -393,6 +406,8 @@ static int append_rows(vindex *ix, const float *data, const int64_t *ids, size_t
         map_put(ix, ids[i], (uint32_t)row);
         ix->ids[row] = ids[i];
         ix->dead[row] = 0;
+        if (ix->rr_row)
+            ix->rr_row[row] = IX_NONE;   /* until the caller attaches a source again */
         if (ix->vecs) {
             float *v = ix->vecs + row * d;
             memcpy(v, data + i * d, d * sizeof(float));
@@ -419,7 +434,8 @@ static const float *rows_source(const vindex *ix, const float *data, size_t from
         err_set(e, ERR_NOMEM, "out of memory normalising %zu vectors", n);
         return NULL;
     }
-    memcpy(*tmp, data, n * ix->dim * sizeof(float));
+    if (n)   /* an empty build passes no data at all */
+        memcpy(*tmp, data, n * ix->dim * sizeof(float));
     for (size_t i = 0; i < n; i++)
         vec_normalize(*tmp + i * ix->dim, ix->dim);
     return *tmp;
@@ -503,8 +519,10 @@ index_ctx *index_ctx_new(const vindex *ix, err *e)
     c->epoch = 0;
     c->q = mem_aligned(64, ix->dim * sizeof(float));
     c->q2 = mem_aligned(64, ix->dim * sizeof(float));
+    c->xr = mem_aligned(64, ix->dim * sizeof(float));
+    c->qi = mem_aligned(64, SQ8_QPAD(ix->dim) * sizeof(int16_t));
     c->block = mem_aligned(64, IX_BLOCK * sizeof(float));
-    if (!c->q || !c->q2 || !c->block)
+    if (!c->q || !c->q2 || !c->xr || !c->qi || !c->block)
         goto nomem;
     if (ix_ctx_reserve(ix, c, 16, e) < 0) {
         index_ctx_free(c);
@@ -523,6 +541,8 @@ void index_ctx_free(index_ctx *c)
         return;
     mem_free(c->q);
     mem_free(c->q2);
+    mem_free(c->xr);
+    mem_free(c->qi);
     mem_free(c->block);
     mem_free(c->cid);
     mem_free(c->csc);
@@ -570,9 +590,11 @@ int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
     if ((rc = check_new(ix, data, ids, n, e)) < 0 || (rc = append_rows(ix, data, ids, n, e)) < 0)
         goto fail;
     switch (o.kind) {
-    case INDEX_FLAT:
-        rc = flat_build(ix, p, e);
+    case INDEX_FLAT: {
+        const float *src = rows_source(ix, data, 0, n, &tmp, e);
+        rc = src ? flat_build(ix, src, p, e) : -ERR_NOMEM;
         break;
+    }
     case INDEX_IVF: {
         const float *src = rows_source(ix, data, 0, n, &tmp, e);
         rc = src ? ivf_build(ix, src, p, e) : -ERR_NOMEM;
@@ -624,6 +646,7 @@ void index_free(vindex *ix)
     mem_free(ix->hrows);
     mem_free(ix->sq.vmin);
     mem_free(ix->sq.scale);
+    mem_free(ix->rr_row);
     index_ctx_free(ix->ctx);
     mem_free(ix);
 }
@@ -767,7 +790,8 @@ int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_
         return rc;
     switch (ix->o.kind) {
     case INDEX_FLAT:
-        rc = flat_add(ix, from, e);
+        src = rows_source(ix, data, from, n, &tmp, e);
+        rc = src ? flat_add(ix, src, from, e) : -ERR_NOMEM;
         break;
     case INDEX_IVF:
         src = rows_source(ix, data, from, n, &tmp, e);
@@ -805,6 +829,55 @@ int index_remove(vindex *ix, int64_t id, err *e)
     return 0;
 }
 
+/* ---- sq8 re-rank source ---------------------------------------------------------- */
+
+int index_set_rerank_source(vindex *ix, const float *data, const int64_t *ids, size_t n,
+                            size_t dim, int unit, err *e)
+{
+    uint32_t *m;
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    if (ix->o.quant != INDEX_QUANT_SQ8)
+        return err_set(e, ERR_USAGE, "a re-rank source is for sq8 indexes; this one keeps "
+                       "its fp32 vectors");
+    if (!data) {
+        ix->rr_data = NULL;
+        mem_free(ix->rr_row);
+        ix->rr_row = NULL;
+        return 0;
+    }
+    if (n && !ids)
+        return err_set(e, ERR_USAGE, "re-rank source: no ids");
+    if (dim != ix->dim)
+        return err_set(e, ERR_RANGE, "re-rank source has dimension %zu but the index has %zu",
+                       dim, ix->dim);
+    if (unit && ix->o.metric != INDEX_COSINE)
+        return err_set(e, ERR_USAGE, "re-rank source: normalised vectors only fit a cosine "
+                       "index; a %s index needs the raw ones",
+                       index_metric_name(ix->o.metric));
+    if (n > IX_MAX_N)
+        return err_set(e, ERR_RANGE, "re-rank source: too many vectors (%zu)", n);
+    m = mem_array(ix->cap ? ix->cap : 1, sizeof *m);
+    if (!m)
+        return err_set(e, ERR_NOMEM, "out of memory for the re-rank row map (%zu rows)",
+                       ix->cap);
+    for (size_t i = 0; i < ix->cap; i++)
+        m[i] = IX_NONE;
+    /* the id map gives the row of each source id; ids the index lacks are
+     * skipped, and so is a dead row's id (a live row with it wins the map) */
+    if (ix->hcap)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = map_get(ix, ids[i]);
+            if (r != IX_NONE)
+                m[r] = (uint32_t)i;
+        }
+    mem_free(ix->rr_row);
+    ix->rr_row = m;
+    ix->rr_data = data;
+    ix->rr_unit = unit != 0;
+    return 0;
+}
+
 /* ---- info ----------------------------------------------------------------------- */
 
 void index_info(const vindex *ix, index_stats *s)
@@ -827,6 +900,11 @@ void index_info(const vindex *ix, index_stats *s)
     s->seed = ix->o.seed;
     s->max_level = ix->o.kind == INDEX_HNSW ? hnsw_max_level(ix) : 0;
     s->memory_bytes = sizeof *ix + ix_mem_rows(ix) + flat_mem(ix) + ivf_mem(ix) + hnsw_mem(ix);
+    s->rerank_source = ix->rr_data != NULL;
+    if (ix->rr_data)
+        for (size_t r = 0; r < ix->n; r++)
+            if (!ix->dead[r] && ix->rr_row[r] == IX_NONE)
+                s->rerank_missing++;
 }
 
 /* ---- byte buffers ------------------------------------------------------------------- */
@@ -954,7 +1032,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     uint32_t ver, kind, metric, quant, u[7], has_vecs;
     uint64_t dim, n, seed, sum;
     index_opts o;
-    int rc;
+    int rc, v1_sq8;
 
     if (!out)
         return err_set(e, ERR_USAGE, "index_load: no output");
@@ -971,8 +1049,8 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         return bad(e, "checksum mismatch (corrupted or truncated)");
     if ((rc = ix_r_u32(&r, &ver)) < 0)
         return rc;
-    if (ver != IX_VERSION)
-        return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads %u)", ver,
+    if (ver < 1 || ver > IX_VERSION)
+        return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads 1..%u)", ver,
                        IX_VERSION);
     if ((rc = ix_r_u32(&r, &kind)) < 0 || (rc = ix_r_u32(&r, &metric)) < 0 ||
         (rc = ix_r_u32(&r, &quant)) < 0 || (rc = ix_r_u64(&r, &dim)) < 0 ||
@@ -1050,7 +1128,10 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
             }
             map_put(ix, ix->ids[i], (uint32_t)i);
         }
-    if (has_vecs != (uint32_t)ix_keeps_vecs(ix)) {
+    /* a version-1 sq8 blob carries the fp32 rows its re-rank used to read:
+     * skip them (the re-rank now reads the caller's source) */
+    v1_sq8 = ver == 1 && o.quant == INDEX_QUANT_SQ8;
+    if (has_vecs != (uint32_t)(ix_keeps_vecs(ix) || v1_sq8)) {
         rc = bad(e, "vector section does not match the index kind");
         goto fail;
     }
@@ -1059,7 +1140,9 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
             rc = bad(e, "vector section truncated");
             goto fail;
         }
-        if ((rc = ix_r_bytes(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
+        if (v1_sq8)
+            r.off += ix->n * ix->dim * sizeof(float);
+        else if ((rc = ix_r_bytes(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
             goto fail;
     }
     if (o.quant == INDEX_QUANT_SQ8 && (rc = sq8_load(ix, &r)) < 0)

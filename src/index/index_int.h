@@ -49,12 +49,18 @@ struct vindex {
     int64_t *ids;           /* row -> item id */
     uint8_t *dead;          /* row -> tombstone */
     float *vecs;            /* row-major fp32 (cap x dim, 64-aligned); NULL for
-                               IVF without quantization, whose lists own them */
+                               IVF without quantization, whose lists own them,
+                               and for sq8, which keeps only codes */
     /* id -> row: open addressing, linear probing, hcap a power of two */
     int64_t *hkeys;
     uint32_t *hrows;        /* IX_NONE marks an empty slot */
     size_t hcap;
     sq8_params sq;          /* quant == sq8 */
+    /* sq8 exact re-rank source (index_set_rerank_source): fp32 rows borrowed
+     * from the caller, and row -> source row (IX_NONE: the source lacks it) */
+    const float *rr_data;   /* NULL: no source, results keep sq8 scores */
+    uint32_t *rr_row;       /* cap entries while a source is attached */
+    int rr_unit;            /* source rows are unit length (cosine) */
     flat_data *flat;
     ivf_data *ivf;
     hnsw_data *hnsw;
@@ -77,6 +83,10 @@ struct index_ctx {
     size_t dim;
     float *q;               /* dim: the (normalised) query */
     float *q2;              /* dim: sq8-transformed query */
+    int16_t *qi;            /* sq8 ip/cosine with VNNI: q2 as int16, zero-padded
+                               to a multiple of 32 (SQ8_QPAD) */
+    float qs;               /* q2 ~ qs * qi */
+    float *xr;              /* dim: a re-rank row normalised (cosine) */
     float *block;           /* IX_BLOCK scores */
     int64_t *cid;           /* sq8 candidates (rows), ccap */
     float *csc;
@@ -110,13 +120,16 @@ static inline int ix_row_ok(const vindex *ix, const index_filter *f, uint32_t ro
     return !f || ix_filter_ok(f, ix->ids[row]);
 }
 
-/* IVF without quantization keeps its vectors only in its lists. */
+/* fp32 rows live in ix->vecs for flat and HNSW without quantization; IVF
+ * keeps them in its lists and sq8 keeps only codes (its re-rank reads the
+ * caller's vectors). */
 static inline int ix_keeps_vecs(const vindex *ix)
 {
-    return !(ix->o.kind == INDEX_IVF && ix->o.quant == INDEX_QUANT_NONE);
+    return ix->o.quant == INDEX_QUANT_NONE && ix->o.kind != INDEX_IVF;
 }
 
-/* Grows row storage (ids, dead, vecs when present) to hold `need` rows. */
+/* Grows row storage (ids, dead, vecs when present, the re-rank row map when
+ * a source is attached) to hold `need` rows. */
 int ix_reserve_rows(vindex *ix, size_t need, err *e);
 size_t ix_mem_rows(const vindex *ix);
 
@@ -147,8 +160,10 @@ int ix_r_u64(ix_rbuf *r, uint64_t *v);
 int ix_r_count(ix_rbuf *r, size_t size, size_t max, size_t *n);
 
 /* ---- kind implementations -------------------------------------------------- */
-int flat_build(vindex *ix, progress *p, err *e);
-int flat_add(vindex *ix, size_t from, err *e);
+/* data: rows [from, ix->n) as the index sees them (normalised for cosine);
+ * sq8 encodes them, the fp32 kind reads ix->vecs and ignores it. */
+int flat_build(vindex *ix, const float *data, progress *p, err *e);
+int flat_add(vindex *ix, const float *data, size_t from, err *e);
 int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f,
                 int64_t *ids, float *scores);
 int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq, int k,
@@ -177,6 +192,15 @@ void hnsw_free(vindex *ix);
 size_t hnsw_mem(const vindex *ix);
 int hnsw_max_level(const vindex *ix);
 
+/* sq8 ip/cosine scores with AVX-512 VNNI: the transformed query rounded to
+ * int16 and an exact integer dot product with the codes (vpdpwssd), a third
+ * of the float path's instructions; every grouping of rows gives the same
+ * integer, so flat and IVF still score a row identically. */
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define SQ8_VNNI 1
+#endif
+#define SQ8_QPAD(d) (((d) + 31) & ~(size_t)31)
+
 /* sq8 (flat.c): trains vmin/scale on rows, encodes rows into codes. */
 int sq8_train(vindex *ix, const float *data, size_t n, err *e);
 void sq8_encode(const vindex *ix, const float *x, uint8_t *code);
@@ -188,6 +212,17 @@ void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_
                     size_t n, float *out);
 void sq8_save(const vindex *ix, ix_wbuf *w);
 int sq8_load(vindex *ix, ix_rbuf *r);
+/* The final top-k of an sq8 search from cand (rows and their sq8 scores):
+ * exact scores from the re-rank source where it has the row, else the sq8
+ * score.  Fills ids/scores best first and returns the count. */
+int sq8_finish(const vindex *ix, index_ctx *c, const topk *cand, int k, int64_t *ids,
+               float *scores);
+/* Candidates an sq8 search collects for k results: k*rerank with a re-rank
+ * source, k without one (the sq8 order is then final). */
+static inline size_t sq8_ncand(const vindex *ix, int k)
+{
+    return ix->rr_data ? (size_t)k * (size_t)ix->o.rerank : (size_t)k;
+}
 
 /* ---- kernels ---------------------------------------------------------------- */
 

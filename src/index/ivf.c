@@ -6,7 +6,7 @@
  * sgemm per block (x.c for ip/cosine, x.c - |c|^2/2 for l2), re-split empty
  * clusters from the largest one, and for cosine re-normalise the centroids
  * (spherical k-means).  Each list stores its rows' vectors contiguously (fp32,
- * or sq8 codes whose fp32 originals stay in the row array for re-ranking).
+ * or sq8 codes only: their re-rank reads the caller's vectors, see flat.c).
  * A query scores the centroids, scans the nprobe best lists best-first, and
  * keeps the top k that pass the filter.
  */
@@ -445,7 +445,7 @@ int ivf_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int
 
     if (sq8) {
         k0 = sq8_prep(ix, c);
-        topk_init(&t, (size_t)k * (size_t)ix->o.rerank, c->cid, c->csc);
+        topk_init(&t, sq8_ncand(ix, k), c->cid, c->csc);
     } else {
         topk_init(&t, (size_t)k, ids, scores);
     }
@@ -469,14 +469,7 @@ int ivf_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int
             }
         }
     }
-    if (sq8) {
-        topk out;
-        topk_init(&out, (size_t)k, ids, scores);
-        for (size_t i = 0; i < t.n; i++) {
-            size_t row = (size_t)t.ids[i];
-            topk_push(&out, ix->ids[row], ix_score(ix->o.metric, c->q, ix->vecs + row * d, d));
-        }
-        return (int)topk_sort(&out);
-    }
+    if (sq8)
+        return sq8_finish(ix, c, &t, k, ids, scores);
     return (int)topk_sort(&t);
 }

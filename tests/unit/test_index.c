@@ -1,6 +1,7 @@
 /* test_index.c - the vector index: flat exactness, HNSW / IVF / sq8 recall,
  * filters, tombstones, insert after build, save/load (and hostile blobs),
- * bad parameters, cancellation, .fvecs/.ivecs files, out-of-memory.
+ * sq8 memory and its re-rank source (with, without, after save/load, old
+ * blobs), bad parameters, cancellation, .fvecs/.ivecs files, out-of-memory.
  *
  * Data: CL Gaussian clusters in D dimensions (centres ~ N(0,1), spread 1.5:
  * the clusters overlap, so neither IVF nor HNSW gets recall for free),
@@ -274,10 +275,15 @@ static void test_recall(void **st)
         index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
         vindex *ix;
         double r;
+        err e = {0};
         o.quant = INDEX_QUANT_SQ8;
         ix = build(&g, o);
         r = recall_of(ix, &g, truth);
-        print_message("%s sq8 recall@10 = %.4f\n", index_kind_name((index_kind)kind), r);
+        print_message("%s sq8 recall@10 = %.4f without a re-rank source\n",
+                      index_kind_name((index_kind)kind), r);
+        assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, g.d, 0, &e), 0);
+        r = recall_of(ix, &g, truth);
+        print_message("%s sq8 rerank=10 recall@10 = %.4f\n", index_kind_name((index_kind)kind), r);
         assert_true(r >= 0.95);
         index_free(ix);
     }
@@ -658,6 +664,268 @@ static void test_corrupt_blobs(void **st)
     gen_done(&g);
 }
 
+/* ---- sq8: codes only, exact re-rank from the caller's vectors -------------------- */
+
+/* The vectors a cosine index sees: each row L2-normalised (what the lab's
+ * `unit` vecset holds). */
+static float *unit_copy(const data *g)
+{
+    float *u = mem_array(g->n * g->d, sizeof(float));
+    assert_non_null(u);
+    memcpy(u, g->x, g->n * g->d * sizeof(float));
+    for (size_t i = 0; i < g->n; i++)
+        vec_normalize(u + i * g->d, g->d);
+    return u;
+}
+
+static size_t mem_of(const vindex *ix)
+{
+    index_stats s;
+    index_info(ix, &s);
+    return s.memory_bytes;
+}
+
+static void test_sq8_memory_and_rerank(void **st)
+{
+    data g;
+    int64_t *truth;
+    float *u;
+    (void)st;
+    /* dim 384 as the data: the codes dominate as they do at scale */
+    gen(&g, 3000, 50, 384, 30, 21);
+    truth = truth_of(&g, INDEX_COSINE);
+    u = unit_copy(&g);
+    for (int kind = INDEX_FLAT; kind <= INDEX_IVF; kind++) {
+        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        vindex *fp, *sq;
+        index_stats s;
+        size_t mfp, msq, m0;
+        double r_off, r_on, r_unit;
+        err e = {0};
+        o.nlist = 32;
+        o.nprobe = 12;
+        fp = build(&g, o);
+        o.quant = INDEX_QUANT_SQ8;
+        sq = build(&g, o);
+        mfp = mem_of(fp);
+        msq = m0 = mem_of(sq);
+        r_off = recall_of(sq, &g, truth);
+        index_info(sq, &s);
+        assert_int_equal(s.rerank_source, 0);
+        /* raw vectors: normalised on the fly */
+        assert_int_equal(index_set_rerank_source(sq, g.x, g.ids, g.n, g.d, 0, &e), 0);
+        r_on = recall_of(sq, &g, truth);
+        index_info(sq, &s);
+        assert_int_equal(s.rerank_source, 1);
+        assert_int_equal(s.rerank_missing, 0);
+        msq = s.memory_bytes;
+        /* the exact scores are the fp32 index's, bit for bit */
+        for (size_t qi = 0; qi < g.nq; qi++) {
+            int64_t a[K], b[K];
+            float sa[K], sb[K];
+            const float *q = g.q + qi * g.d;
+            assert_int_equal(index_search(sq, q, g.d, K, NULL, a, sa, &e), K);
+            for (int j = 0; j < K; j++) {
+                for (size_t i = 0; i < g.n; i++)
+                    if (g.ids[i] == a[j]) {
+                        double ref = naive_score(INDEX_COSINE, q, g.x + i * g.d, g.d);
+                        assert_true(fabs(ref - sa[j]) < 1e-5);
+                    }
+            }
+            if (kind == INDEX_FLAT) {
+                int nb = index_search(fp, q, g.d, K, NULL, b, sb, &e);
+                int same = 1;
+                assert_int_equal(nb, K);
+                for (int j = 0; j < K; j++)
+                    same &= a[j] == b[j];
+                if (same)
+                    assert_memory_equal(sa, sb, sizeof sa);
+            }
+        }
+        /* unit-length rows give the same answers without the normalising */
+        assert_int_equal(index_set_rerank_source(sq, u, g.ids, g.n, g.d, 1, &e), 0);
+        r_unit = recall_of(sq, &g, truth);
+        print_message("%s sq8 d=384: memory %.2f MB vs fp32 %.2f MB (%.3fx); recall@10 "
+                      "%.4f without a re-rank source, %.4f with (%.4f unit rows)\n",
+                      index_kind_name((index_kind)kind), msq / 1e6, mfp / 1e6,
+                      (double)msq / (double)mfp, r_off, r_on, r_unit);
+        assert_true(r_on >= 0.95);
+        assert_true(r_on >= r_off);
+        assert_true(r_unit == r_on);
+        assert_true((double)msq <= 0.30 * (double)mfp);
+        /* the source is the caller's: attaching adds only the row map */
+        assert_int_equal(msq - m0, sizeof(uint32_t) * g.n);
+        /* detaching: sq8 scores again, memory back */
+        assert_int_equal(index_set_rerank_source(sq, NULL, NULL, 0, g.d, 0, &e), 0);
+        assert_true(recall_of(sq, &g, truth) == r_off);
+        assert_int_equal(mem_of(sq), m0);
+        /* misuse */
+        assert_int_equal(index_set_rerank_source(sq, g.x, g.ids, g.n, g.d - 1, 0, &e), -ERR_RANGE);
+        assert_int_equal(index_set_rerank_source(fp, g.x, g.ids, g.n, g.d, 0, &e), -ERR_USAGE);
+        index_free(fp);
+        index_free(sq);
+    }
+    /* unit rows on an ip index would change its scores: refused */
+    {
+        index_opts o = opts_of(INDEX_FLAT, INDEX_IP);
+        vindex *sq;
+        err e = {0};
+        o.quant = INDEX_QUANT_SQ8;
+        sq = build(&g, o);
+        assert_int_equal(index_set_rerank_source(sq, u, g.ids, g.n, g.d, 1, &e), -ERR_USAGE);
+        assert_non_null(strstr(e.msg, "cosine"));
+        index_free(sq);
+    }
+    mem_free(u);
+    mem_free(truth);
+    gen_done(&g);
+}
+
+/* Insert after the build, tombstones, and a source that covers only part of
+ * the index. */
+static void test_sq8_add_remove(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, N, 0, D, CL, 22);
+    for (int kind = INDEX_FLAT; kind <= INDEX_IVF; kind++) {
+        index_opts o = opts_of((index_kind)kind, INDEX_L2);
+        size_t n0 = 4000, found = 0;
+        vindex *ix = NULL;
+        index_stats s;
+        err e = {0};
+        o.quant = INDEX_QUANT_SQ8;
+        assert_int_equal(index_build(g.x, g.ids, n0, D, &o, NULL, &ix, &e), 0);
+        /* the whole array as source: ids the index lacks are ignored */
+        assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, D, 0, &e), 0);
+        index_info(ix, &s);
+        assert_int_equal(s.rerank_missing, 0);
+        assert_int_equal(index_add(ix, g.x + n0 * D, g.ids + n0, g.n - n0, D, &e), 0);
+        index_info(ix, &s);
+        assert_int_equal(s.n, g.n);
+        assert_int_equal(s.rerank_missing, g.n - n0);   /* until attached again */
+        /* out of memory for the row map: refused, the old source stays */
+        mem_fail_after(0);
+        assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, D, 0, &e), -ERR_NOMEM);
+        mem_fail_after(-1);
+        index_info(ix, &s);
+        assert_int_equal(s.rerank_source, 1);
+        assert_int_equal(s.rerank_missing, g.n - n0);
+        assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, g.n, D, 0, &e), 0);
+        index_info(ix, &s);
+        assert_int_equal(s.rerank_missing, 0);
+        for (size_t i = n0; i < g.n; i++) {
+            int64_t ids[K];
+            float sc[K];
+            int got = index_search(ix, g.x + i * D, D, K, NULL, ids, sc, &e);
+            if (got > 0 && ids[0] == g.ids[i]) {
+                assert_true(sc[0] == 0.0f);   /* exact: -|q - q|^2 */
+                found++;
+            }
+        }
+        assert_true(found >= (g.n - n0) * 99 / 100);
+        for (size_t i = 0; i < g.n; i += 3)
+            assert_int_equal(index_remove(ix, g.ids[i], &e), 0);
+        for (size_t i = 0; i < g.n; i += 7) {
+            int64_t ids[K];
+            float sc[K];
+            int got = index_search(ix, g.x + i * D, D, K, NULL, ids, sc, &e);
+            assert_int_equal(got, K);
+            for (int j = 0; j < got; j++)
+                for (size_t r = 0; r < g.n; r += 3)
+                    assert_true(ids[j] != g.ids[r]);
+        }
+        index_free(ix);
+    }
+    gen_done(&g);
+}
+
+/* Offsets in a blob: the header is 8 + 4*4 + 16 + 7*4 + 8 = 76 bytes, then
+ * ids 8n, tombstones n, the has_vecs flag. */
+#define BLOB_HDR 76
+
+/* save -> load -> attach gives what the index gave before; the blob holds
+ * no fp32 rows; a version-1 blob (fp32 rows after the flag) still loads. */
+static void test_sq8_save_load(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 3000, 30, D, CL, 23);
+    for (int kind = INDEX_FLAT; kind <= INDEX_IVF; kind++)
+        for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
+            index_opts o = opts_of((index_kind)kind, (index_metric)m);
+            vindex *ix, *ld = NULL;
+            uint8_t *buf = NULL, *v1;
+            size_t len = 0, n = g.n, rows = n * D * sizeof(float), off;
+            uint32_t one = 1, flag;
+            err e = {0};
+            o.quant = INDEX_QUANT_SQ8;
+            ix = build(&g, o);
+            assert_int_equal(index_remove(ix, g.ids[5], &e), 0);
+            assert_int_equal(index_set_rerank_source(ix, g.x, g.ids, n, D, 0, &e), 0);
+            assert_int_equal(index_save(ix, (void **)&buf, &len, &e), 0);
+            /* codes (n*D bytes) and the rest, but not the 4*n*D fp32 rows */
+            assert_true(len < rows / 2);
+            off = BLOB_HDR + 9 * n;
+            memcpy(&flag, buf + off, 4);
+            assert_int_equal(flag, 0);
+            assert_int_equal(index_load(buf, len, &ld, &e), 0);
+            {
+                index_stats s;
+                index_info(ld, &s);
+                assert_int_equal(s.rerank_source, 0);   /* a source is not saved */
+            }
+            assert_int_equal(index_set_rerank_source(ld, g.x, g.ids, n, D, 0, &e), 0);
+            same_results(ix, ld, &g);
+            index_free(ld);
+            ld = NULL;
+            /* the version-1 layout: version 1, has_vecs 1, the fp32 rows */
+            v1 = mem_alloc(len + rows);
+            assert_non_null(v1);
+            memcpy(v1, buf, off);
+            memcpy(v1 + 8, &one, 4);
+            memcpy(v1 + off, &one, 4);
+            memcpy(v1 + off + 4, g.x, rows);   /* content is skipped on load */
+            memcpy(v1 + off + 4 + rows, buf + off + 4, len - off - 4);
+            reseal(v1, len + rows);
+            assert_int_equal(index_load(v1, len + rows, &ld, &e), 0);
+            assert_int_equal(index_set_rerank_source(ld, g.x, g.ids, n, D, 0, &e), 0);
+            same_results(ix, ld, &g);
+            index_free(ld);
+            ld = NULL;
+            /* a version-1 sq8 blob cut inside its fp32 rows */
+            {
+                size_t cut = off + 4 + rows / 2;
+                memcpy(v1 + cut, buf + len - 8, 8);
+                reseal(v1, cut + 8);
+                assert_int_equal(index_load(v1, cut + 8, &ld, &e), -ERR_PARSE);
+                assert_null(ld);
+            }
+            /* version 2 with the rows flag set, version 1 without it, a
+             * version from the future */
+            memcpy(v1, buf, len);
+            memcpy(v1 + off, &one, 4);
+            reseal(v1, len);
+            assert_int_equal(index_load(v1, len, &ld, &e), -ERR_PARSE);
+            assert_non_null(strstr(e.msg, "vector section"));
+            memcpy(v1, buf, len);
+            memcpy(v1 + 8, &one, 4);
+            reseal(v1, len);
+            assert_int_equal(index_load(v1, len, &ld, &e), -ERR_PARSE);
+            memcpy(v1, buf, len);
+            flag = 3;
+            memcpy(v1 + 8, &flag, 4);
+            reseal(v1, len);
+            assert_int_equal(index_load(v1, len, &ld, &e), -ERR_UNSUPPORTED);
+            assert_non_null(strstr(e.msg, "version 3"));
+            assert_null(ld);
+            mem_free(v1);
+            mem_free(buf);
+            index_free(ix);
+        }
+    gen_done(&g);
+}
+
 /* ---- parameters and errors ------------------------------------------------- */
 
 static void test_bad_params(void **st)
@@ -911,6 +1179,9 @@ int main(void)
         cmocka_unit_test(test_set_param_and_ctx),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_corrupt_blobs),
+        cmocka_unit_test(test_sq8_memory_and_rerank),
+        cmocka_unit_test(test_sq8_add_remove),
+        cmocka_unit_test(test_sq8_save_load),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_oom),

@@ -106,6 +106,12 @@ static vindex *loaded_index(const char *name, index_stats *st)
     assert_int_equal(m->index_stale, 0);
     assert_non_null(m->index);
     index_info(m->index, st);
+    /* sq8 keeps only codes: the lab attaches the model's vectors for the
+     * exact re-rank, and they cover every live row */
+    if (st->quant == INDEX_QUANT_SQ8) {
+        assert_int_equal(st->rerank_source, 1);
+        assert_int_equal(st->rerank_missing, 0);
+    }
     return m->index;
 }
 
@@ -195,6 +201,12 @@ static void incremental(const char *kind_line)
 
 static void test_flat(void **st) { (void)st; incremental("index build m flat"); }
 static void test_ivf(void **st) { (void)st; incremental("index build m ivf nlist=8 nprobe=8"); }
+static void test_flat_sq8(void **st) { (void)st; incremental("index build m flat quant=sq8"); }
+static void test_ivf_sq8(void **st)
+{
+    (void)st;
+    incremental("index build m ivf nlist=8 nprobe=8 quant=sq8");
+}
 static void test_hnsw(void **st)
 {
     (void)st;
@@ -368,6 +380,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flat_sq8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ivf_sq8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_rebuilt, setup, teardown),
