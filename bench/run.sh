@@ -37,16 +37,16 @@ if [ "$compare" = scale ]; then
     set -o pipefail
     run "$BUILD/bench/bench_index" --n 1000000 --nq 1000 --no-files --flat-nq 200 \
         --nlist 4096 --nprobe 8,16,32,64 --hnsw-m 32 --efc 200 --threads 2 \
-        --ef 16,32,64,128,256 ${SCALE_ARGS:-} | tee "$raw" || status=1
+        --ef 16,32,64,128,256 --only flat,ivf,hnsw ${SCALE_ARGS:-} | tee "$raw" || status=1
     echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  load average:$(uptime | sed 's/.*load average://')"
     echo
     awk -F'\t' '
         /^# (n|nq|dim|blas_core|hnsw_build_threads|nlist|flat_single_nq|data_rss_mb|stream_read_gbs) / { printf "%s  ", substr($0, 3) }
         !/^#/ && NF >= 8 {
-            if (!hdr++) printf "\n%-18s %10s %12s %12s %10s %9s %9s %9s\n", "row", "build s",
-                "index MiB", "peak RSS MiB", "q/s", "R@10", "p50 us", "p99 us"
-            printf "%-18s %10.1f %12.1f %12.0f %10.1f %9.4f %9.1f %9.1f\n", $1, $2, $3, $8,
-                $4, $5, $6, $7
+            if (!hdr++) printf "\n%-18s %9s %9s %10s %13s %9s %8s %9s %10s\n", "row", "build s",
+                "build cpu", "index MiB", "peak RSS MiB", "q/s", "R@10", "p50 us", "p99 us"
+            printf "%-18s %9.1f %9.1f %10.1f %13.0f %9.1f %8.4f %9.1f %10.1f\n", $1, $2, $9, $3,
+                $8, $4, $5, $6, $7
         }' "$raw"
     exit $status
 fi
