@@ -55,26 +55,28 @@ awk 'BEGIN { srand(7); for (s = 0; s < 1000; s++) { l = ""
     { echo "setup failed: $(cat "$tmp/setup.err")"; exit 1; }
 before=$(state "$db")
 
+# interrupt_batch NAME DB READY: runs `embedlab --batch` on $tmp/NAME.cmd
+# (output in $tmp/NAME.out/.err), sends SIGINT once READY holds, and waits for
+# the process to end by itself; rc is its exit status.  Fails (after die) when
+# the job never got ready, did not stop, or died from the signal.
+interrupt_batch() {
+    "$APP" --db "$2" --batch < "$tmp/$1.cmd" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    pid=$!
+    wait_for 30 "$3" || { die "$1 never started within 30 s: $(cat "$tmp/$1.err")"; return 1; }
+    kill -INT "$pid"
+    wait_for 60 gone || { die "embedlab did not stop within 60 s of SIGINT ($1)"; return 1; }
+    wait "$pid"; rc=$?; pid=
+    [ $rc -lt 128 ] || { die "embedlab died from a signal (exit $rc) during $1"; return 1; }
+}
+
 # ---- 1. SIGINT during training (batch) -------------------------------------
 echo "train item2vec epochs=10000 threads=1" > "$tmp/train.cmd"
-"$APP" --db "$db" --batch < "$tmp/train.cmd" >"$tmp/train.out" 2>"$tmp/train.err" &
-pid=$!
-if wait_for 30 training; then
-    kill -INT "$pid"
-    if wait_for 60 gone; then
-        wait "$pid"; rc=$?
-        pid=
-        [ $rc -ge 128 ] && die "embedlab died from a signal (exit $rc) instead of cancelling the job"
-        [ $rc -eq 0 ] && die "a cancelled job should make the batch exit non-zero"
-        grep -q "error: training cancelled: the previous model is kept" "$tmp/train.err" ||
-            die "no cancel message: $(cat "$tmp/train.err")"
-        [ "$(state "$db")" = "$before" ] || die "models changed after a cancelled training"
-        healthy "$db" && echo "ok   SIGINT during training: cancelled, exit $rc, model kept"
-    else
-        die "embedlab did not stop within 60 s of SIGINT"
-    fi
-else
-    die "training never started (no worker thread within 30 s): $(cat "$tmp/train.err")"
+if interrupt_batch train "$db" training; then
+    [ $rc -eq 0 ] && die "a cancelled job should make the batch exit non-zero"
+    grep -q "error: training cancelled: the previous model is kept" "$tmp/train.err" ||
+        die "no cancel message: $(cat "$tmp/train.err")"
+    [ "$(state "$db")" = "$before" ] || die "models changed after a cancelled training"
+    healthy "$db" && echo "ok   SIGINT during training: cancelled, exit $rc, model kept"
 fi
 
 # ---- 2. SIGINT during a big import -----------------------------------------
@@ -146,24 +148,12 @@ awk 'BEGIN { srand(11); print 60000, 48
 ix_state() { sqlite3 "$db3" "SELECT model, kind, params, length(data), created FROM indexes"; }
 before3=$(ix_state)
 echo "index build big hnsw M=32 ef_construction=400 threads=2" > "$tmp/hnsw.cmd"
-"$APP" --db "$db3" --batch < "$tmp/hnsw.cmd" >"$tmp/hnsw.out" 2>"$tmp/hnsw.err" &
-pid=$!
 building() { [ "$(n_threads)" -ge 3 ]; }
-if wait_for 30 building; then
-    kill -INT "$pid"
-    if wait_for 60 gone; then
-        wait "$pid"; rc=$?
-        pid=
-        [ $rc -ge 128 ] && die "embedlab died from a signal (exit $rc) during the hnsw build"
-        grep -q "error: index build cancelled: the previous index is kept" "$tmp/hnsw.err" ||
-            die "no index cancel message: $(cat "$tmp/hnsw.err" "$tmp/hnsw.out")"
-        [ "$(ix_state)" = "$before3" ] || die "stored index changed after a cancelled build"
-        "$APP" --db "$db3" -c "index info" | grep -qE '^big +flat ' || die "previous flat index not loaded"
-        healthy "$db3" && echo "ok   SIGINT during a threads=2 hnsw build: cancelled, exit $rc, index kept"
-    else
-        die "embedlab did not stop within 60 s of SIGINT (hnsw build)"
-    fi
-else
-    die "hnsw build never started 2 threads: $(cat "$tmp/hnsw.err")"
+if interrupt_batch hnsw "$db3" building; then
+    grep -q "error: index build cancelled: the previous index is kept" "$tmp/hnsw.err" ||
+        die "no index cancel message: $(cat "$tmp/hnsw.err" "$tmp/hnsw.out")"
+    [ "$(ix_state)" = "$before3" ] || die "stored index changed after a cancelled build"
+    "$APP" --db "$db3" -c "index info" | grep -qE '^big +flat ' || die "previous flat index not loaded"
+    healthy "$db3" && echo "ok   SIGINT during a threads=2 hnsw build: cancelled, exit $rc, index kept"
 fi
 exit $fail

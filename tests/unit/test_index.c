@@ -159,6 +159,17 @@ static double recall_of(vindex *ix, const data *g, const int64_t *truth)
     return r.recall;
 }
 
+/* Inserts the first query as a new id; searching for it must return it first. */
+static void check_insert(vindex *ix, const data *g)
+{
+    int64_t nid = 999999999, ids[K];
+    float sc[K];
+    err e = {0};
+    assert_int_equal(index_add(ix, g->q, &nid, 1, g->d, &e), 0);
+    assert_true(index_search(ix, g->q, g->d, K, NULL, ids, sc, &e) > 0);
+    assert_true(ids[0] == nid);
+}
+
 /* ---- exactness ------------------------------------------------------------- */
 
 static void test_flat_matches_naive(void **st)
@@ -366,13 +377,7 @@ static void test_hnsw_threads(void **st)
         index_info(ld, &s2);
         assert_int_equal(s2.max_level, s1.max_level);
         assert_true(recall_of(ld, &g, truth) == r);
-        {
-            int64_t nid = 999999999, ids[K];
-            float sc[K];
-            assert_int_equal(index_add(ld, g.q, &nid, 1, D, &e), 0);
-            assert_true(index_search(ld, g.q, D, K, NULL, ids, sc, &e) > 0);
-            assert_true(ids[0] == nid);
-        }
+        check_insert(ld, &g);
         mem_free(buf);
         index_free(ld);
         index_free(ix);
@@ -660,13 +665,7 @@ static void test_save_load(void **st)
                 assert_int_equal(len, len2);
                 assert_memory_equal(buf, buf2, len);
                 /* the loaded index still takes inserts */
-                {
-                    int64_t nid = 999999999, ids[K];
-                    float sc[K];
-                    assert_int_equal(index_add(ld, g.q, &nid, 1, D, &e), 0);
-                    assert_true(index_search(ld, g.q, D, K, NULL, ids, sc, &e) > 0);
-                    assert_true(ids[0] == nid);
-                }
+                check_insert(ld, &g);
                 mem_free(buf);
                 mem_free(buf2);
                 index_free(ix);
