@@ -45,8 +45,8 @@ if [ "$compare" = scale ]; then
         !/^#/ && NF >= 8 {
             if (!hdr++) printf "\n%-18s %9s %9s %10s %13s %9s %8s %9s %10s\n", "row", "build s",
                 "build cpu", "index MiB", "peak RSS MiB", "q/s", "R@10", "p50 us", "p99 us"
-            printf "%-18s %9.1f %9.1f %10.1f %13.0f %9.1f %8.4f %9.1f %10.1f\n", $1, $2, $9, $3,
-                $8, $4, $5, $6, $7
+            printf "%-18s %9.1f %9s %10.1f %13.0f %9.1f %8.4f %9.1f %10.1f\n", $1, $2,
+                (NF >= 9 ? sprintf("%.1f", $9) : "-"), $3, $8, $4, $5, $6, $7
         }' "$raw"
     exit $status
 fi
