@@ -8,19 +8,33 @@
  * the exact top-10 by inner product (flat, sgemm batch).
  *
  * Output: a header of "# key value" lines, then one tab-separated row per
- * measurement: row, build_s, mem_mb, qps, recall, p50_us, p99_us.  sq8 rows
- * re-rank with the base vectors as the caller's source (mem_mb is the
- * index: codes, ids, id map, lists; not that source), except
- * "flat sq8 norerank", which returns the sq8 scores.  The same
- * rows go to DIR/ours.tsv.  Everything runs on one thread (OpenBLAS too).
+ * measurement: row, build_s, mem_mb, qps, recall, p50_us, p99_us, rss_mb,
+ * build_cpu_s.  sq8 rows re-rank with the base vectors as the caller's
+ * source (mem_mb is the index: codes, ids, id map, lists; not that
+ * source), except "flat sq8 norerank", which returns the sq8 scores.
+ * rss_mb is the process's peak resident set since just before that index
+ * was built (Linux VmHWM, reset through /proc/self/clear_refs), so it
+ * includes the benchmark's own copy of the base vectors.  The same rows go to
+ * DIR/ours.tsv.  Everything runs on one thread (OpenBLAS too), except the
+ * HNSW build with --threads T.
  *
  *   bench_index [--dir DIR] [--n N] [--nq Q] [--dim D] [--only flat,sq8,ivf,hnsw]
- *               [--hnsw-m M] [--efc E]
+ *               [--hnsw-m M] [--efc E] [--threads T] [--nlist L]
+ *               [--nprobe 16,32,64] [--ef 16,32,64,128,256] [--flat-nq Q] [--no-files]
  *   bench_index --dir DIR --query-only hnsw    (re-query DIR/hnsw.idx, saved by a run)
+ *
+ * --flat-nq times single-query flat search on the first Q queries only (a
+ * 1M-row scan takes ~0.1 s); --no-files skips the .fvecs/.ivecs/.idx files
+ * (1.5 GB at 1M rows), which only compare_index.py needs.  HNSW builds of
+ * more than 100,000 rows print "# hnsw_build done/total wall_s cpu_s" lines
+ * every minute, so a build stopped early still tells its rate.  build_cpu_s
+ * (user + system time of all threads) says how much of a build's wall time
+ * was work rather than waiting for a core on a shared machine.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "err.h"
@@ -32,16 +46,55 @@
 
 #define K 10
 #define NCLUSTERS 1000
+#define MAX_SWEEP 16
 
 static FILE *g_tsv;
 static volatile float g_sink;
+
+/* User + system CPU seconds of the whole process (all threads). */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
+static double g_build_cpu;   /* CPU seconds of the last build_timed */
+
+/* Peak resident set (VmHWM) in MB, 0 when /proc is not there. */
+static double peak_rss_mb(void)
+{
+    char line[256];
+    double kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtod(line + 6, NULL);
+    fclose(f);
+    return kb / 1024;
+}
+
+/* Starts a new VmHWM window (Linux >= 4.0: writing 5 to clear_refs). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
 
 static void row(const char *name, double build_s, size_t mem, double qps, double recall,
                 double p50, double p99)
 {
     char line[256];
-    snprintf(line, sizeof line, "%s\t%.2f\t%.1f\t%.1f\t%.4f\t%.1f\t%.1f\n", name, build_s,
-             (double)mem / (1 << 20), qps, recall, p50, p99);
+    snprintf(line, sizeof line, "%s\t%.2f\t%.1f\t%.1f\t%.4f\t%.1f\t%.1f\t%.0f\t%.2f\n", name,
+             build_s, (double)mem / (1 << 20), qps, recall, p50, p99, peak_rss_mb(),
+             build_s > 0 ? g_build_cpu : 0.0);
     fputs(line, stdout);
     fflush(stdout);
     if (g_tsv) {
@@ -94,15 +147,52 @@ static int want(const char *only, const char *what)
     return !only || strstr(only, what) != NULL;
 }
 
+/* Parses "16,32,64" into v (at most MAX_SWEEP values >= 1); returns the count. */
+static size_t parse_list(const char *s, int *v)
+{
+    size_t n = 0;
+    while (*s && n < MAX_SWEEP) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || x < 1 || x > 1 << 20 || (*end && *end != ',')) {
+            fprintf(stderr, "bench_index: bad list '%s'\n", s);
+            exit(2);
+        }
+        v[n++] = (int)x;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+static void build_progress(const progress *p, void *ud)
+{
+    progress_view v;
+    const double *cpu0 = ud;
+    progress_snapshot(p, &v);
+    if (v.total && v.done < v.total)
+        printf("# hnsw_build %llu/%llu %.0f %.0f\n", (unsigned long long)v.done,
+               (unsigned long long)v.total, v.elapsed_s, cpu_s() - *cpu0);
+    fflush(stdout);
+}
+
 static vindex *build_timed(const float *x, const int64_t *ids, size_t n, size_t d,
                            const index_opts *o, double *secs)
 {
     vindex *ix = NULL;
     err e = {0};
-    double t0 = progress_now();
-    if (index_build(x, ids, n, d, o, NULL, &ix, &e) < 0)
+    progress pr, *pp = NULL;
+    double t0, c0 = cpu_s();
+    if (o->kind == INDEX_HNSW && n > 100000) {
+        progress_init(&pr, build_progress, &c0);
+        pr.min_interval_ms = 60000;
+        pp = &pr;
+    }
+    reset_peak_rss();
+    t0 = progress_now();
+    if (index_build(x, ids, n, d, o, pp, &ix, &e) < 0)
         die("build", &e);
     *secs = progress_now() - t0;
+    g_build_cpu = cpu_s() - c0;
     return ix;
 }
 
@@ -177,8 +267,10 @@ static int query_saved(const char *dir, const char *what)
 int main(int argc, char **argv)
 {
     const char *dir = "build/bench-data", *only = NULL, *query_only = NULL;
-    size_t n = 100000, nq = 1000, d = 384;
-    int hm = 32, efc = 200;
+    size_t n = 100000, nq = 1000, d = 384, flat_nq = 0;
+    int hm = 32, efc = 200, threads = 1, nlist = 1024, files = 1;
+    int probes[MAX_SWEEP] = {16, 32, 64}, efs[MAX_SWEEP] = {16, 32, 64, 128, 256};
+    size_t n_probes = 3, n_efs = 5;
     float *cent, *x, *q;
     int64_t *ids, *truth;
     int *cnt;
@@ -189,7 +281,16 @@ int main(int argc, char **argv)
     vindex *flat;
     double t0, bs;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--no-files") == 0) {
+            files = 0;
+            i--;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench_index: %s needs a value\n", argv[i]);
+            return 2;
+        }
         if (strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
         else if (strcmp(argv[i], "--query-only") == 0) query_only = argv[i + 1];
         else if (strcmp(argv[i], "--n") == 0) n = strtoul(argv[i + 1], NULL, 10);
@@ -198,22 +299,34 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
         else if (strcmp(argv[i], "--hnsw-m") == 0) hm = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--efc") == 0) efc = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--nlist") == 0) nlist = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--nprobe") == 0) n_probes = parse_list(argv[i + 1], probes);
+        else if (strcmp(argv[i], "--ef") == 0) n_efs = parse_list(argv[i + 1], efs);
+        else if (strcmp(argv[i], "--flat-nq") == 0) flat_nq = strtoul(argv[i + 1], NULL, 10);
         else {
             fprintf(stderr, "usage: bench_index [--dir DIR] [--n N] [--nq Q] [--dim D] "
-                            "[--only flat,sq8,ivf,hnsw] [--hnsw-m M] [--efc E]\n");
+                            "[--only flat,sq8,ivf,hnsw] [--hnsw-m M] [--efc E] [--threads T] "
+                            "[--nlist L] [--nprobe 16,32,64] [--ef 16,32,64,128,256] "
+                            "[--flat-nq Q] [--no-files]\n");
             return 2;
         }
     }
-    if (n < NCLUSTERS || nq == 0 || d == 0) {
-        fprintf(stderr, "bench_index: need n >= %d, nq > 0, dim > 0\n", NCLUSTERS);
+    if (n < NCLUSTERS || nq == 0 || d == 0 || threads < 1 || nlist < 1) {
+        fprintf(stderr, "bench_index: need n >= %d, nq > 0, dim > 0, threads >= 1, nlist >= 1\n",
+                NCLUSTERS);
         return 2;
     }
+    if (flat_nq == 0 || flat_nq > nq)
+        flat_nq = nq;
     vec_blas_threads(1);
     if (query_only)
         return query_saved(dir, query_only);
-    mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/ours.tsv", dir);
-    g_tsv = fopen(path, "w");
+    if (files) {
+        mkdir(dir, 0755);
+        snprintf(path, sizeof path, "%s/ours.tsv", dir);
+        g_tsv = fopen(path, "w");
+    }
 
     cent = mem_array((size_t)NCLUSTERS * d, sizeof(float));
     x = mem_aligned(64, n * d * sizeof(float));
@@ -234,14 +347,15 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         ids[i] = (int64_t)i;   /* .ivecs truth holds row numbers, as in SIFT1M */
 
-    printf("# n %zu\n# nq %zu\n# dim %zu\n# clusters %d\n# seed 42\n# blas_core %s\n", n, nq, d,
-           NCLUSTERS, vec_blas_core());
+    printf("# n %zu\n# nq %zu\n# dim %zu\n# clusters %d\n# seed 42\n# blas_core %s\n"
+           "# hnsw_build_threads %d\n# nlist %d\n# flat_single_nq %zu\n# data_rss_mb %.0f\n", n,
+           nq, d, NCLUSTERS, vec_blas_core(), threads, nlist, flat_nq, peak_rss_mb());
     {
         double gbs = stream_gbs(x, n * d);
         printf("# stream_read_gbs %.2f\n# flat_limit_qps %.1f\n", gbs,
                gbs * 1e9 / ((double)n * d * sizeof(float)));
     }
-    printf("# row\tbuild_s\tmem_mb\tqps\trecall\tp50_us\tp99_us\n");
+    printf("# row\tbuild_s\tmem_mb\tqps\trecall\tp50_us\tp99_us\trss_mb\tbuild_cpu_s\n");
 
     /* flat: ground truth from the sgemm batch, then single-query speed */
     {
@@ -258,17 +372,19 @@ int main(int argc, char **argv)
             index_info(flat, &s);
             row("flat batch", bs, s.memory_bytes, (double)nq / secs, 1.0, 0, 0);
         }
-        snprintf(path, sizeof path, "%s/base.fvecs", dir);
-        if (index_fvecs_write(path, x, n, d, &e) < 0)
-            die("write", &e);
-        snprintf(path, sizeof path, "%s/query.fvecs", dir);
-        if (index_fvecs_write(path, q, nq, d, &e) < 0)
-            die("write", &e);
-        snprintf(path, sizeof path, "%s/gt.ivecs", dir);
-        if (index_ivecs_write(path, truth, nq, K, &e) < 0)
-            die("write", &e);
+        if (files) {
+            snprintf(path, sizeof path, "%s/base.fvecs", dir);
+            if (index_fvecs_write(path, x, n, d, &e) < 0)
+                die("write", &e);
+            snprintf(path, sizeof path, "%s/query.fvecs", dir);
+            if (index_fvecs_write(path, q, nq, d, &e) < 0)
+                die("write", &e);
+            snprintf(path, sizeof path, "%s/gt.ivecs", dir);
+            if (index_ivecs_write(path, truth, nq, K, &e) < 0)
+                die("write", &e);
+        }
         if (want(only, "flat"))
-            eval_row("flat single", flat, q, nq, d, truth, bs);
+            eval_row("flat single", flat, q, flat_nq, d, truth, bs);
         index_free(flat);
     }
     if (want(only, "sq8")) {
@@ -287,20 +403,19 @@ int main(int argc, char **argv)
         index_free(ix);
     }
     if (want(only, "ivf")) {
-        static const int probes[] = {16, 32, 64};
         for (int quant = 0; quant <= 1; quant++) {
             index_opts o = index_opts_default();
             vindex *ix;
             o.kind = INDEX_IVF;
             o.metric = INDEX_IP;
-            o.nlist = 1024;
+            o.nlist = nlist;
             o.quant = quant ? INDEX_QUANT_SQ8 : INDEX_QUANT_NONE;
             if (quant && !want(only, "sq8"))
                 continue;
             ix = build_timed(x, ids, n, d, &o, &bs);
             if (quant && index_set_rerank_source(ix, x, ids, n, d, 0, &e) < 0)
                 die("rerank source", &e);
-            for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+            for (size_t i = 0; i < n_probes; i++) {
                 char name[64];
                 if (index_set_param(ix, "nprobe", probes[i], &e) < 0)
                     die("set", &e);
@@ -311,15 +426,15 @@ int main(int argc, char **argv)
         }
     }
     if (want(only, "hnsw")) {
-        static const int efs[] = {16, 32, 64, 128, 256};
         index_opts o = index_opts_default();
         vindex *ix;
         o.kind = INDEX_HNSW;
         o.metric = INDEX_IP;
         o.M = hm;
         o.ef_construction = efc;
+        o.threads = threads;
         ix = build_timed(x, ids, n, d, &o, &bs);
-        for (size_t i = 0; i < sizeof efs / sizeof efs[0]; i++) {
+        for (size_t i = 0; i < n_efs; i++) {
             char name[64];
             if (index_set_param(ix, "ef", efs[i], &e) < 0)
                 die("set", &e);
@@ -328,7 +443,7 @@ int main(int argc, char **argv)
         }
         /* kept for --query-only, so the compare script can alternate our
          * queries with the peer's on the same graph */
-        {
+        if (files) {
             void *blob;
             size_t len;
             FILE *f;

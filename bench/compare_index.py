@@ -11,7 +11,12 @@ Run with Debian's interpreter (python3-faiss, python3-hnswlib, python3-numpy):
     /usr/bin/python3 bench/compare_index.py [--bench PATH] [--dir DIR] [--n N] [--nq Q]
 
 Threads: OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1 for both processes,
-faiss.omp_set_num_threads(1), hnswlib set_num_threads(1).
+faiss.omp_set_num_threads(1), hnswlib set_num_threads(1), except the HNSW
+builds: --build-threads 1,2 builds our graph once per value (one bench_index
+run each; the last graph is the one queried) and --peer-build-threads (default:
+the same list) hnswlib's, in that order; a table of build wall and CPU seconds
+(user + system of all threads, which waiting for a busy core does not inflate)
+follows.  Queries always run on one thread.
 BLAS kernel: both processes load the same system OpenBLAS 0.3.21, which does not
 recognise recent Xeons and falls back to generic "Prescott" kernels.  Unless
 OPENBLAS_CORETYPE is already set, this script sets it to SkylakeX on CPUs with
@@ -37,6 +42,7 @@ for us.  Flat single-query rows call FAISS once per query, as ours does.
 import argparse
 import ctypes
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,7 +75,18 @@ def main():
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--nq", type=int, default=1000)
     ap.add_argument("--only", default="flat,sq8,ivf,hnsw")
+    ap.add_argument("--build-threads", default="1",
+                    help="comma list of our HNSW build thread counts")
+    ap.add_argument("--peer-build-threads", default=None,
+                    help="comma list of hnswlib build thread counts (default: --build-threads)")
     args = ap.parse_args()
+    bts = [int(t) for t in args.build_threads.split(",")]
+    pbts = [int(t) for t in (args.peer_build_threads or args.build_threads).split(",")]
+    builds = []   # (who, threads, wall s, cpu s)
+
+    def cpu_now():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
 
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -78,21 +95,26 @@ def main():
         os.environ["OPENBLAS_CORETYPE"] = core
 
     # ---- ours ----------------------------------------------------------------
-    cmd = [args.bench, "--dir", args.dir, "--n", str(args.n), "--nq", str(args.nq),
-           "--only", args.only]
-    print("# ours:", " ".join(cmd), flush=True)
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
     ours, meta = {}, {}
-    for line in out.splitlines():
-        if line.startswith("# "):
-            kv = line[2:].split(" ", 1)
-            if len(kv) == 2:
-                meta[kv[0]] = kv[1]
-            continue
-        f = line.split("\t")
-        ours[f[0]] = dict(build=float(f[1]), mem=float(f[2]), qps=float(f[3]),
-                          recall=float(f[4]))
-    print(out, end="", flush=True)
+    # one run per build thread count; after the first, HNSW only
+    for i, bt in enumerate(bts if "hnsw" in args.only.split(",") else bts[:1]):
+        cmd = [args.bench, "--dir", args.dir, "--n", str(args.n), "--nq", str(args.nq),
+               "--only", args.only if i == 0 else "hnsw", "--threads", str(bt)]
+        print("# ours:", " ".join(cmd), flush=True)
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("# "):
+                kv = line[2:].split(" ", 1)
+                if len(kv) == 2:
+                    meta[kv[0]] = kv[1]
+                continue
+            f = line.split("\t")
+            ours[f[0]] = dict(build=float(f[1]), mem=float(f[2]), qps=float(f[3]),
+                              recall=float(f[4]))
+            if f[0].startswith("hnsw") and len(f) > 8 and not (builds and builds[-1][1] == bt
+                                                              and builds[-1][0] == "ours"):
+                builds.append(("ours", bt, float(f[1]), float(f[8])))
+        print(out, end="", flush=True)
 
     # Imported only now: the environment above must be in place before
     # OpenBLAS (loaded by numpy/faiss) initialises.
@@ -208,12 +230,17 @@ def main():
                 peer[name] = ("faiss IVF%s" % ("SQ8" if quant else "Flat"), b, faiss_mb(iv), q, r)
             del iv, cq
     if "hnsw" in want:
-        t0 = time.perf_counter()
-        h = hnswlib.Index(space="ip", dim=d)
-        h.init_index(max_elements=n, M=32, ef_construction=200, random_seed=100)
+        for bt in pbts:
+            h = None
+            t0, c0 = time.perf_counter(), cpu_now()
+            h = hnswlib.Index(space="ip", dim=d)
+            h.init_index(max_elements=n, M=32, ef_construction=200, random_seed=100)
+            h.set_num_threads(bt)
+            h.add_items(xb, np.arange(n), num_threads=bt)
+            b = time.perf_counter() - t0
+            builds.append(("hnswlib", bt, b, cpu_now() - c0))
+            print("# hnswlib build threads=%d: %.2f s" % (bt, b), flush=True)
         h.set_num_threads(1)
-        h.add_items(xb, np.arange(n), num_threads=1)
-        b = time.perf_counter() - t0
         with tempfile.NamedTemporaryFile(suffix=".bin") as tf:
             h.save_index(tf.name)
             mb = os.path.getsize(tf.name) / 2**20
@@ -275,6 +302,18 @@ def main():
         print("# sq8 index memory %.1f MB = %.3fx our fp32 flat (%.1f MB)%s" %
               (sq["mem"], sq["mem"] / fl["mem"], fl["mem"],
                "; FAISS SQ8 %.1f MB" % p[2] if p else ""))
+    if builds:
+        # ratios against our own threads=1 build and against hnswlib at equal threads
+        print()
+        print("# HNSW builds, M=32 ef_construction=200, in the order run")
+        print("%-8s %7s %9s %9s %12s %14s" % ("who", "threads", "wall s", "cpu s",
+                                               "vs ours T=1", "ours/hnswlib"))
+        one = {w: b for (w, t, b, c) in builds if t == 1}
+        peer_at = {t: b for (w, t, b, c) in builds if w == "hnswlib"}
+        for (w, t, b, c) in builds:
+            vs1 = "%.2fx" % (one["ours"] / b) if w == "ours" and "ours" in one else "-"
+            vsp = "%.2f" % (b / peer_at[t]) if w == "ours" and t in peer_at else "-"
+            print("%-8s %7d %9.2f %9.2f %12s %14s" % (w, t, b, c, vs1, vsp))
     sys.stdout.flush()
 
 

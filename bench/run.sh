@@ -5,8 +5,13 @@
 #   make bench-compare  side by side with the established tools in one run:
 #                       gensim (Item2Vec), PyTorch (BERT encoder), FAISS and
 #                       hnswlib (indexes); exits non-zero if one is missing
-#   make bench-scale    the index at 1,000,000 x 384 (build time, memory, recall;
-#                       long: not in CI)
+#   make bench-scale    the index at 1,000,000 x 384: flat (exact, batch), IVF
+#                       nlist=4096 and HNSW M=32 ef_construction=200 built with
+#                       2 threads; build time, index memory, peak RSS, recall@10
+#                       and q/s per nprobe/ef, then a table (about an hour on 2
+#                       cores: not in CI).  SCALE_ARGS adds bench_index options
+#                       (e.g. SCALE_ARGS="--only hnsw"); the raw rows are kept
+#                       in BUILD/bench-scale.tsv.
 # Absolute timings are noisy on a shared machine: read the ratios.
 set -u
 compare=0
@@ -21,11 +26,30 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
     if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
     elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
+run() { echo "== $*"; "$@" || { echo "FAILED: $*"; status=1; }; }
 if [ "$compare" = scale ]; then
-    run "$BUILD/bench/bench_index" --n 1000000
+    # nlist 4096 = FAISS's 4*sqrt(n) rule at 1M (~244 vectors per list): the
+    # coarse scan (4096 centroids) then costs about as much as the 16 lists
+    # it picks; 1,000 single-query flat scans of 1.5 GB would take minutes
+    # and add nothing over 200.
+    raw=$BUILD/bench-scale.tsv
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  load average:$(uptime | sed 's/.*load average://')"
+    set -o pipefail
+    run "$BUILD/bench/bench_index" --n 1000000 --nq 1000 --no-files --flat-nq 200 \
+        --nlist 4096 --nprobe 8,16,32,64 --hnsw-m 32 --efc 200 --threads 2 \
+        --ef 16,32,64,128,256 --only flat,ivf,hnsw ${SCALE_ARGS:-} | tee "$raw" || status=1
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  load average:$(uptime | sed 's/.*load average://')"
+    echo
+    awk -F'\t' '
+        /^# (n|nq|dim|blas_core|hnsw_build_threads|nlist|flat_single_nq|data_rss_mb|stream_read_gbs) / { printf "%s  ", substr($0, 3) }
+        !/^#/ && NF >= 8 {
+            if (!hdr++) printf "\n%-18s %9s %9s %10s %13s %9s %8s %9s %10s\n", "row", "build s",
+                "build cpu", "index MiB", "peak RSS MiB", "q/s", "R@10", "p50 us", "p99 us"
+            printf "%-18s %9.1f %9s %10.1f %13.0f %9.1f %8.4f %9.1f %10.1f\n", $1, $2,
+                (NF >= 9 ? sprintf("%.1f", $9) : "-"), $3, $8, $4, $5, $6, $7
+        }' "$raw"
     exit $status
 fi
-run() { echo "== $*"; "$@" || { echo "FAILED: $*"; status=1; }; }
 
 if [ $compare -eq 0 ]; then
     run "$BUILD/bench/bench_sgns"

@@ -46,16 +46,20 @@ typedef struct index_opts {
     int kmeans_iters;        /* ivf: Lloyd iterations (FAISS IVF uses 10) */
     int rerank;              /* sq8: re-rank rerank*k candidates with fp32
                                 (needs a re-rank source) */
+    int threads;             /* hnsw: build threads (1..INDEX_MAX_THREADS); 1 is
+                                deterministic for a seed, more are not */
     uint64_t seed;           /* k-means init and HNSW level generator */
 } index_opts;
 
+#define INDEX_MAX_THREADS 256
+
 /* Defaults: flat, cosine, no quantization, nlist 0 (auto), nprobe 16, M 16,
- * ef_construction 200, ef 64, kmeans_iters 10, rerank 10, seed 1. */
+ * ef_construction 200, ef 64, kmeans_iters 10, rerank 10, threads 1, seed 1. */
 index_opts index_opts_default(void);
 
 /* Sets one option from text, as typed in `index build ... key=value`:
  * kind, metric, quant, nlist, nprobe, M, ef_construction (or efc), ef,
- * kmeans_iters, rerank, seed.  -ERR_USAGE for an unknown key or bad value. */
+ * kmeans_iters, rerank, threads, seed.  -ERR_USAGE for an unknown key or bad value. */
 int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
 
 const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw" */

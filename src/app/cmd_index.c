@@ -71,6 +71,7 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if ((rc = index_opts_set(&o, "kind", kind, e)))
         return rc;
+    o.threads = L->set.threads;   /* `set threads`, unless threads= is given */
     for (int i = 0; i < a->n_kv; i++)
         if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
             return rc;
@@ -105,6 +106,11 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     if (L->set.no_timing)
         return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
                               st.memory_bytes / 1e6, rerank_state(&st)) ? 0 : cmd_nomem(e);
+    if (st.kind == INDEX_HNSW)
+        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s "
+                              "with %d thread%s", name, desc, st.n, st.memory_bytes / 1e6,
+                              build_s, o.threads, o.threads > 1 ? "s" : "")
+                   ? 0 : cmd_nomem(e);
     return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
                           name, desc, st.n, st.memory_bytes / 1e6, build_s,
                           rerank_state(&st)) ? 0 : cmd_nomem(e);
@@ -303,10 +309,13 @@ done:
 const cmd_def cmd_defs_index[] = {
     {"index build", c_index_build,
      "index build MODEL flat|ivf|hnsw [metric=cosine|ip|l2] [nlist=] [nprobe=] [M=] "
-     "[ef_construction=] [ef=] [quant=none|sq8] [seed=]",
+     "[ef_construction=] [ef=] [quant=none|sq8] [seed=] [threads=N]",
      "Build a vector index over a model's vectors and store it in the database. Later "
-     "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild.",
-     "metric= nlist= nprobe= M= ef_construction= ef= quant= seed= kmeans_iters= rerank=", 2, 2},
+     "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild. "
+     "HNSW inserts with `threads` threads (default: `set threads`); threads=1 with a seed "
+     "builds the same graph every time.",
+     "metric= nlist= nprobe= M= ef_construction= ef= quant= seed= kmeans_iters= rerank= "
+     "threads=", 2, 2},
     {"index info", c_index_info, "index info",
      "Each model's index: kind, parameters, live vectors, tombstones (removed or replaced "
      "vectors, never returned), memory, and whether it is stale or worth rebuilding.", "", 0,

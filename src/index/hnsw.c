@@ -19,13 +19,28 @@
  * nodes are traversed like any other but never enter the result set, and
  * with a filter the search only stops once ef allowed results are held (the
  * hnswlib rule), so a selective filter widens the search instead of
- * returning fewer items.  Build is single-threaded.
+ * returning fewer items.
+ *
+ * THREADS (build option threads=T): levels are drawn for all new rows first,
+ * in row order, so threads=1 gives the same graph as before for a seed.  With
+ * T > 1, T workers take rows from a shared counter and insert them as hnswlib
+ * does: a mutex per node guards its link blocks (a reader copies a block under
+ * it, connect() re-prunes under it, and no thread holds two node locks), and a
+ * global mutex guards the entry point and top level; an insert whose level is
+ * above the current top holds it for its whole duration.  Each worker has its
+ * own search context (visited epochs, heaps) and selection scratch.  The
+ * calling thread polls progress and cancellation.  Vectors are immutable
+ * while building.  T > 1 is not deterministic (insert order varies).
+ * hnsw_add (incremental inserts) stays single-threaded.
  */
 #include "index_int.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mem.h"
 #include "rng.h"
@@ -50,6 +65,36 @@ static inline uint32_t *links_at(const hnsw_data *h, uint32_t row, int level)
     if (level == 0)
         return h->links0 + (size_t)row * (1 + h->M0);
     return h->up[row] + (size_t)(level - 1) * (1 + h->M);
+}
+
+/* Locks of a multi-threaded build; NULL everywhere else (queries, threads=1). */
+typedef struct hnsw_sync {
+    pthread_mutex_t *node;  /* one per row: guards the row's link blocks */
+    pthread_mutex_t top;    /* guards entry and max_level */
+} hnsw_sync;
+
+/* One inserting thread's scratch. */
+typedef struct hnsw_scratch {
+    index_ctx *c;           /* visited epochs and heaps */
+    ix_pair *sel;           /* scap pairs: candidates being selected */
+    uint32_t *lbuf;         /* 1 + M0: a copy of one link block */
+    uint32_t *chosen;       /* M0: the new row's neighbours on one layer */
+    int own_c, own_sel;     /* c / sel were allocated here (else borrowed) */
+} hnsw_scratch;
+
+/* The link block of row on layer l, readable without holding a lock: the
+ * block itself when s is NULL (nobody writes concurrently), else a copy taken
+ * under the row's lock into buf (1 + M0 slots). */
+static inline const uint32_t *links_read(const hnsw_data *h, const hnsw_sync *s, uint32_t row,
+                                         int l, uint32_t *buf)
+{
+    const uint32_t *ll = links_at(h, row, l);
+    if (!s)
+        return ll;
+    pthread_mutex_lock(&s->node[row]);
+    memcpy(buf, ll, (1 + (size_t)ll[0]) * sizeof *ll);
+    pthread_mutex_unlock(&s->node[row]);
+    return buf;
 }
 
 static inline const float *vec_of(const vindex *ix, uint32_t row)
@@ -144,15 +189,16 @@ static int cmp_pair(const void *a, const void *b)
 
 /* ---- search ----------------------------------------------------------------------- */
 
-/* Greedy descent (ef = 1) from layer `top` down to layer `bottom` + 1. */
-static uint32_t greedy(const vindex *ix, const float *q, uint32_t ep, float *dep, int top,
-                       int bottom)
+/* Greedy descent (ef = 1) from layer `top` down to layer `bottom` + 1.
+ * s, lbuf: see links_read. */
+static uint32_t greedy(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, const float *q,
+                       uint32_t ep, float *dep, int top, int bottom)
 {
     const hnsw_data *h = ix->hnsw;
     for (int l = top; l > bottom; l--) {
         int changed = 1;
         while (changed) {
-            const uint32_t *ll = links_at(h, ep, l);
+            const uint32_t *ll = links_read(h, s, ep, l, lbuf);
             changed = 0;
             for (uint32_t j = 1; j <= ll[0]; j++) {
                 float d = dist_q(ix, q, ll[j]);
@@ -169,9 +215,10 @@ static uint32_t greedy(const vindex *ix, const float *q, uint32_t ep, float *dep
 
 /* Algorithm 2 on one layer from one entry point.  The results (at most ef)
  * are left in c->res as a max-heap; returns their count.  With use_filter,
- * only live rows passing f enter the results. */
-static size_t search_layer(const vindex *ix, index_ctx *c, const float *q, uint32_t ep, float dep,
-                           size_t ef, int level, const index_filter *f, int use_filter)
+ * only live rows passing f enter the results.  s, lbuf: see links_read. */
+static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, index_ctx *c,
+                           const float *q, uint32_t ep, float dep, size_t ef, int level,
+                           const index_filter *f, int use_filter)
 {
     const hnsw_data *h = ix->hnsw;
     uint32_t *vis = c->visited, epoch;
@@ -196,7 +243,7 @@ static size_t search_layer(const vindex *ix, index_ctx *c, const float *q, uint3
         if (cur.d > lower && (nr >= ef || !use_filter))
             break;
         min_pop(cand, &nc);
-        ll = links_at(h, cur.id, level);
+        ll = links_read(h, s, cur.id, level, lbuf);
         cnt = ll[0];
         if (cnt) {
             __builtin_prefetch(vis + ll[1]);
@@ -241,8 +288,8 @@ int hnsw_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, in
         return 0;
     ep = h->entry;
     dep = dist_q(ix, c->q, ep);
-    ep = greedy(ix, c->q, ep, &dep, h->max_level, 0);
-    nr = search_layer(ix, c, c->q, ep, dep, ef, 0, f, f != NULL || ix->n_dead > 0);
+    ep = greedy(ix, NULL, NULL, c->q, ep, &dep, h->max_level, 0);
+    nr = search_layer(ix, NULL, NULL, c, c->q, ep, dep, ef, 0, f, f != NULL || ix->n_dead > 0);
     topk_init(&t, (size_t)k, ids, scores);
     for (size_t i = 0; i < nr; i++)
         topk_push(&t, ix->ids[c->res[i].id], -c->res[i].d);
@@ -278,26 +325,32 @@ static size_t select_heuristic(const vindex *ix, ix_pair *cands, size_t n, size_
     return ns;
 }
 
-/* Adds `row` to the links of `nb` on layer l, re-pruning when full. */
-static void connect(vindex *ix, uint32_t nb, uint32_t row, int l)
+/* Adds `row` to the links of `nb` on layer l, re-pruning when full.  sel is
+ * the caller's scratch (scap pairs); with s, nb's lock is held throughout. */
+static void connect(vindex *ix, const hnsw_sync *s, ix_pair *sel, uint32_t nb, uint32_t row,
+                    int l)
 {
     hnsw_data *h = ix->hnsw;
     uint32_t *ll = links_at(h, nb, l);
-    size_t mmax = l == 0 ? h->M0 : h->M, cnt = ll[0], ns;
-    ix_pair *s = h->sel;
+    size_t mmax = l == 0 ? h->M0 : h->M, cnt, ns;
+    if (s)
+        pthread_mutex_lock(&s->node[nb]);
+    cnt = ll[0];
     if (cnt < mmax) {
         ll[1 + cnt] = row;
         ll[0] = (uint32_t)(cnt + 1);
-        return;
+    } else {
+        for (size_t i = 0; i < cnt; i++)
+            sel[i] = (ix_pair){dist_rows(ix, nb, ll[1 + i]), ll[1 + i]};
+        sel[cnt] = (ix_pair){dist_rows(ix, nb, row), row};
+        qsort(sel, cnt + 1, sizeof *sel, cmp_pair);
+        ns = select_heuristic(ix, sel, cnt + 1, mmax);
+        for (size_t i = 0; i < ns; i++)
+            ll[1 + i] = sel[i].id;
+        ll[0] = (uint32_t)ns;
     }
-    for (size_t i = 0; i < cnt; i++)
-        s[i] = (ix_pair){dist_rows(ix, nb, ll[1 + i]), ll[1 + i]};
-    s[cnt] = (ix_pair){dist_rows(ix, nb, row), row};
-    qsort(s, cnt + 1, sizeof *s, cmp_pair);
-    ns = select_heuristic(ix, s, cnt + 1, mmax);
-    for (size_t i = 0; i < ns; i++)
-        ll[1 + i] = s[i].id;
-    ll[0] = (uint32_t)ns;
+    if (s)
+        pthread_mutex_unlock(&s->node[nb]);
 }
 
 static int random_level(hnsw_data *h)
@@ -307,53 +360,98 @@ static int random_level(hnsw_data *h)
     return l >= IX_MAX_LEVEL ? IX_MAX_LEVEL : (int)l;
 }
 
-static int insert(vindex *ix, index_ctx *c, uint32_t row, err *e)
+/* Draws the levels of rows [from, ix->n) in row order (so the generator's
+ * sequence does not depend on threads) and gives each its empty link blocks
+ * (zeroed).
+ * On failure the rows are left at level 0 with no upper blocks. */
+static int prepare_rows(vindex *ix, size_t from, err *e)
 {
     hnsw_data *h = ix->hnsw;
-    int level = random_level(h), top;
+    for (size_t r = from; r < ix->n; r++) {
+        int level = random_level(h);
+        h->levels[r] = (uint8_t)level;
+        /* the whole block, not just the count: saved blobs hold every slot,
+         * and stale bytes from the allocator made equal graphs save unequal */
+        memset(h->links0 + r * (1 + h->M0), 0, (1 + h->M0) * sizeof *h->links0);
+        h->up[r] = NULL;
+        if (level > 0) {
+            h->up[r] = mem_calloc((size_t)level * (1 + h->M), sizeof(uint32_t));
+            if (!h->up[r]) {
+                for (size_t i = from; i <= r; i++) {
+                    if (h->up[i])
+                        h->up_bytes -= (size_t)h->levels[i] * (1 + h->M) * sizeof(uint32_t);
+                    mem_free(h->up[i]);
+                    h->up[i] = NULL;
+                    h->levels[i] = 0;
+                }
+                return err_set(e, ERR_NOMEM, "out of memory for hnsw links");
+            }
+            h->up_bytes += (size_t)level * (1 + h->M) * sizeof(uint32_t);
+        }
+    }
+    return 0;
+}
+
+/* Links a prepared row into the graph (Algorithm 1). */
+static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
+{
+    hnsw_data *h = ix->hnsw;
+    int level = h->levels[row], top, maxl, hold_top = 0;
     const float *q = vec_of(ix, row);
+    ix_pair *sel = w->sel;
     uint32_t ep;
     float dep;
 
-    h->levels[row] = (uint8_t)level;
-    h->links0[(size_t)row * (1 + h->M0)] = 0;
-    h->up[row] = NULL;
-    if (level > 0) {
-        h->up[row] = mem_calloc((size_t)level * (1 + h->M), sizeof(uint32_t));
-        if (!h->up[row])
-            return err_set(e, ERR_NOMEM, "out of memory for hnsw links");
-        h->up_bytes += (size_t)level * (1 + h->M) * sizeof(uint32_t);
+    if (s) {
+        pthread_mutex_lock(&s->top);
+        hold_top = 1;
     }
     if (h->entry == IX_NONE) {
         h->entry = row;
         h->max_level = level;
-        return 0;
+        if (hold_top)
+            pthread_mutex_unlock(&s->top);
+        return;
     }
     ep = h->entry;
+    maxl = h->max_level;
+    if (hold_top && level <= maxl) {   /* the top stays: let others in */
+        pthread_mutex_unlock(&s->top);
+        hold_top = 0;
+    }
     dep = dist_q(ix, q, ep);
-    ep = greedy(ix, q, ep, &dep, h->max_level, level);
-    top = level < h->max_level ? level : h->max_level;
+    ep = greedy(ix, s, w->lbuf, q, ep, &dep, maxl, level);
+    top = level < maxl ? level : maxl;
     for (int l = top; l >= 0; l--) {
-        size_t nr = search_layer(ix, c, q, ep, dep, (size_t)ix->o.ef_construction, l, NULL, 0);
+        size_t nr = search_layer(ix, s, w->lbuf, w->c, q, ep, dep,
+                                 (size_t)ix->o.ef_construction, l, NULL, 0);
         size_t ns;
         uint32_t *ll = links_at(h, row, l);
-        memcpy(h->sel, c->res, nr * sizeof *h->sel);
-        qsort(h->sel, nr, sizeof *h->sel, cmp_pair);
-        ep = h->sel[0].id;
-        dep = h->sel[0].d;
-        ns = select_heuristic(ix, h->sel, nr, h->M);
+        memcpy(sel, w->c->res, nr * sizeof *sel);
+        qsort(sel, nr, sizeof *sel, cmp_pair);
+        ep = sel[0].id;
+        dep = sel[0].d;
+        ns = select_heuristic(ix, sel, nr, h->M);
+        /* connect() reuses sel, and other threads may link to row (and
+         * re-prune ll) as soon as it is published: keep the chosen ids apart */
         for (size_t i = 0; i < ns; i++)
-            ll[1 + i] = h->sel[i].id;
+            w->chosen[i] = sel[i].id;
+        if (s)
+            pthread_mutex_lock(&s->node[row]);
+        for (size_t i = 0; i < ns; i++)
+            ll[1 + i] = w->chosen[i];
         ll[0] = (uint32_t)ns;
-        /* connect() reuses h->sel, so take the chosen ids from ll */
+        if (s)
+            pthread_mutex_unlock(&s->node[row]);
         for (size_t i = 0; i < ns; i++)
-            connect(ix, ll[1 + i], row, l);
+            connect(ix, s, sel, w->chosen[i], row, l);
     }
-    if (level > h->max_level) {
+    if (level > maxl) {   /* with s, the top lock was held all along */
         h->max_level = level;
         h->entry = row;
     }
-    return 0;
+    if (hold_top)
+        pthread_mutex_unlock(&s->top);
 }
 
 /* Sizes link storage for ix->cap rows and the build scratch. */
@@ -411,35 +509,185 @@ static int hnsw_alloc(vindex *ix, err *e)
     return hnsw_reserve(ix, e);
 }
 
-/* Inserts rows [from, ix->n) using context c. */
-static int insert_rows(vindex *ix, index_ctx *c, size_t from, progress *p, err *e)
+static void scratch_done(hnsw_scratch *w)
 {
+    if (w->own_c)
+        index_ctx_free(w->c);
+    if (w->own_sel)
+        mem_free(w->sel);
+    mem_free(w->lbuf);
+    mem_free(w->chosen);
+}
+
+/* Scratch for one inserting thread.  c (a search context of ix) and sel
+ * (scap pairs) may be lent by the caller; NULL allocates them here.  Call
+ * scratch_done even on failure. */
+static int scratch_init(vindex *ix, hnsw_scratch *w, index_ctx *c, ix_pair *sel, err *e)
+{
+    hnsw_data *h = ix->hnsw;
     int rc;
-    if ((rc = ix_ctx_reserve(ix, c, (size_t)ix->o.ef_construction, e)) < 0)
+    memset(w, 0, sizeof *w);
+    w->c = c;
+    w->sel = sel;
+    if (!c) {
+        if (!(w->c = index_ctx_new(ix, e)))
+            return -ERR_NOMEM;
+        w->own_c = 1;
+    }
+    if ((rc = ix_ctx_reserve(ix, w->c, (size_t)ix->o.ef_construction, e)) < 0)
         return rc;
+    if (!sel) {
+        w->sel = mem_array(h->scap, sizeof *w->sel);
+        w->own_sel = 1;
+    }
+    w->lbuf = mem_array(1 + h->M0, sizeof *w->lbuf);
+    w->chosen = mem_array(h->M0, sizeof *w->chosen);
+    if (!w->sel || !w->lbuf || !w->chosen)
+        return err_set(e, ERR_NOMEM, "out of memory for hnsw build scratch");
+    return 0;
+}
+
+/* ---- multi-threaded build --------------------------------------------------------- */
+
+#define HNSW_POLL_MS 20   /* progress/cancel poll of the calling thread */
+
+typedef struct hnsw_par {
+    vindex *ix;
+    hnsw_sync sync;
+    size_t end;
+    atomic_size_t next;     /* next row to insert */
+    atomic_size_t done;     /* rows inserted */
+    atomic_int stop;        /* cancelled: workers finish their row and leave */
+} hnsw_par;
+
+typedef struct hnsw_worker {
+    hnsw_par *par;
+    hnsw_scratch w;
+    pthread_t th;
+} hnsw_worker;
+
+static void *worker_main(void *arg)
+{
+    hnsw_worker *wk = arg;
+    hnsw_par *P = wk->par;
+    while (!atomic_load_explicit(&P->stop, memory_order_relaxed)) {
+        size_t r = atomic_fetch_add_explicit(&P->next, 1, memory_order_relaxed);
+        if (r >= P->end)
+            break;
+        insert(P->ix, &P->sync, &wk->w, (uint32_t)r);
+        atomic_fetch_add_explicit(&P->done, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Inserts rows [from, ix->n) with `threads` workers; this thread forwards
+ * progress and cancellation.  Returns 0, -ERR_CANCEL or -ERR_NOMEM. */
+static int insert_parallel(vindex *ix, size_t from, int threads, progress *p, err *e)
+{
+    hnsw_par P;
+    hnsw_worker *wk = NULL;
+    size_t n_locks = ix->n, n_init = 0;
+    int started = 0, rc = 0;
+
+    if (progress_cancelled(p))
+        return -ERR_CANCEL;
+    memset(&P, 0, sizeof P);
+    P.ix = ix;
+    P.end = ix->n;
+    atomic_init(&P.next, from);
+    atomic_init(&P.done, 0);
+    atomic_init(&P.stop, 0);
+    if (pthread_mutex_init(&P.sync.top, NULL) != 0)
+        return err_set(e, ERR_NOMEM, "cannot create an hnsw build lock");
+    P.sync.node = mem_array(n_locks, sizeof *P.sync.node);
+    wk = mem_calloc((size_t)threads, sizeof *wk);
+    if (!P.sync.node || !wk) {
+        rc = err_set(e, ERR_NOMEM, "out of memory for hnsw build threads");
+        goto done;
+    }
+    for (; n_init < n_locks; n_init++)
+        if (pthread_mutex_init(&P.sync.node[n_init], NULL) != 0) {
+            rc = err_set(e, ERR_NOMEM, "cannot create hnsw node locks");
+            goto done;
+        }
+    for (int t = 0; t < threads; t++) {
+        wk[t].par = &P;
+        if ((rc = scratch_init(ix, &wk[t].w, NULL, NULL, e)) < 0)
+            goto done;
+    }
+    for (; started < threads; started++)
+        if (pthread_create(&wk[started].th, NULL, worker_main, &wk[started]) != 0) {
+            atomic_store(&P.stop, 1);
+            rc = err_set(e, ERR_NOMEM, "could not start %d hnsw build threads", threads);
+            break;
+        }
+    while (started) {
+        size_t done = atomic_load_explicit(&P.done, memory_order_relaxed);
+        if (done >= P.end - from)
+            break;
+        sleep_ms(HNSW_POLL_MS);
+        if (progress_update(p, done))
+            atomic_store(&P.stop, 1);
+        if (atomic_load(&P.stop))
+            break;
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(wk[t].th, NULL);
+    if (rc == 0 && atomic_load(&P.stop))
+        rc = -ERR_CANCEL;
+    if (rc == 0 && progress_update(p, P.end - from))
+        rc = -ERR_CANCEL;
+done:
+    if (wk)
+        for (int t = 0; t < threads; t++)
+            scratch_done(&wk[t].w);
+    mem_free(wk);
+    for (size_t i = 0; i < n_init; i++)
+        pthread_mutex_destroy(&P.sync.node[i]);
+    mem_free(P.sync.node);
+    pthread_mutex_destroy(&P.sync.top);
+    return rc;
+}
+
+/* Inserts rows [from, ix->n) with `threads` threads (1: in this thread, in
+ * row order, deterministic, using c when not NULL). */
+static int insert_rows(vindex *ix, size_t from, int threads, index_ctx *c, progress *p, err *e)
+{
+    hnsw_scratch w;
+    int rc;
+    if ((rc = prepare_rows(ix, from, e)) < 0)
+        return rc;
+    if (threads > 1 && ix->n - from > 1)
+        return insert_parallel(ix, from, threads, p, e);
+    if ((rc = scratch_init(ix, &w, c, ix->hnsw->sel, e)) < 0)
+        goto done;
     for (size_t r = from; r < ix->n; r++) {
-        if ((rc = insert(ix, c, (uint32_t)r, e)) < 0)
-            return rc;
-        if (((r + 1) & 255) == 0 && progress_update(p, r + 1 - from))
-            return -ERR_CANCEL;
+        insert(ix, NULL, &w, (uint32_t)r);
+        if (((r + 1) & 255) == 0 && progress_update(p, r + 1 - from)) {
+            rc = -ERR_CANCEL;
+            goto done;
+        }
     }
     if (progress_update(p, ix->n - from))
-        return -ERR_CANCEL;
-    return 0;
+        rc = -ERR_CANCEL;
+done:
+    scratch_done(&w);
+    return rc;
 }
 
 int hnsw_build(vindex *ix, progress *p, err *e)
 {
-    index_ctx *c;
     int rc;
     progress_begin(p, "index build hnsw", "vectors", ix->n);
     if ((rc = hnsw_alloc(ix, e)) < 0)
         return rc;
-    if (!(c = index_ctx_new(ix, e)))
-        return -ERR_NOMEM;
-    rc = insert_rows(ix, c, 0, p, e);
-    index_ctx_free(c);
-    return rc;
+    return insert_rows(ix, 0, ix->o.threads, NULL, p, e);
 }
 
 int hnsw_add(vindex *ix, size_t from, err *e)
@@ -447,7 +695,7 @@ int hnsw_add(vindex *ix, size_t from, err *e)
     int rc;
     if ((rc = hnsw_reserve(ix, e)) < 0)
         return rc;
-    return insert_rows(ix, ix->ctx, from, NULL, e);
+    return insert_rows(ix, from, 1, ix->ctx, NULL, e);
 }
 
 void hnsw_free(vindex *ix)

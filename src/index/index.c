@@ -40,6 +40,7 @@ index_opts index_opts_default(void)
     o.ef = 64;
     o.kmeans_iters = 10;
     o.rerank = 10;
+    o.threads = 1;
     o.seed = 1;
     return o;
 }
@@ -142,6 +143,9 @@ int index_opts_set(index_opts *o, const char *key, const char *value, err *e)
     } else if (strcmp(key, "rerank") == 0) {
         if ((rc = parse_int(key, value, 1, 1000, &x, e)) < 0) return rc;
         o->rerank = (int)x;
+    } else if (strcmp(key, "threads") == 0) {
+        if ((rc = parse_int(key, value, 1, INDEX_MAX_THREADS, &x, e)) < 0) return rc;
+        o->threads = (int)x;
     } else {
         return err_set(e, ERR_USAGE, "unknown index option '%s'", key);
     }
@@ -165,6 +169,9 @@ static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
         return err_set(e, ERR_USAGE, "quant=sq8 is supported for flat and ivf, not hnsw");
     if (o->rerank < 1)
         return err_set(e, ERR_RANGE, "rerank must be >= 1 (got %d)", o->rerank);
+    if (o->threads < 1 || o->threads > INDEX_MAX_THREADS)
+        return err_set(e, ERR_RANGE, "threads must be in 1..%d (got %d)", INDEX_MAX_THREADS,
+                       o->threads);
     if (o->kind == INDEX_HNSW) {
         if (o->M < 2 || o->M > 512)
             return err_set(e, ERR_USAGE, "M must be in 2..512 (got %d)", o->M);

@@ -6,6 +6,8 @@
 #  2. SIGINT during a big `load catalog` rolls the import back.
 #  3. kill -9 during a big import and during training leaves a database that
 #     opens, passes PRAGMA integrity_check and holds the old or the new state.
+#  5. SIGINT during an HNSW build with threads=2 cancels it ("index build
+#     cancelled: the previous index is kept") and the stored index is unchanged.
 # A job is "running" once its worker thread exists (training) or the WAL file
 # grows (import): the script polls for that with a timeout, never a fixed sleep.
 set -u
@@ -53,26 +55,28 @@ awk 'BEGIN { srand(7); for (s = 0; s < 1000; s++) { l = ""
     { echo "setup failed: $(cat "$tmp/setup.err")"; exit 1; }
 before=$(state "$db")
 
+# interrupt_batch NAME DB READY: runs `embedlab --batch` on $tmp/NAME.cmd
+# (output in $tmp/NAME.out/.err), sends SIGINT once READY holds, and waits for
+# the process to end by itself; rc is its exit status.  Fails (after die) when
+# the job never got ready, did not stop, or died from the signal.
+interrupt_batch() {
+    "$APP" --db "$2" --batch < "$tmp/$1.cmd" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    pid=$!
+    wait_for 30 "$3" || { die "$1 never started within 30 s: $(cat "$tmp/$1.err")"; return 1; }
+    kill -INT "$pid"
+    wait_for 60 gone || { die "embedlab did not stop within 60 s of SIGINT ($1)"; return 1; }
+    wait "$pid"; rc=$?; pid=
+    [ $rc -lt 128 ] || { die "embedlab died from a signal (exit $rc) during $1"; return 1; }
+}
+
 # ---- 1. SIGINT during training (batch) -------------------------------------
 echo "train item2vec epochs=10000 threads=1" > "$tmp/train.cmd"
-"$APP" --db "$db" --batch < "$tmp/train.cmd" >"$tmp/train.out" 2>"$tmp/train.err" &
-pid=$!
-if wait_for 30 training; then
-    kill -INT "$pid"
-    if wait_for 60 gone; then
-        wait "$pid"; rc=$?
-        pid=
-        [ $rc -ge 128 ] && die "embedlab died from a signal (exit $rc) instead of cancelling the job"
-        [ $rc -eq 0 ] && die "a cancelled job should make the batch exit non-zero"
-        grep -q "error: training cancelled: the previous model is kept" "$tmp/train.err" ||
-            die "no cancel message: $(cat "$tmp/train.err")"
-        [ "$(state "$db")" = "$before" ] || die "models changed after a cancelled training"
-        healthy "$db" && echo "ok   SIGINT during training: cancelled, exit $rc, model kept"
-    else
-        die "embedlab did not stop within 60 s of SIGINT"
-    fi
-else
-    die "training never started (no worker thread within 30 s): $(cat "$tmp/train.err")"
+if interrupt_batch train "$db" training; then
+    [ $rc -eq 0 ] && die "a cancelled job should make the batch exit non-zero"
+    grep -q "error: training cancelled: the previous model is kept" "$tmp/train.err" ||
+        die "no cancel message: $(cat "$tmp/train.err")"
+    [ "$(state "$db")" = "$before" ] || die "models changed after a cancelled training"
+    healthy "$db" && echo "ok   SIGINT during training: cancelled, exit $rc, model kept"
 fi
 
 # ---- 2. SIGINT during a big import -----------------------------------------
@@ -127,5 +131,29 @@ if wait_for 30 training; then
         echo "ok   kill -9 during training: database intact, previous model kept"
 else
     die "training (lab2) never started"
+fi
+
+# ---- 5. SIGINT during a two-thread HNSW build --------------------------------
+# 60,000 items with 48-dim vectors; M=32 ef_construction=400 keeps the build
+# running for several seconds.  Building = both insert threads exist (main +
+# 2 workers; OpenBLAS has no threads here).
+db3=$tmp/lab3.db
+awk 'BEGIN { print "id,title,description,category";
+             for (i = 1; i <= 60000; i++) printf "V%d,v %d,t %d,c%d\n", i, i, i, i % 5 }' > "$tmp/cat3.csv"
+awk 'BEGIN { srand(11); print 60000, 48
+             for (i = 1; i <= 60000; i++) { l = "V" i
+                 for (j = 0; j < 48; j++) l = l " " (rand() - 0.5); print l } }' > "$tmp/vec3.txt"
+"$APP" --db "$db3" --strict -c "load catalog $tmp/cat3.csv" -c "import vectors $tmp/vec3.txt --name big" \
+    -c "index build big flat" >/dev/null 2>"$tmp/setup3.err" || die "setup of lab3: $(cat "$tmp/setup3.err")"
+ix_state() { sqlite3 "$db3" "SELECT model, kind, params, length(data), created FROM indexes"; }
+before3=$(ix_state)
+echo "index build big hnsw M=32 ef_construction=400 threads=2" > "$tmp/hnsw.cmd"
+building() { [ "$(n_threads)" -ge 3 ]; }
+if interrupt_batch hnsw "$db3" building; then
+    grep -q "error: index build cancelled: the previous index is kept" "$tmp/hnsw.err" ||
+        die "no index cancel message: $(cat "$tmp/hnsw.err" "$tmp/hnsw.out")"
+    [ "$(ix_state)" = "$before3" ] || die "stored index changed after a cancelled build"
+    "$APP" --db "$db3" -c "index info" | grep -qE '^big +flat ' || die "previous flat index not loaded"
+    healthy "$db3" && echo "ok   SIGINT during a threads=2 hnsw build: cancelled, exit $rc, index kept"
 fi
 exit $fail

@@ -6,8 +6,8 @@
  * Data: CL Gaussian clusters in D dimensions (centres ~ N(0,1), spread 1.5:
  * the clusters overlap, so neither IVF nor HNSW gets recall for free),
  * N = 5000 points, queries drawn from the same mixture.  Documented
- * parameters for the recall tests: HNSW M=16 ef_construction=100 ef=64;
- * IVF nlist=64 nprobe=24; sq8 rerank=10.  D = 40 (not a multiple of 16) also
+ * parameters for the recall tests: HNSW M=16 ef_construction=100 ef=64
+ * (built with threads=1 and threads=2); IVF nlist=64 nprobe=24; sq8 rerank=10.  D = 40 (not a multiple of 16) also
  * exercises the kernels' masked tails.
  */
 #include <setjmp.h>
@@ -160,6 +160,17 @@ static double recall_of(vindex *ix, const data *g, const int64_t *truth)
     return r.recall;
 }
 
+/* Inserts the first query as a new id; searching for it must return it first. */
+static void check_insert(vindex *ix, const data *g)
+{
+    int64_t nid = 999999999, ids[K];
+    float sc[K];
+    err e = {0};
+    assert_int_equal(index_add(ix, g->q, &nid, 1, g->d, &e), 0);
+    assert_true(index_search(ix, g->q, g->d, K, NULL, ids, sc, &e) > 0);
+    assert_true(ids[0] == nid);
+}
+
 /* ---- exactness ------------------------------------------------------------- */
 
 static void test_flat_matches_naive(void **st)
@@ -297,6 +308,114 @@ static void test_recall(void **st)
         index_free(ix);
     }
     mem_free(truth);
+    gen_done(&g);
+}
+
+/* ---- multi-threaded HNSW build -------------------------------------------------- */
+
+static void save_of(const vindex *ix, void **buf, size_t *len)
+{
+    err e = {0};
+    if (index_save(ix, buf, len, &e) != 0)
+        fail_msg("save failed: %s", e.msg);
+}
+
+/* threads=1 is the same graph, byte for byte, on every build with a seed;
+ * another seed gives another graph. */
+static void test_hnsw_deterministic(void **st)
+{
+    data g;
+    void *a, *b, *c;
+    size_t la, lb, lc;
+    index_opts o = opts_of(INDEX_HNSW, INDEX_COSINE);
+    vindex *ix;
+    (void)st;
+    gen(&g, 2000, 0, D, CL, 21);
+    assert_int_equal(o.threads, 1);
+    ix = build(&g, o);
+    save_of(ix, &a, &la);
+    index_free(ix);
+    ix = build(&g, o);
+    save_of(ix, &b, &lb);
+    index_free(ix);
+    o.seed = 8;
+    ix = build(&g, o);
+    save_of(ix, &c, &lc);
+    index_free(ix);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_true(la != lc || memcmp(a, c, la) != 0);
+    mem_free(a);
+    mem_free(b);
+    mem_free(c);
+    gen_done(&g);
+}
+
+/* threads=2 (and 4, more threads than cores): recall at the documented
+ * parameters, a graph that index_load accepts (every link and the entry point
+ * are checked) and that searches the same after loading, inserts after the
+ * build, and fewer rows than threads. */
+static void test_hnsw_threads(void **st)
+{
+    static const int ths[] = {2, 4};
+    data g;
+    int64_t *truth;
+    (void)st;
+    gen(&g, N, NQ, D, CL, 4);
+    truth = truth_of(&g, INDEX_COSINE);
+    for (size_t t = 0; t < sizeof ths / sizeof ths[0]; t++) {
+        index_opts o = opts_of(INDEX_HNSW, INDEX_COSINE);
+        vindex *ix, *ld = NULL;
+        void *buf;
+        size_t len;
+        index_stats s1, s2;
+        err e = {0};
+        double r;
+        o.threads = ths[t];
+        ix = build(&g, o);
+        r = recall_of(ix, &g, truth);
+        print_message("hnsw threads=%d M=16 efc=100 ef=64 recall@10 = %.4f\n", ths[t], r);
+        assert_true(r >= 0.95);
+        index_info(ix, &s1);
+        assert_int_equal(s1.n, N);
+        save_of(ix, &buf, &len);
+        assert_int_equal(index_load(buf, len, &ld, &e), 0);
+        index_info(ld, &s2);
+        assert_int_equal(s2.max_level, s1.max_level);
+        assert_true(recall_of(ld, &g, truth) == r);
+        check_insert(ld, &g);
+        mem_free(buf);
+        index_free(ld);
+        index_free(ix);
+    }
+    mem_free(truth);
+    truth = truth_of(&g, INDEX_L2);
+    {
+        index_opts o = opts_of(INDEX_HNSW, INDEX_L2);
+        vindex *ix;
+        double r;
+        o.threads = 2;
+        ix = build(&g, o);
+        r = recall_of(ix, &g, truth);
+        print_message("hnsw threads=2 l2 recall@10 = %.4f\n", r);
+        assert_true(r >= 0.95);
+        index_free(ix);
+    }
+    mem_free(truth);
+    gen_done(&g);
+    /* fewer rows than threads, and a single row */
+    gen(&g, 3, 1, D, 1, 22);
+    for (size_t n = 1; n <= 3; n++) {
+        index_opts o = opts_of(INDEX_HNSW, INDEX_COSINE);
+        vindex *ix = NULL;
+        int64_t ids[K];
+        float sc[K];
+        err e = {0};
+        o.threads = 4;
+        assert_int_equal(index_build(g.x, g.ids, n, g.d, &o, NULL, &ix, &e), 0);
+        assert_int_equal(index_search(ix, g.q, D, K, NULL, ids, sc, &e), (int)n);
+        index_free(ix);
+    }
     gen_done(&g);
 }
 
@@ -552,13 +671,7 @@ static void test_save_load(void **st)
                 assert_int_equal(len, len2);
                 assert_memory_equal(buf, buf2, len);
                 /* the loaded index still takes inserts */
-                {
-                    int64_t nid = 999999999, ids[K];
-                    float sc[K];
-                    assert_int_equal(index_add(ld, g.q, &nid, 1, D, &e), 0);
-                    assert_true(index_search(ld, g.q, D, K, NULL, ids, sc, &e) > 0);
-                    assert_true(ids[0] == nid);
-                }
+                check_insert(ld, &g);
                 mem_free(buf);
                 mem_free(buf2);
                 index_free(ix);
@@ -990,6 +1103,13 @@ static void test_bad_params(void **st)
     assert_int_equal(index_opts_set(&o, "nlist", "abc", &e), -ERR_USAGE);
     assert_int_equal(index_opts_set(&o, "kind", "lsh", &e), -ERR_USAGE);
     assert_int_equal(index_opts_set(&o, "colour", "red", &e), -ERR_USAGE);
+    assert_int_equal(index_opts_set(&o, "threads", "2", &e), 0);
+    assert_int_equal(o.threads, 2);
+    assert_int_equal(index_opts_set(&o, "threads", "0", &e), -ERR_RANGE);
+    assert_int_equal(index_opts_set(&o, "threads", "two", &e), -ERR_USAGE);
+    o.threads = 0;
+    assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_RANGE);
+    assert_non_null(strstr(e.msg, "threads must be"));
     gen_done(&g);
 }
 
@@ -1007,12 +1127,15 @@ static void test_cancel(void **st)
     data g;
     (void)st;
     gen(&g, 3000, 0, D, CL, 13);
-    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
+    /* kind 3: hnsw built with threads=2 (the calling thread passes the cancel on) */
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW + 1; kind++) {
         progress p;
         vindex *ix = (vindex *)&g;   /* any non-NULL value: the build must reset it */
-        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+        index_opts o = opts_of(kind > INDEX_HNSW ? INDEX_HNSW : (index_kind)kind, INDEX_COSINE);
         err e = {0};
         int seen = 0;
+        if (kind > INDEX_HNSW)
+            o.threads = 2;
         progress_init(&p, cancel_on_first, &seen);
         p.min_interval_ms = 0;
         assert_int_equal(index_build(g.x, g.ids, g.n, D, &o, &p, &ix, &e), -ERR_CANCEL);
@@ -1035,15 +1158,17 @@ static void test_oom(void **st)
     data g;
     (void)st;
     gen(&g, 300, 0, 16, 4, 14);
-    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
-        index_opts o = opts_of((index_kind)kind, INDEX_COSINE);
+    /* kind 3: hnsw built with threads=2 */
+    for (int kind = INDEX_FLAT; kind <= INDEX_HNSW + 1; kind++) {
+        index_opts o = opts_of(kind > INDEX_HNSW ? INDEX_HNSW : (index_kind)kind, INDEX_COSINE);
         vindex *ix = NULL, *ld = NULL;
         void *buf = NULL;
         size_t len = 0;
         err e = {0};
         int rc;
         o.nlist = 8;
-        o.quant = kind == INDEX_HNSW ? INDEX_QUANT_NONE : INDEX_QUANT_SQ8;
+        o.quant = kind >= INDEX_HNSW ? INDEX_QUANT_NONE : INDEX_QUANT_SQ8;
+        o.threads = kind > INDEX_HNSW ? 2 : 1;
         for (long nth = 0;; nth++) {
             mem_fail_after(nth);
             rc = index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e);
@@ -1173,6 +1298,8 @@ int main(void)
         cmocka_unit_test(test_flat_batch_matches_single),
         cmocka_unit_test(test_ivf_full_probe_equals_flat),
         cmocka_unit_test(test_recall),
+        cmocka_unit_test(test_hnsw_deterministic),
+        cmocka_unit_test(test_hnsw_threads),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_hnsw_selective_filter),
         cmocka_unit_test(test_add_and_remove),
