@@ -43,7 +43,9 @@ void bert_gemm_panels(const bert_gemm_w *pw, const float *X, size_t T, float *Y,
  * linear layer of the same forward pass follows within microseconds), then
  * sleep on a condition variable: an idle team costs no CPU.  One caller at
  * a time. */
+#ifndef BERT_TEAM_SPIN_US
 #define BERT_TEAM_SPIN_US 200
+#endif
 
 typedef struct bert_team bert_team;
 typedef void (*bert_team_fn)(void *arg, size_t chunk);

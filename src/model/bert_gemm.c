@@ -251,25 +251,37 @@ static void run_chunks(bert_team *t, uint32_t g)
     }
 }
 
+/* One step of a polite spin: a pause, and every 64 steps the core is offered
+ * to anyone else who wants it (on a loaded machine a spinning thread can
+ * share a run queue with the very thread it waits for) and the clock read.
+ * Returns 1 once limit_us have passed since the first step. */
+static int spin_step(unsigned *spins, double *t0, double limit_us)
+{
+    double t1;
+
+    cpu_relax();
+    if ((++*spins & 63) != 0)
+        return 0;
+    sched_yield();
+    t1 = now_us();
+    if (*t0 == 0)
+        *t0 = t1;
+    return t1 - *t0 > limit_us;
+}
+
 /* Waits until the generation differs from `seen`: spins up to
  * BERT_TEAM_SPIN_US, then sleeps.  Returns the new generation. */
 static uint32_t wait_task(bert_team *t, uint32_t seen)
 {
     double t0 = 0;
+    unsigned spins = 0;
     uint32_t g;
 
-    for (unsigned spins = 0;; spins++) {
-        if ((g = work_gen(atomic_load_explicit(&t->work, memory_order_acquire))) != seen)
-            return g;
-        cpu_relax();
-        if ((spins & 255) == 255) {
-            double t1 = now_us();
-            if (t0 == 0)
-                t0 = t1;
-            else if (t1 - t0 > BERT_TEAM_SPIN_US)
-                break;
-        }
-    }
+    while ((g = work_gen(atomic_load_explicit(&t->work, memory_order_acquire))) == seen)
+        if (spin_step(&spins, &t0, BERT_TEAM_SPIN_US))
+            break;
+    if (g != seen)
+        return g;
     pthread_mutex_lock(&t->mu);
     while ((g = work_gen(atomic_load_explicit(&t->work, memory_order_acquire))) == seen) {
         t->n_sleeping++;
@@ -355,6 +367,7 @@ int bert_team_size(const bert_team *t) { return t ? t->n : 1; }
 void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks)
 {
     double t0 = 0;
+    unsigned spins = 0;
 
     if (!t || t->n == 1 || n_chunks < 2 || n_chunks > UINT32_MAX) {
         for (size_t c = 0; c < n_chunks; c++)
@@ -365,19 +378,9 @@ void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks)
     t->arg = arg;
     atomic_store_explicit(&t->done, 0, memory_order_relaxed);
     run_chunks(t, post(t, (uint32_t)n_chunks));
-    /* wait for the chunks helpers claimed (about one each); give the core
-     * away if one of them was descheduled mid-chunk (a loaded machine) */
-    for (unsigned spins = 0; atomic_load_explicit(&t->done, memory_order_acquire) < n_chunks;
-         spins++) {
-        cpu_relax();
-        if ((spins & 255) == 255) {
-            double t1 = now_us();
-            if (t0 == 0)
-                t0 = t1;
-            else if (t1 - t0 > BERT_TEAM_SPIN_US)
-                sched_yield();
-        }
-    }
+    /* wait for the chunks helpers claimed (about one each) */
+    while (atomic_load_explicit(&t->done, memory_order_acquire) < n_chunks)
+        spin_step(&spins, &t0, 0);
 }
 
 /* ---- the product over the team -------------------------------------------- */
