@@ -1115,8 +1115,9 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
 
 /* Up to this many tokens the fp32 products run on bert_gemm's pre-packed
  * panels, above it on OpenBLAS: bench/bench_bert_gemm on the Xeon (1 and 2
- * threads) has the packed kernel ahead up to T = 64 and even at about 96. */
-#define BERT_GEMM_MAX_T 96
+ * threads, load average 1-3) has the packed kernel 2-2.5x ahead at 8-16
+ * tokens, even at 64 and 10 % behind at 96 (bench/RESULTS-bert.md). */
+#define BERT_GEMM_MAX_T 64
 
 /* Y[T x N] = X[T x K] W^T, in fp32 (bert_gemm for few tokens, else OpenBLAS)
  * or bf16 (AMX, packed wp). */
