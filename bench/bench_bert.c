@@ -95,7 +95,8 @@ int main(int argc, char **argv)
     if (single) {
         double *lat = malloc((size_t)lat_reps * sizeof *lat);
         float v[4096];
-        bert_set_threads(m, 1, blas);   /* one sentence: one batch; BLAS threads may help */
+        /* One sentence is one batch, so one worker: the model gives a lone
+         * batch's matrix products max(threads, blas) cores (bert.c). */
         for (int r = 0; r < 10; r++)
             bert_encode(m, &single, NULL, 1, v, NULL, &e);
         for (int r = 0; r < lat_reps; r++) {

@@ -11,7 +11,10 @@
  * runs embeddings + LayerNorm, N post-LN layers (fused QKV sgemm, per-head
  * softmax, output projection, FFN with erf GELU), pools (mean/CLS/max) and
  * L2-normalises.  Batches are spread over `threads` workers, each with its
- * own scratch arena and single-threaded OpenBLAS.
+ * own scratch arena and single-threaded OpenBLAS.  A lone batch (a query, a
+ * few texts) runs on one worker whose fp32 matrix products are split over
+ * max(threads, blas_threads) cores; with few tokens they use weights packed
+ * at load (bert_gemm.h) instead of OpenBLAS.
  *
  * A bert_model is not safe for concurrent bert_encode calls (the workers'
  * arenas belong to it); load one model per thread if needed.
@@ -48,7 +51,7 @@ enum { BERT_FP32 = 0, BERT_BF16 = 1 };
 
 typedef struct bert_opts {
     int threads;         /* workers splitting the batches (default 2) */
-    int blas_threads;    /* OpenBLAS threads when threads == 1 (default 2) */
+    int blas_threads;    /* OpenBLAS threads when one batch runs alone (default 2) */
     size_t batch;        /* sentences per batch (default 32) */
     size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
     int precision;       /* BERT_FP32 (default) or BERT_BF16 (opt-in fast path) */

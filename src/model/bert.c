@@ -12,6 +12,7 @@
  * longest first so the arena is allocated once.
  */
 #include "bert.h"
+#include "bert_gemm.h"
 #include "mem.h"
 #include "safetensors.h"
 #include "vec.h"
@@ -48,6 +49,7 @@ static amx_packed *amx_pack(const float *W, size_t N, size_t K, int split);
 typedef struct bert_layer {
     float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
     amx_packed *qkv_p, *o_p, *i_p, *f_p;  /* owned: AMX-packed (BERT_BF16) */
+    bert_gemm_w qkv_g, o_g, i_g, f_g;     /* owned: fp32 panels for few tokens (BERT_FP32) */
     const float *o_w, *o_b, *ln1_g, *ln1_b;
     const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
 } bert_layer;
@@ -68,6 +70,8 @@ struct bert_model {
     const float *wemb, *pemb, *temb, *eln_g, *eln_b;
     bert_layer *layers;
     bert_arena arenas[BERT_MAX_THREADS];
+    bert_team *team;                      /* splits a lone batch's small products */
+    int team_on;                          /* set per bert_encode_ids call */
 };
 
 bert_opts bert_opts_default(void)
@@ -469,11 +473,28 @@ static int pack_bf16(bert_model *m, err *e)
     return 0;
 }
 
+/* fp32: each layer's products also packed for bert_gemm (few tokens). */
+static int pack_fp32(bert_model *m, err *e)
+{
+    size_t H = (size_t)m->cfg.hidden, F = (size_t)m->cfg.ffn;
+
+    if (m->cfg.precision != BERT_FP32)
+        return 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        bert_layer *L = &m->layers[l];
+        if (bert_gemm_pack(&L->qkv_g, L->qkv_w, 3 * H, H) || bert_gemm_pack(&L->o_g, L->o_w, H, H) ||
+            bert_gemm_pack(&L->i_g, L->i_w, F, H) || bert_gemm_pack(&L->f_g, L->f_w, H, F))
+            return err_set(e, ERR_NOMEM, "out of memory packing layer %d", l);
+    }
+    return 0;
+}
+
 static int load_weights(bert_model *m, const char *dir, err *e)
 {
     char path[4096], name[160];
     const bert_config *c = &m->cfg;
     int64_t H = c->hidden, F = c->ffn;
+    int rc;
 
     if (path_join(path, sizeof path, dir, "model.safetensors", e) != 0)
         return -ERR_RANGE;
@@ -527,7 +548,9 @@ static int load_weights(bert_model *m, const char *dir, err *e)
             memcpy(L->qkv_b + k * H, b, (size_t)H * sizeof(float));
         }
     }
-    return pack_bf16(m, e);
+    if ((rc = pack_bf16(m, e)) != 0)
+        return rc;
+    return pack_fp32(m, e);
 }
 
 bert_model *bert_load(const char *dir, const bert_opts *o, err *e)
@@ -584,10 +607,15 @@ void bert_free(bert_model *m)
             amx_free(m->layers[l].o_p);
             amx_free(m->layers[l].i_p);
             amx_free(m->layers[l].f_p);
+            bert_gemm_w_done(&m->layers[l].qkv_g);
+            bert_gemm_w_done(&m->layers[l].o_g);
+            bert_gemm_w_done(&m->layers[l].i_g);
+            bert_gemm_w_done(&m->layers[l].f_g);
         }
     mem_free(m->layers);
     for (int i = 0; i < BERT_MAX_THREADS; i++)
         arena_done(&m->arenas[i]);
+    bert_team_free(m->team);
     st_close(m->st);
     wp_free(m->tok);
     mem_free(m);
@@ -1085,9 +1113,16 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     return 0;
 }
 
-/* Y[T x N] = X[T x K] W^T, in fp32 (OpenBLAS) or bf16 (AMX, packed wp). */
+/* Up to this many tokens the fp32 products run on bert_gemm's pre-packed
+ * panels, above it on OpenBLAS: bench/bench_bert_gemm on the Xeon (1 and 2
+ * threads, load average 1-3) has the packed kernel 2-2.5x ahead at 8-16
+ * tokens, even at 64 and 10 % behind at 96 (bench/RESULTS-bert.md). */
+#define BERT_GEMM_MAX_T 64
+
+/* Y[T x N] = X[T x K] W^T, in fp32 (bert_gemm for few tokens, else OpenBLAS)
+ * or bf16 (AMX, packed wp). */
 static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T, size_t K,
-                   const float *W, const amx_packed *wp, size_t N, float *Y)
+                   const float *W, const amx_packed *wp, const bert_gemm_w *pw, size_t N, float *Y)
 {
 #ifdef BERT_HAVE_AMX
     if (m->cfg.precision == BERT_BF16) {
@@ -1098,9 +1133,12 @@ static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T,
         return;
     }
 #endif
-    (void)m;
     (void)a;
     (void)wp;
+    if (pw->panels && T <= BERT_GEMM_MAX_T) {
+        bert_gemm(m->team_on ? m->team : NULL, pw, X, T, Y);
+        return;
+    }
     vec_gemm(1, T, N, K, 1.0f, X, W, 0.0f, Y);
 }
 
@@ -1139,7 +1177,7 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
     for (int l = 0; l < c->n_layers; l++) {
         const bert_layer *L = &m->layers[l];
         /* fused QKV: [T x 3H] = X [T x H] * Wqkv^T, then bias */
-        linear(m, a, a->x, T, H, L->qkv_w, L->qkv_p, 3 * H, a->qkv);
+        linear(m, a, a->x, T, H, L->qkv_w, L->qkv_p, &L->qkv_g, 3 * H, a->qkv);
         bias_add(a->qkv, L->qkv_b, T, 3 * H);
         row = 0;
         for (size_t s = 0; s < nb; s++) {
@@ -1152,11 +1190,11 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
             }
             row += n;
         }
-        linear(m, a, a->ctx, T, H, L->o_w, L->o_p, H, a->tmp);
+        linear(m, a, a->ctx, T, H, L->o_w, L->o_p, &L->o_g, H, a->tmp);
         bias_residual_ln(a->x, a->tmp, L->o_b, L->ln1_g, L->ln1_b, T, H, c->ln_eps);
-        linear(m, a, a->x, T, H, L->i_w, L->i_p, F, a->ff);
+        linear(m, a, a->x, T, H, L->i_w, L->i_p, &L->i_g, F, a->ff);
         bias_gelu(a->ff, L->i_b, T, F);
-        linear(m, a, a->ff, T, F, L->f_w, L->f_p, H, a->tmp);
+        linear(m, a, a->ff, T, F, L->f_w, L->f_p, &L->f_g, H, a->tmp);
         bias_residual_ln(a->x, a->tmp, L->f_b, L->ln2_g, L->ln2_b, T, H, c->ln_eps);
     }
     row = 0;
@@ -1274,6 +1312,26 @@ static int sort_by_len(size_t *idx, const size_t *lens, size_t n, size_t max_len
     return 0;
 }
 
+/* A lone batch (one worker) splits its fp32 products over the cores the
+ * model may use, max(threads, blas_threads), with a persistent team (thread
+ * start-up per product would cost more than the product).  Without the team
+ * (1 core, bf16, or it could not start) the worker runs them alone. */
+static void lone_batch_team(bert_model *m, int nt)
+{
+    int want = m->opts.threads > m->opts.blas_threads ? m->opts.threads : m->opts.blas_threads;
+
+    m->team_on = 0;
+    if (nt != 1 || want < 2 || m->cfg.precision != BERT_FP32)
+        return;
+    if (m->team && bert_team_size(m->team) != want) {
+        bert_team_free(m->team);
+        m->team = NULL;
+    }
+    if (!m->team)
+        m->team = bert_team_new(want, NULL);
+    m->team_on = m->team != NULL;
+}
+
 int bert_encode_ids(bert_model *m, const int32_t *const *ids, const size_t *n_ids, size_t n,
                     float *out, progress *p, err *e)
 {
@@ -1312,6 +1370,7 @@ int bert_encode_ids(bert_model *m, const int32_t *const *ids, const size_t *n_id
         nt = j.n_batches ? (int)j.n_batches : 1;
     /* Our workers split the batches; BLAS threads would only oversubscribe. */
     vec_blas_threads(nt > 1 ? 1 : m->opts.blas_threads);
+    lone_batch_team(m, nt);
     for (int t = 1; t < nt; t++) {
         w[t].j = &j;
         w[t].idx = t;

@@ -88,6 +88,32 @@ static void test_parity_f32(void **st)
     encode_reference(TINY_DIR, 2, 1, NULL, "f32 batch 1");
 }
 
+/* One sentence per call is a lone batch: its products run on the packed
+ * kernel (few tokens), split over a 2- or 3-thread team or on the worker
+ * alone; a long run of calls also crosses the team's spin-then-sleep. */
+static void test_parity_single_sentences(void **st)
+{
+    int n = 0;
+    fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
+    static const int cfg[][2] = {{2, 1}, {1, 1}, {1, 3}, {2, 2}};   /* threads, blas */
+    err e;
+    bert_model *m = bert_load(TINY_DIR, NULL, &e);
+    (void)st;
+    if (!m)
+        fail_msg("%s", e.msg);
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        bert_set_threads(m, cfg[c][0], cfg[c][1]);
+        for (int i = 0; i < n; i++) {
+            float v[32];
+            const char *t = ref[i].text;
+            assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
+            check_close(v, ref[i].emb, 32, i, "one sentence per call");
+        }
+    }
+    bert_free(m);
+    fx_free_reference(ref, n);
+}
+
 static void test_parity_f16_bf16(void **st)
 {
     (void)st;
@@ -406,6 +432,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parity_f32),
+        cmocka_unit_test(test_parity_single_sentences),
         cmocka_unit_test(test_parity_f16_bf16),
         cmocka_unit_test(test_pooling_cls_max),
         cmocka_unit_test(test_bert_prefixed_names),

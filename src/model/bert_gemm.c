@@ -1,0 +1,416 @@
+/* bert_gemm.c - fp32 Y = X W^T for few tokens over pre-packed weights, and
+ * the persistent thread team that splits it by columns (see bert_gemm.h).
+ *
+ * Design (the BLIS/GotoBLAS register-blocked micro-kernel, minus the per-call
+ * packing): W is packed once into panels of NR = 16 columns, each [k x 16]
+ * contiguous, so the kernel streams one panel linearly while an MR x 16 block
+ * of Y stays in registers (MR up to 24 with AVX-512: per k one panel load
+ * and MR broadcast FMAs).  X is read in place (row-major, stride k): with a
+ * single sentence X is a few KB and lives in L1.  With few tokens the
+ * product is bound by reading W (42 MB for all-MiniLM-L6-v2, from L3), so
+ * up to 24 rows are one block and each panel is read exactly once per call;
+ * larger T reuses the panel from L1/L2 across row blocks.  Written with GCC
+ * vector extensions: the same code compiles to AVX-512, AVX2 (MR = 6, the
+ * accumulators fit 16 ymm registers) or SSE (MR = 2).
+ */
+#include "bert_gemm.h"
+#include "mem.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define NR BERT_GEMM_NR
+
+/* The native vector (16, 8 or 4 floats: GCC splits wider generic vectors
+ * badly) and rows per block: the MR x NR/VW accumulators plus a panel row
+ * fill the register file (32 zmm; 16 ymm or xmm). */
+#if defined(__AVX512F__)
+#define VW 16
+#define MR_MAX 24
+#elif defined(__AVX__)
+#define VW 8
+#define MR_MAX 6
+#else
+#define VW 4
+#define MR_MAX 2
+#endif
+#define NV (NR / VW)
+
+/* Software prefetch distance in the panel stream (4 KB, 64 values of k).
+ * Measured with bench_bert_gemm at T = 8..96 on the Xeon: the hardware
+ * prefetchers alone leave the kernel waiting on L3 once it has a few FMAs
+ * per k to do (T = 16 took 2-3x the time of T = 1); 2-4 KB ahead halves it. */
+#define PF_AHEAD 1024
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+
+/* ---- packing ------------------------------------------------------------- */
+
+size_t bert_gemm_n_panels(const bert_gemm_w *pw) { return (pw->n + NR - 1) / NR; }
+
+int bert_gemm_pack(bert_gemm_w *pw, const float *W, size_t n, size_t k)
+{
+    size_t np = (n + NR - 1) / NR;
+
+    memset(pw, 0, sizeof *pw);
+    if (n == 0 || k == 0)
+        return -ERR_RANGE;
+    if (np > SIZE_MAX / NR / k / sizeof(float))
+        return -ERR_NOMEM;
+    pw->panels = mem_aligned(64, np * NR * k * sizeof(float));
+    if (!pw->panels)
+        return -ERR_NOMEM;
+    pw->n = n;
+    pw->k = k;
+    for (size_t p = 0; p < np; p++) {
+        float *P = pw->panels + p * k * NR;
+        for (size_t j = 0; j < NR; j++) {
+            size_t row = p * NR + j;
+            if (row < n)
+                for (size_t kk = 0; kk < k; kk++)
+                    P[kk * NR + j] = W[row * k + kk];
+            else
+                for (size_t kk = 0; kk < k; kk++)
+                    P[kk * NR + j] = 0;
+        }
+    }
+    return 0;
+}
+
+void bert_gemm_w_done(bert_gemm_w *pw)
+{
+    if (!pw)
+        return;
+    mem_free(pw->panels);
+    memset(pw, 0, sizeof *pw);
+}
+
+/* ---- micro-kernel -------------------------------------------------------- */
+
+/* Y[mr x ncol] = X[mr x K] P[K x NR] (first ncol columns), X rows K apart, Y
+ * rows ldy apart.  Always inlined with a constant mr so the accumulators
+ * become registers. */
+static inline __attribute__((always_inline)) void kernel(int mr, const float *restrict X, size_t K,
+                                                         const float *restrict P, float *restrict Y,
+                                                         size_t ldy, size_t ncol)
+{
+    vf c[MR_MAX][NV];
+
+#pragma GCC unroll 32
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            c[i][v] = (vf){0};
+    for (size_t kk = 0; kk < K; kk++) {
+        vf b[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            b[v] = *(const vf *)(P + kk * NR + v * VW);
+        /* one line per k, PF_AHEAD floats ahead (into the next panel at the
+         * end: panels are consecutive); prefetches never fault */
+        __builtin_prefetch(P + kk * NR + PF_AHEAD, 0, 3);
+#pragma GCC unroll 32
+        for (int i = 0; i < mr; i++) {
+            float x = X[(size_t)i * K + kk];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                c[i][v] += x * b[v];
+        }
+    }
+    if (ncol == NR) {
+#pragma GCC unroll 32
+        for (int i = 0; i < mr; i++)
+            memcpy(Y + (size_t)i * ldy, c[i], NR * sizeof(float));
+    } else {
+        /* last panel of an n that is not a multiple of NR */
+        for (int i = 0; i < mr; i++)
+            memcpy(Y + (size_t)i * ldy, c[i], ncol * sizeof(float));
+    }
+}
+
+#define KERNEL_CASE(m)                                                                             \
+    case m:                                                                                        \
+        kernel(m, X, K, P, Y, ldy, ncol);                                                          \
+        break
+
+static void block(int mr, const float *X, size_t K, const float *P, float *Y, size_t ldy,
+                  size_t ncol)
+{
+    switch (mr) {
+        KERNEL_CASE(1);
+        KERNEL_CASE(2);
+#if MR_MAX >= 6
+        KERNEL_CASE(3);
+        KERNEL_CASE(4);
+        KERNEL_CASE(5);
+        KERNEL_CASE(6);
+#endif
+#if MR_MAX >= 24
+        KERNEL_CASE(7);
+        KERNEL_CASE(8);
+        KERNEL_CASE(9);
+        KERNEL_CASE(10);
+        KERNEL_CASE(11);
+        KERNEL_CASE(12);
+        KERNEL_CASE(13);
+        KERNEL_CASE(14);
+        KERNEL_CASE(15);
+        KERNEL_CASE(16);
+        KERNEL_CASE(17);
+        KERNEL_CASE(18);
+        KERNEL_CASE(19);
+        KERNEL_CASE(20);
+        KERNEL_CASE(21);
+        KERNEL_CASE(22);
+        KERNEL_CASE(23);
+        KERNEL_CASE(24);
+#endif
+    default:
+        break;
+    }
+}
+
+void bert_gemm_panels(const bert_gemm_w *pw, const float *X, size_t T, float *Y, size_t p0,
+                      size_t p1)
+{
+    size_t K = pw->k, N = pw->n;
+    /* rows split into equal blocks of at most MR_MAX (30 -> 15 + 15, not 24 + 6) */
+    size_t nb = (T + MR_MAX - 1) / MR_MAX, base = nb ? T / nb : 0, extra = nb ? T % nb : 0;
+
+    for (size_t p = p0; p < p1; p++) {
+        const float *P = pw->panels + p * K * NR;
+        size_t ncol = N - p * NR < NR ? N - p * NR : NR, r = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t rows = base + (b < extra);
+            block((int)rows, X + r * K, K, P, Y + r * N + p * NR, N, ncol);
+            r += rows;
+        }
+    }
+}
+
+/* ---- team ----------------------------------------------------------------
+ *
+ * A task is n_chunks independent chunks.  `work` packs the task generation
+ * (high 32 bits) with the number of chunks not yet claimed (low 32 bits);
+ * every member, the caller included, claims chunks by compare-and-swap until
+ * none is left, so a helper that is slow to wake (asleep, or descheduled on a
+ * loaded machine) delays nothing: the others take its share.  The caller
+ * then waits only for chunks already claimed.  A helper touches fn/arg only
+ * after claiming a chunk of the current generation, and the caller does not
+ * return (or post the next task) before every chunk is done, so arg may live
+ * on the caller's stack. */
+
+#define TEAM_MAX 64
+
+struct bert_team {
+    int n;                          /* threads including the caller */
+    int n_started;                  /* helpers created */
+    pthread_t th[TEAM_MAX];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int n_sleeping;                 /* helpers waiting on cv (under mu) */
+    atomic_uint_fast64_t work;      /* gen << 32 | chunks left to claim */
+    atomic_size_t done;             /* chunks finished in this generation */
+    atomic_int quit;
+    bert_team_fn fn;                /* the current task (written before work) */
+    void *arg;
+};
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint32_t work_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+
+/* Claims and runs chunks of generation g until none is left. */
+static void run_chunks(bert_team *t, uint32_t g)
+{
+    uint64_t w = atomic_load_explicit(&t->work, memory_order_acquire);
+
+    while (work_gen(w) == g && (uint32_t)w > 0) {
+        if (atomic_compare_exchange_weak_explicit(&t->work, &w, w - 1, memory_order_acquire,
+                                                  memory_order_acquire)) {
+            t->fn(t->arg, (size_t)(uint32_t)w - 1);
+            atomic_fetch_add_explicit(&t->done, 1, memory_order_release);
+            w = atomic_load_explicit(&t->work, memory_order_acquire);
+        }
+    }
+}
+
+/* One step of a polite spin: a pause, and every 64 steps the core is offered
+ * to anyone else who wants it (on a loaded machine a spinning thread can
+ * share a run queue with the very thread it waits for) and the clock read.
+ * Returns 1 once limit_us have passed since the first step. */
+static int spin_step(unsigned *spins, double *t0, double limit_us)
+{
+    double t1;
+
+    cpu_relax();
+    if ((++*spins & 63) != 0)
+        return 0;
+    sched_yield();
+    t1 = now_us();
+    if (*t0 == 0)
+        *t0 = t1;
+    return t1 - *t0 > limit_us;
+}
+
+/* Waits until the generation differs from `seen`: spins up to
+ * BERT_TEAM_SPIN_US, then sleeps.  Returns the new generation. */
+static uint32_t wait_task(bert_team *t, uint32_t seen)
+{
+    double t0 = 0;
+    unsigned spins = 0;
+    uint32_t g;
+
+    while ((g = work_gen(atomic_load_explicit(&t->work, memory_order_acquire))) == seen)
+        if (spin_step(&spins, &t0, BERT_TEAM_SPIN_US))
+            break;
+    if (g != seen)
+        return g;
+    pthread_mutex_lock(&t->mu);
+    while ((g = work_gen(atomic_load_explicit(&t->work, memory_order_acquire))) == seen) {
+        t->n_sleeping++;
+        pthread_cond_wait(&t->cv, &t->mu);
+        t->n_sleeping--;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return g;
+}
+
+static void *team_main(void *p)
+{
+    bert_team *t = p;
+    uint32_t seen = 0;
+
+    for (;;) {
+        seen = wait_task(t, seen);
+        if (atomic_load(&t->quit))
+            return NULL;
+        run_chunks(t, seen);
+    }
+}
+
+bert_team *bert_team_new(int n_threads, err *e)
+{
+    bert_team *t;
+
+    if (n_threads < 1)
+        n_threads = 1;
+    if (n_threads > TEAM_MAX)
+        n_threads = TEAM_MAX;
+    t = mem_calloc(1, sizeof *t);
+    if (!t) {
+        err_set(e, ERR_NOMEM, "out of memory for a thread team");
+        return NULL;
+    }
+    t->n = n_threads;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    atomic_init(&t->work, 0);
+    atomic_init(&t->done, 0);
+    atomic_init(&t->quit, 0);
+    for (int i = 1; i < n_threads; i++) {
+        if (pthread_create(&t->th[i], NULL, team_main, t) != 0) {
+            err_set(e, ERR_IO, "cannot start encoder thread %d of %d", i + 1, n_threads);
+            bert_team_free(t);
+            return NULL;
+        }
+        t->n_started++;
+    }
+    return t;
+}
+
+/* Posts generation+1 with `left` chunks and wakes sleeping helpers. */
+static uint32_t post(bert_team *t, uint32_t left)
+{
+    uint32_t g;
+
+    pthread_mutex_lock(&t->mu);
+    g = work_gen(atomic_load_explicit(&t->work, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&t->work, (uint64_t)g << 32 | left, memory_order_release);
+    if (t->n_sleeping)
+        pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    return g;
+}
+
+void bert_team_free(bert_team *t)
+{
+    if (!t)
+        return;
+    atomic_store(&t->quit, 1);
+    post(t, 0);
+    for (int i = 1; i <= t->n_started; i++)
+        pthread_join(t->th[i], NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    mem_free(t);
+}
+
+int bert_team_size(const bert_team *t) { return t ? t->n : 1; }
+
+void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks)
+{
+    double t0 = 0;
+    unsigned spins = 0;
+
+    if (!t || t->n == 1 || n_chunks < 2 || n_chunks > UINT32_MAX) {
+        for (size_t c = 0; c < n_chunks; c++)
+            fn(arg, c);
+        return;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    atomic_store_explicit(&t->done, 0, memory_order_relaxed);
+    run_chunks(t, post(t, (uint32_t)n_chunks));
+    /* wait for the chunks helpers claimed (about one each) */
+    while (atomic_load_explicit(&t->done, memory_order_acquire) < n_chunks)
+        spin_step(&spins, &t0, 0);
+}
+
+/* ---- the product over the team -------------------------------------------- */
+
+typedef struct gemm_task {
+    const bert_gemm_w *pw;
+    const float *X;
+    size_t T, n_panels, n_chunks;
+    float *Y;
+} gemm_task;
+
+static void gemm_chunk(void *arg, size_t c)
+{
+    const gemm_task *g = arg;
+    bert_gemm_panels(g->pw, g->X, g->T, g->Y, g->n_panels * c / g->n_chunks,
+                     g->n_panels * (c + 1) / g->n_chunks);
+}
+
+void bert_gemm(bert_team *t, const bert_gemm_w *pw, const float *X, size_t T, float *Y)
+{
+    size_t np = bert_gemm_n_panels(pw);
+    /* a few chunks per thread: fine enough that a late helper costs little,
+     * coarse enough that claiming one is noise against computing it */
+    gemm_task g = {pw, X, T, np, (size_t)bert_team_size(t) * 4, Y};
+
+    if (g.n_chunks > np)
+        g.n_chunks = np;
+    if (!t || g.n_chunks < 2) {
+        bert_gemm_panels(pw, X, T, Y, 0, np);
+        return;
+    }
+    bert_team_run(t, gemm_chunk, &g, g.n_chunks);
+}
