@@ -78,7 +78,7 @@ typedef struct hnsw_scratch {
     index_ctx *c;           /* visited epochs and heaps */
     ix_pair *sel;           /* scap pairs: candidates being selected */
     uint32_t *lbuf;         /* 1 + M0: a copy of one link block */
-    uint32_t *chosen;       /* M0: the new row's neighbours on one layer */
+    uint32_t *chosen;       /* (IX_MAX_LEVEL + 1) x M: the new row's neighbours */
     int own_c, own_sel;     /* c / sel were allocated here (else borrowed) */
 } hnsw_scratch;
 
@@ -401,6 +401,7 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
     ix_pair *sel = w->sel;
     uint32_t ep;
     float dep;
+    uint16_t nsel[IX_MAX_LEVEL + 1];   /* M <= 512 */
 
     if (s) {
         pthread_mutex_lock(&s->top);
@@ -422,6 +423,12 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
     dep = dist_q(ix, q, ep);
     ep = greedy(ix, s, w->lbuf, q, ep, &dep, maxl, level);
     top = level < maxl ? level : maxl;
+    /* The row's own lists are all written before any back-link makes it
+     * reachable: a thread that reached it through an upper layer while its
+     * lower lists were still empty could link itself there, and the write
+     * below would then drop that link, leaving the other row unreachable.
+     * Searches on layer l read only layer-l lists, so deferring the
+     * back-links gives the serial build the same graph. */
     for (int l = top; l >= 0; l--) {
         size_t nr = search_layer(ix, s, w->lbuf, w->c, q, ep, dep,
                                  (size_t)ix->o.ef_construction, l, NULL, 0);
@@ -432,20 +439,16 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
         ep = sel[0].id;
         dep = sel[0].d;
         ns = select_heuristic(ix, sel, nr, h->M);
-        /* connect() reuses sel, and other threads may link to row (and
-         * re-prune ll) as soon as it is published: keep the chosen ids apart */
+        /* kept apart too: connect() reuses sel, and other threads may
+         * re-prune ll as soon as the first back-link is in */
         for (size_t i = 0; i < ns; i++)
-            w->chosen[i] = sel[i].id;
-        if (s)
-            pthread_mutex_lock(&s->node[row]);
-        for (size_t i = 0; i < ns; i++)
-            ll[1 + i] = w->chosen[i];
+            ll[1 + i] = w->chosen[(size_t)l * h->M + i] = sel[i].id;
         ll[0] = (uint32_t)ns;
-        if (s)
-            pthread_mutex_unlock(&s->node[row]);
-        for (size_t i = 0; i < ns; i++)
-            connect(ix, s, sel, w->chosen[i], row, l);
+        nsel[l] = (uint16_t)ns;
     }
+    for (int l = top; l >= 0; l--)
+        for (size_t i = 0; i < nsel[l]; i++)
+            connect(ix, s, sel, w->chosen[(size_t)l * h->M + i], row, l);
     if (level > maxl) {   /* with s, the top lock was held all along */
         h->max_level = level;
         h->entry = row;
@@ -541,7 +544,7 @@ static int scratch_init(vindex *ix, hnsw_scratch *w, index_ctx *c, ix_pair *sel,
         w->own_sel = 1;
     }
     w->lbuf = mem_array(1 + h->M0, sizeof *w->lbuf);
-    w->chosen = mem_array(h->M0, sizeof *w->chosen);
+    w->chosen = mem_array((IX_MAX_LEVEL + 1) * h->M, sizeof *w->chosen);
     if (!w->sel || !w->lbuf || !w->chosen)
         return err_set(e, ERR_NOMEM, "out of memory for hnsw build scratch");
     return 0;
