@@ -391,6 +391,39 @@ int sq8_finish(const vindex *ix, index_ctx *c, const topk *cand, int k, int64_t 
     return (int)topk_sort(&t);
 }
 
+/* Pushes the rows r0 + j of a scored block s[0..n) that reach t's threshold
+ * (>=, so a tie with a smaller id can still enter: topk breaks ties by id)
+ * and pass the filter.  The id is ix->ids[row], or the row itself for the
+ * sq8 candidates (by_row).  Sixteen scores are compared at once: almost
+ * every row of a long scan falls below the threshold. */
+static void push_block(const vindex *ix, const index_filter *f, topk *t, const float *s,
+                       size_t n, size_t r0, int by_row)
+{
+    float thr = topk_threshold(t);
+    size_t j = 0;
+#ifdef __AVX512F__
+    for (; j + 16 <= n; j += 16) {
+        __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + j), _mm512_set1_ps(thr), _CMP_GE_OQ);
+        while (m) {
+            size_t i = j + (size_t)__builtin_ctz(m);
+            uint32_t row = (uint32_t)(r0 + i);
+            m &= (__mmask16)(m - 1);
+            if (s[i] >= thr && ix_row_ok(ix, f, row)) {
+                topk_push(t, by_row ? (int64_t)row : ix->ids[row], s[i]);
+                thr = topk_threshold(t);
+            }
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        uint32_t row = (uint32_t)(r0 + j);
+        if (s[j] >= thr && ix_row_ok(ix, f, row)) {
+            topk_push(t, by_row ? (int64_t)row : ix->ids[row], s[j]);
+            thr = topk_threshold(t);
+        }
+    }
+}
+
 int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int64_t *ids,
                 float *scores)
 {
@@ -403,30 +436,16 @@ int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, in
         topk_init(&t, sq8_ncand(ix, k), c->cid, c->csc);
         for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
             size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
-            float thr;
             sq8_score_rows(ix, c, k0, codes + r0 * d, nb, c->block);
-            thr = topk_threshold(&t);
-            for (size_t j = 0; j < nb; j++)
-                if (c->block[j] >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + j))) {
-                    topk_push(&t, (int64_t)(r0 + j), c->block[j]);
-                    thr = topk_threshold(&t);
-                }
+            push_block(ix, f, &t, c->block, nb, r0, 1);
         }
         return sq8_finish(ix, c, &t, k, ids, scores);
     }
     topk_init(&t, (size_t)k, ids, scores);
     for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
         size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
-        float thr;
         ix_score_rows(ix->o.metric, c->q, ix->vecs + r0 * d, nb, d, c->block);
-        thr = topk_threshold(&t);
-        for (size_t j = 0; j < nb; j++) {
-            /* >= so a tie with a smaller id can still enter (topk breaks ties by id) */
-            if (c->block[j] >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + j))) {
-                topk_push(&t, ix->ids[r0 + j], c->block[j]);
-                thr = topk_threshold(&t);
-            }
-        }
+        push_block(ix, f, &t, c->block, nb, r0, 0);
     }
     return (int)topk_sort(&t);
 }
@@ -453,16 +472,11 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
             /* bs = alpha * Q X^T; l2 uses -|q-x|^2 = 2 q.x - |x|^2 - |q|^2 */
             vec_gemm(1, nb, nr, d, l2 ? 2.0f : 1.0f, c->bq, ix->vecs + r0 * d, 0.0f, c->bs);
             for (size_t j = 0; j < nb; j++) {
-                topk *t = &c->bheaps[j];
-                const float *s = c->bs + j * nr;
-                float thr = topk_threshold(t);
-                for (size_t r = 0; r < nr; r++) {
-                    float v = l2 ? s[r] - ix->flat->norms[r0 + r] - qn[j] : s[r];
-                    if (v >= thr && ix_row_ok(ix, f, (uint32_t)(r0 + r))) {
-                        topk_push(t, ix->ids[r0 + r], v);
-                        thr = topk_threshold(t);
-                    }
-                }
+                float *s = c->bs + j * nr;
+                if (l2)
+                    for (size_t r = 0; r < nr; r++)
+                        s[r] = s[r] - ix->flat->norms[r0 + r] - qn[j];
+                push_block(ix, f, &c->bheaps[j], s, nr, r0, 0);
             }
         }
         for (size_t j = 0; j < nb; j++)
