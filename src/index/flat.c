@@ -117,6 +117,14 @@ static inline int32_t sq8_idot(const int16_t *qi, const uint8_t *code, size_t d)
 }
 #endif
 
+#if defined(__AVX512F__)
+/* 16 codes widened to floats */
+static inline __m512 sq8_lane(const uint8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+#endif
+
 float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code)
 {
     size_t d = ix->dim, i = 0;
@@ -127,7 +135,7 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
 #if defined(__AVX512F__)
         __m512 a = _mm512_setzero_ps();
         for (; i + 16 <= d; i += 16) {
-            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
+            __m512 x = sq8_lane(code + i);
             __m512 t = _mm512_fnmadd_ps(_mm512_loadu_ps(sc + i), x, _mm512_loadu_ps(q2 + i));
             a = _mm512_fmadd_ps(t, t, a);
         }
@@ -147,13 +155,13 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
 #if defined(__AVX512F__)
         __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
         for (; i + 32 <= d; i += 32) {
-            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
-            __m512 y = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i + 16))));
+            __m512 x = sq8_lane(code + i);
+            __m512 y = sq8_lane(code + i + 16);
             a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
             b = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i + 16), y, b);
         }
         for (; i + 16 <= d; i += 16) {
-            __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(code + i))));
+            __m512 x = sq8_lane(code + i);
             a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
         }
         s = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
@@ -164,14 +172,6 @@ float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *c
 #endif
     }
 }
-
-#if defined(__AVX512F__)
-/* 16 codes widened to floats */
-static inline __m512 sq8_lane(const uint8_t *p)
-{
-    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
-}
-#endif
 
 void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
                     size_t n, float *out)
