@@ -18,6 +18,7 @@
 
 #include "import.h"
 #include "mem.h"
+#include "test_skip.h"
 
 #define ML_SMALL "/work/shared/data/ml-latest-small"
 
@@ -757,7 +758,7 @@ static void test_movielens_real(void **state)
     struct stat st;
 
     if (stat(ML_SMALL "/movies.csv", &st) != 0) {
-        skip();
+        test_skip("%s not found (shared datasets absent)", ML_SMALL "/movies.csv");
         return;
     }
     assert_int_equal(import_movielens(f->s, ML_SMALL, NULL, NULL, &f->r, &f->e), 0);
@@ -868,7 +869,7 @@ static void test_bad_catalogue(void **state)
     struct stat st;
 
     if (stat("bad/README.md", &st) != 0) {   /* run from tests/ */
-        skip();
+        test_skip("bad/README.md not found (not run from tests/)");
         return;
     }
     assert_int_equal(import_catalog(f->s, "bad/catalog_ok.csv", NULL, NULL, &f->r, &f->e), 0);

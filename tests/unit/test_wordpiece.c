@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_skip.h"
+
 #include "err.h"
 #include "mem.h"
 #include "wordpiece.h"
@@ -249,7 +251,7 @@ static void test_real_vocab(void **st)
           999, 999, 102}},
     };
     if (access(REAL_VOCAB, R_OK) != 0) {
-        skip();
+        test_skip("%s not found (shared datasets absent)", REAL_VOCAB);
         return;
     }
     (void)st;
