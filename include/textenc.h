@@ -47,7 +47,7 @@ int textenc_find_model(const char *explicit_path, char *out, size_t cap, err *e)
  * train the builtin encoder). */
 textenc *textenc_open_bert(const textenc_opts *o, err *e);
 
-/* Options of the builtin encoder (see textenc.c for the method). */
+/* Options of the builtin encoder (see textenc_builtin.c for the method). */
 typedef struct textenc_builtin_opts {
     int dim;              /* vector width (default 96) */
     int epochs;           /* passes over the texts; 0 (default): auto,

@@ -1,0 +1,26 @@
+/* textenc_int.h - what the files of the textenc module share: the encoder
+ * object and the builtin backend's entry points (textenc_builtin.c). */
+#ifndef EMBEDLAB_TEXTENC_INT_H
+#define EMBEDLAB_TEXTENC_INT_H
+
+#include "bert.h"
+#include "textenc.h"
+
+typedef struct builtin builtin;
+
+struct textenc {
+    textenc_kind kind;
+    char label[128];
+    char path[4096];
+    bert_model *bert;
+    builtin *bi;
+};
+
+void textenc_bi_free(builtin *b);   /* NULL-safe */
+size_t textenc_bi_dim(const builtin *b);
+/* snprintf-style: the length the JSON description needs. */
+int textenc_bi_describe(const builtin *b, char *out, size_t cap);
+int textenc_bi_encode(const builtin *b, const char *const *texts, const size_t *lens, size_t n,
+                      float *out, progress *p, err *e);
+
+#endif
