@@ -3,6 +3,7 @@
 #   make            build build/release/embedlab
 #   make test       unit + end-to-end + TUI tests, then `N passed, N failed`
 #   make demo       build and start embedlab on the bundled demo data
+#   make check-layers  the layer rule of docs/ARCHITECTURE.md (part of make test)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (no Python needed);  make bench-compare: vs gensim/FAISS/...
 #   make install    PREFIX=/usr/local DESTDIR=

@@ -2,8 +2,8 @@
  * sessions cached in memory, loaded models and their indexes, and settings.
  * It is the facade every command works on (see cmd.h).
  *
- * The struct is visible to the app layer (src/app/) so command files can read
- * settings directly; front ends use the functions.  One lab has one writer.
+ * The struct is private to the app layer (src/app/lab_int.h); front ends
+ * use the functions.  One lab has one writer.
  * Caches are loaded lazily and dropped by lab_invalidate() after anything
  * that changes items or events.
  */
@@ -48,36 +48,50 @@ typedef struct lab_model {
     int index_stale;      /* a stored index was built from older vectors */
 } lab_model;
 
-typedef struct lab {
-    store *db;
-    char *db_path;
-    lab_settings set;
-    progress prog;       /* the running job's progress and cancel flag */
-
-    /* caches (lazy) */
-    int have_catalog;
-    store_catalog cat;
-    int64_t *ext_hash;   /* open-addressing table: catalog row + 1, 0 = empty */
-    size_t hash_cap;
-    int have_corpus;
-    store_corpus corpus;
-
-    lab_model models[LAB_MAX_MODELS];
-    size_t n_models;
-
-    /* A running job's latest partial result (eval's metrics so far), handed
-     * to a front end on another thread: the only lab fields that may be
-     * touched while a job runs, through lab_live_publish/lab_live_take. */
-    pthread_mutex_t live_mu;
-    struct table *live;
-
-    void *textenc;       /* loaded text encoder (textenc.h) or NULL */
-    void (*textenc_free)(void *);
-} lab;
+/* The lab itself is opaque outside src/app (its fields are in
+ * src/app/lab_int.h): front ends use the functions below. */
+typedef struct lab lab;
+struct table;
 
 lab *lab_open(const char *db_path, err *e);
 void lab_close(lab *L);                       /* NULL-safe */
 void lab_settings_default(lab_settings *s);
+
+/* ---- for front ends ------------------------------------------------------- */
+/* The current settings (valid until the next command changes them). */
+const lab_settings *lab_get_settings(const lab *L);
+/* --no-timing: latencies print as "-" and nothing machine-dependent shows. */
+void lab_set_no_timing(lab *L, int on);
+/* The folder `encode text` tries first when no model= is given (a front
+ * end passes $EMBEDLAB_MODEL here; the engine reads no environment).
+ * Copied; NULL or "" clears it. */
+int lab_set_model_dir(lab *L, const char *dir, err *e);
+const char *lab_model_dir(const lab *L);      /* NULL when unset */
+/* The running job's progress: its callback, cancel flag and snapshot.  The
+ * one lab field a front end may touch while a job runs (progress.h is
+ * thread-safe). */
+progress *lab_progress(lab *L);
+
+/* What `info` shows, as plain data (a front end's header). */
+typedef struct lab_summary_model {
+    char name[64];
+    char label[128];          /* the model's label, or its kind when unlabelled */
+    int64_t n_vectors, dim;
+    char created[32];         /* UTC "YYYY-MM-DD HH:MM:SS" */
+    char index[160];          /* its loaded index (lab_index_describe), "" none */
+} lab_summary_model;
+
+typedef struct lab_summary {
+    char db_path[512];
+    store_counts counts;
+    lab_settings set;
+    lab_summary_model models[LAB_MAX_MODELS];
+    size_t n_models;          /* the user's models ("#" companions left out) */
+} lab_summary;
+
+/* Fills s; with_index loads each model to describe its index (as `index
+ * info` does), otherwise index is "".  0 or a negative ERR_*. */
+int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e);
 
 /* Drops cached catalog, sessions and models (after an import or a training). */
 void lab_invalidate(lab *L);
@@ -140,6 +154,9 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r 
  * Returns snprintf's count. */
 int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
                        size_t cap);
+/* An index in one line: "hnsw M=16 ef_construction=200 ef=64 cosine". */
+struct index_stats;
+void lab_index_describe(const struct index_stats *st, char *buf, size_t cap);
 /* Nonzero when tombstones are a fifth or more of an index's rows. */
 int lab_index_needs_rebuild(size_t n_live, size_t n_dead);
 

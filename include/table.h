@@ -29,11 +29,36 @@ int table_fmt(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int table_int(table *t, int64_t v);
 int table_num(table *t, double v, int decimals);   /* NaN renders as "-" / null */
 int table_note(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Sets a machine-readable kind ("similar", "metrics", ...) front ends may key on. */
-int table_set_kind(table *t, const char *kind);
+/* What a table holds, for front ends that show some kinds specially (the
+ * TUI's panes, metrics, map).  JSON output names it ("kind":"similar"). */
+enum {
+    TABLE_PLAIN,        /* anything else (no "kind" in JSON) */
+    TABLE_SIMILAR,      /* one recommender's ranked list: #, id, title, score;
+                           fields method, latency_ms, reason */
+    TABLE_METRICS,      /* eval: one row per method */
+    TABLE_COMPARE,      /* compare: the model x metric table */
+    TABLE_ITEM,         /* show ITEM: field/value rows */
+    TABLE_INDEX_EVAL,   /* index eval: recall, QPS, latency percentiles */
+    TABLE_MAP,          /* map MODEL: id, category, x, y */
+    TABLE_N_KINDS
+};
+int table_set_kind(table *t, int kind);            /* TABLE_*; returns 0 */
+int table_kind(const table *t);                    /* TABLE_PLAIN when unset */
+const char *table_kind_name(int kind);             /* "similar", ...; "" for PLAIN */
+
+/* Named fields: a table's facts that are not rows (a list's latency, a
+ * method's name), typed so front ends never parse display text.  A number
+ * field set to NaN means "not measured" (JSON null).  Setting a name again
+ * replaces its value.  Text rendering does not show fields (notes do);
+ * JSON puts them in "fields".  0 or -ERR_NOMEM. */
+int table_field_num(table *t, const char *name, double v);
+int table_field_str(table *t, const char *name, const char *s);
+/* 1 and *v when the field is a number other than NaN, else 0. */
+int table_get_num(const table *t, const char *name, double *v);
+/* The field's text, or NULL when it is absent or a number. */
+const char *table_get_str(const table *t, const char *name);
 
 const char *table_title(const table *t);
-const char *table_kind(const table *t);            /* "" when unset */
 size_t table_n_cols(const table *t);
 size_t table_n_rows(const table *t);
 size_t table_n_notes(const table *t);

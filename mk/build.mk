@@ -48,7 +48,7 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libengine.a
 APP        := $(BUILD)/embedlab
 
-.PHONY: all test unit demo asan tsan bench bench-compare bench-scale install clean check-includes model fuzz
+.PHONY: all test unit demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz
 all: $(APP)
 
 $(BUILD)/%.o: %.c
@@ -72,7 +72,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 unit: $(TEST_BIN)
 
-test: $(APP) $(TEST_BIN)
+test: check-layers $(APP) $(TEST_BIN)
 	@tests/run.sh $(BUILD)
 
 asan:
@@ -104,21 +104,18 @@ install: $(APP)
 	install -m 644 man/embedlab.1 $(DESTDIR)$(PREFIX)/share/man/man1/embedlab.1
 
 # The header rules of STYLE.md 2.1: third-party headers in their one file each.
-check-includes:
-	@bad=0; \
-	for f in $$(git grep -l '<sqlite3.h>' -- src | grep -v '^src/data/store.c$$'); do echo "sqlite3.h in $$f"; bad=1; done; \
-	for f in $$(git grep -l '<cblas.h>' -- src | grep -v '^src/base/vec.c$$'); do echo "cblas.h in $$f"; bad=1; done; \
-	for f in $$(git grep -lE '<n?curses' -- src | grep -v '^src/ui/'); do echo "curses in $$f"; bad=1; done; \
-	for f in $$(git grep -l '<readline/' -- src | grep -v '^src/ui/'); do echo "readline in $$f"; bad=1; done; \
-	exit $$bad
+# The layer rule (docs/ARCHITECTURE.md): no include from a higher layer, no
+# reach into another layer's internal headers, third-party headers only in
+# their one file.
+check-layers:
+	@scripts/check_layers.sh
 
 clean:
 	rm -rf build
 
 -include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d)
 
-# ==== reliability (issue 7): fuzz harnesses, corpus replay, valgrind =========
-# Owned by feat/rel; kept in one block so merges stay trivial.
+# ==== reliability: fuzz harnesses, corpus replay, valgrind ===================
 #   fuzz-replay      build/<cfg>/fuzz/replay_<t>: each harness + replay_main.c with
 #                    the normal compiler (what `make test` runs over the corpus)
 #   fuzz             clang libFuzzer + ASan + UBSan into build/fuzz/, each target run

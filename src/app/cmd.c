@@ -441,46 +441,48 @@ static void fmt_bytes(char *buf, size_t cap, double b)
 
 static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    store_counts c;
-    store_model *ms = NULL;
-    size_t n = 0;
+    lab_summary *s = mem_alloc(sizeof *s);
+    const store_counts *c;
     char sz[32];
     table *t;
     int rc;
     (void)a;
 
-    if ((rc = store_counts_get(L->db, &c, e)))
-        return rc;
+    if (!s)
+        return cmd_nomem(e);
+    if ((rc = lab_summary_get(L, 0, s, e)))
+        goto done;
+    c = &s->counts;
+    rc = -ERR_NOMEM;
     t = cmd_table(out, "embedlab");
     if (!t || table_col(t, "what", 0) || table_col(t, "value", 0))
-        return cmd_nomem(e);
-    fmt_bytes(sz, sizeof sz, (double)c.db_bytes);
+        goto done;
+    fmt_bytes(sz, sizeof sz, (double)c->db_bytes);
 #define ROW(k, ...) (table_row(t) || table_str(t, k) || table_fmt(t, __VA_ARGS__))
+#define ROWN(k, v) (table_row(t) || table_str(t, k) || table_int(t, v))
     /* --no-timing output must not depend on the machine: no size, no BLAS core */
-    if ((L->set.no_timing ? ROW("database", "%s", store_path(L->db))
-                          : ROW("database", "%s (%s)", store_path(L->db), sz)) ||
-        ROW("items", "%lld", (long long)c.items) ||
-        ROW("events", "%lld", (long long)c.events) ||
-        ROW("sessions", "%lld", (long long)c.sessions) ||
-        ROW("users", "%lld", (long long)c.users) ||
-        ROW("models", "%lld", (long long)c.models) ||
-        ROW("indexes", "%lld", (long long)c.indexes) ||
-        ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(L->set.hybrid), L->set.alpha, L->set.k) ||
-        (!L->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
-        return cmd_nomem(e);
-    if ((rc = store_models_list(L->db, &ms, &n, e)))
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (!strchr(ms[i].name, '#') &&
-            ROW(ms[i].name, "%s, %lld x %lld%s%s", ms[i].label[0] ? ms[i].label : ms[i].kind,
-                (long long)ms[i].n_vectors, (long long)ms[i].dim,
-                L->set.no_timing ? "" : ", ", L->set.no_timing ? "" : ms[i].created)) {
-            store_models_free(ms, n);
-            return cmd_nomem(e);
-        }
+    if ((s->set.no_timing ? ROW("database", "%s", s->db_path)
+                          : ROW("database", "%s (%s)", s->db_path, sz)) ||
+        ROWN("items", c->items) || ROWN("events", c->events) ||
+        ROWN("sessions", c->sessions) || ROWN("users", c->users) ||
+        ROWN("models", c->models) || ROWN("indexes", c->indexes) ||
+        ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(s->set.hybrid), s->set.alpha,
+            s->set.k) ||
+        (!s->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
+        goto done;
+    for (size_t i = 0; i < s->n_models; i++) {
+        const lab_summary_model *m = &s->models[i];
+        if (ROW(m->name, "%s, %lld x %lld%s%s", m->label, (long long)m->n_vectors,
+                (long long)m->dim, s->set.no_timing ? "" : ", ",
+                s->set.no_timing ? "" : m->created))
+            goto done;
+    }
 #undef ROW
-    store_models_free(ms, n);
-    return 0;
+#undef ROWN
+    rc = 0;
+done:
+    mem_free(s);
+    return rc == -ERR_NOMEM ? cmd_nomem(e) : rc;
 }
 
 static int c_models(lab *L, const cmd_args *a, table_list *out, err *e)

@@ -208,7 +208,7 @@ static int c_show(lab *L, const cmd_args *a, table_list *out, err *e)
     t = cmd_table(out, c->ext_id[r]);
     if (!t || table_col(t, "field", 0) || table_col(t, "value", 0))
         return cmd_nomem(e);
-    table_set_kind(t, "item");
+    table_set_kind(t, TABLE_ITEM);
     if (table_row(t) || table_str(t, "id") || table_str(t, c->ext_id[r]) ||
         table_row(t) || table_str(t, "title") || table_str(t, c->title[r]) ||
         table_row(t) || table_str(t, "category") || table_str(t, c->category[r]) ||

@@ -371,7 +371,7 @@ static table *metrics_table(lab *L, const eval_run *r, int which, long k)
     int nt = L->set.no_timing;
     table *t = table_new(eval_titles[which]);
 
-    if (!t || table_set_kind(t, "metrics") || col(t, "method", 0) || col(t, "P@k", 1) ||
+    if (!t || table_set_kind(t, TABLE_METRICS) || col(t, "method", 0) || col(t, "P@k", 1) ||
         col(t, "R@k", 1) || col(t, "NDCG@k", 1) || col(t, "MRR", 1) || col(t, "coverage", 1) ||
         col(t, "p50 ms", 1) || col(t, "p95 ms", 1) || col(t, "p99 ms", 1) ||
         col(t, "memory MB", 1))
@@ -449,7 +449,7 @@ static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
     t = cmd_table(out, "comparison");
     snprintf(pk, sizeof pk, "Precision@%ld", k);
     snprintf(rk, sizeof rk, "Recall@%d", COMPARE_RECALL_K);
-    if (!t || table_set_kind(t, "compare") || col(t, "model", 0) || col(t, pk, 1) ||
+    if (!t || table_set_kind(t, TABLE_COMPARE) || col(t, "model", 0) || col(t, pk, 1) ||
         col(t, rk, 1) || col(t, "latency (ms)", 1) || col(t, "memory (MB)", 1))
         goto nomem;
     if (header_notes(L, t, r, r->rows[0].acc.n, 0))

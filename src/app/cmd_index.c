@@ -25,25 +25,6 @@ static int params_json(const index_stats *st, char *buf, size_t cap)
                     st->ef_construction, st->ef, (unsigned long long)st->seed);
 }
 
-static void describe(const index_stats *st, char *buf, size_t cap)
-{
-    char sq[32] = "";
-    if (st->quant == INDEX_QUANT_SQ8)
-        snprintf(sq, sizeof sq, " sq8 rerank=%d", st->rerank);
-    switch (st->kind) {
-    case INDEX_IVF:
-        snprintf(buf, cap, "ivf nlist=%d nprobe=%d %s%s", st->nlist, st->nprobe,
-                 index_metric_name(st->metric), sq);
-        break;
-    case INDEX_HNSW:
-        snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s", st->M, st->ef_construction,
-                 st->ef, index_metric_name(st->metric));
-        break;
-    default:
-        snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), sq);
-    }
-}
-
 /* An sq8 index's re-rank, for messages: "" for other indexes. */
 static const char *rerank_state(const index_stats *st)
 {
@@ -102,7 +83,7 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     lab_attach_rerank(m);
     lab_apply_search_params(L);
     index_info(ix, &st);
-    describe(&st, desc, sizeof desc);
+    lab_index_describe(&st, desc, sizeof desc);
     if (L->set.no_timing)
         return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
                               st.memory_bytes / 1e6, rerank_state(&st)) ? 0 : cmd_nomem(e);
@@ -144,7 +125,7 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
         index_stats st = {0};
         if (m && m->index) {
             index_info(m->index, &st);
-            describe(&st, desc, sizeof desc);
+            lab_index_describe(&st, desc, sizeof desc);
             any_sq8 |= st.quant == INDEX_QUANT_SQ8;
         }
         snprintf(ready, sizeof ready, "ready%s%s",
@@ -267,7 +248,7 @@ static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
         rc = cmd_nomem(e);
         goto done;
     }
-    table_set_kind(t, "index_eval");
+    table_set_kind(t, TABLE_INDEX_EVAL);
     /* One row for the current parameters, or a sweep of nprobe / ef. */
     int sweep = cmd_flag(a, "sweep"), vals[16], nv = 0;
     const char *pname = st.kind == INDEX_IVF ? "nprobe" : st.kind == INDEX_HNSW ? "ef" : NULL;
@@ -279,7 +260,7 @@ static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     } else
         vals[nv++] = cur;
     char desc[160];
-    describe(&st, desc, sizeof desc);
+    lab_index_describe(&st, desc, sizeof desc);
     for (int i = 0; i < nv && rc == 0; i++) {
         index_eval_result r;
         if (pname && (rc = index_set_param(m->index, pname, vals[i], e)))

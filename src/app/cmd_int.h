@@ -10,6 +10,7 @@
 #define EMBEDLAB_CMD_INT_H
 
 #include "cmd.h"
+#include "lab_int.h"
 
 #define CMD_MAX_ARGS 64
 

@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "recommend.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,11 @@ int cmd_rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *
     if (!t || table_col(t, "#", 1) || table_col(t, "id", 0) || table_col(t, "title", 0) ||
         table_col(t, "score", 1))
         return cmd_nomem(e);
-    table_set_kind(t, "similar");
+    if (table_set_kind(t, TABLE_SIMILAR) ||
+        table_field_str(t, "method", rec_method_name(method)) ||
+        table_field_num(t, "latency_ms", L->set.no_timing ? NAN : rl->latency_us / 1000.0) ||
+        (rl->note[0] && table_field_str(t, "reason", rl->note)))
+        return cmd_nomem(e);
     for (size_t i = 0; i < rl->n; i++) {
         long r = lab_find_id(L, rl->ids[i]);
         if (table_row(t) || table_int(t, (int64_t)i + 1) ||

@@ -437,7 +437,8 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
     rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     if (rc == 0) {
         table *t = cmd_table(out, "");
-        if (!t || (L->set.no_timing ? table_note(t, "query encoded by %s", ms.text->info.label)
+        if (!t || table_field_num(t, "encode_ms", L->set.no_timing ? NAN : enc_ms) ||
+            (L->set.no_timing ? table_note(t, "query encoded by %s", ms.text->info.label)
                                     : table_note(t, "query encoded by %s in %.2f ms",
                                                  ms.text->info.label, enc_ms)))
             rc = cmd_nomem(e);

@@ -1,9 +1,10 @@
 /* lab.c - the lab facade: database, caches, settings (see lab.h). */
-#include "lab.h"
+#include "lab_int.h"
 #include "index.h"
 #include "mem.h"
 #include "table.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void lab_settings_default(lab_settings *s)
@@ -76,6 +77,12 @@ void lab_invalidate(lab *L)
     mem_free(L->ext_hash);
     L->ext_hash = NULL;
     L->hash_cap = 0;
+    for (size_t i = 0; i < L->n_attr_names; i++)
+        mem_free(L->attr_names[i]);
+    mem_free(L->attr_names);
+    L->attr_names = NULL;
+    L->n_attr_names = 0;
+    L->have_attr_names = 0;
     if (L->have_corpus)
         store_corpus_done(&L->corpus);
     L->have_corpus = 0;
@@ -95,6 +102,7 @@ void lab_close(lab *L)
         L->textenc_free(L->textenc);
     store_close(L->db);
     mem_free(L->db_path);
+    mem_free(L->model_dir);
     mem_free(L);
 }
 
@@ -278,4 +286,58 @@ void lab_apply_search_params(lab *L)
         if (L->set.ef > 0 && st.kind == INDEX_HNSW)
             index_set_param(ix, "ef", L->set.ef, NULL);
     }
+}
+
+/* ---- for front ends -------------------------------------------------------- */
+
+const lab_settings *lab_get_settings(const lab *L) { return &L->set; }
+
+void lab_set_no_timing(lab *L, int on) { L->set.no_timing = on != 0; }
+
+int lab_set_model_dir(lab *L, const char *dir, err *e)
+{
+    char *copy = NULL;
+    if (dir && *dir && !(copy = mem_strdup(dir)))
+        return err_set(e, ERR_NOMEM, "out of memory");
+    mem_free(L->model_dir);
+    L->model_dir = copy;
+    return 0;
+}
+
+const char *lab_model_dir(const lab *L) { return L->model_dir; }
+
+progress *lab_progress(lab *L) { return &L->prog; }
+
+int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
+{
+    store_model *ms = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->db_path, sizeof s->db_path, "%s", store_path(L->db));
+    s->set = L->set;
+    if ((rc = store_counts_get(L->db, &s->counts, e)) || (rc = store_models_list(L->db, &ms, &n, e)))
+        return rc;
+    for (size_t i = 0; i < n && s->n_models < LAB_MAX_MODELS; i++) {
+        lab_summary_model *o = &s->models[s->n_models];
+        if (strchr(ms[i].name, '#'))
+            continue;   /* internal companions such as item2vec#ctx */
+        snprintf(o->name, sizeof o->name, "%s", ms[i].name);
+        snprintf(o->label, sizeof o->label, "%s", ms[i].label[0] ? ms[i].label : ms[i].kind);
+        snprintf(o->created, sizeof o->created, "%s", ms[i].created);
+        o->n_vectors = ms[i].n_vectors;
+        o->dim = ms[i].dim;
+        if (with_index) {
+            lab_model *m = lab_model_get(L, ms[i].name, NULL);
+            if (m && m->index) {
+                index_stats st;
+                index_info(m->index, &st);
+                lab_index_describe(&st, o->index, sizeof o->index);
+            }
+        }
+        s->n_models++;
+    }
+    store_models_free(ms, n);
+    return 0;
 }

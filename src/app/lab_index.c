@@ -19,7 +19,7 @@
  * which happened and why.
  */
 #include "index.h"
-#include "lab.h"
+#include "lab_int.h"
 #include "mem.h"
 
 #include <cJSON.h>
@@ -329,4 +329,23 @@ int lab_index_needs_rebuild(size_t n_live, size_t n_dead)
     /* 20%: HNSW walks tombstoned nodes and flat/IVF scan them, so past a
      * fifth of the rows the dead weight costs more than a rebuild */
     return n_dead > 0 && n_dead * 5 >= n_live + n_dead;
+}
+
+void lab_index_describe(const index_stats *st, char *buf, size_t cap)
+{
+    char sq[32] = "";
+    if (st->quant == INDEX_QUANT_SQ8)
+        snprintf(sq, sizeof sq, " sq8 rerank=%d", st->rerank);
+    switch (st->kind) {
+    case INDEX_IVF:
+        snprintf(buf, cap, "ivf nlist=%d nprobe=%d %s%s", st->nlist, st->nprobe,
+                 index_metric_name(st->metric), sq);
+        break;
+    case INDEX_HNSW:
+        snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s", st->M, st->ef_construction,
+                 st->ef, index_metric_name(st->metric));
+        break;
+    default:
+        snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), sq);
+    }
 }

@@ -14,9 +14,17 @@ typedef struct cell {
     int is_num;
 } cell;
 
+typedef struct field {
+    char *name;
+    char *s;              /* text field, or NULL for a number */
+    double v;
+} field;
+
 struct table {
     char *title;
-    char kind[32];
+    int kind;             /* TABLE_* */
+    field *fields;
+    size_t n_fields, cap_fields;
     char **cols;
     unsigned char *right;
     size_t n_cols, cap_cols;
@@ -50,6 +58,11 @@ void table_free(table *t)
         mem_free(t->cells[i].s);
     for (size_t i = 0; i < t->n_notes; i++)
         mem_free(t->notes[i]);
+    for (size_t i = 0; i < t->n_fields; i++) {
+        mem_free(t->fields[i].name);
+        mem_free(t->fields[i].s);
+    }
+    mem_free(t->fields);
     mem_free(t->cols);
     mem_free(t->right);
     mem_free(t->cells);
@@ -173,14 +186,88 @@ int table_note(table *t, const char *fmt, ...)
     return 0;
 }
 
-int table_set_kind(table *t, const char *kind)
+int table_set_kind(table *t, int kind)
 {
-    snprintf(t->kind, sizeof t->kind, "%s", kind ? kind : "");
+    t->kind = kind > TABLE_PLAIN && kind < TABLE_N_KINDS ? kind : TABLE_PLAIN;
     return 0;
 }
 
+int table_kind(const table *t) { return t->kind; }
+
+const char *table_kind_name(int kind)
+{
+    static const char *const names[TABLE_N_KINDS] = {
+        [TABLE_PLAIN] = "",        [TABLE_SIMILAR] = "similar", [TABLE_METRICS] = "metrics",
+        [TABLE_COMPARE] = "compare", [TABLE_ITEM] = "item",     [TABLE_INDEX_EVAL] = "index_eval",
+        [TABLE_MAP] = "map",
+    };
+    return kind > TABLE_PLAIN && kind < TABLE_N_KINDS ? names[kind] : "";
+}
+
+static field *field_find(const table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_fields; i++)
+        if (strcmp(t->fields[i].name, name) == 0)
+            return &t->fields[i];
+    return NULL;
+}
+
+/* The field named `name`, created empty when absent; NULL on OOM. */
+static field *field_slot(table *t, const char *name)
+{
+    field *f = field_find(t, name);
+    if (f) {
+        mem_free(f->s);
+        f->s = NULL;
+        return f;
+    }
+    if (mem_grow(&t->fields, &t->cap_fields, t->n_fields + 1, sizeof *t->fields))
+        return NULL;
+    f = &t->fields[t->n_fields];
+    memset(f, 0, sizeof *f);
+    if (!(f->name = mem_strdup(name)))
+        return NULL;
+    t->n_fields++;
+    return f;
+}
+
+int table_field_num(table *t, const char *name, double v)
+{
+    field *f = field_slot(t, name);
+    if (!f)
+        return -ERR_NOMEM;
+    f->v = v;
+    return 0;
+}
+
+int table_field_str(table *t, const char *name, const char *s)
+{
+    char *copy = mem_strdup(s ? s : "");
+    field *f = copy ? field_slot(t, name) : NULL;
+    if (!f) {
+        mem_free(copy);
+        return -ERR_NOMEM;
+    }
+    f->s = copy;
+    return 0;
+}
+
+int table_get_num(const table *t, const char *name, double *v)
+{
+    const field *f = field_find(t, name);
+    if (!f || f->s || isnan(f->v))
+        return 0;
+    *v = f->v;
+    return 1;
+}
+
+const char *table_get_str(const table *t, const char *name)
+{
+    const field *f = field_find(t, name);
+    return f ? f->s : NULL;
+}
+
 const char *table_title(const table *t) { return t->title; }
-const char *table_kind(const table *t) { return t->kind; }
 size_t table_n_cols(const table *t) { return t->n_cols; }
 size_t table_n_rows(const table *t) { return t->n_rows; }
 size_t table_n_notes(const table *t) { return t->n_notes; }
@@ -341,15 +428,22 @@ static void json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+static void json_num(FILE *out, double v)
+{
+    if (!isfinite(v))
+        fputs("null", out);
+    else if (v == floor(v) && fabs(v) < 9e15)
+        fprintf(out, "%.0f", v);
+    else
+        fprintf(out, "%.9g", v);
+}
+
 static void json_cell(FILE *out, const table *t, size_t r, size_t c)
 {
     double v;
-    if (table_cell_num(t, r, c, &v)) {
-        if (v == floor(v) && fabs(v) < 9e15)
-            fprintf(out, "%.0f", v);
-        else
-            fprintf(out, "%.9g", v);
-    } else if (strcmp(table_cell(t, r, c), "-") == 0 && c < t->n_cols && t->right[c])
+    if (table_cell_num(t, r, c, &v))
+        json_num(out, v);
+    else if (strcmp(table_cell(t, r, c), "-") == 0 && c < t->n_cols && t->right[c])
         fputs("null", out);   /* a numeric column's missing value */
     else
         json_str(out, table_cell(t, r, c));
@@ -359,9 +453,23 @@ int table_render_json(const table *t, FILE *out)
 {
     fputs("{\"title\":", out);
     json_str(out, t->title);
-    if (t->kind[0]) {
+    if (t->kind != TABLE_PLAIN) {
         fputs(",\"kind\":", out);
-        json_str(out, t->kind);
+        json_str(out, table_kind_name(t->kind));
+    }
+    if (t->n_fields) {
+        fputs(",\"fields\":{", out);
+        for (size_t i = 0; i < t->n_fields; i++) {
+            if (i)
+                fputc(',', out);
+            json_str(out, t->fields[i].name);
+            fputc(':', out);
+            if (t->fields[i].s)
+                json_str(out, t->fields[i].s);
+            else
+                json_num(out, t->fields[i].v);
+        }
+        fputc('}', out);
     }
     if (t->n_cols) {
         fputs(",\"columns\":[", out);

@@ -79,8 +79,8 @@ int front_run(front *f, const char *line)
 static void on_sigint(int sig)
 {
     (void)sig;
-    if (g_front && atomic_load(&g_front->L->prog.active)) {
-        progress_cancel(&g_front->L->prog);
+    if (g_front && atomic_load(&lab_progress(g_front->L)->active)) {
+        progress_cancel(lab_progress(g_front->L));
         return;
     }
     if (g_front && g_front->interactive) {

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--no-timing") == 0)
-            f.L->set.no_timing = 1;
+            lab_set_no_timing(f.L, 1);
     int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (tui < 0)
         tui = tty && !batch && !script && n_cmds == 0 && f.out_fmt == OUT_TEXT;
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         free(cmds);
         return rc;
     }
-    f.L->prog.fn = front_progress;
+    lab_progress(f.L)->fn = front_progress;
     front_signals(&f);
 
     if (n_cmds > 0) {

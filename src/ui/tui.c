@@ -58,19 +58,15 @@ void tui_status(tui_ui *u, int is_err, const char *fmt, ...)
     u->status_t = progress_now();
 }
 
-/* Re-reads `info` and `index info` for the header (main thread, idle). */
+/* Re-reads the lab's summary for the header (main thread, idle). */
 static void refresh_header(tui_ui *u)
 {
-    table_list tl;
-    err e;
-
-    table_list_init(&tl);
-    if (cmd_exec(u->L, "info", &tl, &e) < 0 || cmd_exec(u->L, "index info", &tl, &e) < 0) {
-        table_list_done(&tl);
-        return;   /* keep the old header; the command's own error is shown */
+    lab_summary s;
+    /* on failure the old header stays; the command's own error is shown */
+    if (lab_summary_get(u->L, 1, &s, NULL) == 0) {
+        u->hdr = s;
+        u->hdr_ok = 1;
     }
-    table_list_done(&u->hdr);
-    u->hdr = tl;
 }
 
 /* Takes a finished command's tables: panes, metrics or a text view. */
@@ -80,8 +76,8 @@ static void apply(tui_ui *u, const char *line, int rc, table_list *out, const er
     int has_similar = 0, has_metrics = 0;
 
     for (size_t i = 0; i < out->n; i++) {
-        has_similar |= strcmp(table_kind(out->t[i]), "similar") == 0;
-        has_metrics |= strcmp(table_kind(out->t[i]), "metrics") == 0;
+        has_similar |= table_kind(out->t[i]) == TABLE_SIMILAR;
+        has_metrics |= table_kind(out->t[i]) == TABLE_METRICS;
     }
     if (has_similar) {
         tui_results_from(&u->res, out, line);
@@ -94,7 +90,7 @@ static void apply(tui_ui *u, const char *line, int rc, table_list *out, const er
         table_list_done(&u->metrics);
         table_list_init(&u->metrics);
         for (size_t i = 0; i < out->n; i++)
-            if (strcmp(table_kind(out->t[i]), "metrics") == 0) {
+            if (table_kind(out->t[i]) == TABLE_METRICS) {
                 table_list_add(&u->metrics, out->t[i]);
                 out->t[i] = NULL;   /* moved */
             }
@@ -170,7 +166,7 @@ void tui_cancel_job(tui_ui *u)
     if (!u->job_running)
         return;
     u->job_cancel = 1;
-    progress_cancel(&u->L->prog);
+    progress_cancel(lab_progress(u->L));
     tui_status(u, 0, "cancelling %s ...", u->job_line);
 }
 
@@ -312,11 +308,10 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     if (!u)
         return 1;
     u->L = L;
-    L->prog.fn = NULL;   /* the progress line is drawn here, not on stderr */
-    table_list_init(&u->hdr);
+    lab_progress(L)->fn = NULL;   /* the progress line is drawn here, not on stderr */
     table_list_init(&u->metrics);
     tui_text_init(&u->text, "");
-    if (term_init(&L->prog) != 0) {
+    if (term_init(lab_progress(L)) != 0) {
         mem_free(u);
         return 1;
     }
@@ -341,7 +336,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         wint_t ch;
         int r = get_wch(&ch);
         if (u->job_cancel && u->job_running)
-            progress_cancel(&L->prog);   /* in case the job reset it as it began */
+            progress_cancel(lab_progress(L));   /* in case the job reset it as it began */
         if (reap_job(u) && u->quitting)
             break;
         if (u->job_running) {   /* eval's metrics so far, published by the job */
@@ -372,7 +367,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         }
     }
     if (u->job_running) {   /* quitting with a job: cancel it and wait */
-        progress_cancel(&L->prog);
+        progress_cancel(lab_progress(L));
         pthread_join(u->job_th, NULL);
         table_list_done(&u->job_out);
     }
@@ -386,7 +381,6 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
         fprintf(stderr, "bench-similar: no catalog to query\n");
     tui_map_free(u->map);
     tui_text_done(&u->text);
-    table_list_done(&u->hdr);
     table_list_done(&u->metrics);
     mem_free(u);
     return rc;

@@ -1,4 +1,4 @@
-/* tui.h - the full-screen front end (issue 6).
+/* tui.h - the full-screen front end.
  *
  * Two halves.  The view model (tui_model.c, tui_raster.c) is pure: it turns
  * result tables (table.h) and a width into display lines - the three
@@ -68,11 +68,11 @@ void tui_pane_title(const tui_pane *p, int width, char *dst, size_t cap);
 
 /* ---- header ---------------------------------------------------------- */
 #define TUI_HEADER_LINES 3
-/* From the `info` and `index info` tables (either may be NULL): database
- * and counts; models (Item2Vec parameters, the text encoder's label);
- * indexes and hybrid settings.  Each line exactly width columns. */
-void tui_header_lines(const table *info, const table *indexes, int width,
-                      char lines[TUI_HEADER_LINES][TUI_LINE]);
+/* From the lab's summary (lab_summary_get with indexes; NULL: nothing
+ * open): database and counts; models (Item2Vec parameters, the text
+ * encoder's label) and their indexes; hybrid settings.  Each line exactly
+ * width columns. */
+void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LINES][TUI_LINE]);
 
 /* ---- latency sparklines and the metrics table ---------------------- */
 typedef struct tui_spark {
@@ -83,7 +83,7 @@ typedef struct tui_spark {
 void tui_spark_push(tui_spark *s, double ms);
 /* The last `width` values as block characters ▁..█ scaled to their max. */
 void tui_spark_text(const tui_spark *s, int width, char *dst, size_t cap);
-/* Reads "latency X ms" from the panes into sp[0..2]. */
+/* Pushes each pane's measured latency into sp[0..2]. */
 void tui_spark_take(tui_spark sp[TUI_N_PANES], const tui_results *r);
 
 /* Lines of the metrics area: a column header, then one row per method of

@@ -26,14 +26,6 @@ static void put_fit(int y, int x, int w, int attr, const char *s)
     put(y, x, attr, buf);
 }
 
-static const table *hdr_table(const tui_ui *u, const char *title)
-{
-    for (size_t i = 0; i < u->hdr.n; i++)
-        if (strcmp(table_title(u->hdr.t[i]), title) == 0)
-            return u->hdr.t[i];
-    return NULL;
-}
-
 /* Three panes side by side in rows [y, y+h), the selection in pane `focus`
  * (sel_row; no selection when focus < 0).  Returns the first row shown. */
 static size_t draw_panes(const tui_results *r, int y, int h, int w, int focus, size_t sel)
@@ -93,7 +85,7 @@ static void draw_metrics(const tui_ui *u, int y, int h, int w)
     snprintf(title, sizeof title, "Metrics%s", m ? "  (last eval, leave-last-out)" : "");
     if (u->job_running) {   /* eval's live figure: Hybrid's recall so far */
         progress_view v;
-        progress_snapshot(&u->L->prog, &v);
+        progress_snapshot(lab_progress(u->L), &v);
         if (v.active && strcmp(v.stage, "eval") == 0) {
             char fig[64] = "";
             if (v.metric_name[0])
@@ -142,7 +134,7 @@ static void draw_status(tui_ui *u, int y, int w)
     int fresh = u->status[0] && (progress_now() - u->status_t < 3.0 || u->quitting);
     if (u->job_running && u->quit_confirm != 1 && !fresh) {
         progress_view v;
-        progress_snapshot(&u->L->prog, &v);
+        progress_snapshot(lab_progress(u->L), &v);
         if (v.active) {
             tui_progress_line(&v, w, line, sizeof line);
             put(y, 0, term_attr(TERM_STATUS) | A_BOLD, line);
@@ -216,7 +208,7 @@ void tui_draw(tui_ui *u)
         doupdate();
         return;
     }
-    tui_header_lines(hdr_table(u, "embedlab"), hdr_table(u, "indexes"), W, hl);
+    tui_header_lines(u->hdr_ok ? &u->hdr : NULL, W, hl);
     put(0, 0, term_attr(TERM_HEADER), hl[0]);
     for (int i = 1; i < TUI_HEADER_LINES; i++)
         put(i, 0, term_attr(TERM_TITLE) & ~A_BOLD, hl[i]);

@@ -31,7 +31,8 @@ typedef struct tui_ui {
     tui_text text;           /* text / detail view content */
     size_t text_top;         /* first visible text line */
     int text_left;           /* columns scrolled off to the left */
-    table_list hdr;          /* `info` and `index info` for the header */
+    lab_summary hdr;         /* for the header (lab_summary_get) */
+    int hdr_ok;              /* hdr holds a summary */
     table_list metrics;      /* the last "metrics" table (eval) */
     tui_spark spark[TUI_N_PANES];
     char status[512];

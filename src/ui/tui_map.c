@@ -113,9 +113,10 @@ static int side_build(tui_ui *u, map_side *s, const char *label)
     s->n = n;
     s->version = lm->info.version;
     memcpy(s->ids, lm->unit.ids, n * sizeof *s->ids);
+    const store_catalog *c = lab_catalog(u->L, NULL);
     for (size_t i = 0; i < n; i++) {
-        long r = lab_find_id(u->L, s->ids[i]);
-        s->cat[i] = (short)(r >= 0 ? cat_index(u->map, u->L->cat.category[r]) : -1);
+        long r = c ? lab_find_id(u->L, s->ids[i]) : -1;
+        s->cat[i] = (short)(r >= 0 ? cat_index(u->map, c->category[r]) : -1);
     }
     tui_bounds(s->xy, n, 0.01, s->box);
     snprintf(s->title, sizeof s->title, "%s: PCA of %zu vectors (%zu-D)", label, n,
@@ -192,7 +193,7 @@ static int cell_of(const map_side *s, const tui_canvas *c, size_t i)
 static int64_t item_id_of(tui_ui *u, const char *ext)
 {
     long r = ext ? lab_find_ext(u->L, ext) : -1;
-    return r >= 0 ? u->L->cat.ids[r] : -1;
+    return r >= 0 ? lab_catalog(u->L, NULL)->ids[r] : -1;
 }
 
 static void draw_side(tui_ui *u, const map_side *s, const tui_pane *nb, int x, int y, int w,

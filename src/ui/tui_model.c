@@ -122,15 +122,12 @@ static void pane_from(tui_pane *p, const table *t)
         copy_clean(w->score, sizeof w->score, cs >= 0 ? table_cell(t, r, (size_t)cs) : "");
         w->mark = 1;
     }
-    for (size_t i = 0; i < table_n_notes(t); i++) {
-        const char *n = table_note_at(t, i);
-        double ms;
-        if (strncmp(n, "latency ", 8) == 0) {
-            if (sscanf(n + 8, "%lf", &ms) == 1)
-                p->latency_ms = ms;
-        } else if (!p->note[0])
-            copy_clean(p->note, sizeof p->note, n);
-    }
+    const char *why = table_get_str(t, "reason");
+    double ms;
+    if (table_get_num(t, "latency_ms", &ms))
+        p->latency_ms = ms;
+    if (why)
+        copy_clean(p->note, sizeof p->note, why);
 }
 
 int tui_results_from(tui_results *r, const table_list *tl, const char *caption)
@@ -138,7 +135,7 @@ int tui_results_from(tui_results *r, const table_list *tl, const char *caption)
     memset(r, 0, sizeof *r);
     copy_clean(r->caption, sizeof r->caption, caption ? caption : "");
     for (size_t i = 0; i < tl->n && r->n_panes < TUI_N_PANES; i++)
-        if (strcmp(table_kind(tl->t[i]), "similar") == 0)
+        if (table_kind(tl->t[i]) == TABLE_SIMILAR)
             pane_from(&r->pane[r->n_panes++], tl->t[i]);
     /* a trailing message table (recommend user's history note) as caption */
     for (size_t i = 0; i < tl->n; i++)
@@ -244,18 +241,12 @@ static const char *info_get(const table *t, const char *what)
     return NULL;
 }
 
-/* "LABEL, N x D, created" -> "LABEL; N x D": the date is noise here, and
- * "Item2Vec (SGNS, ...)" loses its name, which the line already shows. */
-static void model_desc(char *dst, size_t cap, const char *name, const char *v)
+/* "LABEL; N x D": the date is noise here, and "Item2Vec (SGNS, ...)" loses
+ * its name, which the line already shows. */
+static void model_desc(char *dst, size_t cap, const char *name, const lab_summary_model *m)
 {
-    char tmp[512];
-    copy_clean(tmp, sizeof tmp, v);
-    char *last = strrchr(tmp, ',');
-    if (last)
-        *last = '\0';
-    char *sz = strrchr(tmp, ',');
-    if (sz)
-        *sz = '\0';
+    char tmp[256];
+    copy_clean(tmp, sizeof tmp, m->label);
     char *label = tmp;
     size_t nl = strlen(name), ll = strlen(label);
     if (strncmp(label, name, nl) == 0 && label[nl] == ' ' && label[nl + 1] == '(' &&
@@ -263,48 +254,61 @@ static void model_desc(char *dst, size_t cap, const char *name, const char *v)
         label[ll - 1] = '\0';
         label += nl + 2;
     }
-    snprintf(dst, cap, "%s%s%s", label, sz ? "; " : "", sz ? sz + 2 : "");
+    snprintf(dst, cap, "%s; %lld x %lld", label, (long long)m->n_vectors, (long long)m->dim);
 }
 
-/* The index of `model` from the `index info` table, or "" */
-static void index_desc(char *dst, size_t cap, const table *ix, const char *model)
+static const lab_summary_model *summary_model(const lab_summary *s, const char *name)
 {
-    int ci = ix ? col_of(ix, "index") : -1, cm = ix ? col_of(ix, "model") : -1;
-    dst[0] = '\0';
-    for (size_t r = 0; ci >= 0 && cm >= 0 && r < table_n_rows(ix); r++)
-        if (strcmp(table_cell(ix, r, (size_t)cm), model) == 0) {
-            char c[256];
-            copy_clean(c, sizeof c, table_cell(ix, r, (size_t)ci));
-            snprintf(dst, cap, "  |  index %s", c);
-        }
+    for (size_t i = 0; s && i < s->n_models; i++)
+        if (strcmp(s->models[i].name, name) == 0)
+            return &s->models[i];
+    return NULL;
 }
 
-void tui_header_lines(const table *info, const table *indexes, int width,
-                      char lines[TUI_HEADER_LINES][TUI_LINE])
+/* "  |  index hnsw M=16 ..." for a model (its index loaded by
+ * lab_summary_get), "" for none */
+static void index_desc(char *dst, size_t cap, const lab_summary_model *m)
+{
+    char c[256];
+    dst[0] = '\0';
+    if (m) {
+        copy_clean(c, sizeof c, m->index[0] ? m->index : "none (exact scan)");
+        snprintf(dst, cap, "  |  index %s", c);
+    }
+}
+
+void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LINES][TUI_LINE])
 {
     char l[TUI_LINE * 3], a[1024], ix[512];
-    const char *v;
+    const lab_summary_model *m;
 
-    copy_clean(a, sizeof a, (v = info_get(info, "database")) ? v : "(no database)");
-    snprintf(l, sizeof l, "embedlab  %s  |  %s items  %s sessions  %s users  %s events", a,
-             or_q(info_get(info, "items")), or_q(info_get(info, "sessions")),
-             or_q(info_get(info, "users")), or_q(info_get(info, "events")));
+    if (!s) {
+        tui_fit(lines[0], TUI_LINE, "embedlab  (no database)", width, 0);
+        tui_fit(lines[1], TUI_LINE, "Item2Vec: not trained (`train item2vec`)", width, 0);
+        tui_fit(lines[2], TUI_LINE, "LLM: no text vectors (`encode text`)", width, 0);
+        return;
+    }
+    copy_clean(a, sizeof a, s->db_path);
+    snprintf(l, sizeof l, "embedlab  %s  |  %lld items  %lld sessions  %lld users  %lld events",
+             a, (long long)s->counts.items, (long long)s->counts.sessions,
+             (long long)s->counts.users, (long long)s->counts.events);
     tui_fit(lines[0], TUI_LINE, l, width, 0);
 
-    if ((v = info_get(info, "item2vec")))
-        model_desc(a, sizeof a, "Item2Vec", v);
+    if ((m = summary_model(s, "item2vec")))
+        model_desc(a, sizeof a, "Item2Vec", m);
     else
         snprintf(a, sizeof a, "not trained (`train item2vec`)");
-    index_desc(ix, sizeof ix, indexes, "item2vec");
+    index_desc(ix, sizeof ix, m);
     snprintf(l, sizeof l, "Item2Vec: %s%s", a, ix);
     tui_fit(lines[1], TUI_LINE, l, width, 0);
 
-    if ((v = info_get(info, "text")))
-        model_desc(a, sizeof a, "LLM", v);
+    if ((m = summary_model(s, "text")))
+        model_desc(a, sizeof a, "LLM", m);
     else
         snprintf(a, sizeof a, "no text vectors (`encode text`)");
-    index_desc(ix, sizeof ix, indexes, "text");
-    snprintf(l, sizeof l, "LLM: %s%s  |  hybrid %s", a, ix, or_q(info_get(info, "hybrid")));
+    index_desc(ix, sizeof ix, m);
+    snprintf(l, sizeof l, "LLM: %s%s  |  hybrid %s, alpha %.2f, k %d", a, ix,
+             lab_hybrid_name(s->set.hybrid), s->set.alpha, s->set.k);
     tui_fit(lines[2], TUI_LINE, l, width, 0);
 }
 

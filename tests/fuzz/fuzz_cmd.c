@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     L = lab_open(":memory:", &e);
     if (!L)
         abort();
-    L->set.no_timing = 1;
+    lab_set_no_timing(L, 1);
     run(L, "load catalog cat.csv", 1);
     run(L, "load sessions sess.csv", 1);
     run(L, "train item2vec dim=8 epochs=2 threads=1 seed=3", 1);

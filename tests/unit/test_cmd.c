@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "../../src/app/lab_int.h"   /* white-box: the lab's store */
 #include "mem.h"
 
 static lab *L;

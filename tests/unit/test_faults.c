@@ -322,7 +322,7 @@ static lab *prepared_lab(int trained)
     err e;
     lab *L = lab_open(":memory:", &e);
     assert_non_null(L);
-    L->set.no_timing = 1;
+    lab_set_no_timing(L, 1);
     snprintf(line, sizeof line, "load catalog %s", path_of("cat.csv"));
     assert_int_equal(run(L, line, &e), 0);
     snprintf(line, sizeof line, "load sessions %s", path_of("sess.csv"));

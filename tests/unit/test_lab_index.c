@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "../../src/app/lab_int.h"   /* white-box: the lab's store */
 #include "index.h"
 #include "lab.h"
 #include "mem.h"

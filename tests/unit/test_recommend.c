@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "recommend.h"
+#include "../../src/app/lab_int.h"   /* white-box: the lab's store */
 #include "rng.h"
 
 static lab *L;

@@ -7,17 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "../../src/ui/tui_model.c"
 #include "../../src/ui/tui_raster.c"
 
 /* A "similar" table like cmd_rec.c builds. */
 static table *pane_table(const char *title, const char *const *ids, const char *const *titles,
-                         size_t n, const char *latency_note)
+                         size_t n, double latency_ms)
 {
     table *t = table_new(title);
     assert_non_null(t);
-    table_set_kind(t, "similar");
+    table_set_kind(t, TABLE_SIMILAR);
     table_col(t, "#", 1);
     table_col(t, "id", 0);
     table_col(t, "title", 0);
@@ -29,8 +30,9 @@ static table *pane_table(const char *title, const char *const *ids, const char *
         table_str(t, titles[i]);
         table_num(t, 0.9 - 0.1 * (double)i, 4);
     }
-    if (latency_note)
-        table_note(t, "%s", latency_note);
+    /* the field the TUI reads; the note is for people and must not matter */
+    table_field_num(t, "latency_ms", latency_ms);
+    table_note(t, "latency 9.999 ms");
     return t;
 }
 
@@ -70,9 +72,9 @@ static void test_panes_marks_and_alignment(void **st)
     char line[TUI_LINE];
     (void)st;
     table_list_init(&tl);
-    table_list_add(&tl, pane_table("Item2Vec", i1, t1, 3, "latency 0.105 ms"));
-    table_list_add(&tl, pane_table("LLM", i2, t2, 2, "latency 1.500 ms"));
-    table_list_add(&tl, pane_table("Hybrid (rrf)", i3, t3, 3, "latency - ms"));
+    table_list_add(&tl, pane_table("Item2Vec", i1, t1, 3, 0.105));
+    table_list_add(&tl, pane_table("LLM", i2, t2, 2, 1.5));
+    table_list_add(&tl, pane_table("Hybrid (rrf)", i3, t3, 3, NAN));
     assert_int_equal(tui_results_from(&r, &tl, "similar A1"), 3);
     assert_int_equal(r.pane[0].rows[0].mark, 2);   /* A1: Item2Vec + Hybrid */
     assert_int_equal(r.pane[0].rows[1].mark, 3);   /* B2 everywhere */
@@ -121,27 +123,27 @@ static void test_panes_marks_and_alignment(void **st)
 
 static void test_header_lines(void **st)
 {
-    table *info = table_new("embedlab"), *ix = table_new("indexes");
+    lab_summary s;
     char lines[TUI_HEADER_LINES][TUI_LINE];
     (void)st;
-    table_col(info, "what", 0);
-    table_col(info, "value", 0);
-    const char *kv[][2] = {{"database", "/tmp/x.db (3.2 MiB)"}, {"items", "2000"},
-                           {"sessions", "8000"}, {"users", "1475"}, {"events", "39917"},
-                           {"hybrid", "blend, alpha 0.50, k 10"},
-                           {"item2vec", "Item2Vec (SGNS, dim 64, window 5, 20 epochs), 1794 x 64, "
-                                        "2026-11-29 02:45:56"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-        table_row(info);
-        table_str(info, kv[i][0]);
-        table_str(info, kv[i][1]);
-    }
-    table_col(ix, "model", 0);
-    table_col(ix, "index", 0);
-    table_row(ix);
-    table_str(ix, "item2vec");
-    table_str(ix, "hnsw M=16");
-    tui_header_lines(info, ix, 120, lines);
+    memset(&s, 0, sizeof s);
+    lab_settings_default(&s.set);
+    s.set.hybrid = HYBRID_BLEND;
+    s.set.alpha = 0.5;
+    snprintf(s.db_path, sizeof s.db_path, "/tmp/x.db");
+    s.counts.items = 2000;
+    s.counts.sessions = 8000;
+    s.counts.users = 1475;
+    s.counts.events = 39917;
+    s.n_models = 1;
+    snprintf(s.models[0].name, sizeof s.models[0].name, "item2vec");
+    snprintf(s.models[0].label, sizeof s.models[0].label,
+             "Item2Vec (SGNS, dim 64, window 5, 20 epochs)");
+    snprintf(s.models[0].created, sizeof s.models[0].created, "2026-11-29 02:45:56");
+    snprintf(s.models[0].index, sizeof s.models[0].index, "hnsw M=16");
+    s.models[0].n_vectors = 1794;
+    s.models[0].dim = 64;
+    tui_header_lines(&s, 120, lines);
     for (int i = 0; i < TUI_HEADER_LINES; i++)
         assert_int_equal(tui_width(lines[i]), 120);
     assert_non_null(strstr(lines[0], "/tmp/x.db"));
@@ -152,10 +154,8 @@ static void test_header_lines(void **st)
     assert_non_null(strstr(lines[1], "index hnsw M=16"));
     assert_non_null(strstr(lines[2], "LLM: no text vectors"));
     assert_non_null(strstr(lines[2], "hybrid blend, alpha 0.50"));
-    tui_header_lines(NULL, NULL, 80, lines);
+    tui_header_lines(NULL, 80, lines);
     assert_non_null(strstr(lines[1], "not trained"));
-    table_free(info);
-    table_free(ix);
 }
 
 static void test_spark_and_metrics(void **st)
@@ -180,7 +180,7 @@ static void test_spark_and_metrics(void **st)
         assert_int_equal(tui_width(lines[i]), 100);
 
     table *m = table_new("evaluation");
-    table_set_kind(m, "metrics");
+    table_set_kind(m, TABLE_METRICS);
     const char *cols[] = {"method", "P@k", "R@k", "NDCG@k", "MRR", "coverage", "p50 ms", "p95 ms"};
     for (int c = 0; c < 8; c++)
         table_col(m, cols[c], c > 0);
@@ -235,7 +235,7 @@ static void test_text_wrap_and_item(void **st)
     tui_text_done(&t);
 
     table *it = table_new("I1");
-    table_set_kind(it, "item");
+    table_set_kind(it, TABLE_ITEM);
     table_col(it, "field", 0);
     table_col(it, "value", 0);
     const char *kv[][2] = {{"id", "I1"}, {"title", "无线蓝牙耳机"}, {"category", "audio"},

@@ -1,0 +1,43 @@
+/* lab_int.h - the lab's fields, shared by the files of the app layer
+ * (src/app/).  Not a public API: front ends (src/ui/) use lab.h's functions,
+ * and `make check-layers` refuses this header anywhere outside src/app/ and
+ * the tests. */
+#ifndef EMBEDLAB_LAB_INT_H
+#define EMBEDLAB_LAB_INT_H
+
+#include "lab.h"
+
+struct table;
+
+struct lab {
+    store *db;
+    char *db_path;
+    char *model_dir;     /* lab_set_model_dir: `encode text`'s first choice, or NULL */
+    lab_settings set;
+    progress prog;       /* the running job's progress and cancel flag */
+
+    /* caches (lazy) */
+    int have_catalog;
+    store_catalog cat;
+    int64_t *ext_hash;   /* open-addressing table: catalog row + 1, 0 = empty */
+    size_t hash_cap;
+    char **attr_names;   /* attribute keys of the catalog's attrs, sorted, or NULL */
+    size_t n_attr_names;
+    int have_attr_names;
+    int have_corpus;
+    store_corpus corpus;
+
+    lab_model models[LAB_MAX_MODELS];
+    size_t n_models;
+
+    /* A running job's latest partial result (eval's metrics so far), handed
+     * to a front end on another thread: the only lab fields that may be
+     * touched while a job runs, through lab_live_publish/lab_live_take. */
+    pthread_mutex_t live_mu;
+    struct table *live;
+
+    void *textenc;       /* loaded text encoder (textenc.h) or NULL */
+    void (*textenc_free)(void *);
+};
+
+#endif
