@@ -15,8 +15,9 @@
 #define CMD_QUIT 1   /* cmd_exec's return for `quit` / `exit` */
 
 /* Runs one command line.  Returns 0, CMD_QUIT, or a negative ERR_* with e
- * set.  Tables are appended to out (caller owns them). Blank lines and
- * lines starting with '#' are no-ops. */
+ * set.  Tables are appended to out (caller owns them; NULL discards them,
+ * and e may be NULL).  Blank lines and lines starting with '#' are no-ops.
+ * Command functions (cmd_int.h) always get a non-NULL e and out. */
 int cmd_exec(lab *L, const char *line, table_list *out, err *e);
 
 /* For completion: the i-th command name ("load catalog", ...) or NULL. */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "opt.h"
 #include "progress.h"
 #include "vec.h"
 
@@ -53,13 +54,17 @@ typedef struct index_opts {
 
 #define INDEX_MAX_THREADS 256
 
-/* Defaults: flat, cosine, no quantization, nlist 0 (auto), nprobe 16, M 16,
- * ef_construction 200, ef 64, kmeans_iters 10, rerank 10, threads 1, seed 1. */
+/* The options as descriptors (opt.h): names, ranges, defaults (flat, cosine,
+ * no quantization, nlist 0 (auto), nprobe 16, M 16, ef_construction 200,
+ * ef 64, kmeans_iters 10, rerank 10, threads 1, seed 1). */
+extern const opt_def index_opt_defs[];
+
+/* The defaults of index_opt_defs. */
 index_opts index_opts_default(void);
 
-/* Sets one option from text, as typed in `index build ... key=value`:
- * kind, metric, quant, nlist, nprobe, M, ef_construction (or efc), ef,
- * kmeans_iters, rerank, threads, seed.  -ERR_USAGE for an unknown key or bad value. */
+/* Sets one option from text, as typed in `index build ... key=value` (a key
+ * of index_opt_defs; M also as m, ef_construction as efc, ef as ef_search).
+ * -ERR_USAGE in opt.h's words for an unknown key or a bad value. */
 int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
 
 const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw" */

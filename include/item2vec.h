@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "opt.h"
 #include "progress.h"
 #include "sgns.h"
 #include "store.h"
@@ -36,10 +37,12 @@ typedef struct i2v_params {
  * threads=2, min_count=1. */
 i2v_params i2v_params_default(void);
 
-/* Sets one parameter from text.  Keys: dim window negative ns_exponent sample
- * alpha min_alpha epochs min_count threads seed shrink; window also takes
- * "session" (whole session as context).  -ERR_USAGE naming the key and its
- * allowed range (unknown key: lists the known ones). */
+/* The parameters as option descriptors (opt.h): names, ranges, defaults. */
+extern const opt_def i2v_param_defs[];
+
+/* Sets one parameter from text (a key of i2v_param_defs; window also takes
+ * "session", the whole session as context).  -ERR_USAGE in opt.h's words
+ * (unknown key: did-you-mean and the known ones). */
 int i2v_params_set(i2v_params *p, const char *key, const char *value, err *e);
 /* Applies "key=value" words in order; stops at the first bad one. */
 int i2v_params_parse(i2v_params *p, int argc, const char *const *argv, err *e);

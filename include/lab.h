@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "opt.h"
 #include "progress.h"
 #include "store.h"
 #include "vec.h"
@@ -55,6 +56,9 @@ struct table;
 
 lab *lab_open(const char *db_path, err *e);
 void lab_close(lab *L);                       /* NULL-safe */
+/* The settings as option descriptors (opt.h): `set`'s keys, ranges and
+ * defaults; lab_settings_default applies the defaults. */
+extern const opt_def lab_setting_defs[];
 void lab_settings_default(lab_settings *s);
 
 /* ---- for front ends ------------------------------------------------------- */
@@ -105,6 +109,10 @@ long lab_find_id(lab *L, int64_t id);
 /* Resolves an id the user typed to a catalog row, with a clear error. */
 long lab_resolve_item(lab *L, const char *ext_id, err *e);
 const store_corpus *lab_corpus(lab *L, err *e);
+/* The attribute names used in the catalog's attrs (sorted, cached with the
+ * catalog until lab_invalidate): what ATTR=VALUE filters accept.  0 or a
+ * negative ERR_*. */
+int lab_attr_names(lab *L, const char *const **names /* OUT */, size_t *n /* OUT */, err *e);
 
 /* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
  * the model does not exist. */

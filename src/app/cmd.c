@@ -126,16 +126,49 @@ static int wildcard(const char *params) { return params && strstr(params, "*=") 
 
 static int is_key_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.'; }
 
-static int parse_args(const cmd_def *d, char **w, int n, cmd_args *a, err *e)
+/* The descriptor of key in d's option tables, or NULL. */
+static const opt_def *find_opt(const cmd_def *d, const char *key)
 {
+    const opt_def *o = opt_find(d->opts, key);
+    return o ? o : opt_find(d->opts2, key);
+}
+
+/* An undeclared key: an attribute filter when d takes them and the catalog
+ * has that attribute; otherwise "unknown parameter" with a suggestion. */
+static int undeclared(lab *L, const cmd_def *d, const char *key, err *e)
+{
+    const char *const *attrs = NULL;
+    size_t n_attrs = 0;
+    int rc;
+
+    if (d->flags & CMD_ATTRS) {
+        if ((rc = lab_attr_names(L, &attrs, &n_attrs, e)))
+            return rc;
+        for (size_t i = 0; i < n_attrs; i++)
+            if (strcmp(attrs[i], key) == 0)
+                return 1;
+    }
+    rc = opt_unknown(d->opts, d->opts2, key, attrs, n_attrs,
+                     d->flags & CMD_ATTRS ? "the catalog's attributes" : NULL, e);
+    err_prefix(e, "%s", d->name);
+    return rc;
+}
+
+static int parse_args(lab *L, const cmd_def *d, char **w, int n, cmd_args *a, err *e)
+{
+    char usage[1024];
+
     memset(a, 0, sizeof *a);
     a->cmd = d->name;
+    a->def = d;
     for (int i = 0; i < n; i++) {
         char *word = w[i];
         char *eq;
         int dashed = word[0] == '-' && word[1] == '-' && word[2];
         char *key = dashed ? word + 2 : word;
         size_t klen = 0;
+        const opt_def *o = NULL;
+        int kind, attr = 0, rc;
 
         while (key[klen] && is_key_char(key[klen]))
             klen++;
@@ -152,32 +185,100 @@ static int parse_args(const cmd_def *d, char **w, int n, cmd_args *a, err *e)
         for (size_t j = 0; j < klen; j++)
             if (key[j] == '-')
                 key[j] = '_';
-        int kind = declared(d->params, key, klen);
-        if (!kind && !(eq && wildcard(d->params))) {
+        if (d->opts || d->opts2) {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)klen, key);
-            return err_set(e, ERR_USAGE, "%s: unknown parameter '%s' (accepted: %s)", d->name,
-                           name, d->params && *d->params ? d->params : "none");
+            o = find_opt(d, name);
+            if (o)
+                kind = o->type == OPT_FLAG ? 1 : 2;
+            else {   /* ATTR=VALUE or --ATTR VALUE */
+                int r = undeclared(L, d, name, e);
+                if (r < 0)
+                    return r;
+                kind = 2;
+                attr = 1;
+            }
+        } else {
+            kind = declared(d->params, key, klen);
+            if (!kind && !(eq && wildcard(d->params))) {
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)klen, key);
+                return err_set(e, ERR_USAGE, "%s: unknown parameter '%s' (accepted: %s)",
+                               d->name, name, d->params && *d->params ? d->params : "none");
+            }
         }
         if (a->n_kv == CMD_MAX_ARGS)
             return err_set(e, ERR_USAGE, "%s: too many parameters", d->name);
         if (eq) {
             *eq = '\0';
             a->key[a->n_kv] = key;
-            a->val[a->n_kv++] = eq + 1;
+            a->val[a->n_kv] = eq + 1;
         } else if (kind == 2) {                       /* --key value */
             if (i + 1 >= n)
                 return err_set(e, ERR_USAGE, "%s: --%s needs a value", d->name, key);
             a->key[a->n_kv] = key;
-            a->val[a->n_kv++] = w[++i];
+            a->val[a->n_kv] = w[++i];
         } else {                                      /* --flag */
             a->key[a->n_kv] = key;
-            a->val[a->n_kv++] = NULL;
+            a->val[a->n_kv] = NULL;
         }
+        if (o && (rc = opt_check(o, a->val[a->n_kv], e))) {
+            err_prefix(e, "%s", d->name);
+            return rc;
+        }
+        a->filt[a->n_kv] = (unsigned char)(attr || (o && (o->flags & OPT_FILTER)));
+        a->n_kv++;
     }
     if (a->argc < d->min_pos || (d->max_pos >= 0 && a->argc > d->max_pos))
-        return err_set(e, ERR_USAGE, "usage: %s", d->usage);
+        return err_set(e, ERR_USAGE, "usage: %s", cmd_usage(d, usage, sizeof usage));
     return 0;
+}
+
+/* The commands whose first word is w ("recommend" -> "recommend user"). */
+static size_t first_word_matches(const char *w, const cmd_def **out, size_t max)
+{
+    size_t n = 0, len = strlen(w);
+    for (size_t g = 0; g < N_GROUPS; g++)
+        for (const cmd_def *d = groups[g]; d->name; d++)
+            if (strncmp(d->name, w, len) == 0 && d->name[len] == ' ' && n < max)
+                out[n++] = d;
+    return n;
+}
+
+/* Not a command: the usage of the commands starting with that word, or a
+ * suggestion for a typo ("simlar": did you mean similar?). */
+static int unknown_command(char **w, int n, err *e)
+{
+    const cmd_def *m[16];
+    size_t nm = first_word_matches(w[0], m, 16);
+    char buf[ERR_MSG_LEN], u[1024];
+    size_t o = 0;
+
+    if (nm > 0) {
+        buf[0] = '\0';
+        for (size_t i = 0; i < nm; i++) {
+            int k = snprintf(buf + o, sizeof buf - o, "%s%s", i ? " | " : "",
+                             cmd_usage(m[i], u, sizeof u));
+            if (k < 0 || (size_t)k >= sizeof buf - o)
+                break;
+            o += (size_t)k;
+        }
+        return err_set(e, ERR_USAGE, "usage: %s", buf);
+    }
+    const char *cands[128];
+    char firsts[128][32];
+    size_t nc = 0;
+    for (size_t g = 0; g < N_GROUPS; g++)
+        for (const cmd_def *d = groups[g]; d->name && nc < 128; d++) {
+            snprintf(firsts[nc], sizeof firsts[nc], "%.*s", (int)strcspn(d->name, " "), d->name);
+            cands[nc] = firsts[nc];
+            nc++;
+        }
+    const char *pick = opt_closest(w[0], cands, nc);
+    (void)n;
+    if (pick)
+        return err_set(e, ERR_NOTFOUND, "unknown command '%s' (did you mean %s?)", w[0], pick);
+    return err_set(e, ERR_NOTFOUND, "unknown command '%s' (try `help`)", w[0]);
 }
 
 int cmd_exec(lab *L, const char *line, table_list *out, err *e)
@@ -187,7 +288,18 @@ int cmd_exec(lab *L, const char *line, table_list *out, err *e)
     int n, n_name, rc;
     const cmd_def *d;
     cmd_args a;
+    err e_local;
+    table_list out_local;
 
+    /* commands may rely on a message buffer and a list: callers may pass NULL */
+    if (!e)
+        e = &e_local;
+    if (!out) {
+        table_list_init(&out_local);
+        rc = cmd_exec(L, line, &out_local, e);
+        table_list_done(&out_local);
+        return rc;
+    }
     err_clear(e);
     if (!line)
         return 0;
@@ -209,20 +321,29 @@ int cmd_exec(lab *L, const char *line, table_list *out, err *e)
     }
     d = find_def(words, n, &n_name);
     if (!d) {
-        rc = err_set(e, ERR_NOTFOUND, "unknown command '%s' (try `help`)", words[0]);
+        rc = unknown_command(words, n, e);
         goto done;
     }
-    if ((rc = parse_args(d, words + n_name, n - n_name, &a, e)))
+    if ((rc = parse_args(L, d, words + n_name, n - n_name, &a, e)))
         goto done;
     progress_reset_cancel(&L->prog);
     rc = d->fn(L, &a, out, e);
     if (rc > 0)
         rc = 0;
-    if (rc < 0 && e && e->msg[0] == '\0')
+    if (rc < 0 && e->msg[0] == '\0')
         err_set(e, -rc, "%s failed (%s)", d->name, err_name(rc));
 done:
     mem_free(buf);
     return rc;
+}
+
+static const cmd_def *def_named(const char *name)
+{
+    for (size_t g = 0; g < N_GROUPS; g++)
+        for (const cmd_def *d = groups[g]; d->name; d++)
+            if (strcmp(d->name, name) == 0)
+                return d;
+    return NULL;
 }
 
 const char *cmd_name_at(size_t i)
@@ -237,29 +358,70 @@ const char *cmd_name_at(size_t i)
 const char *cmd_param_at(const char *command, size_t i)
 {
     static char buf[64];
-    for (size_t g = 0; g < N_GROUPS; g++)
-        for (const cmd_def *d = groups[g]; d->name; d++) {
-            if (strcmp(d->name, command) != 0 || !d->params)
-                continue;
-            const char *s = d->params;
-            while (*s) {
-                size_t len = strcspn(s, " ");
-                if (i-- == 0) {
-                    if (len && s[len - 1] == '=')
-                        snprintf(buf, sizeof buf, "%.*s", (int)len, s);
-                    else
-                        snprintf(buf, sizeof buf, "--%.*s", (int)len, s);
-                    for (char *c = buf; *c; c++)
-                        if (*c == '_' && buf[0] == '-')
-                            *c = '-';
-                    return strcmp(buf, "*=") == 0 ? NULL : buf;
-                }
-                s += len;
-                while (*s == ' ')
-                    s++;
-            }
+    const cmd_def *d = def_named(command);
+
+    if (!d)
+        return NULL;
+    if (d->opts || d->opts2) {
+        size_t n1 = 0;
+        const opt_def *o;
+        while (opt_at(d->opts, n1))
+            n1++;
+        o = i < n1 ? opt_at(d->opts, i) : opt_at(d->opts2, i - n1);
+        if (!o)
+            return NULL;
+        if (d->flags & CMD_KEYS)
+            snprintf(buf, sizeof buf, "%s", o->name);   /* set KEY VALUE */
+        else if (o->type == OPT_FLAG)
+            opt_usage_one(o, buf, sizeof buf);          /* --skip-bad */
+        else
+            snprintf(buf, sizeof buf, "%s=", o->name);
+        return buf;
+    }
+    const char *s = d->params ? d->params : "";
+    while (*s) {
+        size_t len = strcspn(s, " ");
+        if (i-- == 0) {
+            if (len && s[len - 1] == '=')
+                snprintf(buf, sizeof buf, "%.*s", (int)len, s);
+            else
+                snprintf(buf, sizeof buf, "--%.*s", (int)len, s);
+            for (char *c = buf; *c; c++)
+                if (*c == '_' && buf[0] == '-')
+                    *c = '-';
+            return strcmp(buf, "*=") == 0 ? NULL : buf;
         }
+        s += len;
+        while (*s == ' ')
+            s++;
+    }
     return NULL;
+}
+
+const char *cmd_usage(const cmd_def *d, char *buf, size_t cap)
+{
+    size_t o;
+
+    snprintf(buf, cap, "%s", d->usage);
+    if (!d->opts && !d->opts2)
+        return buf;
+    if (d->flags & CMD_KEYS) {   /* set k|alpha|... VALUE */
+        snprintf(buf, cap, "%s ", d->name);
+        for (size_t i = 0; opt_at(d->opts, i); i++) {
+            o = strlen(buf);
+            snprintf(buf + o, cap - o, "%s%s", i ? "|" : "", opt_at(d->opts, i)->name);
+        }
+        o = strlen(buf);
+        snprintf(buf + o, cap - o, " VALUE");
+        return buf;
+    }
+    opt_usage(d->opts, buf, cap);
+    opt_usage(d->opts2, buf, cap);
+    if (d->flags & CMD_ATTRS) {
+        o = strlen(buf);
+        snprintf(buf + o, cap - o, " [ATTR=VALUE]");
+    }
+    return buf;
 }
 
 /* ---- argument helpers --------------------------------------------------- */
@@ -367,6 +529,37 @@ int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def,
     return err_set(e, ERR_USAGE, "%s: %s=%s is not one of %s", a->cmd, key, v, choices);
 }
 
+/* The descriptor of a declared key, and its text (given, or the default). */
+static const opt_def *typed(const cmd_args *a, const char *key, const char **v, int *found)
+{
+    const opt_def *o = a->def ? find_opt(a->def, key) : NULL;
+    *v = lookup(a, key, found);
+    if (!*found && o)
+        *v = o->def;
+    return o;
+}
+
+/* Runs a parse of a declared key's text, prefixing errors with the command. */
+#define TYPED(parse)                                                            \
+    do {                                                                        \
+        int found_, rc_;                                                        \
+        const char *v_;                                                         \
+        const opt_def *o_ = typed(a, key, &v_, &found_);                        \
+        if (!o_)                                                                \
+            return err_set(e, ERR_STATE, "%s: '%s' is not declared", a->cmd, key); \
+        if (!found_ && !v_)                                                     \
+            return 0;                                                           \
+        if ((rc_ = parse(o_, v_, out, e)))                                      \
+            err_prefix(e, "%s", a->cmd);                                        \
+        return rc_;                                                             \
+    } while (0)
+
+int cmd_opt_long(const cmd_args *a, const char *key, long *out, err *e) { TYPED(opt_long); }
+int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e) { TYPED(opt_u64); }
+int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e) { TYPED(opt_double); }
+int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e) { TYPED(opt_choice); }
+#undef TYPED
+
 table *cmd_table(table_list *out, const char *title)
 {
     return table_list_add(out, table_new(title));
@@ -376,56 +569,67 @@ int cmd_nomem(err *e) { return err_set(e, ERR_NOMEM, "out of memory"); }
 
 /* ---- core commands ------------------------------------------------------ */
 
-static const cmd_def *def_named(const char *name)
+/* One row per command: its usage and the first sentence of its help. */
+static int help_row(table *t, const cmd_def *d)
 {
-    for (size_t g = 0; g < N_GROUPS; g++)
-        for (const cmd_def *d = groups[g]; d->name; d++)
-            if (strcmp(d->name, name) == 0)
-                return d;
-    return NULL;
+    char u[1024];
+    const char *h = d->help;
+    const char *dot = strstr(h, ". ");
+    size_t len = dot ? (size_t)(dot - h) : strcspn(h, ".");
+    return table_row(t) || table_str(t, cmd_usage(d, u, sizeof u)) ||
+           table_fmt(t, "%.*s", (int)len, h);
 }
 
 static int c_help(lab *L, const cmd_args *a, table_list *out, err *e)
 {
+    char name[128] = "", u[1024];
     table *t;
     (void)L;
+
+    for (int i = 0; i < a->argc; i++)
+        snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", i ? " " : "",
+                 a->argv[i]);
     if (a->argc > 0) {
-        char name[128] = "";
-        for (int i = 0; i < a->argc; i++)
-            snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", i ? " " : "",
-                     a->argv[i]);
-        const cmd_def *d = def_named(name);
-        if (!d && a->argc == 1) {   /* "help load": list the commands starting so */
+        const cmd_def *d = def_named(strcmp(name, "exit") == 0 ? "quit" : name);
+        const cmd_def *m[16];
+        size_t nm;
+        if (d) {
             t = cmd_table(out, "");
-            if (!t)
+            if (!t || table_note(t, "usage: %s", cmd_usage(d, u, sizeof u)) ||
+                table_note(t, "%s", d->help))
                 return cmd_nomem(e);
-            for (size_t g = 0; g < N_GROUPS; g++)
-                for (const cmd_def *x = groups[g]; x->name; x++)
-                    if (strncmp(x->name, name, strlen(name)) == 0 && x->name[strlen(name)] == ' ')
-                        table_note(t, "%s", x->usage);
-            if (table_n_notes(t) > 0)
-                return 0;
+            return 0;
         }
-        if (!d)
-            return err_set(e, ERR_NOTFOUND, "help: no command '%s'", name);
-        t = cmd_table(out, "");
-        if (!t || table_note(t, "usage: %s", d->usage) || table_note(t, "%s", d->help))
-            return cmd_nomem(e);
-        return 0;
+        /* "help train": the commands starting with that word */
+        if (a->argc == 1 && (nm = first_word_matches(name, m, 16)) > 0) {
+            t = cmd_table(out, "commands");
+            if (!t || table_col(t, "command", 0) || table_col(t, "what it does", 0))
+                return cmd_nomem(e);
+            for (size_t i = 0; i < nm; i++)
+                if (help_row(t, m[i]))
+                    return cmd_nomem(e);
+            return 0;
+        }
+        char *w = name;
+        int rc = unknown_command(&w, 1, e);
+        err_prefix(e, "help");
+        return rc;
     }
     t = cmd_table(out, "commands");
     if (!t || table_col(t, "command", 0) || table_col(t, "what it does", 0))
         return cmd_nomem(e);
     for (size_t g = 0; g < N_GROUPS; g++)
-        for (const cmd_def *d = groups[g]; d->name; d++) {
-            const char *h = d->help;
-            const char *dot = strstr(h, ". ");
-            size_t len = dot ? (size_t)(dot - h) : strcspn(h, ".");
-            if (table_row(t) || table_str(t, d->usage) || table_fmt(t, "%.*s", (int)len, h))
+        for (const cmd_def *d = groups[g]; d->name; d++)
+            if (help_row(t, d))
                 return cmd_nomem(e);
-        }
-    table_note(t, "quit | exit: leave.  help COMMAND: details.");
+    table_note(t, "help COMMAND: details.");
     return 0;
+}
+
+static int c_quit(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    (void)L, (void)a, (void)out, (void)e;
+    return CMD_QUIT;
 }
 
 static void fmt_bytes(char *buf, size_t cap, double b)
@@ -522,65 +726,35 @@ nomem:
 static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *key = a->argv[0], *val = a->argv[1];
-    cmd_args one = {.cmd = "set", .n_kv = 1};
-    long v;
-    double d;
-    int rc, choice;
+    lab_settings s = L->set;
+    int rc;
 
-    one.key[0] = (char *)key;
-    one.val[0] = (char *)val;
-    if (strcmp(key, "k") == 0) {
-        if ((rc = cmd_long(&one, "k", 10, 1, 1000, &v, e)))
-            return rc;
-        L->set.k = (int)v;
-    } else if (strcmp(key, "alpha") == 0) {
-        if ((rc = cmd_double(&one, "alpha", 0.5, 0, 1, &d, e)))
-            return rc;
-        L->set.alpha = d;
-    } else if (strcmp(key, "hybrid") == 0) {
-        if ((rc = cmd_choice(&one, "hybrid", HYBRID_MODES, 0, &choice, e)))
-            return rc;
-        L->set.hybrid = choice;
-    } else if (strcmp(key, "nprobe") == 0) {
-        if ((rc = cmd_long(&one, "nprobe", 0, 1, 65536, &v, e)))
-            return rc;
-        L->set.nprobe = (int)v;
+    if ((rc = opt_set(lab_setting_defs, &s, key, val, e))) {
+        err_prefix(e, "set");
+        return rc;
+    }
+    L->set = s;
+    if (strcmp(key, "nprobe") == 0 || strcmp(key, "ef") == 0)
         lab_apply_search_params(L);
-    } else if (strcmp(key, "ef") == 0) {
-        if ((rc = cmd_long(&one, "ef", 0, 1, 65536, &v, e)))
-            return rc;
-        L->set.ef = (int)v;
-        lab_apply_search_params(L);
-    } else if (strcmp(key, "history") == 0) {
-        if ((rc = cmd_long(&one, "history", 5, 1, 1000, &v, e)))
-            return rc;
-        L->set.history = (int)v;
-    } else if (strcmp(key, "i2v") == 0) {
-        if ((rc = cmd_choice(&one, "i2v", "inin|inout", 1, &choice, e)))
-            return rc;
-        L->set.i2v_inout = choice;
-    } else if (strcmp(key, "threads") == 0) {
-        if ((rc = cmd_long(&one, "threads", 2, 1, 256, &v, e)))
-            return rc;
-        L->set.threads = (int)v;
-    } else if (strcmp(key, "timing") == 0) {
-        if ((rc = cmd_choice(&one, "timing", "off|on", 1, &choice, e)))
-            return rc;
-        L->set.no_timing = !choice;
-    } else
-        return err_set(e, ERR_USAGE, "set: unknown setting '%s' (k, alpha, hybrid, history, i2v, "
-                       "nprobe, ef, threads, timing)", key);
     return table_list_msg(out, "%s = %s", key, val) ? 0 : cmd_nomem(e);
 }
 
+static const opt_def no_opts[] = {{0}};
+
 const cmd_def cmd_defs_core[] = {
-    {"help", c_help, "help [COMMAND]", "List commands, or explain one.", "", 0, 2},
-    {"info", c_info, "info", "Counts, database size, models and settings.", "", 0, 0},
-    {"models", c_models, "models", "List stored models with their parameters.", "", 0, 0},
-    {"set", c_set, "set k|alpha|hybrid|history|i2v|nprobe|ef|threads|timing VALUE",
-     "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha in 0..1; "
-     "history: how many of a user's last items form the query, default 5; i2v: inout scores "
-     "items bought together (default), inin items used alike).",
-     "", 2, 2},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+    {.name = "help", .fn = c_help, .usage = "help [COMMAND]",
+     .help = "List commands, or explain one. `help train` lists the commands starting with "
+     "that word.", .min_pos = 0, .max_pos = 2, .opts = no_opts},
+    {.name = "info", .fn = c_info, .usage = "info",
+     .help = "Counts, database size, models and settings.", .opts = no_opts},
+    {.name = "models", .fn = c_models, .usage = "models",
+     .help = "List stored models with their parameters.", .opts = no_opts},
+    {.name = "set", .fn = c_set, .usage = "set KEY VALUE",
+     .help = "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha "
+     "in 0..1; history: how many of a user's last items form the query, default 5; i2v: inout "
+     "scores items bought together (default), inin items used alike).",
+     .min_pos = 2, .max_pos = 2, .opts = lab_setting_defs, .flags = CMD_KEYS},
+    {.name = "quit", .fn = c_quit, .usage = "quit | exit",
+     .help = "Leave embedlab (a script stops reading commands).", .opts = no_opts},
+    {0},
 };

@@ -19,7 +19,7 @@ int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
 
     for (int i = 0; i < a->n_kv && ok; i++) {
         const char *k = a->key[i], *v = a->val[i];
-        if (!v || strcmp(k, "limit") == 0 || strcmp(k, "k") == 0)
+        if (!v || !a->filt[i])
             continue;
         if (strcmp(k, "category") == 0) {
             ok = strcmp(c->category[r], v) == 0;
@@ -52,7 +52,7 @@ int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
 
     *rows = NULL;
     for (int i = 0; i < a->n_kv; i++)
-        any |= a->val[i] && strcmp(a->key[i], "k") != 0 && strcmp(a->key[i], "limit") != 0;
+        any |= a->val[i] && a->filt[i];
     if (!any)
         return 0;
     if (!(c = lab_catalog(L, e)))
@@ -74,7 +74,7 @@ static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if (!c)
         return -e->code;
-    if ((rc = cmd_long(a, "limit", 20, 0, 1000000, &limit, e)))
+    if ((rc = cmd_opt_long(a, "limit", &limit, e)))
         return rc;
     t = cmd_table(out, "items");
     if (!t || table_col(t, "id", 0) || table_col(t, "title", 0) || table_col(t, "category", 0))
@@ -313,9 +313,11 @@ static int c_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
         return -e->code;
     if (a->argc == 1 && strcmp(a->argv[0], "stats") == 0)
         return sessions_stats(L, sc, out, e);
-    if (a->argc == 1)
-        return err_set(e, ERR_USAGE, "usage: sessions [stats] [user=USER] [limit=N]");
-    if ((rc = cmd_long(a, "limit", 10, 0, 1000000, &limit, e)))
+    if (a->argc == 1) {
+        char u[256];
+        return err_set(e, ERR_USAGE, "usage: %s", cmd_usage(a->def, u, sizeof u));
+    }
+    if ((rc = cmd_opt_long(a, "limit", &limit, e)))
         return rc;
     if (!lab_catalog(L, e))
         return -e->code;
@@ -382,7 +384,8 @@ static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import
     import_opts_default(&o);
     o.format = cmd_str(a, "format", NULL);
     o.skip_bad = cmd_flag(a, "skip_bad");
-    if ((rc = cmd_double(a, "min_rating", 0, 0, 10, &o.min_rating, e)))
+    if (opt_find(a->def->opts, "min_rating") &&
+        (rc = cmd_opt_double(a, "min_rating", &o.min_rating, e)))
         return rc;
     memset(&r, 0, sizeof r);
     rc = fn(L->db, a->argv[0], &o, &L->prog, &r, e);
@@ -491,12 +494,12 @@ static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
     gen_sink g = {.L = L};
     demo_stats st;
     demo_sink sink = {.ud = &g, .item = gen_item, .event = gen_event, .stats = &st};
-    long items, sessions, seed;
+    long items = (long)o.n_items, sessions = (long)o.n_sessions, seed = (long)o.seed;
     int rc;
 
-    if ((rc = cmd_long(a, "items", (long)o.n_items, DEMO_MIN_ITEMS, DEMO_MAX_ITEMS, &items, e)) ||
-        (rc = cmd_long(a, "sessions", (long)o.n_sessions, 1, DEMO_MAX_SESSIONS, &sessions, e)) ||
-        (rc = cmd_long(a, "seed", (long)o.seed, 0, 0x7fffffffL, &seed, e)) ||
+    if ((rc = cmd_opt_long(a, "items", &items, e)) ||
+        (rc = cmd_opt_long(a, "sessions", &sessions, e)) ||
+        (rc = cmd_opt_long(a, "seed", &seed, e)) ||
         (rc = demo_lang_parse(lang, &o.lang, e)))
         return rc;
     o.n_items = (size_t)items;
@@ -546,38 +549,89 @@ done:
     return rc;
 }
 
+static const opt_def no_opts[] = {{0}};
+
+static const opt_def catalog_opts[] = {
+    {.name = "format", .type = OPT_STR, .arg = "csv|tsv|jsonl", .flags = OPT_DASHED,
+     .help = "file format (default: from the name)"},
+    {.name = "skip_bad", .type = OPT_FLAG, .help = "skip bad rows, listing the first ones"},
+    {0},
+};
+
+static const opt_def sessions_opts[] = {
+    {.name = "format", .type = OPT_STR, .arg = "csv|tsv|lines", .flags = OPT_DASHED,
+     .help = "file format (default: from the name)"},
+    {.name = "skip_bad", .type = OPT_FLAG, .help = "skip bad rows, listing the first ones"},
+    {0},
+};
+
+static const opt_def movielens_opts[] = {
+    {.name = "min_rating", .type = OPT_REAL, .min = 0, .max = 10, .def = "0", .arg = "R",
+     .flags = OPT_DASHED, .help = "ratings below R are left out"},
+    {.name = "skip_bad", .type = OPT_FLAG, .help = "skip bad rows, listing the first ones"},
+    {0},
+};
+
+static const opt_def gen_opts[] = {
+    {.name = "items", .type = OPT_INT, .min = DEMO_MIN_ITEMS, .max = DEMO_MAX_ITEMS, .arg = "N",
+     .flags = OPT_DASHED, .help = "catalog size"},
+    {.name = "sessions", .type = OPT_INT, .min = 1, .max = DEMO_MAX_SESSIONS, .arg = "N",
+     .flags = OPT_DASHED, .help = "sessions generated"},
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .arg = "S",
+     .flags = OPT_DASHED, .help = "random seed"},
+    {.name = "lang", .type = OPT_STR, .arg = "en|zh", .flags = OPT_DASHED, .help = "language"},
+    {.name = "out", .type = OPT_STR, .arg = "DIR", .flags = OPT_DASHED,
+     .help = "write CSV files there instead"},
+    {0},
+};
+
+static const opt_def items_opts[] = {
+    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
+     .help = "items of this category"},
+    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
+     .help = "items whose title contains WORD"},
+    {.name = "limit", .type = OPT_INT, .min = 0, .max = 1000000, .def = "20",
+     .help = "rows shown"},
+    {0},
+};
+
+static const opt_def sessions_list_opts[] = {
+    {.name = "user", .type = OPT_STR, .arg = "USER", .help = "only this user's sessions"},
+    {.name = "limit", .type = OPT_INT, .min = 0, .max = 1000000, .def = "10",
+     .help = "rows shown"},
+    {0},
+};
+
 const cmd_def cmd_defs_data[] = {
-    {"load catalog", c_load_catalog, "load catalog FILE [--format csv|tsv|jsonl] [--skip-bad]",
-     "Import items (CSV/TSV with columns id,title,description,category and any others as "
-     "attributes, or JSONL). One transaction: a bad row names FILE:LINE and field and "
+    {.name = "load catalog", .fn = c_load_catalog, .usage = "load catalog FILE",
+     .help = "Import items (CSV/TSV with columns id,title,description,category and any others "
+     "as attributes, or JSONL). One transaction: a bad row names FILE:LINE and field and "
      "nothing is imported, unless --skip-bad.",
-     "format= skip_bad", 1, 1},
-    {"load sessions", c_load_sessions, "load sessions FILE [--format csv|tsv|lines] [--skip-bad]",
-     "Import events: CSV session_id,item_id[,timestamp][,user_id], or one session per line "
-     "with space-separated item ids. Item ids must exist in the catalog.",
-     "format= skip_bad", 1, 1},
-    {"load movielens", c_load_movielens, "load movielens DIR [--min-rating R] [--skip-bad]",
-     "Import a MovieLens folder (ml-latest-small or ml-100k): movies become items, each "
+     .min_pos = 1, .max_pos = 1, .opts = catalog_opts},
+    {.name = "load sessions", .fn = c_load_sessions, .usage = "load sessions FILE",
+     .help = "Import events: CSV session_id,item_id[,timestamp][,user_id], or one session per "
+     "line with space-separated item ids. Item ids must exist in the catalog.",
+     .min_pos = 1, .max_pos = 1, .opts = sessions_opts},
+    {.name = "load movielens", .fn = c_load_movielens, .usage = "load movielens DIR",
+     .help = "Import a MovieLens folder (ml-latest-small or ml-100k): movies become items, each "
      "user's ratings in time order become that user's session.",
-     "min_rating= skip_bad", 1, 1},
-    {"gen demo", c_gen_demo,
-     "gen demo [--items N] [--sessions N] [--seed S] [--lang en|zh] [--out DIR]",
-     "Generate the synthetic demo shop (see data/demo/README.md) into the database, or as "
-     "CSV files into DIR.",
-     "items= sessions= seed= lang= out=", 0, 0},
-    {"items", c_items, "items [category=C] [title=WORD] [ATTR=VALUE] [limit=20]",
-     "List catalog items, filtered by category, a word of the title, or any attribute.",
-     "limit= category= title= *=", 0, 0},
-    {"delete item", c_delete_item, "delete item ITEM [ITEM...]",
-     "Remove items from the catalog with their events and their vectors in every model. "
-     "Indexes tombstone them (never returned again; `index info` counts them). One "
+     .min_pos = 1, .max_pos = 1, .opts = movielens_opts},
+    {.name = "gen demo", .fn = c_gen_demo, .usage = "gen demo",
+     .help = "Generate the synthetic demo shop (see data/demo/README.md) into the database, or "
+     "as CSV files into DIR.", .opts = gen_opts},
+    {.name = "items", .fn = c_items, .usage = "items",
+     .help = "List catalog items, filtered by category, a word of the title, or any attribute.",
+     .opts = items_opts, .flags = CMD_ATTRS},
+    {.name = "delete item", .fn = c_delete_item, .usage = "delete item ITEM [ITEM...]",
+     .help = "Remove items from the catalog with their events and their vectors in every "
+     "model. Indexes tombstone them (never returned again; `index info` counts them). One "
      "transaction: all or nothing.",
-     "", 1, CMD_MAX_ARGS},
-    {"show", c_show, "show ITEM",
-     "Show one item: title, category, description, attributes, how many events mention it.",
-     "", 1, 1},
-    {"sessions", c_sessions, "sessions [stats] [user=USER] [limit=10]",
-     "List sessions (item ids in order), or `sessions stats` for lengths and popularity.",
-     "user= limit=", 0, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = no_opts},
+    {.name = "show", .fn = c_show, .usage = "show ITEM",
+     .help = "Show one item: title, category, description, attributes, how many events "
+     "mention it.", .min_pos = 1, .max_pos = 1, .opts = no_opts},
+    {.name = "sessions", .fn = c_sessions, .usage = "sessions [stats]",
+     .help = "List sessions (item ids in order), or `sessions stats` for lengths and "
+     "popularity.", .min_pos = 0, .max_pos = 1, .opts = sessions_list_opts},
+    {0},
 };

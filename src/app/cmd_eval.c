@@ -481,18 +481,19 @@ done:
 }
 
 const cmd_def cmd_defs_eval[] = {
-    {"eval", c_eval,
-     "eval [k=10] [users=N] [split=last|time] [--cold|--complements|--substitutes] [seed=1]",
-     "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
+    {.name = "eval", .fn = c_eval,
+     .usage = "eval [k=10] [users=N] [split=last|time] [--cold|--complements|--substitutes] "
+              "[seed=1]",
+     .help = "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
      "Precision/Recall/NDCG@k, MRR, coverage, latency and memory for Item2Vec, LLM, Hybrid and "
      "popularity. --cold measures only held-out items that never occur in training; "
      "--complements only targets of another category than the last item, --substitutes "
      "only the same category. split=time cuts at the time before which 90% of the events "
      "fall and asks for each user's first item after it.",
-     "k= users= split= cold complements substitutes seed=", 0, 0},
-    {"compare", c_compare, "compare [k=10] [users=N] [seed=1]",
-     "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each Hybrid "
-     "mode and popularity, with Precision@k, Recall@50, latency and memory.",
-     "k= users= seed=", 0, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     .params = "k= users= split= cold complements substitutes seed=", .min_pos = 0, .max_pos = 0},
+    {.name = "compare", .fn = c_compare, .usage = "compare [k=10] [users=N] [seed=1]",
+     .help = "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each "
+     "Hybrid mode and popularity, with Precision@k, Recall@50, latency and memory.",
+     .params = "k= users= seed=", .min_pos = 0, .max_pos = 0},
+    {0},
 };

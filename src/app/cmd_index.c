@@ -50,10 +50,12 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     double t0;
     int rc;
 
-    if ((rc = index_opts_set(&o, "kind", kind, e)))
-        return rc;
     o.threads = L->set.threads;   /* `set threads`, unless threads= is given */
-    for (int i = 0; i < a->n_kv; i++)
+    if ((rc = index_opts_set(&o, "kind", kind, e))) {
+        err_prefix(e, "index build");
+        return rc;
+    }
+    for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against index_opt_defs */
         if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
             return rc;
     if (!(m = lab_model_get(L, name, e)))
@@ -169,8 +171,7 @@ static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     long k, seed;
     int rc;
 
-    if ((rc = cmd_long(a, "k", 10, 1, 1000, &k, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = cmd_opt_long(a, "seed", &seed, e)))
         return rc;
     if (!(m = lab_model_get(L, name, e)))
         return -e->code;
@@ -287,24 +288,34 @@ done:
     return rc;
 }
 
+static const opt_def no_opts[] = {{0}};
+
+static const opt_def eval_opts[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = 1000, .def = "10", .help = "neighbours"},
+    {.name = "queries", .type = OPT_STR, .arg = "1000|FILE.fvecs", .def = "1000",
+     .help = "random item vectors, or a file of queries"},
+    {.name = "truth", .type = OPT_STR, .arg = "FILE.ivecs",
+     .help = "true neighbours (rows of the model), else exact search"},
+    {.name = "sweep", .type = OPT_FLAG, .help = "nprobe (IVF) or ef (HNSW) from small to large"},
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .def = "1",
+     .help = "random queries' seed"},
+    {0},
+};
+
 const cmd_def cmd_defs_index[] = {
-    {"index build", c_index_build,
-     "index build MODEL flat|ivf|hnsw [metric=cosine|ip|l2] [nlist=] [nprobe=] [M=] "
-     "[ef_construction=] [ef=] [quant=none|sq8] [seed=] [threads=N]",
-     "Build a vector index over a model's vectors and store it in the database. Later "
+    {.name = "index build", .fn = c_index_build, .usage = "index build MODEL flat|ivf|hnsw",
+     .help = "Build a vector index over a model's vectors and store it in the database. Later "
      "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild. "
      "HNSW inserts with `threads` threads (default: `set threads`); threads=1 with a seed "
      "builds the same graph every time.",
-     "metric= nlist= nprobe= M= ef_construction= ef= quant= seed= kmeans_iters= rerank= "
-     "threads=", 2, 2},
-    {"index info", c_index_info, "index info",
-     "Each model's index: kind, parameters, live vectors, tombstones (removed or replaced "
-     "vectors, never returned), memory, and whether it is stale or worth rebuilding.", "", 0,
-     0},
-    {"index eval", c_index_eval,
-     "index eval MODEL [k=10] [queries=1000|FILE.fvecs] [truth=FILE.ivecs] [--sweep] [seed=1]",
-     "Recall@k against exact search, queries per second and latency percentiles for the "
+     .min_pos = 2, .max_pos = 2, .opts = index_opt_defs},
+    {.name = "index info", .fn = c_index_info, .usage = "index info",
+     .help = "Each model's index: kind, parameters, live vectors, tombstones (removed or "
+     "replaced vectors, never returned), memory, and whether it is stale or worth rebuilding.",
+     .opts = no_opts},
+    {.name = "index eval", .fn = c_index_eval, .usage = "index eval MODEL",
+     .help = "Recall@k against exact search, queries per second and latency percentiles for the "
      "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large.",
-     "k= queries= truth= sweep seed=", 1, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     .min_pos = 1, .max_pos = 1, .opts = eval_opts},
+    {0},
 };

@@ -1,16 +1,21 @@
 /* cmd_int.h - shared by the command files in src/app (not a public API).
  *
  * Each area keeps its commands in its own file (cmd_data.c, ...) and
- * exports a NULL-terminated cmd_def array that cmd.c lists.  Arguments are
- * parsed once into cmd_args: positional words, key=value pairs, and flags.
- * `--key value`, `--key=value` and `key=value` are the same thing for keys
- * a command declares with a trailing '=' in its params string.
+ * exports a NULL-terminated cmd_def array that cmd.c lists.  A command
+ * declares its parameters as option descriptors (opt.h): cmd.c checks every
+ * key and value against them before the command runs, and builds the usage
+ * line, `help`, completion and the "unknown parameter ... did you mean"
+ * message from them.  Arguments are parsed once into cmd_args: positional
+ * words, key=value pairs, and flags; `--key value`, `--key=value` and
+ * `key=value` are the same thing.  A command then reads typed values with
+ * cmd_opt_long & co.: thin commands parse, call the lab, fill a table.
  */
 #ifndef EMBEDLAB_CMD_INT_H
 #define EMBEDLAB_CMD_INT_H
 
 #include "cmd.h"
 #include "lab_int.h"
+#include "opt.h"
 
 #define CMD_MAX_ARGS 64
 
@@ -21,18 +26,37 @@ typedef struct cmd_args {
     int n_kv;                        /* key=value pairs and flags (value NULL) */
     char *key[CMD_MAX_ARGS];
     char *val[CMD_MAX_ARGS];
+    unsigned char filt[CMD_MAX_ARGS]; /* 1: an item filter (category=, title=, ATTR=) */
+    const struct cmd_def *def;       /* the command's definition */
 } cmd_args;
 
+/* A command: e and out are never NULL (cmd_exec sees to it), so `return
+ * -e->code` after a lab_* call that set e is safe here. */
 typedef int (*cmd_fn)(lab *L, const cmd_args *a, table_list *out, err *e);
+
+/* cmd_def.flags */
+enum {
+    CMD_ATTRS = 1,   /* also accepts ATTR=VALUE for any attribute the catalog has */
+    CMD_KEYS = 2,    /* `set`: the first word is a key of opts, the second its value */
+};
 
 typedef struct cmd_def {
     const char *name;     /* one or two words: "load catalog" */
     cmd_fn fn;
-    const char *usage;    /* "load catalog FILE [--format csv|tsv|jsonl] [--skip-bad]" */
+    const char *usage;    /* with opts: the synopsis of the words ("load catalog FILE"),
+                             the options are added from opts; without: all of it */
     const char *help;     /* one paragraph */
-    const char *params;   /* accepted keys: "format= skip-bad"; '*=' accepts any key=value */
+    const char *params;   /* without opts only: accepted keys "format= skip_bad"
+                             ('*=': any key=value) and the cmd_long & co. helpers */
     int min_pos, max_pos; /* positional argument count bounds (-1: no max) */
+    const opt_def *opts;  /* the parameters (opt.h), NULL-name terminated */
+    const opt_def *opts2; /* more, from an engine module (i2v_param_defs), or NULL */
+    int flags;            /* CMD_* */
 } cmd_def;
+
+/* The usage line of d ("similar ITEM [k=10] [category=C] ..."), from its
+ * synopsis and option descriptors.  Returns buf. */
+const char *cmd_usage(const cmd_def *d, char *buf, size_t cap);
 
 extern const cmd_def cmd_defs_core[];
 extern const cmd_def cmd_defs_data[];
@@ -42,7 +66,17 @@ extern const cmd_def cmd_defs_index[];
 extern const cmd_def cmd_defs_eval[];
 extern const cmd_def cmd_defs_text[];
 
-/* Argument helpers: return 0 or -ERR_USAGE with a message naming the key. */
+/* Typed values of declared parameters (cmd.c has checked them already).
+ * When the key was not given, *out is the descriptor's default, or stays as
+ * the caller set it when the descriptor has none (a setting such as `set k`).
+ * 0, or -ERR_USAGE naming the command and key. */
+int cmd_opt_long(const cmd_args *a, const char *key, long *out, err *e);
+int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e);
+int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e);
+int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e);
+
+/* Older helpers for commands that declare `params` (range in the call):
+ * return 0 or -ERR_USAGE with a message naming the key. */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);
 int cmd_flag(const cmd_args *a, const char *key);
 int cmd_long(const cmd_args *a, const char *key, long def, long min, long max, long *out, err *e);
@@ -61,8 +95,8 @@ int cmd_rec_table(lab *L, table_list *out, int method, const struct rec_list *rl
 int cmd_rec_panes(lab *L, const struct rec_models *ms, const struct rec_query *q,
                   const cmd_args *a, size_t k, table_list *out, err *e);
 
-/* Item filters: category=, title= (a word of it) and any attribute=value of
- * the attrs JSON.  cmd_item_matches tests one catalog row (cmd_data.c);
+/* Item filters: category=, title= (a word of it) and ATTR=value for an
+ * attribute of the attrs JSON (the keys marked in a->filt).  cmd_item_matches tests one catalog row (cmd_data.c);
  * cmd_item_filter returns a per-row bitmap (caller frees with mem_free), or
  * NULL in *rows when a has no filter; 0 or -ERR_NOMEM. */
 int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);

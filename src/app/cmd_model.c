@@ -121,8 +121,8 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if (!c)
         return -e->code;
-    for (int i = 0; i < a->n_kv; i++)
-        if (strcmp(a->key[i], "update") != 0 &&
+    for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against i2v_param_defs */
+        if (opt_find(i2v_param_defs, a->key[i]) &&
             (rc = i2v_params_set(&p, a->key[i], a->val[i] ? a->val[i] : "", e))) {
             err_prefix(e, "train item2vec");
             return rc;
@@ -207,8 +207,8 @@ static const char *key_of(void *ud, int64_t id)
     return r >= 0 ? L->cat.ext_id[r] : NULL;
 }
 
+/* in the order of export_opts' format choices */
 enum { FMT_W2V, FMT_W2V_BIN, FMT_FVECS, FMT_CSV, FMT_NPY };
-static const char *const formats = "word2vec|word2vec-bin|fvecs|csv|npy";
 
 static int guess_format(const char *path, int def)
 {
@@ -268,9 +268,9 @@ static int c_export_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *name = a->argv[0], *path = a->argv[1];
     lab_model *m;
-    int fmt, rc;
+    int fmt = guess_format(path, FMT_W2V), rc;
 
-    if ((rc = cmd_choice(a, "format", formats, guess_format(path, FMT_W2V), &fmt, e)))
+    if ((rc = cmd_opt_choice(a, "format", &fmt, e)))
         return rc;
     if (!(m = lab_model_get(L, name, e)) || !lab_catalog(L, e))
         return -e->code;
@@ -301,11 +301,11 @@ static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
     lab_ix_report ixr;
     char ixmsg[320];
     size_t unknown = 0;
-    int fmt, rc;
+    int fmt = guess_format(path, FMT_W2V), rc;
 
     if (!c)
         return -e->code;
-    if ((rc = cmd_choice(a, "format", formats, guess_format(path, FMT_W2V), &fmt, e)))
+    if ((rc = cmd_opt_choice(a, "format", &fmt, e)))
         return rc;
     if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name)
         return err_set(e, ERR_USAGE, "import vectors: bad model name '%s'", name);
@@ -385,29 +385,42 @@ done:
     return rc;
 }
 
+static const opt_def train_opts[] = {
+    {.name = "update", .type = OPT_FLAG,
+     .help = "continue the stored model on the sessions added since"},
+    {0},
+};
+
+static const opt_def export_opts[] = {
+    {.name = "format", .type = OPT_CHOICE, .arg = "word2vec|word2vec-bin|fvecs|csv|npy",
+     .flags = OPT_DASHED, .help = "file format (default: from the name)"},
+    {0},
+};
+
+static const opt_def import_opts[] = {
+    {.name = "name", .type = OPT_STR, .arg = "NAME", .def = "imported", .flags = OPT_DASHED,
+     .help = "the model's name"},
+    {.name = "format", .type = OPT_CHOICE, .arg = "word2vec|word2vec-bin|fvecs",
+     .flags = OPT_DASHED, .help = "file format (default: from the name)"},
+    {0},
+};
+
 const cmd_def cmd_defs_model[] = {
-    {"train item2vec", c_train_item2vec,
-     "train item2vec [dim=64] [window=5|session] [negative=5] [ns_exponent=0.75] "
-     "[sample=1e-3] [alpha=0.025] [min_alpha=0.0001] [epochs=20] [min_count=1] [threads=2] "
-     "[seed=1] [--update]",
-     "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session uses "
-     "the whole session as context. threads=1 with a seed is reproducible bit for bit. "
+    {.name = "train item2vec", .fn = c_train_item2vec, .usage = "train item2vec",
+     .help = "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session "
+     "uses the whole session as context. threads=1 with a seed is reproducible bit for bit. "
      "Ctrl-C cancels and keeps the previous model. --update continues the stored model on "
      "the sessions added since it was trained (a session with any new event, whole): only "
      "their items' vectors change and new items get vectors, so the index is updated in "
-     "place unless most vectors moved; noise and subsampling count every session. Without --update: a full "
-     "retraining.",
-     "dim= window= negative= ns_exponent= sample= alpha= min_alpha= epochs= min_count= "
-     "threads= seed= shrink= update", 0, 0},
-    {"export vectors", c_export_vectors,
-     "export vectors MODEL FILE [--format word2vec|word2vec-bin|fvecs|csv|npy]",
-     "Write a model's vectors: word2vec text/binary (gensim KeyedVectors reads them, keys are "
-     "item ids), .fvecs (rows in id order), CSV or NumPy .npy.",
-     "format=", 2, 2},
-    {"import vectors", c_import_vectors,
-     "import vectors FILE [--name NAME] [--format word2vec|word2vec-bin|fvecs]",
-     "Read vectors as a model: word2vec files keyed by item id, or .fvecs with one row per "
-     "item in id order.",
-     "name= format=", 1, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     "place unless most vectors moved; noise and subsampling count every session. Without "
+     "--update: a full retraining.",
+     .opts = i2v_param_defs, .opts2 = train_opts},
+    {.name = "export vectors", .fn = c_export_vectors, .usage = "export vectors MODEL FILE",
+     .help = "Write a model's vectors: word2vec text/binary (gensim KeyedVectors reads them, "
+     "keys are item ids), .fvecs (rows in id order), CSV or NumPy .npy.",
+     .min_pos = 2, .max_pos = 2, .opts = export_opts},
+    {.name = "import vectors", .fn = c_import_vectors, .usage = "import vectors FILE",
+     .help = "Read vectors as a model: word2vec files keyed by item id, or .fvecs with one row "
+     "per item in id order.", .min_pos = 1, .max_pos = 1, .opts = import_opts},
+    {0},
 };

@@ -115,9 +115,9 @@ static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
     int64_t hist[CMD_MAX_ARGS];
     float *iq = NULL, *tq = NULL;
     int signs = 0, rc;
-    long k;
+    long k = L->set.k;
 
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) || (rc = load_models(L, &ms, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, e)))
         return rc;
     for (int i = 0; i < a->argc; i++) {
         const char *id = a->argv[i];
@@ -177,12 +177,12 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     rec_query q = {0};
     int64_t *hist = NULL, *hts = NULL;
     size_t n = 0, cap = 0;
-    long k;
+    long k = L->set.k;
     int rc, u = -1;
 
     if (!c)
         return -e->code;
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) || (rc = load_models(L, &ms, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, e)))
         return rc;
     for (size_t i = 0; i < c->n_users; i++)
         if (strcmp(c->users[i], user) == 0)
@@ -228,17 +228,25 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     return rc;
 }
 
+static const opt_def rec_opts[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",
+     .help = "results per list (default: `set k`)"},
+    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
+     .help = "items of this category"},
+    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
+     .help = "items whose title contains WORD"},
+    {0},
+};
+
 const cmd_def cmd_defs_rec[] = {
-    {"similar", c_similar,
-     "similar ITEM [k=10] [category=C] [ATTR=VALUE] | similar +ITEM... -ITEM...",
-     "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
+    {.name = "similar", .fn = c_similar, .usage = "similar ITEM|+ITEM... -ITEM...",
+     .help = "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
      "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar. "
-     "Filters (category=, title=, any attribute) apply inside the search.",
-     "k= category= title= *=", 1, CMD_MAX_ARGS},
-    {"recommend user", c_recommend_user,
-     "recommend user USER [k=10] [category=C] [ATTR=VALUE]",
-     "Recommendations for a user from the last items of their history, in three lists. "
+     "Filters (category=, title=, any attribute of the catalog) apply inside the search.",
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .flags = CMD_ATTRS},
+    {.name = "recommend user", .fn = c_recommend_user, .usage = "recommend user USER",
+     .help = "Recommendations for a user from the last items of their history, in three lists. "
      "Items already in the history are excluded.",
-     "k= category= title= *=", 1, 1},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     .min_pos = 1, .max_pos = 1, .opts = rec_opts, .flags = CMD_ATTRS},
+    {0},
 };

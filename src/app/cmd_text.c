@@ -249,15 +249,15 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     vecset vs = {0};
     store_model sm = {0};
     lab_ix_report ixr;
-    long batch, threads;
+    long batch, threads = L->set.threads;
     double t0 = progress_now(), t_train;
     int rc, precision;
 
     if (!c)
         return -e->code;
-    if ((rc = cmd_long(a, "batch", 64, 1, 4096, &batch, e)) ||
-        (rc = cmd_long(a, "threads", L->set.threads, 1, 256, &threads, e)) ||
-        (rc = cmd_choice(a, "precision", "fp32|bf16", 0, &precision, e)))
+    if ((rc = cmd_opt_long(a, "batch", &batch, e)) ||
+        (rc = cmd_opt_long(a, "threads", &threads, e)) ||
+        (rc = cmd_opt_choice(a, "precision", &precision, e)))
         return rc;
     if (c->n == 0)
         return err_set(e, ERR_STATE, "encode text: the catalog is empty (`load catalog` first)");
@@ -413,11 +413,11 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
     rec_query q = {0};
     float *v = NULL;
     size_t dim;
-    long k;
+    long k = L->set.k;
     int rc;
     err e2;
 
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)))
         return rc;
     char text[4096] = "";
     for (int i = 0; i < a->argc; i++)
@@ -606,24 +606,50 @@ static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
     return rc;
 }
 
+static const opt_def encode_opts[] = {
+    {.name = "model", .type = OPT_STR, .arg = "DIR|builtin|auto",
+     .help = "a BERT model folder, the builtin encoder, or the first found (auto)"},
+    {.name = "batch", .type = OPT_INT, .min = 1, .max = 4096, .def = "64",
+     .help = "texts per forward pass"},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = 256, .arg = "2",
+     .help = "worker threads (default: `set threads`)"},
+    {.name = "precision", .type = OPT_CHOICE, .arg = "fp32|bf16", .def = "fp32",
+     .help = "bf16 uses the CPU's bf16 matrix units where present"},
+    {.name = "new", .type = OPT_FLAG, .help = "only items without a text vector"},
+    {0},
+};
+
+static const opt_def query_opts[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",
+     .help = "results per list (default: `set k`)"},
+    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
+     .help = "items of this category"},
+    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
+     .help = "items whose title contains WORD"},
+    {0},
+};
+
+static const opt_def embed_opts[] = {
+    {.name = "jsonl", .type = OPT_STR, .arg = "FILE", .flags = OPT_DASHED,
+     .help = "one JSON string per line"},
+    {0},
+};
+
 const cmd_def cmd_defs_text[] = {
-    {"encode text", c_encode_text,
-     "encode text [model=DIR|builtin|auto] [batch=64] [threads=2] [precision=fp32|bf16] "
-     "[--new]",
-     "Encode every item's text (title. category. description) into normalised vectors: with a "
-     "BERT model folder if one is found, else the builtin encoder trained on this catalog. "
-     "precision=bf16 uses the CPU's bf16 matrix units where present (faster; the first layer "
-     "runs with split operands, cosine >= 0.999 against fp32 on the benchmark model). --new: "
-     "only items without a text vector (added by `load catalog`), same encoder; the index takes "
-     "them as inserts. Ctrl-C keeps the previous vectors and index.",
-     "model= batch= threads= precision= new", 0, 0},
-    {"query", c_query, "query \"TEXT\" [k=10] [category=C] [ATTR=VALUE]",
-     "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
+    {.name = "encode text", .fn = c_encode_text, .usage = "encode text",
+     .help = "Encode every item's text (title. category. description) into normalised vectors: "
+     "with a BERT model folder if one is found, else the builtin encoder trained on this "
+     "catalog. precision=bf16 uses the CPU's bf16 matrix units where present (faster; the "
+     "first layer runs with split operands, cosine >= 0.999 against fp32 on the benchmark "
+     "model). --new: only items without a text vector (added by `load catalog`), same "
+     "encoder; the index takes them as inserts. Ctrl-C keeps the previous vectors and index.",
+     .opts = encode_opts},
+    {.name = "query", .fn = c_query, .usage = "query \"TEXT\"",
+     .help = "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
      "lists; Item2Vec has no vector for text).",
-     "k= category= title= *=", 1, CMD_MAX_ARGS},
-    {"embed", c_embed, "embed \"TEXT\" | embed --jsonl FILE",
-     "Print the text encoder's vector for TEXT, or for each JSON string line of FILE, as JSON "
-     "arrays.",
-     "jsonl=", 0, CMD_MAX_ARGS},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = query_opts, .flags = CMD_ATTRS},
+    {.name = "embed", .fn = c_embed, .usage = "embed \"TEXT\" | embed",
+     .help = "Print the text encoder's vector for TEXT, or for each JSON string line of FILE, "
+     "as JSON arrays.", .min_pos = 0, .max_pos = CMD_MAX_ARGS, .opts = embed_opts},
+    {0},
 };

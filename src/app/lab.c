@@ -4,18 +4,41 @@
 #include "mem.h"
 #include "table.h"
 
+#include <cJSON.h>
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
+
+/* The settings (`set KEY VALUE`): names, ranges and defaults; a value
+ * lands in lab_settings through OPT_AT. */
+const opt_def lab_setting_defs[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = 1000, .def = "10",
+     .help = "results per list", OPT_AT(lab_settings, k)},
+    {.name = "alpha", .type = OPT_REAL, .min = 0, .max = 1, .def = "0.2",
+     .help = "hybrid blend weight of the text score", OPT_AT(lab_settings, alpha)},
+    {.name = "hybrid", .type = OPT_CHOICE, .arg = HYBRID_MODES, .def = "fill",
+     .help = "how the hybrid list is made", OPT_AT(lab_settings, hybrid)},
+    {.name = "history", .type = OPT_INT, .min = 1, .max = 1000, .def = "5",
+     .help = "how many of a user's last items form the query", OPT_AT(lab_settings, history)},
+    {.name = "i2v", .type = OPT_CHOICE, .arg = "inin|inout", .def = "inout",
+     .help = "inout scores items bought together, inin items used alike",
+     OPT_AT(lab_settings, i2v_inout)},
+    {.name = "nprobe", .type = OPT_INT, .min = 1, .max = 65536, .arg = "N",
+     .help = "IVF lists searched (default: the index's)", OPT_AT(lab_settings, nprobe)},
+    {.name = "ef", .type = OPT_INT, .min = 1, .max = 65536, .arg = "N",
+     .help = "HNSW candidates searched (default: the index's)", OPT_AT(lab_settings, ef)},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = 256, .def = "2",
+     .help = "worker threads of later jobs", OPT_AT(lab_settings, threads)},
+    {.name = "timing", .type = OPT_CHOICE, .arg = "on|off", .def = "on",
+     .help = "off: latencies as \"-\" (reproducible output)", OPT_AT(lab_settings, no_timing)},
+    {0},
+};
 
 void lab_settings_default(lab_settings *s)
 {
     memset(s, 0, sizeof *s);
-    s->k = 10;
-    s->threads = 2;
-    s->history = 5;
-    s->i2v_inout = 1;
-    s->hybrid = HYBRID_FILL;
-    s->alpha = 0.2;
+    opt_defaults(lab_setting_defs, s);
 }
 
 const char *lab_hybrid_name(int mode)
@@ -179,6 +202,61 @@ long lab_resolve_item(lab *L, const char *ext_id, err *e)
     if (row < 0)
         err_set(e, ERR_NOTFOUND, "unknown item '%s' (see `items` for ids)", ext_id);
     return row;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int lab_attr_names(lab *L, const char *const **names, size_t *n, err *e)
+{
+    const store_catalog *c;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+
+    *names = NULL;
+    *n = 0;
+    if (L->have_attr_names)
+        goto out;
+    err tmp, *ep = e ? e : &tmp;   /* e may be NULL: the code comes from here */
+    if (!(c = lab_catalog(L, ep)))
+        return -ep->code;
+    int complete = 1;
+    for (size_t r = 0; r < c->n; r++) {
+        cJSON *j = c->attrs[r] ? cJSON_Parse(c->attrs[r]) : NULL, *f;
+        if (c->attrs[r] && !j)
+            complete = 0;   /* out of memory (or not JSON): do not cache a short list */
+        cJSON_ArrayForEach(f, j) {
+            size_t i = 0;
+            if (!f->string)
+                continue;
+            while (i < nv && strcmp(v[i], f->string) != 0)
+                i++;
+            if (i < nv)
+                continue;
+            if (mem_grow(&v, &cap, nv + 1, sizeof *v) || !(v[nv] = mem_strdup(f->string))) {
+                cJSON_Delete(j);
+                for (size_t k = 0; k < nv; k++)
+                    mem_free(v[k]);
+                mem_free(v);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            nv++;
+        }
+        cJSON_Delete(j);
+    }
+    qsort(v, nv, sizeof *v, cmp_str);
+    for (size_t k = 0; k < L->n_attr_names; k++)
+        mem_free(L->attr_names[k]);
+    mem_free(L->attr_names);
+    L->attr_names = v;
+    L->n_attr_names = nv;
+    L->have_attr_names = complete;
+out:
+    *names = (const char *const *)L->attr_names;
+    *n = L->n_attr_names;
+    return 0;
 }
 
 const store_corpus *lab_corpus(lab *L, err *e)

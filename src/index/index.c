@@ -30,18 +30,7 @@ index_opts index_opts_default(void)
 {
     index_opts o;
     memset(&o, 0, sizeof o);
-    o.kind = INDEX_FLAT;
-    o.metric = INDEX_COSINE;
-    o.quant = INDEX_QUANT_NONE;
-    o.nlist = 0;
-    o.nprobe = 16;
-    o.M = 16;
-    o.ef_construction = 200;
-    o.ef = 64;
-    o.kmeans_iters = 10;
-    o.rerank = 10;
-    o.threads = 1;
-    o.seed = 1;
+    opt_defaults(index_opt_defs, &o);
     return o;
 }
 
@@ -70,86 +59,44 @@ const char *index_quant_name(index_quant q)
     return q == INDEX_QUANT_SQ8 ? "sq8" : q == INDEX_QUANT_NONE ? "none" : "?";
 }
 
-static int parse_int(const char *key, const char *v, long lo, long hi, long *out, err *e)
-{
-    char *end;
-    long x;
-    if (!v || !*v)
-        return err_set(e, ERR_USAGE, "%s needs a value", key);
-    x = strtol(v, &end, 10);
-    if (*end)
-        return err_set(e, ERR_USAGE, "%s=%s: not an integer", key, v);
-    if (x < lo || x > hi)
-        return err_set(e, ERR_RANGE, "%s=%s: must be in %ld..%ld", key, v, lo, hi);
-    *out = x;
-    return 0;
-}
+/* Enumerated fields take an int (opt.h's CHOICE). */
+_Static_assert(sizeof(index_kind) == sizeof(int) && sizeof(index_metric) == sizeof(int) &&
+                   sizeof(index_quant) == sizeof(int),
+               "index_opts enums must be int-sized");
+
+/* Every option of `index build`, its range and default (usage, completion
+ * and errors come from here). */
+const opt_def index_opt_defs[] = {
+    {.name = "kind", .type = OPT_CHOICE, .arg = "flat|ivf|hnsw", .def = "flat",
+     .flags = OPT_HIDDEN, .help = "index kind", OPT_AT(index_opts, kind)},
+    {.name = "metric", .type = OPT_CHOICE, .arg = "cosine|ip|l2", .def = "cosine",
+     .help = "similarity", OPT_AT(index_opts, metric)},
+    {.name = "nlist", .type = OPT_INT, .min = 0, .max = INT32_MAX, .def = "0",
+     .arg = "N", .help = "ivf: lists (0: 4*sqrt(n))", OPT_AT(index_opts, nlist)},
+    {.name = "nprobe", .type = OPT_INT, .min = 1, .max = INT32_MAX, .def = "16",
+     .help = "ivf: lists scanned per query", OPT_AT(index_opts, nprobe)},
+    {.name = "M", .type = OPT_INT, .min = 2, .max = 512, .def = "16", .alias = "m",
+     .help = "hnsw: links per node", OPT_AT(index_opts, M)},
+    {.name = "ef_construction", .type = OPT_INT, .min = 1, .max = 1 << 20, .def = "200",
+     .alias = "efc", .help = "hnsw: candidates while building", OPT_AT(index_opts, ef_construction)},
+    {.name = "ef", .type = OPT_INT, .min = 1, .max = 1 << 20, .def = "64", .alias = "ef_search",
+     .help = "hnsw: candidates while searching", OPT_AT(index_opts, ef)},
+    {.name = "quant", .type = OPT_CHOICE, .arg = "none|sq8", .def = "none",
+     .help = "sq8: 8-bit codes (flat, ivf)", OPT_AT(index_opts, quant)},
+    {.name = "seed", .type = OPT_U64, .def = "1", .help = "k-means and HNSW level seed",
+     OPT_AT(index_opts, seed)},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = INDEX_MAX_THREADS, .def = "1",
+     .arg = "N", .help = "hnsw: build threads", OPT_AT(index_opts, threads)},
+    {.name = "kmeans_iters", .type = OPT_INT, .min = 0, .max = 1000, .def = "10",
+     .flags = OPT_HIDDEN, .help = "ivf: Lloyd iterations", OPT_AT(index_opts, kmeans_iters)},
+    {.name = "rerank", .type = OPT_INT, .min = 1, .max = 1000, .def = "10", .flags = OPT_HIDDEN,
+     .help = "sq8: re-rank rerank*k candidates exactly", OPT_AT(index_opts, rerank)},
+    {0},
+};
 
 int index_opts_set(index_opts *o, const char *key, const char *value, err *e)
 {
-    long x;
-    int rc;
-    if (!key)
-        return err_set(e, ERR_USAGE, "missing option name");
-    if (strcmp(key, "kind") == 0) {
-        if (value && strcmp(value, "flat") == 0) o->kind = INDEX_FLAT;
-        else if (value && strcmp(value, "ivf") == 0) o->kind = INDEX_IVF;
-        else if (value && strcmp(value, "hnsw") == 0) o->kind = INDEX_HNSW;
-        else return err_set(e, ERR_USAGE, "kind=%s: expected flat, ivf or hnsw", value ? value : "");
-        return 0;
-    }
-    if (strcmp(key, "metric") == 0) {
-        if (value && strcmp(value, "cosine") == 0) o->metric = INDEX_COSINE;
-        else if (value && strcmp(value, "ip") == 0) o->metric = INDEX_IP;
-        else if (value && strcmp(value, "l2") == 0) o->metric = INDEX_L2;
-        else return err_set(e, ERR_USAGE, "metric=%s: expected cosine, ip or l2", value ? value : "");
-        return 0;
-    }
-    if (strcmp(key, "quant") == 0) {
-        if (value && strcmp(value, "none") == 0) o->quant = INDEX_QUANT_NONE;
-        else if (value && strcmp(value, "sq8") == 0) o->quant = INDEX_QUANT_SQ8;
-        else return err_set(e, ERR_USAGE, "quant=%s: expected none or sq8", value ? value : "");
-        return 0;
-    }
-    if (strcmp(key, "seed") == 0) {
-        char *end;
-        unsigned long long s;
-        if (!value || !*value || *value == '-')
-            return err_set(e, ERR_USAGE, "seed needs a non-negative integer");
-        s = strtoull(value, &end, 10);
-        if (*end)
-            return err_set(e, ERR_USAGE, "seed=%s: not an integer", value);
-        o->seed = s;
-        return 0;
-    }
-    if (strcmp(key, "nlist") == 0) {
-        if ((rc = parse_int(key, value, 0, INT32_MAX, &x, e)) < 0) return rc;
-        o->nlist = (int)x;
-    } else if (strcmp(key, "nprobe") == 0) {
-        if ((rc = parse_int(key, value, 1, INT32_MAX, &x, e)) < 0) return rc;
-        o->nprobe = (int)x;
-    } else if (strcmp(key, "M") == 0 || strcmp(key, "m") == 0) {
-        if ((rc = parse_int(key, value, 2, 512, &x, e)) < 0) return rc;
-        o->M = (int)x;
-    } else if (strcmp(key, "ef_construction") == 0 || strcmp(key, "efc") == 0) {
-        if ((rc = parse_int(key, value, 1, 1 << 20, &x, e)) < 0) return rc;
-        o->ef_construction = (int)x;
-    } else if (strcmp(key, "ef") == 0 || strcmp(key, "ef_search") == 0) {
-        if ((rc = parse_int(key, value, 1, 1 << 20, &x, e)) < 0) return rc;
-        o->ef = (int)x;
-    } else if (strcmp(key, "kmeans_iters") == 0) {
-        if ((rc = parse_int(key, value, 0, 1000, &x, e)) < 0) return rc;
-        o->kmeans_iters = (int)x;
-    } else if (strcmp(key, "rerank") == 0) {
-        if ((rc = parse_int(key, value, 1, 1000, &x, e)) < 0) return rc;
-        o->rerank = (int)x;
-    } else if (strcmp(key, "threads") == 0) {
-        if ((rc = parse_int(key, value, 1, INDEX_MAX_THREADS, &x, e)) < 0) return rc;
-        o->threads = (int)x;
-    } else {
-        return err_set(e, ERR_USAGE, "unknown index option '%s'", key);
-    }
-    return 0;
+    return opt_set(index_opt_defs, o, key, value, e);
 }
 
 /* Checks options against the data; fills nlist when 0 (auto). */

@@ -30,124 +30,48 @@
 
 /* ---- parameters --------------------------------------------------------- */
 
+/* Every key of `train item2vec`, its range and default: the one place they
+ * are written (usage, completion and errors come from here). */
+const opt_def i2v_param_defs[] = {
+    {.name = "dim", .type = OPT_INT, .min = 1, .max = SGNS_MAX_DIM, .def = "64",
+     .help = "vector width", OPT_AT(i2v_params, sg.dim)},
+    {.name = "window", .type = OPT_INT, .min = 1, .max = SGNS_MAX_WINDOW, .def = "5",
+     .words = "session|whole", .word_value = SGNS_WINDOW_SEQ,
+     .help = "context items on each side, or the whole session", OPT_AT(i2v_params, sg.window)},
+    {.name = "negative", .type = OPT_INT, .min = 1, .max = SGNS_MAX_NEGATIVE, .def = "5",
+     .help = "noise samples per pair", OPT_AT(i2v_params, sg.negative)},
+    {.name = "ns_exponent", .type = OPT_REAL, .min = -1, .max = 1, .def = "0.75",
+     .help = "noise distribution: counts to this power", OPT_AT(i2v_params, sg.ns_exponent)},
+    {.name = "sample", .type = OPT_REAL, .min = 0, .max = 0.999999, .def = "1e-3",
+     .help = "subsampling threshold of frequent items", OPT_AT(i2v_params, sg.sample)},
+    {.name = "alpha", .type = OPT_REAL, .min = 0, .max = 1, .def = "0.025", .flags = OPT_MIN_OPEN,
+     .help = "starting learning rate", OPT_AT(i2v_params, sg.alpha)},
+    {.name = "min_alpha", .type = OPT_REAL, .min = 0, .max = 1, .def = "0.0001",
+     .help = "final learning rate", OPT_AT(i2v_params, sg.min_alpha)},
+    {.name = "epochs", .type = OPT_INT, .min = 1, .max = SGNS_MAX_EPOCHS, .def = "20",
+     .help = "passes over the sessions", OPT_AT(i2v_params, sg.epochs)},
+    {.name = "min_count", .type = OPT_INT, .min = 1, .max = INT32_MAX, .def = "1",
+     .help = "items seen fewer times are dropped", OPT_AT(i2v_params, min_count)},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = SGNS_MAX_THREADS, .def = "2",
+     .help = "worker threads", OPT_AT(i2v_params, sg.threads)},
+    {.name = "seed", .type = OPT_U64, .def = "1", .help = "random seed",
+     OPT_AT(i2v_params, sg.seed)},
+    {.name = "shrink", .type = OPT_INT, .min = 0, .max = 1, .def = "1", .flags = OPT_HIDDEN,
+     .help = "learning-rate decay on (1) or off", OPT_AT(i2v_params, sg.shrink)},
+    {0},
+};
+
 i2v_params i2v_params_default(void)
 {
     i2v_params p;
-    p.sg = sgns_opts_default();
-    p.sg.epochs = 20;
-    p.sg.threads = 2;
-    p.min_count = 1;
+    p.sg = sgns_opts_default();   /* fields the table does not name */
+    opt_defaults(i2v_param_defs, &p);
     return p;
-}
-
-/* Strict integer: the whole string, in [lo, hi]. */
-static int parse_long(const char *key, const char *v, long lo, long hi, long *out, err *e)
-{
-    char *end;
-    long x;
-
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || errno == ERANGE || x < lo || x > hi)
-        return err_set(e, ERR_USAGE, "%s=%s: expected an integer in %ld..%ld", key, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
-static int parse_double(const char *key, const char *v, double lo, double hi, int lo_open,
-                        double *out, err *e)
-{
-    char *end;
-    double x;
-
-    errno = 0;
-    x = strtod(v, &end);
-    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x) || x > hi ||
-        (lo_open ? x <= lo : x < lo))
-        return err_set(e, ERR_USAGE, "%s=%s: expected a number in %s%g..%g%s", key, v,
-                       lo_open ? "(" : "", lo, hi, lo_open ? ", lower end excluded)" : "");
-    *out = x;
-    return 0;
 }
 
 int i2v_params_set(i2v_params *p, const char *key, const char *value, err *e)
 {
-    long l;
-    double d;
-    int rc;
-    sgns_opts *o = &p->sg;
-
-    if (!key || !*key)
-        return err_set(e, ERR_USAGE, "empty parameter name");
-    if (!value || !*value)
-        return err_set(e, ERR_USAGE, "%s: missing value", key);
-    if (strcmp(key, "dim") == 0) {
-        if ((rc = parse_long(key, value, 1, SGNS_MAX_DIM, &l, e)) < 0)
-            return rc;
-        o->dim = (int)l;
-    } else if (strcmp(key, "window") == 0) {
-        if (strcmp(value, "session") == 0 || strcmp(value, "whole") == 0) {
-            o->window = SGNS_WINDOW_SEQ;
-            return 0;
-        }
-        char *end;
-        errno = 0;
-        l = strtol(value, &end, 10);
-        if (end == value || *end || errno == ERANGE || l < 1 || l > SGNS_MAX_WINDOW)
-            return err_set(e, ERR_USAGE,
-                           "window=%s: expected an integer in 1..%d or 'session'", value,
-                           SGNS_MAX_WINDOW);
-        o->window = (int)l;
-    } else if (strcmp(key, "negative") == 0) {
-        if ((rc = parse_long(key, value, 1, SGNS_MAX_NEGATIVE, &l, e)) < 0)
-            return rc;
-        o->negative = (int)l;
-    } else if (strcmp(key, "ns_exponent") == 0) {
-        if ((rc = parse_double(key, value, -1, 1, 0, &d, e)) < 0)
-            return rc;
-        o->ns_exponent = d;
-    } else if (strcmp(key, "sample") == 0) {
-        if ((rc = parse_double(key, value, 0, 0.999999, 0, &d, e)) < 0)
-            return rc;
-        o->sample = d;
-    } else if (strcmp(key, "alpha") == 0) {
-        if ((rc = parse_double(key, value, 0, 1, 1, &d, e)) < 0)
-            return rc;
-        o->alpha = d;
-    } else if (strcmp(key, "min_alpha") == 0) {
-        if ((rc = parse_double(key, value, 0, 1, 0, &d, e)) < 0)
-            return rc;
-        o->min_alpha = d;
-    } else if (strcmp(key, "epochs") == 0) {
-        if ((rc = parse_long(key, value, 1, SGNS_MAX_EPOCHS, &l, e)) < 0)
-            return rc;
-        o->epochs = (int)l;
-    } else if (strcmp(key, "min_count") == 0) {
-        if ((rc = parse_long(key, value, 1, INT32_MAX, &l, e)) < 0)
-            return rc;
-        p->min_count = (int)l;
-    } else if (strcmp(key, "threads") == 0) {
-        if ((rc = parse_long(key, value, 1, SGNS_MAX_THREADS, &l, e)) < 0)
-            return rc;
-        o->threads = (int)l;
-    } else if (strcmp(key, "seed") == 0) {
-        char *end;
-        errno = 0;
-        unsigned long long u = strtoull(value, &end, 10);
-        if (end == value || *end || errno == ERANGE || value[0] == '-')
-            return err_set(e, ERR_USAGE, "seed=%s: expected an integer in 0..%llu", value,
-                           (unsigned long long)UINT64_MAX);
-        o->seed = (uint64_t)u;
-    } else if (strcmp(key, "shrink") == 0) {
-        if ((rc = parse_long(key, value, 0, 1, &l, e)) < 0)
-            return rc;
-        o->shrink = (int)l;
-    } else {
-        return err_set(e, ERR_USAGE,
-                       "unknown parameter '%s' (known: dim window negative ns_exponent "
-                       "sample alpha min_alpha epochs min_count threads seed shrink)", key);
-    }
-    return 0;
+    return opt_set(i2v_param_defs, p, key, value, e);
 }
 
 int i2v_params_parse(i2v_params *p, int argc, const char *const *argv, err *e)

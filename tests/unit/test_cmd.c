@@ -69,9 +69,23 @@ static void test_unknown_command_and_params(void **st)
     const char *o = run("frobnicate now", &rc);
     assert_int_equal(rc, -ERR_NOTFOUND);
     assert_non_null(strstr(o, "unknown command 'frobnicate'"));
-    o = run("items colour=red --bogus", &rc);   /* wildcard accepts colour=, not --bogus */
+    o = run("items --bogus", &rc);
     assert_int_equal(rc, -ERR_USAGE);
     assert_non_null(strstr(o, "unknown parameter 'bogus'"));
+    /* a key that is neither a parameter nor an attribute of the catalog */
+    o = run("items colour=red", &rc);
+    assert_int_equal(rc, -ERR_USAGE);
+    assert_non_null(strstr(o, "items: unknown parameter 'colour'; accepted: category= title= "
+                              "limit=; the catalog's attributes:"));
+    o = run("similar P1 kk=3", &rc);
+    assert_int_equal(rc, -ERR_USAGE);
+    assert_non_null(strstr(o, "similar: unknown parameter 'kk' (did you mean k=?)"));
+    o = run("simlar P1", &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    assert_non_null(strstr(o, "unknown command 'simlar' (did you mean similar?)"));
+    o = run("recommend U1", &rc);
+    assert_int_equal(rc, -ERR_USAGE);
+    assert_non_null(strstr(o, "usage: recommend user USER [k=10]"));
     o = run("show", &rc);
     assert_int_equal(rc, -ERR_USAGE);
     assert_non_null(strstr(o, "usage: show ITEM"));

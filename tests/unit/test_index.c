@@ -1135,13 +1135,19 @@ static void test_bad_params(void **st)
     assert_int_equal(o.ef_construction, 150);
     assert_int_equal(o.metric, INDEX_L2);
     assert_true(o.seed == 99);
-    assert_int_equal(index_opts_set(&o, "M", "0", &e), -ERR_RANGE);
+    assert_int_equal(index_opts_set(&o, "M", "0", &e), -ERR_USAGE);
+    assert_string_equal(e.msg, "M=0 is out of range (2..512)");
     assert_int_equal(index_opts_set(&o, "nlist", "abc", &e), -ERR_USAGE);
     assert_int_equal(index_opts_set(&o, "kind", "lsh", &e), -ERR_USAGE);
     assert_int_equal(index_opts_set(&o, "colour", "red", &e), -ERR_USAGE);
     assert_int_equal(index_opts_set(&o, "threads", "2", &e), 0);
     assert_int_equal(o.threads, 2);
-    assert_int_equal(index_opts_set(&o, "threads", "0", &e), -ERR_RANGE);
+    assert_int_equal(index_opts_set(&o, "threads", "0", &e), -ERR_USAGE);
+    /* a seed past 2^64 is refused, not wrapped */
+    assert_int_equal(index_opts_set(&o, "seed", "99999999999999999999", &e), -ERR_USAGE);
+    assert_true(o.seed == 99);
+    assert_int_equal(index_opts_set(&o, "ef_serch", "9", &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "unknown parameter 'ef_serch' (did you mean ef=?)"));
     assert_int_equal(index_opts_set(&o, "threads", "two", &e), -ERR_USAGE);
     o.threads = 0;
     assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_RANGE);

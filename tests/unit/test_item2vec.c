@@ -125,12 +125,15 @@ static void test_params_parse(void **st)
     expect_usage("dim=0", "dim=0");
     expect_usage("dim=0", "1..4096");
     expect_usage("window=-1", "window=-1");
-    expect_usage("window=-1", "'session'");
+    expect_usage("window=-1", "or session");
     expect_usage("negative=1000000", "negative=1000000");
     expect_usage("negative=1000000", "1..100");
     expect_usage("bogus=1", "unknown parameter 'bogus'");
     expect_usage("dim", "key=value");
-    expect_usage("dim=", "missing value");
+    expect_usage("dim=", "dim needs a value");
+    expect_usage("epoch=3", "unknown parameter 'epoch' (did you mean epochs=?)");
+    expect_usage("seed=-1", "seed=-1 is not a whole number");
+    expect_usage("alpha=0", "alpha=0 is out of range (above 0..1)");
     expect_usage("dim=12abc", "dim=12abc");
     expect_usage("sample=nan", "sample");
     expect_usage("alpha=0", "alpha");
