@@ -43,6 +43,12 @@ typedef struct import_opts {
 
 void import_opts_default(import_opts *o);
 
+/* Process-wide: cJSON allocates through mem.h (so allocation failures are
+ * reported and injected like everyone else's, and the importers tell a
+ * failed cJSON allocation from bad JSON).  Call once at start-up, before
+ * other threads run: lab_global_init() does. */
+void import_global_init(void);
+
 typedef struct import_report {
     int64_t rows;      /* data rows read, good or bad (headers excluded; all files for movielens) */
     int64_t items;     /* items inserted */

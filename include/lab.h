@@ -54,6 +54,11 @@ typedef struct lab_model {
 typedef struct lab lab;
 struct table;
 
+/* Process-wide library set-up (cJSON's allocator, see import.h), once per
+ * process before other threads start; later calls do nothing.  Front ends
+ * call it first thing; lab_open calls it too. */
+void lab_global_init(void);
+
 lab *lab_open(const char *db_path, err *e);
 void lab_close(lab *L);                       /* NULL-safe */
 /* The settings as option descriptors (opt.h): `set`'s keys, ranges and
@@ -131,6 +136,28 @@ void lab_attach_rerank(lab_model *m);
 
 /* Applies the lab's nprobe/ef settings to every loaded index. */
 void lab_apply_search_params(lab *L);
+
+/* ---- the embedding map (lab_map.c) -------------------------------------- */
+/* A model's unit vectors on their first two principal components: what the
+ * `map` command prints and the TUI's map draws. */
+typedef struct lab_map {
+    char model[64];
+    int64_t version;          /* the model version it was made from */
+    size_t n, dim;            /* points, and the vectors' dimension */
+    int64_t *ids;             /* n item ids, ascending */
+    float *xy;                /* n x 2: centred coordinates on the two axes */
+    int *cat;                 /* n indexes into cats; -1: item not in the catalog */
+    char **cats;              /* the catalog's categories, in order of first
+                                 appearance (the same for every model) */
+    size_t n_cats;
+    double explained[2];      /* share of the total variance along x and y, 0..1 */
+} lab_map;
+
+/* Computes model's map into m (caller frees with lab_map_done).  0, or
+ * -ERR_NOTFOUND (no such model), -ERR_STATE (fewer than 2 vectors),
+ * -ERR_NOMEM. */
+int lab_map_make(lab *L, const char *model, lab_map *m, err *e);
+void lab_map_done(lab_map *m);   /* NULL-safe; leaves m zeroed */
 
 /* ---- keeping a stored index in step with its vectors (lab_index.c) ------- */
 enum { LAB_IX_NONE, LAB_IX_UPDATED, LAB_IX_REBUILT, LAB_IX_DROPPED };

@@ -27,6 +27,8 @@ typedef struct textenc textenc;
 
 typedef struct textenc_opts {
     const char *model;   /* explicit model folder, or NULL to search */
+    const char *preferred; /* searched first when model is NULL: the folder a
+                              front end took from $EMBEDLAB_MODEL, or NULL */
     int threads;         /* encoder worker threads (default 2) */
     size_t batch;        /* sentences per batch (default 32) */
     int bf16;            /* bert: the opt-in bf16 fast path where the CPU has it
@@ -36,11 +38,14 @@ typedef struct textenc_opts {
 textenc_opts textenc_opts_default(void);
 
 /* Finds a BERT model folder (one holding config.json and model.safetensors):
- * `explicit_path` if non-NULL (it must be one), else $EMBEDLAB_MODEL, else
- * the first such folder, by name, in $XDG_DATA_HOME/embedlab/models/ and
- * then data/models/ (each may itself be the model folder).  Writes the path
- * to out[cap].  0, or -ERR_NOTFOUND with the places searched in e. */
-int textenc_find_model(const char *explicit_path, char *out, size_t cap, err *e);
+ * `explicit_path` if non-NULL (it must be one), else `preferred` if non-NULL
+ * (it must be one: the front end's $EMBEDLAB_MODEL; the engine reads no such
+ * variable), else the first such folder, by name, in
+ * $XDG_DATA_HOME/embedlab/models/ and then data/models/ (each may itself be
+ * the model folder).  Writes the path to out[cap].  0, or -ERR_NOTFOUND
+ * with the places searched in e. */
+int textenc_find_model(const char *explicit_path, const char *preferred, char *out, size_t cap,
+                       err *e);
 
 /* Opens the bert backend on the folder found by textenc_find_model(o->model).
  * NULL with e set (ERR_NOTFOUND when there is no model: the caller may then

@@ -70,6 +70,12 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(ENGINE_LIBS)
 
+# the TUI's response time: the front end's objects (not main.o) and curses
+TUI_BENCH_OBJ := $(filter-out $(BUILD)/src/ui/main.o,$(UI_OBJ))
+$(BUILD)/bench/bench_tui: bench/bench_tui.c $(TUI_BENCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TUI_BENCH_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
+
 unit: $(TEST_BIN)
 
 test: check-layers $(APP) $(TEST_BIN)

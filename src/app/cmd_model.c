@@ -385,6 +385,47 @@ done:
     return rc;
 }
 
+/* map MODEL: the embedding map as a table (id, category, x, y); the TUI's
+ * map view draws the same lab_map. */
+static int c_map(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *name = a->argv[0];
+    const store_catalog *c;
+    lab_map m;
+    char title[128];
+    table *t;
+    int rc;
+
+    if ((rc = lab_map_make(L, name, &m, e)))
+        return rc;
+    c = lab_catalog(L, e);   /* loaded by lab_map_make */
+    snprintf(title, sizeof title, "map %s", name);
+    t = cmd_table(out, title);
+    rc = -ERR_NOMEM;
+    if (!c || !t || table_set_kind(t, TABLE_MAP) || table_col(t, "id", 0) ||
+        table_col(t, "category", 0) || table_col(t, "x", 1) || table_col(t, "y", 1) ||
+        table_field_num(t, "explained_x", m.explained[0]) ||
+        table_field_num(t, "explained_y", m.explained[1]) ||
+        table_field_num(t, "n", (double)m.n) || table_field_num(t, "dim", (double)m.dim))
+        goto done;
+    for (size_t i = 0; i < m.n; i++) {
+        long r = lab_find_id(L, m.ids[i]);
+        if (table_row(t) || table_str(t, r >= 0 ? c->ext_id[r] : "?") ||
+            table_str(t, m.cat[i] >= 0 ? m.cats[m.cat[i]] : "") ||
+            table_num(t, m.xy[2 * i], 4) || table_num(t, m.xy[2 * i + 1], 4))
+            goto done;
+    }
+    if (table_note(t, "PCA of %zu vectors (%zu-D) to 2-D: x keeps %.1f%% of the variance, "
+                   "y %.1f%%", m.n, m.dim, 100 * m.explained[0], 100 * m.explained[1]))
+        goto done;
+    rc = 0;
+done:
+    lab_map_done(&m);
+    return rc == -ERR_NOMEM ? cmd_nomem(e) : rc;
+}
+
+static const opt_def no_opts[] = {{0}};
+
 static const opt_def train_opts[] = {
     {.name = "update", .type = OPT_FLAG,
      .help = "continue the stored model on the sessions added since"},
@@ -422,5 +463,10 @@ const cmd_def cmd_defs_model[] = {
     {.name = "import vectors", .fn = c_import_vectors, .usage = "import vectors FILE",
      .help = "Read vectors as a model: word2vec files keyed by item id, or .fvecs with one row "
      "per item in id order.", .min_pos = 1, .max_pos = 1, .opts = import_opts},
+    {.name = "map", .fn = c_map, .usage = "map MODEL",
+     .help = "The embedding map: every vector of MODEL projected onto its first two principal "
+     "components, one row per item with its category and x, y, and the share of the variance "
+     "each axis keeps (the TUI's map view, key m, draws the same).",
+     .min_pos = 1, .max_pos = 1, .opts = no_opts},
     {0},
 };

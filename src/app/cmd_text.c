@@ -82,6 +82,7 @@ static textenc *open_encoder(lab *L, const char *model, const textenc_builtin_op
     o.batch = (size_t)batch;
     o.bf16 = bf16;
     o.model = auto_pick || want_builtin ? NULL : model;
+    o.preferred = L->model_dir;
     if (!want_builtin) {
         t = textenc_open_bert(&o, &e2);
         if (t)

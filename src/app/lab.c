@@ -1,5 +1,6 @@
 /* lab.c - the lab facade: database, caches, settings (see lab.h). */
 #include "lab_int.h"
+#include "import.h"
 #include "index.h"
 #include "mem.h"
 #include "table.h"
@@ -47,9 +48,16 @@ const char *lab_hybrid_name(int mode)
     return mode >= 0 && mode < HYBRID_N_MODES ? names[mode] : "?";
 }
 
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+void lab_global_init(void) { pthread_once(&global_once, import_global_init); }
+
 lab *lab_open(const char *db_path, err *e)
 {
-    lab *L = mem_calloc(1, sizeof *L);
+    lab *L;
+
+    lab_global_init();
+    L = mem_calloc(1, sizeof *L);
 
     if (!L) {
         err_set(e, ERR_NOMEM, "out of memory");
@@ -246,7 +254,8 @@ int lab_attr_names(lab *L, const char *const **names, size_t *n, err *e)
         }
         cJSON_Delete(j);
     }
-    qsort(v, nv, sizeof *v, cmp_str);
+    if (nv)
+        qsort(v, nv, sizeof *v, cmp_str);
     for (size_t k = 0; k < L->n_attr_names; k++)
         mem_free(L->attr_names[k]);
     mem_free(L->attr_names);

@@ -150,8 +150,6 @@ int imp_sniff(const char *path, char *buf, size_t cap, err *e);   /* first bytes
 /* Drops the events index when `path` is big (see above); *dropped says so. */
 int imp_events_index_off(imp_ctx *x, const char *path, int *dropped);
 
-/* cJSON allocates through mem.h. */
-void imp_json_hooks(void);
 /* 1 if a cJSON allocation failed since the last reset (then resets if asked). */
 int imp_json_oom(int reset);
 

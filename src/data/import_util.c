@@ -62,7 +62,6 @@ int imp_begin(imp_ctx *x, store *s, const import_opts *o, progress *p, import_re
     x->e = e ? e : &x->own_e;
     memset(x->r, 0, sizeof *x->r);
     err_clear(x->e);
-    imp_json_hooks();
     /* Bulk mode: a big page cache keeps the events index in memory for the
      * whole transaction (2M events: 43k/s with the 2 MiB default cache), and
      * the id map already guarantees every event's item exists, so SQLite's
@@ -838,7 +837,7 @@ int imp_json_oom(int reset)
     return v;
 }
 
-void imp_json_hooks(void)
+void import_global_init(void)
 {
     cJSON_Hooks h = { json_alloc, mem_free };
     cJSON_InitHooks(&h);

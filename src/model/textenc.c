@@ -98,9 +98,10 @@ static int search_root(const char *root, char *out, size_t cap)
     return found;
 }
 
-int textenc_find_model(const char *explicit_path, char *out, size_t cap, err *e)
+int textenc_find_model(const char *explicit_path, const char *preferred, char *out, size_t cap,
+                       err *e)
 {
-    const char *env = getenv("EMBEDLAB_MODEL"), *xdg = getenv("XDG_DATA_HOME");
+    const char *env = preferred, *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
     char root[4200];
 
@@ -139,7 +140,7 @@ textenc *textenc_open_bert(const textenc_opts *o, err *e)
         err_set(e, ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (textenc_find_model(o->model, t->path, sizeof t->path, e) != 0)
+    if (textenc_find_model(o->model, o->preferred, t->path, sizeof t->path, e) != 0)
         goto fail;
     bo.threads = o->threads > 0 ? o->threads : bo.threads;
     bo.batch = o->batch ? o->batch : bo.batch;

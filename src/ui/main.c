@@ -11,6 +11,9 @@
 #include "front.h"
 #include "tui.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,65 +63,98 @@ static void fix_blas_core(char **argv)
     /* exec failed: carry on with the slow kernels */
 }
 
+/* A whole number for --max-frames: digits only, within int. */
+static int parse_count(const char *opt, const char *v, int *out)
+{
+    char *end;
+    long x;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (!*v || *end || errno == ERANGE || x < 0 || x > INT_MAX) {
+        fprintf(stderr, "embedlab: %s: '%s' is not a whole number\n", opt, v);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+enum { OPT_DB = 256, OPT_BATCH, OPT_TUI, OPT_NO_TUI, OPT_MAX_FRAMES, OPT_JSON, OPT_CSV,
+       OPT_STRICT, OPT_NO_TIMING };
+
 int main(int argc, char **argv)
 {
+    static const struct option longs[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"batch", no_argument, NULL, OPT_BATCH},
+        {"tui", no_argument, NULL, OPT_TUI},
+        {"no-tui", no_argument, NULL, OPT_NO_TUI},
+        {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"no-timing", no_argument, NULL, OPT_NO_TIMING},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     const char *db = "embedlab.db", *script = NULL;
     const char **cmds = NULL;
-    int n_cmds = 0, batch = 0, rc = 0, tui = -1, max_frames = 0, bench_similar = 0;
+    int n_cmds = 0, batch = 0, rc = 0, tui = -1, max_frames = 0, no_timing = 0, c;
     front f = {0};
     err e;
 
     fix_blas_core(argv);
     setlocale(LC_ALL, "");
+    /* process-wide library hooks, once, before any thread or engine call */
+    lab_global_init();
     cmds = calloc((size_t)argc + 1, sizeof *cmds);
     if (!cmds)
         return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--db") == 0 && i + 1 < argc)
-            db = argv[++i];
-        else if (strncmp(a, "--db=", 5) == 0)
-            db = a + 5;
-        else if (strcmp(a, "-c") == 0 && i + 1 < argc)
-            cmds[n_cmds++] = argv[++i];
-        else if (strcmp(a, "--batch") == 0)
-            batch = 1;
-        else if (strcmp(a, "--tui") == 0)
-            tui = 1;
-        else if (strcmp(a, "--no-tui") == 0)
-            tui = 0;
-        else if (strcmp(a, "--max-frames") == 0 && i + 1 < argc)
-            max_frames = atoi(argv[++i]);
-        else if (strcmp(a, "--bench-similar") == 0 && i + 1 < argc)   /* hidden: bench */
-            bench_similar = atoi(argv[++i]);
-        else if (strcmp(a, "--json") == 0)
-            f.out_fmt = OUT_JSON;
-        else if (strcmp(a, "--csv") == 0)
-            f.out_fmt = OUT_CSV;
-        else if (strcmp(a, "--strict") == 0)
-            f.strict = 1;
-        else if (strcmp(a, "--no-timing") == 0)
-            ;  /* applied after the lab opens */
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    opterr = 0;   /* messages below, in our words */
+    while ((c = getopt_long(argc, argv, ":c:hV", longs, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: db = optarg; break;
+        case 'c': cmds[n_cmds++] = optarg; break;
+        case OPT_BATCH: batch = 1; break;
+        case OPT_TUI: tui = 1; break;
+        case OPT_NO_TUI: tui = 0; break;
+        case OPT_MAX_FRAMES:
+            if (parse_count("--max-frames", optarg, &max_frames)) {
+                free(cmds);
+                return 2;
+            }
+            break;
+        case OPT_JSON: f.out_fmt = OUT_JSON; break;
+        case OPT_CSV: f.out_fmt = OUT_CSV; break;
+        case OPT_STRICT: f.strict = 1; break;
+        case OPT_NO_TIMING: no_timing = 1; break;
+        case 'h':
             usage(stdout);
             free(cmds);
             return 0;
-        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+        case 'V':
             printf("embedlab %s (OpenBLAS core %s)\n", EMBEDLAB_VERSION, vec_blas_core());
             free(cmds);
             return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "embedlab: unknown option '%s'\n", a);
+        case ':':
+            fprintf(stderr, "embedlab: option '%s' requires an argument\n", argv[optind - 1]);
             usage(stderr);
             free(cmds);
             return 2;
-        } else if (!script)
-            script = a;
-        else {
+        default:
+            fprintf(stderr, "embedlab: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            free(cmds);
+            return 2;
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (script) {
             fprintf(stderr, "embedlab: only one SCRIPT may be given\n");
             free(cmds);
             return 2;
         }
+        script = argv[optind];
     }
 
     f.L = lab_open(db, &e);
@@ -127,14 +163,19 @@ int main(int argc, char **argv)
         free(cmds);
         return 1;
     }
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--no-timing") == 0)
-            lab_set_no_timing(f.L, 1);
+    lab_set_no_timing(f.L, no_timing);
+    /* the engine reads no environment: the front end passes the model folder */
+    if (lab_set_model_dir(f.L, getenv("EMBEDLAB_MODEL"), &e)) {
+        fprintf(stderr, "embedlab: %s\n", e.msg);
+        lab_close(f.L);
+        free(cmds);
+        return 1;
+    }
     int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     if (tui < 0)
         tui = tty && !batch && !script && n_cmds == 0 && f.out_fmt == OUT_TEXT;
     if (tui && n_cmds == 0 && !script) {
-        rc = tui_main_bench(f.L, max_frames, bench_similar);
+        rc = tui_main(f.L, max_frames);
         lab_close(f.L);
         free(cmds);
         return rc;

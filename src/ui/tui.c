@@ -254,56 +254,10 @@ done:
     table_list_done(&b);
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-/* --bench-similar N: N `similar` queries over the catalog, each timed from
- * submit (what Enter does) to the frame on the terminal (doupdate); the
- * command part (cmd_exec + view model) is also reported alone. */
-typedef struct bench_out {
-    double p50, p95, max, cmd_p50, cmd_p95;
-} bench_out;
-
-static int bench(tui_ui *u, int n, bench_out *o)
-{
-    const store_catalog *c = lab_catalog(u->L, NULL);
-    double *ms = mem_calloc((size_t)n, sizeof *ms), *cm = mem_calloc((size_t)n, sizeof *cm);
-
-    if (!c || c->n == 0 || !ms || !cm) {
-        mem_free(ms);
-        mem_free(cm);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        char line[128];
-        snprintf(line, sizeof line, "similar %s", c->ext_id[((size_t)i * 7919) % c->n]);
-        double t0 = progress_now();
-        tui_submit(u, line);
-        double t1 = progress_now();
-        tui_draw(u);
-        ms[i] = (progress_now() - t0) * 1000;
-        cm[i] = (t1 - t0) * 1000;
-    }
-    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    qsort(cm, (size_t)n, sizeof *cm, cmp_double);
-    o->p50 = ms[(size_t)(0.50 * (n - 1))];
-    o->p95 = ms[(size_t)(0.95 * (n - 1) + 0.5)];
-    o->max = ms[n - 1];
-    o->cmd_p50 = cm[(size_t)(0.50 * (n - 1))];
-    o->cmd_p95 = cm[(size_t)(0.95 * (n - 1) + 0.5)];
-    mem_free(ms);
-    mem_free(cm);
-    return 0;
-}
-
-int tui_main_bench(lab *L, int max_frames, int bench_similar)
+int tui_main(lab *L, int max_frames)
 {
     tui_ui *u = mem_calloc(1, sizeof *u);
     int frames = 0, rc = 0;
-    bench_out bo = {0};
 
     if (!u)
         return 1;
@@ -324,11 +278,7 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     else
         tui_status(u, 0, "/ command line   ? help   q quit   - an empty lab: try `gen demo`, "
                    "then `train item2vec`");
-    if (bench_similar > 0) {
-        rc = bench(u, bench_similar, &bo) ? 1 : 0;
-        bench_similar = rc ? -1 : bench_similar;
-    }
-    while (bench_similar == 0) {
+    for (;;) {
         tui_draw(u);
         frames++;
         if (max_frames > 0 && frames >= max_frames)
@@ -373,12 +323,6 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     }
     tui_input_done(u);
     term_done();
-    if (bench_similar > 0)
-        fprintf(stderr, "bench-similar: %d queries, submit to frame drawn: p50 %.3f ms, "
-                "p95 %.3f ms, max %.3f ms; of which cmd_exec + view model: p50 %.3f ms, "
-                "p95 %.3f ms\n", bench_similar, bo.p50, bo.p95, bo.max, bo.cmd_p50, bo.cmd_p95);
-    else if (bench_similar < 0)
-        fprintf(stderr, "bench-similar: no catalog to query\n");
     tui_map_free(u->map);
     tui_text_done(&u->text);
     table_list_done(&u->metrics);
@@ -386,4 +330,3 @@ int tui_main_bench(lab *L, int max_frames, int bench_similar)
     return rc;
 }
 
-int tui_main(lab *L, int max_frames) { return tui_main_bench(L, max_frames, 0); }

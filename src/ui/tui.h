@@ -135,10 +135,7 @@ void tui_bounds(const float *xy, size_t n, double trim, double box[4]);
 
 /* ---- the curses side ------------------------------------------------- */
 /* Runs the full-screen interface on L until the user quits or max_frames
- * frames were drawn (0 = unlimited).  bench_similar > 0 instead times that
- * many `similar` queries from submit to frame drawn and prints p50/p95 to
- * stderr after leaving the screen.  Returns the exit status. */
+ * frames were drawn (0 = unlimited).  Returns the exit status. */
 int tui_main(lab *L, int max_frames);
-int tui_main_bench(lab *L, int max_frames, int bench_similar);
 
 #endif

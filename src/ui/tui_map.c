@@ -6,9 +6,10 @@
  * run when the selection changes) bold "•", so one sees whether behaviour
  * and text put the same items close together.
  *
- * Projections are cached per model version, so reopening the map is free;
- * they are computed on the main thread when no job runs (the lab has one
- * writer) - 2,000 x 384 floats take a few milliseconds.
+ * The projection is the engine's (lab_map_make, what the `map` command
+ * prints); it is computed when the map opens, on the main thread when no
+ * job runs (the lab has one writer) - 2,000 x 384 floats take a few
+ * milliseconds.
  */
 #include "tui_int.h"
 #include "mem.h"
@@ -19,35 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAP_MAX_CATS 64
-
 typedef struct map_side {
     char model[16];          /* "item2vec" | "text" */
     char title[128];
     char msg[ERR_MSG_LEN + 64]; /* why there is no map ("" when there is) */
-    int64_t version;
-    size_t n;
-    float *xy;               /* n x 2 */
-    int64_t *ids;            /* n item ids */
-    short *cat;              /* n category indexes, -1 unknown */
+    int have;                /* m holds a map */
+    lab_map m;               /* the engine's map of the model (lab_map_make) */
     double box[4];
 } map_side;
 
 struct tui_map {
     map_side side[2];
-    char *cats[MAP_MAX_CATS];
-    size_t n_cats;
 };
 
 static void side_clear(map_side *s)
 {
-    mem_free(s->xy);
-    mem_free(s->ids);
-    mem_free(s->cat);
-    s->xy = NULL;
-    s->ids = NULL;
-    s->cat = NULL;
-    s->n = 0;
+    lab_map_done(&s->m);
+    s->have = 0;
 }
 
 void tui_map_free(tui_map *m)
@@ -56,36 +45,26 @@ void tui_map_free(tui_map *m)
         return;
     for (int i = 0; i < 2; i++)
         side_clear(&m->side[i]);
-    for (size_t i = 0; i < m->n_cats; i++)
-        mem_free(m->cats[i]);
     mem_free(m);
 }
 
-/* Category index of a name, adding it (up to MAP_MAX_CATS; later ones -1). */
-static int cat_index(tui_map *m, const char *name)
+/* The categories (and so the colours) of whichever side has a map. */
+static const lab_map *legend_map(const tui_map *m)
 {
-    for (size_t i = 0; i < m->n_cats; i++)
-        if (strcmp(m->cats[i], name) == 0)
-            return (int)i;
-    if (m->n_cats >= MAP_MAX_CATS)
-        return -1;
-    size_t len = strlen(name) + 1;
-    char *c = mem_alloc(len);
-    if (!c)
-        return -1;
-    memcpy(c, name, len);
-    m->cats[m->n_cats] = c;
-    return (int)m->n_cats++;
+    return m->side[0].have ? &m->side[0].m : m->side[1].have ? &m->side[1].m : NULL;
 }
 
 static int side_build(tui_ui *u, map_side *s, const char *label)
 {
     err e;
-    lab_model *lm = lab_model_get(u->L, s->model, &e);
+    lab_map m;
+    int rc;
 
-    if (!lm) {
-        side_clear(s);
-        s->version = -1;
+    rc = lab_map_make(u->L, s->model, &m, &e);
+    if (rc == -ERR_NOMEM)
+        return rc;
+    side_clear(s);
+    if (rc) {
         snprintf(s->msg, sizeof s->msg, "%s: %s", label,
                  e.code == ERR_NOTFOUND ? (strcmp(s->model, "text") == 0
                                                ? "no text vectors yet (`encode text`)"
@@ -93,34 +72,12 @@ static int side_build(tui_ui *u, map_side *s, const char *label)
                                         : e.msg);
         return 0;
     }
-    if (s->xy && s->version == lm->info.version && s->n == lm->unit.n)
-        return 0;   /* cached */
-    side_clear(s);
     s->msg[0] = '\0';
-    size_t n = lm->unit.n;
-    s->xy = mem_array(n ? n : 1, 2 * sizeof(float));
-    s->ids = mem_array(n ? n : 1, sizeof *s->ids);
-    s->cat = mem_array(n ? n : 1, sizeof *s->cat);
-    if (!s->xy || !s->ids || !s->cat) {
-        side_clear(s);
-        return -ERR_NOMEM;
-    }
-    if (vec_pca2(lm->unit.data, n, lm->unit.dim, s->xy, &e) != 0) {
-        side_clear(s);
-        snprintf(s->msg, sizeof s->msg, "%s: %s", label, e.msg);
-        return 0;
-    }
-    s->n = n;
-    s->version = lm->info.version;
-    memcpy(s->ids, lm->unit.ids, n * sizeof *s->ids);
-    const store_catalog *c = lab_catalog(u->L, NULL);
-    for (size_t i = 0; i < n; i++) {
-        long r = c ? lab_find_id(u->L, s->ids[i]) : -1;
-        s->cat[i] = (short)(r >= 0 ? cat_index(u->map, c->category[r]) : -1);
-    }
-    tui_bounds(s->xy, n, 0.01, s->box);
-    snprintf(s->title, sizeof s->title, "%s: PCA of %zu vectors (%zu-D)", label, n,
-             lm->unit.dim);
+    s->m = m;
+    s->have = 1;
+    tui_bounds(m.xy, m.n, 0.01, s->box);
+    snprintf(s->title, sizeof s->title, "%s: PCA of %zu vectors (%zu-D), %.0f%% + %.0f%% of "
+             "the variance", label, m.n, m.dim, 100 * m.explained[0], 100 * m.explained[1]);
     return 0;
 }
 
@@ -173,17 +130,22 @@ void tui_map_follow(tui_ui *u)
 
 static long side_find(const map_side *s, int64_t id)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->ids[i] == id)
-            return (long)i;
-    return -1;
+    size_t n = s->have ? s->m.n : 0, lo = 0, hi = n;   /* ids ascend */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->m.ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && s->m.ids[lo] == id ? (long)lo : -1;
 }
 
 /* Canvas cell of point i, or -1. */
 static int cell_of(const map_side *s, const tui_canvas *c, size_t i)
 {
-    double fx = (s->xy[2 * i] - s->box[0]) / (s->box[2] - s->box[0]);
-    double fy = 1.0 - (s->xy[2 * i + 1] - s->box[1]) / (s->box[3] - s->box[1]);
+    double fx = (s->m.xy[2 * i] - s->box[0]) / (s->box[2] - s->box[0]);
+    double fy = 1.0 - (s->m.xy[2 * i + 1] - s->box[1]) / (s->box[3] - s->box[1]);
     if (!(fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1))
         return -1;
     int dx = (int)(fx * (c->w * 2 - 1) + 0.5), dy = (int)(fy * (c->h * 4 - 1) + 0.5);
@@ -206,12 +168,12 @@ static void draw_side(tui_ui *u, const map_side *s, const tui_pane *nb, int x, i
     attron(term_attr(TERM_TITLE));
     mvaddstr(y, x, line);
     attroff(term_attr(TERM_TITLE));
-    if (s->msg[0] || h < 2 || tui_canvas_init(&c, w, h - 1) != 0)
+    if (!s->have || h < 2 || tui_canvas_init(&c, w, h - 1) != 0)
         return;
-    for (size_t i = 0; i < s->n; i++) {
-        double fx = (s->xy[2 * i] - s->box[0]) / (s->box[2] - s->box[0]);
-        double fy = 1.0 - (s->xy[2 * i + 1] - s->box[1]) / (s->box[3] - s->box[1]);
-        tui_canvas_plot(&c, fx, fy, s->cat[i]);
+    for (size_t i = 0; i < s->m.n; i++) {
+        double fx = (s->m.xy[2 * i] - s->box[0]) / (s->box[2] - s->box[0]);
+        double fy = 1.0 - (s->m.xy[2 * i + 1] - s->box[1]) / (s->box[3] - s->box[1]);
+        tui_canvas_plot(&c, fx, fy, s->m.cat[i] < 32767 ? s->m.cat[i] : -1);
     }
     for (int i = 0; i < c.w * c.h; i++) {
         char cell[4];
@@ -266,9 +228,10 @@ void tui_map_draw(tui_ui *u, int y0, int h, int w)
     draw_side(u, &m->side[1], nb1, pw + 1, y0 + 1, w - pw - 1, ch);
     /* legend: a coloured block per category, as many as fit on two lines */
     int x = 0, y = y0 + h - legend_h;
-    for (size_t i = 0; i < m->n_cats; i++) {
+    const lab_map *lg = legend_map(m);
+    for (size_t i = 0; lg && i < lg->n_cats; i++) {
         char item[160];
-        snprintf(item, sizeof item, "%s ", m->cats[i]);
+        snprintf(item, sizeof item, "%s ", lg->cats[i]);
         int iw = 2 + tui_width(item);
         if (x + iw >= w) {
             if (++y >= y0 + h)

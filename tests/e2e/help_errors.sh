@@ -61,4 +61,17 @@ print([r["value"] for r in t["rows"] if r["field"] == "brand"][0])' 2>/dev/null)
 out=$(run "items brand=$brand limit=100")
 grep -q 'I00010' <<<"$out" || fail "items brand=$brand lacks I00010: $out"
 grep -q 'matching items shown' <<<"$out" || fail "items brand=: $out"
+# the command line: an option without its value is named as such
+for opt in --db -c --max-frames; do
+    "$app" $opt >/dev/null 2>"$tmp/err"; rc=$?
+    [ $rc -eq 2 ] || fail "$opt without a value exited $rc"
+    grep -q "^embedlab: option '$opt' requires an argument$" "$tmp/err" ||
+        fail "$opt without a value: $(head -1 "$tmp/err")"
+done
+"$app" --bogus >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "--bogus exit"
+grep -q "^embedlab: unknown option '--bogus'$" "$tmp/err" || fail "--bogus: $(head -1 "$tmp/err")"
+"$app" --max-frames 12x >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "--max-frames 12x exit"
+grep -q "is not a whole number" "$tmp/err" || fail "--max-frames 12x: $(cat "$tmp/err")"
+# --db=FILE and -cCOMMAND forms still work
+"$app" --db="$tmp/db" -cinfo | grep -q '^items  *60$' || fail "--db=FILE -cCOMMAND"
 echo ok

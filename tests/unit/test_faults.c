@@ -472,6 +472,7 @@ static void test_empty_index_roundtrip(void **st)
 
 int main(void)
 {
+    lab_global_init();   /* cJSON allocates through mem.h, as in the program */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_and_lab_open),
         cmocka_unit_test(test_imports),

@@ -896,6 +896,7 @@ static void test_bad_catalogue(void **state)
 
 int main(void)
 {
+    import_global_init();   /* cJSON allocates through mem.h, as in the program */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_catalog_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_tsv, setup, teardown),

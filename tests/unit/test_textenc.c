@@ -25,9 +25,9 @@ static void test_find_model_order(void **st)
     err e;
     (void)st;
     unsetenv("EMBEDLAB_MODEL");
-    assert_int_equal(textenc_find_model(TINY_DIR "/", out, sizeof out, &e), 0);
+    assert_int_equal(textenc_find_model(TINY_DIR "/", NULL, out, sizeof out, &e), 0);
     assert_string_equal(out, TINY_DIR);
-    assert_int_equal(textenc_find_model("fixtures", out, sizeof out, &e), -ERR_NOTFOUND);
+    assert_int_equal(textenc_find_model("fixtures", NULL, out, sizeof out, &e), -ERR_NOTFOUND);
     assert_non_null(strstr(e.msg, "not a model folder"));
     /* $XDG_DATA_HOME/embedlab/models/<name>/ */
     assert_int_equal(fx_copy_model(TINY_DIR, dir, sizeof dir), 0);
@@ -44,14 +44,17 @@ static void test_find_model_order(void **st)
         assert_int_equal(system(cmd), 0);
     }
     setenv("XDG_DATA_HOME", xdg, 1);
-    assert_int_equal(textenc_find_model(NULL, out, sizeof out, &e), 0);
+    assert_int_equal(textenc_find_model(NULL, NULL, out, sizeof out, &e), 0);
     assert_string_equal(out, sub);
-    /* $EMBEDLAB_MODEL wins over XDG */
-    setenv("EMBEDLAB_MODEL", dir, 1);
-    assert_int_equal(textenc_find_model(NULL, out, sizeof out, &e), 0);
+    /* the preferred folder ($EMBEDLAB_MODEL, passed by the front end) wins
+     * over XDG; the variable itself is not read by the engine */
+    assert_int_equal(textenc_find_model(NULL, dir, out, sizeof out, &e), 0);
     assert_string_equal(out, dir);
+    assert_int_equal(textenc_find_model(NULL, "/nonexistent", out, sizeof out, &e),
+                     -ERR_NOTFOUND);
     setenv("EMBEDLAB_MODEL", "/nonexistent", 1);
-    assert_int_equal(textenc_find_model(NULL, out, sizeof out, &e), -ERR_NOTFOUND);
+    assert_int_equal(textenc_find_model(NULL, NULL, out, sizeof out, &e), 0);
+    assert_string_equal(out, sub);
     unsetenv("EMBEDLAB_MODEL");
     /* the label is the folder name */
     textenc *t = textenc_open_bert(NULL, &e);
@@ -59,7 +62,7 @@ static void test_find_model_order(void **st)
     assert_string_equal(textenc_label(t), "all-MiniLM-L6-v2");
     assert_string_equal(textenc_kind_name(t), "bert");
     setenv("XDG_DATA_HOME", "/nonexistent", 1);
-    assert_int_equal(textenc_find_model(NULL, out, sizeof out, &e), -ERR_NOTFOUND);
+    assert_int_equal(textenc_find_model(NULL, NULL, out, sizeof out, &e), -ERR_NOTFOUND);
     assert_non_null(strstr(e.msg, "no text model found"));
     unsetenv("XDG_DATA_HOME");
     textenc_free(t);
