@@ -6,8 +6,13 @@
  *   Precision@k = |L@k ∩ R| / k
  *   Recall@k    = |L@k ∩ R| / |R|          (= hit rate when |R| = 1)
  *   NDCG@k      = sum_{i<k, L_i in R} 1/log2(i+2)  /  sum_{i<min(k,|R|)} 1/log2(i+2)
- *   MRR         = 1 / (rank of the first relevant item), 0 if none in L@k
+ *   MRR@k       = 1 / (rank of the first relevant item), 0 if none in L@k
  * A list shorter than k is not padded: missing ranks count as misses.
+ *
+ * Intervals: eval_boot resamples the queries (users) with replacement, and
+ * the training repeats when there are several, computing every method's mean
+ * on the same resample, so one set of resamples gives each figure's 95%
+ * percentile interval and a paired test between any two methods.
  */
 #ifndef EMBEDLAB_EVAL_H
 #define EMBEDLAB_EVAL_H
@@ -81,5 +86,29 @@ enum { EVAL_SPLIT_LAST, EVAL_SPLIT_TIME };
 int eval_split_make(const store_corpus *c, int mode, size_t max_cases, uint64_t seed,
                     eval_split *out, err *e);
 void eval_split_done(eval_split *s);
+
+/* ---- bootstrap over queries and training repeats -------------------------- */
+/* vals[row] holds one method's per-query figures: n_rep x n_cases x n_met
+ * doubles, row-major (repeat, then query, then metric).  A resample draws a
+ * repeat uniformly and n_cases queries with replacement; every row and
+ * metric is averaged over that same draw (so differences are paired). */
+typedef struct eval_boot {
+    size_t n_rows, n_met, n_boot;
+    double *means;      /* n_boot x n_rows x n_met, owned */
+} eval_boot;
+
+/* Runs n_boot resamples with a seeded generator (same seed, same result).
+ * 0 or -ERR_NOMEM / -ERR_USAGE (a zero count). */
+int eval_boot_run(eval_boot *b, const double *const *vals, size_t n_rows, size_t n_rep,
+                  size_t n_cases, size_t n_met, size_t n_boot, uint64_t seed, err *e);
+void eval_boot_done(eval_boot *b);   /* NULL-safe */
+/* The central `level` (0.95) percentile interval of a row's metric. */
+void eval_boot_ci(const eval_boot *b, size_t row, size_t met, double level, double *lo /* OUT */,
+                  double *hi /* OUT */);
+/* Two-sided paired p-value for "rows a and b have the same mean": twice the
+ * smaller share of resamples on either side of zero of mean_a - mean_b,
+ * counted as (count + 1) / (n_boot + 1) and at most 1 (identical rows: 1);
+ * the smallest it can be is 2 / (n_boot + 1). */
+double eval_boot_p(const eval_boot *b, size_t a, size_t bb, size_t met);
 
 #endif

@@ -28,6 +28,11 @@ int table_str(table *t, const char *s);
 int table_fmt(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int table_int(table *t, int64_t v);
 int table_num(table *t, double v, int decimals);   /* NaN renders as "-" / null */
+/* A number with an interval [lo, hi] (a NaN in any: a plain table_num).
+ * Text shows "v ±h" with h half the interval's width, then `mark` (may be
+ * NULL); JSON and CSV give the value and, beside the column, "COL lo" and
+ * "COL hi". */
+int table_num_ci(table *t, double v, double lo, double hi, int decimals, const char *mark);
 int table_note(table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* What a table holds, for front ends that show some kinds specially (the
  * TUI's panes, metrics, map).  JSON output names it ("kind":"similar"). */
@@ -65,6 +70,8 @@ size_t table_n_notes(const table *t);
 const char *table_col_name(const table *t, size_t c);
 const char *table_cell(const table *t, size_t r, size_t c);   /* "" when missing */
 int table_cell_num(const table *t, size_t r, size_t c, double *v); /* 1 if numeric */
+/* 1 (and the bounds) if the cell was made by table_num_ci with an interval. */
+int table_cell_ci(const table *t, size_t r, size_t c, double *lo, double *hi);
 const char *table_note_at(const table *t, size_t i);
 
 int table_render_text(const table *t, FILE *out);

@@ -614,7 +614,8 @@ const cmd_def cmd_defs_data[] = {
      .min_pos = 1, .max_pos = 1, .opts = sessions_opts},
     {.name = "load movielens", .fn = c_load_movielens, .usage = "load movielens DIR",
      .help = "Import a MovieLens folder (ml-latest-small or ml-100k): movies become items, each "
-     "user's ratings in time order become that user's session.",
+     "user's ratings in time order become that user's session. Every rating is kept unless "
+     "--min-rating R is given (default 0); --min-rating 4 keeps ratings of 4 and above.",
      .min_pos = 1, .max_pos = 1, .opts = movielens_opts},
     {.name = "gen demo", .fn = c_gen_demo, .usage = "gen demo",
      .help = "Generate the synthetic demo shop (see data/demo/README.md) into the database, or "

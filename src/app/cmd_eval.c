@@ -1,340 +1,18 @@
-/* cmd_eval.c - eval and compare: hold out each user's last item, train
- * Item2Vec on the rest (no leakage), and measure every recommender on the
- * held-out items.
- *
- * The text vectors come from item text only, never from events, so the
- * stored text model is used as is.  Item2Vec is retrained on the training
- * split with the stored model's parameters (or the defaults) and never
- * saved.  Popularity counts only training events.
+/* cmd_eval.c - eval and compare: parse the options, run evalrun (split,
+ * retraining without leakage, every method on every held-out item,
+ * bootstrap), and lay its rows out as a table.  `eval` and `compare` share
+ * one definition of every figure; they differ in rows and columns.
  */
 #include "cmd_int.h"
-#include "eval.h"
-#include "index.h"
-#include "item2vec.h"
+#include "evalrun.h"
+#include "tune.h"
 #include "mem.h"
-#include "recommend.h"
 
-#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define EVAL_MAX_ROWS 12
-#define COMPARE_RECALL_K 50
-
-typedef struct eval_row {
-    char name[48];
-    int method;
-    rec_models ms;
-    eval_acc acc;          /* metrics at k */
-    eval_acc acc_r;        /* recall at COMPARE_RECALL_K (compare) */
-    double mem_mb;
-} eval_row;
-
-typedef struct eval_run {
-    eval_split split;
-    lab_model i2v;         /* trained on the split, never stored */
-    lab_model i2v_out;     /* its output vectors */
-    lab_model text_flat;   /* shallow copy of the stored text model, no index */
-    lab_model text_ivf;    /* shallow copy with a temporary IVF index */
-    vindex *ivf;
-    int64_t *pop;
-    size_t n_pop;
-    i2v_stats st;
-    lab_model *text;       /* the stored text model or NULL */
-    eval_row rows[EVAL_MAX_ROWS];
-    size_t n_rows;
-} eval_run;
-
-typedef struct count_id {
-    int64_t count, id;
-} count_id;
-
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
-static int cmp_count_desc(const void *x, const void *y)
-{
-    const count_id *a = x, *b = y;
-    if (a->count != b->count)
-        return a->count < b->count ? 1 : -1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-/* Items by descending frequency in the training events. */
-static int popularity(const store_corpus *c, eval_run *r, err *e)
-{
-    int64_t *ids = mem_array(c->n_tok + 1, sizeof *ids);
-    count_id *ci = mem_array(c->n_tok + 1, sizeof *ci);
-    size_t n = 0;
-
-    if (!ids || !ci) {
-        mem_free(ids);
-        mem_free(ci);
-        return cmd_nomem(e);
-    }
-    memcpy(ids, c->items, c->n_tok * sizeof *ids);
-    qsort(ids, c->n_tok, sizeof *ids, cmp_i64);
-    for (size_t i = 0; i < c->n_tok; i++) {
-        if (n && ci[n - 1].id == ids[i])
-            ci[n - 1].count++;
-        else
-            ci[n++] = (count_id){1, ids[i]};
-    }
-    qsort(ci, n, sizeof *ci, cmp_count_desc);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = ci[i].id;
-    mem_free(ci);
-    r->pop = ids;
-    r->n_pop = n;
-    return 0;
-}
-
-static int make_model(lab_model *m, const vecset *src, const char *name, err *e)
-{
-    int rc;
-    memset(m, 0, sizeof *m);
-    snprintf(m->info.name, sizeof m->info.name, "%s", name);
-    m->vs = *src;   /* takes ownership */
-    if ((rc = vecset_init(&m->unit, src->n, src->dim, e)))
-        return rc;
-    memcpy(m->unit.ids, src->ids, src->n * sizeof *src->ids);
-    memcpy(m->unit.data, src->data, src->n * src->dim * sizeof(float));
-    vecset_normalize(&m->unit);
-    return 0;
-}
-
-static void run_done(eval_run *r)
-{
-    for (size_t i = 0; i < r->n_rows; i++) {
-        eval_acc_done(&r->rows[i].acc);
-        eval_acc_done(&r->rows[i].acc_r);
-    }
-    vecset_done(&r->i2v.vs);
-    vecset_done(&r->i2v.unit);
-    vecset_done(&r->i2v_out.vs);
-    vecset_done(&r->i2v_out.unit);
-    index_free(r->ivf);
-    mem_free(r->pop);
-    eval_split_done(&r->split);
-}
-
-/* Trains item2vec on the split with the stored model's parameters. */
-static int train_split(lab *L, eval_run *r, err *e)
-{
-    i2v_params p = i2v_params_default();
-    store_model sm;
-    i2v_model out = {0};
-    int rc;
-
-    if (store_model_get(L->db, "item2vec", &sm, NULL) == 0) {
-        cJSON *j = sm.params ? cJSON_Parse(sm.params) : NULL, *f;
-        cJSON_ArrayForEach(f, j) {
-            char v[64];
-            if (!f->string || strcmp(f->string, "sg") == 0 || strcmp(f->string, "hs") == 0)
-                continue;
-            if (cJSON_IsNumber(f))
-                snprintf(v, sizeof v, "%.17g", f->valuedouble);
-            else if (cJSON_IsString(f))
-                snprintf(v, sizeof v, "%s", f->valuestring);
-            else
-                continue;
-            i2v_params_set(&p, f->string, v, NULL);   /* unknown keys are skipped */
-        }
-        cJSON_Delete(j);
-        store_model_done(&sm);
-    }
-    rc = i2v_train(&r->split.train, &p, NULL, &out, &L->prog, &r->st, e);
-    progress_end(&L->prog);
-    if (rc) {
-        i2v_model_done(&out);
-        return rc;
-    }
-    if ((rc = make_model(&r->i2v, &out.vecs, "item2vec (eval split)", e))) {
-        vecset_done(&out.ctx);
-        return rc;
-    }
-    return make_model(&r->i2v_out, &out.ctx, "item2vec out (eval split)", e);
-}
-
-static int add_row(eval_run *r, lab *L, const char *name, int method, lab_model *i2v,
-                   lab_model *text, int hybrid, double mem_mb, err *e)
-{
-    eval_row *w = &r->rows[r->n_rows];
-    memset(w, 0, sizeof *w);
-    snprintf(w->name, sizeof w->name, "%s", name);
-    w->method = method;
-    w->ms.i2v = i2v;
-    w->ms.i2v_out = i2v && L->set.i2v_inout ? &r->i2v_out : NULL;
-    w->ms.text = text;
-    w->ms.pop_ids = r->pop;
-    w->ms.n_pop = r->n_pop;
-    w->ms.hybrid = hybrid;
-    w->ms.alpha = L->set.alpha;
-    w->ms.hist_last = L->set.history;
-    w->mem_mb = mem_mb;
-    if (eval_acc_init(&w->acc, L->cat.n, e) || eval_acc_init(&w->acc_r, L->cat.n, e))
-        return -ERR_NOMEM;
-    r->n_rows++;
-    return 0;
-}
-
-static double model_mb(const lab_model *m)
-{
-    double b = m ? (double)m->vs.n * m->vs.dim * sizeof(float) : 0;
-    if (m && m->index) {
-        index_stats st;
-        index_info(m->index, &st);
-        b += (double)st.memory_bytes;
-    }
-    return b / 1e6;
-}
-
-static int prepare(lab *L, eval_run *r, int split, size_t max_cases, uint64_t seed, int compare,
-                   err *e)
-{
-    const store_corpus *c = lab_corpus(L, e);
-    err e2;
-    int rc;
-
-    if (!c || !lab_catalog(L, e))
-        return -e->code;
-    if ((rc = eval_split_make(c, split, max_cases, seed, &r->split, e)))
-        return rc;
-    if (r->split.n_cases == 0)
-        return err_set(e, ERR_STATE, "eval: no user or session has two events to split");
-    if ((rc = popularity(&r->split.train, r, e)) || (rc = train_split(L, r, e)))
-        return rc;
-    r->text = lab_model_get(L, "text", &e2);
-    if (r->text) {
-        r->text_flat = *r->text;
-        r->text_flat.index = NULL;
-    }
-    lab_model *tx = r->text ? &r->text_flat : NULL;
-    double i2v_mb = model_mb(&r->i2v), tx_mb = model_mb(tx);
-    if (!compare) {
-        lab_model *txi = r->text;   /* with its index, as queries use it */
-        if ((rc = add_row(r, L, "Item2Vec", REC_ITEM2VEC, &r->i2v, NULL, 0, i2v_mb, e)) ||
-            (rc = add_row(r, L, "LLM", REC_TEXT, NULL, txi, 0, model_mb(txi), e)) ||
-            (rc = add_row(r, L, "Hybrid", REC_HYBRID, &r->i2v, txi, L->set.hybrid,
-                          i2v_mb + model_mb(txi), e)) ||
-            (rc = add_row(r, L, "Popularity", REC_POPULAR, NULL, NULL, 0, 0, e)))
-            return rc;
-        return 0;
-    }
-    if ((rc = add_row(r, L, "Item2Vec", REC_ITEM2VEC, &r->i2v, NULL, 0, i2v_mb, e)) ||
-        (rc = add_row(r, L, "LLM + flat", REC_TEXT, NULL, tx, 0, tx_mb, e)))
-        return rc;
-    if (r->text) {
-        index_opts o = index_opts_default();
-        o.kind = INDEX_IVF;
-        o.nprobe = 32;
-        if ((rc = index_build_vecset(&r->text->vs, &o, NULL, &r->ivf, e)))
-            return rc;
-        r->text_ivf = *r->text;
-        r->text_ivf.index = r->ivf;
-    }
-    lab_model *ti = r->text ? &r->text_ivf : NULL;
-    if ((rc = add_row(r, L, "LLM + IVF (nprobe 32)", REC_TEXT, NULL, ti, 0, model_mb(ti), e)) ||
-        (rc = add_row(r, L, "LLM + IVF (nprobe 64)", REC_TEXT, NULL, ti, 0, model_mb(ti), e)) ||
-        (rc = add_row(r, L, "Hybrid (rerank)", REC_HYBRID, &r->i2v, tx, HYBRID_RERANK,
-                      i2v_mb + tx_mb, e)) ||
-        (rc = add_row(r, L, "Hybrid (blend)", REC_HYBRID, &r->i2v, tx, HYBRID_BLEND,
-                      i2v_mb + tx_mb, e)) ||
-        (rc = add_row(r, L, "Hybrid (rrf)", REC_HYBRID, &r->i2v, tx, HYBRID_RRF,
-                      i2v_mb + tx_mb, e)) ||
-        (rc = add_row(r, L, "Hybrid (fill)", REC_HYBRID, &r->i2v, tx, HYBRID_FILL,
-                      i2v_mb + tx_mb, e)) ||
-        (rc = add_row(r, L, "Popularity", REC_POPULAR, NULL, NULL, 0, 0, e)))
-        return rc;
-    return 0;
-}
-
-/* Which held-out items a run measures. */
-enum { CASES_ALL, CASES_COLD, CASES_COMPLEMENT, CASES_SUBSTITUTE };
-
-static int case_selected(lab *L, const eval_run *r, const eval_case *c, int which)
-{
-    if (which == CASES_ALL)
-        return 1;
-    if (which == CASES_COLD)
-        return c->cold;
-    /* complement: the target's category differs from the last history item's */
-    long a = lab_find_id(L, r->split.hist[c->hist_off + c->hist_len - 1]);
-    long b = lab_find_id(L, c->target);
-    if (a < 0 || b < 0 || c->cold)
-        return 0;
-    int same = strcmp(L->cat.category[a], L->cat.category[b]) == 0;
-    return which == CASES_SUBSTITUTE ? same : !same;
-}
-
-static table *metrics_table(lab *L, const eval_run *r, int which, long k);
-
-/* Runs every row on every case.  k_list: list length asked of a method.
- * live: publish the metrics so far (lab_live_publish) as the job runs. */
-static int run_cases(lab *L, eval_run *r, size_t k, size_t k_list, int which, int live, err *e)
-{
-    rec_list *rl = mem_alloc(sizeof *rl);
-    long rows[REC_MAX_K];
-    size_t done = 0, total = 0;
-    int rc = 0;
-
-    if (!rl)
-        return cmd_nomem(e);
-    for (size_t i = 0; i < r->split.n_cases; i++)
-        total += (size_t)case_selected(L, r, &r->split.cases[i], which);
-    progress_begin(&L->prog, "eval", "queries", total);
-    for (size_t i = 0; i < r->split.n_cases && rc == 0; i++) {
-        const eval_case *c = &r->split.cases[i];
-        rec_query q = {.hist = r->split.hist + c->hist_off, .n_hist = c->hist_len};
-        if (!case_selected(L, r, c, which))
-            continue;
-        for (size_t w = 0; w < r->n_rows && rc == 0; w++) {
-            eval_row *row = &r->rows[w];
-            eval_scores s;
-            if (r->ivf && strstr(row->name, "nprobe"))
-                index_set_param(r->ivf, "nprobe", strstr(row->name, "64") ? 64 : 32, NULL);
-            if ((rc = rec_run(L, &row->ms, row->method, &q, k_list, rl, e)))
-                break;
-            for (size_t j = 0; j < rl->n && j < k; j++)
-                rows[j] = lab_find_id(L, rl->ids[j]);
-            eval_score(rl->ids, rl->n, &c->target, 1, k, &s);
-            if (eval_acc_add(&row->acc, &s, rows, rl->n < k ? rl->n : k, rl->latency_us)) {
-                rc = cmd_nomem(e);
-                break;
-            }
-            if (k_list >= COMPARE_RECALL_K) {
-                eval_score(rl->ids, rl->n, &c->target, 1, COMPARE_RECALL_K, &s);
-                if (eval_acc_add(&row->acc_r, &s, NULL, 0, 0))
-                    rc = cmd_nomem(e);
-            }
-        }
-        done++;
-        if (rc == 0 && progress_update(&L->prog, done)) {
-            rc = err_set(e, ERR_CANCEL, "eval cancelled: no result");
-            break;
-        }
-        if (rc == 0 && (done & 63) == 0) {   /* live figures: Hybrid's recall so far */
-            eval_scores m;
-            eval_acc_mean(&r->rows[r->n_rows > 2 ? 2 : 0].acc, &m);
-            progress_set_metric(&L->prog, "recall", m.recall);
-            if (live)
-                lab_live_publish(L, metrics_table(L, r, which, (long)k));
-        }
-    }
-    progress_end(&L->prog);
-    table_free(lab_live_take(L));   /* the final table replaces the snapshots */
-    mem_free(rl);
-    if (rc == 0 && done == 0)
-        rc = err_set(e, ERR_STATE, "eval: no held-out item %s",
-                     which == CASES_COLD ? "is cold (every held-out item also occurs in training)"
-                     : which == CASES_ALL ? "to evaluate" : "of that kind");
-    return rc;
-}
+#define EVAL_MAX_ROWS 32
 
 static const char *const case_names[] = {
     "",
@@ -343,59 +21,151 @@ static const char *const case_names[] = {
     ", substitutes only (same category as the last item)",
 };
 
-static int header_notes(lab *L, table *t, const eval_run *r, size_t n_eval, int which)
-{
-    const store_corpus *c = &L->corpus;
-    return table_note(t, "%s: %zu items, %zu sessions, %zu events, %zu users", store_path(L->db),
-                      L->cat.n, c->n_seq, c->n_tok, c->n_users) ||
-           table_note(t, "held out: %s of %zu %s%s; Item2Vec retrained on the other %zu "
-                      "events (no leakage: held-out events are not in training)",
-                      r->split.time ? "the first item after the time cut (90% of events before "
-                      "it, all later events out of training)" : "the last item (by time)",
-                      n_eval, r->split.by_user ? "users" : "sessions", case_names[which],
-                      r->split.train.n_tok) ||
-           table_note(t, "text model: %s", r->text ? (r->text->info.label[0] ?
-                      r->text->info.label : r->text->info.name) : "none (`encode text` first)");
-}
-
-static int col(table *t, const char *name, int right) { return table_col(t, name, right); }
-
 static const char *const eval_titles[] = {"evaluation", "evaluation (cold start)",
                                           "evaluation (complements)",
                                           "evaluation (substitutes)"};
 
-/* The metrics table of the rows so far (eval's result, and its live
- * snapshots while it runs); NULL when out of memory. */
-static table *metrics_table(lab *L, const eval_run *r, int which, long k)
-{
-    int nt = L->set.no_timing;
-    table *t = table_new(eval_titles[which]);
+static const char *const met_prefix[EVALRUN_N_MET] = {"P", "R", "NDCG", "MRR", "R"};
 
-    if (!t || table_set_kind(t, TABLE_METRICS) || col(t, "method", 0) || col(t, "P@k", 1) ||
-        col(t, "R@k", 1) || col(t, "NDCG@k", 1) || col(t, "MRR", 1) || col(t, "coverage", 1) ||
-        col(t, "p50 ms", 1) || col(t, "p95 ms", 1) || col(t, "p99 ms", 1) ||
-        col(t, "memory MB", 1))
+/* Column names say their cut: P@10, R@10, NDCG@10, MRR@10, R@50. */
+static void met_name(int m, size_t k, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s@%zu", met_prefix[m], m == EVALRUN_R50 ? (size_t)EVALRUN_LIST : k);
+}
+
+static const char *scoring_desc(int s)
+{
+    return s == EVALRUN_I2V_INOUT ? "IN.OUT cosine" : s == EVALRUN_I2V_ININ ? "IN.IN cosine"
+                                                                             : "IN.OUT dot product";
+}
+
+static int tuned_notes(table *t, const evalrun_tuned *u);
+
+static int run_notes(lab *L, table *t, const evalrun *r)
+{
+    const store_corpus *c = &L->corpus;
+    const sgns_opts *g = &r->i2v_used.sg;
+    char win[16], m0[16], m1[16];
+    int rc;
+
+    if (g->window == SGNS_WINDOW_SEQ)
+        snprintf(win, sizeof win, "session");
+    else
+        snprintf(win, sizeof win, "%d", g->window);
+    met_name(EVALRUN_PRIMARY, r->o.k, m0, sizeof m0);
+    met_name(EVALRUN_P, r->o.k, m1, sizeof m1);
+    rc = table_note(t, "%s: %zu items, %zu sessions, %zu events, %zu users", store_path(L->db),
+                    L->cat.n, c->n_seq, c->n_tok, c->n_users);
+    if (rc == 0)
+        rc = table_note(
+            t, "%s: %s of %zu %s%s; Item2Vec retrained on the other %zu events (no leakage: "
+            "held-out events are not in training)",
+            r->o.split == EVALRUN_SPLIT_VALID ? "validation split" : "held out",
+            r->o.split == EVALRUN_SPLIT_VALID ? "each user's second-to-last item (the last is "
+            "removed and never seen)" : r->split.time ? "the first item after the time cut (90% "
+            "of events before it, all later events out of training)" : "the last item (by time)",
+            r->n_sel, r->split.by_user ? "users" : "sessions", case_names[r->o.which],
+            r->split.train.n_tok);
+    if (rc == 0)
+        rc = table_note(t, "Item2Vec: dim %d, window %s, negative %d, ns_exponent %g, sample "
+                        "%g, epochs %d, seed %llu%s, threads %d; scored by %s",
+                        g->dim, win, g->negative, g->ns_exponent, g->sample, g->epochs,
+                        (unsigned long long)g->seed, r->o.repeats > 1 ? " and the next" : "",
+                        g->threads, scoring_desc(r->rows[0].def.scoring));
+    if (rc == 0 && r->o.repeats > 1)
+        rc = table_note(t, "Item2Vec trained %d times (seeds %llu..%llu); figures are means "
+                        "over seeds and users", r->o.repeats, (unsigned long long)g->seed,
+                        (unsigned long long)g->seed + (unsigned long long)r->o.repeats - 1);
+    if (rc == 0)
+        rc = table_note(t, "text model: %s%s%s%s", r->text_label[0] ? r->text_label
+                        : "none (`encode text` first)", r->text_index[0] ? "; stored index " : "",
+                        r->text_index, r->text_index[0] && r->o.k ? " (LLM rows without "
+                        "\"+\" search through it)" : "");
+    if (rc == 0)
+        rc = table_note(t, "one ranked list of %zu per method and query (hybrid candidates: %zu "
+                        "per signal); %s, %s, NDCG@%zu, MRR@%zu read its first %zu, R@%d all %d; "
+                        "one held-out item per query, so R@k is the hit rate", r->list_len,
+                        3 * r->list_len, m1, m0, r->o.k, r->o.k, r->o.k, EVALRUN_LIST,
+                        EVALRUN_LIST);
+    if (rc == 0 && r->o.n_boot && r->best[EVALRUN_PRIMARY] >= 0)
+        rc = table_note(t, "\xc2\xb1 is half the 95%% bootstrap interval over %s (%zu resamples; "
+                        "--json and --csv give the bounds); p vs best: paired bootstrap on %s "
+                        "against %s; * marks the figure of a method better than every other "
+                        "with p < %.2f", r->o.repeats > 1 ? "users and seeds" : "users",
+                        r->o.n_boot, m0, r->rows[r->best[EVALRUN_PRIMARY]].def.name,
+                        EVALRUN_ALPHA_SIG);
+    if (rc == 0 && r->o.tuned) {
+        rc = table_note(t, "tuned rows (`tune`, on the validation split):");
+        if (rc == 0)
+            rc = tuned_notes(t, r->o.tuned);
+    }
+    for (size_t i = 0; rc == 0 && i < r->n_rows; i++)
+        if (r->rows[i].missing)
+            rc = table_note(t, "%s: no figures (no text vectors: `encode text`)",
+                            r->rows[i].def.name);
+        else if (r->rows[i].note[0])
+            rc = table_note(t, "%s: some lists were empty (%s)", r->rows[i].def.name,
+                            r->rows[i].note);
+    return rc;
+}
+
+/* The table of a run: `eval` (latency percentiles, coverage) or `compare`
+ * (median latency); NULL when out of memory. */
+static table *run_table(lab *L, const evalrun *r, int set)
+{
+    int nt = L->set.no_timing, cmp = set == EVALRUN_SET_COMPARE;
+    table *t = table_new(cmp ? "comparison" : eval_titles[r->o.which]);
+    char name[32], sig[96];
+
+    if (!t || table_set_kind(t, cmp ? TABLE_COMPARE : TABLE_METRICS) ||
+        table_col(t, cmp ? "model" : "method", 0))
         goto nomem;
-    for (size_t i = 0; i < r->n_rows; i++) {
-        const eval_row *w = &r->rows[i];
-        eval_scores m;
-        char name[64];
-        eval_acc_mean(&w->acc, &m);
-        if (w->method == REC_HYBRID)
-            snprintf(name, sizeof name, "Hybrid (%s)", lab_hybrid_name(w->ms.hybrid));
-        else
-            snprintf(name, sizeof name, "%s", w->name);
-        if (table_row(t) || table_str(t, name) || table_num(t, m.precision, 4) ||
-            table_num(t, m.recall, 4) || table_num(t, m.ndcg, 4) || table_num(t, m.mrr, 4) ||
-            table_num(t, eval_acc_coverage(&w->acc), 4) ||
-            table_num(t, nt ? NAN : eval_acc_latency(&w->acc, 0.50) / 1000, 3) ||
-            table_num(t, nt ? NAN : eval_acc_latency(&w->acc, 0.95) / 1000, 3) ||
-            table_num(t, nt ? NAN : eval_acc_latency(&w->acc, 0.99) / 1000, 3) ||
-            table_num(t, w->mem_mb, 2))
+    for (int m = 0; m < EVALRUN_N_MET; m++) {
+        met_name(m, r->o.k, name, sizeof name);
+        if (table_col(t, name, 1))
             goto nomem;
     }
-    if (header_notes(L, t, r, r->rows[0].acc.n, which) ||
-        table_note(t, "k = %ld; one held-out item per query, so R@k is the hit rate", k))
+    if (cmp ? (table_col(t, "latency (ms)", 1) || table_col(t, "memory (MB)", 1))
+            : (table_col(t, "coverage", 1) || table_col(t, "p50 ms", 1) ||
+               table_col(t, "p95 ms", 1) || table_col(t, "p99 ms", 1) ||
+               table_col(t, "memory MB", 1)))
+        goto nomem;
+    if (table_col(t, "p vs best", 1) || table_col(t, "best (sig.)", 0))
+        goto nomem;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const evalrun_row *w = &r->rows[i];
+        size_t o = 0;
+        sig[0] = '\0';
+        if (table_row(t) || table_str(t, w->def.name))
+            goto nomem;
+        for (int m = 0; m < EVALRUN_N_MET; m++) {
+            int star = r->best[m] == (int)i && r->best_sig[m];
+            if (star) {
+                met_name(m, r->o.k, name, sizeof name);
+                o += (size_t)snprintf(sig + o, sizeof sig - o, "%s%s", o ? " " : "", name);
+            }
+            if (table_num_ci(t, w->mean[m], w->lo[m], w->hi[m], 4, star ? "*" : ""))
+                goto nomem;
+        }
+        double lat = w->missing || nt ? NAN : 0;
+        if (cmp ? (table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.5) /
+                             1000, 3) || table_num(t, w->mem_mb, 2))
+                : (table_num(t, w->missing ? NAN : eval_acc_coverage(&w->cov), 4) ||
+                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.50) /
+                             1000, 3) ||
+                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.95) /
+                             1000, 3) ||
+                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.99) /
+                             1000, 3) ||
+                   table_num(t, w->mem_mb, 2)))
+            goto nomem;
+        if (table_num(t, w->p_best, 4) || table_str(t, sig))
+            goto nomem;
+    }
+    if (run_notes(L, t, r))
+        goto nomem;
+    if (cmp && table_note(t, "latency: median per query for the list of %zu; memory: vectors "
+                          "+ index", r->list_len))
         goto nomem;
     return t;
 nomem:
@@ -403,97 +173,311 @@ nomem:
     return NULL;
 }
 
+typedef struct live_ud {
+    lab *L;
+    int set;
+} live_ud;
+
+static void live_publish(void *ud, const evalrun *r)
+{
+    live_ud *u = ud;
+    if (u->set == EVALRUN_SET_EVAL)
+        lab_live_publish(u->L, run_table(u->L, r, u->set));
+}
+
+/* Parses the options eval and compare share and runs. */
+static int run(lab *L, const cmd_args *a, int set, table_list *out, err *e)
+{
+    evalrun_opts o = evalrun_opts_default();
+    evalrun_rowdef rows[EVAL_MAX_ROWS];
+    evalrun_tuned tuned;
+    evalrun *r = NULL;
+    live_ud ud = {L, set};
+    long k, users = 0, seed = 1, repeats = 1, threads, boot = EVALRUN_BOOT;
+    int split = EVAL_SPLIT_LAST, rc;
+
+    k = set == EVALRUN_SET_EVAL ? L->set.k : 10;
+    threads = L->set.threads;
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = cmd_opt_long(a, "users", &users, e)) ||
+        (rc = cmd_opt_long(a, "seed", &seed, e)) ||
+        (rc = cmd_opt_long(a, "repeats", &repeats, e)) ||
+        (rc = cmd_opt_long(a, "threads", &threads, e)) ||
+        (rc = cmd_opt_long(a, "boot", &boot, e)) ||
+        (rc = cmd_opt_choice(a, "split", &split, e)) ||
+        (rc = evalrun_tuned_load(L, &tuned, e)))
+        return rc;
+    if (cmd_flag(a, "tuned") && !tuned.have_i2v && !tuned.have_hybrid && !tuned.have_fused)
+        return err_set(e, ERR_STATE, "%s --tuned: nothing tuned yet (`tune item2vec`, `tune "
+                       "hybrid`, `tune fused`)", a->cmd);
+    o.split = split;
+    o.max_cases = (size_t)users;
+    o.seed = (uint64_t)seed;
+    o.k = (size_t)k;
+    o.which = cmd_flag(a, "cold")          ? EVALRUN_CASES_COLD
+            : cmd_flag(a, "complements") ? EVALRUN_CASES_COMPLEMENT
+            : cmd_flag(a, "substitutes") ? EVALRUN_CASES_SUBSTITUTE : EVALRUN_CASES_ALL;
+    o.repeats = (int)repeats;
+    o.threads = (int)threads;
+    o.n_boot = (size_t)boot;
+    o.tuned = cmd_flag(a, "tuned") ? &tuned : NULL;
+    o.rows = rows;
+    o.n_rows = evalrun_rows_default(L, set, o.tuned, rows, EVAL_MAX_ROWS);
+    o.prog = &L->prog;
+    o.live = live_publish;
+    o.live_ud = &ud;
+    rc = evalrun_run(L, &o, &r, e);
+    table_free(lab_live_take(L));   /* the final table replaces the snapshots */
+    if (rc)
+        return rc;
+    if (!table_list_add(out, run_table(L, r, set)))
+        rc = cmd_nomem(e);
+    evalrun_free(r);
+    return rc;
+}
+
 static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    eval_run *r = mem_calloc(1, sizeof *r);
-    long k, users, seed;
-    int split, which = cmd_flag(a, "cold")         ? CASES_COLD
-                     : cmd_flag(a, "complements") ? CASES_COMPLEMENT
-                     : cmd_flag(a, "substitutes") ? CASES_SUBSTITUTE : CASES_ALL;
-    int rc;
-
-    if (!r)
-        return cmd_nomem(e);
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) ||
-        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = cmd_choice(a, "split", "last|time", EVAL_SPLIT_LAST, &split, e)) ||
-        (rc = prepare(L, r, split, (size_t)users, (uint64_t)seed, 0, e)) ||
-        (rc = run_cases(L, r, (size_t)k, (size_t)k, which, 1, e)))
-        goto done;
-    if (!table_list_add(out, metrics_table(L, r, which, k)))
-        rc = cmd_nomem(e);
-done:
-    run_done(r);
-    mem_free(r);
-    return rc;
+    return run(L, a, EVALRUN_SET_EVAL, out, e);
 }
 
 static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    eval_run *r = mem_calloc(1, sizeof *r);
-    long k, users, seed;
-    int nt = L->set.no_timing, rc;
-    char pk[32], rk[32];
-    table *t;
+    return run(L, a, EVALRUN_SET_COMPARE, out, e);
+}
 
-    if (!r)
-        return cmd_nomem(e);
-    if ((rc = cmd_long(a, "k", 10, 1, REC_MAX_K, &k, e)) ||
-        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = prepare(L, r, EVAL_SPLIT_LAST, (size_t)users, (uint64_t)seed, 1, e)) ||
-        (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K,
-                        CASES_ALL, 0, e)))
-        goto done;
-    t = cmd_table(out, "comparison");
-    snprintf(pk, sizeof pk, "Precision@%ld", k);
-    snprintf(rk, sizeof rk, "Recall@%d", COMPARE_RECALL_K);
-    if (!t || table_set_kind(t, TABLE_COMPARE) || col(t, "model", 0) || col(t, pk, 1) ||
-        col(t, rk, 1) || col(t, "latency (ms)", 1) || col(t, "memory (MB)", 1))
-        goto nomem;
-    if (header_notes(L, t, r, r->rows[0].acc.n, 0))
-        goto nomem;
-    for (size_t i = 0; i < r->n_rows; i++) {
-        eval_row *w = &r->rows[i];
-        eval_scores m, m50;
-        eval_acc_mean(&w->acc, &m);
-        eval_acc_mean(&w->acc_r, &m50);
-        int missing = (w->method == REC_TEXT && !w->ms.text);
-        if (table_row(t) || table_str(t, w->name) ||
-            table_num(t, missing ? NAN : m.precision, 4) ||
-            table_num(t, missing ? NAN : m50.recall, 4) ||
-            table_num(t, nt || missing ? NAN : eval_acc_latency(&w->acc, 0.5) / 1000, 3) ||
-            table_num(t, w->mem_mb, 2))
-            goto nomem;
+/* ---- tune ------------------------------------------------------------------ */
+
+static void params_text(const i2v_params *p, char *buf, size_t cap)
+{
+    char win[16];
+    if (p->sg.window == SGNS_WINDOW_SEQ)
+        snprintf(win, sizeof win, "session");
+    else
+        snprintf(win, sizeof win, "%d", p->sg.window);
+    snprintf(buf, cap, "sample=%g ns_exponent=%g window=%s negative=%d dim=%d epochs=%d",
+             p->sg.sample, p->sg.ns_exponent, win, p->sg.negative, p->sg.dim, p->sg.epochs);
+}
+
+/* What is tuned, as one line each (tune's notes and `tune show`). */
+static int tuned_notes(table *t, const evalrun_tuned *u)
+{
+    char ps[192];
+    int rc = 0;
+    if (u->have_i2v) {
+        params_text(&u->i2v, ps, sizeof ps);
+        rc = table_note(t, "item2vec: %s, scored by %s (validation R@%d %.4f)", ps,
+                        scoring_desc(u->i2v_scoring), u->k, u->valid_i2v);
     }
-    if (table_note(t, "latency: median per query over the list of %d; memory: vectors + "
-                   "index", k > COMPARE_RECALL_K ? (int)k : COMPARE_RECALL_K))
-        goto nomem;
-    rc = 0;
-    goto done;
-nomem:
-    rc = cmd_nomem(e);
-done:
-    run_done(r);
-    mem_free(r);
+    if (rc == 0 && u->have_hybrid)
+        rc = table_note(t, "hybrid: %s, alpha %.2f (validation R@%d %.4f)",
+                        lab_hybrid_name(u->hybrid_mode), u->hybrid_alpha, u->k, u->valid_hybrid);
+    if (rc == 0 && u->have_fused)
+        rc = table_note(t, "fused: alpha %.2f (validation R@%d %.4f)", u->fused_alpha, u->k,
+                        u->valid_fused);
+    if (rc == 0 && !u->have_i2v && !u->have_hybrid && !u->have_fused)
+        rc = table_note(t, "nothing tuned yet: `tune item2vec`, `tune hybrid`, `tune fused`");
     return rc;
 }
 
+static int c_tune(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    static const char *const whats = "item2vec|hybrid|fused|show";
+    tune_opts o = tune_opts_default();
+    tune_result res;
+    long trials = 20, users = 0, seed = 1, k, threads;
+    double secs = 0;
+    char ps[192], kname[16];
+    int what = -1, rc;
+    table *t;
+
+    for (int i = 0; i < 4; i++) {
+        const char *w = i == 0 ? "item2vec" : i == 1 ? "hybrid" : i == 2 ? "fused" : "show";
+        if (strcmp(a->argv[0], w) == 0)
+            what = i;
+    }
+    if (what < 0)
+        return err_set(e, ERR_USAGE, "tune: '%s' is not one of %s", a->argv[0], whats);
+    if (what == 3) {
+        evalrun_tuned u;
+        if ((rc = evalrun_tuned_load(L, &u, e)))
+            return rc;
+        if (!(t = cmd_table(out, "")) || tuned_notes(t, &u))
+            return cmd_nomem(e);
+        return 0;
+    }
+    k = L->set.k;
+    threads = L->set.threads;
+    if ((rc = cmd_opt_long(a, "trials", &trials, e)) ||
+        (rc = cmd_opt_double(a, "time", &secs, e)) ||
+        (rc = cmd_opt_long(a, "users", &users, e)) || (rc = cmd_opt_long(a, "seed", &seed, e)) ||
+        (rc = cmd_opt_long(a, "k", &k, e)) || (rc = cmd_opt_long(a, "threads", &threads, e)))
+        return rc;
+    o.what = what;
+    o.trials = (int)trials;
+    o.time_s = secs;
+    o.max_cases = (size_t)users;
+    o.seed = (uint64_t)seed;
+    o.k = (size_t)k;
+    o.threads = (int)threads;
+    if ((rc = tune_run(L, &o, &res, e)))
+        return rc;
+    snprintf(kname, sizeof kname, "R@%ld (valid)", k);
+    t = cmd_table(out, what == TUNE_ITEM2VEC ? "tune item2vec" : what == TUNE_HYBRID
+                       ? "tune hybrid" : "tune fused");
+    if (!t)
+        goto nomem;
+    if (what == TUNE_ITEM2VEC) {
+        if (table_col(t, "trial", 1) || table_col(t, "sample", 1) ||
+            table_col(t, "ns_exponent", 1) || table_col(t, "window", 1) ||
+            table_col(t, "negative", 1) || table_col(t, "dim", 1) || table_col(t, "epochs", 1) ||
+            table_col(t, "scoring", 0) || table_col(t, kname, 1) || table_col(t, "seconds", 1) ||
+            table_col(t, "best", 0))
+            goto nomem;
+        for (size_t i = 0; i < res.n_trials; i++) {
+            const tune_trial *r = &res.trials[i];
+            char win[16];
+            if (r->p.sg.window == SGNS_WINDOW_SEQ)
+                snprintf(win, sizeof win, "session");
+            else
+                snprintf(win, sizeof win, "%d", r->p.sg.window);
+            if (table_row(t) || table_int(t, (int64_t)i) || table_num(t, r->p.sg.sample, 5) ||
+                table_num(t, r->p.sg.ns_exponent, 2) || table_str(t, win) ||
+                table_int(t, r->p.sg.negative) || table_int(t, r->p.sg.dim) ||
+                table_int(t, r->p.sg.epochs) || table_str(t, evalrun_scoring_name(r->scoring)) ||
+                table_num(t, r->score, 4) ||
+                table_num(t, L->set.no_timing ? NAN : r->seconds, 1) ||
+                table_str(t, i == res.best ? "*" : ""))
+                goto nomem;
+        }
+    } else {
+        int hyb = what == TUNE_HYBRID;
+        if (table_col(t, "alpha", 1))
+            goto nomem;
+        for (int m = 0; m < (hyb ? HYBRID_N_MODES : 1); m++)
+            if (table_col(t, hyb ? lab_hybrid_name(m) : kname, 1))
+                goto nomem;
+        for (size_t al = 0; al < res.n_trials / (hyb ? HYBRID_N_MODES : 1); al++) {
+            if (table_row(t) || table_num(t, res.trials[al].alpha, 1))
+                goto nomem;
+            for (size_t m = 0; m < (hyb ? HYBRID_N_MODES : 1); m++) {
+                size_t i = m * (res.n_trials / (hyb ? HYBRID_N_MODES : 1)) + al;
+                if (table_num_ci(t, res.trials[i].score, NAN, NAN, 4, NULL))
+                    goto nomem;
+            }
+        }
+    }
+    if (table_note(t, "validation split: each of %zu users' second-to-last item is the target; "
+                   "the last (eval's test item) is removed and never seen; objective R@%ld",
+                   res.n_cases, k))
+        goto nomem;
+    if (what == TUNE_ITEM2VEC) {
+        const tune_trial *b = &res.trials[res.best];
+        params_text(&b->p, ps, sizeof ps);
+        if (table_note(t, "%zu trials%s; trial 0 is the stored model's parameters; best: trial "
+                       "%zu, %s, scored by %s", res.n_trials, res.out_of_time
+                       ? " (stopped by time=)" : "", res.best, ps, scoring_desc(b->scoring)))
+            goto nomem;
+    } else if (table_note(t, "best: %s%salpha %.1f", what == TUNE_HYBRID ?
+                          lab_hybrid_name(res.trials[res.best].mode) : "",
+                          what == TUNE_HYBRID ? ", " : "", res.trials[res.best].alpha))
+        goto nomem;
+    if (table_note(t, "saved as the tuning record (`tune show`); `eval --tuned` and `compare "
+                   "--tuned` report their test figures%s", what == TUNE_ITEM2VEC &&
+                   !cmd_flag(a, "apply") ? "; `tune item2vec --apply` would also retrain the "
+                   "stored model with them" : ""))
+        goto nomem;
+    if (what == TUNE_ITEM2VEC && cmd_flag(a, "apply")) {
+        /* the stored model follows: retrained on every session with the winner */
+        i2v_params p = res.tuned.i2v;
+        p.sg.threads = (int)threads;
+        rc = cmd_train_item2vec(L, &p, 0, out, e);
+    }
+    tune_result_done(&res);
+    return rc;
+nomem:
+    tune_result_done(&res);
+    return cmd_nomem(e);
+}
+
+/* eval and compare share their parameters; compare has no case filters. */
+#define RUN_OPTS                                                                               \
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",                    \
+     .help = "the cut of P@k, R@k, NDCG@k and MRR@k (eval: `set k`)"},                        \
+    {.name = "users", .type = OPT_INT, .min = 0, .max = 100000000, .def = "0", .arg = "N",    \
+     .help = "a seeded random subset of the users (0: all)"},                                  \
+    {.name = "split", .type = OPT_CHOICE, .def = "last", .arg = "last|time",                   \
+     .help = "hold out each user's last item, or cut at 90% of the events in time"},           \
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .def = "1",                \
+     .help = "user subset and bootstrap"},                                                     \
+    {.name = "repeats", .type = OPT_INT, .min = 1, .max = 100, .def = "1",                     \
+     .help = "Item2Vec trainings (seeds) resampled with the users"},                          \
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = SGNS_MAX_THREADS, .arg = "N",        \
+     .help = "training threads (default: `set threads`)"},                                     \
+    {.name = "boot", .type = OPT_INT, .min = 0, .max = 100000, .def = "2000",                  \
+     .help = "bootstrap resamples (0: no intervals)"},                                         \
+    {.name = "tuned", .type = OPT_FLAG, .help = "add the rows `tune` chose"}
+
+static const opt_def eval_opts[] = {
+    RUN_OPTS,
+    {.name = "cold", .type = OPT_FLAG, .help = "only held-out items never seen in training"},
+    {.name = "complements", .type = OPT_FLAG,
+     .help = "only targets of another category than the last item"},
+    {.name = "substitutes", .type = OPT_FLAG,
+     .help = "only targets of the last item's category"},
+    {0},
+};
+
+static const opt_def compare_opts[] = {RUN_OPTS, {0}};
+#undef RUN_OPTS
+
+static const opt_def tune_param_defs[] = {
+    {.name = "trials", .type = OPT_INT, .min = 1, .max = 10000, .def = "20",
+     .help = "item2vec: parameter sets tried"},
+    {.name = "time", .type = OPT_REAL, .min = 0, .max = 1e7, .def = "0", .arg = "SECONDS",
+     .help = "item2vec: no new trial after this long (0: no limit)"},
+    {.name = "users", .type = OPT_INT, .min = 0, .max = 100000000, .def = "0", .arg = "N",
+     .help = "a seeded random subset of the users (0: all)"},
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",
+     .help = "the objective is R@k (default: `set k`)"},
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .def = "1",
+     .help = "user subset and random search"},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = SGNS_MAX_THREADS, .arg = "N",
+     .help = "training threads (default: `set threads`)"},
+    {.name = "apply", .type = OPT_FLAG,
+     .help = "item2vec: retrain the stored model with the winner"},
+    {0},
+};
+
 const cmd_def cmd_defs_eval[] = {
-    {.name = "eval", .fn = c_eval,
-     .usage = "eval [k=10] [users=N] [split=last|time] [--cold|--complements|--substitutes] "
-              "[seed=1]",
+    {.name = "eval", .fn = c_eval, .usage = "eval",
      .help = "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
-     "Precision/Recall/NDCG@k, MRR, coverage, latency and memory for Item2Vec, LLM, Hybrid and "
-     "popularity. --cold measures only held-out items that never occur in training; "
+     "P@k, R@k, NDCG@k, MRR@k and R@50 (each with a 95% bootstrap interval over users), "
+     "coverage, latency and memory for Item2Vec, LLM, Hybrid, the fused vectors and "
+     "popularity. Every method returns one list of max(k, 50) items; the k figures read its "
+     "first k. repeats=N trains Item2Vec with N seeds and resamples them too; threads= sets the "
+     "training threads; --tuned adds the rows `tune` chose. 'p vs best' is a paired bootstrap "
+     "test on R@k against the best method; * marks a figure significantly better than every "
+     "other. --cold measures only held-out items that never occur in training; "
      "--complements only targets of another category than the last item, --substitutes "
      "only the same category. split=time cuts at the time before which 90% of the events "
      "fall and asks for each user's first item after it.",
-     .params = "k= users= split= cold complements substitutes seed=", .min_pos = 0, .max_pos = 0},
-    {.name = "compare", .fn = c_compare, .usage = "compare [k=10] [users=N] [seed=1]",
-     .help = "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each "
-     "Hybrid mode and popularity, with Precision@k, Recall@50, latency and memory.",
-     .params = "k= users= seed=", .min_pos = 0, .max_pos = 0},
+     .opts = eval_opts},
+    {.name = "compare", .fn = c_compare, .usage = "compare",
+     .help = "The paper-style table on the same split and lists as eval: Item2Vec, LLM through "
+     "each index (flat, IVF nprobe 32 and 64, HNSW ef 64: what approximate search costs), each "
+     "Hybrid mode, the fused vectors and the score-level blend they equal, popularity, and "
+     "with --tuned the tuned rows; P@k, R@k, NDCG@k, MRR@k and R@50 with 95% intervals, "
+     "significance against the best, median latency and memory.",
+     .opts = compare_opts},
+    {.name = "tune", .fn = c_tune, .usage = "tune item2vec|hybrid|fused|show",
+     .help = "Search hyperparameters on a validation split (each user's second-to-last item; "
+     "eval's test item is never seen) for the best R@k. item2vec: random search over sample, "
+     "ns_exponent, window (incl. session), negative, dim and epochs, each training scored by "
+     "IN.OUT cosine, IN.IN cosine and raw dot; trial 0 is the stored model's parameters; "
+     "trials= and time= bound it, the progress bar shows the best so far; --apply then "
+     "retrains the stored model with the winner. hybrid: every mode and alpha 0..1. fused: "
+     "alpha 0..1. The winners are saved (`tune show`); `eval --tuned` and `compare --tuned` "
+     "add their rows.",
+     .min_pos = 1, .max_pos = 1, .opts = tune_param_defs},
     {0},
 };

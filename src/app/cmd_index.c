@@ -55,11 +55,13 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
         err_prefix(e, "index build");
         return rc;
     }
+    if (!(m = lab_model_get(L, name, e)))
+        return -e->code;
+    if (strcmp(m->info.kind, "fused") == 0)
+        o.metric = INDEX_IP;   /* fused vectors are compared by inner product (fuse.h) */
     for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against index_opt_defs */
         if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
             return rc;
-    if (!(m = lab_model_get(L, name, e)))
-        return -e->code;
     t0 = progress_now();
     rc = index_build_vecset(&m->vs, &o, &L->prog, &ix, e);
     progress_end(&L->prog);

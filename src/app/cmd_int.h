@@ -107,6 +107,13 @@ int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
  * it (cmd_text.c); nothing for other models.  0 or a negative ERR_*. */
 int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e);
 
+struct i2v_params;
+/* Trains Item2Vec with p (checked) on every session, or with update the
+ * sessions added since, saves it with its index, and appends the report
+ * (cmd_model.c). */
+int cmd_train_item2vec(lab *L, const struct i2v_params *p, int update, table_list *out,
+                       err *e);
+
 /* Output helpers */
 table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */
 int cmd_nomem(err *e);

@@ -9,6 +9,7 @@
  * ("last_event"): `--update` trains the sessions with newer events only.
  */
 #include "cmd_int.h"
+#include "fuse.h"
 #include "index.h"
 #include "item2vec.h"
 #include "mem.h"
@@ -108,19 +109,9 @@ static int load_update(lab *L, const i2v_params *p, i2v_model *prev, store_corpu
 
 static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    const store_corpus *c = lab_corpus(L, e);
-    store_corpus fresh = {0};
     i2v_params p = i2v_params_default();
-    i2v_model prev = {0}, m = {0};
-    i2v_stats st;
-    lab_ix_report ixr;
-    char ixmsg[320];
-    int update = cmd_flag(a, "update"), has_wm = 0, rc;
-    int64_t wm = 0, last_event;
-    table *t;
+    int rc;
 
-    if (!c)
-        return -e->code;
     for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against i2v_param_defs */
         if (opt_find(i2v_param_defs, a->key[i]) &&
             (rc = i2v_params_set(&p, a->key[i], a->val[i] ? a->val[i] : "", e))) {
@@ -131,6 +122,24 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
         err_prefix(e, "train item2vec");
         return rc;
     }
+    return cmd_train_item2vec(L, &p, cmd_flag(a, "update"), out, e);
+}
+
+int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out, err *e)
+{
+    const store_corpus *c = lab_corpus(L, e);
+    store_corpus fresh = {0};
+    i2v_params p = *pp;
+    i2v_model prev = {0}, m = {0};
+    i2v_stats st;
+    lab_ix_report ixr;
+    char ixmsg[320];
+    int has_wm = 0, rc;
+    int64_t wm = 0, last_event;
+    table *t;
+
+    if (!c)
+        return -e->code;
     if (c->n_tok == 0)
         return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
                        "`gen demo` first)");
@@ -446,6 +455,72 @@ static const opt_def import_opts[] = {
     {0},
 };
 
+/* ---- fuse ----------------------------------------------------------------- */
+
+static int c_fuse(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    const char *tn = a->argv[0], *in = a->argv[1], *name = cmd_str(a, "name", "fused");
+    lab_model *tm, *im;
+    store_model sm = {0};
+    vecset vs = {0};
+    fuse_stats st;
+    lab_ix_report ixr;
+    char params[256], ixmsg[320];
+    double alpha = L->set.alpha;
+    table *t;
+    int rc;
+
+    if ((rc = cmd_opt_double(a, "alpha", &alpha, e)))
+        return rc;
+    if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name || strcmp(name, tn) == 0 ||
+        strcmp(name, in) == 0)
+        return err_set(e, ERR_USAGE, "fuse: bad model name '%s' (not one of the parts, no '#')",
+                       name);
+    if (!(tm = lab_model_get(L, tn, e)) || !(im = lab_model_get(L, in, e)))
+        return -e->code;
+    if ((rc = fuse_vectors(&tm->vs, &im->vs, alpha, &vs, &st, e)))
+        return rc;
+    if (vs.n == 0) {
+        vecset_done(&vs);
+        return err_set(e, ERR_STATE, "fuse: neither model has a usable vector");
+    }
+    snprintf(sm.name, sizeof sm.name, "%s", name);
+    snprintf(sm.kind, sizeof sm.kind, "%s", FUSE_KIND);
+    snprintf(sm.label, sizeof sm.label, "fused %.40s + %.40s, alpha %.2f", tn, in, alpha);
+    snprintf(params, sizeof params, "{\"text\":\"%.60s\",\"item2vec\":\"%.60s\",\"alpha\":%.17g,"
+             "\"both\":%zu,\"text_only\":%zu,\"item2vec_only\":%zu}", tn, in, alpha,
+             st.n_both, st.n_text_only, st.n_i2v_only);
+    sm.params = params;
+    rc = lab_vectors_save(L, &sm, &vs, &ixr, e);
+    vecset_done(&vs);
+    if (rc)
+        return rc == -ERR_CANCEL ? err_set(e, ERR_CANCEL, "fuse cancelled while updating the "
+                                           "index: the previous vectors are kept") : rc;
+    lab_invalidate_model(L, name);
+    if (!(t = cmd_table(out, "")))
+        return cmd_nomem(e);
+    rc = table_note(t, "%s: %zu items x %zu dims (%s %zu + %s %zu), each part normalised and "
+                    "scaled by sqrt(%.2f) and sqrt(%.2f): the inner product is %.2f cos_%s + "
+                    "%.2f cos_%s", name, st.n_both + st.n_text_only + st.n_i2v_only,
+                    st.dim_text + st.dim_i2v, tn, st.dim_text, in, st.dim_i2v, alpha,
+                    1 - alpha, alpha, tn, 1 - alpha, in);
+    if (rc == 0)
+        rc = table_note(t, "%zu items have both parts; %zu only %s, %zu only %s (the missing "
+                        "part counts as cosine 0); searched and indexed by inner product",
+                        st.n_both, st.n_text_only, tn, st.n_i2v_only, in);
+    if (rc == 0 && lab_ix_report_text(L, &ixr, name, ixmsg, sizeof ixmsg) > 0)
+        rc = table_note(t, "%s", ixmsg);
+    return rc ? cmd_nomem(e) : 0;
+}
+
+static const opt_def fuse_opts[] = {
+    {.name = "alpha", .type = OPT_REAL, .min = 0, .max = 1, .arg = "A",
+     .help = "weight of the text part (default: `set alpha`)"},
+    {.name = "name", .type = OPT_STR, .arg = "N", .def = "fused", .flags = OPT_DASHED,
+     .help = "the fused model's name"},
+    {0},
+};
+
 const cmd_def cmd_defs_model[] = {
     {.name = "train item2vec", .fn = c_train_item2vec, .usage = "train item2vec",
      .help = "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session "
@@ -468,5 +543,13 @@ const cmd_def cmd_defs_model[] = {
      "components, one row per item with its category and x, y, and the share of the variance "
      "each axis keeps (the TUI's map view, key m, draws the same).",
      .min_pos = 1, .max_pos = 1, .opts = no_opts},
+    {.name = "fuse", .fn = c_fuse, .usage = "fuse TEXT_MODEL ITEM2VEC_MODEL",
+     .help = "Store a hybrid embedding as one vector per item: both models' vectors "
+     "L2-normalised, scaled by sqrt(alpha) and sqrt(1-alpha) and concatenated, so the inner "
+     "product of two items is alpha*cos_text + (1-alpha)*cos_item2vec (the score-level blend, "
+     "in one search). An item missing from one model keeps the other part (the missing cosine "
+     "counts 0); the counts are shown. The result is a model like the others: `index build "
+     "fused hnsw` (metric ip), `export vectors fused`, `eval`, `tune fused`. e.g. fuse text "
+     "item2vec alpha=0.3", .min_pos = 2, .max_pos = 2, .opts = fuse_opts},
     {0},
 };

@@ -334,3 +334,88 @@ done:
     mem_free(cut);
     return rc;
 }
+
+/* ---- bootstrap ------------------------------------------------------------- */
+
+void eval_boot_done(eval_boot *b)
+{
+    if (!b)
+        return;
+    mem_free(b->means);
+    memset(b, 0, sizeof *b);
+}
+
+int eval_boot_run(eval_boot *b, const double *const *vals, size_t n_rows, size_t n_rep,
+                  size_t n_cases, size_t n_met, size_t n_boot, uint64_t seed, err *e)
+{
+    size_t *pick;
+    rng r;
+
+    memset(b, 0, sizeof *b);
+    if (!n_rows || !n_rep || !n_cases || !n_met || !n_boot)
+        return err_set(e, ERR_USAGE, "bootstrap: nothing to resample");
+    b->means = mem_array(n_boot * n_rows, n_met * sizeof *b->means);
+    pick = mem_array(n_cases, sizeof *pick);
+    if (!b->means || !pick) {
+        mem_free(pick);
+        eval_boot_done(b);
+        return err_set(e, ERR_NOMEM, "out of memory (bootstrap)");
+    }
+    b->n_rows = n_rows;
+    b->n_met = n_met;
+    b->n_boot = n_boot;
+    rng_seed(&r, seed, 13);
+    for (size_t s = 0; s < n_boot; s++) {
+        size_t rep = n_rep > 1 ? (size_t)rng_below(&r, n_rep) : 0;
+        for (size_t i = 0; i < n_cases; i++)
+            pick[i] = (size_t)rng_below(&r, n_cases);
+        for (size_t w = 0; w < n_rows; w++) {
+            const double *v = vals[w] + rep * n_cases * n_met;
+            double *m = b->means + (s * n_rows + w) * n_met;
+            for (size_t j = 0; j < n_met; j++)
+                m[j] = 0;
+            for (size_t i = 0; i < n_cases; i++)
+                for (size_t j = 0; j < n_met; j++)
+                    m[j] += v[pick[i] * n_met + j];
+            for (size_t j = 0; j < n_met; j++)
+                m[j] /= (double)n_cases;
+        }
+    }
+    mem_free(pick);
+    return 0;
+}
+
+void eval_boot_ci(const eval_boot *b, size_t row, size_t met, double level, double *lo,
+                  double *hi)
+{
+    double *x = mem_array(b->n_boot ? b->n_boot : 1, sizeof *x);
+    if (!x || !b->n_boot) {
+        *lo = *hi = NAN;
+        mem_free(x);
+        return;
+    }
+    for (size_t s = 0; s < b->n_boot; s++)
+        x[s] = b->means[(s * b->n_rows + row) * b->n_met + met];
+    qsort(x, b->n_boot, sizeof *x, cmp_double);
+    double tail = (1 - level) / 2 * (double)(b->n_boot - 1);
+    size_t i_lo = (size_t)floor(tail), i_hi = b->n_boot - 1 - (size_t)floor(tail);
+    *lo = x[i_lo];
+    *hi = x[i_hi];
+    mem_free(x);
+}
+
+double eval_boot_p(const eval_boot *b, size_t a, size_t bb, size_t met)
+{
+    size_t le = 0, ge = 0;
+    if (!b->n_boot)
+        return NAN;
+    for (size_t s = 0; s < b->n_boot; s++) {
+        const double *m = b->means + s * b->n_rows * b->n_met;
+        double d = m[a * b->n_met + met] - m[bb * b->n_met + met];
+        le += d <= 0;
+        ge += d >= 0;
+    }
+    /* (count + 1) / (n + 1): a resampling p-value is never exactly 0 */
+    double p = 2.0 * ((double)(le < ge ? le : ge) + 1) / ((double)b->n_boot + 1);
+    return p > 1 ? 1 : p;
+}

@@ -334,7 +334,8 @@ lab_model *lab_model_get(lab *L, const char *name, err *e)
     }
     memcpy(m->unit.ids, m->vs.ids, m->vs.n * sizeof *m->vs.ids);
     memcpy(m->unit.data, m->vs.data, m->vs.n * m->vs.dim * sizeof(float));
-    vecset_normalize(&m->unit);
+    if (strcmp(m->info.kind, "fused") != 0)   /* fused vectors: inner product (fuse.h) */
+        vecset_normalize(&m->unit);
     L->n_models++;
     load_index(L, m);
     return m;

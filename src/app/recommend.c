@@ -186,29 +186,27 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
     if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(iv, iq, kk, f, il, e)))
         goto done;
     if (ms->hybrid == HYBRID_FILL) {
-        /* Item2Vec's list, with its last round(alpha * k) slots given to the
-         * best text matches among items Item2Vec cannot score (cold start);
-         * slots no such item wants go back to Item2Vec. */
-        size_t q = (size_t)(ms->alpha * (double)k + 0.5), nb = 0, nc = 0;
-        if (q > k)
-            q = k;
-        for (size_t i = 0; i < tl->n && nc < q; i++)
-            if (vecset_find(&iv->unit, tl->ids[i]) < 0)
-                nc++;
-        for (size_t i = 0; i < il->n && n < k - nc; i++, nb++) {
-            c[n].id = il->ids[i];
-            c[n++].score = il->scores[i];
+        /* Item2Vec's list with every slot i where round((i+1) alpha) steps up
+         * given to the next best text match among items Item2Vec cannot
+         * score (cold start); a slot no such item wants goes back to
+         * Item2Vec.  The first j slots hold round(j alpha) text slots for
+         * every j, so a list's prefix is the list a smaller k would give. */
+        size_t ib = 0, it = 0;
+        double a = ms->alpha < 0 ? 0 : ms->alpha > 1 ? 1 : ms->alpha;
+        while (n < k) {
+            int text_slot = floor((double)(n + 1) * a + 0.5) > floor((double)n * a + 0.5);
+            while (it < tl->n && vecset_find(&iv->unit, tl->ids[it]) >= 0)
+                it++;   /* skip items Item2Vec can score */
+            if ((text_slot || ib >= il->n) && it < tl->n) {
+                out->ids[n] = tl->ids[it];
+                out->scores[n++] = tl->scores[it++];
+            } else if (ib < il->n) {
+                out->ids[n] = il->ids[ib];
+                out->scores[n++] = il->scores[ib++];
+            } else
+                break;
         }
-        for (size_t i = 0; i < tl->n && n < k; i++)
-            if (vecset_find(&iv->unit, tl->ids[i]) < 0) {
-                c[n].id = tl->ids[i];
-                c[n++].score = tl->scores[i];
-            }
         out->n = n;
-        for (size_t i = 0; i < n; i++) {   /* keep the order: Item2Vec first */
-            out->ids[i] = c[i].id;
-            out->scores[i] = c[i].score;
-        }
         goto done;
     }
     memcpy(tqn, tq, ms->text->unit.dim * sizeof *tqn);

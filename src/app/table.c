@@ -12,6 +12,9 @@ typedef struct cell {
     char *s;
     double v;
     int is_num;
+    int has_ci;       /* table_num_ci: lo/hi hold the interval */
+    int dec;
+    double lo, hi;
 } cell;
 
 typedef struct field {
@@ -169,6 +172,51 @@ int table_num(table *t, double v, int decimals)
     c->v = v;
     c->is_num = !isnan(v) && isfinite(v);
     return c->s ? 0 : -ERR_NOMEM;
+}
+
+int table_num_ci(table *t, double v, double lo, double hi, int decimals, const char *mark)
+{
+    cell *c;
+    char buf[96];
+    int rc;
+
+    if (isnan(v) || isnan(lo) || isnan(hi)) {
+        if ((rc = table_num(t, v, decimals)))
+            return rc;
+        c = &t->cells[(t->n_rows - 1) * t->n_cols + t->cur - 1];
+    } else {
+        if (!(c = next_cell(t)))
+            return -ERR_STATE;
+        snprintf(buf, sizeof buf, "%.*f \xc2\xb1%.*f%s", decimals, v, decimals, (hi - lo) / 2,
+                 mark ? mark : "");
+        if (!(c->s = mem_strdup(buf)))
+            return -ERR_NOMEM;
+        c->v = v;
+        c->is_num = isfinite(v);
+        c->has_ci = 1;
+        c->lo = lo;
+        c->hi = hi;
+    }
+    c->dec = decimals;
+    return 0;
+}
+
+int table_cell_ci(const table *t, size_t r, size_t c, double *lo, double *hi)
+{
+    if (r >= t->n_rows || c >= t->n_cols || !t->cells[r * t->n_cols + c].has_ci)
+        return 0;
+    *lo = t->cells[r * t->n_cols + c].lo;
+    *hi = t->cells[r * t->n_cols + c].hi;
+    return 1;
+}
+
+/* A column with an interval cell gets "COL lo" and "COL hi" in JSON and CSV. */
+static int col_has_ci(const table *t, size_t c)
+{
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (t->cells[r * t->n_cols + c].has_ci)
+            return 1;
+    return 0;
 }
 
 int table_note(table *t, const char *fmt, ...)
@@ -487,6 +535,19 @@ int table_render_json(const table *t, FILE *out)
                 json_str(out, t->cols[c]);
                 fputc(':', out);
                 json_cell(out, t, r, c);
+                if (col_has_ci(t, c)) {
+                    const cell *x = &t->cells[r * t->n_cols + c];
+                    for (int b = 0; b < 2; b++) {
+                        char key[CELL_MAX];
+                        snprintf(key, sizeof key, "%s %s", t->cols[c], b ? "hi" : "lo");
+                        fputc(',', out);
+                        json_str(out, key);
+                        if (x->has_ci)
+                            fprintf(out, ":%.9g", b ? x->hi : x->lo);
+                        else
+                            fputs(":null", out);
+                    }
+                }
             }
             fputc('}', out);
         }
@@ -529,11 +590,27 @@ int table_render_csv(const table *t, FILE *out)
     }
     for (size_t c = 0; c < t->n_cols; c++) {
         csv_field(out, t->cols[c]);
+        if (col_has_ci(t, c)) {
+            char key[CELL_MAX];
+            snprintf(key, sizeof key, "%s lo", t->cols[c]);
+            fputc(',', out);
+            csv_field(out, key);
+            snprintf(key, sizeof key, "%s hi", t->cols[c]);
+            fputc(',', out);
+            csv_field(out, key);
+        }
         fputc(c + 1 < t->n_cols ? ',' : '\n', out);
     }
     for (size_t r = 0; r < t->n_rows; r++)
         for (size_t c = 0; c < t->n_cols; c++) {
-            csv_field(out, table_cell(t, r, c));
+            const cell *x = &t->cells[r * t->n_cols + c];
+            if (col_has_ci(t, c)) {   /* numbers only: value, lo, hi */
+                if (x->has_ci)
+                    fprintf(out, "%.*f,%.*f,%.*f", x->dec, x->v, x->dec, x->lo, x->dec, x->hi);
+                else
+                    fprintf(out, "%s,,", table_cell(t, r, c));
+            } else
+                csv_field(out, table_cell(t, r, c));
             fputc(c + 1 < t->n_cols ? ',' : '\n', out);
         }
     return ferror(out) ? -ERR_IO : 0;

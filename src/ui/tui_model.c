@@ -369,25 +369,60 @@ static int spark_of(const char *method)
     return -1;
 }
 
+/* A metrics column by the start of its name ("R@" finds R@10 before R@50). */
+static int col_prefix(const table *t, const char *prefix)
+{
+    for (size_t c = 0; c < table_n_cols(t); c++)
+        if (strncmp(table_col_name(t, c), prefix, strlen(prefix)) == 0)
+            return (int)c;
+    return -1;
+}
+
+/* A figure with its interval, compact: "0.108±.025" and the table's "*" when
+ * it is significantly the best. */
+static void ci_text(const table *m, size_t r, size_t c, char *dst, size_t cap)
+{
+    double v, lo, hi;
+    if (!table_cell_num(m, r, c, &v) || !table_cell_ci(m, r, c, &lo, &hi)) {
+        snprintf(dst, cap, "%s", table_cell(m, r, c));
+        return;
+    }
+    const char *cell = table_cell(m, r, c);
+    size_t cl = strlen(cell);
+    char half[16];
+    snprintf(half, sizeof half, "%.3f", (hi - lo) / 2);
+    snprintf(dst, cap, "%.3f\xc2\xb1%s%s", v, half[0] == '0' ? half + 1 : half,
+             cl && cell[cl - 1] == '*' ? "*" : "");
+}
+
 size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int width,
                          char (*lines)[TUI_LINE], size_t max)
 {
-    static const char *const cols[] = {"P@k", "R@k", "NDCG@k", "MRR", "p50 ms", "p95 ms"};
+    static const char *const cols[] = {"P@", "R@", "NDCG@", "MRR", "p50 ms", "p95 ms"};
+    static const char *const heads[] = {"P@k", "R@k", "NDCG@k", "MRR@k", "p50 ms", "p95 ms"};
     static const char *const names[] = {"Item2Vec", "LLM", "Hybrid"};
-    enum { NAME_W = 16, NUM_W = 7, N_NUM = 6 };
-    int spark_w = width - NAME_W - N_NUM * (NUM_W + 1) - 2;
-    char l[TUI_LINE * 2], f[TUI_LINE];
+    enum { NAME_W = 16, N_NUM = 6, N_FIG = 4 };
+    char l[TUI_LINE * 2], f[TUI_LINE], cell[64];
     size_t n = 0, n_rows = m ? table_n_rows(m) : TUI_N_PANES;
-    int ccol[N_NUM];
+    int ccol[N_NUM], fig_w = 7, any_ci = 0;
 
     if (max == 0)
         return 0;
     for (int c = 0; c < N_NUM; c++)
-        ccol[c] = m ? col_of(m, cols[c]) : -1;
+        ccol[c] = m ? col_prefix(m, cols[c]) : -1;
+    for (size_t r = 0; m && r < n_rows; r++) {
+        double lo, hi;
+        any_ci |= ccol[1] >= 0 && table_cell_ci(m, r, (size_t)ccol[1], &lo, &hi);
+    }
+    if (any_ci)
+        fig_w = 11;   /* "0.108±.025*" */
+    int spark_w = width - NAME_W - N_FIG * (fig_w + 1) - (N_NUM - N_FIG) * 8 - 2;
     size_t o = tui_fit(l, sizeof l, "method", NAME_W, 0);
     for (int c = 0; c < N_NUM; c++) {
         l[o++] = ' ';
-        o += tui_fit(l + o, sizeof l - o, cols[c], NUM_W, 1);
+        o += tui_fit(l + o, sizeof l - o, ccol[c] >= 0 ? table_col_name(m, (size_t)ccol[c])
+                                                       : heads[c],
+                     c < N_FIG ? fig_w : 7, 1);
     }
     if (spark_w >= 4)
         snprintf(l + o, sizeof l - o, "  %s", "similar latency, last queries");
@@ -398,8 +433,11 @@ size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int wi
         o = tui_fit(l, sizeof l, name, NAME_W, 0);
         for (int c = 0; c < N_NUM; c++) {
             l[o++] = ' ';
-            o += tui_fit(l + o, sizeof l - o, ccol[c] >= 0 ? table_cell(m, r, (size_t)ccol[c])
-                                                           : "-", NUM_W, 1);
+            if (ccol[c] >= 0)
+                ci_text(m, r, (size_t)ccol[c], cell, sizeof cell);
+            else
+                snprintf(cell, sizeof cell, "-");
+            o += tui_fit(l + o, sizeof l - o, cell, c < N_FIG ? fig_w : 7, 1);
         }
         int s = spark_of(name);
         if (spark_w >= 4 && s >= 0 && sp[s].n > 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "evalrun.h"
 #include "mem.h"
 #include "rng.h"
 
@@ -196,6 +197,115 @@ static void test_split_time(void **st)
     assert_non_null(strstr(e.msg, "timestamp"));
 }
 
+/* Bernoulli hits with rate 0.3 over 400 users: the percentile interval is
+ * about the normal one, mean +- 1.96 sqrt(p(1-p)/n); resampling is seeded. */
+static void test_bootstrap_interval(void **st)
+{
+    enum { N = 400 };
+    double a[N], lo, hi, lo2, hi2;
+    const double *vals[1] = {a};
+    eval_boot b;
+    (void)st;
+    for (int i = 0; i < N; i++)
+        a[i] = i % 10 < 3;
+    assert_int_equal(eval_boot_run(&b, vals, 1, 1, N, 1, 2000, 7, NULL), 0);
+    eval_boot_ci(&b, 0, 0, 0.95, &lo, &hi);
+    double half = 1.96 * sqrt(0.3 * 0.7 / N);
+    assert_true(lo < 0.3 && hi > 0.3);
+    assert_float_equal((hi - lo) / 2, half, 0.15 * half);
+    eval_boot_done(&b);
+    assert_int_equal(eval_boot_run(&b, vals, 1, 1, N, 1, 2000, 7, NULL), 0);
+    eval_boot_ci(&b, 0, 0, 0.95, &lo2, &hi2);
+    assert_float_equal(lo, lo2, 0);   /* same seed, same interval */
+    assert_float_equal(hi, hi2, 0);
+    eval_boot_done(&b);
+    err e;
+    assert_int_equal(eval_boot_run(&b, vals, 1, 1, 0, 1, 10, 1, &e), -ERR_USAGE);
+}
+
+/* Paired test: a method one hit ahead on a few users is significantly
+ * better even though the intervals overlap; a copy is never different;
+ * noise with the same mean is not significant. */
+static void test_bootstrap_paired(void **st)
+{
+    enum { N = 300 };
+    double a[N], b2[N], c[N], d[N];
+    const double *vals[4] = {a, b2, c, d};
+    eval_boot b;
+    rng r;
+    (void)st;
+    rng_seed(&r, 5, 0);
+    for (int i = 0; i < N; i++) {
+        a[i] = rng_uniform(&r) < 0.2;
+        b2[i] = a[i] || i % 20 == 0;   /* a plus 15 more hits on the same users */
+        c[i] = a[i];
+        d[i] = rng_uniform(&r) < 0.2;
+    }
+    assert_int_equal(eval_boot_run(&b, vals, 4, 1, N, 1, 1000, 3, NULL), 0);
+    double lo_a, hi_a, lo_b, hi_b;
+    eval_boot_ci(&b, 0, 0, 0.95, &lo_a, &hi_a);
+    eval_boot_ci(&b, 1, 0, 0.95, &lo_b, &hi_b);
+    assert_true(lo_b < hi_a);                             /* intervals overlap ... */
+    assert_true(eval_boot_p(&b, 1, 0, 0) < 0.01);         /* ... the paired test sees it */
+    assert_float_equal(eval_boot_p(&b, 0, 2, 0), 1, 0);   /* identical rows */
+    assert_true(eval_boot_p(&b, 0, 2, 0) >= 2.0 / 1001);
+    assert_true(eval_boot_p(&b, 0, 3, 0) > 0.05);
+    eval_boot_done(&b);
+}
+
+/* With repeats the resampling draws a seed too: figures that differ
+ * between trainings widen the interval. */
+static void test_bootstrap_repeats(void **st)
+{
+    enum { N = 200 };
+    double one[N], two[2 * N], lo1, hi1, lo2, hi2;
+    const double *v1[1] = {one}, *v2[1] = {two};
+    eval_boot b;
+    (void)st;
+    for (int i = 0; i < N; i++) {
+        one[i] = i % 4 == 0;
+        two[i] = one[i];
+        two[N + i] = i % 2 == 0;   /* the second seed scores twice as often */
+    }
+    assert_int_equal(eval_boot_run(&b, v1, 1, 1, N, 1, 1000, 1, NULL), 0);
+    eval_boot_ci(&b, 0, 0, 0.95, &lo1, &hi1);
+    eval_boot_done(&b);
+    assert_int_equal(eval_boot_run(&b, v2, 1, 2, N, 1, 1000, 1, NULL), 0);
+    eval_boot_ci(&b, 0, 0, 0.95, &lo2, &hi2);
+    eval_boot_done(&b);
+    assert_true(hi2 - lo2 > 2 * (hi1 - lo1));
+    assert_true(lo2 < 0.3 && hi2 > 0.45);
+}
+
+/* The validation split: each user's last item is removed entirely, the
+ * second-to-last is the target, and neither is in training. */
+static void test_split_valid(void **st)
+{
+    /* u0: 1,2,3,4 at t=1..4; u1: 5,6 at t=1,2 (too short); u2: 7,8,9 */
+    size_t off[] = {0, 4, 6, 9};
+    int64_t items[] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, ts[] = {1, 2, 3, 4, 1, 2, 1, 2, 3};
+    int32_t su[] = {0, 1, 2};
+    char *names[] = {"s0", "s1", "s2"}, *users[] = {"u0", "u1", "u2"};
+    store_corpus c = {.n_seq = 3, .n_tok = 9, .n_users = 3, .off = off, .items = items,
+                      .ts = ts, .seq_user = su, .seq_name = names, .users = users};
+    eval_split sp;
+    (void)st;
+    assert_int_equal(evalrun_split_valid(&c, 0, 1, &sp, NULL), 0);
+    assert_int_equal(sp.n_cases, 2);
+    assert_int_equal(sp.cases[0].target, 3);
+    assert_int_equal(sp.cases[0].hist_len, 2);
+    assert_int_equal(sp.cases[1].target, 8);
+    assert_int_equal(sp.cases[1].hist_len, 1);
+    for (size_t i = 0; i < sp.train.n_tok; i++) {
+        int64_t it = sp.train.items[i];
+        assert_true(it != 4 && it != 3 && it != 9 && it != 8 && it != 6);
+    }
+    for (size_t i = 0; i < sp.cases[0].hist_len; i++)
+        assert_true(sp.hist[sp.cases[0].hist_off + i] != 4);
+    assert_int_equal(sp.train.n_tok, 4);   /* 1 2, 5, 7 */
+    eval_split_done(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +314,10 @@ int main(void)
         cmocka_unit_test(test_percentile_and_acc),
         cmocka_unit_test(test_split_no_leakage),
         cmocka_unit_test(test_split_time),
+        cmocka_unit_test(test_bootstrap_interval),
+        cmocka_unit_test(test_bootstrap_paired),
+        cmocka_unit_test(test_bootstrap_repeats),
+        cmocka_unit_test(test_split_valid),
     };
     return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mem.h"
 #include "recommend.h"
 #include "../../src/app/lab_int.h"   /* white-box: the lab's store */
 #include "rng.h"
@@ -188,11 +189,21 @@ static void test_fill_gives_cold_items_slots(void **st)
     run(&ms, REC_HYBRID, h, 1, 10, &A);
     run(&ms, REC_ITEM2VEC, h, 1, 10, &B);
     assert_int_equal(A.n, 10);
-    /* round(0.3 * 10) = 3 slots for cold items (30..39 have no item2vec vector) */
-    for (size_t i = 0; i < 7; i++)
-        assert_int_equal(A.ids[i], B.ids[i]);
-    for (size_t i = 7; i < 10; i++)
-        assert_true(lab_find_id(L, A.ids[i]) >= 30);
+    /* round(0.3 * 10) = 3 slots for cold items (30..39 have no item2vec
+     * vector), spread where round((i+1) * 0.3) steps up: 1, 4 and 8 */
+    for (size_t i = 0, b = 0; i < 10; i++)
+        if (i == 1 || i == 4 || i == 8)
+            assert_true(lab_find_id(L, A.ids[i]) >= 30);
+        else
+            assert_int_equal(A.ids[i], B.ids[b++]);
+    /* a shorter list is the longer one's prefix (one list serves every k) */
+    rec_list *C = mem_alloc(sizeof *C);
+    assert_non_null(C);
+    run(&ms, REC_HYBRID, h, 1, 5, C);
+    assert_int_equal(C->n, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(C->ids[i], A.ids[i]);
+    mem_free(C);
     /* with every item warm there is no cold item: Item2Vec's list unchanged */
     ms.i2v = lab_model_get(L, "i2v_full", NULL);
     run(&ms, REC_HYBRID, h, 1, 10, &A);
