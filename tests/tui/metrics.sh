@@ -14,6 +14,7 @@ echo "$s" | grep -qE '^Item2Vec +(- +){6} [▁▂▃▄▅▆▇█]{2} [0-9.]+ 
 echo "$s" | grep -q 'appear after `eval`' || fail "the hint before eval"
 run_cmd 'eval users=100'
 wait_for '^Metrics  \(last eval' "metrics title after eval"
+wait_for 'eval users=100: done in' "eval finished (live snapshots have no intervals yet)"
 s=$(screen)
 echo "$s" | grep -qE '^method +P@10 +R@10 +NDCG@10 +MRR@10 +p50 ms +p95 ms' || fail "column header"
 f='[0-9]\.[0-9]{3}±\.[0-9]{3}\*?'   # a figure and half its 95% interval
