@@ -66,6 +66,29 @@ for n in t["notes"]:
 '
 }
 
+# Several `eval --json` runs (all, --cold, --complements, --substitutes) ->
+# one Markdown table of R@k per method and case kind.
+md_cases() {
+    "$PY" -c '
+import json, sys
+res = [json.loads(l) for l in sys.stdin if l.strip()]
+tabs = [t for r in res for t in r["tables"] if t.get("kind") == "metrics"]
+rk = [c for c in tabs[0]["columns"] if c.startswith("R@")][0]
+heads = [rk + " " + w for w in ("all", "cold start", "complements", "substitutes")]
+print("| method | " + " | ".join(heads) + " |")
+print("| --- |" + " ---: |" * len(heads))
+for i, r in enumerate(tabs[0]["rows"]):
+    cells = [r["method"]]
+    for t in tabs:
+        x = t["rows"][i]
+        v, lo, hi = x.get(rk), x.get(rk + " lo"), x.get(rk + " hi")
+        s = "-" if v is None else "%.4f" % v if lo is None else "%.4f ± %.4f" % (v, (hi - lo) / 2)
+        best = rk in (x.get("best (sig.)") or "").split()
+        cells.append("**" + s + "**" if best else s)
+    print("| " + " | ".join(cells) + " |")
+'
+}
+
 header() {
     echo
     echo "### $1"
@@ -94,6 +117,10 @@ demo() {
     header "The demo shop (gen demo: 2,000 items)"
     "$APP" --db "$tmp/demo.db" -c 'gen demo' -c 'train item2vec' -c 'encode text' \
         -c 'fuse text item2vec' >/dev/null || return 1
+    "$APP" --db "$tmp/demo.db" --json -c "eval threads=$THREADS" -c "eval --cold threads=$THREADS" \
+        -c "eval --complements threads=$THREADS" -c "eval --substitutes threads=$THREADS" \
+        >"$tmp/cases.json" || { cat "$tmp/cases.json"; return 1; }
+    md_cases <"$tmp/cases.json" || return 1
     evaluate "$tmp/demo.db"
 }
 
