@@ -123,7 +123,6 @@ static int tune_item2vec(lab *L, const tune_opts *o, inner *in, tune_result *res
         if (tr->score > res->trials[res->best].score)
             res->best = res->n_trials - 1;
         /* the lab's bar: trials done, with the best so far */
-        progress_begin(&L->prog, "tune item2vec", "trials", (uint64_t)o->trials);
         progress_set_metric(&L->prog, "best R@k", res->trials[res->best].score);
         if (progress_update(&L->prog, (uint64_t)res->n_trials))
             break;
