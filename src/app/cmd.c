@@ -10,6 +10,7 @@
 #include "cmd_int.h"
 #include "mem.h"
 
+#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -559,6 +560,62 @@ int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e) { TYP
 int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e) { TYPED(opt_double); }
 int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e) { TYPED(opt_choice); }
 #undef TYPED
+
+/* ---- item filters ---------------------------------------------------------- */
+
+/* Does item row r match every key=value filter in a?  category, title
+ * substring (title~) and any attribute of the attrs JSON object. */
+int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
+{
+    cJSON *attrs = NULL;
+    int ok = 1;
+
+    for (int i = 0; i < a->n_kv && ok; i++) {
+        const char *k = a->key[i], *v = a->val[i];
+        if (!v || !a->filt[i])
+            continue;
+        if (strcmp(k, "category") == 0) {
+            ok = strcmp(c->category[r], v) == 0;
+        } else if (strcmp(k, "title") == 0) {
+            ok = strstr(c->title[r], v) != NULL;
+        } else {
+            if (!attrs && c->attrs[r])
+                attrs = cJSON_Parse(c->attrs[r]);
+            cJSON *f = attrs ? cJSON_GetObjectItemCaseSensitive(attrs, k) : NULL;
+            if (!f)
+                ok = 0;
+            else if (cJSON_IsString(f))
+                ok = strcmp(f->valuestring, v) == 0;
+            else if (cJSON_IsNumber(f))
+                ok = f->valuedouble == strtod(v, NULL);
+            else if (cJSON_IsBool(f))
+                ok = (cJSON_IsTrue(f) != 0) == (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+            else
+                ok = 0;
+        }
+    }
+    cJSON_Delete(attrs);
+    return ok;
+}
+
+int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
+{
+    const store_catalog *c;
+    int any = 0;
+
+    *rows = NULL;
+    for (int i = 0; i < a->n_kv; i++)
+        any |= a->val[i] && a->filt[i];
+    if (!any)
+        return 0;
+    if (!(c = lab_catalog(L, e)))
+        return -e->code;
+    if (!(*rows = mem_calloc(c->n + 1, 1)))
+        return cmd_nomem(e);
+    for (size_t r = 0; r < c->n; r++)
+        (*rows)[r] = (uint8_t)cmd_item_matches(c, r, a);
+    return 0;
+}
 
 table *cmd_table(table_list *out, const char *title)
 {

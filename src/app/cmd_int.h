@@ -86,26 +86,13 @@ int cmd_double(const cmd_args *a, const char *key, double def, double min, doubl
 int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
                err *e);
 
-struct rec_list;
-struct rec_models;
-struct rec_query;
-/* Appends one recommender's list as a "similar" table (cmd_rec.c). */
-int cmd_rec_table(lab *L, table_list *out, int method, const struct rec_list *rl, err *e);
-/* The three lists (Item2Vec, LLM, Hybrid) for q, with a's item filters. */
-int cmd_rec_panes(lab *L, const struct rec_models *ms, const struct rec_query *q,
-                  const cmd_args *a, size_t k, table_list *out, err *e);
-
-/* Item filters: category=, title= (a word of it) and ATTR=value for an
- * attribute of the attrs JSON (the keys marked in a->filt).  cmd_item_matches tests one catalog row (cmd_data.c);
- * cmd_item_filter returns a per-row bitmap (caller frees with mem_free), or
- * NULL in *rows when a has no filter; 0 or -ERR_NOMEM. */
+/* Item filters (cmd.c): category=, title= (a word of it) and ATTR=value for
+ * an attribute of the attrs JSON - the keys marked in a->filt.
+ * cmd_item_matches tests one catalog row; cmd_item_filter returns a per-row
+ * bitmap (caller frees with mem_free), or NULL in *rows when a has no
+ * filter; 0 or -ERR_NOMEM. */
 int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);
 int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
-
-/* After model `model` was saved again as version `to` with the same encoder
- * (delete item), the stored builtin text encoder of version `from` follows
- * it (cmd_text.c); nothing for other models.  0 or a negative ERR_*. */
-int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e);
 
 /* Output helpers */
 table *cmd_table(table_list *out, const char *title);   /* NULL = OOM */
