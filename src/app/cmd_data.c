@@ -53,9 +53,10 @@ static int delete_report(void *ud, const lab_delete_report *r, err *e)
     delete_ctx *o = ud;
     char msg[320];
 
-    if (!table_list_msg(o->out, "deleted %zu item%s and %lld event%s", r->n_items,
-                        r->n_items == 1 ? "" : "s", (long long)r->n_events,
-                        r->n_events == 1 ? "" : "s"))
+    table *t = table_list_msg(o->out, "deleted %zu item%s and %lld event%s", r->n_items,
+                              r->n_items == 1 ? "" : "s", (long long)r->n_events,
+                              r->n_events == 1 ? "" : "s");
+    if (!t || table_fields(t, "items", (double)r->n_items, "events", (double)r->n_events, NULL))
         return cmd_nomem(e);
     for (size_t j = 0; j < r->n_models; j++)
         if (!strchr(r->models[j].name, '#') &&
@@ -262,7 +263,9 @@ static int report_table(table_list *out, const char *what, const char *path,
     table *t = cmd_table(out, "");
     if (!t || table_note(t, "%s %s (%s): %lld rows, %lld items, %lld events imported", what,
                          path, r->format, (long long)r->rows, (long long)r->items,
-                         (long long)r->events))
+                         (long long)r->events) ||
+        table_fields(t, "rows", (double)r->rows, "items", (double)r->items, "events",
+                     (double)r->events, "skipped", (double)r->skipped, NULL))
         return cmd_nomem(e);
     if (skip_bad && r->skipped) {
         if (table_note(t, "%lld bad rows skipped; the first %zu:", (long long)r->skipped,
@@ -440,10 +443,13 @@ static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = store_commit(L->db, e)))
         goto done;
     lab_invalidate(L);
-    if (!table_list_msg(out, "generated %lld items (%zu cold start) in %zu categories, "
-                        "%zu sessions, %zu events (seed %ld, %s)",
-                        (long long)g.n_items, st.n_cold, st.n_categories, st.n_sessions,
-                        st.n_events, seed, demo_lang_name(o.lang)))
+    table *t = table_list_msg(out, "generated %lld items (%zu cold start) in %zu categories, "
+                              "%zu sessions, %zu events (seed %ld, %s)",
+                              (long long)g.n_items, st.n_cold, st.n_categories, st.n_sessions,
+                              st.n_events, seed, demo_lang_name(o.lang));
+    if (!t || table_fields(t, "items", (double)g.n_items, "cold_items", (double)st.n_cold,
+                           "categories", (double)st.n_categories, "sessions",
+                           (double)st.n_sessions, "events", (double)st.n_events, NULL))
         rc = cmd_nomem(e);
 done:
     for (size_t i = 0; g.hash_keys && i < g.cap; i++)
@@ -452,8 +458,6 @@ done:
     mem_free(g.hash_ids);
     return rc;
 }
-
-static const opt_def no_opts[] = {{0}};
 
 static const opt_def catalog_opts[] = {
     {.name = "format", .type = OPT_STR, .arg = "csv|tsv|jsonl", .flags = OPT_DASHED,
@@ -490,10 +494,6 @@ static const opt_def gen_opts[] = {
 };
 
 static const opt_def items_opts[] = {
-    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
-     .help = "items of this category"},
-    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
-     .help = "items whose title contains WORD"},
     {.name = "limit", .type = OPT_INT, .min = 0, .max = 1000000, .def = "20",
      .help = "rows shown"},
     {0},
@@ -525,15 +525,15 @@ const cmd_def cmd_defs_data[] = {
      "as CSV files into DIR.", .opts = gen_opts},
     {.name = "items", .fn = c_items, .usage = "items",
      .help = "List catalog items, filtered by category, a word of the title, or any attribute.",
-     .opts = items_opts, .flags = CMD_ATTRS},
+     .opts = items_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
     {.name = "delete item", .fn = c_delete_item, .usage = "delete item ITEM [ITEM...]",
      .help = "Remove items from the catalog with their events and their vectors in every "
      "model. Indexes tombstone them (never returned again; `index info` counts them). One "
      "transaction: all or nothing.",
-     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = no_opts},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = cmd_no_opts},
     {.name = "show", .fn = c_show, .usage = "show ITEM",
      .help = "Show one item: title, category, description, attributes, how many events "
-     "mention it.", .min_pos = 1, .max_pos = 1, .opts = no_opts},
+     "mention it.", .min_pos = 1, .max_pos = 1, .opts = cmd_no_opts},
     {.name = "sessions", .fn = c_sessions, .usage = "sessions [stats]",
      .help = "List sessions (item ids in order), or `sessions stats` for lengths and "
      "popularity.", .min_pos = 0, .max_pos = 1, .opts = sessions_list_opts},

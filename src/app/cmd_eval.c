@@ -406,7 +406,7 @@ nomem:
 static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     eval_run *r = mem_calloc(1, sizeof *r);
-    long k, users, seed;
+    long k = L->set.k, users = 0, seed;
     int split, which = cmd_flag(a, "cold")         ? CASES_COLD
                      : cmd_flag(a, "complements") ? CASES_COMPLEMENT
                      : cmd_flag(a, "substitutes") ? CASES_SUBSTITUTE : CASES_ALL;
@@ -414,10 +414,8 @@ static int c_eval(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if (!r)
         return cmd_nomem(e);
-    if ((rc = cmd_long(a, "k", L->set.k, 1, REC_MAX_K, &k, e)) ||
-        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
-        (rc = cmd_choice(a, "split", "last|time", EVAL_SPLIT_LAST, &split, e)) ||
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = cmd_opt_long(a, "users", &users, e)) ||
+        (rc = cmd_opt_long(a, "seed", &seed, e)) || (rc = cmd_opt_choice(a, "split", &split, e)) ||
         (rc = prepare(L, r, split, (size_t)users, (uint64_t)seed, 0, e)) ||
         (rc = run_cases(L, r, (size_t)k, (size_t)k, which, 1, e)))
         goto done;
@@ -432,16 +430,15 @@ done:
 static int c_compare(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     eval_run *r = mem_calloc(1, sizeof *r);
-    long k, users, seed;
+    long k, users = 0, seed;
     int nt = L->set.no_timing, rc;
     char pk[32], rk[32];
     table *t;
 
     if (!r)
         return cmd_nomem(e);
-    if ((rc = cmd_long(a, "k", 10, 1, REC_MAX_K, &k, e)) ||
-        (rc = cmd_long(a, "users", 0, 0, 100000000, &users, e)) ||
-        (rc = cmd_long(a, "seed", 1, 0, 0x7fffffffL, &seed, e)) ||
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = cmd_opt_long(a, "users", &users, e)) ||
+        (rc = cmd_opt_long(a, "seed", &seed, e)) ||
         (rc = prepare(L, r, EVAL_SPLIT_LAST, (size_t)users, (uint64_t)seed, 1, e)) ||
         (rc = run_cases(L, r, (size_t)k, k > COMPARE_RECALL_K ? (size_t)k : COMPARE_RECALL_K,
                         CASES_ALL, 0, e)))
@@ -480,20 +477,44 @@ done:
     return rc;
 }
 
+/* in the order of EVAL_SPLIT_* */
+static const opt_def eval_opts[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",
+     .help = "list length (default: `set k`)"},
+    {.name = "users", .type = OPT_INT, .min = 0, .max = 100000000, .arg = "N",
+     .help = "users evaluated (0 or absent: all)"},
+    {.name = "split", .type = OPT_CHOICE, .arg = "last|time", .def = "last",
+     .help = "hold out each user's last item, or cut at a time"},
+    {.name = "cold", .type = OPT_FLAG, .help = "only held-out items never seen in training"},
+    {.name = "complements", .type = OPT_FLAG, .help = "only targets of another category"},
+    {.name = "substitutes", .type = OPT_FLAG, .help = "only targets of the same category"},
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .def = "1",
+     .help = "sampling seed"},
+    {0},
+};
+
+static const opt_def compare_opts[] = {
+    {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .def = "10",
+     .help = "list length"},
+    {.name = "users", .type = OPT_INT, .min = 0, .max = 100000000, .arg = "N",
+     .help = "users evaluated (0 or absent: all)"},
+    {.name = "seed", .type = OPT_INT, .min = 0, .max = 0x7fffffffL, .def = "1",
+     .help = "sampling seed"},
+    {0},
+};
+
 const cmd_def cmd_defs_eval[] = {
-    {.name = "eval", .fn = c_eval,
-     .usage = "eval [k=10] [users=N] [split=last|time] [--cold|--complements|--substitutes] "
-              "[seed=1]",
+    {.name = "eval", .fn = c_eval, .usage = "eval",
      .help = "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
      "Precision/Recall/NDCG@k, MRR, coverage, latency and memory for Item2Vec, LLM, Hybrid and "
      "popularity. --cold measures only held-out items that never occur in training; "
      "--complements only targets of another category than the last item, --substitutes "
      "only the same category. split=time cuts at the time before which 90% of the events "
      "fall and asks for each user's first item after it.",
-     .params = "k= users= split= cold complements substitutes seed=", .min_pos = 0, .max_pos = 0},
-    {.name = "compare", .fn = c_compare, .usage = "compare [k=10] [users=N] [seed=1]",
+     .opts = eval_opts},
+    {.name = "compare", .fn = c_compare, .usage = "compare",
      .help = "The paper-style table: Item2Vec, LLM + flat, LLM + IVF (nprobe 32, 64), each "
      "Hybrid mode and popularity, with Precision@k, Recall@50, latency and memory.",
-     .params = "k= users= seed=", .min_pos = 0, .max_pos = 0},
+     .opts = compare_opts},
     {0},
 };

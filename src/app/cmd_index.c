@@ -86,17 +86,22 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     lab_apply_search_params(L);
     index_info(ix, &st);
     lab_index_describe(&st, desc, sizeof desc);
+    table *t;
     if (L->set.no_timing)
-        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
-                              st.memory_bytes / 1e6, rerank_state(&st)) ? 0 : cmd_nomem(e);
-    if (st.kind == INDEX_HNSW)
-        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s "
-                              "with %d thread%s", name, desc, st.n, st.memory_bytes / 1e6,
-                              build_s, o.threads, o.threads > 1 ? "s" : "")
-                   ? 0 : cmd_nomem(e);
-    return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
-                          name, desc, st.n, st.memory_bytes / 1e6, build_s,
-                          rerank_state(&st)) ? 0 : cmd_nomem(e);
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
+                           st.memory_bytes / 1e6, rerank_state(&st));
+    else if (st.kind == INDEX_HNSW)
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s with "
+                           "%d thread%s", name, desc, st.n, st.memory_bytes / 1e6, build_s,
+                           o.threads, o.threads > 1 ? "s" : "");
+    else
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
+                           name, desc, st.n, st.memory_bytes / 1e6, build_s, rerank_state(&st));
+    if (!t || table_field_str(t, "index", desc) ||
+        table_fields(t, "vectors", (double)st.n, "memory_mb", st.memory_bytes / 1e6, "seconds",
+                     L->set.no_timing ? NAN : build_s, NULL))
+        return cmd_nomem(e);
+    return 0;
 fail:
     mem_free(blob);
     index_free(ix);
@@ -288,8 +293,6 @@ done:
     return rc;
 }
 
-static const opt_def no_opts[] = {{0}};
-
 static const opt_def eval_opts[] = {
     {.name = "k", .type = OPT_INT, .min = 1, .max = 1000, .def = "10", .help = "neighbours"},
     {.name = "queries", .type = OPT_STR, .arg = "1000|FILE.fvecs", .def = "1000",
@@ -312,7 +315,7 @@ const cmd_def cmd_defs_index[] = {
     {.name = "index info", .fn = c_index_info, .usage = "index info",
      .help = "Each model's index: kind, parameters, live vectors, tombstones (removed or "
      "replaced vectors, never returned), memory, and whether it is stale or worth rebuilding.",
-     .opts = no_opts},
+     .opts = cmd_no_opts},
     {.name = "index eval", .fn = c_index_eval, .usage = "index eval MODEL",
      .help = "Recall@k against exact search, queries per second and latency percentiles for the "
      "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large.",

@@ -43,13 +43,12 @@ enum {
 typedef struct cmd_def {
     const char *name;     /* one or two words: "load catalog" */
     cmd_fn fn;
-    const char *usage;    /* with opts: the synopsis of the words ("load catalog FILE"),
-                             the options are added from opts; without: all of it */
+    const char *usage;    /* the synopsis of the words ("load catalog FILE"); the
+                             options are added from opts and opts2 */
     const char *help;     /* one paragraph */
-    const char *params;   /* without opts only: accepted keys "format= skip_bad"
-                             ('*=': any key=value) and the cmd_long & co. helpers */
     int min_pos, max_pos; /* positional argument count bounds (-1: no max) */
-    const opt_def *opts;  /* the parameters (opt.h), NULL-name terminated */
+    const opt_def *opts;  /* the parameters (opt.h), NULL-name terminated; cmd_no_opts
+                             for none */
     const opt_def *opts2; /* more, from an engine module (i2v_param_defs), or NULL */
     int flags;            /* CMD_* */
 } cmd_def;
@@ -75,16 +74,15 @@ int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e);
 int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e);
 int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e);
 
-/* Older helpers for commands that declare `params` (range in the call):
- * return 0 or -ERR_USAGE with a message naming the key. */
+/* A text parameter (def when not given), and a flag (1 when given bare or
+ * as 1/true/yes). */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);
 int cmd_flag(const cmd_args *a, const char *key);
-int cmd_long(const cmd_args *a, const char *key, long def, long min, long max, long *out, err *e);
-int cmd_double(const cmd_args *a, const char *key, double def, double min, double max,
-               double *out, err *e);
-/* One of a set of words ("csv|tsv|jsonl"); *out is the index. */
-int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
-               err *e);
+
+/* Shared descriptor tables: none, and the item filters category= and
+ * title= (commands that filter items use it as opts2, with CMD_ATTRS). */
+extern const opt_def cmd_no_opts[];
+extern const opt_def cmd_filter_opts[];
 
 /* Item filters (cmd.c): category=, title= (a word of it) and ATTR=value for
  * an attribute of the attrs JSON - the keys marked in a->filt.

@@ -14,6 +14,7 @@
 #include "mem.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,16 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
                         update && has_wm ? "new " : "", st.n_tok, p.sg.epochs, st.seconds,
                         st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
                         update ? ", updated" : "");
+    if (rc == 0) {
+        int nt = L->set.no_timing;
+        rc = table_fields(t, "items", (double)st.n_items, "dim", (double)p.sg.dim, "sessions",
+                          (double)st.n_seq, "tokens", (double)st.n_tok, "epochs",
+                          (double)p.sg.epochs, "new_items", (double)st.n_new_items, "seconds",
+                          nt ? NAN : st.seconds, "tokens_per_s",
+                          nt || st.seconds <= 0 ? NAN
+                                                : (double)st.n_tok * p.sg.epochs / st.seconds,
+                          NULL);
+    }
     if (rc == 0 && update && !has_wm)
         rc = table_note(t, "the stored model recorded no watermark (imported, or trained by an "
                         "older embedlab): the update trained on every session");
@@ -424,8 +435,6 @@ done:
     return rc == -ERR_NOMEM ? cmd_nomem(e) : rc;
 }
 
-static const opt_def no_opts[] = {{0}};
-
 static const opt_def train_opts[] = {
     {.name = "update", .type = OPT_FLAG,
      .help = "continue the stored model on the sessions added since"},
@@ -467,6 +476,6 @@ const cmd_def cmd_defs_model[] = {
      .help = "The embedding map: every vector of MODEL projected onto its first two principal "
      "components, one row per item with its category and x, y, and the share of the variance "
      "each axis keeps (the TUI's map view, key m, draws the same).",
-     .min_pos = 1, .max_pos = 1, .opts = no_opts},
+     .min_pos = 1, .max_pos = 1, .opts = cmd_no_opts},
     {0},
 };

@@ -5,6 +5,7 @@
 #include "cmd_int.h"
 #include "mem.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     lab_encode_opts o = {.model = cmd_str(a, "model", NULL), .only_new = cmd_flag(a, "new")};
     lab_encode_report r;
+    table *t;
     long batch, threads = L->set.threads;
     char ixmsg[320];
     int rc, precision;
@@ -26,21 +28,27 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     o.bf16 = precision;
     if ((rc = lab_text_encode(L, &o, &r, e)))
         return rc;
+    double ips = r.seconds - r.train_seconds > 0 ? r.n_encoded / (r.seconds - r.train_seconds)
+                                                 : 0;
     if (o.only_new && r.n_encoded == 0)
-        rc = table_list_msg(out, "text: all %zu items already have vectors (%s)", r.n_total,
-                            r.label) ? 0 : cmd_nomem(e);
+        t = table_list_msg(out, "text: all %zu items already have vectors (%s)", r.n_total,
+                           r.label);
     else if (o.only_new)
-        rc = table_list_msg(out, "text: %zu new items encoded with %s (%zu items have vectors)",
-                            r.n_encoded, r.label, r.n_total) ? 0 : cmd_nomem(e);
+        t = table_list_msg(out, "text: %zu new items encoded with %s (%zu items have vectors)",
+                           r.n_encoded, r.label, r.n_total);
     else if (L->set.no_timing)
-        rc = table_list_msg(out, "text: %zu items x %zu dims with %s", r.n_encoded, r.dim,
-                            r.label) ? 0 : cmd_nomem(e);
+        t = table_list_msg(out, "text: %zu items x %zu dims with %s", r.n_encoded, r.dim,
+                           r.label);
     else
-        rc = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%.0f items/s%s)",
-                            r.n_encoded, r.dim, r.label, r.seconds,
-                            r.seconds - r.train_seconds > 0
-                                ? r.n_encoded / (r.seconds - r.train_seconds) : 0,
-                            r.builtin ? ", after training" : "") ? 0 : cmd_nomem(e);
+        t = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%.0f items/s%s)",
+                           r.n_encoded, r.dim, r.label, r.seconds, ips,
+                           r.builtin ? ", after training" : "");
+    int nt = L->set.no_timing;
+    rc = t && table_field_str(t, "encoder", r.label) == 0 &&
+                 table_fields(t, "items", (double)r.n_encoded, "items_with_vectors",
+                              (double)r.n_total, "dim", (double)r.dim, "seconds",
+                              nt ? NAN : r.seconds, "items_per_s", nt ? NAN : ips, NULL) == 0
+             ? 0 : cmd_nomem(e);
     if (rc == 0 && r.n_encoded && lab_ix_report_text(L, &r.ix, "text", ixmsg, sizeof ixmsg) > 0 &&
         !table_list_msg(out, "%s", ixmsg))
         rc = cmd_nomem(e);
