@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "item2vec.h"
 #include "opt.h"
 #include "progress.h"
 #include "store.h"
@@ -53,6 +54,8 @@ typedef struct lab_model {
  * src/app/lab_int.h): front ends use the functions below. */
 typedef struct lab lab;
 struct table;
+struct index_opts;
+struct index_stats;
 
 /* Process-wide library set-up (cJSON's allocator, see import.h), once per
  * process before other threads start; later calls do nothing.  Front ends
@@ -190,7 +193,6 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r 
 int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
                        size_t cap);
 /* An index in one line: "hnsw M=16 ef_construction=200 ef=64 cosine". */
-struct index_stats;
 void lab_index_describe(const struct index_stats *st, char *buf, size_t cap);
 /* Nonzero when tombstones are a fifth or more of an index's rows. */
 int lab_index_needs_rebuild(size_t n_live, size_t n_dead);
@@ -261,5 +263,30 @@ typedef int (*lab_delete_fn)(void *ud, const lab_delete_report *r, err *e);
 int lab_delete_items(lab *L, const int64_t *ids, size_t n, lab_delete_fn before_commit,
                      void *ud, lab_delete_report *r /* OUT */, err *e);
 void lab_delete_report_done(lab_delete_report *r);   /* NULL-safe */
+
+/* ---- training Item2Vec (lab_train.c) ------------------------------------- */
+typedef struct lab_train_report {
+    int up_to_date;           /* update: no session was added; nothing changed */
+    int has_watermark;        /* update: the stored model recorded its last event */
+    int64_t watermark;        /* ... which was this event id */
+    i2v_stats st;             /* what was trained */
+    lab_ix_report ix;         /* what happened to the model's index */
+} lab_train_report;
+
+/* Trains Item2Vec with p on the stored sessions and saves it as model
+ * "item2vec" (with "item2vec#ctx", its output weights) and its index, in
+ * one transaction.  update: continue the stored model on the sessions
+ * added since its watermark (every session when it has none), or report
+ * up_to_date.  A failed or cancelled training keeps the previous model and
+ * index (-ERR_CANCEL says so).  0 or a negative ERR_*. */
+int lab_train_item2vec(lab *L, const i2v_params *p, int update, lab_train_report *r /* OUT */,
+                       err *e);
+
+/* Builds an index over model's vectors with o, stores it (with the model
+ * version it came from) and attaches it to the loaded model, so later
+ * searches go through it; *st and *seconds describe the result.  A failed
+ * or cancelled build keeps the previous index.  0 or a negative ERR_*. */
+int lab_index_build(lab *L, const char *model, const struct index_opts *o,
+                    struct index_stats *st /* OUT */, double *seconds /* OUT */, err *e);
 
 #endif

@@ -15,16 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int params_json(const index_stats *st, char *buf, size_t cap)
-{
-    return snprintf(buf, cap,
-                    "{\"kind\":\"%s\",\"metric\":\"%s\",\"quant\":\"%s\",\"nlist\":%d,"
-                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu}",
-                    index_kind_name(st->kind), index_metric_name(st->metric),
-                    index_quant_name(st->quant), st->nlist, st->nprobe, st->M,
-                    st->ef_construction, st->ef, (unsigned long long)st->seed);
-}
-
 /* An sq8 index's re-rank, for messages: "" for other indexes. */
 static const char *rerank_state(const index_stats *st)
 {
@@ -41,13 +31,9 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *name = a->argv[0], *kind = a->argv[1];
     index_opts o = index_opts_default();
-    lab_model *m;
-    vindex *ix = NULL;
-    void *blob = NULL;
-    size_t len = 0;
     index_stats st;
-    char params[512], desc[160];
-    double t0;
+    char desc[160];
+    double build_s;
     int rc;
 
     o.threads = L->set.threads;   /* `set threads`, unless threads= is given */
@@ -58,33 +44,8 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against index_opt_defs */
         if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
             return rc;
-    if (!(m = lab_model_get(L, name, e)))
-        return -e->code;
-    t0 = progress_now();
-    rc = index_build_vecset(&m->vs, &o, &L->prog, &ix, e);
-    progress_end(&L->prog);
-    if (rc == -ERR_CANCEL)
-        return err_set(e, ERR_CANCEL, "index build cancelled: the previous index is kept");
-    if (rc)
+    if ((rc = lab_index_build(L, name, &o, &st, &build_s, e)))
         return rc;
-    double build_s = progress_now() - t0;
-    index_info(ix, &st);
-    params_json(&st, params, sizeof params);
-    if ((rc = index_save(ix, &blob, &len, e)))
-        goto fail;
-    store_index_row row = {.params = params, .model_version = m->info.version, .data = blob,
-                           .len = len};
-    snprintf(row.model, sizeof row.model, "%s", name);
-    snprintf(row.kind, sizeof row.kind, "%s", index_kind_name(st.kind));
-    if ((rc = store_index_save(L->db, &row, e)))
-        goto fail;
-    mem_free(blob);
-    index_free(m->index);
-    m->index = ix;
-    m->index_stale = 0;
-    lab_attach_rerank(m);
-    lab_apply_search_params(L);
-    index_info(ix, &st);
     lab_index_describe(&st, desc, sizeof desc);
     table *t;
     if (L->set.no_timing)
@@ -102,10 +63,6 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
                      L->set.no_timing ? NAN : build_s, NULL))
         return cmd_nomem(e);
     return 0;
-fail:
-    mem_free(blob);
-    index_free(ix);
-    return rc;
 }
 
 static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
