@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "item2vec.h"
 #include "opt.h"
 #include "progress.h"
 #include "store.h"
@@ -53,6 +54,8 @@ typedef struct lab_model {
  * src/app/lab_int.h): front ends use the functions below. */
 typedef struct lab lab;
 struct table;
+struct index_opts;
+struct index_stats;
 
 /* Process-wide library set-up (cJSON's allocator, see import.h), once per
  * process before other threads start; later calls do nothing.  Front ends
@@ -190,9 +193,100 @@ int lab_vectors_save(lab *L, store_model *m, const vecset *vs, lab_ix_report *r 
 int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, char *buf,
                        size_t cap);
 /* An index in one line: "hnsw M=16 ef_construction=200 ef=64 cosine". */
-struct index_stats;
 void lab_index_describe(const struct index_stats *st, char *buf, size_t cap);
 /* Nonzero when tombstones are a fifth or more of an index's rows. */
 int lab_index_needs_rebuild(size_t n_live, size_t n_dead);
+
+/* ---- the text encoder (lab_text.c) --------------------------------------- */
+/* What `encode text` does. */
+typedef struct lab_encode_opts {
+    const char *model;        /* NULL or "auto": a BERT folder if one is found (the
+                                 lab's model dir first), else the builtin encoder;
+                                 "builtin"; or a model folder */
+    int threads;              /* encoder threads */
+    size_t batch;             /* texts per forward pass */
+    int bf16;                 /* the bf16 fast path where the CPU has it */
+    int only_new;             /* only items without a text vector, with the
+                                 stored encoder (model must be NULL) */
+} lab_encode_opts;
+
+typedef struct lab_encode_report {
+    size_t n_encoded;         /* items encoded now (0: all had vectors already) */
+    size_t n_total;           /* items with a text vector afterwards */
+    size_t dim;
+    char label[128];          /* the encoder */
+    int builtin;              /* the builtin encoder, trained on the catalog first */
+    double seconds;           /* the whole job */
+    double train_seconds;     /* builtin: its training (part of seconds) */
+    lab_ix_report ix;         /* what happened to the text model's index */
+} lab_encode_report;
+
+/* Encodes every item's text ("title. category. description") into
+ * normalised vectors and saves them as model "text" with its index and (for
+ * the builtin encoder) the encoder itself, in one transaction; the encoder
+ * stays loaded for queries.  A failed or cancelled job keeps the previous
+ * vectors and index (-ERR_CANCEL says so).  0 or a negative ERR_*. */
+int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r /* OUT */,
+                    err *e);
+/* The vector of one text (len bytes) with the encoder of the stored text
+ * vectors (reopened or loaded once, checked, then kept).  *vec is
+ * caller-freed with mem_free.  -ERR_STATE when there are no text vectors. */
+int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *dim, err *e);
+/* The text model was saved again as version `to` with the same encoder
+ * (delete item): the stored builtin encoder of version `from` follows it.
+ * May run inside the caller's transaction.  0 or a negative ERR_*. */
+int lab_text_follow(lab *L, int64_t from, int64_t to, err *e);
+
+/* ---- deleting items (lab_data.c) ----------------------------------------- */
+typedef struct lab_delete_model {
+    char name[64];            /* a model that had vectors of deleted items */
+    lab_ix_report ix;         /* what happened to its index */
+} lab_delete_model;
+
+typedef struct lab_delete_report {
+    size_t n_items;
+    int64_t n_events;         /* events removed with the items */
+    lab_delete_model *models; /* n_models entries (lab_delete_report_done frees) */
+    size_t n_models;
+} lab_delete_report;
+
+/* Called with the outcome inside the transaction, before the commit: an
+ * error it returns rolls everything back (so a report that cannot be made
+ * changes nothing). */
+typedef int (*lab_delete_fn)(void *ud, const lab_delete_report *r, err *e);
+
+/* Removes items (catalog rowids, distinct) with their events, and their
+ * vectors from every model (whose indexes tombstone them), in one
+ * transaction: all or nothing.  before_commit may be NULL.  On success r
+ * holds the outcome (free with lab_delete_report_done) and the lab's caches
+ * are dropped.  0 or a negative ERR_*. */
+int lab_delete_items(lab *L, const int64_t *ids, size_t n, lab_delete_fn before_commit,
+                     void *ud, lab_delete_report *r /* OUT */, err *e);
+void lab_delete_report_done(lab_delete_report *r);   /* NULL-safe */
+
+/* ---- training Item2Vec (lab_train.c) ------------------------------------- */
+typedef struct lab_train_report {
+    int up_to_date;           /* update: no session was added; nothing changed */
+    int has_watermark;        /* update: the stored model recorded its last event */
+    int64_t watermark;        /* ... which was this event id */
+    i2v_stats st;             /* what was trained */
+    lab_ix_report ix;         /* what happened to the model's index */
+} lab_train_report;
+
+/* Trains Item2Vec with p on the stored sessions and saves it as model
+ * "item2vec" (with "item2vec#ctx", its output weights) and its index, in
+ * one transaction.  update: continue the stored model on the sessions
+ * added since its watermark (every session when it has none), or report
+ * up_to_date.  A failed or cancelled training keeps the previous model and
+ * index (-ERR_CANCEL says so).  0 or a negative ERR_*. */
+int lab_train_item2vec(lab *L, const i2v_params *p, int update, lab_train_report *r /* OUT */,
+                       err *e);
+
+/* Builds an index over model's vectors with o, stores it (with the model
+ * version it came from) and attaches it to the loaded model, so later
+ * searches go through it; *st and *seconds describe the result.  A failed
+ * or cancelled build keeps the previous index.  0 or a negative ERR_*. */
+int lab_index_build(lab *L, const char *model, const struct index_opts *o,
+                    struct index_stats *st /* OUT */, double *seconds /* OUT */, err *e);
 
 #endif

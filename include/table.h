@@ -58,6 +58,8 @@ const char *table_kind_name(int kind);             /* "similar", ...; "" for PLA
  * JSON puts them in "fields".  0 or -ERR_NOMEM. */
 int table_field_num(table *t, const char *name, double v);
 int table_field_str(table *t, const char *name, const char *s);
+/* Several number fields at once: name, value (a double), ..., NULL. */
+int table_fields(table *t, ...) __attribute__((sentinel));
 /* 1 and *v when the field is a number other than NaN, else 0. */
 int table_get_num(const table *t, const char *name, double *v);
 /* The field's text, or NULL when it is absent or a number. */

@@ -10,8 +10,8 @@
 #include "cmd_int.h"
 #include "mem.h"
 
+#include <cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,27 +103,6 @@ static const cmd_def *find_def(char **w, int n, int *n_name)
     return best;
 }
 
-/* Is `key` declared in params?  Returns 2 for "key=", 1 for a flag, 0 no. */
-static int declared(const char *params, const char *key, size_t klen)
-{
-    const char *s = params ? params : "";
-    while (*s) {
-        size_t len = strcspn(s, " ");
-        int takes = len > 0 && s[len - 1] == '=';
-        size_t nlen = takes ? len - 1 : len;
-        if (nlen == 1 && s[0] == '*' && takes)
-            ;  /* wildcard handled by caller */
-        else if (nlen == klen && strncmp(s, key, klen) == 0)
-            return takes ? 2 : 1;
-        s += len;
-        while (*s == ' ')
-            s++;
-    }
-    return 0;
-}
-
-static int wildcard(const char *params) { return params && strstr(params, "*=") != NULL; }
-
 static int is_key_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.'; }
 
 /* The descriptor of key in d's option tables, or NULL. */
@@ -185,27 +164,16 @@ static int parse_args(lab *L, const cmd_def *d, char **w, int n, cmd_args *a, er
         for (size_t j = 0; j < klen; j++)
             if (key[j] == '-')
                 key[j] = '_';
-        if (d->opts || d->opts2) {
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)klen, key);
-            o = find_opt(d, name);
-            if (o)
-                kind = o->type == OPT_FLAG ? 1 : 2;
-            else {   /* ATTR=VALUE or --ATTR VALUE */
-                int r = undeclared(L, d, name, e);
-                if (r < 0)
-                    return r;
-                kind = 2;
-                attr = 1;
-            }
-        } else {
-            kind = declared(d->params, key, klen);
-            if (!kind && !(eq && wildcard(d->params))) {
-                char name[64];
-                snprintf(name, sizeof name, "%.*s", (int)klen, key);
-                return err_set(e, ERR_USAGE, "%s: unknown parameter '%s' (accepted: %s)",
-                               d->name, name, d->params && *d->params ? d->params : "none");
-            }
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)klen, key);
+        if ((o = find_opt(d, name)))
+            kind = o->type == OPT_FLAG ? 1 : 2;
+        else {   /* ATTR=VALUE or --ATTR VALUE */
+            int r = undeclared(L, d, name, e);
+            if (r < 0)
+                return r;
+            kind = 2;
+            attr = 1;
         }
         if (a->n_kv == CMD_MAX_ARGS)
             return err_set(e, ERR_USAGE, "%s: too many parameters", d->name);
@@ -360,42 +328,23 @@ const char *cmd_param_at(const char *command, size_t i)
     static char buf[64];
     const cmd_def *d = def_named(command);
 
+    size_t n1 = 0;
+    const opt_def *o;
+
     if (!d)
         return NULL;
-    if (d->opts || d->opts2) {
-        size_t n1 = 0;
-        const opt_def *o;
-        while (opt_at(d->opts, n1))
-            n1++;
-        o = i < n1 ? opt_at(d->opts, i) : opt_at(d->opts2, i - n1);
-        if (!o)
-            return NULL;
-        if (d->flags & CMD_KEYS)
-            snprintf(buf, sizeof buf, "%s", o->name);   /* set KEY VALUE */
-        else if (o->type == OPT_FLAG)
-            opt_usage_one(o, buf, sizeof buf);          /* --skip-bad */
-        else
-            snprintf(buf, sizeof buf, "%s=", o->name);
-        return buf;
-    }
-    const char *s = d->params ? d->params : "";
-    while (*s) {
-        size_t len = strcspn(s, " ");
-        if (i-- == 0) {
-            if (len && s[len - 1] == '=')
-                snprintf(buf, sizeof buf, "%.*s", (int)len, s);
-            else
-                snprintf(buf, sizeof buf, "--%.*s", (int)len, s);
-            for (char *c = buf; *c; c++)
-                if (*c == '_' && buf[0] == '-')
-                    *c = '-';
-            return strcmp(buf, "*=") == 0 ? NULL : buf;
-        }
-        s += len;
-        while (*s == ' ')
-            s++;
-    }
-    return NULL;
+    while (opt_at(d->opts, n1))
+        n1++;
+    o = i < n1 ? opt_at(d->opts, i) : opt_at(d->opts2, i - n1);
+    if (!o)
+        return NULL;
+    if (d->flags & CMD_KEYS)
+        snprintf(buf, sizeof buf, "%s", o->name);   /* set KEY VALUE */
+    else if (o->type == OPT_FLAG)
+        opt_usage_one(o, buf, sizeof buf);          /* --skip-bad */
+    else
+        snprintf(buf, sizeof buf, "%s=", o->name);
+    return buf;
 }
 
 const char *cmd_usage(const cmd_def *d, char *buf, size_t cap)
@@ -403,8 +352,6 @@ const char *cmd_usage(const cmd_def *d, char *buf, size_t cap)
     size_t o;
 
     snprintf(buf, cap, "%s", d->usage);
-    if (!d->opts && !d->opts2)
-        return buf;
     if (d->flags & CMD_KEYS) {   /* set k|alpha|... VALUE */
         snprintf(buf, cap, "%s ", d->name);
         for (size_t i = 0; opt_at(d->opts, i); i++) {
@@ -453,82 +400,6 @@ int cmd_flag(const cmd_args *a, const char *key)
     return !v || !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0);
 }
 
-int cmd_long(const cmd_args *a, const char *key, long def, long min, long max, long *out, err *e)
-{
-    int found;
-    const char *v = lookup(a, key, &found);
-    char *end;
-    long x;
-
-    if (!found) {
-        *out = def;
-        return 0;
-    }
-    if (!v || !*v)
-        return err_set(e, ERR_USAGE, "%s: %s needs a whole number", a->cmd, key);
-    errno = 0;
-    x = strtol(v, &end, 10);
-    if (*end || errno == ERANGE)
-        return err_set(e, ERR_USAGE, "%s: %s=%s is not a whole number", a->cmd, key, v);
-    if (x < min || x > max)
-        return err_set(e, ERR_USAGE, "%s: %s=%ld is out of range (%ld..%ld)", a->cmd, key, x,
-                       min, max);
-    *out = x;
-    return 0;
-}
-
-int cmd_double(const cmd_args *a, const char *key, double def, double min, double max,
-               double *out, err *e)
-{
-    int found;
-    const char *v = lookup(a, key, &found);
-    char *end;
-    double x;
-
-    if (!found) {
-        *out = def;
-        return 0;
-    }
-    if (!v || !*v)
-        return err_set(e, ERR_USAGE, "%s: %s needs a number", a->cmd, key);
-    errno = 0;
-    x = strtod(v, &end);
-    if (*end || errno == ERANGE || !isfinite(x))
-        return err_set(e, ERR_USAGE, "%s: %s=%s is not a number", a->cmd, key, v);
-    if (x < min || x > max)
-        return err_set(e, ERR_USAGE, "%s: %s=%g is out of range (%g..%g)", a->cmd, key, x, min,
-                       max);
-    *out = x;
-    return 0;
-}
-
-int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
-               err *e)
-{
-    int found, idx = 0;
-    const char *v = lookup(a, key, &found);
-    const char *s = choices;
-
-    if (!found) {
-        *out = def;
-        return 0;
-    }
-    if (!v)
-        return err_set(e, ERR_USAGE, "%s: %s needs one of %s", a->cmd, key, choices);
-    while (*s) {
-        size_t len = strcspn(s, "|");
-        if (strlen(v) == len && strncmp(s, v, len) == 0) {
-            *out = idx;
-            return 0;
-        }
-        s += len;
-        if (*s == '|')
-            s++;
-        idx++;
-    }
-    return err_set(e, ERR_USAGE, "%s: %s=%s is not one of %s", a->cmd, key, v, choices);
-}
-
 /* The descriptor of a declared key, and its text (given, or the default). */
 static const opt_def *typed(const cmd_args *a, const char *key, const char **v, int *found)
 {
@@ -559,6 +430,62 @@ int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e) { TYP
 int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e) { TYPED(opt_double); }
 int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e) { TYPED(opt_choice); }
 #undef TYPED
+
+/* ---- item filters ---------------------------------------------------------- */
+
+/* Does item row r match every key=value filter in a?  category, title
+ * substring (title~) and any attribute of the attrs JSON object. */
+int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
+{
+    cJSON *attrs = NULL;
+    int ok = 1;
+
+    for (int i = 0; i < a->n_kv && ok; i++) {
+        const char *k = a->key[i], *v = a->val[i];
+        if (!v || !a->filt[i])
+            continue;
+        if (strcmp(k, "category") == 0) {
+            ok = strcmp(c->category[r], v) == 0;
+        } else if (strcmp(k, "title") == 0) {
+            ok = strstr(c->title[r], v) != NULL;
+        } else {
+            if (!attrs && c->attrs[r])
+                attrs = cJSON_Parse(c->attrs[r]);
+            cJSON *f = attrs ? cJSON_GetObjectItemCaseSensitive(attrs, k) : NULL;
+            if (!f)
+                ok = 0;
+            else if (cJSON_IsString(f))
+                ok = strcmp(f->valuestring, v) == 0;
+            else if (cJSON_IsNumber(f))
+                ok = f->valuedouble == strtod(v, NULL);
+            else if (cJSON_IsBool(f))
+                ok = (cJSON_IsTrue(f) != 0) == (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+            else
+                ok = 0;
+        }
+    }
+    cJSON_Delete(attrs);
+    return ok;
+}
+
+int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
+{
+    const store_catalog *c;
+    int any = 0;
+
+    *rows = NULL;
+    for (int i = 0; i < a->n_kv; i++)
+        any |= a->val[i] && a->filt[i];
+    if (!any)
+        return 0;
+    if (!(c = lab_catalog(L, e)))
+        return -e->code;
+    if (!(*rows = mem_calloc(c->n + 1, 1)))
+        return cmd_nomem(e);
+    for (size_t r = 0; r < c->n; r++)
+        (*rows)[r] = (uint8_t)cmd_item_matches(c, r, a);
+    return 0;
+}
 
 table *cmd_table(table_list *out, const char *title)
 {
@@ -739,22 +666,30 @@ static int c_set(lab *L, const cmd_args *a, table_list *out, err *e)
     return table_list_msg(out, "%s = %s", key, val) ? 0 : cmd_nomem(e);
 }
 
-static const opt_def no_opts[] = {{0}};
+const opt_def cmd_no_opts[] = {{0}};
+
+const opt_def cmd_filter_opts[] = {
+    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
+     .help = "items of this category"},
+    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
+     .help = "items whose title contains WORD"},
+    {0},
+};
 
 const cmd_def cmd_defs_core[] = {
     {.name = "help", .fn = c_help, .usage = "help [COMMAND]",
      .help = "List commands, or explain one. `help train` lists the commands starting with "
-     "that word.", .min_pos = 0, .max_pos = 2, .opts = no_opts},
+     "that word.", .min_pos = 0, .max_pos = 2, .opts = cmd_no_opts},
     {.name = "info", .fn = c_info, .usage = "info",
-     .help = "Counts, database size, models and settings.", .opts = no_opts},
+     .help = "Counts, database size, models and settings.", .opts = cmd_no_opts},
     {.name = "models", .fn = c_models, .usage = "models",
-     .help = "List stored models with their parameters.", .opts = no_opts},
+     .help = "List stored models with their parameters.", .opts = cmd_no_opts},
     {.name = "set", .fn = c_set, .usage = "set KEY VALUE",
      .help = "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha "
      "in 0..1; history: how many of a user's last items form the query, default 5; i2v: inout "
      "scores items bought together (default), inin items used alike).",
      .min_pos = 2, .max_pos = 2, .opts = lab_setting_defs, .flags = CMD_KEYS},
     {.name = "quit", .fn = c_quit, .usage = "quit | exit",
-     .help = "Leave embedlab (a script stops reading commands).", .opts = no_opts},
+     .help = "Leave embedlab (a script stops reading commands).", .opts = cmd_no_opts},
     {0},
 };

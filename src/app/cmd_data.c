@@ -10,60 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Does item row r match every key=value filter in a?  category, title
- * substring (title~) and any attribute of the attrs JSON object. */
-int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
-{
-    cJSON *attrs = NULL;
-    int ok = 1;
-
-    for (int i = 0; i < a->n_kv && ok; i++) {
-        const char *k = a->key[i], *v = a->val[i];
-        if (!v || !a->filt[i])
-            continue;
-        if (strcmp(k, "category") == 0) {
-            ok = strcmp(c->category[r], v) == 0;
-        } else if (strcmp(k, "title") == 0) {
-            ok = strstr(c->title[r], v) != NULL;
-        } else {
-            if (!attrs && c->attrs[r])
-                attrs = cJSON_Parse(c->attrs[r]);
-            cJSON *f = attrs ? cJSON_GetObjectItemCaseSensitive(attrs, k) : NULL;
-            if (!f)
-                ok = 0;
-            else if (cJSON_IsString(f))
-                ok = strcmp(f->valuestring, v) == 0;
-            else if (cJSON_IsNumber(f))
-                ok = f->valuedouble == strtod(v, NULL);
-            else if (cJSON_IsBool(f))
-                ok = (cJSON_IsTrue(f) != 0) == (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
-            else
-                ok = 0;
-        }
-    }
-    cJSON_Delete(attrs);
-    return ok;
-}
-
-int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
-{
-    const store_catalog *c;
-    int any = 0;
-
-    *rows = NULL;
-    for (int i = 0; i < a->n_kv; i++)
-        any |= a->val[i] && a->filt[i];
-    if (!any)
-        return 0;
-    if (!(c = lab_catalog(L, e)))
-        return -e->code;
-    if (!(*rows = mem_calloc(c->n + 1, 1)))
-        return cmd_nomem(e);
-    for (size_t r = 0; r < c->n; r++)
-        (*rows)[r] = (uint8_t)cmd_item_matches(c, r, a);
-    return 0;
-}
-
 static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_catalog *c = lab_catalog(L, e);
@@ -95,102 +41,61 @@ static int c_items(lab *L, const cmd_args *a, table_list *out, err *e)
     return 0;
 }
 
-/* Removes the deleted ids from one model's vectors and saves it (its index
- * tombstones them).  *msg gets the index report, "" when nothing changed. */
-static int drop_from_model(lab *L, const char *name, const int64_t *ids, size_t n, char *msg,
-                           size_t cap, err *e)
-{
-    store_model info;
-    vecset vs;
-    lab_ix_report ixr;
-    size_t kept = 0;
-    int64_t from;
-    int rc;
+typedef struct delete_ctx {
+    lab *L;
+    table_list *out;
+} delete_ctx;
 
-    msg[0] = '\0';
-    if ((rc = store_vectors_load(L->db, name, &vs, &info, e)))
-        return rc;
-    for (size_t i = 0; i < vs.n; i++) {
-        size_t j = 0;
-        while (j < n && ids[j] != vs.ids[i])
-            j++;
-        if (j < n)
-            continue;
-        if (kept != i) {
-            vs.ids[kept] = vs.ids[i];
-            memmove(vs.data + kept * vs.dim, vs.data + i * vs.dim, vs.dim * sizeof *vs.data);
-        }
-        kept++;
-    }
-    if (kept < vs.n) {
-        vs.n = kept;
-        from = info.version;
-        if ((rc = lab_vectors_save(L, &info, &vs, &ixr, e)) == 0 &&
-            (rc = cmd_text_encoder_follow(L, name, from, info.version, e)) == 0 &&
-            !strchr(name, '#'))
-            lab_ix_report_text(L, &ixr, name, msg, cap);
-    }
-    vecset_done(&vs);
-    store_model_done(&info);
-    return rc;
+/* The outcome, made inside the transaction (lab_delete_items): a failure
+ * to report rolls the deletion back, so a command that fails changed nothing. */
+static int delete_report(void *ud, const lab_delete_report *r, err *e)
+{
+    delete_ctx *o = ud;
+    char msg[320];
+
+    table *t = table_list_msg(o->out, "deleted %zu item%s and %lld event%s", r->n_items,
+                              r->n_items == 1 ? "" : "s", (long long)r->n_events,
+                              r->n_events == 1 ? "" : "s");
+    if (!t || table_fields(t, "items", (double)r->n_items, "events", (double)r->n_events, NULL))
+        return cmd_nomem(e);
+    for (size_t j = 0; j < r->n_models; j++)
+        if (!strchr(r->models[j].name, '#') &&
+            lab_ix_report_text(o->L, &r->models[j].ix, r->models[j].name, msg, sizeof msg) > 0 &&
+            !table_list_msg(o->out, "%s", msg))
+            return cmd_nomem(e);
+    return 0;
 }
 
-/* delete item ID...: the items leave the catalog with their events, and
- * every model that had a vector for one of them is saved without it, so its
- * index tombstones them.  One transaction: all or nothing. */
+/* delete item ID...: lab_delete_items does the cascade in one transaction. */
 static int c_delete_item(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const store_catalog *c = lab_catalog(L, e);
-    int64_t ids[CMD_MAX_ARGS], n_ev = 0, ev;
-    store_model *ms = NULL;
-    size_t n = 0, nm = 0;
-    char (*msgs)[320] = NULL;
+    int64_t ids[CMD_MAX_ARGS];
+    size_t n = 0, n_before = out->n;
+    lab_delete_report r;
+    delete_ctx o = {L, out};
     int rc;
 
     if (!c)
         return -e->code;
     for (int i = 0; i < a->argc; i++) {
-        long r = lab_resolve_item(L, a->argv[i], e);
+        long row = lab_resolve_item(L, a->argv[i], e);
         size_t j = 0;
-        if (r < 0)
+        if (row < 0)
             return -e->code;
-        while (j < n && ids[j] != c->ids[r])
+        while (j < n && ids[j] != c->ids[row])
             j++;
         if (j == n)
-            ids[n++] = c->ids[r];
+            ids[n++] = c->ids[row];
     }
-    if ((rc = store_models_list(L->db, &ms, &nm, e)))
+    rc = lab_delete_items(L, ids, n, delete_report, &o, &r, e);
+    if (rc) {   /* the report's tables, if any, describe what did not happen */
+        while (out->n > n_before)
+            table_free(out->t[--out->n]);
         return rc;
-    if (!(msgs = mem_calloc(nm ? nm : 1, sizeof *msgs))) {
-        store_models_free(ms, nm);
-        return cmd_nomem(e);
     }
-    if ((rc = store_begin(L->db, e)))
-        goto done;
-    for (size_t j = 0; j < nm && rc == 0; j++)
-        rc = drop_from_model(L, ms[j].name, ids, n, msgs[j], sizeof msgs[j], e);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if ((rc = store_item_delete(L->db, ids[i], &ev, e)) == 0)
-            n_ev += ev;
-    /* the report is made before the commit: a command that fails changed nothing */
-    if (rc == 0 && !table_list_msg(out, "deleted %zu item%s and %lld event%s", n,
-                                   n == 1 ? "" : "s", (long long)n_ev, n_ev == 1 ? "" : "s"))
-        rc = cmd_nomem(e);
-    for (size_t j = 0; j < nm && rc == 0; j++)
-        if (msgs[j][0] && !table_list_msg(out, "%s", msgs[j]))
-            rc = cmd_nomem(e);
-    if (rc == 0)
-        rc = store_commit(L->db, e);
-    else
-        store_rollback(L->db);
-    if (rc == 0)
-        lab_invalidate(L);
-    else if (rc == -ERR_CANCEL)
-        err_set(e, ERR_CANCEL, "delete cancelled: nothing was deleted");
-done:
-    mem_free(msgs);
-    store_models_free(ms, nm);
-    return rc;
+    lab_delete_report_done(&r);
+    return 0;
 }
 
 static int c_show(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -358,7 +263,9 @@ static int report_table(table_list *out, const char *what, const char *path,
     table *t = cmd_table(out, "");
     if (!t || table_note(t, "%s %s (%s): %lld rows, %lld items, %lld events imported", what,
                          path, r->format, (long long)r->rows, (long long)r->items,
-                         (long long)r->events))
+                         (long long)r->events) ||
+        table_fields(t, "rows", (double)r->rows, "items", (double)r->items, "events",
+                     (double)r->events, "skipped", (double)r->skipped, NULL))
         return cmd_nomem(e);
     if (skip_bad && r->skipped) {
         if (table_note(t, "%lld bad rows skipped; the first %zu:", (long long)r->skipped,
@@ -536,10 +443,13 @@ static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = store_commit(L->db, e)))
         goto done;
     lab_invalidate(L);
-    if (!table_list_msg(out, "generated %lld items (%zu cold start) in %zu categories, "
-                        "%zu sessions, %zu events (seed %ld, %s)",
-                        (long long)g.n_items, st.n_cold, st.n_categories, st.n_sessions,
-                        st.n_events, seed, demo_lang_name(o.lang)))
+    table *t = table_list_msg(out, "generated %lld items (%zu cold start) in %zu categories, "
+                              "%zu sessions, %zu events (seed %ld, %s)",
+                              (long long)g.n_items, st.n_cold, st.n_categories, st.n_sessions,
+                              st.n_events, seed, demo_lang_name(o.lang));
+    if (!t || table_fields(t, "items", (double)g.n_items, "cold_items", (double)st.n_cold,
+                           "categories", (double)st.n_categories, "sessions",
+                           (double)st.n_sessions, "events", (double)st.n_events, NULL))
         rc = cmd_nomem(e);
 done:
     for (size_t i = 0; g.hash_keys && i < g.cap; i++)
@@ -548,8 +458,6 @@ done:
     mem_free(g.hash_ids);
     return rc;
 }
-
-static const opt_def no_opts[] = {{0}};
 
 static const opt_def catalog_opts[] = {
     {.name = "format", .type = OPT_STR, .arg = "csv|tsv|jsonl", .flags = OPT_DASHED,
@@ -586,10 +494,6 @@ static const opt_def gen_opts[] = {
 };
 
 static const opt_def items_opts[] = {
-    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
-     .help = "items of this category"},
-    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
-     .help = "items whose title contains WORD"},
     {.name = "limit", .type = OPT_INT, .min = 0, .max = 1000000, .def = "20",
      .help = "rows shown"},
     {0},
@@ -622,15 +526,15 @@ const cmd_def cmd_defs_data[] = {
      "as CSV files into DIR.", .opts = gen_opts},
     {.name = "items", .fn = c_items, .usage = "items",
      .help = "List catalog items, filtered by category, a word of the title, or any attribute.",
-     .opts = items_opts, .flags = CMD_ATTRS},
+     .opts = items_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
     {.name = "delete item", .fn = c_delete_item, .usage = "delete item ITEM [ITEM...]",
      .help = "Remove items from the catalog with their events and their vectors in every "
      "model. Indexes tombstone them (never returned again; `index info` counts them). One "
      "transaction: all or nothing.",
-     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = no_opts},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = cmd_no_opts},
     {.name = "show", .fn = c_show, .usage = "show ITEM",
      .help = "Show one item: title, category, description, attributes, how many events "
-     "mention it.", .min_pos = 1, .max_pos = 1, .opts = no_opts},
+     "mention it.", .min_pos = 1, .max_pos = 1, .opts = cmd_no_opts},
     {.name = "sessions", .fn = c_sessions, .usage = "sessions [stats]",
      .help = "List sessions (item ids in order), or `sessions stats` for lengths and "
      "popularity.", .min_pos = 0, .max_pos = 1, .opts = sessions_list_opts},

@@ -15,16 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int params_json(const index_stats *st, char *buf, size_t cap)
-{
-    return snprintf(buf, cap,
-                    "{\"kind\":\"%s\",\"metric\":\"%s\",\"quant\":\"%s\",\"nlist\":%d,"
-                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu}",
-                    index_kind_name(st->kind), index_metric_name(st->metric),
-                    index_quant_name(st->quant), st->nlist, st->nprobe, st->M,
-                    st->ef_construction, st->ef, (unsigned long long)st->seed);
-}
-
 /* An sq8 index's re-rank, for messages: "" for other indexes. */
 static const char *rerank_state(const index_stats *st)
 {
@@ -41,13 +31,10 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *name = a->argv[0], *kind = a->argv[1];
     index_opts o = index_opts_default();
-    lab_model *m;
-    vindex *ix = NULL;
-    void *blob = NULL;
-    size_t len = 0;
     index_stats st;
-    char params[512], desc[160];
-    double t0;
+    lab_model *m;
+    char desc[160];
+    double build_s;
     int rc;
 
     o.threads = L->set.threads;   /* `set threads`, unless threads= is given */
@@ -62,47 +49,25 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against index_opt_defs */
         if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
             return rc;
-    t0 = progress_now();
-    rc = index_build_vecset(&m->vs, &o, &L->prog, &ix, e);
-    progress_end(&L->prog);
-    if (rc == -ERR_CANCEL)
-        return err_set(e, ERR_CANCEL, "index build cancelled: the previous index is kept");
-    if (rc)
+    if ((rc = lab_index_build(L, name, &o, &st, &build_s, e)))
         return rc;
-    double build_s = progress_now() - t0;
-    index_info(ix, &st);
-    params_json(&st, params, sizeof params);
-    if ((rc = index_save(ix, &blob, &len, e)))
-        goto fail;
-    store_index_row row = {.params = params, .model_version = m->info.version, .data = blob,
-                           .len = len};
-    snprintf(row.model, sizeof row.model, "%s", name);
-    snprintf(row.kind, sizeof row.kind, "%s", index_kind_name(st.kind));
-    if ((rc = store_index_save(L->db, &row, e)))
-        goto fail;
-    mem_free(blob);
-    index_free(m->index);
-    m->index = ix;
-    m->index_stale = 0;
-    lab_attach_rerank(m);
-    lab_apply_search_params(L);
-    index_info(ix, &st);
     lab_index_describe(&st, desc, sizeof desc);
+    table *t;
     if (L->set.no_timing)
-        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
-                              st.memory_bytes / 1e6, rerank_state(&st)) ? 0 : cmd_nomem(e);
-    if (st.kind == INDEX_HNSW)
-        return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s "
-                              "with %d thread%s", name, desc, st.n, st.memory_bytes / 1e6,
-                              build_s, o.threads, o.threads > 1 ? "s" : "")
-                   ? 0 : cmd_nomem(e);
-    return table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
-                          name, desc, st.n, st.memory_bytes / 1e6, build_s,
-                          rerank_state(&st)) ? 0 : cmd_nomem(e);
-fail:
-    mem_free(blob);
-    index_free(ix);
-    return rc;
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
+                           st.memory_bytes / 1e6, rerank_state(&st));
+    else if (st.kind == INDEX_HNSW)
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s with "
+                           "%d thread%s", name, desc, st.n, st.memory_bytes / 1e6, build_s,
+                           o.threads, o.threads > 1 ? "s" : "");
+    else
+        t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB, built in %.2f s%s",
+                           name, desc, st.n, st.memory_bytes / 1e6, build_s, rerank_state(&st));
+    if (!t || table_field_str(t, "index", desc) ||
+        table_fields(t, "vectors", (double)st.n, "memory_mb", st.memory_bytes / 1e6, "seconds",
+                     L->set.no_timing ? NAN : build_s, NULL))
+        return cmd_nomem(e);
+    return 0;
 }
 
 static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -290,8 +255,6 @@ done:
     return rc;
 }
 
-static const opt_def no_opts[] = {{0}};
-
 static const opt_def eval_opts[] = {
     {.name = "k", .type = OPT_INT, .min = 1, .max = 1000, .def = "10", .help = "neighbours"},
     {.name = "queries", .type = OPT_STR, .arg = "1000|FILE.fvecs", .def = "1000",
@@ -314,7 +277,7 @@ const cmd_def cmd_defs_index[] = {
     {.name = "index info", .fn = c_index_info, .usage = "index info",
      .help = "Each model's index: kind, parameters, live vectors, tombstones (removed or "
      "replaced vectors, never returned), memory, and whether it is stale or worth rebuilding.",
-     .opts = no_opts},
+     .opts = cmd_no_opts},
     {.name = "index eval", .fn = c_index_eval, .usage = "index eval MODEL",
      .help = "Recall@k against exact search, queries per second and latency percentiles for the "
      "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large.",

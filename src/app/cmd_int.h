@@ -43,13 +43,12 @@ enum {
 typedef struct cmd_def {
     const char *name;     /* one or two words: "load catalog" */
     cmd_fn fn;
-    const char *usage;    /* with opts: the synopsis of the words ("load catalog FILE"),
-                             the options are added from opts; without: all of it */
+    const char *usage;    /* the synopsis of the words ("load catalog FILE"); the
+                             options are added from opts and opts2 */
     const char *help;     /* one paragraph */
-    const char *params;   /* without opts only: accepted keys "format= skip_bad"
-                             ('*=': any key=value) and the cmd_long & co. helpers */
     int min_pos, max_pos; /* positional argument count bounds (-1: no max) */
-    const opt_def *opts;  /* the parameters (opt.h), NULL-name terminated */
+    const opt_def *opts;  /* the parameters (opt.h), NULL-name terminated; cmd_no_opts
+                             for none */
     const opt_def *opts2; /* more, from an engine module (i2v_param_defs), or NULL */
     int flags;            /* CMD_* */
 } cmd_def;
@@ -75,42 +74,27 @@ int cmd_opt_u64(const cmd_args *a, const char *key, uint64_t *out, err *e);
 int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e);
 int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e);
 
-/* Older helpers for commands that declare `params` (range in the call):
- * return 0 or -ERR_USAGE with a message naming the key. */
+/* A text parameter (def when not given), and a flag (1 when given bare or
+ * as 1/true/yes). */
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);
 int cmd_flag(const cmd_args *a, const char *key);
-int cmd_long(const cmd_args *a, const char *key, long def, long min, long max, long *out, err *e);
-int cmd_double(const cmd_args *a, const char *key, double def, double min, double max,
-               double *out, err *e);
-/* One of a set of words ("csv|tsv|jsonl"); *out is the index. */
-int cmd_choice(const cmd_args *a, const char *key, const char *choices, int def, int *out,
-               err *e);
 
-struct rec_list;
-struct rec_models;
-struct rec_query;
-/* Appends one recommender's list as a "similar" table (cmd_rec.c). */
-int cmd_rec_table(lab *L, table_list *out, int method, const struct rec_list *rl, err *e);
-/* The three lists (Item2Vec, LLM, Hybrid) for q, with a's item filters. */
-int cmd_rec_panes(lab *L, const struct rec_models *ms, const struct rec_query *q,
-                  const cmd_args *a, size_t k, table_list *out, err *e);
+/* Shared descriptor tables: none, and the item filters category= and
+ * title= (commands that filter items use it as opts2, with CMD_ATTRS). */
+extern const opt_def cmd_no_opts[];
+extern const opt_def cmd_filter_opts[];
 
-/* Item filters: category=, title= (a word of it) and ATTR=value for an
- * attribute of the attrs JSON (the keys marked in a->filt).  cmd_item_matches tests one catalog row (cmd_data.c);
- * cmd_item_filter returns a per-row bitmap (caller frees with mem_free), or
- * NULL in *rows when a has no filter; 0 or -ERR_NOMEM. */
+/* Item filters (cmd.c): category=, title= (a word of it) and ATTR=value for
+ * an attribute of the attrs JSON - the keys marked in a->filt.
+ * cmd_item_matches tests one catalog row; cmd_item_filter returns a per-row
+ * bitmap (caller frees with mem_free), or NULL in *rows when a has no
+ * filter; 0 or -ERR_NOMEM. */
 int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);
 int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
 
-/* After model `model` was saved again as version `to` with the same encoder
- * (delete item), the stored builtin text encoder of version `from` follows
- * it (cmd_text.c); nothing for other models.  0 or a negative ERR_*. */
-int cmd_text_encoder_follow(lab *L, const char *model, int64_t from, int64_t to, err *e);
-
 struct i2v_params;
-/* Trains Item2Vec with p (checked) on every session, or with update the
- * sessions added since, saves it with its index, and appends the report
- * (cmd_model.c). */
+/* Trains Item2Vec with p (lab_train_item2vec: every session, or with update
+ * the sessions added since) and appends the report (cmd_model.c). */
 int cmd_train_item2vec(lab *L, const struct i2v_params *p, int update, table_list *out,
                        err *e);
 

@@ -1,12 +1,8 @@
 /* cmd_model.c - training and moving vectors: train item2vec, export vectors,
  * import vectors.
  *
- * A model is saved only when its job finished: a failed or cancelled
- * training leaves the stored model (and its index) exactly as it was.  The
- * item2vec output (context) weights are kept as a hidden model
- * "item2vec#ctx" so `--update` can continue training where it stopped, and
- * the model's corpus JSON records the highest event id it was trained on
- * ("last_event"): `--update` trains the sessions with newer events only.
+ * Training itself (full or --update, saving with the index) is
+ * lab_train_item2vec's (lab_train.c); these parse, call and report.
  */
 #include "cmd_int.h"
 #include "fuse.h"
@@ -15,97 +11,10 @@
 #include "mem.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define I2V_NAME "item2vec"
-#define I2V_CTX_NAME "item2vec#ctx"
-
-/* The corpus JSON records what the model was trained on; "last_event" is
- * the watermark `--update` continues from: the highest event id seen. */
-static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_stats *st,
-                    int64_t last_event, lab_ix_report *ixr, err *e)
-{
-    lab_ix_report ctx_ixr;
-    store_model sm = {0}, sc = {0};
-    char *params = NULL, corpus[192];
-    int rc;
-
-    if ((rc = i2v_params_json(p, &params, e)))
-        return rc;
-    snprintf(corpus, sizeof corpus, "{\"sequences\":%zu,\"tokens\":%zu,\"items\":%zu,"
-             "\"last_event\":%lld}", st->n_seq, st->n_tok, st->n_items, (long long)last_event);
-    snprintf(sm.name, sizeof sm.name, "%s", I2V_NAME);
-    snprintf(sm.kind, sizeof sm.kind, "sgns");
-    snprintf(sm.label, sizeof sm.label, "Item2Vec (SGNS, dim %d, window %s%.0d, %d epochs)",
-             p->sg.dim, p->sg.window == SGNS_WINDOW_SEQ ? "session" : "",
-             p->sg.window == SGNS_WINDOW_SEQ ? 0 : p->sg.window, p->sg.epochs);
-    sm.params = params;
-    sm.corpus = corpus;
-    sm.train_seconds = st->seconds;
-    sc = sm;
-    snprintf(sc.name, sizeof sc.name, "%s", I2V_CTX_NAME);
-    snprintf(sc.kind, sizeof sc.kind, "sgns-ctx");
-    if ((rc = store_begin(L->db, e)))
-        goto done;
-    if ((rc = lab_vectors_save(L, &sm, &m->vecs, ixr, e)) ||
-        (m->ctx.n && (rc = lab_vectors_save(L, &sc, &m->ctx, &ctx_ixr, e)))) {
-        store_rollback(L->db);
-        goto done;
-    }
-    rc = store_commit(L->db, e);
-done:
-    mem_free(params);
-    return rc;
-}
-
-/* The watermark of a stored model's corpus JSON: 0, or -1 when it has none
- * (an imported model, or one trained before watermarks were recorded). */
-static int corpus_watermark(const char *corpus, int64_t *last_event)
-{
-    cJSON *j = corpus ? cJSON_Parse(corpus) : NULL;
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "last_event");
-    int rc = -1;
-
-    if (cJSON_IsNumber(w) && w->valuedouble >= 0 && w->valuedouble < 9e15) {
-        *last_event = (int64_t)w->valuedouble;
-        rc = 0;
-    }
-    cJSON_Delete(j);
-    return rc;
-}
-
-/* --update: the stored model (input and context vectors) and, when it
- * records a watermark, the sessions added since (*fresh; n_seq 0: none).
- * *has_wm says which. */
-static int load_update(lab *L, const i2v_params *p, i2v_model *prev, store_corpus *fresh,
-                       int *has_wm, int64_t *wm, err *e)
-{
-    store_model info;
-    int rc;
-
-    *has_wm = 0;
-    if ((rc = store_vectors_load(L->db, I2V_NAME, &prev->vecs, &info, e)))
-        return rc == -ERR_NOTFOUND
-                   ? err_set(e, ERR_STATE, "train item2vec --update: no model to update")
-                   : rc;
-    *has_wm = corpus_watermark(info.corpus, wm) == 0;
-    store_model_done(&info);
-    if (prev->vecs.dim != (size_t)p->sg.dim) {
-        size_t dim = prev->vecs.dim;
-        i2v_model_done(prev);
-        return err_set(e, ERR_USAGE, "train item2vec --update: the stored model has dim "
-                       "%zu, not %d", dim, p->sg.dim);
-    }
-    if (store_vectors_load(L->db, I2V_CTX_NAME, &prev->ctx, NULL, NULL))
-        vecset_done(&prev->ctx);   /* an imported model has no context weights */
-    if (*has_wm && (rc = store_corpus_load_since(L->db, *wm, fresh, e))) {
-        i2v_model_done(prev);
-        return rc;
-    }
-    return 0;
-}
 
 static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
 {
@@ -118,70 +27,25 @@ static int c_train_item2vec(lab *L, const cmd_args *a, table_list *out, err *e)
             err_prefix(e, "train item2vec");
             return rc;
         }
-    if ((rc = i2v_params_check(&p, e))) {
-        err_prefix(e, "train item2vec");
-        return rc;
-    }
     return cmd_train_item2vec(L, &p, cmd_flag(a, "update"), out, e);
 }
 
 int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out, err *e)
 {
-    const store_corpus *c = lab_corpus(L, e);
-    store_corpus fresh = {0};
-    i2v_params p = *pp;
-    i2v_model prev = {0}, m = {0};
-    i2v_stats st;
-    lab_ix_report ixr;
+    const i2v_params p = *pp;
+    lab_train_report r;
     char ixmsg[320];
-    int has_wm = 0, rc;
-    int64_t wm = 0, last_event;
+    int rc;
     table *t;
 
-    if (!c)
-        return -e->code;
-    if (c->n_tok == 0)
-        return err_set(e, ERR_STATE, "train item2vec: no sessions loaded (`load sessions` or "
-                       "`gen demo` first)");
-    last_event = c->last_event;
-    if (update && (rc = load_update(L, &p, &prev, &fresh, &has_wm, &wm, e)))
+    if ((rc = lab_train_item2vec(L, &p, update, &r, e)))
         return rc;
-    if (update && has_wm && fresh.n_seq == 0) {
-        /* nothing added: the model, its context weights and index stay */
-        i2v_model_done(&prev);
-        store_corpus_done(&fresh);
-        if (!table_list_msg(out, "item2vec is up to date: no sessions were added since it was "
-                            "trained (events up to #%lld); nothing changed", (long long)wm))
-            return cmd_nomem(e);
-        return 0;
-    }
-    /* An update trains the new sessions only (the whole corpus for a model
-     * without a watermark) and draws noise over every stored session. */
-    if (update && has_wm)
-        rc = i2v_update(&fresh, c, &p, &prev, &m, &L->prog, &st, e);
-    else
-        rc = i2v_train(c, &p, update ? &prev : NULL, &m, &L->prog, &st, e);
-    progress_end(&L->prog);
-    i2v_model_done(&prev);
-    /* the watermark covers every event trained or counted: the update
-     * trained all sessions with newer events, a full training all of them */
-    if (fresh.last_event > last_event)
-        last_event = fresh.last_event;
-    store_corpus_done(&fresh);
-    if (rc == -ERR_CANCEL) {
-        i2v_model_done(&m);
-        return err_set(e, ERR_CANCEL, "training cancelled: the previous model is kept");
-    }
-    if (rc == -ERR_STATE && update)
-        err_prefix(e, "train item2vec --update");
-    if (rc || (rc = save_i2v(L, &p, &m, &st, last_event, &ixr, e))) {
-        i2v_model_done(&m);
-        if (rc == -ERR_CANCEL)
-            return err_set(e, ERR_CANCEL, "training cancelled while updating the index: the "
-                           "previous model and index are kept");
-        return rc;
-    }
-    lab_invalidate_model(L, I2V_NAME);
+    if (r.up_to_date)
+        return table_list_msg(out, "item2vec is up to date: no sessions were added since it "
+                              "was trained (events up to #%lld); nothing changed",
+                              (long long)r.watermark) ? 0 : cmd_nomem(e);
+    const i2v_stats st = r.st;
+    const int has_wm = r.has_watermark;
     t = cmd_table(out, "");
     if (!t)
         rc = cmd_nomem(e);
@@ -196,16 +60,26 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
                         update && has_wm ? "new " : "", st.n_tok, p.sg.epochs, st.seconds,
                         st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
                         update ? ", updated" : "");
+    if (rc == 0) {
+        int nt = L->set.no_timing;
+        rc = table_fields(t, "items", (double)st.n_items, "dim", (double)p.sg.dim, "sessions",
+                          (double)st.n_seq, "tokens", (double)st.n_tok, "epochs",
+                          (double)p.sg.epochs, "new_items", (double)st.n_new_items, "seconds",
+                          nt ? NAN : st.seconds, "tokens_per_s",
+                          nt || st.seconds <= 0 ? NAN
+                                                : (double)st.n_tok * p.sg.epochs / st.seconds,
+                          NULL);
+    }
     if (rc == 0 && update && !has_wm)
         rc = table_note(t, "the stored model recorded no watermark (imported, or trained by an "
                         "older embedlab): the update trained on every session");
     if (rc == 0 && update && st.n_new_items)
         rc = table_note(t, "%zu new items got vectors", st.n_new_items);
-    if (rc == 0 && lab_ix_report_text(L, &ixr, I2V_NAME, ixmsg, sizeof ixmsg) > 0)
+    if (rc == 0 && lab_ix_report_text(L, &r.ix, "item2vec", ixmsg, sizeof ixmsg) > 0)
         rc = table_note(t, "%s", ixmsg);
-    i2v_model_done(&m);
     return rc ? cmd_nomem(e) : 0;
 }
+
 
 /* ---- export / import ---------------------------------------------------- */
 
@@ -433,8 +307,6 @@ done:
     return rc == -ERR_NOMEM ? cmd_nomem(e) : rc;
 }
 
-static const opt_def no_opts[] = {{0}};
-
 static const opt_def train_opts[] = {
     {.name = "update", .type = OPT_FLAG,
      .help = "continue the stored model on the sessions added since"},
@@ -542,7 +414,7 @@ const cmd_def cmd_defs_model[] = {
      .help = "The embedding map: every vector of MODEL projected onto its first two principal "
      "components, one row per item with its category and x, y, and the share of the variance "
      "each axis keeps (the TUI's map view, key m, draws the same).",
-     .min_pos = 1, .max_pos = 1, .opts = no_opts},
+     .min_pos = 1, .max_pos = 1, .opts = cmd_no_opts},
     {.name = "fuse", .fn = c_fuse, .usage = "fuse TEXT_MODEL ITEM2VEC_MODEL",
      .help = "Store a hybrid embedding as one vector per item: both models' vectors "
      "L2-normalised, scaled by sqrt(alpha) and sqrt(1-alpha) and concatenated, so the inner "

@@ -1,4 +1,4 @@
-/* cmd_rec.c - the side-by-side commands: similar, recommend user.
+/* cmd_rec.c - the side-by-side commands: similar, query, recommend user.
  * Each returns three tables of kind "similar" titled Item2Vec, LLM and
  * Hybrid (the TUI shows them as panes), each with rank, id, title, score
  * and a note with the list's latency or why it is empty. */
@@ -47,7 +47,7 @@ static const char *hybrid_label(const lab *L, char *buf, size_t cap)
 }
 
 /* Appends one method's list as a table. */
-int cmd_rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *e)
+static int rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *e)
 {
     char title[64];
     table *t;
@@ -80,8 +80,9 @@ int cmd_rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *
     return 0;
 }
 
-int cmd_rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cmd_args *a,
-                  size_t k, table_list *out, err *e)
+/* The three lists (Item2Vec, LLM, Hybrid) for q, with a's item filters. */
+static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cmd_args *a,
+                     size_t k, table_list *out, err *e)
 {
     static const int methods[] = {REC_ITEM2VEC, REC_TEXT, REC_HYBRID};
     rec_query q = *q0;
@@ -99,7 +100,7 @@ int cmd_rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cmd_a
     for (int i = 0; i < 3 && rc == 0; i++) {
         rc = rec_run(L, ms, methods[i], &q, k, rl, e);
         if (rc == 0)
-            rc = cmd_rec_table(L, out, methods[i], rl, e);
+            rc = rec_table(L, out, methods[i], rl, e);
     }
     mem_free(rl);
     mem_free(rows);
@@ -163,11 +164,59 @@ static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
         if (ms.i2v && !iq)   /* none of the terms has a behaviour vector */
             ms.i2v = NULL;
     }
-    rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
+    rc = rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     mem_free(iq);
     mem_free(tq);
     return rc;
 }
+
+/* query "TEXT": free text through the text encoder (lab_text_embed) into
+ * the LLM and Hybrid lists. */
+static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    rec_models ms = {0};
+    rec_query q = {0};
+    float *v = NULL;
+    size_t dim;
+    long k = L->set.k;
+    int rc;
+    err e2;
+
+    if ((rc = cmd_opt_long(a, "k", &k, e)))
+        return rc;
+    char text[4096] = "";
+    for (int i = 0; i < a->argc; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i ? " " : "",
+                 a->argv[i]);
+    double t0 = progress_now();
+    if ((rc = lab_text_embed(L, text, strlen(text), &v, &dim, e)))
+        goto done;
+    double enc_ms = (progress_now() - t0) * 1000;
+    if (!(ms.text = lab_model_get(L, TEXT_MODEL, e))) {   /* loaded by lab_text_embed */
+        rc = -e->code;
+        goto done;
+    }
+    ms.i2v = lab_model_get(L, I2V_MODEL, &e2);
+    if (ms.i2v && L->set.i2v_inout)
+        ms.i2v_out = lab_model_get(L, I2V_MODEL "#ctx", &e2);
+    ms.hybrid = L->set.hybrid;
+    ms.alpha = L->set.alpha;
+    ms.hist_last = L->set.history;
+    q.text_q = v;
+    rc = rec_panes(L, &ms, &q, a, (size_t)k, out, e);
+    if (rc == 0) {
+        table *t = cmd_table(out, "");
+        if (!t || table_field_num(t, "encode_ms", L->set.no_timing ? NAN : enc_ms) ||
+            (L->set.no_timing ? table_note(t, "query encoded by %s", ms.text->info.label)
+                                    : table_note(t, "query encoded by %s in %.2f ms",
+                                                 ms.text->info.label, enc_ms)))
+            rc = cmd_nomem(e);
+    }
+done:
+    mem_free(v);
+    return rc;
+}
+
 
 static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
 {
@@ -216,7 +265,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     }
     q.hist = hist;
     q.n_hist = n;
-    rc = cmd_rec_panes(L, &ms, &q, a, (size_t)k, out, e);
+    rc = rec_panes(L, &ms, &q, a, (size_t)k, out, e);
     if (rc == 0) {
         table *t = cmd_table(out, "");
         if (!t || table_note(t, "user %s: %zu events in history; the last %d form the query",
@@ -231,10 +280,6 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
 static const opt_def rec_opts[] = {
     {.name = "k", .type = OPT_INT, .min = 1, .max = REC_MAX_K, .arg = "10",
      .help = "results per list (default: `set k`)"},
-    {.name = "category", .type = OPT_STR, .arg = "C", .flags = OPT_FILTER,
-     .help = "items of this category"},
-    {.name = "title", .type = OPT_STR, .arg = "WORD", .flags = OPT_FILTER,
-     .help = "items whose title contains WORD"},
     {0},
 };
 
@@ -243,10 +288,14 @@ const cmd_def cmd_defs_rec[] = {
      .help = "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
      "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar. "
      "Filters (category=, title=, any attribute of the catalog) apply inside the search.",
-     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .flags = CMD_ATTRS},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
+    {.name = "query", .fn = c_query, .usage = "query \"TEXT\"",
+     .help = "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
+     "lists; Item2Vec has no vector for text).",
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
     {.name = "recommend user", .fn = c_recommend_user, .usage = "recommend user USER",
      .help = "Recommendations for a user from the last items of their history, in three lists. "
      "Items already in the history are excluded.",
-     .min_pos = 1, .max_pos = 1, .opts = rec_opts, .flags = CMD_ATTRS},
+     .min_pos = 1, .max_pos = 1, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
     {0},
 };

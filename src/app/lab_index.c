@@ -1,4 +1,5 @@
-/* lab_index.c - keeping a model's stored index in step with its vectors.
+/* lab_index.c - building a model's index (lab_index_build) and keeping a
+ * stored index in step with its vectors.
  *
  * Every command that replaces a model's vectors (encode text, train
  * item2vec, import vectors) saves them with lab_vectors_save.  When the model
@@ -348,4 +349,60 @@ void lab_index_describe(const index_stats *st, char *buf, size_t cap)
     default:
         snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), sq);
     }
+}
+
+static int params_json(const index_stats *st, char *buf, size_t cap)
+{
+    return snprintf(buf, cap,
+                    "{\"kind\":\"%s\",\"metric\":\"%s\",\"quant\":\"%s\",\"nlist\":%d,"
+                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu}",
+                    index_kind_name(st->kind), index_metric_name(st->metric),
+                    index_quant_name(st->quant), st->nlist, st->nprobe, st->M,
+                    st->ef_construction, st->ef, (unsigned long long)st->seed);
+}
+
+int lab_index_build(lab *L, const char *model, const index_opts *o, index_stats *st,
+                    double *seconds, err *e)
+{
+    err tmp, *ep = e ? e : &tmp;   /* e may be NULL: codes come from here */
+    lab_model *m;
+    vindex *ix = NULL;
+    void *blob = NULL;
+    size_t len = 0;
+    char params[512];
+    double t0;
+    int rc;
+
+    if (!(m = lab_model_get(L, model, ep)))
+        return -ep->code;
+    t0 = progress_now();
+    rc = index_build_vecset(&m->vs, o, &L->prog, &ix, ep);
+    progress_end(&L->prog);
+    if (rc == -ERR_CANCEL)
+        return err_set(ep, ERR_CANCEL, "index build cancelled: the previous index is kept");
+    if (rc)
+        return rc;
+    *seconds = progress_now() - t0;
+    index_info(ix, st);
+    params_json(st, params, sizeof params);
+    if ((rc = index_save(ix, &blob, &len, ep)))
+        goto fail;
+    store_index_row row = {.params = params, .model_version = m->info.version, .data = blob,
+                           .len = len};
+    snprintf(row.model, sizeof row.model, "%s", model);
+    snprintf(row.kind, sizeof row.kind, "%s", index_kind_name(st->kind));
+    if ((rc = store_index_save(L->db, &row, ep)))
+        goto fail;
+    mem_free(blob);
+    index_free(m->index);
+    m->index = ix;
+    m->index_stale = 0;
+    lab_attach_rerank(m);
+    lab_apply_search_params(L);
+    index_info(ix, st);
+    return 0;
+fail:
+    mem_free(blob);
+    index_free(ix);
+    return rc;
 }

@@ -288,6 +288,19 @@ int table_field_num(table *t, const char *name, double v)
     return 0;
 }
 
+int table_fields(table *t, ...)
+{
+    va_list ap;
+    const char *name;
+    int rc = 0;
+
+    va_start(ap, t);
+    while (rc == 0 && (name = va_arg(ap, const char *)) != NULL)
+        rc = table_field_num(t, name, va_arg(ap, double));
+    va_end(ap);
+    return rc;
+}
+
 int table_field_str(table *t, const char *name, const char *s)
 {
     char *copy = mem_strdup(s ? s : "");

@@ -130,15 +130,10 @@ void tui_map_follow(tui_ui *u)
 
 static long side_find(const map_side *s, int64_t id)
 {
-    size_t n = s->have ? s->m.n : 0, lo = 0, hi = n;   /* ids ascend */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->m.ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && s->m.ids[lo] == id ? (long)lo : -1;
+    for (size_t i = 0; s->have && i < s->m.n; i++)
+        if (s->m.ids[i] == id)
+            return (long)i;
+    return -1;
 }
 
 /* Canvas cell of point i, or -1. */

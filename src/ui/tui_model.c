@@ -277,10 +277,25 @@ static void index_desc(char *dst, size_t cap, const lab_summary_model *m)
     }
 }
 
+/* "Item2Vec: SGNS, dim 64 ...; 1794 x 64  |  index ...": model `name` of s
+ * shown as `label`, or `missing` when s has no such model. */
+static void model_line(char *dst, size_t cap, const lab_summary *s, const char *name,
+                       const char *label, const char *missing)
+{
+    const lab_summary_model *m = summary_model(s, name);
+    char a[1024], ix[512];
+
+    if (m)
+        model_desc(a, sizeof a, label, m);
+    else
+        snprintf(a, sizeof a, "%s", missing);
+    index_desc(ix, sizeof ix, m);
+    snprintf(dst, cap, "%s: %s%s", label, a, ix);
+}
+
 void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LINES][TUI_LINE])
 {
-    char l[TUI_LINE * 3], a[1024], ix[512];
-    const lab_summary_model *m;
+    char l[TUI_LINE * 3], a[1024], m[TUI_LINE * 2];
 
     if (!s) {
         tui_fit(lines[0], TUI_LINE, "embedlab  (no database)", width, 0);
@@ -293,21 +308,10 @@ void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LIN
              a, (long long)s->counts.items, (long long)s->counts.sessions,
              (long long)s->counts.users, (long long)s->counts.events);
     tui_fit(lines[0], TUI_LINE, l, width, 0);
-
-    if ((m = summary_model(s, "item2vec")))
-        model_desc(a, sizeof a, "Item2Vec", m);
-    else
-        snprintf(a, sizeof a, "not trained (`train item2vec`)");
-    index_desc(ix, sizeof ix, m);
-    snprintf(l, sizeof l, "Item2Vec: %s%s", a, ix);
+    model_line(l, sizeof l, s, "item2vec", "Item2Vec", "not trained (`train item2vec`)");
     tui_fit(lines[1], TUI_LINE, l, width, 0);
-
-    if ((m = summary_model(s, "text")))
-        model_desc(a, sizeof a, "LLM", m);
-    else
-        snprintf(a, sizeof a, "no text vectors (`encode text`)");
-    index_desc(ix, sizeof ix, m);
-    snprintf(l, sizeof l, "LLM: %s%s  |  hybrid %s, alpha %.2f, k %d", a, ix,
+    model_line(m, sizeof m, s, "text", "LLM", "no text vectors (`encode text`)");
+    snprintf(l, sizeof l, "%s  |  hybrid %s, alpha %.2f, k %d", m,
              lab_hybrid_name(s->set.hybrid), s->set.alpha, s->set.k);
     tui_fit(lines[2], TUI_LINE, l, width, 0);
 }

@@ -75,8 +75,8 @@ static void test_unknown_command_and_params(void **st)
     /* a key that is neither a parameter nor an attribute of the catalog */
     o = run("items colour=red", &rc);
     assert_int_equal(rc, -ERR_USAGE);
-    assert_non_null(strstr(o, "items: unknown parameter 'colour'; accepted: category= title= "
-                              "limit=; the catalog's attributes:"));
+    assert_non_null(strstr(o, "items: unknown parameter 'colour'; accepted: limit= category= "
+                              "title=; the catalog's attributes:"));
     o = run("similar P1 kk=3", &rc);
     assert_int_equal(rc, -ERR_USAGE);
     assert_non_null(strstr(o, "similar: unknown parameter 'kk' (did you mean k=?)"));

@@ -376,6 +376,58 @@ static void test_faults_keep_previous(void **st)
     vecset_done(&v1);
 }
 
+/* lab_delete_items: a report that fails before the commit changes nothing;
+ * one that succeeds removes the items from the catalog and every model, and
+ * tombstones them in its index. */
+static int refuse(void *ud, const lab_delete_report *r, err *e)
+{
+    int *called = ud;
+    (*called)++;
+    assert_int_equal(r->n_items, 2);
+    assert_int_equal(r->n_models, 2);
+    return err_set(e, ERR_NOMEM, "out of memory making the report");
+}
+
+static void test_delete_items(void **st)
+{
+    vecset a, b;
+    lab_ix_report r;
+    lab_delete_report dr;
+    int64_t gone[2] = {item_ids[3], item_ids[7]};
+    int called = 0;
+    err e;
+    store_counts c;
+    (void)st;
+    make_vs(&a, 0, N0, DIM, 1);
+    make_vs(&b, 0, 50, DIM, 2);
+    save("m", &a, &r);
+    save("other", &b, &r);
+    exec_ok("index build m hnsw M=8 ef_construction=32");
+    assert_int_equal(lab_delete_items(L, gone, 2, refuse, &called, &dr, &e), -ERR_NOMEM);
+    assert_int_equal(called, 1);
+    assert_int_equal(store_counts_get(L->db, &c, NULL), 0);
+    assert_int_equal(c.items, N_ITEMS);   /* rolled back */
+    lab_model *m = lab_model_get(L, "m", &e);
+    assert_non_null(m);
+    assert_int_equal(m->vs.n, N0);
+    assert_int_equal(lab_delete_items(L, gone, 2, NULL, NULL, &dr, &e), 0);
+    assert_int_equal(dr.n_items, 2);
+    assert_int_equal(dr.n_models, 2);
+    assert_int_equal(dr.models[0].ix.action + dr.models[1].ix.action,
+                     LAB_IX_UPDATED + LAB_IX_NONE);   /* m has an index, other none */
+    lab_delete_report_done(&dr);
+    assert_int_equal(store_counts_get(L->db, &c, NULL), 0);
+    assert_int_equal(c.items, N_ITEMS - 2);
+    m = lab_model_get(L, "m", &e);
+    assert_non_null(m);
+    assert_int_equal(m->vs.n, N0 - 2);
+    assert_true(vecset_find(&m->vs, gone[0]) < 0 && vecset_find(&m->vs, gone[1]) < 0);
+    assert_non_null(m->index);
+    check_search(m->index, &m->vs, gone, 2);
+    vecset_done(&a);
+    vecset_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_keeps_previous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_keep_previous, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_items, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
