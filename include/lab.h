@@ -75,7 +75,7 @@ const lab_settings *lab_get_settings(const lab *L);
 /* --no-timing: latencies print as "-" and nothing machine-dependent shows. */
 void lab_set_no_timing(lab *L, int on);
 /* The folder `encode text` tries first when no model= is given (a front
- * end passes $EMBEDLAB_MODEL here; the engine reads no environment).
+ * end passes $EMBEDLAB_MODEL here; the engine does not read it).
  * Copied; NULL or "" clears it. */
 int lab_set_model_dir(lab *L, const char *dir, err *e);
 const char *lab_model_dir(const lab *L);      /* NULL when unset */
@@ -288,5 +288,31 @@ int lab_train_item2vec(lab *L, const i2v_params *p, int update, lab_train_report
  * or cancelled build keeps the previous index.  0 or a negative ERR_*. */
 int lab_index_build(lab *L, const char *model, const struct index_opts *o,
                     struct index_stats *st /* OUT */, double *seconds /* OUT */, err *e);
+
+/* ---- vectors in and out of files (lab_vectors.c) ---------------------- */
+/* File formats, in this order (LAB_VEC_FORMATS names them); import reads
+ * the first three. */
+enum { LAB_VEC_W2V, LAB_VEC_W2V_BIN, LAB_VEC_FVECS, LAB_VEC_CSV, LAB_VEC_NPY };
+#define LAB_VEC_FORMATS "word2vec|word2vec-bin|fvecs|csv|npy"
+/* The format a file name suggests (.bin .fvecs .csv .npy), else def. */
+int lab_vec_format_guess(const char *path, int def);
+
+/* Writes model's vectors to path in format fmt (word2vec keys are item
+ * ids); *n and *dim say what was written.  0 or a negative ERR_*. */
+int lab_export_vectors(lab *L, const char *model, const char *path, int fmt,
+                       size_t *n /* OUT */, size_t *dim /* OUT */, err *e);
+
+typedef struct lab_import_report {
+    size_t n, dim;            /* vectors saved */
+    size_t unknown;           /* word2vec keys not in the catalog, skipped */
+    lab_ix_report ix;         /* what happened to the model's index */
+} lab_import_report;
+
+/* Reads vectors from path (word2vec keyed by item id, or .fvecs with one
+ * row per item in id order) and saves them as model `name` with its index.
+ * -ERR_PARSE when nothing matches the catalog or an item appears twice;
+ * a cancelled index update keeps the previous vectors.  0 or ERR_*. */
+int lab_import_vectors(lab *L, const char *path, int fmt, const char *name,
+                       lab_import_report *r /* OUT */, err *e);
 
 #endif

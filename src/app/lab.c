@@ -404,7 +404,8 @@ int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
     memset(s, 0, sizeof *s);
     snprintf(s->db_path, sizeof s->db_path, "%s", store_path(L->db));
     s->set = L->set;
-    if ((rc = store_counts_get(L->db, &s->counts, e)) || (rc = store_models_list(L->db, &ms, &n, e)))
+    if ((rc = store_counts_get(L->db, &s->counts, e)) ||
+        (rc = store_models_list(L->db, &ms, &n, e)))
         return rc;
     for (size_t i = 0; i < n && s->n_models < LAB_MAX_MODELS; i++) {
         lab_summary_model *o = &s->models[s->n_models];
