@@ -232,6 +232,11 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r /* OU
  * vectors (reopened or loaded once, checked, then kept).  *vec is
  * caller-freed with mem_free.  -ERR_STATE when there are no text vectors. */
 int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *dim, err *e);
+/* Hands over the encoder of the stored text vectors (as lab_text_embed
+ * opens it) to the caller, who frees it with textenc_free and may use it
+ * after L is closed: a read-only server keeps it beside its snapshot.
+ * NULL with e set (ERR_STATE: no text vectors, or no usable encoder). */
+struct textenc *lab_text_take_encoder(lab *L, err *e);
 /* The text model was saved again as version `to` with the same encoder
  * (delete item): the stored builtin encoder of version `from` follows it.
  * May run inside the caller's transaction.  0 or a negative ERR_*. */
