@@ -63,6 +63,9 @@ struct index_stats;
 void lab_global_init(void);
 
 lab *lab_open(const char *db_path, err *e);
+/* A lab over an existing database file, read-only (store_open_readonly):
+ * anything that would write fails. */
+lab *lab_open_readonly(const char *db_path, err *e);
 void lab_close(lab *L);                       /* NULL-safe */
 /* The settings as option descriptors (opt.h): `set`'s keys, ranges and
  * defaults; lab_settings_default applies the defaults. */

@@ -52,7 +52,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 void lab_global_init(void) { pthread_once(&global_once, import_global_init); }
 
-lab *lab_open(const char *db_path, err *e)
+static lab *open_lab(const char *db_path, int readonly, err *e)
 {
     lab *L;
 
@@ -71,7 +71,7 @@ lab *lab_open(const char *db_path, err *e)
         err_set(e, ERR_NOMEM, "out of memory");
         goto fail;
     }
-    L->db = store_open(db_path, e);
+    L->db = readonly ? store_open_readonly(db_path, e) : store_open(db_path, e);
     if (!L->db)
         goto fail;
     return L;
@@ -79,6 +79,10 @@ fail:
     lab_close(L);
     return NULL;
 }
+
+lab *lab_open(const char *db_path, err *e) { return open_lab(db_path, 0, e); }
+
+lab *lab_open_readonly(const char *db_path, err *e) { return open_lab(db_path, 1, e); }
 
 static void model_done(lab_model *m)
 {
