@@ -215,8 +215,9 @@ static int parse_body(const char *body, size_t len, cJSON **out, sv_resp *r)
         return r->status;
     j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!j) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : len;
+        /* cJSON points end at the error (cJSON_GetErrorPtr is one global for
+         * all threads) */
+        size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : len;
         return sv_error(r, 400, "invalid_request_error", "invalid_json",
                         "the body is not valid JSON (at offset %zu)", off);
     }
