@@ -196,6 +196,27 @@ for _ in $(seq 50); do grep -q listening "$tmp/any.log" && break; sleep 0.05; do
 grep -q 'warning: listening on 0.0.0.0:0 without --token-file' "$tmp/any.log" || fail "no warning: $(cat "$tmp/any.log")"
 kill "$pid"; wait "$pid"; pid=
 
+# ---- the builtin encoder (no BERT model) through the same endpoints
+"$app" --db "$tmp/bdb" --strict -c 'gen demo --items 40 --sessions 40' \
+    -c 'encode text model=builtin' >/dev/null || fail "builtin encoder"
+printf '%s\n' '"wireless earbuds"' '"Kaffa mug"' >"$tmp/b.jsonl"
+"$app" --db "$tmp/bdb" -c "embed --jsonl $tmp/b.jsonl" >"$tmp/b.out" || fail "embed (builtin)"
+serve_start "$tmp/bdb"
+out=$(req -d '{"input":["wireless earbuds","Kaffa mug"],"model":"builtin (trained on this catalog)"}' "$base/v1/embeddings")
+[ "$(status_of "$out")" = 200 ] || fail "builtin embeddings: $out"
+body_of "$out" >"$tmp/b.json"
+$py - "$tmp" <<'PY' || fail "builtin vectors differ from embed --jsonl"
+import json, sys
+d = sys.argv[1]
+want = [json.loads(l) for l in open(d + "/b.out") if l.startswith("[")]
+got = [x["embedding"] for x in json.load(open(d + "/b.json"))["data"]]
+assert len(got) == len(want) == 2 and all(len(g) == 96 for g in got)
+assert all(max(abs(x - y) for x, y in zip(g, w)) <= 1e-6 for g, w in zip(got, want))
+PY
+out=$(req -d '{"text":"earbuds","k":2}' "$base/v1/query")
+[ "$(status_of "$out")" = 200 ] && grep -q '"method":"llm"' <<<"$out" || fail "builtin query: $out"
+serve_stop TERM
+
 # ---- usage errors
 "$app" serve --db "$tmp/none.db" --listen 127.0.0.1:0 2>"$tmp/e" && fail "missing database accepted"
 grep -q "none.db" "$tmp/e" || fail "missing database: $(cat "$tmp/e")"
