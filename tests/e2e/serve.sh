@@ -171,7 +171,18 @@ req "$base/v1/models" | grep -q '"index":{"kind":"flat"' || fail "the new index 
 wait "$loop"
 [ "$(sort -u "$tmp/codes")" = 200 ] || fail "requests failed during the switch: $(sort "$tmp/codes" | uniq -c)"
 grep -q 'the database changed; new snapshot loaded' "$log" || fail "no reload logged"
+
+# ---- SIGTERM drains: a request still uploading (1.5 s at 100 kB/s) is answered
+$py -c 'import json; print(json.dumps({"input": ["word " * 20] * 1500}))' >"$tmp/big.json"
+curl -s -m 20 -o "$tmp/drain.out" -w '%{http_code}' --limit-rate 100k --data-binary @"$tmp/big.json" \
+    "$base/v1/embeddings" >"$tmp/drain.code" &
+drain=$!
+sleep 0.5
 serve_stop TERM
+wait "$drain"
+[ "$(cat "$tmp/drain.code")" = 200 ] && grep -q '"index":1499,' "$tmp/drain.out" ||
+    fail "the request in flight at SIGTERM: $(cat "$tmp/drain.code") $(head -c 300 "$tmp/drain.out")"
+grep -q 'draining 1 request' "$log" || fail "no drain logged: $(tail -3 "$log")"
 
 # ---- bearer auth; the database is never written
 "$app" --db "$db" -c 'index build text hnsw' >/dev/null || fail "index build hnsw"
