@@ -5,7 +5,7 @@
 #   make demo       build and start embedlab on the bundled demo data
 #   make check-layers  the layer rule of docs/ARCHITECTURE.md (part of make test)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench      benchmarks (no Python needed);  make bench-compare: vs gensim/FAISS/...
+#   make bench      benchmarks (no PyTorch needed);  make bench-compare: vs gensim/FAISS/...
 #   make install    PREFIX=/usr/local DESTDIR=
 GOALS := $(or $(MAKECMDGOALS),all)
 
@@ -16,5 +16,6 @@ $(GOALS):
 
 DEPSET = $(strip $(if $(filter test asan tsan check% demo,$(GOALS)),test) \
                  $(if $(filter bench-compare bench-scale,$(GOALS)),bench) \
+                 $(if $(filter bench,$(GOALS)),load) \
                  $(if $(filter fuzz%,$(GOALS)),fuzz) \
                  $(if $(filter model,$(GOALS)),model) build)

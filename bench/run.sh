@@ -1,10 +1,12 @@
 #!/bin/bash
 # run.sh [--compare|--scale] BUILD_DIR - the benchmarks.
 #   make bench          our own figures: Item2Vec training and --update, vector
-#                       indexes, import speed, TUI `similar` latency (no Python needed)
+#                       indexes, import speed, TUI `similar` latency, `embedlab
+#                       serve` under wrk (Python's standard library only)
 #   make bench-compare  side by side with the established tools in one run:
 #                       gensim (Item2Vec), PyTorch (BERT encoder), FAISS and
-#                       hnswlib (indexes); exits non-zero if one is missing
+#                       hnswlib (indexes), PyTorch behind FastAPI (the server);
+#                       exits non-zero if one is missing
 #   make bench-scale    the index at 1,000,000 x 384: flat (exact, batch), IVF
 #                       nlist=4096 and HNSW M=32 ef_construction=200 built with
 #                       2 threads; build time, index memory, peak RSS, recall@10
@@ -64,10 +66,14 @@ if [ $compare -eq 0 ]; then
     done
     rm -f "$demo_db" "$demo_db-wal" "$demo_db-shm"
     command -v tmux >/dev/null && run env EMBEDLAB="$PWD/$BUILD/embedlab" bash bench/tui_similar.sh
+    # embedlab serve under wrk (loopback, 10 s per row): /v1/similar and
+    # embeddings on the demo shop, then 1,000 hostile requests
+    if command -v wrk >/dev/null; then run $PY bench/serve_compare.py "$BUILD" --no-peer
+    else echo "(serve load test skipped: wrk is not installed; scripts/deps.sh bench)"; fi
     echo "(bench_bert needs a model written by PyTorch: see make bench-compare)"
     exit $status
 fi
-for m in gensim torch faiss hnswlib numpy; do
+for m in gensim torch faiss hnswlib numpy fastapi uvicorn; do
     if ! $PY -c "import $m" 2>/dev/null; then
         echo "bench-compare: python3-$m is missing (scripts/deps.sh bench installs it)" >&2
         exit 1
@@ -77,4 +83,6 @@ run $PY bench/compare_gensim.py --bench "$BUILD/bench/bench_sgns" --corpus-file 
     $( [ -f ../shared/data/ml-latest-small/ratings.csv ] && echo --ratings ../shared/data/ml-latest-small/ratings.csv )
 run $PY bench/compare_bert.py "$BUILD"
 run $PY bench/compare_index.py --bench "$BUILD/bench/bench_index"
+# embedlab serve beside the same MiniLM-shape model in PyTorch behind FastAPI
+run $PY bench/serve_compare.py "$BUILD"
 exit $status

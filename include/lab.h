@@ -63,6 +63,9 @@ struct index_stats;
 void lab_global_init(void);
 
 lab *lab_open(const char *db_path, err *e);
+/* A lab over an existing database file, read-only (store_open_readonly):
+ * anything that would write fails. */
+lab *lab_open_readonly(const char *db_path, err *e);
 void lab_close(lab *L);                       /* NULL-safe */
 /* The settings as option descriptors (opt.h): `set`'s keys, ranges and
  * defaults; lab_settings_default applies the defaults. */
@@ -75,7 +78,7 @@ const lab_settings *lab_get_settings(const lab *L);
 /* --no-timing: latencies print as "-" and nothing machine-dependent shows. */
 void lab_set_no_timing(lab *L, int on);
 /* The folder `encode text` tries first when no model= is given (a front
- * end passes $EMBEDLAB_MODEL here; the engine reads no environment).
+ * end passes $EMBEDLAB_MODEL here; the engine does not read it).
  * Copied; NULL or "" clears it. */
 int lab_set_model_dir(lab *L, const char *dir, err *e);
 const char *lab_model_dir(const lab *L);      /* NULL when unset */
@@ -232,6 +235,11 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r /* OU
  * vectors (reopened or loaded once, checked, then kept).  *vec is
  * caller-freed with mem_free.  -ERR_STATE when there are no text vectors. */
 int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *dim, err *e);
+/* Hands over the encoder of the stored text vectors (as lab_text_embed
+ * opens it) to the caller, who frees it with textenc_free and may use it
+ * after L is closed: a read-only server keeps it beside its snapshot.
+ * NULL with e set (ERR_STATE: no text vectors, or no usable encoder). */
+struct textenc *lab_text_take_encoder(lab *L, err *e);
 /* The text model was saved again as version `to` with the same encoder
  * (delete item): the stored builtin encoder of version `from` follows it.
  * May run inside the caller's transaction.  0 or a negative ERR_*. */
@@ -288,5 +296,31 @@ int lab_train_item2vec(lab *L, const i2v_params *p, int update, lab_train_report
  * or cancelled build keeps the previous index.  0 or a negative ERR_*. */
 int lab_index_build(lab *L, const char *model, const struct index_opts *o,
                     struct index_stats *st /* OUT */, double *seconds /* OUT */, err *e);
+
+/* ---- vectors in and out of files (lab_vectors.c) ---------------------- */
+/* File formats, in this order (LAB_VEC_FORMATS names them); import reads
+ * the first three. */
+enum { LAB_VEC_W2V, LAB_VEC_W2V_BIN, LAB_VEC_FVECS, LAB_VEC_CSV, LAB_VEC_NPY };
+#define LAB_VEC_FORMATS "word2vec|word2vec-bin|fvecs|csv|npy"
+/* The format a file name suggests (.bin .fvecs .csv .npy), else def. */
+int lab_vec_format_guess(const char *path, int def);
+
+/* Writes model's vectors to path in format fmt (word2vec keys are item
+ * ids); *n and *dim say what was written.  0 or a negative ERR_*. */
+int lab_export_vectors(lab *L, const char *model, const char *path, int fmt,
+                       size_t *n /* OUT */, size_t *dim /* OUT */, err *e);
+
+typedef struct lab_import_report {
+    size_t n, dim;            /* vectors saved */
+    size_t unknown;           /* word2vec keys not in the catalog, skipped */
+    lab_ix_report ix;         /* what happened to the model's index */
+} lab_import_report;
+
+/* Reads vectors from path (word2vec keyed by item id, or .fvecs with one
+ * row per item in id order) and saves them as model `name` with its index.
+ * -ERR_PARSE when nothing matches the catalog or an item appears twice;
+ * a cancelled index update keeps the previous vectors.  0 or ERR_*. */
+int lab_import_vectors(lab *L, const char *path, int fmt, const char *name,
+                       lab_import_report *r /* OUT */, err *e);
 
 #endif

@@ -54,9 +54,13 @@ typedef struct rec_filter {
 
 int rec_filter_allow(int64_t id, void *filter);
 
-/* Nearest items to vector q (length m->vs.dim, need not be normalised). */
-int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_list *out,
-               err *e);
+/* Nearest items to vector q (length m->vs.dim, need not be normalised).
+ * ctx: the caller's own search context of m's index (index_ctx_new), for
+ * searches from several threads at once; NULL uses the index's own scratch
+ * (one thread at a time). */
+struct index_ctx;
+int rec_search(lab_model *m, struct index_ctx *ctx, const float *q, size_t k,
+               const rec_filter *f, rec_list *out, err *e);
 
 /* The query a list is computed from: history items (oldest first); for
  * "similar ITEM" the history is that one item.  text_q, when non-NULL, is
@@ -80,10 +84,18 @@ typedef struct rec_models {
     int hybrid;              /* HYBRID_* */
     double alpha;
     int hist_last;           /* history items averaged into the query (0: REC_HIST_LAST) */
+    /* Search contexts (index_ctx_new) of the three models' indexes, one set
+     * per thread, when several threads search the same models at once; NULL
+     * (no index, or one thread): the index's own scratch. */
+    struct index_ctx *ctx_i2v, *ctx_i2v_out, *ctx_text;
 } rec_models;
 
 /* Computes one method's list.  A method that cannot answer (no model, no
- * vector for the query) returns 0 with an empty list and a note. */
+ * vector for the query) returns 0 with an empty list and a note.
+ * Thread-safety: rec_run reads L (the catalog row of an id, for filters),
+ * the models and their indexes.  Several threads may run it at once on the
+ * same lab and models when L's catalog is loaded (lab_catalog), every
+ * indexed model has a context per thread in ms, and nothing writes to L. */
 int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
             rec_list *out, err *e);
 

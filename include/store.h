@@ -26,7 +26,19 @@ typedef struct store store;
 /* Opens (creating if needed) and migrates the database.  path ":memory:"
  * gives a private in-memory database.  NULL on failure with e set. */
 store *store_open(const char *path, err *e);
+/* Opens an existing database file for reading only: no creation, no
+ * migration (its schema version must be this build's: -ERR_UNSUPPORTED
+ * otherwise), nothing written.  A WAL database sees the commits of other
+ * processes.  Writing through the handle fails. */
+store *store_open_readonly(const char *path, err *e);
 void store_close(store *s);                 /* NULL-safe */
+/* A read transaction: every read until store_read_end sees one state of the
+ * database (WAL keeps it while other processes commit). */
+int store_read_begin(store *s, err *e);
+void store_read_end(store *s);
+/* SQLite's data_version: changes when another connection committed since
+ * the last call on this handle (values of two handles do not compare). */
+int store_data_version(store *s, int64_t *out, err *e);
 const char *store_path(const store *s);
 
 /* Transactions.  begin/commit nest (inner levels are savepoints); rollback

@@ -94,6 +94,17 @@ size_t textenc_dim(const textenc *t);
  * cap is too small. */
 int textenc_describe(const textenc *t, char *out, size_t cap, err *e);
 
+/* The tokens the encoder reads from a text: bert, [CLS] + WordPiece pieces
+ * + [SEP], at most textenc_max_tokens (longer texts are cut there, as
+ * sentence-transformers truncate at max_seq_length: *truncated = 1); the
+ * builtin encoder, its words (never cut).  *truncated may be NULL.  Safe to
+ * call from several threads at once, also during a textenc_encode.
+ * 0 or -ERR_NOMEM. */
+int textenc_count_tokens(const textenc *t, const char *text, size_t len, size_t *n_tokens,
+                         int *truncated, err *e);
+/* The longest input in tokens (bert: max_seq_length), 0 when unlimited. */
+size_t textenc_max_tokens(const textenc *t);
+
 /* Encodes n texts (lens NULL: NUL-terminated) into out[n * dim], input
  * order, L2-normalised.  Reports to p (unit "texts"); -ERR_CANCEL when
  * cancelled (out then partly written: keep the previous vectors). */

@@ -81,4 +81,10 @@ int32_t wp_unk(const wp_tokenizer *t);
 int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
               size_t cap, size_t *n_out, err *e);
 
+/* The number of ids wp_encode gives for the text (at most max_len), and
+ * whether pieces were cut to fit max_len (*truncated may be NULL).  May run
+ * concurrently.  0, -ERR_NOMEM. */
+int wp_count(const wp_tokenizer *t, const char *text, size_t len, size_t *n_out, int *truncated,
+             err *e);
+
 #endif

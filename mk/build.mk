@@ -7,7 +7,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 ENGINE_PKGS := sqlite3 openblas libcjson libutf8proc
-UI_PKGS     := ncursesw readline
+UI_PKGS     := ncursesw readline libmicrohttpd
 STD   := -std=gnu11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
          -Wno-unused-parameter
@@ -143,16 +143,22 @@ endif
 fuzz-replay: $(FUZZ_REPLAY_BIN)
 test: $(FUZZ_REPLAY_BIN)
 
+# A harness of front-end code links that code's objects too: fuzz_serve the
+# server's request handling (everything of `embedlab serve` but the HTTP).
+SERVE_API_OBJ := $(BUILD)/src/ui/serve_api.o
+$(BUILD)/fuzz/replay_serve $(BUILD)/fuzz/fuzz_serve: $(SERVE_API_OBJ)
+FUZZ_INC := -Itests/fuzz -Isrc/ui
+
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_util.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c \
-	    $(LIB) $(ENGINE_LIBS)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(FUZZ_INC) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c \
+	    $(filter %.o,$^) $(LIB) $(ENGINE_LIBS)
 
 # libFuzzer binaries (CONFIG=fuzz, CC=clang): build/fuzz/fuzz_<t>
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(ALL_CFLAGS) -Itests/fuzz $(SAN) -fsanitize=fuzzer -o $@ $< $(LIB) \
-	    $(ENGINE_LIBS)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(FUZZ_INC) $(SAN) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) \
+	    $(LIB) $(ENGINE_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 

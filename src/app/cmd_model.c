@@ -1,5 +1,5 @@
 /* cmd_model.c - training and moving vectors: train item2vec, export vectors,
- * import vectors.
+ * import vectors, map.
  *
  * Training itself (full or --update, saving with the index) is
  * lab_train_item2vec's (lab_train.c); these parse, call and report.
@@ -83,189 +83,36 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
 
 /* ---- export / import ---------------------------------------------------- */
 
-static const char *key_of(void *ud, int64_t id)
-{
-    lab *L = ud;
-    long r = lab_find_id(L, id);
-    return r >= 0 ? L->cat.ext_id[r] : NULL;
-}
-
-/* in the order of export_opts' format choices */
-enum { FMT_W2V, FMT_W2V_BIN, FMT_FVECS, FMT_CSV, FMT_NPY };
-
-static int guess_format(const char *path, int def)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot)
-        return def;
-    if (strcmp(dot, ".fvecs") == 0)
-        return FMT_FVECS;
-    if (strcmp(dot, ".npy") == 0)
-        return FMT_NPY;
-    if (strcmp(dot, ".csv") == 0)
-        return FMT_CSV;
-    if (strcmp(dot, ".bin") == 0)
-        return FMT_W2V_BIN;
-    return def;
-}
-
-static int write_csv_or_npy(lab *L, const char *path, int fmt, const vecset *vs, err *e)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return err_set(e, ERR_IO, "%s: cannot write", path);
-    if (fmt == FMT_CSV) {
-        fputs("id", f);
-        for (size_t d = 0; d < vs->dim; d++)
-            fprintf(f, ",v%zu", d);
-        fputc('\n', f);
-        for (size_t i = 0; i < vs->n; i++) {
-            const char *k = key_of(L, vs->ids[i]);
-            fputs(k ? k : "?", f);
-            for (size_t d = 0; d < vs->dim; d++)
-                fprintf(f, ",%.9g", vs->data[i * vs->dim + d]);
-            fputc('\n', f);
-        }
-    } else {   /* NPY 1.0: magic, header length, a dict padded to 64 bytes */
-        char hdr[128];
-        int n = snprintf(hdr, sizeof hdr,
-                         "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                         vs->n, vs->dim);
-        int total = 10 + n + 1, pad = (64 - total % 64) % 64;
-        unsigned short hl = (unsigned short)(n + pad + 1);
-        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-        fputc(hl & 0xff, f);
-        fputc(hl >> 8, f);
-        fwrite(hdr, 1, (size_t)n, f);
-        for (int i = 0; i < pad; i++)
-            fputc(' ', f);
-        fputc('\n', f);
-        fwrite(vs->data, sizeof(float), vs->n * vs->dim, f);
-    }
-    if (fclose(f) != 0)
-        return err_set(e, ERR_IO, "%s: write failed", path);
-    return 0;
-}
-
 static int c_export_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *name = a->argv[0], *path = a->argv[1];
-    lab_model *m;
-    int fmt = guess_format(path, FMT_W2V), rc;
+    int fmt = lab_vec_format_guess(path, LAB_VEC_W2V), rc;
+    size_t n, dim;
 
-    if ((rc = cmd_opt_choice(a, "format", &fmt, e)))
+    if ((rc = cmd_opt_choice(a, "format", &fmt, e)) ||
+        (rc = lab_export_vectors(L, name, path, fmt, &n, &dim, e)))
         return rc;
-    if (!(m = lab_model_get(L, name, e)) || !lab_catalog(L, e))
-        return -e->code;
-    switch (fmt) {
-    case FMT_W2V:
-    case FMT_W2V_BIN:
-        rc = i2v_w2v_save(path, fmt == FMT_W2V ? I2V_W2V_TEXT : I2V_W2V_BINARY, &m->vs, key_of,
-                          L, e);
-        break;
-    case FMT_FVECS:
-        rc = index_fvecs_write(path, m->vs.data, m->vs.n, m->vs.dim, e);
-        break;
-    default:
-        rc = write_csv_or_npy(L, path, fmt, &m->vs, e);
-    }
-    if (rc)
-        return rc;
-    return table_list_msg(out, "exported %zu vectors of %s (dim %zu) to %s", m->vs.n, name,
-                          m->vs.dim, path) ? 0 : cmd_nomem(e);
+    return table_list_msg(out, "exported %zu vectors of %s (dim %zu) to %s", n, name, dim,
+                          path) ? 0 : cmd_nomem(e);
 }
 
 static int c_import_vectors(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *path = a->argv[0], *name = cmd_str(a, "name", "imported");
-    const store_catalog *c = lab_catalog(L, e);
-    store_model sm = {0};
-    vecset vs = {0};
-    lab_ix_report ixr;
+    int fmt = lab_vec_format_guess(path, LAB_VEC_W2V), rc;
+    lab_import_report r;
     char ixmsg[320];
-    size_t unknown = 0;
-    int fmt = guess_format(path, FMT_W2V), rc;
 
-    if (!c)
-        return -e->code;
-    if ((rc = cmd_opt_choice(a, "format", &fmt, e)))
+    if ((rc = cmd_opt_choice(a, "format", &fmt, e)) ||
+        (rc = lab_import_vectors(L, path, fmt, name, &r, e)))
         return rc;
-    if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name)
-        return err_set(e, ERR_USAGE, "import vectors: bad model name '%s'", name);
-    if (fmt == FMT_W2V || fmt == FMT_W2V_BIN) {
-        i2v_w2v w;
-        if ((rc = i2v_w2v_load(path, fmt == FMT_W2V ? I2V_W2V_TEXT : I2V_W2V_BINARY, &w, e)))
-            return rc;
-        if ((rc = vecset_init(&vs, w.n, w.dim, e))) {
-            i2v_w2v_done(&w);
-            return rc;
-        }
-        size_t n = 0;
-        for (size_t i = 0; i < w.n; i++) {
-            long r = lab_find_ext(L, w.keys[i]);
-            if (r < 0) {
-                unknown++;
-                continue;
-            }
-            vs.ids[n] = c->ids[r];
-            memcpy(vs.data + n * w.dim, w.data + i * w.dim, w.dim * sizeof(float));
-            n++;
-        }
-        vs.n = n;
-        i2v_w2v_done(&w);
-    } else if (fmt == FMT_FVECS) {
-        float *data;
-        size_t n, dim;
-        if ((rc = index_fvecs_read(path, &data, &n, &dim, e)))
-            return rc;
-        if (n != c->n) {
-            mem_free(data);
-            return err_set(e, ERR_USAGE, "%s: %zu vectors, but the catalog has %zu items "
-                           "(.fvecs rows are matched to items in id order)", path, n, c->n);
-        }
-        if ((rc = vecset_init(&vs, n, dim, e))) {
-            mem_free(data);
-            return rc;
-        }
-        memcpy(vs.ids, c->ids, n * sizeof *vs.ids);
-        memcpy(vs.data, data, n * dim * sizeof(float));
-        mem_free(data);
-    } else
-        return err_set(e, ERR_UNSUPPORTED, "import vectors: reads word2vec, word2vec-bin and "
-                       "fvecs files");
-    if (vs.n == 0) {
-        vecset_done(&vs);
-        return err_set(e, ERR_PARSE, "%s: no vector matches an item id of the catalog", path);
-    }
-    if ((rc = vecset_sort(&vs, e)))
-        goto done;
-    for (size_t i = 1; i < vs.n; i++)
-        if (vs.ids[i] == vs.ids[i - 1]) {
-            rc = err_set(e, ERR_PARSE, "%s: item '%s' appears twice", path,
-                         key_of(L, vs.ids[i]));
-            goto done;
-        }
-    snprintf(sm.name, sizeof sm.name, "%s", name);
-    snprintf(sm.kind, sizeof sm.kind, "imported");
-    snprintf(sm.label, sizeof sm.label, "imported from %.100s", path);
-    if ((rc = lab_vectors_save(L, &sm, &vs, &ixr, e))) {
-        if (rc == -ERR_CANCEL)
-            err_set(e, ERR_CANCEL, "import cancelled while updating the index: the previous "
-                    "vectors and index are kept");
-        goto done;
-    }
-    lab_invalidate_model(L, name);
-    if (!table_list_msg(out, "imported %zu vectors (dim %zu) as model '%s'%s", vs.n, vs.dim,
-                        name, unknown ? "; keys not in the catalog were skipped" : ""))
-        rc = cmd_nomem(e);
-    if (rc == 0 && unknown && !table_list_msg(out, "%zu unknown keys skipped", unknown))
-        rc = cmd_nomem(e);
-    if (rc == 0 && lab_ix_report_text(L, &ixr, name, ixmsg, sizeof ixmsg) > 0 &&
-        !table_list_msg(out, "%s", ixmsg))
-        rc = cmd_nomem(e);
-done:
-    vecset_done(&vs);
-    return rc;
+    if (!table_list_msg(out, "imported %zu vectors (dim %zu) as model '%s'%s", r.n, r.dim, name,
+                        r.unknown ? "; keys not in the catalog were skipped" : "") ||
+        (r.unknown && !table_list_msg(out, "%zu unknown keys skipped", r.unknown)) ||
+        (lab_ix_report_text(L, &r.ix, name, ixmsg, sizeof ixmsg) > 0 &&
+         !table_list_msg(out, "%s", ixmsg)))
+        return cmd_nomem(e);
+    return 0;
 }
 
 /* map MODEL: the embedding map as a table (id, category, x, y); the TUI's
@@ -314,7 +161,7 @@ static const opt_def train_opts[] = {
 };
 
 static const opt_def export_opts[] = {
-    {.name = "format", .type = OPT_CHOICE, .arg = "word2vec|word2vec-bin|fvecs|csv|npy",
+    {.name = "format", .type = OPT_CHOICE, .arg = LAB_VEC_FORMATS,
      .flags = OPT_DASHED, .help = "file format (default: from the name)"},
     {0},
 };

@@ -288,14 +288,17 @@ const cmd_def cmd_defs_rec[] = {
      .help = "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
      "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar. "
      "Filters (category=, title=, any attribute of the catalog) apply inside the search.",
-     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts,
+     .flags = CMD_ATTRS},
     {.name = "query", .fn = c_query, .usage = "query \"TEXT\"",
      .help = "Encode free text with the text encoder and list the nearest items (LLM and Hybrid "
      "lists; Item2Vec has no vector for text).",
-     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
+     .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts,
+     .flags = CMD_ATTRS},
     {.name = "recommend user", .fn = c_recommend_user, .usage = "recommend user USER",
      .help = "Recommendations for a user from the last items of their history, in three lists. "
      "Items already in the history are excluded.",
-     .min_pos = 1, .max_pos = 1, .opts = rec_opts, .opts2 = cmd_filter_opts, .flags = CMD_ATTRS},
+     .min_pos = 1, .max_pos = 1, .opts = rec_opts, .opts2 = cmd_filter_opts,
+     .flags = CMD_ATTRS},
     {0},
 };

@@ -52,7 +52,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 void lab_global_init(void) { pthread_once(&global_once, import_global_init); }
 
-lab *lab_open(const char *db_path, err *e)
+static lab *open_lab(const char *db_path, int readonly, err *e)
 {
     lab *L;
 
@@ -71,7 +71,7 @@ lab *lab_open(const char *db_path, err *e)
         err_set(e, ERR_NOMEM, "out of memory");
         goto fail;
     }
-    L->db = store_open(db_path, e);
+    L->db = readonly ? store_open_readonly(db_path, e) : store_open(db_path, e);
     if (!L->db)
         goto fail;
     return L;
@@ -79,6 +79,10 @@ fail:
     lab_close(L);
     return NULL;
 }
+
+lab *lab_open(const char *db_path, err *e) { return open_lab(db_path, 0, e); }
+
+lab *lab_open_readonly(const char *db_path, err *e) { return open_lab(db_path, 1, e); }
 
 static void model_done(lab_model *m)
 {
@@ -405,7 +409,8 @@ int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
     memset(s, 0, sizeof *s);
     snprintf(s->db_path, sizeof s->db_path, "%s", store_path(L->db));
     s->set = L->set;
-    if ((rc = store_counts_get(L->db, &s->counts, e)) || (rc = store_models_list(L->db, &ms, &n, e)))
+    if ((rc = store_counts_get(L->db, &s->counts, e)) ||
+        (rc = store_models_list(L->db, &ms, &n, e)))
         return rc;
     for (size_t i = 0; i < n && s->n_models < LAB_MAX_MODELS; i++) {
         lab_summary_model *o = &s->models[s->n_models];

@@ -394,3 +394,19 @@ int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *di
     return rc;
 }
 
+textenc *lab_text_take_encoder(lab *L, err *e)
+{
+    lab_model *m = lab_model_get(L, TEXT_NAME, e);
+    textenc *t;
+
+    if (!m) {
+        if (e && e->code == ERR_NOTFOUND)
+            err_set(e, ERR_STATE, "no text vectors yet: `encode text` first");
+        return NULL;
+    }
+    if (!(t = stored_encoder(L, m, e)))
+        return NULL;
+    L->textenc = NULL;   /* the caller's now */
+    L->textenc_free = NULL;
+    return t;
+}

@@ -36,8 +36,8 @@ int rec_filter_allow(int64_t id, void *ud)
     return 1;
 }
 
-int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_list *out,
-               err *e)
+int rec_search(lab_model *m, struct index_ctx *ctx, const float *q, size_t k,
+               const rec_filter *f, rec_list *out, err *e)
 {
     size_t dim = m->unit.dim;
     float *qn;
@@ -56,7 +56,9 @@ int rec_search(lab_model *m, const float *q, size_t k, const rec_filter *f, rec_
     }
     if (m->index) {
         index_filter ixf = {.allow = rec_filter_allow, .ud = (void *)f};
-        int n = index_search(m->index, qn, dim, (int)k, &ixf, out->ids, out->scores, e);
+        int n = ctx ? index_search_ctx(m->index, ctx, qn, dim, (int)k, &ixf, out->ids,
+                                       out->scores, e)
+                    : index_search(m->index, qn, dim, (int)k, &ixf, out->ids, out->scores, e);
         mem_free(qn);
         if (n < 0)
             return (int)n;
@@ -99,6 +101,18 @@ static float item_cos(const lab_model *m, int64_t id, const float *qn)
     if (r < 0)
         return NAN;
     return vec_dot(m->unit.data + (size_t)r * m->unit.dim, qn, m->unit.dim);
+}
+
+/* The caller's search context for model m (concurrent readers), or NULL. */
+static struct index_ctx *ctx_of(const rec_models *ms, const lab_model *m)
+{
+    if (!m)
+        return NULL;
+    if (m == ms->i2v_out)
+        return ms->ctx_i2v_out;
+    if (m == ms->i2v)
+        return ms->ctx_i2v;
+    return m == ms->text ? ms->ctx_text : NULL;
 }
 
 typedef struct cand {
@@ -172,7 +186,7 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = rec_search(ms->text, tq, kk, f, tl, e)))
+    if ((rc = rec_search(ms->text, ms->ctx_text, tq, kk, f, tl, e)))
         goto done;
     if (!iq) {   /* no behaviour signal: the text order is the answer */
         for (size_t i = 0; i < tl->n && n < k; i++, n++) {
@@ -183,7 +197,7 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
         snprintf(out->note, sizeof out->note, "no item2vec vector for the history: text order");
         goto done;
     }
-    if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(iv, iq, kk, f, il, e)))
+    if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(iv, ctx_of(ms, iv), iq, kk, f, il, e)))
         goto done;
     if (ms->hybrid == HYBRID_FILL) {
         /* Item2Vec's list with every slot i where round((i+1) alpha) steps up
@@ -267,6 +281,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
     rec_filter f = {.rows_ok = q->rows_ok, .L = L};
     double t0 = progress_now();
     size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
+    lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* item2vec candidate space */
     int rc = 0;
 
     out->n = 0;
@@ -317,7 +332,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
                      q->text_q ? "free text has no behaviour vector"
                                : "cold start: no item2vec vector for this history");
         else
-            rc = rec_search(ms->i2v_out ? ms->i2v_out : ms->i2v, iq, k, &f, out, e);
+            rc = rec_search(iv, ctx_of(ms, iv), iq, k, &f, out, e);
         break;
     case REC_TEXT:
         if (!ms->text)
@@ -325,16 +340,16 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         else if (!tq)
             snprintf(out->note, sizeof out->note, "no text vector for this history");
         else
-            rc = rec_search(ms->text, tq, k, &f, out, e);
+            rc = rec_search(ms->text, ms->ctx_text, tq, k, &f, out, e);
         break;
     case REC_HYBRID:
         if (!ms->text && ms->i2v && iq) {
-            rc = rec_search(ms->i2v_out ? ms->i2v_out : ms->i2v, iq, k, &f, out, e);
+            rc = rec_search(iv, ctx_of(ms, iv), iq, k, &f, out, e);
             snprintf(out->note, sizeof out->note, "no text vectors: item2vec only");
         } else if (!ms->text || !tq)
             snprintf(out->note, sizeof out->note, "needs text vectors: `encode text`");
         else if (!ms->i2v) {
-            rc = rec_search(ms->text, tq, k, &f, out, e);
+            rc = rec_search(ms->text, ms->ctx_text, tq, k, &f, out, e);
             snprintf(out->note, sizeof out->note, "no item2vec model: text only");
         } else
             rc = hybrid(ms, tq, iq, k, &f, out, e);

@@ -457,8 +457,15 @@ int table_render_text(const table *t, FILE *out)
         mem_free(w);
     }
     for (size_t i = 0; i < t->n_notes; i++) {
-        table_sanitize(buf, sizeof buf, t->notes[i]);
-        fprintf(out, "%s\n", buf);
+        /* a note is never cut (`embed` prints a whole vector as one): the
+         * sanitised text takes at most two bytes per byte */
+        size_t need = 2 * strlen(t->notes[i]) + 1;
+        char *big = need > sizeof buf ? mem_alloc(need) : NULL;
+        if (need > sizeof buf && !big)
+            return -ERR_NOMEM;
+        table_sanitize(big ? big : buf, big ? need : sizeof buf, t->notes[i]);
+        fprintf(out, "%s\n", big ? big : buf);
+        mem_free(big);
     }
     return ferror(out) ? -ERR_IO : 0;
 }

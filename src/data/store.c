@@ -172,10 +172,10 @@ fail:
     return rc;
 }
 
-store *store_open(const char *path, err *e)
+static store *open_db(const char *path, int readonly, err *e)
 {
     store *s = mem_calloc(1, sizeof *s);
-    int rc;
+    int rc, v;
 
     if (!s) {
         err_set(e, ERR_NOMEM, "out of memory opening %s", path);
@@ -187,7 +187,9 @@ store *store_open(const char *path, err *e)
         err_set(e, ERR_NOMEM, "out of memory opening %s", path);
         return NULL;
     }
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                         NULL);
     if (rc != SQLITE_OK) {
         err_set(e, rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO, "open %s: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -195,6 +197,21 @@ store *store_open(const char *path, err *e)
     }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 5000);
+    if (readonly) {
+        /* No migration and no journal-mode change: either would write. */
+        if ((rc = schema_version(s, &v, e))) {
+            err_prefix(e, "%s", path);
+            goto fail;
+        }
+        if (v != (int)N_MIGRATIONS) {
+            err_set(e, ERR_UNSUPPORTED, "%s: schema version %d, this embedlab reads %d%s", path, v,
+                    (int)N_MIGRATIONS, v < (int)N_MIGRATIONS
+                                           ? "; open it once with `embedlab --db FILE` to migrate"
+                                           : "; upgrade embedlab");
+            goto fail;
+        }
+        return s;
+    }
     /* A file that is not a database fails here, with SQLite's own words. */
     if (exec(s, "PRAGMA journal_mode=WAL", e) || exec(s, "PRAGMA synchronous=NORMAL", e) ||
         exec(s, "PRAGMA foreign_keys=ON", e)) {
@@ -212,6 +229,38 @@ store *store_open(const char *path, err *e)
 fail:
     store_close(s);
     return NULL;
+}
+
+store *store_open(const char *path, err *e) { return open_db(path, 0, e); }
+
+store *store_open_readonly(const char *path, err *e)
+{
+    if (strcmp(path, ":memory:") == 0 || path[0] == '\0') {
+        err_set(e, ERR_USAGE, "a read-only database must be a file, not '%s'", path);
+        return NULL;
+    }
+    return open_db(path, 1, e);
+}
+
+int store_read_begin(store *s, err *e) { return exec(s, "BEGIN DEFERRED", e); }
+
+void store_read_end(store *s) { sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); }
+
+int store_data_version(store *s, int64_t *out, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = prepare(s, "PRAGMA data_version", &st, e)))
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_err(s, e, "data_version");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
 }
 
 void store_close(store *s)

@@ -211,6 +211,22 @@ int textenc_describe(const textenc *t, char *out, size_t cap, err *e)
     return 0;
 }
 
+int textenc_count_tokens(const textenc *t, const char *text, size_t len, size_t *n_tokens,
+                         int *truncated, err *e)
+{
+    if (t->kind == TEXTENC_BERT)
+        return wp_count(bert_tokenizer(t->bert), text, len, n_tokens, truncated, e);
+    *n_tokens = textenc_bi_count(t->bi, text, len);
+    if (truncated)
+        *truncated = 0;
+    return 0;
+}
+
+size_t textenc_max_tokens(const textenc *t)
+{
+    return t->kind == TEXTENC_BERT ? bert_get_config(t->bert)->max_seq : 0;
+}
+
 int textenc_encode(textenc *t, const char *const *texts, const size_t *lens, size_t n,
                    float *out, progress *p, err *e)
 {

@@ -122,6 +122,22 @@ static int split_words(const char *text, size_t len, word_fn fn, void *ud)
     return 0;
 }
 
+static int count_word(void *ud, const char *w, size_t len)
+{
+    (void)w;
+    (void)len;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+size_t textenc_bi_count(const builtin *b, const char *text, size_t len)
+{
+    size_t n = 0;
+    (void)b;
+    split_words(text, len, count_word, &n);
+    return n;
+}
+
 static int32_t bi_lookup(const builtin *b, const char *w, size_t len)
 {
     size_t mask = b->n_slots - 1, i;

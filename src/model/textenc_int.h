@@ -20,6 +20,8 @@ void textenc_bi_free(builtin *b);   /* NULL-safe */
 size_t textenc_bi_dim(const builtin *b);
 /* snprintf-style: the length the JSON description needs. */
 int textenc_bi_describe(const builtin *b, char *out, size_t cap);
+/* The words the builtin encoder reads from a text (its tokens). */
+size_t textenc_bi_count(const builtin *b, const char *text, size_t len);
 int textenc_bi_encode(const builtin *b, const char *const *texts, const size_t *lens, size_t n,
                       float *out, progress *p, err *e);
 

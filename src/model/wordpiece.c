@@ -742,12 +742,13 @@ static size_t lower_utf8(const char *text, size_t len, char *out)
     return m;
 }
 
-int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids, size_t cap,
-              size_t *n_out, err *e)
+/* wp_encode with `limit` ids at most (>= 2), whatever max_len says. */
+static int encode_upto(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
+                       size_t limit, size_t *n_out, err *e)
 {
     wp_scratch s = {0};
     char *low = NULL;
-    size_t limit = cap < t->max_len ? cap : t->max_len, n = 0, pos = 0;
+    size_t n = 0, pos = 0;
     int rc = 0;
 
     *n_out = 0;
@@ -781,5 +782,33 @@ int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids,
 out:
     scratch_done(&s);
     mem_free(low);
+    return rc;
+}
+
+int wp_encode(const wp_tokenizer *t, const char *text, size_t len, int32_t *ids, size_t cap,
+              size_t *n_out, err *e)
+{
+    return encode_upto(t, text, len, ids, cap < t->max_len ? cap : t->max_len, n_out, e);
+}
+
+int wp_count(const wp_tokenizer *t, const char *text, size_t len, size_t *n_out, int *truncated,
+             err *e)
+{
+    size_t limit = t->max_len + 1;   /* one more than fits tells a cut */
+    int32_t *ids = mem_array(limit, sizeof *ids);
+    int rc;
+
+    *n_out = 0;
+    if (truncated)
+        *truncated = 0;
+    if (!ids)
+        return err_set(e, ERR_NOMEM, "tokenizer: out of memory");
+    rc = encode_upto(t, text, len, ids, limit, n_out, e);
+    mem_free(ids);
+    if (rc == 0 && *n_out > t->max_len) {
+        *n_out = t->max_len;
+        if (truncated)
+            *truncated = 1;
+    }
     return rc;
 }

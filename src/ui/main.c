@@ -9,6 +9,7 @@
  * no script, -c, --batch, --json or --csv asks for line output; --tui and
  * --no-tui force the choice. */
 #include "front.h"
+#include "serve.h"
 #include "tui.h"
 
 #include <errno.h>
@@ -27,6 +28,8 @@
 static void usage(FILE *o)
 {
     fputs("usage: embedlab [OPTIONS] [SCRIPT]\n"
+          "       embedlab serve [--db FILE] [--listen HOST:PORT] [--threads N] "
+          "[--token-file F]\n"
           "\n"
           "Compare Item2Vec, LLM text embeddings and hybrid retrieval on a catalog.\n"
           "\n"
@@ -44,7 +47,8 @@ static void usage(FILE *o)
           "  -V, --version    version\n"
           "\n"
           "With SCRIPT, commands are read from that file.  Type `help` inside for the\n"
-          "command language.  See embedlab(1).\n",
+          "command language.  `embedlab serve --help` describes the HTTP server.\n"
+          "See embedlab(1).\n",
           o);
 }
 
@@ -107,6 +111,11 @@ int main(int argc, char **argv)
     setlocale(LC_ALL, "");
     /* process-wide library hooks, once, before any thread or engine call */
     lab_global_init();
+    if (argc > 1 && strcmp(argv[1], "serve") == 0) {
+        serve_opts so;
+        int r = serve_parse_args(argc - 1, argv + 1, &so);
+        return r == 2 ? 0 : r ? 2 : serve_main(&so);
+    }
     cmds = calloc((size_t)argc + 1, sizeof *cmds);
     if (!cmds)
         return 1;
