@@ -15,6 +15,7 @@
  */
 #include "index_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,65 +183,31 @@ static int check_filter(const index_filter *f, err *e)
 
 /* ---- id -> row map ---------------------------------------------------------- */
 
-static size_t hash_id(int64_t id)
-{
-    uint64_t z = (uint64_t)id + 0x9e3779b97f4a7c15ull;   /* splitmix64 finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (size_t)(z ^ (z >> 31));
-}
-
 static uint32_t map_get(const vindex *ix, int64_t id)
 {
-    size_t m = ix->hcap - 1;
-    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
-        if (ix->hrows[h] == IX_NONE)
-            return IX_NONE;
-        if (ix->hkeys[h] == id)
-            return ix->hrows[h];
-    }
+    const int64_t *row = hmap_get_i64(&ix->rowmap, id);
+    return row ? (uint32_t)*row : IX_NONE;
 }
 
-/* Inserts or overwrites; the table always has room (see map_reserve). */
-static void map_put(vindex *ix, int64_t id, uint32_t row)
+/* Inserts or overwrites; returns the row id had before (IX_NONE: none).
+ * map_reserve made room, so nothing is allocated. */
+static uint32_t map_put(vindex *ix, int64_t id, uint32_t row)
 {
-    size_t m = ix->hcap - 1;
-    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
-        if (ix->hrows[h] == IX_NONE || ix->hkeys[h] == id) {
-            ix->hkeys[h] = id;
-            ix->hrows[h] = row;
-            return;
-        }
-    }
+    int added = 0;
+    int64_t *v = hmap_add_i64(&ix->rowmap, id, row, &added), prev;
+    assert(v);
+    if (!v || added)
+        return IX_NONE;
+    prev = *v;
+    *v = row;
+    return (uint32_t)prev;
 }
 
-/* Keeps the load factor <= 1/2 for `need` ids. */
+/* Makes room for `need` ids in all. */
 static int map_reserve(vindex *ix, size_t need, err *e)
 {
-    size_t cap = 16;
-    int64_t *ok = ix->hkeys;
-    uint32_t *orow = ix->hrows;
-    size_t ocap = ix->hcap;
-    while (cap < need * 2)
-        cap *= 2;
-    if (cap <= ix->hcap)
-        return 0;
-    ix->hkeys = mem_array(cap, sizeof *ix->hkeys);
-    ix->hrows = mem_array(cap, sizeof *ix->hrows);
-    if (!ix->hkeys || !ix->hrows) {
-        mem_free(ix->hkeys);
-        mem_free(ix->hrows);
-        ix->hkeys = ok;
-        ix->hrows = orow;
+    if (hmap_reserve_i64(&ix->rowmap, need) < 0)
         return err_set(e, ERR_NOMEM, "out of memory for the id map (%zu ids)", need);
-    }
-    memset(ix->hrows, 0xff, cap * sizeof *ix->hrows);
-    ix->hcap = cap;
-    for (size_t i = 0; i < ocap; i++)
-        if (orow[i] != IX_NONE)
-            map_put(ix, ok[i], orow[i]);
-    mem_free(ok);
-    mem_free(orow);
     return 0;
 }
 
@@ -294,7 +261,7 @@ nomem:
 
 size_t ix_mem_rows(const vindex *ix)
 {
-    size_t b = ix->cap * (sizeof(int64_t) + 1) + ix->hcap * (sizeof(int64_t) + sizeof(uint32_t));
+    size_t b = ix->cap * (sizeof(int64_t) + 1) + hmap_mem(&ix->rowmap);
     if (ix->vecs)
         b += ix->cap * ix->dim * sizeof(float);
     if (ix->sq.vmin)
@@ -324,12 +291,11 @@ static int check_new(const vindex *ix, const float *data, const int64_t *ids, si
             if (!isfinite(data[i * d + j]))
                 return err_set(e, ERR_RANGE, "vector %zu (id %lld) has a non-finite value at %zu",
                                i, (long long)ids[i], j);
-    if (ix->hcap)
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = map_get(ix, ids[i]);
-            if (r != IX_NONE && !ix->dead[r])
-                return err_set(e, ERR_EXISTS, "id %lld is already in the index", (long long)ids[i]);
-        }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = map_get(ix, ids[i]);
+        if (r != IX_NONE && !ix->dead[r])
+            return err_set(e, ERR_EXISTS, "id %lld is already in the index", (long long)ids[i]);
+    }
     if (n < 2)
         return 0;
     s = mem_array(n, sizeof *s);
@@ -596,8 +562,7 @@ void index_free(vindex *ix)
     mem_free(ix->ids);
     mem_free(ix->dead);
     mem_free(ix->vecs);
-    mem_free(ix->hkeys);
-    mem_free(ix->hrows);
+    hmap_done(&ix->rowmap);
     mem_free(ix->sq.vmin);
     mem_free(ix->sq.scale);
     mem_free(ix->rr_row);
@@ -775,7 +740,7 @@ int index_remove(vindex *ix, int64_t id, err *e)
     uint32_t r;
     if (!ix)
         return err_set(e, ERR_USAGE, "no index");
-    r = ix->hcap ? map_get(ix, id) : IX_NONE;
+    r = map_get(ix, id);
     if (r == IX_NONE || ix->dead[r])
         return err_set(e, ERR_NOTFOUND, "id %lld is not in the index", (long long)id);
     ix->dead[r] = 1;
@@ -819,12 +784,11 @@ int index_set_rerank_source(vindex *ix, const float *data, const int64_t *ids, s
         m[i] = IX_NONE;
     /* the id map gives the row of each source id; ids the index lacks are
      * skipped, and so is a dead row's id (a live row with it wins the map) */
-    if (ix->hcap)
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = map_get(ix, ids[i]);
-            if (r != IX_NONE)
-                m[r] = (uint32_t)i;
-        }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = map_get(ix, ids[i]);
+        if (r != IX_NONE)
+            m[r] = (uint32_t)i;
+    }
     mem_free(ix->rr_row);
     ix->rr_row = m;
     ix->rr_data = data;
@@ -983,7 +947,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     ix_rbuf r = {buf, 0, 0, e, "header"};
     vindex *ix = NULL;
     char magic[8];
-    uint32_t ver, kind, metric, quant, u[7], has_vecs;
+    uint32_t ver, kind, metric, quant, u[7], has_vecs, prev;
     uint64_t dim, n, seed, sum;
     index_opts o;
     int rc, v1_sq8;
@@ -1070,17 +1034,14 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
             }
             if (ix->dead[i] != (pass == 0))
                 continue;
-            if (pass == 1) {
-                uint32_t prev = map_get(ix, ix->ids[i]);
-                if (prev != IX_NONE && !ix->dead[prev]) {
-                    rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
-                                 (long long)ix->ids[i]);
-                    goto fail;
-                }
-            } else {
+            prev = map_put(ix, ix->ids[i], (uint32_t)i);
+            if (pass == 0) {
                 ix->n_dead++;
+            } else if (prev != IX_NONE && !ix->dead[prev]) {
+                rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
+                             (long long)ix->ids[i]);
+                goto fail;
             }
-            map_put(ix, ix->ids[i], (uint32_t)i);
         }
     /* a version-1 sq8 blob carries the fp32 rows its re-rank used to read:
      * skip them (the re-rank now reads the caller's source) */

@@ -22,6 +22,7 @@
 #endif
 
 #include "err.h"
+#include "hmap.h"
 #include "index.h"
 #include "progress.h"
 #include "vec.h"
@@ -51,10 +52,7 @@ struct vindex {
     float *vecs;            /* row-major fp32 (cap x dim, 64-aligned); NULL for
                                IVF without quantization, whose lists own them,
                                and for sq8, which keeps only codes */
-    /* id -> row: open addressing, linear probing, hcap a power of two */
-    int64_t *hkeys;
-    uint32_t *hrows;        /* IX_NONE marks an empty slot */
-    size_t hcap;
+    hmap rowmap;            /* id -> row (the live row when a dead one shares the id) */
     sq8_params sq;          /* quant == sq8 */
     /* sq8 exact re-rank source (index_set_rerank_source): fp32 rows borrowed
      * from the caller, and row -> source row (IX_NONE: the source lacks it) */
