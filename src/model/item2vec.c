@@ -14,6 +14,8 @@
  * length before anything is allocated, and every error names file and line.
  */
 #include "item2vec.h"
+
+#include "hmap.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -215,90 +217,6 @@ bad:
                    "strings (at offset %ld)", json ? (long)(s - json) : 0L);
 }
 
-/* ---- id hash: int64 item id → int32 slot value ---------------------------- */
-
-typedef struct idmap {
-    size_t cap;             /* power of two */
-    size_t n;
-    int64_t *keys;
-    int64_t *vals;          /* count while counting, then the token */
-    unsigned char *used;
-} idmap;
-
-static size_t id_hash(int64_t id, size_t cap)
-{
-    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
-    return (size_t)(h ^ (h >> 29)) & (cap - 1);
-}
-
-static int idmap_init(idmap *m, size_t expect)
-{
-    memset(m, 0, sizeof *m);
-    m->cap = 64;
-    while (m->cap < expect * 2)
-        m->cap *= 2;
-    m->keys = mem_array(m->cap, sizeof *m->keys);
-    m->vals = mem_array(m->cap, sizeof *m->vals);
-    m->used = mem_calloc(m->cap, 1);
-    return (m->keys && m->vals && m->used) ? 0 : -ERR_NOMEM;
-}
-
-static void idmap_done(idmap *m)
-{
-    mem_free(m->keys);
-    mem_free(m->vals);
-    mem_free(m->used);
-    memset(m, 0, sizeof *m);
-}
-
-/* Slot of id; inserts it (val 0) when absent.  -1 when growing failed. */
-static long idmap_slot(idmap *m, int64_t id)
-{
-    size_t i = id_hash(id, m->cap);
-
-    while (m->used[i]) {
-        if (m->keys[i] == id)
-            return (long)i;
-        i = (i + 1) & (m->cap - 1);
-    }
-    if ((m->n + 1) * 2 > m->cap) {
-        idmap g;
-        if (idmap_init(&g, m->cap) < 0) {   /* doubles: cap >= 2 * old cap */
-            idmap_done(&g);
-            return -1;
-        }
-        for (size_t k = 0; k < m->cap; k++)
-            if (m->used[k]) {
-                size_t j = id_hash(m->keys[k], g.cap);
-                while (g.used[j])
-                    j = (j + 1) & (g.cap - 1);
-                g.used[j] = 1;
-                g.keys[j] = m->keys[k];
-                g.vals[j] = m->vals[k];
-            }
-        g.n = m->n;
-        idmap_done(m);
-        *m = g;
-        return idmap_slot(m, id);
-    }
-    m->used[i] = 1;
-    m->keys[i] = id;
-    m->vals[i] = 0;
-    m->n++;
-    return (long)i;
-}
-
-static long idmap_find(const idmap *m, int64_t id)
-{
-    size_t i = id_hash(id, m->cap);
-    while (m->used[i]) {
-        if (m->keys[i] == id)
-            return (long)i;
-        i = (i + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -319,7 +237,7 @@ void i2v_model_done(i2v_model *m)
 static int train(const store_corpus *c, const store_corpus *cc, const i2v_params *p,
                  const i2v_model *prev, i2v_model *out, progress *pr, i2v_stats *st, err *e)
 {
-    idmap map = {0};
+    hmap map = {0};
     int64_t *vocab = NULL, *cnt = NULL;
     int32_t *tok = NULL;
     size_t *off = NULL, V = 0, n_tok = 0, n_seq = 0;
@@ -335,27 +253,29 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
     if (prev && prev->vecs.n && prev->vecs.dim != (size_t)p->sg.dim)
         return err_set(e, ERR_USAGE, "dim=%d but the model to update has dim %zu", p->sg.dim,
                        prev->vecs.dim);
-    if (idmap_init(&map, 1024) < 0)
-        goto nomem;
 
-    /* Count. */
+    /* Count: item id -> occurrences. */
     for (size_t i = 0; i < c->n_tok; i++) {
-        long k = idmap_slot(&map, c->items[i]);
-        if (k < 0)
+        int64_t *n = hmap_add_i64(&map, c->items[i], 0, NULL);
+        if (!n)
             goto nomem;
-        map.vals[k]++;
+        (*n)++;
     }
     /* Vocabulary: frequent items, plus every item of prev. */
-    vocab = mem_array(map.n + (prev ? prev->vecs.n : 0) + 1, sizeof *vocab);
+    vocab = mem_array(hmap_count(&map) + (prev ? prev->vecs.n : 0) + 1, sizeof *vocab);
     if (!vocab)
         goto nomem;
-    for (size_t k = 0; k < map.cap; k++)
-        if (map.used[k] && map.vals[k] >= p->min_count)
-            vocab[V++] = map.keys[k];
+    {
+        size_t it = 0;
+        int64_t id, *n;
+        while ((n = hmap_next_i64(&map, &it, &id)))
+            if (*n >= p->min_count)
+                vocab[V++] = id;
+    }
     if (prev)
         for (size_t i = 0; i < prev->vecs.n; i++) {
-            long k = idmap_find(&map, prev->vecs.ids[i]);
-            if (k < 0 || map.vals[k] < p->min_count)
+            const int64_t *n = hmap_get_i64(&map, prev->vecs.ids[i]);
+            if (!n || *n < p->min_count)
                 vocab[V++] = prev->vecs.ids[i];
         }
     if (V == 0) {
@@ -368,15 +288,18 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         goto fail;
     }
     qsort(vocab, V, sizeof *vocab, cmp_i64);
-    /* Reuse the map: val = token, or -1 for dropped items. */
-    for (size_t k = 0; k < map.cap; k++)
-        if (map.used[k])
-            map.vals[k] = -1;
+    /* Reuse the map: item id -> token, or -1 for dropped items. */
+    {
+        size_t it = 0;
+        int64_t *tk;
+        while ((tk = hmap_next_i64(&map, &it, NULL)))
+            *tk = -1;
+    }
     for (size_t t = 0; t < V; t++) {
-        long k = idmap_slot(&map, vocab[t]);
-        if (k < 0)
+        int64_t *tk = hmap_add_i64(&map, vocab[t], 0, NULL);
+        if (!tk)
             goto nomem;
-        map.vals[k] = (int64_t)t;
+        *tk = (int64_t)t;
     }
 
     /* Token sequences (sessions without any kept item vanish). */
@@ -388,7 +311,7 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
     for (size_t q = 0; q < c->n_seq; q++) {
         size_t start = n_tok;
         for (size_t i = c->off[q]; i < c->off[q + 1]; i++) {
-            int64_t t = map.vals[idmap_find(&map, c->items[i])];
+            int64_t t = *hmap_get_i64(&map, c->items[i]);
             if (t >= 0)
                 tok[n_tok++] = (int32_t)t;
             else
@@ -411,9 +334,9 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         if (!cnt)
             goto nomem;
         for (size_t i = 0; i < cc->n_tok; i++) {
-            long k = idmap_find(&map, cc->items[i]);
-            if (k >= 0 && map.vals[k] >= 0)
-                cnt[map.vals[k]]++;
+            const int64_t *t = hmap_get_i64(&map, cc->items[i]);
+            if (t && *t >= 0)
+                cnt[*t]++;
         }
         for (size_t i = 0; i < n_tok; i++)
             if (cnt[tok[i]] <= 0)
@@ -472,7 +395,7 @@ done:
     mem_free(tok);
     mem_free(off);
     mem_free(vocab);
-    idmap_done(&map);
+    hmap_done(&map);
     return rc;
 }
 
