@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "mem.h"
 
 #define IX_MAGIC "EMBIDX\0\1"
@@ -154,18 +155,8 @@ static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
 
 int ix_filter_ok(const index_filter *f, int64_t id)
 {
-    if (f->n_exclude) {
-        size_t lo = 0, hi = f->n_exclude;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (f->exclude[mid] < id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < f->n_exclude && f->exclude[lo] == id)
-            return 0;
-    }
+    if (f->n_exclude && ids_find(f->exclude, f->n_exclude, id) >= 0)
+        return 0;
     return !f->allow || f->allow(id, f->ud);
 }
 
@@ -273,12 +264,6 @@ size_t ix_mem_rows(const vindex *ix)
 
 /* ---- adding rows -------------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Checks a batch before anything changes: finite values, no id twice in the
  * batch, no id already live in the index. */
 static int check_new(const vindex *ix, const float *data, const int64_t *ids, size_t n,
@@ -302,7 +287,7 @@ static int check_new(const vindex *ix, const float *data, const int64_t *ids, si
     if (!s)
         return err_set(e, ERR_NOMEM, "out of memory checking %zu ids", n);
     memcpy(s, ids, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_i64);
+    ids_sort(s, n);
     for (size_t i = 1; i < n; i++)
         if (s[i] == s[i - 1]) {
             int64_t dup = s[i];

@@ -16,6 +16,7 @@
 #include "item2vec.h"
 
 #include "hmap.h"
+#include "ids.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -217,12 +218,6 @@ bad:
                    "strings (at offset %ld)", json ? (long)(s - json) : 0L);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* ---- training ----------------------------------------------------------- */
 
 void i2v_model_done(i2v_model *m)
@@ -287,7 +282,7 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         rc = err_set(e, ERR_RANGE, "too many items (%zu)", V);
         goto fail;
     }
-    qsort(vocab, V, sizeof *vocab, cmp_i64);
+    ids_sort(vocab, V);
     /* Reuse the map: item id -> token, or -1 for dropped items. */
     {
         size_t it = 0;
@@ -563,16 +558,8 @@ fail:
 const char *i2v_catalog_key(void *ud, int64_t id)
 {
     const store_catalog *c = ud;
-    size_t lo = 0, hi = c->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n && c->ids[lo] == id ? c->ext_id[lo] : NULL;
+    long r = ids_find(c->ids, c->n, id);
+    return r >= 0 ? c->ext_id[r] : NULL;
 }
 
 /* ---- word2vec load ------------------------------------------------------ */
