@@ -810,50 +810,6 @@ void index_info(const vindex *ix, index_stats *s)
                 s->rerank_missing++;
 }
 
-/* ---- byte buffers ------------------------------------------------------------------- */
-
-void ix_w_bytes(ix_wbuf *w, const void *src, size_t n)
-{
-    if (w->failed || n == 0)
-        return;
-    if (n > SIZE_MAX - w->len || mem_grow(&w->p, &w->cap, w->len + n, 1) < 0) {
-        w->failed = 1;
-        return;
-    }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-void ix_w_u32(ix_wbuf *w, uint32_t v) { ix_w_bytes(w, &v, 4); }
-void ix_w_u64(ix_wbuf *w, uint64_t v) { ix_w_bytes(w, &v, 8); }
-
-int ix_r_bytes(ix_rbuf *r, void *dst, size_t n)
-{
-    if (n > r->len - r->off)
-        return err_set(r->e, ERR_PARSE, "index blob truncated in %s (needs %zu bytes at offset %zu, has %zu)",
-                       r->what, n, r->off, r->len - r->off);
-    if (n)
-        memcpy(dst, r->p + r->off, n);
-    r->off += n;
-    return 0;
-}
-
-int ix_r_u32(ix_rbuf *r, uint32_t *v) { return ix_r_bytes(r, v, 4); }
-int ix_r_u64(ix_rbuf *r, uint64_t *v) { return ix_r_bytes(r, v, 8); }
-
-int ix_r_count(ix_rbuf *r, size_t size, size_t max, size_t *n)
-{
-    uint64_t v = 0;
-    int rc = ix_r_u64(r, &v);
-    if (rc < 0)
-        return rc;
-    if (v > max || (size && v > (r->len - r->off) / size))
-        return err_set(r->e, ERR_PARSE, "index blob: bad count %llu in %s", (unsigned long long)v,
-                       r->what);
-    *n = (size_t)v;
-    return 0;
-}
-
 /* 64-bit multiply-xorshift over 8-byte words (FNV-1a constants): catches
  * truncation and flipped bits; not a cryptographic check. */
 static uint64_t checksum(const uint8_t *p, size_t n)
@@ -875,35 +831,35 @@ static uint64_t checksum(const uint8_t *p, size_t n)
 
 int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
 {
-    ix_wbuf w = {0};
+    buf_writer w = {0};
     uint64_t sum;
     if (!ix || !buf_out || !len_out)
         return err_set(e, ERR_USAGE, "index_save: bad arguments");
     *buf_out = NULL;
     *len_out = 0;
-    ix_w_bytes(&w, IX_MAGIC, 8);
-    ix_w_u32(&w, IX_VERSION);
-    ix_w_u32(&w, (uint32_t)ix->o.kind);
-    ix_w_u32(&w, (uint32_t)ix->o.metric);
-    ix_w_u32(&w, (uint32_t)ix->o.quant);
-    ix_w_u64(&w, ix->dim);
-    ix_w_u64(&w, ix->n);
-    ix_w_u32(&w, (uint32_t)ix->o.nlist);
-    ix_w_u32(&w, (uint32_t)ix->o.nprobe);
-    ix_w_u32(&w, (uint32_t)ix->o.M);
-    ix_w_u32(&w, (uint32_t)ix->o.ef_construction);
-    ix_w_u32(&w, (uint32_t)ix->o.ef);
-    ix_w_u32(&w, (uint32_t)ix->o.kmeans_iters);
-    ix_w_u32(&w, (uint32_t)ix->o.rerank);
-    ix_w_u64(&w, ix->o.seed);
-    ix_w_bytes(&w, ix->ids, ix->n * sizeof *ix->ids);
-    ix_w_bytes(&w, ix->dead, ix->n);
+    buf_put(&w, IX_MAGIC, 8);
+    buf_put_u32(&w, IX_VERSION);
+    buf_put_u32(&w, (uint32_t)ix->o.kind);
+    buf_put_u32(&w, (uint32_t)ix->o.metric);
+    buf_put_u32(&w, (uint32_t)ix->o.quant);
+    buf_put_u64(&w, ix->dim);
+    buf_put_u64(&w, ix->n);
+    buf_put_u32(&w, (uint32_t)ix->o.nlist);
+    buf_put_u32(&w, (uint32_t)ix->o.nprobe);
+    buf_put_u32(&w, (uint32_t)ix->o.M);
+    buf_put_u32(&w, (uint32_t)ix->o.ef_construction);
+    buf_put_u32(&w, (uint32_t)ix->o.ef);
+    buf_put_u32(&w, (uint32_t)ix->o.kmeans_iters);
+    buf_put_u32(&w, (uint32_t)ix->o.rerank);
+    buf_put_u64(&w, ix->o.seed);
+    buf_put(&w, ix->ids, ix->n * sizeof *ix->ids);
+    buf_put(&w, ix->dead, ix->n);
     /* The flag is the kind's (what index_load checks), not vecs != NULL: an
      * empty flat or HNSW index has no vector array yet, and its blob did not
      * load again (found by fuzz_index's save/reload check). */
-    ix_w_u32(&w, (uint32_t)ix_keeps_vecs(ix));
+    buf_put_u32(&w, (uint32_t)ix_keeps_vecs(ix));
     if (ix->vecs && ix->n)
-        ix_w_bytes(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
+        buf_put(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
     if (ix->o.quant == INDEX_QUANT_SQ8)
         sq8_save(ix, &w);
     switch (ix->o.kind) {
@@ -912,7 +868,7 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     case INDEX_HNSW: hnsw_save(ix, &w); break;
     }
     sum = w.failed ? 0 : checksum(w.p, w.len);
-    ix_w_u64(&w, sum);
+    buf_put_u64(&w, sum);
     if (w.failed) {
         mem_free(w.p);
         return err_set(e, ERR_NOMEM, "out of memory saving the index");
@@ -929,7 +885,7 @@ static int bad(err *e, const char *what)
 
 int index_load(const void *buf, size_t len, vindex **out, err *e)
 {
-    ix_rbuf r = {buf, 0, 0, e, "header"};
+    buf_reader r = {buf, 0, 0, e, "index blob", "header"};
     vindex *ix = NULL;
     char magic[8];
     uint32_t ver, kind, metric, quant, u[7], has_vecs, prev;
@@ -944,25 +900,25 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         return bad(e, "too short");
     memcpy(&sum, (const uint8_t *)buf + len - 8, 8);
     r.len = len - 8;
-    if ((rc = ix_r_bytes(&r, magic, 8)) < 0)
+    if ((rc = buf_get(&r, magic, 8)) < 0)
         return rc;
     if (memcmp(magic, IX_MAGIC, 8) != 0)
         return bad(e, "not an embedlab index (bad magic)");
     if (checksum(buf, len - 8) != sum)
         return bad(e, "checksum mismatch (corrupted or truncated)");
-    if ((rc = ix_r_u32(&r, &ver)) < 0)
+    if ((rc = buf_get_u32(&r, &ver)) < 0)
         return rc;
     if (ver < 1 || ver > IX_VERSION)
         return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads 1..%u)", ver,
                        IX_VERSION);
-    if ((rc = ix_r_u32(&r, &kind)) < 0 || (rc = ix_r_u32(&r, &metric)) < 0 ||
-        (rc = ix_r_u32(&r, &quant)) < 0 || (rc = ix_r_u64(&r, &dim)) < 0 ||
-        (rc = ix_r_u64(&r, &n)) < 0)
+    if ((rc = buf_get_u32(&r, &kind)) < 0 || (rc = buf_get_u32(&r, &metric)) < 0 ||
+        (rc = buf_get_u32(&r, &quant)) < 0 || (rc = buf_get_u64(&r, &dim)) < 0 ||
+        (rc = buf_get_u64(&r, &n)) < 0)
         return rc;
     for (int i = 0; i < 7; i++)
-        if ((rc = ix_r_u32(&r, &u[i])) < 0)
+        if ((rc = buf_get_u32(&r, &u[i])) < 0)
             return rc;
-    if ((rc = ix_r_u64(&r, &seed)) < 0)
+    if ((rc = buf_get_u64(&r, &seed)) < 0)
         return rc;
     if (kind > INDEX_HNSW || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
         return bad(e, "unknown kind, metric or quantization");
@@ -1006,8 +962,8 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     if ((rc = map_reserve(ix, (size_t)n, e)) < 0 || (rc = ix_reserve_rows(ix, (size_t)n, e)) < 0)
         goto fail;
     r.what = "rows";
-    if ((rc = ix_r_bytes(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
-        (rc = ix_r_bytes(&r, ix->dead, (size_t)n)) < 0 || (rc = ix_r_u32(&r, &has_vecs)) < 0)
+    if ((rc = buf_get(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
+        (rc = buf_get(&r, ix->dead, (size_t)n)) < 0 || (rc = buf_get_u32(&r, &has_vecs)) < 0)
         goto fail;
     ix->n = (size_t)n;
     /* dead rows first, so a live row re-added under the same id wins the map */
@@ -1042,7 +998,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         }
         if (v1_sq8)
             r.off += ix->n * ix->dim * sizeof(float);
-        else if ((rc = ix_r_bytes(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
+        else if ((rc = buf_get(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
             goto fail;
     }
     if (o.quant == INDEX_QUANT_SQ8 && (rc = sq8_load(ix, &r)) < 0)

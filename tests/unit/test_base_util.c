@@ -1,4 +1,5 @@
-/* test_base_util.c - the small base helpers: sorted id arrays (ids.h). */
+/* test_base_util.c - the small base helpers: sorted id arrays (ids.h), the
+ * byte buffer (buf.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "ids.h"
+#include "mem.h"
 #include "rng.h"
 
 static void test_ids(void **st)
@@ -43,10 +46,70 @@ static void test_ids(void **st)
                 ids_cmp(&a[5], &a[5]) == 0);
 }
 
+static void test_buf(void **st)
+{
+    buf_writer w = {0};
+    buf_reader r;
+    uint32_t a;
+    uint64_t b, big = 1000;
+    char s[8];
+    size_t n;
+    err e;
+    (void)st;
+
+    buf_put_u32(&w, 7);
+    buf_put_u64(&w, UINT64_MAX - 1);
+    buf_put(&w, "hello", 5);
+    buf_put(&w, NULL, 0);
+    buf_put_u64(&w, 2);                 /* a count of 2 u32s ... */
+    buf_put_u32(&w, 1);
+    buf_put_u32(&w, 2);
+    buf_put_u64(&w, 3);                 /* ... and one of 3 that overruns */
+    buf_put_u32(&w, 9);
+    assert_false(w.failed);
+    assert_int_equal(w.len, 4 + 8 + 5 + 8 + 8 + 8 + 4);
+    r = (buf_reader){w.p, w.len, 0, &e, "test blob", "head"};
+    assert_int_equal(buf_get_u32(&r, &a), 0);
+    assert_int_equal(a, 7);
+    assert_int_equal(buf_get_u64(&r, &b), 0);
+    assert_true(b == UINT64_MAX - 1);
+    assert_int_equal(buf_get(&r, s, 5), 0);
+    assert_memory_equal(s, "hello", 5);
+    r.what = "list";
+    assert_int_equal(buf_get_count(&r, 4, 10, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(buf_get(&r, s, 8), 0);
+    assert_int_equal(buf_get_count(&r, 4, 10, &n), -ERR_PARSE);    /* 3 * 4 > 4 left */
+    assert_string_equal(e.msg, "test blob: bad count 3 in list");
+    assert_int_equal(buf_get(&r, s, 5), -ERR_PARSE);
+    assert_string_equal(e.msg, "test blob truncated in list (needs 5 bytes at offset 41, has 4)");
+    assert_int_equal(r.off, 41);                                    /* a failed get reads nothing */
+    r.e = NULL;
+    assert_int_equal(buf_get_u64(&r, &b), -ERR_PARSE);              /* e may be NULL */
+    r.off = 0;
+    assert_int_equal(buf_get_count(&r, 0, 6, &n), -ERR_PARSE);      /* over max */
+    mem_free(w.p);
+
+    /* an allocation failure sticks: later puts are ignored, the bytes flagged */
+    w = (buf_writer){0};
+    mem_fail_after(0);
+    buf_put_u32(&w, 1);
+    mem_fail_after(-1);
+    buf_put_u32(&w, 2);
+    assert_true(w.failed);
+    assert_int_equal(w.len, 0);
+    mem_free(w.p);
+    w = (buf_writer){0};
+    buf_put(&w, &big, SIZE_MAX);                                    /* no overflow either */
+    assert_true(w.failed);
+    mem_free(w.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
