@@ -3,6 +3,7 @@
 #include "eval.h"
 #include "mem.h"
 #include "rng.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -90,32 +91,9 @@ double eval_acc_coverage(const eval_acc *a)
     return a->n_items ? (double)a->n_seen / (double)a->n_items : 0;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-double eval_percentile(const double *samples, size_t n, double q)
-{
-    double *c, v;
-    if (n == 0)
-        return NAN;
-    c = mem_array(n, sizeof *c);
-    if (!c)
-        return NAN;
-    memcpy(c, samples, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_double);
-    /* nearest-rank definition: the ceil(q*n)-th smallest */
-    size_t r = (size_t)ceil(q * (double)n);
-    v = c[r ? r - 1 : 0];
-    mem_free(c);
-    return v;
-}
-
 double eval_acc_latency(const eval_acc *a, double q)
 {
-    return eval_percentile(a->lat_us, a->n_lat, q);
+    return stats_percentile(a->lat_us, a->n_lat, q);
 }
 
 /* ---- split ------------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 
 #include "ids.h"
 #include "mem.h"
+#include "stats.h"
 
 #define IX_MAGIC "EMBIDX\0\1"
 #define IX_VERSION 2u
@@ -1027,18 +1028,6 @@ fail:
 
 /* ---- evaluation --------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
-
 int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
                const int64_t *truth, size_t truth_k, index_eval_result *out, err *e)
 {
@@ -1096,15 +1085,15 @@ int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
     out->seconds = progress_now() - t_all;
     for (size_t i = 0; i < nq; i++)
         sum += lat[i];
-    qsort(lat, nq, sizeof *lat, cmp_double);
+    stats_sort(lat, nq);
     out->nq = nq;
     out->k = (size_t)k;
     out->recall = denom ? (double)hits / (double)denom : 1.0;
     out->qps = out->seconds > 0 ? (double)nq / out->seconds : 0;
     out->mean_us = sum / (double)nq;
-    out->p50_us = pct(lat, nq, 0.50);
-    out->p95_us = pct(lat, nq, 0.95);
-    out->p99_us = pct(lat, nq, 0.99);
+    out->p50_us = stats_percentile_sorted(lat, nq, 0.50);
+    out->p95_us = stats_percentile_sorted(lat, nq, 0.95);
+    out->p99_us = stats_percentile_sorted(lat, nq, 0.99);
     rc = 0;
 done:
     mem_free(lat);
