@@ -17,6 +17,7 @@
 
 #include "hmap.h"
 #include "mem.h"
+#include "uni.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -436,14 +437,6 @@ static int is_punct(int32_t c)
     return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
 }
 
-static int is_cjk(int32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-}
-
 /* Python's str.split() also splits on line/paragraph separators, which
  * survive cleaning (they are Zl/Zp, neither control nor Zs). */
 static int is_split(int32_t c) { return c == ' ' || c == 0x2028 || c == 0x2029; }
@@ -614,7 +607,7 @@ static int encode_piece(const wp_tokenizer *t, wp_scratch *s, const char *text, 
             continue;
         if (is_ws(c)) {
             s->u8[nu++] = ' ';
-        } else if (t->chinese && is_cjk(c)) {
+        } else if (t->chinese && uni_is_cjk(c)) {
             s->u8[nu++] = ' ';
             nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s->u8 + nu);
             s->u8[nu++] = ' ';
