@@ -1,17 +1,23 @@
 /* test_base_util.c - the small base helpers: sorted id arrays (ids.h), the
- * byte buffer (buf.h). */
+ * byte buffer (buf.h), percentiles (stats.h), the CJK predicate (uni.h),
+ * JSON and CSV escaping (esc.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "esc.h"
 #include "ids.h"
 #include "mem.h"
+#include "stats.h"
+#include "uni.h"
 #include "rng.h"
 
 static void test_ids(void **st)
@@ -105,11 +111,81 @@ static void test_buf(void **st)
     mem_free(w.p);
 }
 
+static void test_percentile(void **st)
+{
+    double x[] = {5, 1, 4, 2, 3}, s[] = {1, 2, 3, 4, 5}, big[1000];
+    (void)st;
+    assert_float_equal(stats_percentile(x, 5, 0.5), 3, 0);
+    assert_float_equal(stats_percentile(x, 5, 0.95), 5, 0);
+    assert_float_equal(stats_percentile(x, 5, 0), 1, 0);
+    assert_float_equal(stats_percentile(x, 5, 1), 5, 0);
+    assert_float_equal(x[0], 5, 0);                    /* the samples stay as they were */
+    assert_true(isnan(stats_percentile(x, 0, 0.5)));
+    assert_true(isnan(stats_percentile_sorted(s, 0, 0.5)));
+    assert_float_equal(stats_percentile_sorted(s, 5, 0.2), 1, 0);   /* ceil(1.0) = 1st */
+    assert_float_equal(stats_percentile_sorted(s, 5, 0.21), 2, 0);
+    for (int i = 0; i < 1000; i++)
+        big[i] = 999 - i;
+    stats_sort(big, 1000);
+    assert_float_equal(stats_percentile_sorted(big, 1000, 0.50), 499, 0);
+    assert_float_equal(stats_percentile_sorted(big, 1000, 0.99), 989, 0);
+    mem_fail_after(0);
+    assert_true(isnan(stats_percentile(x, 5, 0.5)));   /* out of memory */
+    mem_fail_after(-1);
+}
+
+static void test_cjk(void **st)
+{
+    (void)st;
+    /* one ideograph from each block, and the ends of the first */
+    static const int32_t yes[] = {0x4E00, 0x9FFF, 0x4E2D, 0x3400, 0x20000, 0x2A700, 0x2B740,
+                                  0x2B820, 0xF900, 0x2F800};
+    /* kana, hangul, CJK punctuation, fullwidth letters, Latin, beyond the blocks */
+    static const int32_t no[] = {0x3042, 0x30A2, 0xAC00, 0x3002, 0xFF21, 'a', 0x4DFF, 0x2FA20,
+                                 0x2CEB0, -1};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        assert_true(uni_is_cjk(yes[i]));
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        assert_false(uni_is_cjk(no[i]));
+}
+
+/* What esc_* writes for s, in a static buffer. */
+static const char *esc_to_str(void (*fn)(FILE *, const char *), const char *s)
+{
+    static char out[256];
+    FILE *f;
+    out[0] = '\0';   /* nothing written leaves the buffer as it was */
+    f = fmemopen(out, sizeof out, "w");
+    assert_non_null(f);
+    fn(f, s);
+    fclose(f);
+    return out;
+}
+
+static void test_esc(void **st)
+{
+    (void)st;
+    assert_string_equal(esc_to_str(esc_json, "plain é ü"), "plain é ü");
+    assert_string_equal(esc_to_str(esc_json, "a\"b\\c\nd\re\tf"), "a\\\"b\\\\c\\nd\\re\\tf");
+    assert_string_equal(esc_to_str(esc_json, "\x1b[2J\x7f"), "\\u001b[2J\\u007f");
+    /* C1 controls (U+009B is CSI) escaped; U+00A0 and beyond as they are */
+    assert_string_equal(esc_to_str(esc_json, "x\xc2\x9b" "y\xc2\xa0"), "x\\u009by\xc2\xa0");
+    assert_string_equal(esc_to_str(esc_json, ""), "");
+    assert_string_equal(esc_to_str(esc_csv, "plain"), "plain");
+    assert_string_equal(esc_to_str(esc_csv, "a,b"), "\"a,b\"");
+    assert_string_equal(esc_to_str(esc_csv, "say \"hi\""), "\"say \"\"hi\"\"\"");
+    assert_string_equal(esc_to_str(esc_csv, "two\nlines"), "\"two\nlines\"");
+    assert_string_equal(esc_to_str(esc_csv, ""), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_percentile),
+        cmocka_unit_test(test_cjk),
+        cmocka_unit_test(test_esc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
