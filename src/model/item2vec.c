@@ -1,8 +1,8 @@
 /* item2vec.c - sessions → item vectors with SGNS, key=value parameters, and
  * the word2vec text/binary formats (see item2vec.h).
  *
- * Vocabulary: items are counted with an open-addressing hash (item rowids are
- * sparse int64), kept when count >= min_count, sorted by id; the token of an
+ * Vocabulary: items are counted in an hmap (item rowids are sparse int64),
+ * kept when count >= min_count, sorted by id; the token of an
  * item is its rank, so the trained input matrix is already a sorted vecset.
  * Start vectors are seeded by item id (sgns_init_row), so an item starts from
  * the same vector whatever else is in the vocabulary.
@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "mem.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -134,88 +135,40 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
     return 0;
 }
 
-/* Reads a JSON string body at *pp (after the opening quote) into buf; only
- * the escapes our own writer could produce are needed, others are refused. */
-static int json_string(const char **pp, char *buf, size_t cap)
-{
-    const char *p = *pp;
-    size_t n = 0;
-
-    while (*p && *p != '"') {
-        if (*p == '\\' || (unsigned char)*p < 0x20 || n + 1 >= cap)
-            return -1;
-        buf[n++] = *p++;
-    }
-    if (*p != '"')
-        return -1;
-    buf[n] = '\0';
-    *pp = p + 1;
-    return 0;
-}
-
-static const char *json_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
 int i2v_params_from_json(i2v_params *p, const char *json, err *e)
 {
     i2v_params q = *p;
-    char key[64], val[64];
-    const char *s = json ? json_ws(json) : "";
-    int rc;
+    const char *end = json;
+    cJSON *root = json ? cJSON_ParseWithOpts(json, &end, 1) : NULL, *f;
+    int rc = 0;
 
-    /* A flat object of "key": number|string pairs, as i2v_params_json writes;
-     * parsed by hand so every allocation stays with mem.h (there is none). */
-    if (*s++ != '{')
-        goto bad;
-    s = json_ws(s);
-    if (*s == '}')
-        goto end;
-    for (;;) {
-        if (*s++ != '"' || json_string(&s, key, sizeof key) < 0)
-            goto bad;
-        s = json_ws(s);
-        if (*s++ != ':')
-            goto bad;
-        s = json_ws(s);
-        if (*s == '"') {
-            s++;
-            if (json_string(&s, val, sizeof val) < 0)
-                goto bad;
-        } else {
-            size_t n = strspn(s, "+-0123456789.eE");
-            if (n == 0 || n >= sizeof val)
-                goto bad;
-            memcpy(val, s, n);
-            val[n] = '\0';
-            s += n;
-        }
-        if (strcmp(key, "sg") != 0 && strcmp(key, "hs") != 0 &&
-            (rc = i2v_params_set(&q, key, val, e)) < 0)
-            return rc;
-        s = json_ws(s);
-        if (*s == ',') {
-            s = json_ws(s + 1);
-            continue;
-        }
-        if (*s == '}')
-            break;
-        goto bad;
+    if (!cJSON_IsObject(root)) {
+        rc = err_set(e, ERR_PARSE, "model parameters: not a JSON object (at offset %ld)",
+                     json && end ? (long)(end - json) : 0L);
+        goto done;
     }
-end:
-    s = json_ws(s + 1);
-    if (*s)
-        goto bad;
+    cJSON_ArrayForEach(f, root) {
+        char v[64];
+        if (strcmp(f->string, "sg") == 0 || strcmp(f->string, "hs") == 0)
+            continue;
+        if (cJSON_IsNumber(f)) {
+            snprintf(v, sizeof v, "%.17g", f->valuedouble);
+        } else if (cJSON_IsString(f) && strlen(f->valuestring) < sizeof v) {
+            snprintf(v, sizeof v, "%s", f->valuestring);
+        } else {
+            rc = err_set(e, ERR_PARSE, "model parameters: '%.64s' is not a number or a short "
+                         "string", f->string);
+            goto done;
+        }
+        if ((rc = i2v_params_set(&q, f->string, v, e)) < 0)
+            goto done;
+    }
     if ((rc = i2v_params_check(&q, e)) < 0)
-        return rc;
+        goto done;
     *p = q;
-    return 0;
-bad:
-    return err_set(e, ERR_PARSE, "model parameters: not a flat JSON object of numbers and "
-                   "strings (at offset %ld)", json ? (long)(s - json) : 0L);
+done:
+    cJSON_Delete(root);
+    return rc;
 }
 
 /* ---- training ----------------------------------------------------------- */
