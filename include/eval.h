@@ -48,10 +48,9 @@ int eval_acc_add(eval_acc *a, const eval_scores *s, const long *rows, size_t n_r
                  double latency_us);
 void eval_acc_mean(const eval_acc *a, eval_scores *out);
 double eval_acc_coverage(const eval_acc *a);
-/* q in [0,1]; sorts a copy; NaN when there are no samples. */
+/* q in [0,1]: the nearest-rank percentile (stats_percentile); NaN when
+ * there are no samples. */
 double eval_acc_latency(const eval_acc *a, double q);
-
-double eval_percentile(const double *samples, size_t n, double q);
 
 /* ---- leave-last-out split ------------------------------------------------ */
 /* One test case: what the model may see (history, oldest first) and the

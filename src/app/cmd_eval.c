@@ -7,6 +7,7 @@
 #include "evalrun.h"
 #include "tune.h"
 #include "mem.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -148,14 +149,14 @@ static table *run_table(lab *L, const evalrun *r, int set)
                 goto nomem;
         }
         double lat = w->missing || nt ? NAN : 0;
-        if (cmp ? (table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.5) /
+        if (cmp ? (table_num(t, isnan(lat) ? NAN : stats_percentile(w->lat_us, w->n_lat, 0.5) /
                              1000, 3) || table_num(t, w->mem_mb, 2))
                 : (table_num(t, w->missing ? NAN : eval_acc_coverage(&w->cov), 4) ||
-                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.50) /
+                   table_num(t, isnan(lat) ? NAN : stats_percentile(w->lat_us, w->n_lat, 0.50) /
                              1000, 3) ||
-                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.95) /
+                   table_num(t, isnan(lat) ? NAN : stats_percentile(w->lat_us, w->n_lat, 0.95) /
                              1000, 3) ||
-                   table_num(t, isnan(lat) ? NAN : eval_percentile(w->lat_us, w->n_lat, 0.99) /
+                   table_num(t, isnan(lat) ? NAN : stats_percentile(w->lat_us, w->n_lat, 0.99) /
                              1000, 3) ||
                    table_num(t, w->mem_mb, 2)))
             goto nomem;

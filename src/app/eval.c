@@ -3,6 +3,7 @@
 #include "eval.h"
 #include "mem.h"
 #include "rng.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -90,32 +91,9 @@ double eval_acc_coverage(const eval_acc *a)
     return a->n_items ? (double)a->n_seen / (double)a->n_items : 0;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-double eval_percentile(const double *samples, size_t n, double q)
-{
-    double *c, v;
-    if (n == 0)
-        return NAN;
-    c = mem_array(n, sizeof *c);
-    if (!c)
-        return NAN;
-    memcpy(c, samples, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_double);
-    /* nearest-rank definition: the ceil(q*n)-th smallest */
-    size_t r = (size_t)ceil(q * (double)n);
-    v = c[r ? r - 1 : 0];
-    mem_free(c);
-    return v;
-}
-
 double eval_acc_latency(const eval_acc *a, double q)
 {
-    return eval_percentile(a->lat_us, a->n_lat, q);
+    return stats_percentile(a->lat_us, a->n_lat, q);
 }
 
 /* ---- split ------------------------------------------------------------------ */
@@ -396,7 +374,7 @@ void eval_boot_ci(const eval_boot *b, size_t row, size_t met, double level, doub
     }
     for (size_t s = 0; s < b->n_boot; s++)
         x[s] = b->means[(s * b->n_rows + row) * b->n_met + met];
-    qsort(x, b->n_boot, sizeof *x, cmp_double);
+    stats_sort(x, b->n_boot);
     double tail = (1 - level) / 2 * (double)(b->n_boot - 1);
     size_t i_lo = (size_t)floor(tail), i_hi = b->n_boot - 1 - (size_t)floor(tail);
     *lo = x[i_lo];

@@ -1,5 +1,6 @@
 /* table.c - result tables and their renderers (see table.h). */
 #include "table.h"
+#include "esc.h"
 #include "mem.h"
 
 #include <math.h>
@@ -472,27 +473,8 @@ int table_render_text(const table *t, FILE *out)
 
 static void json_str(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
-    for (; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(out, "\\u%04x", *p);
-            else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-                /* C1 controls (U+0080..U+009F, e.g. U+009B = CSI) are legal raw
-                 * in JSON but act on a UTF-8 terminal the way ESC does */
-                fprintf(out, "\\u%04x", p[1]);
-                p++;
-            } else
-                fputc(*p, out);
-        }
-    }
+    esc_json(out, s);
     fputc('"', out);
 }
 
@@ -586,21 +568,6 @@ int table_render_json(const table *t, FILE *out)
     return ferror(out) ? -ERR_IO : 0;
 }
 
-static void csv_field(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 int table_render_csv(const table *t, FILE *out)
 {
     if (!t->n_cols) {
@@ -609,15 +576,15 @@ int table_render_csv(const table *t, FILE *out)
         return ferror(out) ? -ERR_IO : 0;
     }
     for (size_t c = 0; c < t->n_cols; c++) {
-        csv_field(out, t->cols[c]);
+        esc_csv(out, t->cols[c]);
         if (col_has_ci(t, c)) {
             char key[CELL_MAX];
             snprintf(key, sizeof key, "%s lo", t->cols[c]);
             fputc(',', out);
-            csv_field(out, key);
+            esc_csv(out, key);
             snprintf(key, sizeof key, "%s hi", t->cols[c]);
             fputc(',', out);
-            csv_field(out, key);
+            esc_csv(out, key);
         }
         fputc(c + 1 < t->n_cols ? ',' : '\n', out);
     }
@@ -630,7 +597,7 @@ int table_render_csv(const table *t, FILE *out)
                 else
                     fprintf(out, "%s,,", table_cell(t, r, c));
             } else
-                csv_field(out, table_cell(t, r, c));
+                esc_csv(out, table_cell(t, r, c));
             fputc(c + 1 < t->n_cols ? ',' : '\n', out);
         }
     return ferror(out) ? -ERR_IO : 0;

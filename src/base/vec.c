@@ -1,6 +1,7 @@
 /* vec.c - vector math over OpenBLAS (the only file including cblas.h),
  * top-k heap and vecset helpers.  See vec.h. */
 #include "vec.h"
+#include "ids.h"
 #include "mem.h"
 
 #include <cblas.h>
@@ -214,18 +215,7 @@ void vecset_done(vecset *vs)
     memset(vs, 0, sizeof *vs);
 }
 
-long vecset_find(const vecset *vs, int64_t id)
-{
-    size_t lo = 0, hi = vs->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (vs->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < vs->n && vs->ids[lo] == id) ? (long)lo : -1;
-}
+long vecset_find(const vecset *vs, int64_t id) { return ids_find(vs->ids, vs->n, id); }
 
 typedef struct { int64_t id; size_t row; } id_row;
 

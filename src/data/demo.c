@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "esc.h"
 #include "mem.h"
 #include "rng.h"
 
@@ -925,20 +926,10 @@ done:
     return rc;
 }
 
-/* One CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180). */
+/* One CSV field and what ends it. */
 static void csv_field(FILE *f, const char *s, int last)
 {
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
+    esc_csv(f, s);
     fputc(last ? '\n' : ',', f);
 }
 

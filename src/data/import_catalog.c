@@ -24,18 +24,18 @@ static const char *const col_cat[] = { "category", NULL };
 static int check_new_id(imp_ctx *x, const char *path, int64_t line, const char *field,
                         const char *id, size_t len)
 {
-    const imp_slot *sl;
+    int64_t line_def;
     int n = imp_clip(id, len, 80);
 
     if (len == 0)
         return err_set(x->e, ERR_PARSE, "%s:%lld: field '%s': empty (every item needs an id)",
                        path, (long long)line, field);
-    if (!(sl = imp_map_get(&x->ids, id, len)))
+    if (!imp_map_get(&x->ids, id, len))
         return 0;
-    if (sl->line > 0)
+    if ((line_def = imp_map_line(&x->ids, id, len)) > 0)
         return err_set(x->e, ERR_EXISTS, "%s:%lld: field '%s': duplicate item id '%.*s' "
                        "(first defined on line %lld)", path, (long long)line, field, n, id,
-                       (long long)sl->line);
+                       (long long)line_def);
     return err_set(x->e, ERR_EXISTS, "%s:%lld: field '%s': item id '%.*s' is already in the "
                    "database", path, (long long)line, field, n, id);
 }

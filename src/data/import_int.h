@@ -3,7 +3,7 @@
  * imp_src reads a file line by line through one reusable buffer (BOM
  * stripped, line length capped); imp_csv feeds those lines to libcsv and
  * hands back whole records with the line each one started on; imp_map maps
- * catalog ids to rowids in memory (open addressing, keys in one arena);
+ * catalog ids to rowids in memory (an hmap, plus the line that defined each);
  * imp_ctx holds what every importer shares: the transaction, the report,
  * skip-bad bookkeeping and progress.
  */
@@ -13,29 +13,31 @@
 #include <csv.h>
 #include <stdio.h>
 
+#include "hmap.h"
 #include "import.h"
 
 #define IMP_MAX_COLS 1024   /* columns per CSV record */
 
 /* ---- id map: catalog id -> rowid ---------------------------------------- */
-typedef struct imp_slot {
-    uint64_t h;         /* 0: empty slot */
-    int64_t id;         /* item rowid */
-    int64_t line;       /* line that defined it in this import; 0 = already in the db */
-    size_t koff;        /* key offset in keys */
-    size_t klen;
-} imp_slot;
-
 typedef struct imp_map {
-    imp_slot *slots;
-    size_t cap, n;      /* cap is a power of two */
-    char *keys;         /* arena of keys (not NUL-terminated) */
-    size_t keys_len, keys_cap;
+    hmap rowid;         /* catalog id -> item rowid */
+    hmap line;          /* catalog id -> line that defined it, for the ids of this import */
 } imp_map;
 
 void imp_map_done(imp_map *m);
-const imp_slot *imp_map_get(const imp_map *m, const char *k, size_t len);
+/* Adds a new id; line 0: it is already in the database.  0 or -ERR_NOMEM. */
 int imp_map_put(imp_map *m, const char *k, size_t len, int64_t id, int64_t line);
+/* The rowid of catalog id k[0..len), or NULL when unknown. */
+static inline const int64_t *imp_map_get(const imp_map *m, const char *k, size_t len)
+{
+    return hmap_get_str(&m->rowid, k, len);
+}
+/* The line that defined k in this import, or 0. */
+static inline int64_t imp_map_line(const imp_map *m, const char *k, size_t len)
+{
+    const int64_t *l = hmap_get_str(&m->line, k, len);
+    return l ? *l : 0;
+}
 /* Loads every item of the database (line 0). */
 int imp_map_load(imp_map *m, store *s, err *e);
 

@@ -168,14 +168,15 @@ static int insert_movie(ml *m, int64_t line, int64_t movie, const char *title,
     int rc;
 
     snprintf(id, sizeof id, "%lld", (long long)movie);
-    const imp_slot *sl = imp_map_get(&x->ids, id, strlen(id));
-    if (sl && sl->line > 0)
-        return err_set(x->e, ERR_EXISTS, "%s:%lld: field 'movieId': duplicate movie id %s "
-                       "(first defined on line %lld)", m->path, (long long)line, id,
-                       (long long)sl->line);
-    if (sl)
-        return err_set(x->e, ERR_EXISTS, "%s:%lld: field 'movieId': item id '%s' is already in "
-                       "the database", m->path, (long long)line, id);
+    if (imp_map_get(&x->ids, id, strlen(id))) {
+        int64_t first = imp_map_line(&x->ids, id, strlen(id));
+        if (first > 0)
+            return err_set(x->e, ERR_EXISTS, "%s:%lld: field 'movieId': duplicate movie id %s "
+                           "(first defined on line %lld)", m->path, (long long)line, id,
+                           (long long)first);
+        return err_set(x->e, ERR_EXISTS, "%s:%lld: field 'movieId': item id '%s' is already "
+                       "in the database", m->path, (long long)line, id);
+    }
     if ((rc = desc_add_tags(m, movie)))
         return rc;
     store_item it = { .ext_id = id, .title = title, .description = m->desc ? m->desc : "",
@@ -195,17 +196,17 @@ static int add_rating(ml *m, int64_t line, int64_t user, int64_t movie, double r
                       int64_t ts)
 {
     char id[24];
-    const imp_slot *sl;
+    const int64_t *rowid;
 
     snprintf(id, sizeof id, "%lld", (long long)movie);
-    if (!(sl = imp_map_get(&m->x->ids, id, strlen(id))))
+    if (!(rowid = imp_map_get(&m->x->ids, id, strlen(id))))
         return err_set(m->x->e, ERR_NOTFOUND, "%s:%lld: field 'movieId': unknown movie id %s "
                        "(not in the movie list)", m->path, (long long)line, id);
     if (m->x->o->min_rating > 0 && rating < m->x->o->min_rating)
         return 0;
     if (mem_grow(&m->rt, &m->cap_rt, m->n_rt + 1, sizeof *m->rt))
         return err_set(m->x->e, ERR_NOMEM, "%s: out of memory", m->path);
-    m->rt[m->n_rt++] = (ml_rating){ .user = user, .ts = ts, .item = sl->id, .line = line };
+    m->rt[m->n_rt++] = (ml_rating){ .user = user, .ts = ts, .item = *rowid, .line = line };
     return 0;
 }
 

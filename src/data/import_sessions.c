@@ -31,7 +31,7 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
 {
     const char *path = c->src.path;
     long long line = (long long)c->line;
-    const imp_slot *sl;
+    const int64_t *rowid;
     int64_t ts = STORE_NO_TS;
     const char *why;
     int rc;
@@ -52,7 +52,7 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
         return err_set(x->e, ERR_PARSE, "%s:%lld: field '%s': empty", path, line, c->names[cs]);
     if (!c->flen[ci])
         return err_set(x->e, ERR_PARSE, "%s:%lld: field '%s': empty", path, line, c->names[ci]);
-    if (!(sl = imp_map_get(&x->ids, imp_csv_str(c, ci), c->flen[ci])))
+    if (!(rowid = imp_map_get(&x->ids, imp_csv_str(c, ci), c->flen[ci])))
         return unknown_item(x, path, c->line, c->names[ci], imp_csv_str(c, ci), c->flen[ci]);
     if (ct >= 0 && c->flen[ct]) {
         const char *t = imp_csv_str(c, ct);
@@ -61,7 +61,8 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
                            c->names[ct], why, imp_clip(t, c->flen[ct], 40), t);
     }
     rc = store_event_insert(x->s, imp_csv_str(c, cs),
-                            cu >= 0 && c->flen[cu] ? imp_csv_str(c, cu) : NULL, sl->id, ts, x->e);
+                            cu >= 0 && c->flen[cu] ? imp_csv_str(c, cu) : NULL, *rowid, ts,
+                            x->e);
     if (rc) {
         err_prefix(x->e, "%s:%lld", path, line);
         return rc;
@@ -132,12 +133,12 @@ static int lines_row(imp_ctx *x, const char *path, int64_t line, char *s, size_t
         snprintf(fname, sizeof fname, "item %zu", n + 1);
         if ((rc = imp_check_text(path, line, fname, s + b, i - b, x->e)))
             return rc;
-        const imp_slot *sl = imp_map_get(&x->ids, s + b, i - b);
-        if (!sl)
+        const int64_t *rowid = imp_map_get(&x->ids, s + b, i - b);
+        if (!rowid)
             return unknown_item(x, path, line, fname, s + b, i - b);
         if (mem_grow(ids, cap, n + 1, sizeof **ids))
             return err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, (long long)line);
-        (*ids)[n++] = sl->id;
+        (*ids)[n++] = *rowid;
     }
     snprintf(sess, sizeof sess, "%lld", (long long)line);
     for (size_t k = 0; k < n; k++) {

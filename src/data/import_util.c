@@ -137,90 +137,17 @@ int imp_tick(imp_ctx *x)
 
 /* ---- id map --------------------------------------------------------------- */
 
-/* 8 bytes per step with a multiply-xorshift mix; ids are short, so this
- * beats a byte-wise FNV by a wide margin on the per-event lookup. */
-static uint64_t hash_bytes(const char *k, size_t len)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xff51afd7ed558ccdull), w;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, k + i, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-    }
-    if (i < len) {
-        w = 0;
-        memcpy(&w, k + i, len - i);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-    }
-    h ^= h >> 33;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    return h ? h : 1;
-}
-
 void imp_map_done(imp_map *m)
 {
-    mem_free(m->slots);
-    mem_free(m->keys);
-    memset(m, 0, sizeof *m);
-}
-
-const imp_slot *imp_map_get(const imp_map *m, const char *k, size_t len)
-{
-    uint64_t h;
-    size_t i;
-
-    if (!m->cap)
-        return NULL;
-    h = hash_bytes(k, len);
-    for (i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        const imp_slot *sl = &m->slots[i];
-        if (!sl->h)
-            return NULL;
-        if (sl->h == h && sl->klen == len && memcmp(m->keys + sl->koff, k, len) == 0)
-            return sl;
-    }
-}
-
-static int map_rehash(imp_map *m, size_t ncap)
-{
-    imp_slot *ns = mem_calloc(ncap, sizeof *ns);
-
-    if (!ns)
-        return -ERR_NOMEM;
-    for (size_t j = 0; j < m->cap; j++) {
-        if (!m->slots[j].h)
-            continue;
-        size_t i = m->slots[j].h & (ncap - 1);
-        while (ns[i].h)
-            i = (i + 1) & (ncap - 1);
-        ns[i] = m->slots[j];
-    }
-    mem_free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
-    return 0;
+    hmap_done(&m->rowid);
+    hmap_done(&m->line);
 }
 
 int imp_map_put(imp_map *m, const char *k, size_t len, int64_t id, int64_t line)
 {
-    uint64_t h;
-    size_t i;
-
-    if ((m->n + 1) * 4 > m->cap * 3 && map_rehash(m, m->cap ? m->cap * 2 : 1024))
+    if (line > 0 && !hmap_add_str(&m->line, k, len, line, NULL))
         return -ERR_NOMEM;
-    if (mem_grow(&m->keys, &m->keys_cap, m->keys_len + len, 1))
-        return -ERR_NOMEM;
-    h = hash_bytes(k, len);
-    for (i = h & (m->cap - 1); m->slots[i].h; i = (i + 1) & (m->cap - 1))
-        ;
-    memcpy(m->keys + m->keys_len, k, len);
-    m->slots[i] = (imp_slot){ .h = h, .id = id, .line = line, .koff = m->keys_len, .klen = len };
-    m->keys_len += len;
-    m->n++;
-    return 0;
+    return hmap_add_str(&m->rowid, k, len, id, NULL) ? 0 : -ERR_NOMEM;
 }
 
 /* ---- line source ---------------------------------------------------------- */

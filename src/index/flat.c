@@ -229,13 +229,13 @@ void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_
         out[r] = sq8_score(ix, c, k0, codes + r * d);
 }
 
-void sq8_save(const vindex *ix, ix_wbuf *w)
+void sq8_save(const vindex *ix, buf_writer *w)
 {
-    ix_w_bytes(w, ix->sq.vmin, ix->dim * sizeof(float));
-    ix_w_bytes(w, ix->sq.scale, ix->dim * sizeof(float));
+    buf_put(w, ix->sq.vmin, ix->dim * sizeof(float));
+    buf_put(w, ix->sq.scale, ix->dim * sizeof(float));
 }
 
-int sq8_load(vindex *ix, ix_rbuf *r)
+int sq8_load(vindex *ix, buf_reader *r)
 {
     int rc;
     r->what = "sq8 quantizer";
@@ -243,8 +243,8 @@ int sq8_load(vindex *ix, ix_rbuf *r)
     ix->sq.scale = mem_array(ix->dim, sizeof(float));
     if (!ix->sq.vmin || !ix->sq.scale)
         return err_set(r->e, ERR_NOMEM, "out of memory loading the sq8 quantizer");
-    if ((rc = ix_r_bytes(r, ix->sq.vmin, ix->dim * sizeof(float))) < 0 ||
-        (rc = ix_r_bytes(r, ix->sq.scale, ix->dim * sizeof(float))) < 0)
+    if ((rc = buf_get(r, ix->sq.vmin, ix->dim * sizeof(float))) < 0 ||
+        (rc = buf_get(r, ix->sq.scale, ix->dim * sizeof(float))) < 0)
         return rc;
     for (size_t j = 0; j < ix->dim; j++)
         if (!isfinite(ix->sq.vmin[j]) || !isfinite(ix->sq.scale[j]) || ix->sq.scale[j] < 0)
@@ -323,13 +323,13 @@ size_t flat_mem(const vindex *ix)
     return sizeof *f + f->ccap * ix->dim + f->ncap * sizeof(float);
 }
 
-void flat_save(const vindex *ix, ix_wbuf *w)
+void flat_save(const vindex *ix, buf_writer *w)
 {
     if (ix->o.quant == INDEX_QUANT_SQ8)
-        ix_w_bytes(w, ix->flat->codes, ix->n * ix->dim);
+        buf_put(w, ix->flat->codes, ix->n * ix->dim);
 }
 
-int flat_load(vindex *ix, ix_rbuf *r)
+int flat_load(vindex *ix, buf_reader *r)
 {
     int rc;
     ix->flat = mem_calloc(1, sizeof *ix->flat);
@@ -346,7 +346,7 @@ int flat_load(vindex *ix, ix_rbuf *r)
             ix->flat->codes = c;
             ix->flat->ccap = ix->cap;
         }
-        if ((rc = ix_r_bytes(r, ix->flat->codes, ix->n * ix->dim)) < 0)
+        if ((rc = buf_get(r, ix->flat->codes, ix->n * ix->dim)) < 0)
             return rc;
     }
     if (ix->o.quant == INDEX_QUANT_NONE && ix->o.metric == INDEX_L2) {

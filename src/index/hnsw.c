@@ -731,17 +731,17 @@ int hnsw_max_level(const vindex *ix)
     return ix->hnsw ? ix->hnsw->max_level : 0;
 }
 
-void hnsw_save(const vindex *ix, ix_wbuf *w)
+void hnsw_save(const vindex *ix, buf_writer *w)
 {
     const hnsw_data *h = ix->hnsw;
-    ix_w_u32(w, h->entry);
-    ix_w_u32(w, (uint32_t)h->max_level);
-    ix_w_bytes(w, h->g.s, sizeof h->g.s);
-    ix_w_bytes(w, h->levels, ix->n);
-    ix_w_bytes(w, h->links0, ix->n * (1 + h->M0) * sizeof(uint32_t));
+    buf_put_u32(w, h->entry);
+    buf_put_u32(w, (uint32_t)h->max_level);
+    buf_put(w, h->g.s, sizeof h->g.s);
+    buf_put(w, h->levels, ix->n);
+    buf_put(w, h->links0, ix->n * (1 + h->M0) * sizeof(uint32_t));
     for (size_t i = 0; i < ix->n; i++)
         if (h->levels[i])
-            ix_w_bytes(w, h->up[i], (size_t)h->levels[i] * (1 + h->M) * sizeof(uint32_t));
+            buf_put(w, h->up[i], (size_t)h->levels[i] * (1 + h->M) * sizeof(uint32_t));
 }
 
 /* Checks one link block: count within limit, targets exist and reach layer l. */
@@ -759,7 +759,7 @@ static int check_links(const vindex *ix, const uint32_t *ll, size_t mmax, int l,
     return 0;
 }
 
-int hnsw_load(vindex *ix, ix_rbuf *r)
+int hnsw_load(vindex *ix, buf_reader *r)
 {
     hnsw_data *h;
     uint32_t entry, maxl;
@@ -770,14 +770,14 @@ int hnsw_load(vindex *ix, ix_rbuf *r)
         return rc;
     h = ix->hnsw;
     r->what = "hnsw graph";
-    if ((rc = ix_r_u32(r, &entry)) < 0 || (rc = ix_r_u32(r, &maxl)) < 0 ||
-        (rc = ix_r_bytes(r, h->g.s, sizeof h->g.s)) < 0 ||
-        (rc = ix_r_bytes(r, h->levels, ix->n)) < 0)
+    if ((rc = buf_get_u32(r, &entry)) < 0 || (rc = buf_get_u32(r, &maxl)) < 0 ||
+        (rc = buf_get(r, h->g.s, sizeof h->g.s)) < 0 ||
+        (rc = buf_get(r, h->levels, ix->n)) < 0)
         return rc;
     blk = (1 + h->M0) * sizeof(uint32_t);
     if (ix->n > (r->len - r->off) / blk)
         return err_set(r->e, ERR_PARSE, "index blob truncated in hnsw links");
-    if ((rc = ix_r_bytes(r, h->links0, ix->n * blk)) < 0)
+    if ((rc = buf_get(r, h->links0, ix->n * blk)) < 0)
         return rc;
     for (size_t i = 0; i < ix->n; i++) {
         if (h->levels[i] > IX_MAX_LEVEL)
@@ -800,7 +800,7 @@ int hnsw_load(vindex *ix, ix_rbuf *r)
         if (!(h->up[i] = mem_alloc(bytes)))
             return err_set(r->e, ERR_NOMEM, "out of memory loading hnsw links");
         h->up_bytes += bytes;
-        if ((rc = ix_r_bytes(r, h->up[i], bytes)) < 0)
+        if ((rc = buf_get(r, h->up[i], bytes)) < 0)
             return rc;
     }
     for (size_t i = 0; i < ix->n; i++) {

@@ -15,11 +15,14 @@
  */
 #include "index_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "mem.h"
+#include "stats.h"
 
 #define IX_MAGIC "EMBIDX\0\1"
 #define IX_VERSION 2u
@@ -153,18 +156,8 @@ static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
 
 int ix_filter_ok(const index_filter *f, int64_t id)
 {
-    if (f->n_exclude) {
-        size_t lo = 0, hi = f->n_exclude;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (f->exclude[mid] < id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < f->n_exclude && f->exclude[lo] == id)
-            return 0;
-    }
+    if (f->n_exclude && ids_find(f->exclude, f->n_exclude, id) >= 0)
+        return 0;
     return !f->allow || f->allow(id, f->ud);
 }
 
@@ -182,65 +175,31 @@ static int check_filter(const index_filter *f, err *e)
 
 /* ---- id -> row map ---------------------------------------------------------- */
 
-static size_t hash_id(int64_t id)
-{
-    uint64_t z = (uint64_t)id + 0x9e3779b97f4a7c15ull;   /* splitmix64 finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (size_t)(z ^ (z >> 31));
-}
-
 static uint32_t map_get(const vindex *ix, int64_t id)
 {
-    size_t m = ix->hcap - 1;
-    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
-        if (ix->hrows[h] == IX_NONE)
-            return IX_NONE;
-        if (ix->hkeys[h] == id)
-            return ix->hrows[h];
-    }
+    const int64_t *row = hmap_get_i64(&ix->rowmap, id);
+    return row ? (uint32_t)*row : IX_NONE;
 }
 
-/* Inserts or overwrites; the table always has room (see map_reserve). */
-static void map_put(vindex *ix, int64_t id, uint32_t row)
+/* Inserts or overwrites; returns the row id had before (IX_NONE: none).
+ * map_reserve made room, so nothing is allocated. */
+static uint32_t map_put(vindex *ix, int64_t id, uint32_t row)
 {
-    size_t m = ix->hcap - 1;
-    for (size_t h = hash_id(id) & m;; h = (h + 1) & m) {
-        if (ix->hrows[h] == IX_NONE || ix->hkeys[h] == id) {
-            ix->hkeys[h] = id;
-            ix->hrows[h] = row;
-            return;
-        }
-    }
+    int added = 0;
+    int64_t *v = hmap_add_i64(&ix->rowmap, id, row, &added), prev;
+    assert(v);
+    if (!v || added)
+        return IX_NONE;
+    prev = *v;
+    *v = row;
+    return (uint32_t)prev;
 }
 
-/* Keeps the load factor <= 1/2 for `need` ids. */
+/* Makes room for `need` ids in all. */
 static int map_reserve(vindex *ix, size_t need, err *e)
 {
-    size_t cap = 16;
-    int64_t *ok = ix->hkeys;
-    uint32_t *orow = ix->hrows;
-    size_t ocap = ix->hcap;
-    while (cap < need * 2)
-        cap *= 2;
-    if (cap <= ix->hcap)
-        return 0;
-    ix->hkeys = mem_array(cap, sizeof *ix->hkeys);
-    ix->hrows = mem_array(cap, sizeof *ix->hrows);
-    if (!ix->hkeys || !ix->hrows) {
-        mem_free(ix->hkeys);
-        mem_free(ix->hrows);
-        ix->hkeys = ok;
-        ix->hrows = orow;
+    if (hmap_reserve_i64(&ix->rowmap, need) < 0)
         return err_set(e, ERR_NOMEM, "out of memory for the id map (%zu ids)", need);
-    }
-    memset(ix->hrows, 0xff, cap * sizeof *ix->hrows);
-    ix->hcap = cap;
-    for (size_t i = 0; i < ocap; i++)
-        if (orow[i] != IX_NONE)
-            map_put(ix, ok[i], orow[i]);
-    mem_free(ok);
-    mem_free(orow);
     return 0;
 }
 
@@ -294,7 +253,7 @@ nomem:
 
 size_t ix_mem_rows(const vindex *ix)
 {
-    size_t b = ix->cap * (sizeof(int64_t) + 1) + ix->hcap * (sizeof(int64_t) + sizeof(uint32_t));
+    size_t b = ix->cap * (sizeof(int64_t) + 1) + hmap_mem(&ix->rowmap);
     if (ix->vecs)
         b += ix->cap * ix->dim * sizeof(float);
     if (ix->sq.vmin)
@@ -305,12 +264,6 @@ size_t ix_mem_rows(const vindex *ix)
 }
 
 /* ---- adding rows -------------------------------------------------------------- */
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Checks a batch before anything changes: finite values, no id twice in the
  * batch, no id already live in the index. */
@@ -324,19 +277,18 @@ static int check_new(const vindex *ix, const float *data, const int64_t *ids, si
             if (!isfinite(data[i * d + j]))
                 return err_set(e, ERR_RANGE, "vector %zu (id %lld) has a non-finite value at %zu",
                                i, (long long)ids[i], j);
-    if (ix->hcap)
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = map_get(ix, ids[i]);
-            if (r != IX_NONE && !ix->dead[r])
-                return err_set(e, ERR_EXISTS, "id %lld is already in the index", (long long)ids[i]);
-        }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = map_get(ix, ids[i]);
+        if (r != IX_NONE && !ix->dead[r])
+            return err_set(e, ERR_EXISTS, "id %lld is already in the index", (long long)ids[i]);
+    }
     if (n < 2)
         return 0;
     s = mem_array(n, sizeof *s);
     if (!s)
         return err_set(e, ERR_NOMEM, "out of memory checking %zu ids", n);
     memcpy(s, ids, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_i64);
+    ids_sort(s, n);
     for (size_t i = 1; i < n; i++)
         if (s[i] == s[i - 1]) {
             int64_t dup = s[i];
@@ -596,8 +548,7 @@ void index_free(vindex *ix)
     mem_free(ix->ids);
     mem_free(ix->dead);
     mem_free(ix->vecs);
-    mem_free(ix->hkeys);
-    mem_free(ix->hrows);
+    hmap_done(&ix->rowmap);
     mem_free(ix->sq.vmin);
     mem_free(ix->sq.scale);
     mem_free(ix->rr_row);
@@ -775,7 +726,7 @@ int index_remove(vindex *ix, int64_t id, err *e)
     uint32_t r;
     if (!ix)
         return err_set(e, ERR_USAGE, "no index");
-    r = ix->hcap ? map_get(ix, id) : IX_NONE;
+    r = map_get(ix, id);
     if (r == IX_NONE || ix->dead[r])
         return err_set(e, ERR_NOTFOUND, "id %lld is not in the index", (long long)id);
     ix->dead[r] = 1;
@@ -819,12 +770,11 @@ int index_set_rerank_source(vindex *ix, const float *data, const int64_t *ids, s
         m[i] = IX_NONE;
     /* the id map gives the row of each source id; ids the index lacks are
      * skipped, and so is a dead row's id (a live row with it wins the map) */
-    if (ix->hcap)
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = map_get(ix, ids[i]);
-            if (r != IX_NONE)
-                m[r] = (uint32_t)i;
-        }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = map_get(ix, ids[i]);
+        if (r != IX_NONE)
+            m[r] = (uint32_t)i;
+    }
     mem_free(ix->rr_row);
     ix->rr_row = m;
     ix->rr_data = data;
@@ -861,50 +811,6 @@ void index_info(const vindex *ix, index_stats *s)
                 s->rerank_missing++;
 }
 
-/* ---- byte buffers ------------------------------------------------------------------- */
-
-void ix_w_bytes(ix_wbuf *w, const void *src, size_t n)
-{
-    if (w->failed || n == 0)
-        return;
-    if (n > SIZE_MAX - w->len || mem_grow(&w->p, &w->cap, w->len + n, 1) < 0) {
-        w->failed = 1;
-        return;
-    }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-void ix_w_u32(ix_wbuf *w, uint32_t v) { ix_w_bytes(w, &v, 4); }
-void ix_w_u64(ix_wbuf *w, uint64_t v) { ix_w_bytes(w, &v, 8); }
-
-int ix_r_bytes(ix_rbuf *r, void *dst, size_t n)
-{
-    if (n > r->len - r->off)
-        return err_set(r->e, ERR_PARSE, "index blob truncated in %s (needs %zu bytes at offset %zu, has %zu)",
-                       r->what, n, r->off, r->len - r->off);
-    if (n)
-        memcpy(dst, r->p + r->off, n);
-    r->off += n;
-    return 0;
-}
-
-int ix_r_u32(ix_rbuf *r, uint32_t *v) { return ix_r_bytes(r, v, 4); }
-int ix_r_u64(ix_rbuf *r, uint64_t *v) { return ix_r_bytes(r, v, 8); }
-
-int ix_r_count(ix_rbuf *r, size_t size, size_t max, size_t *n)
-{
-    uint64_t v = 0;
-    int rc = ix_r_u64(r, &v);
-    if (rc < 0)
-        return rc;
-    if (v > max || (size && v > (r->len - r->off) / size))
-        return err_set(r->e, ERR_PARSE, "index blob: bad count %llu in %s", (unsigned long long)v,
-                       r->what);
-    *n = (size_t)v;
-    return 0;
-}
-
 /* 64-bit multiply-xorshift over 8-byte words (FNV-1a constants): catches
  * truncation and flipped bits; not a cryptographic check. */
 static uint64_t checksum(const uint8_t *p, size_t n)
@@ -926,35 +832,35 @@ static uint64_t checksum(const uint8_t *p, size_t n)
 
 int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
 {
-    ix_wbuf w = {0};
+    buf_writer w = {0};
     uint64_t sum;
     if (!ix || !buf_out || !len_out)
         return err_set(e, ERR_USAGE, "index_save: bad arguments");
     *buf_out = NULL;
     *len_out = 0;
-    ix_w_bytes(&w, IX_MAGIC, 8);
-    ix_w_u32(&w, IX_VERSION);
-    ix_w_u32(&w, (uint32_t)ix->o.kind);
-    ix_w_u32(&w, (uint32_t)ix->o.metric);
-    ix_w_u32(&w, (uint32_t)ix->o.quant);
-    ix_w_u64(&w, ix->dim);
-    ix_w_u64(&w, ix->n);
-    ix_w_u32(&w, (uint32_t)ix->o.nlist);
-    ix_w_u32(&w, (uint32_t)ix->o.nprobe);
-    ix_w_u32(&w, (uint32_t)ix->o.M);
-    ix_w_u32(&w, (uint32_t)ix->o.ef_construction);
-    ix_w_u32(&w, (uint32_t)ix->o.ef);
-    ix_w_u32(&w, (uint32_t)ix->o.kmeans_iters);
-    ix_w_u32(&w, (uint32_t)ix->o.rerank);
-    ix_w_u64(&w, ix->o.seed);
-    ix_w_bytes(&w, ix->ids, ix->n * sizeof *ix->ids);
-    ix_w_bytes(&w, ix->dead, ix->n);
+    buf_put(&w, IX_MAGIC, 8);
+    buf_put_u32(&w, IX_VERSION);
+    buf_put_u32(&w, (uint32_t)ix->o.kind);
+    buf_put_u32(&w, (uint32_t)ix->o.metric);
+    buf_put_u32(&w, (uint32_t)ix->o.quant);
+    buf_put_u64(&w, ix->dim);
+    buf_put_u64(&w, ix->n);
+    buf_put_u32(&w, (uint32_t)ix->o.nlist);
+    buf_put_u32(&w, (uint32_t)ix->o.nprobe);
+    buf_put_u32(&w, (uint32_t)ix->o.M);
+    buf_put_u32(&w, (uint32_t)ix->o.ef_construction);
+    buf_put_u32(&w, (uint32_t)ix->o.ef);
+    buf_put_u32(&w, (uint32_t)ix->o.kmeans_iters);
+    buf_put_u32(&w, (uint32_t)ix->o.rerank);
+    buf_put_u64(&w, ix->o.seed);
+    buf_put(&w, ix->ids, ix->n * sizeof *ix->ids);
+    buf_put(&w, ix->dead, ix->n);
     /* The flag is the kind's (what index_load checks), not vecs != NULL: an
      * empty flat or HNSW index has no vector array yet, and its blob did not
      * load again (found by fuzz_index's save/reload check). */
-    ix_w_u32(&w, (uint32_t)ix_keeps_vecs(ix));
+    buf_put_u32(&w, (uint32_t)ix_keeps_vecs(ix));
     if (ix->vecs && ix->n)
-        ix_w_bytes(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
+        buf_put(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
     if (ix->o.quant == INDEX_QUANT_SQ8)
         sq8_save(ix, &w);
     switch (ix->o.kind) {
@@ -963,7 +869,7 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     case INDEX_HNSW: hnsw_save(ix, &w); break;
     }
     sum = w.failed ? 0 : checksum(w.p, w.len);
-    ix_w_u64(&w, sum);
+    buf_put_u64(&w, sum);
     if (w.failed) {
         mem_free(w.p);
         return err_set(e, ERR_NOMEM, "out of memory saving the index");
@@ -980,10 +886,10 @@ static int bad(err *e, const char *what)
 
 int index_load(const void *buf, size_t len, vindex **out, err *e)
 {
-    ix_rbuf r = {buf, 0, 0, e, "header"};
+    buf_reader r = {buf, 0, 0, e, "index blob", "header"};
     vindex *ix = NULL;
     char magic[8];
-    uint32_t ver, kind, metric, quant, u[7], has_vecs;
+    uint32_t ver, kind, metric, quant, u[7], has_vecs, prev;
     uint64_t dim, n, seed, sum;
     index_opts o;
     int rc, v1_sq8;
@@ -995,25 +901,25 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         return bad(e, "too short");
     memcpy(&sum, (const uint8_t *)buf + len - 8, 8);
     r.len = len - 8;
-    if ((rc = ix_r_bytes(&r, magic, 8)) < 0)
+    if ((rc = buf_get(&r, magic, 8)) < 0)
         return rc;
     if (memcmp(magic, IX_MAGIC, 8) != 0)
         return bad(e, "not an embedlab index (bad magic)");
     if (checksum(buf, len - 8) != sum)
         return bad(e, "checksum mismatch (corrupted or truncated)");
-    if ((rc = ix_r_u32(&r, &ver)) < 0)
+    if ((rc = buf_get_u32(&r, &ver)) < 0)
         return rc;
     if (ver < 1 || ver > IX_VERSION)
         return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads 1..%u)", ver,
                        IX_VERSION);
-    if ((rc = ix_r_u32(&r, &kind)) < 0 || (rc = ix_r_u32(&r, &metric)) < 0 ||
-        (rc = ix_r_u32(&r, &quant)) < 0 || (rc = ix_r_u64(&r, &dim)) < 0 ||
-        (rc = ix_r_u64(&r, &n)) < 0)
+    if ((rc = buf_get_u32(&r, &kind)) < 0 || (rc = buf_get_u32(&r, &metric)) < 0 ||
+        (rc = buf_get_u32(&r, &quant)) < 0 || (rc = buf_get_u64(&r, &dim)) < 0 ||
+        (rc = buf_get_u64(&r, &n)) < 0)
         return rc;
     for (int i = 0; i < 7; i++)
-        if ((rc = ix_r_u32(&r, &u[i])) < 0)
+        if ((rc = buf_get_u32(&r, &u[i])) < 0)
             return rc;
-    if ((rc = ix_r_u64(&r, &seed)) < 0)
+    if ((rc = buf_get_u64(&r, &seed)) < 0)
         return rc;
     if (kind > INDEX_HNSW || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
         return bad(e, "unknown kind, metric or quantization");
@@ -1057,8 +963,8 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     if ((rc = map_reserve(ix, (size_t)n, e)) < 0 || (rc = ix_reserve_rows(ix, (size_t)n, e)) < 0)
         goto fail;
     r.what = "rows";
-    if ((rc = ix_r_bytes(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
-        (rc = ix_r_bytes(&r, ix->dead, (size_t)n)) < 0 || (rc = ix_r_u32(&r, &has_vecs)) < 0)
+    if ((rc = buf_get(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
+        (rc = buf_get(&r, ix->dead, (size_t)n)) < 0 || (rc = buf_get_u32(&r, &has_vecs)) < 0)
         goto fail;
     ix->n = (size_t)n;
     /* dead rows first, so a live row re-added under the same id wins the map */
@@ -1070,17 +976,14 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
             }
             if (ix->dead[i] != (pass == 0))
                 continue;
-            if (pass == 1) {
-                uint32_t prev = map_get(ix, ix->ids[i]);
-                if (prev != IX_NONE && !ix->dead[prev]) {
-                    rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
-                                 (long long)ix->ids[i]);
-                    goto fail;
-                }
-            } else {
+            prev = map_put(ix, ix->ids[i], (uint32_t)i);
+            if (pass == 0) {
                 ix->n_dead++;
+            } else if (prev != IX_NONE && !ix->dead[prev]) {
+                rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
+                             (long long)ix->ids[i]);
+                goto fail;
             }
-            map_put(ix, ix->ids[i], (uint32_t)i);
         }
     /* a version-1 sq8 blob carries the fp32 rows its re-rank used to read:
      * skip them (the re-rank now reads the caller's source) */
@@ -1096,7 +999,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
         }
         if (v1_sq8)
             r.off += ix->n * ix->dim * sizeof(float);
-        else if ((rc = ix_r_bytes(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
+        else if ((rc = buf_get(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
             goto fail;
     }
     if (o.quant == INDEX_QUANT_SQ8 && (rc = sq8_load(ix, &r)) < 0)
@@ -1124,18 +1027,6 @@ fail:
 }
 
 /* ---- evaluation --------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
 
 int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
                const int64_t *truth, size_t truth_k, index_eval_result *out, err *e)
@@ -1194,15 +1085,15 @@ int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
     out->seconds = progress_now() - t_all;
     for (size_t i = 0; i < nq; i++)
         sum += lat[i];
-    qsort(lat, nq, sizeof *lat, cmp_double);
+    stats_sort(lat, nq);
     out->nq = nq;
     out->k = (size_t)k;
     out->recall = denom ? (double)hits / (double)denom : 1.0;
     out->qps = out->seconds > 0 ? (double)nq / out->seconds : 0;
     out->mean_us = sum / (double)nq;
-    out->p50_us = pct(lat, nq, 0.50);
-    out->p95_us = pct(lat, nq, 0.95);
-    out->p99_us = pct(lat, nq, 0.99);
+    out->p50_us = stats_percentile_sorted(lat, nq, 0.50);
+    out->p95_us = stats_percentile_sorted(lat, nq, 0.95);
+    out->p99_us = stats_percentile_sorted(lat, nq, 0.99);
     rc = 0;
 done:
     mem_free(lat);

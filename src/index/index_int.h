@@ -1,6 +1,6 @@
 /* index_int.h - private to src/index: the vindex struct shared by index.c,
- * flat.c, ivf.c and hnsw.c, the search context, the byte-buffer writer and
- * bounds-checked reader used by save/load, and the distance kernels.
+ * flat.c, ivf.c and hnsw.c, the search context, the kinds' entry points
+ * (save/load go through base/buf.h) and the distance kernels.
  *
  * Kernels: every row score is computed by one canonical sequence (two
  * accumulators over 16-float blocks, a masked tail into the first, then a
@@ -21,7 +21,9 @@
 #include <immintrin.h>
 #endif
 
+#include "buf.h"
 #include "err.h"
+#include "hmap.h"
 #include "index.h"
 #include "progress.h"
 #include "vec.h"
@@ -51,10 +53,7 @@ struct vindex {
     float *vecs;            /* row-major fp32 (cap x dim, 64-aligned); NULL for
                                IVF without quantization, whose lists own them,
                                and for sq8, which keeps only codes */
-    /* id -> row: open addressing, linear probing, hcap a power of two */
-    int64_t *hkeys;
-    uint32_t *hrows;        /* IX_NONE marks an empty slot */
-    size_t hcap;
+    hmap rowmap;            /* id -> row (the live row when a dead one shares the id) */
     sq8_params sq;          /* quant == sq8 */
     /* sq8 exact re-rank source (index_set_rerank_source): fp32 rows borrowed
      * from the caller, and row -> source row (IX_NONE: the source lacks it) */
@@ -133,32 +132,6 @@ static inline int ix_keeps_vecs(const vindex *ix)
 int ix_reserve_rows(vindex *ix, size_t need, err *e);
 size_t ix_mem_rows(const vindex *ix);
 
-/* ---- byte buffer writer / bounds-checked reader --------------------------- */
-typedef struct ix_wbuf {
-    uint8_t *p;
-    size_t len, cap;
-    int failed;             /* an allocation failed: the buffer is useless */
-} ix_wbuf;
-
-void ix_w_bytes(ix_wbuf *w, const void *src, size_t n);
-void ix_w_u32(ix_wbuf *w, uint32_t v);
-void ix_w_u64(ix_wbuf *w, uint64_t v);
-
-typedef struct ix_rbuf {
-    const uint8_t *p;
-    size_t len, off;
-    err *e;
-    const char *what;       /* section being read, for messages */
-} ix_rbuf;
-
-/* Each returns 0 or -ERR_PARSE ("truncated") with e set. */
-int ix_r_bytes(ix_rbuf *r, void *dst, size_t n);
-int ix_r_u32(ix_rbuf *r, uint32_t *v);
-int ix_r_u64(ix_rbuf *r, uint64_t *v);
-/* Reads a count of elements of `size` bytes and checks that n * size bytes
- * remain, so a hostile count can never drive a huge allocation. */
-int ix_r_count(ix_rbuf *r, size_t size, size_t max, size_t *n);
-
 /* ---- kind implementations -------------------------------------------------- */
 /* data: rows [from, ix->n) as the index sees them (normalised for cosine);
  * sq8 encodes them, the fp32 kind reads ix->vecs and ignores it. */
@@ -168,8 +141,8 @@ int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f,
                 int64_t *ids, float *scores);
 int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq, int k,
                       const index_filter *f, int64_t *ids, float *scores, int *counts);
-void flat_save(const vindex *ix, ix_wbuf *w);
-int flat_load(vindex *ix, ix_rbuf *r);
+void flat_save(const vindex *ix, buf_writer *w);
+int flat_load(vindex *ix, buf_reader *r);
 void flat_free(vindex *ix);
 size_t flat_mem(const vindex *ix);
 
@@ -177,8 +150,8 @@ int ivf_build(vindex *ix, const float *data, progress *p, err *e);
 int ivf_add(vindex *ix, const float *data, size_t from, err *e);
 int ivf_search(const vindex *ix, index_ctx *c, int k, const index_filter *f,
                int64_t *ids, float *scores);
-void ivf_save(const vindex *ix, ix_wbuf *w);
-int ivf_load(vindex *ix, ix_rbuf *r);
+void ivf_save(const vindex *ix, buf_writer *w);
+int ivf_load(vindex *ix, buf_reader *r);
 void ivf_free(vindex *ix);
 size_t ivf_mem(const vindex *ix);
 
@@ -186,8 +159,8 @@ int hnsw_build(vindex *ix, progress *p, err *e);
 int hnsw_add(vindex *ix, size_t from, err *e);
 int hnsw_search(const vindex *ix, index_ctx *c, int k, const index_filter *f,
                 int64_t *ids, float *scores);
-void hnsw_save(const vindex *ix, ix_wbuf *w);
-int hnsw_load(vindex *ix, ix_rbuf *r);
+void hnsw_save(const vindex *ix, buf_writer *w);
+int hnsw_load(vindex *ix, buf_reader *r);
 void hnsw_free(vindex *ix);
 size_t hnsw_mem(const vindex *ix);
 int hnsw_max_level(const vindex *ix);
@@ -210,8 +183,8 @@ float sq8_score(const vindex *ix, const index_ctx *c, float qconst, const uint8_
 /* Scores n consecutive codes into out[n] (four rows at a time for ip). */
 void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
                     size_t n, float *out);
-void sq8_save(const vindex *ix, ix_wbuf *w);
-int sq8_load(vindex *ix, ix_rbuf *r);
+void sq8_save(const vindex *ix, buf_writer *w);
+int sq8_load(vindex *ix, buf_reader *r);
 /* The final top-k of an sq8 search from cand (rows and their sq8 scores):
  * exact scores from the re-rank source where it has the row, else the sq8
  * score.  Fills ids/scores best first and returns the count. */

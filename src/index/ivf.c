@@ -345,24 +345,24 @@ size_t ivf_mem(const vindex *ix)
     return b;
 }
 
-void ivf_save(const vindex *ix, ix_wbuf *w)
+void ivf_save(const vindex *ix, buf_writer *w)
 {
     const ivf_data *v = ix->ivf;
     size_t d = ix->dim;
-    ix_w_u64(w, v->nlist);
-    ix_w_bytes(w, v->cent, v->nlist * d * sizeof(float));
+    buf_put_u64(w, v->nlist);
+    buf_put(w, v->cent, v->nlist * d * sizeof(float));
     for (size_t c = 0; c < v->nlist; c++) {
         const ivf_list *L = &v->lists[c];
-        ix_w_u64(w, L->n);
-        ix_w_bytes(w, L->rows, (size_t)L->n * sizeof *L->rows);
+        buf_put_u64(w, L->n);
+        buf_put(w, L->rows, (size_t)L->n * sizeof *L->rows);
         if (ix->o.quant == INDEX_QUANT_SQ8)
-            ix_w_bytes(w, L->codes, (size_t)L->n * d);
+            buf_put(w, L->codes, (size_t)L->n * d);
         else
-            ix_w_bytes(w, L->vecs, (size_t)L->n * d * sizeof(float));
+            buf_put(w, L->vecs, (size_t)L->n * d * sizeof(float));
     }
 }
 
-int ivf_load(vindex *ix, ix_rbuf *r)
+int ivf_load(vindex *ix, buf_reader *r)
 {
     size_t nl, d = ix->dim, per;
     uint8_t *seen = NULL;
@@ -370,7 +370,7 @@ int ivf_load(vindex *ix, ix_rbuf *r)
     ivf_data *v;
 
     r->what = "ivf lists";
-    if ((rc = ix_r_count(r, d * sizeof(float), (size_t)ix->o.nlist, &nl)) < 0)
+    if ((rc = buf_get_count(r, d * sizeof(float), (size_t)ix->o.nlist, &nl)) < 0)
         return rc;
     if (nl != (size_t)ix->o.nlist || nl == 0)
         return err_set(r->e, ERR_PARSE, "index blob: ivf list count %zu, header says %d", nl,
@@ -378,7 +378,7 @@ int ivf_load(vindex *ix, ix_rbuf *r)
     if ((rc = ivf_alloc(ix, nl, r->e)) < 0)
         return rc;
     v = ix->ivf;
-    if ((rc = ix_r_bytes(r, v->cent, nl * d * sizeof(float))) < 0)
+    if ((rc = buf_get(r, v->cent, nl * d * sizeof(float))) < 0)
         return rc;
     for (size_t j = 0; j < nl * d; j++)
         if (!isfinite(v->cent[j]))
@@ -391,13 +391,13 @@ int ivf_load(vindex *ix, ix_rbuf *r)
     for (size_t c = 0; c < nl; c++) {
         ivf_list *L = &v->lists[c];
         size_t ln;
-        if ((rc = ix_r_count(r, per, ix->n, &ln)) < 0)
+        if ((rc = buf_get_count(r, per, ix->n, &ln)) < 0)
             goto done;
         if (ln && list_reserve(ix, L, ln) < 0) {
             rc = err_set(r->e, ERR_NOMEM, "out of memory loading ivf lists");
             goto done;
         }
-        if ((rc = ix_r_bytes(r, L->rows, ln * sizeof *L->rows)) < 0)
+        if ((rc = buf_get(r, L->rows, ln * sizeof *L->rows)) < 0)
             goto done;
         for (size_t i = 0; i < ln; i++) {
             if (L->rows[i] >= ix->n || seen[L->rows[i]]) {
@@ -408,9 +408,9 @@ int ivf_load(vindex *ix, ix_rbuf *r)
             seen[L->rows[i]] = 1;
         }
         if (ix->o.quant == INDEX_QUANT_SQ8)
-            rc = ix_r_bytes(r, L->codes, ln * d);
+            rc = buf_get(r, L->codes, ln * d);
         else
-            rc = ix_r_bytes(r, L->vecs, ln * d * sizeof(float));
+            rc = buf_get(r, L->vecs, ln * d * sizeof(float));
         if (rc < 0)
             goto done;
         L->n = (uint32_t)ln;

@@ -1,32 +1,24 @@
-/* item2vec.c - sessions → item vectors with SGNS, key=value parameters, and
- * the word2vec text/binary formats (see item2vec.h).
+/* item2vec.c - sessions → item vectors with SGNS, and the key=value
+ * parameters (see item2vec.h; the word2vec file formats are in w2v_io.c).
  *
- * Vocabulary: items are counted with an open-addressing hash (item rowids are
- * sparse int64), kept when count >= min_count, sorted by id; the token of an
+ * Vocabulary: items are counted in an hmap (item rowids are sparse int64),
+ * kept when count >= min_count, sorted by id; the token of an
  * item is its rank, so the trained input matrix is already a sorted vecset.
  * Start vectors are seeded by item id (sgns_init_row), so an item starts from
  * the same vector whatever else is in the vocabulary.
- *
- * word2vec formats follow word2vec.c (save) and gensim 4.2
- * KeyedVectors.load_word2vec_format (load): a "count dim" header line, then
- * per vector its key and either dim text floats or dim little-endian float32.
- * The reader treats the file as hostile: sizes are checked against the file
- * length before anything is allocated, and every error names file and line.
  */
 #include "item2vec.h"
+
+#include "hmap.h"
+#include "ids.h"
 #include "mem.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#define W2V_MAX_KEY 4096
-#define W2V_MAX_VECTORS 100000000ULL   /* 1e8: far above any catalog */
 
 /* ---- parameters --------------------------------------------------------- */
 
@@ -131,178 +123,40 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
     return 0;
 }
 
-/* Reads a JSON string body at *pp (after the opening quote) into buf; only
- * the escapes our own writer could produce are needed, others are refused. */
-static int json_string(const char **pp, char *buf, size_t cap)
-{
-    const char *p = *pp;
-    size_t n = 0;
-
-    while (*p && *p != '"') {
-        if (*p == '\\' || (unsigned char)*p < 0x20 || n + 1 >= cap)
-            return -1;
-        buf[n++] = *p++;
-    }
-    if (*p != '"')
-        return -1;
-    buf[n] = '\0';
-    *pp = p + 1;
-    return 0;
-}
-
-static const char *json_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
 int i2v_params_from_json(i2v_params *p, const char *json, err *e)
 {
     i2v_params q = *p;
-    char key[64], val[64];
-    const char *s = json ? json_ws(json) : "";
-    int rc;
+    const char *end = json;
+    cJSON *root = json ? cJSON_ParseWithOpts(json, &end, 1) : NULL, *f;
+    int rc = 0;
 
-    /* A flat object of "key": number|string pairs, as i2v_params_json writes;
-     * parsed by hand so every allocation stays with mem.h (there is none). */
-    if (*s++ != '{')
-        goto bad;
-    s = json_ws(s);
-    if (*s == '}')
-        goto end;
-    for (;;) {
-        if (*s++ != '"' || json_string(&s, key, sizeof key) < 0)
-            goto bad;
-        s = json_ws(s);
-        if (*s++ != ':')
-            goto bad;
-        s = json_ws(s);
-        if (*s == '"') {
-            s++;
-            if (json_string(&s, val, sizeof val) < 0)
-                goto bad;
-        } else {
-            size_t n = strspn(s, "+-0123456789.eE");
-            if (n == 0 || n >= sizeof val)
-                goto bad;
-            memcpy(val, s, n);
-            val[n] = '\0';
-            s += n;
-        }
-        if (strcmp(key, "sg") != 0 && strcmp(key, "hs") != 0 &&
-            (rc = i2v_params_set(&q, key, val, e)) < 0)
-            return rc;
-        s = json_ws(s);
-        if (*s == ',') {
-            s = json_ws(s + 1);
+    if (!cJSON_IsObject(root)) {
+        rc = err_set(e, ERR_PARSE, "model parameters: not a JSON object (at offset %ld)",
+                     json && end ? (long)(end - json) : 0L);
+        goto done;
+    }
+    cJSON_ArrayForEach(f, root) {
+        char v[64];
+        if (strcmp(f->string, "sg") == 0 || strcmp(f->string, "hs") == 0)
             continue;
+        if (cJSON_IsNumber(f)) {
+            snprintf(v, sizeof v, "%.17g", f->valuedouble);
+        } else if (cJSON_IsString(f) && strlen(f->valuestring) < sizeof v) {
+            snprintf(v, sizeof v, "%s", f->valuestring);
+        } else {
+            rc = err_set(e, ERR_PARSE, "model parameters: '%.64s' is not a number or a short "
+                         "string", f->string);
+            goto done;
         }
-        if (*s == '}')
-            break;
-        goto bad;
+        if ((rc = i2v_params_set(&q, f->string, v, e)) < 0)
+            goto done;
     }
-end:
-    s = json_ws(s + 1);
-    if (*s)
-        goto bad;
     if ((rc = i2v_params_check(&q, e)) < 0)
-        return rc;
+        goto done;
     *p = q;
-    return 0;
-bad:
-    return err_set(e, ERR_PARSE, "model parameters: not a flat JSON object of numbers and "
-                   "strings (at offset %ld)", json ? (long)(s - json) : 0L);
-}
-
-/* ---- id hash: int64 item id → int32 slot value ---------------------------- */
-
-typedef struct idmap {
-    size_t cap;             /* power of two */
-    size_t n;
-    int64_t *keys;
-    int64_t *vals;          /* count while counting, then the token */
-    unsigned char *used;
-} idmap;
-
-static size_t id_hash(int64_t id, size_t cap)
-{
-    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
-    return (size_t)(h ^ (h >> 29)) & (cap - 1);
-}
-
-static int idmap_init(idmap *m, size_t expect)
-{
-    memset(m, 0, sizeof *m);
-    m->cap = 64;
-    while (m->cap < expect * 2)
-        m->cap *= 2;
-    m->keys = mem_array(m->cap, sizeof *m->keys);
-    m->vals = mem_array(m->cap, sizeof *m->vals);
-    m->used = mem_calloc(m->cap, 1);
-    return (m->keys && m->vals && m->used) ? 0 : -ERR_NOMEM;
-}
-
-static void idmap_done(idmap *m)
-{
-    mem_free(m->keys);
-    mem_free(m->vals);
-    mem_free(m->used);
-    memset(m, 0, sizeof *m);
-}
-
-/* Slot of id; inserts it (val 0) when absent.  -1 when growing failed. */
-static long idmap_slot(idmap *m, int64_t id)
-{
-    size_t i = id_hash(id, m->cap);
-
-    while (m->used[i]) {
-        if (m->keys[i] == id)
-            return (long)i;
-        i = (i + 1) & (m->cap - 1);
-    }
-    if ((m->n + 1) * 2 > m->cap) {
-        idmap g;
-        if (idmap_init(&g, m->cap) < 0) {   /* doubles: cap >= 2 * old cap */
-            idmap_done(&g);
-            return -1;
-        }
-        for (size_t k = 0; k < m->cap; k++)
-            if (m->used[k]) {
-                size_t j = id_hash(m->keys[k], g.cap);
-                while (g.used[j])
-                    j = (j + 1) & (g.cap - 1);
-                g.used[j] = 1;
-                g.keys[j] = m->keys[k];
-                g.vals[j] = m->vals[k];
-            }
-        g.n = m->n;
-        idmap_done(m);
-        *m = g;
-        return idmap_slot(m, id);
-    }
-    m->used[i] = 1;
-    m->keys[i] = id;
-    m->vals[i] = 0;
-    m->n++;
-    return (long)i;
-}
-
-static long idmap_find(const idmap *m, int64_t id)
-{
-    size_t i = id_hash(id, m->cap);
-    while (m->used[i]) {
-        if (m->keys[i] == id)
-            return (long)i;
-        i = (i + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+done:
+    cJSON_Delete(root);
+    return rc;
 }
 
 /* ---- training ----------------------------------------------------------- */
@@ -319,7 +173,7 @@ void i2v_model_done(i2v_model *m)
 static int train(const store_corpus *c, const store_corpus *cc, const i2v_params *p,
                  const i2v_model *prev, i2v_model *out, progress *pr, i2v_stats *st, err *e)
 {
-    idmap map = {0};
+    hmap map = {0};
     int64_t *vocab = NULL, *cnt = NULL;
     int32_t *tok = NULL;
     size_t *off = NULL, V = 0, n_tok = 0, n_seq = 0;
@@ -335,27 +189,29 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
     if (prev && prev->vecs.n && prev->vecs.dim != (size_t)p->sg.dim)
         return err_set(e, ERR_USAGE, "dim=%d but the model to update has dim %zu", p->sg.dim,
                        prev->vecs.dim);
-    if (idmap_init(&map, 1024) < 0)
-        goto nomem;
 
-    /* Count. */
+    /* Count: item id -> occurrences. */
     for (size_t i = 0; i < c->n_tok; i++) {
-        long k = idmap_slot(&map, c->items[i]);
-        if (k < 0)
+        int64_t *n = hmap_add_i64(&map, c->items[i], 0, NULL);
+        if (!n)
             goto nomem;
-        map.vals[k]++;
+        (*n)++;
     }
     /* Vocabulary: frequent items, plus every item of prev. */
-    vocab = mem_array(map.n + (prev ? prev->vecs.n : 0) + 1, sizeof *vocab);
+    vocab = mem_array(hmap_count(&map) + (prev ? prev->vecs.n : 0) + 1, sizeof *vocab);
     if (!vocab)
         goto nomem;
-    for (size_t k = 0; k < map.cap; k++)
-        if (map.used[k] && map.vals[k] >= p->min_count)
-            vocab[V++] = map.keys[k];
+    {
+        size_t it = 0;
+        int64_t id, *n;
+        while ((n = hmap_next_i64(&map, &it, &id)))
+            if (*n >= p->min_count)
+                vocab[V++] = id;
+    }
     if (prev)
         for (size_t i = 0; i < prev->vecs.n; i++) {
-            long k = idmap_find(&map, prev->vecs.ids[i]);
-            if (k < 0 || map.vals[k] < p->min_count)
+            const int64_t *n = hmap_get_i64(&map, prev->vecs.ids[i]);
+            if (!n || *n < p->min_count)
                 vocab[V++] = prev->vecs.ids[i];
         }
     if (V == 0) {
@@ -367,16 +223,19 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         rc = err_set(e, ERR_RANGE, "too many items (%zu)", V);
         goto fail;
     }
-    qsort(vocab, V, sizeof *vocab, cmp_i64);
-    /* Reuse the map: val = token, or -1 for dropped items. */
-    for (size_t k = 0; k < map.cap; k++)
-        if (map.used[k])
-            map.vals[k] = -1;
+    ids_sort(vocab, V);
+    /* Reuse the map: item id -> token, or -1 for dropped items. */
+    {
+        size_t it = 0;
+        int64_t *tk;
+        while ((tk = hmap_next_i64(&map, &it, NULL)))
+            *tk = -1;
+    }
     for (size_t t = 0; t < V; t++) {
-        long k = idmap_slot(&map, vocab[t]);
-        if (k < 0)
+        int64_t *tk = hmap_add_i64(&map, vocab[t], 0, NULL);
+        if (!tk)
             goto nomem;
-        map.vals[k] = (int64_t)t;
+        *tk = (int64_t)t;
     }
 
     /* Token sequences (sessions without any kept item vanish). */
@@ -388,7 +247,7 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
     for (size_t q = 0; q < c->n_seq; q++) {
         size_t start = n_tok;
         for (size_t i = c->off[q]; i < c->off[q + 1]; i++) {
-            int64_t t = map.vals[idmap_find(&map, c->items[i])];
+            int64_t t = *hmap_get_i64(&map, c->items[i]);
             if (t >= 0)
                 tok[n_tok++] = (int32_t)t;
             else
@@ -411,9 +270,9 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         if (!cnt)
             goto nomem;
         for (size_t i = 0; i < cc->n_tok; i++) {
-            long k = idmap_find(&map, cc->items[i]);
-            if (k >= 0 && map.vals[k] >= 0)
-                cnt[map.vals[k]]++;
+            const int64_t *t = hmap_get_i64(&map, cc->items[i]);
+            if (t && *t >= 0)
+                cnt[*t]++;
         }
         for (size_t i = 0; i < n_tok; i++)
             if (cnt[tok[i]] <= 0)
@@ -472,7 +331,7 @@ done:
     mem_free(tok);
     mem_free(off);
     mem_free(vocab);
-    idmap_done(&map);
+    hmap_done(&map);
     return rc;
 }
 
@@ -530,447 +389,4 @@ int i2v_most_similar(const vecset *vs, const int64_t *pos, size_t n_pos, const i
             topk_push(&tk, id, cs);
     }
     return (int)topk_sort(&tk);
-}
-
-/* ---- word2vec save ------------------------------------------------------ */
-
-static int key_ok(const char *k)
-{
-    if (!k || !*k || strlen(k) > W2V_MAX_KEY)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
-        if (isspace(*p))
-            return 0;
-    return 1;
-}
-
-static void put_le32(unsigned char *b, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    b[0] = (unsigned char)u;
-    b[1] = (unsigned char)(u >> 8);
-    b[2] = (unsigned char)(u >> 16);
-    b[3] = (unsigned char)(u >> 24);
-}
-
-static float get_le32(const unsigned char *b)
-{
-    uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                 (uint32_t)b[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-int i2v_w2v_save(const char *path, int format, const vecset *vs, i2v_key_fn key_fn, void *ud,
-                 err *e)
-{
-    char *tmp = NULL, idbuf[32];
-    unsigned char *bin = NULL;
-    FILE *f = NULL;
-    size_t pl = strlen(path);
-    int rc;
-
-    if (format != I2V_W2V_TEXT && format != I2V_W2V_BINARY)
-        return err_set(e, ERR_USAGE, "unknown word2vec format %d", format);
-    tmp = mem_alloc(pl + 5);
-    bin = mem_array(vs->dim ? vs->dim : 1, 4);
-    if (!tmp || !bin) {
-        rc = err_set(e, ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        rc = err_set(e, ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fprintf(f, "%zu %zu\n", vs->n, vs->dim);
-    for (size_t r = 0; r < vs->n; r++) {
-        const char *key;
-        const float *v = vs->data + r * vs->dim;
-        if (key_fn) {
-            key = key_fn(ud, vs->ids[r]);
-        } else {
-            snprintf(idbuf, sizeof idbuf, "%lld", (long long)vs->ids[r]);
-            key = idbuf;
-        }
-        if (!key_ok(key)) {
-            rc = err_set(e, ERR_USAGE, "item %lld: key '%s' is empty, too long or has spaces",
-                         (long long)vs->ids[r], key ? key : "(none)");
-            goto fail;
-        }
-        fputs(key, f);
-        if (format == I2V_W2V_BINARY) {
-            fputc(' ', f);
-            for (size_t d = 0; d < vs->dim; d++)
-                put_le32(bin + 4 * d, v[d]);
-            fwrite(bin, 4, vs->dim, f);
-        } else {
-            for (size_t d = 0; d < vs->dim; d++)
-                fprintf(f, " %.9g", (double)v[d]);
-        }
-        fputc('\n', f);
-    }
-    if (ferror(f) || fclose(f) != 0) {
-        f = NULL;
-        rc = err_set(e, ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        rc = err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    mem_free(tmp);
-    mem_free(bin);
-    return 0;
-fail:
-    if (f)
-        fclose(f);
-    if (tmp)
-        remove(tmp);
-    mem_free(tmp);
-    mem_free(bin);
-    return rc;
-}
-
-const char *i2v_catalog_key(void *ud, int64_t id)
-{
-    const store_catalog *c = ud;
-    size_t lo = 0, hi = c->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n && c->ids[lo] == id ? c->ext_id[lo] : NULL;
-}
-
-/* ---- word2vec load ------------------------------------------------------ */
-
-typedef struct reader {
-    FILE *f;
-    const char *path;
-    size_t line;            /* 1-based line of the text just read */
-    char *buf;              /* current line (text format) */
-    size_t cap;
-} reader;
-
-#define LINE_EOF (-1)
-#define LINE_NOMEM (-2)
-
-/* Reads one line without its '\n' (and a trailing '\r').  Returns its
- * length, LINE_EOF or LINE_NOMEM. */
-static long read_line(reader *rd)
-{
-    size_t n = 0;
-    int ch;
-
-    while ((ch = getc(rd->f)) != EOF && ch != '\n') {
-        if (n + 2 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 2, 1) < 0)
-            return LINE_NOMEM;
-        rd->buf[n++] = (char)ch;
-    }
-    if (ch == EOF && n == 0)
-        return LINE_EOF;
-    if (n + 1 > rd->cap && mem_grow(&rd->buf, &rd->cap, n + 1, 1) < 0)
-        return LINE_NOMEM;
-    if (n && rd->buf[n - 1] == '\r')
-        n--;
-    rd->buf[n] = '\0';
-    rd->line++;
-    return (long)n;
-}
-
-/* Header "count dim": two decimal numbers, nothing else. */
-static int parse_header(reader *rd, size_t *n, size_t *dim, err *e)
-{
-    char *p, *end;
-    unsigned long long a, b;
-    long len = read_line(rd);
-
-    if (len == LINE_NOMEM)
-        return err_set(e, ERR_NOMEM, "out of memory");
-    if (len < 0)
-        return err_set(e, ERR_PARSE, "%s:1: empty file (expected a \"count dim\" header)",
-                       rd->path);
-    p = rd->buf;
-    while (*p == ' ')
-        p++;
-    errno = 0;
-    if (!isdigit((unsigned char)*p))
-        goto bad;
-    a = strtoull(p, &end, 10);
-    if (errno || *end != ' ')
-        goto bad;
-    p = end;
-    while (*p == ' ')
-        p++;
-    if (!isdigit((unsigned char)*p))
-        goto bad;
-    b = strtoull(p, &end, 10);
-    if (errno)
-        goto bad;
-    while (*end == ' ')
-        end++;
-    if (*end)
-        goto bad;
-    if (a > W2V_MAX_VECTORS)
-        return err_set(e, ERR_PARSE, "%s:1: vector count %llu too large (max %llu)", rd->path,
-                       a, (unsigned long long)W2V_MAX_VECTORS);
-    if (b < 1 || b > SGNS_MAX_DIM)
-        return err_set(e, ERR_PARSE, "%s:1: dimension %llu out of range (1..%d)", rd->path, b,
-                       SGNS_MAX_DIM);
-    *n = (size_t)a;
-    *dim = (size_t)b;
-    return 0;
-bad:
-    return err_set(e, ERR_PARSE, "%s:1: bad header '%.60s' (expected \"count dim\")", rd->path,
-                   rd->buf);
-}
-
-static int load_text(reader *rd, i2v_w2v *w, err *e)
-{
-    for (size_t r = 0; r < w->n; r++) {
-        long len = read_line(rd);
-        char *p, *end;
-        if (len == LINE_NOMEM)
-            return err_set(e, ERR_NOMEM, "out of memory");
-        if (len < 0)
-            return err_set(e, ERR_PARSE, "%s:%zu: truncated: header says %zu vectors, found %zu",
-                           rd->path, rd->line + 1, w->n, r);
-        p = rd->buf;
-        end = strchr(p, ' ');
-        if (!end || end == p)
-            return err_set(e, ERR_PARSE, "%s:%zu: expected a key followed by %zu values",
-                           rd->path, rd->line, w->dim);
-        if ((size_t)(end - p) > W2V_MAX_KEY)
-            return err_set(e, ERR_PARSE, "%s:%zu: key longer than %d bytes", rd->path, rd->line,
-                           W2V_MAX_KEY);
-        w->keys[r] = mem_strndup(p, (size_t)(end - p));
-        if (!w->keys[r])
-            return err_set(e, ERR_NOMEM, "out of memory");
-        p = end;
-        float *v = w->data + r * w->dim;
-        size_t d = 0;
-        for (;;) {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (!*p)
-                break;
-            if (d == w->dim)
-                return err_set(e, ERR_PARSE, "%s:%zu: more than %zu values", rd->path,
-                               rd->line, w->dim);
-            errno = 0;
-            float x = strtof(p, &end);
-            if (end == p || (*end && *end != ' ' && *end != '\t'))
-                return err_set(e, ERR_PARSE, "%s:%zu: value %zu is not a number", rd->path,
-                               rd->line, d + 1);
-            if (errno == ERANGE && fabsf(x) > 1.0f)
-                return err_set(e, ERR_PARSE, "%s:%zu: value %zu out of float range", rd->path,
-                               rd->line, d + 1);
-            if (!isfinite(x))
-                return err_set(e, ERR_PARSE, "%s:%zu: value %zu is not finite", rd->path,
-                               rd->line, d + 1);
-            v[d++] = x;
-            p = end;
-        }
-        if (d != w->dim)
-            return err_set(e, ERR_PARSE, "%s:%zu: expected %zu values, found %zu", rd->path,
-                           rd->line, w->dim, d);
-    }
-    for (;;) {
-        long len = read_line(rd);
-        if (len == LINE_NOMEM)
-            return err_set(e, ERR_NOMEM, "out of memory");
-        if (len < 0)
-            return 0;
-        for (const char *p = rd->buf; *p; p++)
-            if (!isspace((unsigned char)*p))
-                return err_set(e, ERR_PARSE, "%s:%zu: more vectors than the header's %zu",
-                               rd->path, rd->line, w->n);
-    }
-}
-
-static int load_binary(reader *rd, i2v_w2v *w, long offset, err *e)
-{
-    unsigned char *raw = mem_array(w->dim, 4);
-    char key[W2V_MAX_KEY + 1];
-    int ch, rc = 0;
-
-    if (!raw)
-        return err_set(e, ERR_NOMEM, "out of memory");
-    for (size_t r = 0; r < w->n; r++) {
-        size_t kl = 0;
-        long at = offset;
-        /* word2vec.c ends records with '\n', gensim 4 does not: skip it. */
-        while ((ch = getc(rd->f)) == '\n')
-            offset++;
-        at = offset;
-        while (ch != EOF && ch != ' ') {
-            if (kl == W2V_MAX_KEY) {
-                rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: key longer than %d bytes",
-                             rd->path, r + 1, at, W2V_MAX_KEY);
-                goto out;
-            }
-            if (ch == '\0' || ch == '\n') {
-                rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: bad byte in key",
-                             rd->path, r + 1, at);
-                goto out;
-            }
-            key[kl++] = (char)ch;
-            ch = getc(rd->f);
-            offset++;
-        }
-        if (ch == EOF) {
-            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: truncated: header says %zu "
-                         "vectors", rd->path, r + 1, at, w->n);
-            goto out;
-        }
-        offset++;   /* the space */
-        if (kl == 0) {
-            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: empty key", rd->path, r + 1,
-                         at);
-            goto out;
-        }
-        key[kl] = '\0';
-        if (fread(raw, 4, w->dim, rd->f) != w->dim) {
-            rc = err_set(e, ERR_PARSE, "%s: vector %zu at byte %ld: truncated (%zu floats "
-                         "expected)", rd->path, r + 1, at, w->dim);
-            goto out;
-        }
-        offset += (long)(4 * w->dim);
-        float *v = w->data + r * w->dim;
-        for (size_t d = 0; d < w->dim; d++) {
-            v[d] = get_le32(raw + 4 * d);
-            if (!isfinite(v[d])) {
-                rc = err_set(e, ERR_PARSE, "%s: vector %zu ('%s') at byte %ld: value %zu is "
-                             "not finite", rd->path, r + 1, key, at, d + 1);
-                goto out;
-            }
-        }
-        w->keys[r] = mem_strndup(key, kl);
-        if (!w->keys[r]) {
-            rc = err_set(e, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    while ((ch = getc(rd->f)) != EOF)
-        if (!isspace(ch)) {
-            rc = err_set(e, ERR_PARSE, "%s: byte %ld: data after the header's %zu vectors",
-                         rd->path, offset, w->n);
-            goto out;
-        }
-out:
-    mem_free(raw);
-    return rc;
-}
-
-int i2v_w2v_load(const char *path, int format, i2v_w2v *out, err *e)
-{
-    reader rd = {0};
-    i2v_w2v w = {0};
-    struct stat sb;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if (format != I2V_W2V_TEXT && format != I2V_W2V_BINARY)
-        return err_set(e, ERR_USAGE, "unknown word2vec format %d", format);
-    rd.path = path;
-    rd.f = fopen(path, "rb");
-    if (!rd.f)
-        return err_set(e, ERR_IO, "%s: %s", path, strerror(errno));
-    if (fstat(fileno(rd.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = err_set(e, ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if ((rc = parse_header(&rd, &w.n, &w.dim, e)) < 0)
-        goto fail;
-    /* The smallest record: a 1-byte key, a separator and per value 4 bytes
-     * (binary) or 2 ("0 "), and a newline. */
-    long hdr = ftell(rd.f);
-    unsigned long long rest = (unsigned long long)sb.st_size - (unsigned long long)hdr;
-    unsigned long long rec = format == I2V_W2V_BINARY ? 2 + 4ULL * w.dim : 1 + 2ULL * w.dim;
-    if (w.n && (unsigned long long)w.n * rec > rest + 1) {
-        rc = err_set(e, ERR_PARSE, "%s:1: header says %zu vectors of %zu values but the file "
-                     "holds at most %llu", path, w.n, w.dim, (rest + 1) / rec);
-        goto fail;
-    }
-    w.keys = mem_calloc(w.n ? w.n : 1, sizeof *w.keys);
-    w.data = mem_aligned(64, (w.n ? w.n : 1) * w.dim * sizeof(float));
-    if (!w.keys || !w.data) {
-        rc = err_set(e, ERR_NOMEM, "out of memory for %zu vectors", w.n);
-        goto fail;
-    }
-    rc = format == I2V_W2V_BINARY ? load_binary(&rd, &w, hdr, e) : load_text(&rd, &w, e);
-    if (rc < 0)
-        goto fail;
-    if (ferror(rd.f)) {
-        rc = err_set(e, ERR_IO, "%s: read error", path);
-        goto fail;
-    }
-    fclose(rd.f);
-    mem_free(rd.buf);
-    *out = w;
-    return 0;
-fail:
-    fclose(rd.f);
-    mem_free(rd.buf);
-    i2v_w2v_done(&w);
-    return rc;
-}
-
-void i2v_w2v_done(i2v_w2v *w)
-{
-    if (!w)
-        return;
-    if (w->keys)
-        for (size_t i = 0; i < w->n; i++)
-            mem_free(w->keys[i]);
-    mem_free(w->keys);
-    mem_free(w->data);
-    memset(w, 0, sizeof *w);
-}
-
-int i2v_w2v_to_vecset(const i2v_w2v *w, i2v_lookup_fn lookup, void *ud, vecset *out,
-                      size_t *n_unknown, err *e)
-{
-    vecset vs;
-    size_t n = 0, unknown = 0;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    if ((rc = vecset_init(&vs, w->n, w->dim, e)) < 0)
-        return rc;
-    for (size_t i = 0; i < w->n; i++) {
-        int64_t id;
-        if (lookup(ud, w->keys[i], &id) < 0) {
-            unknown++;
-            continue;
-        }
-        vs.ids[n] = id;
-        memcpy(vs.data + n * w->dim, w->data + i * w->dim, w->dim * sizeof(float));
-        n++;
-    }
-    vs.n = n;
-    if ((rc = vecset_sort(&vs, e)) < 0)
-        goto fail;
-    for (size_t i = 1; i < n; i++)
-        if (vs.ids[i] == vs.ids[i - 1]) {
-            rc = err_set(e, ERR_EXISTS, "two vectors for item %lld", (long long)vs.ids[i]);
-            goto fail;
-        }
-    if (n_unknown)
-        *n_unknown = unknown;
-    *out = vs;
-    return 0;
-fail:
-    vecset_done(&vs);
-    return rc;
 }

@@ -2,8 +2,8 @@
  *
  * Follows HuggingFace transformers tokenization_bert.py step by step, on
  * codepoints, with utf8proc for categories, case mapping and normalisation.
- * The vocabulary is an open-addressing hash table (FNV-1a, power-of-two size,
- * load <= 1/2) over one arena of NUL-terminated token strings.
+ * The vocabulary is one arena of NUL-terminated token strings (id -> token)
+ * and an hmap (token -> id).
  * Python's str.lower() is full case mapping: the two places where it differs
  * from simple mapping in practice (U+0130 -> "i\u0307", final sigma) are
  * handled explicitly.
@@ -14,7 +14,10 @@
  * with a first-byte filter rather than an Aho-Corasick automaton.
  */
 #include "wordpiece.h"
+
+#include "hmap.h"
 #include "mem.h"
+#include "uni.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -36,8 +39,7 @@ struct wp_tokenizer {
     char *arena;         /* all tokens, NUL-terminated */
     size_t *off;         /* n offsets into arena */
     size_t *len;         /* n byte lengths */
-    int32_t *slots;      /* hash table: token id or -1 */
-    size_t n_slots;      /* power of two */
+    hmap ids;            /* token -> id */
     int32_t cls, sep, unk;
     int lower, strip, chinese, lower_text;
     size_t max_len;
@@ -61,27 +63,10 @@ wp_opts wp_opts_default(void)
     return o;
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 int32_t wp_lookup(const wp_tokenizer *t, const char *tok, size_t len)
 {
-    size_t mask = t->n_slots - 1, i = (size_t)fnv1a(tok, len) & mask;
-    for (;;) {
-        int32_t id = t->slots[i];
-        if (id < 0)
-            return -1;
-        if (t->len[id] == len && memcmp(t->arena + t->off[id], tok, len) == 0)
-            return id;
-        i = (i + 1) & mask;
-    }
+    const int64_t *id = hmap_get_str(&t->ids, tok, len);
+    return id ? (int32_t)*id : -1;
 }
 
 size_t wp_vocab_size(const wp_tokenizer *t) { return t->n; }
@@ -107,7 +92,7 @@ void wp_free(wp_tokenizer *t)
     mem_free(t->arena);
     mem_free(t->off);
     mem_free(t->len);
-    mem_free(t->slots);
+    hmap_done(&t->ids);
     for (size_t i = 0; i < t->n_sp; i++)
         mem_free(t->sp[i].text);
     mem_free(t->sp);
@@ -135,29 +120,24 @@ static int add_special(wp_tokenizer *t, const char *text, size_t len, int32_t id
     return 0;
 }
 
-/* Builds the table from tokens[i] (ptr, len) already copied into t->arena.
- * `where(i)` names the source line for errors. */
+/* Builds the token -> id map from the n tokens already in t->arena; src
+ * names the vocabulary's file for errors. */
 static int build_table(wp_tokenizer *t, const char *src, err *e)
 {
-    size_t want = 16;
-    while (want < 2 * t->n + 2)
-        want *= 2;
-    t->n_slots = want;
-    t->slots = mem_array(want, sizeof *t->slots);
-    if (!t->slots)
+    size_t bytes = 0;
+    for (size_t id = 0; id < t->n; id++)
+        bytes += t->len[id];
+    if (hmap_reserve_str(&t->ids, t->n, bytes) < 0)
         return err_set(e, ERR_NOMEM, "%s: out of memory for the vocabulary", src);
-    memset(t->slots, 0xff, want * sizeof *t->slots);
     for (size_t id = 0; id < t->n; id++) {
         const char *s = t->arena + t->off[id];
-        size_t i = (size_t)fnv1a(s, t->len[id]) & (want - 1);
-        while (t->slots[i] >= 0) {
-            int32_t o = t->slots[i];
-            if (t->len[o] == t->len[id] && memcmp(t->arena + t->off[o], s, t->len[id]) == 0)
-                return err_set(e, ERR_PARSE, "%s: token '%s' appears twice (ids %d and %zu)",
-                               src, s, o, id);
-            i = (i + 1) & (want - 1);
-        }
-        t->slots[i] = (int32_t)id;
+        int added;
+        int64_t *v = hmap_add_str(&t->ids, s, t->len[id], (int64_t)id, &added);
+        if (!v)
+            return err_set(e, ERR_NOMEM, "%s: out of memory for the vocabulary", src);
+        if (!added)
+            return err_set(e, ERR_PARSE, "%s: token '%s' appears twice (ids %lld and %zu)",
+                           src, s, (long long)*v, id);
     }
     t->cls = wp_lookup(t, "[CLS]", 5);
     t->sep = wp_lookup(t, "[SEP]", 5);
@@ -457,14 +437,6 @@ static int is_punct(int32_t c)
     return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
 }
 
-static int is_cjk(int32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-}
-
 /* Python's str.split() also splits on line/paragraph separators, which
  * survive cleaning (they are Zl/Zp, neither control nor Zs). */
 static int is_split(int32_t c) { return c == ' ' || c == 0x2028 || c == 0x2029; }
@@ -635,7 +607,7 @@ static int encode_piece(const wp_tokenizer *t, wp_scratch *s, const char *text, 
             continue;
         if (is_ws(c)) {
             s->u8[nu++] = ' ';
-        } else if (t->chinese && is_cjk(c)) {
+        } else if (t->chinese && uni_is_cjk(c)) {
             s->u8[nu++] = ' ';
             nu += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)s->u8 + nu);
             s->u8[nu++] = ' ';

@@ -2,6 +2,8 @@
  * errors, show progress on stderr, route Ctrl-C to the running job. */
 #include "front.h"
 
+#include "esc.h"
+
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -9,22 +11,6 @@
 
 static front *g_front;            /* for the signal handler only */
 static volatile sig_atomic_t idle_sigint;
-
-static void json_escape(FILE *o, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(o, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(o, "\\u%04x", c);
-        else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
-            fprintf(o, "\\u%04x", (unsigned char)s[1]);   /* C1 control, as in table.c */
-            s++;
-        } else
-            fputc(c, o);
-    }
-}
 
 int front_run(front *f, const char *line)
 {
@@ -40,11 +26,11 @@ int front_run(front *f, const char *line)
             p++;
         if (*p && *p != '#') {
             fputs("{\"command\":\"", stdout);
-            json_escape(stdout, p);
+            esc_json(stdout, p);
             fprintf(stdout, "\",\"ok\":%s", rc < 0 ? "false" : "true");
             if (rc < 0) {
                 fprintf(stdout, ",\"code\":\"%s\",\"error\":\"", err_name(rc));
-                json_escape(stdout, e.msg);
+                esc_json(stdout, e.msg);
                 fputc('"', stdout);
             }
             fputs(",\"tables\":[", stdout);

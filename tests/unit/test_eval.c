@@ -108,17 +108,12 @@ static void test_against_naive(void **st)
     }
 }
 
-static void test_percentile_and_acc(void **st)
+static void test_acc(void **st)
 {
-    double x[] = {5, 1, 4, 2, 3};
     eval_acc a;
     eval_scores s = {1, 1, 1, 1}, m;
     long rows[] = {0, 2};
     (void)st;
-    assert_float_equal(eval_percentile(x, 5, 0.5), 3, 0);
-    assert_float_equal(eval_percentile(x, 5, 0.95), 5, 0);
-    assert_float_equal(eval_percentile(x, 5, 0), 1, 0);
-    assert_true(isnan(eval_percentile(x, 0, 0.5)));
     assert_int_equal(eval_acc_init(&a, 4, NULL), 0);
     eval_acc_add(&a, &s, rows, 2, 10);
     memset(&s, 0, sizeof s);
@@ -311,7 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_worked),
         cmocka_unit_test(test_against_naive),
-        cmocka_unit_test(test_percentile_and_acc),
+        cmocka_unit_test(test_acc),
         cmocka_unit_test(test_split_no_leakage),
         cmocka_unit_test(test_split_time),
         cmocka_unit_test(test_bootstrap_interval),
