@@ -1,0 +1,87 @@
+/* bert_int.h - private to the bert module: the model, layer and arena
+ * structs shared by its files, and the functions they call in each other.
+ *
+ *   bert_load.c     config, pooling, tokenizer and weight loading; packing
+ *   bert.c          the forward pass, batching and worker threads
+ *   bert_kernels.c  the elementwise kernels (bias, GELU, LayerNorm) and attention
+ *   bert_amx.c      the bf16 products on AMX tiles
+ *   bert_gemm.c     the fp32 products for few tokens and the thread team
+ */
+#ifndef EMBEDLAB_BERT_INT_H
+#define EMBEDLAB_BERT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bert.h"
+#include "bert_gemm.h"
+#include "safetensors.h"
+
+#define BERT_MAX_THREADS 64
+
+/* The AMX bf16 path needs the amx-tile/amx-bf16 target attributes. */
+#if defined(__x86_64__) && defined(__GNUC__) && (__GNUC__ >= 11 || defined(__clang__))
+#define BERT_HAVE_AMX 1
+#endif
+
+/* A weight matrix packed for the AMX bf16 path (see bert_amx.c). */
+typedef struct amx_packed {
+    uint16_t *hi;        /* owned: bf16(W) in AMX B tiles */
+    uint16_t *lo;        /* owned: bf16(W - hi), same layout; NULL when this
+                            GEMM runs in plain bf16 (else its input is split
+                            into two bf16 parts too) */
+} amx_packed;
+
+typedef struct bert_layer {
+    float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
+    amx_packed *qkv_p, *o_p, *i_p, *f_p;  /* owned: AMX-packed (BERT_BF16) */
+    bert_gemm_w qkv_g, o_g, i_g, f_g;     /* owned: fp32 panels for few tokens (BERT_FP32) */
+    const float *o_w, *o_b, *ln1_g, *ln1_b;
+    const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
+} bert_layer;
+
+typedef struct bert_arena {
+    size_t cap_tok, cap_len;              /* tokens, longest sentence */
+    float *x, *qkv, *ctx, *tmp, *ff, *sc;
+    uint16_t *xb;                         /* bf16 copy of a GEMM input and, after
+                                             it, its rounding error (BERT_BF16) */
+    float *spill;                         /* 16 x 16 sink for tiles past N */
+} bert_arena;
+
+struct bert_model {
+    bert_config cfg;
+    bert_opts opts;
+    st_file *st;
+    wp_tokenizer *tok;
+    const float *wemb, *pemb, *temb, *eln_g, *eln_b;
+    bert_layer *layers;
+    bert_arena arenas[BERT_MAX_THREADS];
+    bert_team *team;                      /* splits a lone batch's small products */
+    int team_on;                          /* set per bert_encode_ids call */
+};
+
+/* bert.c */
+void bert_arena_done(bert_arena *a);
+
+/* bert_amx.c: W [N x K] packed for the AMX path, split in two parts when
+ * `split`; NULL on allocation failure.  bert_amx_free is NULL-safe. */
+amx_packed *bert_amx_pack(const float *W, size_t N, size_t K, int split);
+void bert_amx_free(amx_packed *p);
+/* Y[T x N] = X[T x K] W^T on AMX tiles, X rounded to bf16 in a's scratch. */
+void bert_amx_linear(bert_arena *a, const float *X, size_t T, size_t K, const amx_packed *wp,
+                     size_t N, float *Y);
+
+/* bert_kernels.c */
+/* y = gelu(y + b) over rows of n. */
+void bert_bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n);
+/* y += b over rows of n. */
+void bert_bias_add(float *restrict y, const float *restrict b, size_t rows, size_t n);
+/* x = LayerNorm(y + b + x) row by row (post-LN residual). */
+void bert_bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
+                           const float *restrict g, const float *restrict beta, size_t rows,
+                           size_t n, float eps);
+/* Attention of one sentence and one head (see bert_kernels.c). */
+void bert_attend(const float *Q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+                 float scale, float *restrict kt, float *restrict p, float *out, size_t ldo);
+
+#endif
