@@ -43,10 +43,14 @@ typedef struct bert_config {
     int bf16_split_layers;                    /* leading layers run split (BERT_BF16) */
 } bert_config;
 
-/* Precision of the four big matrix products per layer.  BERT_BF16 runs them
- * on the CPU's AMX-BF16 tile unit (weights packed to bf16 at load, fp32
- * accumulation; attention, LayerNorm, GELU stay fp32).  Where the CPU or OS
- * lacks AMX the model falls back to BERT_FP32 (see bert_get_config). */
+/* Precision of the four big matrix products per layer (attention,
+ * LayerNorm, GELU stay fp32).  BERT_BF16 packs the weights to bf16 at load
+ * and runs the products on the CPU's AMX-BF16 tile unit where the level in
+ * force has it (X rounded to bf16 too, fp32 accumulation); on any other
+ * x86-64 the weights stay bf16 (half the bytes to read) and the arithmetic
+ * fp32, for up to BERT_GEMM_MAX_T tokens per product; above that the
+ * products run in fp32 on OpenBLAS (see bert_bf16_kernel).  Hidden or FFN
+ * sizes not a multiple of 16 fall back to BERT_FP32 (see bert_get_config). */
 enum { BERT_FP32 = 0, BERT_BF16 = 1 };
 
 typedef struct bert_opts {
@@ -56,10 +60,11 @@ typedef struct bert_opts {
     size_t max_seq;      /* 0: from sentence_bert_config.json (else 512) */
     int precision;       /* BERT_FP32 (default) or BERT_BF16 (opt-in fast path) */
     int bf16_split_layers;   /* BERT_BF16: the first N layers run each matrix
-                                product with both operands split into two bf16
-                                parts (three AMX passes, ~16-bit operands):
-                                rounding errors of the first layers are the
-                                ones the later layers amplify (default 1) */
+                                product with the weights split into two bf16
+                                parts (~16 significant bits; on AMX the input
+                                too, three passes): rounding errors of the
+                                first layers are the ones the later layers
+                                amplify (default 1) */
 } bert_opts;
 
 bert_opts bert_opts_default(void);
@@ -79,8 +84,11 @@ const wp_tokenizer *bert_tokenizer(const bert_model *m);
 size_t bert_dim(const bert_model *m);
 const char *bert_pooling_name(bert_pooling p);
 const char *bert_precision_name(int precision);   /* "fp32", "bf16" */
-/* 1 when this CPU and kernel can run the BERT_BF16 path (AMX-BF16). */
-int bert_bf16_available(void);
+/* How BERT_BF16 runs at the ISA level in force: on AMX tiles, or with the
+ * weights stored as bf16 (half the bytes to read) and fp32 arithmetic. */
+const char *bert_bf16_kernel(void);
+/* The ISA level of the elementwise and packed-product kernels in force. */
+const char *bert_kernel_name(void);
 /* Changes the worker count / batch size for later calls (>= 1). */
 void bert_set_threads(bert_model *m, int threads, int blas_threads);
 void bert_set_batch(bert_model *m, size_t batch);

@@ -12,6 +12,9 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "cpu.h"
 #include "err.h"
 
 /* Columns per packed panel: one 16-float vector. */
@@ -34,6 +37,40 @@ size_t bert_gemm_n_panels(const bert_gemm_w *pw);
  * strides k and n).  Threads may run disjoint panel ranges of one product. */
 void bert_gemm_panels(const bert_gemm_w *pw, const float *X, size_t T, float *Y, size_t p0,
                       size_t p1);
+
+/* The same product with W stored as bf16 (half the bytes to stream; X and
+ * the arithmetic stay fp32): panel p, pair row j holds for each of its NR
+ * columns c one 32-bit lane with bf16(W[c][2j]) in the low and
+ * bf16(W[c][2j+1]) in the high half.  With split, lo holds the rounding
+ * error bf16(W - hi) in the same layout, and the product uses hi + lo
+ * (about 16 significant bits of W, the bytes of fp32). */
+typedef struct bert_gemm_wb {
+    size_t n, k;         /* k even */
+    uint32_t *hi;        /* owned (mem_aligned) */
+    uint32_t *lo;        /* owned; NULL unless split */
+} bert_gemm_wb;
+
+/* 0, -ERR_RANGE (n or k is 0, or k odd) or -ERR_NOMEM; zeroed on failure. */
+int bert_gemm_pack_bf16(bert_gemm_wb *pw, const float *W, size_t n, size_t k, int split);
+void bert_gemm_wb_done(bert_gemm_wb *pw);            /* NULL-safe, idempotent */
+/* bf16(f), round to nearest even (NaN stays NaN), and back. */
+uint16_t bert_f32_to_bf16(float f);
+float bert_bf16_to_f32(uint16_t h);
+
+/* ---- kernels: one copy per ISA level (bert_gemm_kernels.c) ---------------- */
+typedef struct bert_gemm_kern {
+    const char *name;    /* the level it was compiled for ("avx2") */
+    int mr_max;          /* rows of Y per register block */
+    void (*panels)(const bert_gemm_w *pw, const float *X, size_t T, float *Y, size_t p0,
+                   size_t p1);
+    void (*panels_bf16)(const bert_gemm_wb *pw, const float *X, size_t T, float *Y, size_t p0,
+                        size_t p1);
+} bert_gemm_kern;
+
+/* The kernels of level l (a level without a copy of its own gets the one
+ * below), and those in force. */
+const bert_gemm_kern *bert_gemm_kern_at(cpu_level l);
+const bert_gemm_kern *bert_gemm_kern_cur(void);
 
 /* ---- team: a caller plus persistent helper threads ------------------------
  * bert_team_run runs fn(arg, c) once for every chunk c < n_chunks, the
@@ -60,5 +97,7 @@ void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks);
 /* Y = X W^T over the team (NULL: the caller alone), a few chunks of panels
  * per member. */
 void bert_gemm(bert_team *t, const bert_gemm_w *pw, const float *X, size_t T, float *Y);
+/* Same over bf16 weights. */
+void bert_gemm_bf16(bert_team *t, const bert_gemm_wb *pw, const float *X, size_t T, float *Y);
 
 #endif

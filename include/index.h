@@ -70,6 +70,8 @@ int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
 const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw" */
 const char *index_metric_name(index_metric m);  /* "cosine", "ip", "l2" */
 const char *index_quant_name(index_quant q);    /* "none", "sq8" */
+/* The ISA level of the distance kernels in force ("avx2"; see cpu.h). */
+const char *index_kernel_name(void);
 
 /* Filter applied inside the search: an item is returned only if it is not
  * in `exclude` (sorted ascending, n_exclude ids) and allow(id, ud) is nonzero

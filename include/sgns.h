@@ -151,4 +151,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
                const sgns_subwords *sw, const sgns_opts *o, progress *p,
                sgns_stats *st /* OUT, may be NULL */, err *e);
 
+/* The ISA level of the update kernels in force ("avx2"; see cpu.h). */
+const char *sgns_kernel_name(void);
+
 #endif

@@ -12,7 +12,13 @@ STD   := -std=gnu11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
          -Wno-unused-parameter
 OPT   ?= -O2 -g
-ARCH  ?= -march=native
+# Everything but the kernel sources is built for baseline x86-64, so the
+# binary runs on any x86-64 CPU; ARCH=native builds the rest for this CPU
+# only (opt-in, the binary may then die on an older CPU).
+ARCH  ?= -march=x86-64 -mtune=generic
+ifeq ($(ARCH),native)
+  override ARCH := -march=native
+endif
 SAN   :=
 ifeq ($(CONFIG),asan)
   OPT := -O1 -g -fno-omit-frame-pointer
@@ -27,6 +33,21 @@ ifeq ($(WERROR),1)
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) $(UI_PKGS))
 ALL_CFLAGS  = $(STD) $(WARN) $(OPT) $(SAN) $(ARCH) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+# Kernel sources (src/*/*_kernels.c) are compiled once per ISA level with
+# that level's flags and -DCPU_KLEVEL=level (symbols get a _level suffix);
+# the module picks one at run time (include/cpu.h).  KLEVELS_<file> lists
+# the levels a file is built for: only those where its code differs.
+KLEVEL_FLAGS_baseline   := -march=x86-64 -mtune=generic
+KLEVEL_FLAGS_avx2       := -march=x86-64-v3
+KLEVEL_FLAGS_avx512     := -march=x86-64-v4
+KLEVEL_FLAGS_avx512vnni := -march=x86-64-v4 -mavx512vnni
+KLEVEL_FLAGS_avx512bf16 := -march=x86-64-v4 -mavx512vnni -mavx512bf16
+KLEVELS := baseline avx2 avx512 avx512vnni avx512bf16
+KLEVELS_src/index/index_kernels.c := baseline avx2 avx512 avx512vnni
+KLEVELS_src/model/bert_kernels.c  := baseline avx2 avx512
+KLEVELS_src/model/bert_gemm_kernels.c := baseline avx2 avx512
+KLEVELS_src/model/sgns_kernels.c  := baseline avx2 avx512
+KERN_CFLAGS = $(STD) $(WARN) $(OPT) $(SAN) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lcsv -lm -pthread
 UI_LIBS     := $(shell pkg-config --libs $(UI_PKGS))
 ALL_LDFLAGS  = $(SAN) $(LDFLAGS)
@@ -37,11 +58,13 @@ ifneq ($(V),1)
   QLD = @printf '  LD    %s\n' $@;
 endif
 
-ENGINE_SRC := $(sort $(wildcard src/base/*.c src/data/*.c src/model/*.c src/index/*.c src/app/*.c))
+KERNEL_SRC := $(sort $(wildcard src/*/*_kernels.c))
+ENGINE_SRC := $(filter-out $(KERNEL_SRC),$(sort $(wildcard src/base/*.c src/data/*.c src/model/*.c src/index/*.c src/app/*.c)))
+KERNEL_OBJ := $(foreach f,$(KERNEL_SRC),$(foreach l,$(KLEVELS_$(f)),$(BUILD)/$(f:.c=).$(l).o))
 UI_SRC     := $(sort $(wildcard src/ui/*.c))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
-ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(KERNEL_OBJ)
 UI_OBJ     := $(UI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -55,20 +78,34 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(QCC)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+define klevel_rule
+$$(BUILD)/%.$(1).o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(QCC)$$(CC) $$(KERN_CFLAGS) $$(KLEVEL_FLAGS_$(1)) -DCPU_KLEVEL=$(1) -c $$< -o $$@
+endef
+$(foreach l,$(KLEVELS),$(eval $(call klevel_rule,$(l))))
+
 $(LIB): $(ENGINE_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(ISA_ENV): tests/unit/isa_env.c
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(APP): $(UI_OBJ) $(LIB)
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $(UI_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
 	$(Q)ln -sf $(CONFIG)/embedlab build/embedlab-$(CONFIG)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
-	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) -lcmocka $(ENGINE_LIBS)
+# EMBEDLAB_ISA for the test and bench programs (tests/unit/isa_env.c)
+ISA_ENV := $(BUILD)/tests/isa_env.o
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(ISA_ENV)
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(ENGINE_LIBS)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ISA_ENV) $(LIB) -lcmocka $(ENGINE_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB) $(ISA_ENV)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ISA_ENV) $(LIB) $(ENGINE_LIBS)
 
 # the TUI's response time: the front end's objects (not main.o) and curses
 TUI_BENCH_OBJ := $(filter-out $(BUILD)/src/ui/main.o,$(UI_OBJ))
@@ -119,7 +156,7 @@ check-layers:
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d)
+-include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(ISA_ENV:.o=.d)
 
 # ==== reliability: fuzz harnesses, corpus replay, valgrind ===================
 #   fuzz-replay      build/<cfg>/fuzz/replay_<t>: each harness + replay_main.c with

@@ -7,8 +7,12 @@
  * `--key=value` is a parameter, `--key value` too when the command declares
  * `key=`; `--flag` is a boolean flag; everything else is positional.
  */
+#include "bert.h"
 #include "cmd_int.h"
+#include "cpu.h"
+#include "index.h"
 #include "mem.h"
+#include "sgns.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -600,6 +604,17 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(s->set.hybrid), s->set.alpha,
             s->set.k) ||
         (!s->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
+        goto done;
+    /* the CPU and the kernels chosen for it: machine-dependent as well */
+    if (!s->set.no_timing &&
+        (ROW("cpu", "%s", cpu_model()) || ROW("cpu features", "%s", cpu_features()) ||
+         ROW("kernels", "%s (best this CPU has: %s)", cpu_level_name(cpu_level_cur()),
+             cpu_level_name(cpu_detect())) ||
+         ROW("kernel index", "%s (flat/IVF/HNSW distances, sq8)", index_kernel_name()) ||
+         ROW("kernel sgns", "%s (item2vec and builtin text training)", sgns_kernel_name()) ||
+         ROW("kernel bert", "%s (fp32 packed products, LayerNorm, GELU, attention)",
+             bert_kernel_name()) ||
+         ROW("kernel bf16", "%s", bert_bf16_kernel())))
         goto done;
     for (size_t i = 0; i < s->n_models; i++) {
         const lab_summary_model *m = &s->models[i];

@@ -66,169 +66,6 @@ void sq8_encode(const vindex *ix, const float *x, uint8_t *code)
     }
 }
 
-float sq8_prep(const vindex *ix, index_ctx *c)
-{
-    size_t d = ix->dim;
-    float k0 = 0;
-    if (ix->o.metric == INDEX_L2) {
-        for (size_t j = 0; j < d; j++)
-            c->q2[j] = c->q[j] - ix->sq.vmin[j];
-    } else {
-        /* q . (vmin + scale*c) = q.vmin + (q*scale) . c */
-        for (size_t j = 0; j < d; j++) {
-            c->q2[j] = c->q[j] * ix->sq.scale[j];
-            k0 += c->q[j] * ix->sq.vmin[j];
-        }
-#ifdef SQ8_VNNI
-        {
-            /* int16 levels: as many as keep |sum qi*code| < 2^31 for any
-             * codes (32767 up to d = 257), so the integer sum cannot wrap;
-             * at d = 384 the rounding is 1/21930 of the largest element */
-            double lim = 2147483647.0 / (255.0 * (double)SQ8_QPAD(d));
-            float m = 0, lv = lim < 32767 ? (float)lim : 32767.0f;
-            for (size_t j = 0; j < d; j++)
-                m = fmaxf(m, fabsf(c->q2[j]));
-            c->qs = m > 0 ? m / lv : 0;
-            for (size_t j = 0; j < d; j++)
-                c->qi[j] = m > 0 ? (int16_t)lrintf(c->q2[j] / c->qs) : 0;
-            for (size_t j = d; j < SQ8_QPAD(d); j++)
-                c->qi[j] = 0;
-        }
-#endif
-    }
-    return k0;
-}
-
-#ifdef SQ8_VNNI
-/* 32 codes (fewer at the tail: masked, never read past the row) as int16 */
-static inline __m512i sq8_w16(const uint8_t *p, size_t rem)
-{
-    __mmask32 m = rem >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << rem) - 1u);
-    return _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, p));
-}
-
-/* q2 . code for one row, exactly in integers */
-static inline int32_t sq8_idot(const int16_t *qi, const uint8_t *code, size_t d)
-{
-    __m512i a = _mm512_setzero_si512();
-    for (size_t i = 0; i < d; i += 32)
-        a = _mm512_dpwssd_epi32(a, _mm512_load_si512(qi + i), sq8_w16(code + i, d - i));
-    return _mm512_reduce_add_epi32(a);
-}
-#endif
-
-#if defined(__AVX512F__)
-/* 16 codes widened to floats */
-static inline __m512 sq8_lane(const uint8_t *p)
-{
-    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
-}
-#endif
-
-float sq8_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code)
-{
-    size_t d = ix->dim, i = 0;
-    const float *q2 = c->q2;
-    if (ix->o.metric == INDEX_L2) {
-        const float *sc = ix->sq.scale;
-        float s = 0;
-#if defined(__AVX512F__)
-        __m512 a = _mm512_setzero_ps();
-        for (; i + 16 <= d; i += 16) {
-            __m512 x = sq8_lane(code + i);
-            __m512 t = _mm512_fnmadd_ps(_mm512_loadu_ps(sc + i), x, _mm512_loadu_ps(q2 + i));
-            a = _mm512_fmadd_ps(t, t, a);
-        }
-        s = _mm512_reduce_add_ps(a);
-#endif
-        for (; i < d; i++) {
-            float t = q2[i] - sc[i] * (float)code[i];
-            s += t * t;
-        }
-        return -s;
-    } else {
-#ifdef SQ8_VNNI
-        (void)i;
-        return k0 + c->qs * (float)sq8_idot(c->qi, code, d);
-#else
-        float s = 0;
-#if defined(__AVX512F__)
-        __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
-        for (; i + 32 <= d; i += 32) {
-            __m512 x = sq8_lane(code + i);
-            __m512 y = sq8_lane(code + i + 16);
-            a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
-            b = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i + 16), y, b);
-        }
-        for (; i + 16 <= d; i += 16) {
-            __m512 x = sq8_lane(code + i);
-            a = _mm512_fmadd_ps(_mm512_loadu_ps(q2 + i), x, a);
-        }
-        s = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
-#endif
-        for (; i < d; i++)
-            s += q2[i] * (float)code[i];
-        return k0 + s;
-#endif
-    }
-}
-
-void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
-                    size_t n, float *out)
-{
-    size_t r = 0, d = ix->dim;
-#ifdef SQ8_VNNI
-    /* ip/cosine: four rows share each load of the int16 query */
-    if (ix->o.metric != INDEX_L2) {
-        const int16_t *qi = c->qi;
-        for (; r + 4 <= n; r += 4) {
-            const uint8_t *c0 = codes + r * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
-            __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-            __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
-            /* the group 16 rows ahead: 1.2x at 100k x 384 (38 MB of codes)
-             * over the hardware prefetcher alone; a prefetch past the end
-             * of the codes is harmless */
-            for (size_t pf = 0; pf < 4 * d; pf += 64)
-                _mm_prefetch((const char *)(c0 + 16 * d) + pf, _MM_HINT_T0);
-            for (size_t i = 0; i < d; i += 32) {
-                __m512i qv = _mm512_load_si512(qi + i);
-                a0 = _mm512_dpwssd_epi32(a0, qv, sq8_w16(c0 + i, d - i));
-                a1 = _mm512_dpwssd_epi32(a1, qv, sq8_w16(c1 + i, d - i));
-                a2 = _mm512_dpwssd_epi32(a2, qv, sq8_w16(c2 + i, d - i));
-                a3 = _mm512_dpwssd_epi32(a3, qv, sq8_w16(c3 + i, d - i));
-            }
-            out[r] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a0);
-            out[r + 1] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a1);
-            out[r + 2] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a2);
-            out[r + 3] = k0 + c->qs * (float)_mm512_reduce_add_epi32(a3);
-        }
-    }
-#elif defined(__AVX512F__)
-    /* ip/cosine: four rows share each load of the transformed query */
-    if (ix->o.metric != INDEX_L2 && d % 16 == 0) {
-        const float *q2 = c->q2;
-        for (; r + 4 <= n; r += 4) {
-            const uint8_t *c0 = codes + r * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-            __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-            for (size_t i = 0; i < d; i += 16) {
-                __m512 qv = _mm512_loadu_ps(q2 + i);
-                a0 = _mm512_fmadd_ps(qv, sq8_lane(c0 + i), a0);
-                a1 = _mm512_fmadd_ps(qv, sq8_lane(c1 + i), a1);
-                a2 = _mm512_fmadd_ps(qv, sq8_lane(c2 + i), a2);
-                a3 = _mm512_fmadd_ps(qv, sq8_lane(c3 + i), a3);
-            }
-            out[r] = k0 + _mm512_reduce_add_ps(a0);
-            out[r + 1] = k0 + _mm512_reduce_add_ps(a1);
-            out[r + 2] = k0 + _mm512_reduce_add_ps(a2);
-            out[r + 3] = k0 + _mm512_reduce_add_ps(a3);
-        }
-    }
-#endif
-    for (; r < n; r++)
-        out[r] = sq8_score(ix, c, k0, codes + r * d);
-}
-
 void sq8_save(const vindex *ix, buf_writer *w)
 {
     buf_put(w, ix->sq.vmin, ix->dim * sizeof(float));
@@ -391,61 +228,29 @@ int sq8_finish(const vindex *ix, index_ctx *c, const topk *cand, int k, int64_t 
     return (int)topk_sort(&t);
 }
 
-/* Pushes the rows r0 + j of a scored block s[0..n) that reach t's threshold
- * (>=, so a tie with a smaller id can still enter: topk breaks ties by id)
- * and pass the filter.  The id is ix->ids[row], or the row itself for the
- * sq8 candidates (by_row).  Sixteen scores are compared at once: almost
- * every row of a long scan falls below the threshold. */
-static void push_block(const vindex *ix, const index_filter *f, topk *t, const float *s,
-                       size_t n, size_t r0, int by_row)
-{
-    float thr = topk_threshold(t);
-    size_t j = 0;
-#ifdef __AVX512F__
-    for (; j + 16 <= n; j += 16) {
-        __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + j), _mm512_set1_ps(thr), _CMP_GE_OQ);
-        while (m) {
-            size_t i = j + (size_t)__builtin_ctz(m);
-            uint32_t row = (uint32_t)(r0 + i);
-            m &= (__mmask16)(m - 1);
-            if (s[i] >= thr && ix_row_ok(ix, f, row)) {
-                topk_push(t, by_row ? (int64_t)row : ix->ids[row], s[i]);
-                thr = topk_threshold(t);
-            }
-        }
-    }
-#endif
-    for (; j < n; j++) {
-        uint32_t row = (uint32_t)(r0 + j);
-        if (s[j] >= thr && ix_row_ok(ix, f, row)) {
-            topk_push(t, by_row ? (int64_t)row : ix->ids[row], s[j]);
-            thr = topk_threshold(t);
-        }
-    }
-}
-
 int flat_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int64_t *ids,
                 float *scores)
 {
     size_t n = ix->n, d = ix->dim;
+    const ix_kern *K = ix_kern_cur();
     topk t;
 
     if (ix->o.quant == INDEX_QUANT_SQ8) {
-        float k0 = sq8_prep(ix, c);
+        float k0 = K->sq8_prep(ix, c);
         const uint8_t *codes = ix->flat->codes;
         topk_init(&t, sq8_ncand(ix, k), c->cid, c->csc);
         for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
             size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
-            sq8_score_rows(ix, c, k0, codes + r0 * d, nb, c->block);
-            push_block(ix, f, &t, c->block, nb, r0, 1);
+            K->sq8_score_rows(ix, c, k0, codes + r0 * d, nb, c->block);
+            K->push_block(ix, f, &t, c->block, nb, r0, 1);
         }
         return sq8_finish(ix, c, &t, k, ids, scores);
     }
     topk_init(&t, (size_t)k, ids, scores);
     for (size_t r0 = 0; r0 < n; r0 += IX_BLOCK) {
         size_t nb = n - r0 < IX_BLOCK ? n - r0 : IX_BLOCK;
-        ix_score_rows(ix->o.metric, c->q, ix->vecs + r0 * d, nb, d, c->block);
-        push_block(ix, f, &t, c->block, nb, r0, 0);
+        K->score_rows(ix->o.metric, c->q, ix->vecs + r0 * d, nb, d, c->block);
+        K->push_block(ix, f, &t, c->block, nb, r0, 0);
     }
     return (int)topk_sort(&t);
 }
@@ -455,6 +260,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
 {
     size_t n = ix->n, d = ix->dim, kk = (size_t)k;
     int l2 = ix->o.metric == INDEX_L2;
+    const ix_kern *K = ix_kern_cur();
     float *qn = c->bq + (size_t)IX_BATCH_Q * d;   /* |q|^2 per query of the block */
 
     for (size_t q0 = 0; q0 < nq; q0 += IX_BATCH_Q) {
@@ -476,7 +282,7 @@ int flat_search_batch(const vindex *ix, index_ctx *c, const float *qs, size_t nq
                 if (l2)
                     for (size_t r = 0; r < nr; r++)
                         s[r] = s[r] - ix->flat->norms[r0 + r] - qn[j];
-                push_block(ix, f, &c->bheaps[j], s, nr, r0, 0);
+                K->push_block(ix, f, &c->bheaps[j], s, nr, r0, 0);
             }
         }
         for (size_t j = 0; j < nb; j++)

@@ -1102,82 +1102,14 @@ done:
     return rc;
 }
 
-/* ---- kernels ------------------------------------------------------------------------- */
+/* ---- kernel tables ------------------------------------------------------------------- */
 
-void ix_score_rows(index_metric m, const float *q, const float *rows, size_t n, size_t d,
-                   float *out)
-{
-    size_t r = 0;
-#if defined(__AVX512F__)
-    /* Four rows at a time: each query block is loaded once for four rows, and
-     * the next group is prefetched.  Per row the operation order is exactly
-     * that of ix_dot / ix_l2 (two accumulators, masked tail into the first). */
-    __mmask16 tm = ix_tail_mask(d & 15);
-    size_t dfull = d & ~(size_t)15;
-    for (; r + 4 <= n; r += 4) {
-        const float *x0 = rows + r * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-        __m512 a0 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps();
-        __m512 a1 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
-        __m512 a2 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
-        __m512 a3 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
-        size_t i = 0;
-        for (size_t pf = 0; pf < 4 * d * sizeof(float); pf += 64)
-            _mm_prefetch((const char *)(x0 + 8 * d) + pf, _MM_HINT_T0);
-        if (m == INDEX_L2) {
-            for (; i + 32 <= d; i += 32) {
-                __m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16), t, u;
-                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x0 + i));
-                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x0 + i + 16));
-                a0 = _mm512_fmadd_ps(t, t, a0); b0 = _mm512_fmadd_ps(u, u, b0);
-                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x1 + i));
-                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x1 + i + 16));
-                a1 = _mm512_fmadd_ps(t, t, a1); b1 = _mm512_fmadd_ps(u, u, b1);
-                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x2 + i));
-                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x2 + i + 16));
-                a2 = _mm512_fmadd_ps(t, t, a2); b2 = _mm512_fmadd_ps(u, u, b2);
-                t = _mm512_sub_ps(q0, _mm512_loadu_ps(x3 + i));
-                u = _mm512_sub_ps(q1, _mm512_loadu_ps(x3 + i + 16));
-                a3 = _mm512_fmadd_ps(t, t, a3); b3 = _mm512_fmadd_ps(u, u, b3);
-            }
-            for (; i < d; i += 16) {
-                __mmask16 mk = i < dfull ? (__mmask16)0xffff : tm;
-                __m512 q0 = _mm512_maskz_loadu_ps(mk, q + i), t;
-                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x0 + i)); a0 = _mm512_fmadd_ps(t, t, a0);
-                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x1 + i)); a1 = _mm512_fmadd_ps(t, t, a1);
-                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x2 + i)); a2 = _mm512_fmadd_ps(t, t, a2);
-                t = _mm512_sub_ps(q0, _mm512_maskz_loadu_ps(mk, x3 + i)); a3 = _mm512_fmadd_ps(t, t, a3);
-            }
-            out[r] = -_mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
-            out[r + 1] = -_mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
-            out[r + 2] = -_mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
-            out[r + 3] = -_mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
-        } else {
-            for (; i + 32 <= d; i += 32) {
-                __m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16);
-                a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x0 + i), a0);
-                b0 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x0 + i + 16), b0);
-                a1 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x1 + i), a1);
-                b1 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x1 + i + 16), b1);
-                a2 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x2 + i), a2);
-                b2 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x2 + i + 16), b2);
-                a3 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x3 + i), a3);
-                b3 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x3 + i + 16), b3);
-            }
-            for (; i < d; i += 16) {
-                __mmask16 mk = i < dfull ? (__mmask16)0xffff : tm;
-                __m512 q0 = _mm512_maskz_loadu_ps(mk, q + i);
-                a0 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x0 + i), a0);
-                a1 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x1 + i), a1);
-                a2 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x2 + i), a2);
-                a3 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(mk, x3 + i), a3);
-            }
-            out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
-            out[r + 1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
-            out[r + 2] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
-            out[r + 3] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
-        }
-    }
-#endif
-    for (; r < n; r++)
-        out[r] = ix_score(m, q, rows + r * d, d);
-}
+extern const ix_kern ix_kern_baseline, ix_kern_avx2, ix_kern_avx512, ix_kern_avx512vnni;
+
+const ix_kern *const ix_kern_tab[CPU_N_LEVELS] = {
+    [CPU_BASELINE] = &ix_kern_baseline,     [CPU_AVX2] = &ix_kern_avx2,
+    [CPU_AVX512] = &ix_kern_avx512,         [CPU_AVX512VNNI] = &ix_kern_avx512vnni,
+    [CPU_AVX512BF16] = &ix_kern_avx512vnni, [CPU_AMX] = &ix_kern_avx512vnni,
+};
+
+const char *index_kernel_name(void) { return ix_kern_cur()->name; }

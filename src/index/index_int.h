@@ -6,9 +6,10 @@
  * accumulators over 16-float blocks, a masked tail into the first, then a
  * fixed reduction), whether the row is scored alone or four at a time.  So a
  * row gets bit-identical scores in flat, IVF and HNSW, and IVF with
- * nprobe = nlist returns exactly what flat returns.  AVX-512 is used when the
- * compiler targets it (with a four-row kernel), then AVX2+FMA, then plain C
- * written so the compiler can vectorise it.
+ * nprobe = nlist returns exactly what flat returns.  The kernels live in
+ * index_kernels.c, compiled once per ISA level (AVX-512 with a four-row
+ * kernel, AVX2+FMA, plain C); every call goes through the table of the level
+ * in force, so all kinds score with the same one.
  */
 #ifndef EMBEDLAB_INDEX_INT_H
 #define EMBEDLAB_INDEX_INT_H
@@ -17,11 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
 #include "buf.h"
+#include "cpu.h"
 #include "err.h"
 #include "hmap.h"
 #include "index.h"
@@ -165,24 +163,12 @@ void hnsw_free(vindex *ix);
 size_t hnsw_mem(const vindex *ix);
 int hnsw_max_level(const vindex *ix);
 
-/* sq8 ip/cosine scores with AVX-512 VNNI: the transformed query rounded to
- * int16 and an exact integer dot product with the codes (vpdpwssd), a third
- * of the float path's instructions; every grouping of rows gives the same
- * integer, so flat and IVF still score a row identically. */
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#define SQ8_VNNI 1
-#endif
+/* The int16 query of the VNNI sq8 kernel is zero-padded to a multiple of 32. */
 #define SQ8_QPAD(d) (((d) + 31) & ~(size_t)31)
 
 /* sq8 (flat.c): trains vmin/scale on rows, encodes rows into codes. */
 int sq8_train(vindex *ix, const float *data, size_t n, err *e);
 void sq8_encode(const vindex *ix, const float *x, uint8_t *code);
-/* Prepares c->q2 (and returns the additive constant) for sq8 scoring. */
-float sq8_prep(const vindex *ix, index_ctx *c);
-float sq8_score(const vindex *ix, const index_ctx *c, float qconst, const uint8_t *code);
-/* Scores n consecutive codes into out[n] (four rows at a time for ip). */
-void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
-                    size_t n, float *out);
 void sq8_save(const vindex *ix, buf_writer *w);
 int sq8_load(vindex *ix, buf_reader *r);
 /* The final top-k of an sq8 search from cand (rows and their sq8 scores):
@@ -197,118 +183,44 @@ static inline size_t sq8_ncand(const vindex *ix, int k)
     return ix->rr_data ? (size_t)k * (size_t)ix->o.rerank : (size_t)k;
 }
 
-/* ---- kernels ---------------------------------------------------------------- */
+/* ---- kernels (index_kernels.c, one copy per ISA level) ---------------------- */
 
-#if defined(__AVX512F__)
-static inline __mmask16 ix_tail_mask(size_t rem)
-{
-    return (__mmask16)((1u << rem) - 1u);
-}
-#endif
+typedef struct ix_kern {
+    const char *name;       /* the level it was compiled for ("avx2") */
+    /* inner product and squared L2 distance, canonical order */
+    float (*dot)(const float *a, const float *b, size_t d);
+    float (*l2)(const float *a, const float *b, size_t d);
+    /* scores q against n consecutive rows (stride d) into out[n]; four rows
+     * share each query load, and each row's score equals ix_score */
+    void (*score_rows)(index_metric m, const float *q, const float *rows, size_t n, size_t d,
+                       float *out);
+    /* prepares c->q2 (and c->qi, c->qs for an integer kernel) for sq8
+     * scoring and returns the additive constant */
+    float (*sq8_prep)(const vindex *ix, index_ctx *c);
+    float (*sq8_score)(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code);
+    /* scores n consecutive codes into out[n] */
+    void (*sq8_score_rows)(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
+                           size_t n, float *out);
+    /* pushes the rows r0 + j of a scored block s[0..n) that reach t's
+     * threshold and pass the filter (id ix->ids[row], or the row itself
+     * when by_row) */
+    void (*push_block)(const vindex *ix, const index_filter *f, topk *t, const float *s,
+                       size_t n, size_t r0, int by_row);
+} ix_kern;
 
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
-static inline float ix_hsum256(__m256 v)
-{
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
-    return _mm_cvtss_f32(x);
-}
-#endif
+/* The table of each level (index.c; levels without a copy of their own use
+ * the one below), and the one in force. */
+extern const ix_kern *const ix_kern_tab[CPU_N_LEVELS];
+static inline const ix_kern *ix_kern_cur(void) { return ix_kern_tab[cpu_level_cur()]; }
 
-/* Inner product, canonical order (see the file comment). */
 static inline float ix_dot(const float *a, const float *b, size_t d)
 {
-#if defined(__AVX512F__)
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 32 <= d; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    for (; i + 16 <= d; i += 16)
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    if (i < d) {
-        __mmask16 m = ix_tail_mask(d - i);
-        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-#elif defined(__AVX2__) && defined(__FMA__)
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    float s;
-    size_t i = 0;
-    for (; i + 16 <= d; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-    }
-    s = ix_hsum256(_mm256_add_ps(s0, s1));
-    for (; i < d; i++)
-        s += a[i] * b[i];
-    return s;
-#else
-    float s[4] = {0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 4 <= d; i += 4)
-        for (int j = 0; j < 4; j++)
-            s[j] += a[i + j] * b[i + j];
-    for (; i < d; i++)
-        s[0] += a[i] * b[i];
-    return (s[0] + s[1]) + (s[2] + s[3]);
-#endif
+    return ix_kern_cur()->dot(a, b, d);
 }
 
-/* Squared L2 distance, canonical order. */
 static inline float ix_l2(const float *a, const float *b, size_t d)
 {
-#if defined(__AVX512F__)
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 32 <= d; i += 32) {
-        __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-        __m512 t1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-        s0 = _mm512_fmadd_ps(t0, t0, s0);
-        s1 = _mm512_fmadd_ps(t1, t1, s1);
-    }
-    for (; i + 16 <= d; i += 16) {
-        __m512 t0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-        s0 = _mm512_fmadd_ps(t0, t0, s0);
-    }
-    if (i < d) {
-        __mmask16 m = ix_tail_mask(d - i);
-        __m512 t0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
-        s0 = _mm512_fmadd_ps(t0, t0, s0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-#elif defined(__AVX2__) && defined(__FMA__)
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    float s;
-    size_t i = 0;
-    for (; i + 16 <= d; i += 16) {
-        __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-        __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-        s0 = _mm256_fmadd_ps(t0, t0, s0);
-        s1 = _mm256_fmadd_ps(t1, t1, s1);
-    }
-    s = ix_hsum256(_mm256_add_ps(s0, s1));
-    for (; i < d; i++) {
-        float t = a[i] - b[i];
-        s += t * t;
-    }
-    return s;
-#else
-    float s[4] = {0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 4 <= d; i += 4)
-        for (int j = 0; j < 4; j++) {
-            float t = a[i + j] - b[i + j];
-            s[j] += t * t;
-        }
-    for (; i < d; i++) {
-        float t = a[i] - b[i];
-        s[0] += t * t;
-    }
-    return (s[0] + s[1]) + (s[2] + s[3]);
-#endif
+    return ix_kern_cur()->l2(a, b, d);
 }
 
 /* Similarity score of the metric: dot for cosine/ip, -l2sq for l2. */
@@ -317,9 +229,21 @@ static inline float ix_score(index_metric m, const float *q, const float *x, siz
     return m == INDEX_L2 ? -ix_l2(q, x, d) : ix_dot(q, x, d);
 }
 
-/* Scores q against n consecutive rows (row-major, stride d) into out[n].
- * Four rows share each query load; the result per row equals ix_score. */
-void ix_score_rows(index_metric m, const float *q, const float *rows, size_t n, size_t d,
-                   float *out);
+static inline void ix_score_rows(index_metric m, const float *q, const float *rows, size_t n,
+                                 size_t d, float *out)
+{
+    ix_kern_cur()->score_rows(m, q, rows, n, d, out);
+}
+
+static inline float sq8_prep(const vindex *ix, index_ctx *c)
+{
+    return ix_kern_cur()->sq8_prep(ix, c);
+}
+
+static inline void sq8_score_rows(const vindex *ix, const index_ctx *c, float k0,
+                                  const uint8_t *codes, size_t n, float *out)
+{
+    ix_kern_cur()->sq8_score_rows(ix, c, k0, codes, n, out);
+}
 
 #endif

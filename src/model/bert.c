@@ -21,7 +21,35 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+
+extern const bert_kern bert_kern_baseline, bert_kern_avx2, bert_kern_avx512;
+
+const bert_kern *bert_kern_at(cpu_level l)
+{
+    return l >= CPU_AVX512 ? &bert_kern_avx512
+         : l == CPU_AVX2   ? &bert_kern_avx2 : &bert_kern_baseline;
+}
+
+float bert_gelu(float x) { return bert_gelu_ref(x); }
+
+const char *bert_kernel_name(void) { return bert_kern_at(cpu_level_cur())->name; }
+
+const char *bert_bf16_kernel(void)
+{
+    static char desc[4][96];
+    cpu_level l = cpu_level_cur();
+    int i = l >= CPU_AMX ? 0 : l >= CPU_AVX512 ? 1 : l == CPU_AVX2 ? 2 : 3;
+
+    if (l >= CPU_AMX)
+        return "AMX tiles (bf16 x bf16, fp32 accumulation)";
+    if (!desc[i][0])
+        snprintf(desc[i], sizeof desc[i],
+                 "bf16 weights, fp32 arithmetic (%s) up to %d tokens, fp32 OpenBLAS above",
+                 bert_gemm_kern_at(l)->name, BERT_GEMM_MAX_T);
+    return desc[i];
+}
 
 void bert_arena_done(bert_arena *a)
 {
@@ -36,15 +64,16 @@ void bert_arena_done(bert_arena *a)
     memset(a, 0, sizeof *a);
 }
 
-static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size_t max_len)
+static int arena_reserve(bert_arena *a, const bert_config *c, int amx, size_t n_tok,
+                         size_t max_len)
 {
     size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
     if (n_tok <= a->cap_tok && max_len <= a->cap_len)
         return 0;
     bert_arena_done(a);
-    /* the bf16 path computes whole 32-row blocks: give every buffer the
+    /* the AMX path computes whole 32-row blocks: give every buffer the
      * spare rows (they hold don't-care values and are never read back) */
-    if (c->precision == BERT_BF16)
+    if (amx)
         n_tok = (n_tok + 31) / 32 * 32;
     a->x = mem_aligned(64, n_tok * H * sizeof(float));
     a->qkv = mem_aligned(64, n_tok * 3 * H * sizeof(float));
@@ -54,7 +83,7 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     /* attention scratch: K^T (dh x np) and one probability row (np) */
     a->sc = mem_aligned(64, ((size_t)(c->hidden / c->n_heads) + 1) * ((max_len + 15) / 16 * 16) *
                                 sizeof(float));
-    if (c->precision == BERT_BF16) {
+    if (amx) {
         size_t kp = ((H > F ? H : F) + 31) / 32 * 32;
         a->xb = mem_aligned(64, 2 * n_tok * kp * sizeof(uint16_t));
         a->spill = mem_aligned(64, 256 * sizeof(float));
@@ -72,26 +101,32 @@ static int arena_reserve(bert_arena *a, const bert_config *c, size_t n_tok, size
     return 0;
 }
 
-/* Up to this many tokens the fp32 products run on bert_gemm's pre-packed
- * panels, above it on OpenBLAS: bench/bench_bert_gemm on the Xeon (1 and 2
- * threads, load average 1-3) has the packed kernel 2-2.5x ahead at 8-16
- * tokens, even at 64 and 10 % behind at 96 (bench/RESULTS-bert.md). */
-#define BERT_GEMM_MAX_T 64
+/* BERT_GEMM_MAX_T (bert_int.h): bench/bench_bert_gemm on the Xeon (1 and 2
+ * threads, load average 1-3) has the packed fp32 kernel 2-2.5x ahead of
+ * OpenBLAS at 8-16 tokens, even at 64 and 10 % behind at 96
+ * (bench/RESULTS-bert.md); the bf16-weight kernel streams half the bytes and
+ * does the same arithmetic, so it keeps the same crossover. */
 
-/* Y[T x N] = X[T x K] W^T, in fp32 (bert_gemm for few tokens, else OpenBLAS)
- * or bf16 (AMX, packed wp). */
+/* Y[T x N] = X[T x K] W^T: bf16 on AMX tiles (packed wp), else for few
+ * tokens bert_gemm over packed fp32 (pw) or bf16 (pb) panels, else fp32
+ * OpenBLAS. */
 static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T, size_t K,
-                   const float *W, const amx_packed *wp, const bert_gemm_w *pw, size_t N, float *Y)
+                   const float *W, const amx_packed *wp, const bert_gemm_w *pw,
+                   const bert_gemm_wb *pb, size_t N, float *Y)
 {
 #ifdef BERT_HAVE_AMX
-    if (m->cfg.precision == BERT_BF16) {
+    if (m->bf16_amx) {
         bert_amx_linear(a, X, T, K, wp, N, Y);
         return;
     }
 #endif
     (void)a;
     (void)wp;
-    if (pw->panels && T <= BERT_GEMM_MAX_T) {
+    if (T <= BERT_GEMM_MAX_T && pb->hi) {
+        bert_gemm_bf16(m->team_on ? m->team : NULL, pb, X, T, Y);
+        return;
+    }
+    if (T <= BERT_GEMM_MAX_T && pw->panels) {
         bert_gemm(m->team_on ? m->team : NULL, pw, X, T, Y);
         return;
     }
@@ -106,12 +141,13 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
     size_t H = (size_t)c->hidden, F = (size_t)c->ffn, nh = (size_t)c->n_heads, dh = H / nh;
     size_t T = 0, max_len = 0, row;
     float scale = 1.0f / sqrtf((float)dh);
+    const bert_kern *kn = bert_kern_at(cpu_level_cur());
 
     for (size_t s = 0; s < nb; s++) {
         T += lens[s];
         max_len = lens[s] > max_len ? lens[s] : max_len;
     }
-    if (arena_reserve(a, c, T, max_len) != 0)
+    if (arena_reserve(a, c, m->bf16_amx, T, max_len) != 0)
         return -ERR_NOMEM;
     /* embeddings: word + position + token type 0 ("sentence A"), then LN */
     row = 0;
@@ -128,30 +164,30 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
         /* x = LN(tmp + 0 + x): reuse the residual kernel with a zero bias */
         float *zb = a->ctx;   /* ctx is free here; H zeros */
         memset(zb, 0, H * sizeof(float));
-        bert_bias_residual_ln(a->x, a->tmp, zb, m->eln_g, m->eln_b, T, H, c->ln_eps);
+        kn->bias_residual_ln(a->x, a->tmp, zb, m->eln_g, m->eln_b, T, H, c->ln_eps);
     }
     for (int l = 0; l < c->n_layers; l++) {
         const bert_layer *L = &m->layers[l];
         /* fused QKV: [T x 3H] = X [T x H] * Wqkv^T, then bias */
-        linear(m, a, a->x, T, H, L->qkv_w, L->qkv_p, &L->qkv_g, 3 * H, a->qkv);
-        bert_bias_add(a->qkv, L->qkv_b, T, 3 * H);
+        linear(m, a, a->x, T, H, L->qkv_w, L->qkv_p, &L->qkv_g, &L->qkv_h, 3 * H, a->qkv);
+        kn->bias_add(a->qkv, L->qkv_b, T, 3 * H);
         row = 0;
         for (size_t s = 0; s < nb; s++) {
             size_t n = lens[s];
             for (size_t h = 0; h < nh; h++) {
                 const float *Q = a->qkv + row * 3 * H + h * dh;
                 const float *K = Q + H, *V = Q + 2 * H;
-                bert_attend(Q, K, V, 3 * H, n, dh, scale, a->sc, a->sc + dh * ((n + 15) / 16 * 16),
+                kn->attend(Q, K, V, 3 * H, n, dh, scale, a->sc, a->sc + dh * ((n + 15) / 16 * 16),
                        a->ctx + row * H + h * dh, H);
             }
             row += n;
         }
-        linear(m, a, a->ctx, T, H, L->o_w, L->o_p, &L->o_g, H, a->tmp);
-        bert_bias_residual_ln(a->x, a->tmp, L->o_b, L->ln1_g, L->ln1_b, T, H, c->ln_eps);
-        linear(m, a, a->x, T, H, L->i_w, L->i_p, &L->i_g, F, a->ff);
-        bert_bias_gelu(a->ff, L->i_b, T, F);
-        linear(m, a, a->ff, T, F, L->f_w, L->f_p, &L->f_g, H, a->tmp);
-        bert_bias_residual_ln(a->x, a->tmp, L->f_b, L->ln2_g, L->ln2_b, T, H, c->ln_eps);
+        linear(m, a, a->ctx, T, H, L->o_w, L->o_p, &L->o_g, &L->o_h, H, a->tmp);
+        kn->bias_residual_ln(a->x, a->tmp, L->o_b, L->ln1_g, L->ln1_b, T, H, c->ln_eps);
+        linear(m, a, a->x, T, H, L->i_w, L->i_p, &L->i_g, &L->i_h, F, a->ff);
+        kn->bias_gelu(a->ff, L->i_b, T, F);
+        linear(m, a, a->ff, T, F, L->f_w, L->f_p, &L->f_g, &L->f_h, H, a->tmp);
+        kn->bias_residual_ln(a->x, a->tmp, L->f_b, L->ln2_g, L->ln2_b, T, H, c->ln_eps);
     }
     row = 0;
     for (size_t s = 0; s < nb; s++) {
@@ -271,13 +307,13 @@ static int sort_by_len(size_t *idx, const size_t *lens, size_t n, size_t max_len
 /* A lone batch (one worker) splits its fp32 products over the cores the
  * model may use, max(threads, blas_threads), with a persistent team (thread
  * start-up per product would cost more than the product).  Without the team
- * (1 core, bf16, or it could not start) the worker runs them alone. */
+ * (1 core, AMX, or it could not start) the worker runs them alone. */
 static void lone_batch_team(bert_model *m, int nt)
 {
     int want = m->opts.threads > m->opts.blas_threads ? m->opts.threads : m->opts.blas_threads;
 
     m->team_on = 0;
-    if (nt != 1 || want < 2 || m->cfg.precision != BERT_FP32)
+    if (nt != 1 || want < 2 || m->bf16_amx)
         return;
     if (m->team && bert_team_size(m->team) != want) {
         bert_team_free(m->team);

@@ -21,17 +21,10 @@
 #include "bert_int.h"
 #include "mem.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #ifdef BERT_HAVE_AMX
-#include <cpuid.h>
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#define ARCH_REQ_XCOMP_PERM 0x1023
-#define XFEATURE_XTILEDATA 18
 
 typedef struct amx_cfg {
     uint8_t palette, start_row, reserved[14];
@@ -39,42 +32,9 @@ typedef struct amx_cfg {
     uint8_t rows[16];
 } amx_cfg;
 
-int bert_bf16_available(void)
-{
-    static atomic_int state;   /* 0 unknown, 1 yes, -1 no */
-    int st = atomic_load(&state);
-    unsigned a, b, c, d;
-
-    if (st)
-        return st > 0;
-    st = -1;
-    /* CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE; then ask the
-     * kernel for the tile data state (Linux >= 5.16). */
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 22)) && (d & (1u << 24)) &&
-        syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0)
-        st = 1;
-    atomic_store(&state, st);
-    return st > 0;
-}
+int bert_amx_usable(void) { return cpu_level_cur() >= CPU_AMX; }
 
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
-
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);            /* quiet NaN */
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);   /* nearest even */
-}
-
-static float bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 /* Packs bf16(W) of W [N x K] (fp32) into AMX B tiles, or with lo set the
  * rounding error bf16(W - bf16(W)); NULL on allocation failure. */
@@ -92,8 +52,8 @@ static uint16_t *amx_pack_part(const float *W, size_t N, size_t K, int lo)
                     for (size_t h = 0; h < 2; h++) {
                         size_t row = nb * 16 + n, col = kb * 32 + 2 * r + h;
                         float w = row < N && col < K ? W[row * K + col] : 0.0f;
-                        uint16_t b = f32_to_bf16(w);
-                        t[r * 32 + n * 2 + h] = lo ? f32_to_bf16(w - bf16_to_f32(b)) : b;
+                        uint16_t b = bert_f32_to_bf16(w);
+                        t[r * 32 + n * 2 + h] = lo ? bert_f32_to_bf16(w - bert_bf16_to_f32(b)) : b;
                     }
         }
     return p;
@@ -140,9 +100,9 @@ static void amx_convert(uint16_t *xb, uint16_t *xl, const float *X, size_t M, si
                 }
             }
             for (; k < K; k++) {
-                o[k] = f32_to_bf16(x[k]);
+                o[k] = bert_f32_to_bf16(x[k]);
                 if (ol)
-                    ol[k] = f32_to_bf16(x[k] - bf16_to_f32(o[k]));
+                    ol[k] = bert_f32_to_bf16(x[k] - bert_bf16_to_f32(o[k]));
             }
         }
         for (; k < Kp; k++) {
@@ -233,7 +193,7 @@ void bert_amx_linear(bert_arena *a, const float *X, size_t T, size_t K, const am
     amx_gemm(a->xb, xl, Tp, Kp, wp->hi, wp->lo, N, Y, N, a->spill);
 }
 #else
-int bert_bf16_available(void) { return 0; }
+int bert_amx_usable(void) { return 0; }
 #endif
 
 void bert_amx_free(amx_packed *p)

@@ -1,5 +1,7 @@
-/* bert_gemm.c - fp32 Y = X W^T for few tokens over pre-packed weights, and
- * the persistent thread team that splits it by columns (see bert_gemm.h).
+/* bert_gemm.c - Y = X W^T for few tokens over pre-packed weights (fp32 or
+ * bf16), and the persistent thread team that splits it by columns (see
+ * bert_gemm.h).  The micro-kernels are in bert_gemm_kernels.c, one copy per
+ * ISA level.
  *
  * Design (the BLIS/GotoBLAS register-blocked micro-kernel, minus the per-call
  * packing): W is packed once into panels of NR = 16 columns, each [k x 16]
@@ -24,29 +26,6 @@
 #include <time.h>
 
 #define NR BERT_GEMM_NR
-
-/* The native vector (16, 8 or 4 floats: GCC splits wider generic vectors
- * badly) and rows per block: the MR x NR/VW accumulators plus a panel row
- * fill the register file (32 zmm; 16 ymm or xmm). */
-#if defined(__AVX512F__)
-#define VW 16
-#define MR_MAX 24
-#elif defined(__AVX__)
-#define VW 8
-#define MR_MAX 6
-#else
-#define VW 4
-#define MR_MAX 2
-#endif
-#define NV (NR / VW)
-
-/* Software prefetch distance in the panel stream (4 KB, 64 values of k).
- * Measured with bench_bert_gemm at T = 8..96 on the Xeon: the hardware
- * prefetchers alone leave the kernel waiting on L3 once it has a few FMAs
- * per k to do (T = 16 took 2-3x the time of T = 1); 2-4 KB ahead halves it. */
-#define PF_AHEAD 1024
-
-typedef float vf __attribute__((vector_size(VW * 4)));
 
 /* ---- packing ------------------------------------------------------------- */
 
@@ -89,107 +68,94 @@ void bert_gemm_w_done(bert_gemm_w *pw)
     memset(pw, 0, sizeof *pw);
 }
 
-/* ---- micro-kernel -------------------------------------------------------- */
-
-/* Y[mr x ncol] = X[mr x K] P[K x NR] (first ncol columns), X rows K apart, Y
- * rows ldy apart.  Always inlined with a constant mr so the accumulators
- * become registers. */
-static inline __attribute__((always_inline)) void kernel(int mr, const float *restrict X, size_t K,
-                                                         const float *restrict P, float *restrict Y,
-                                                         size_t ldy, size_t ncol)
+uint16_t bert_f32_to_bf16(float f)
 {
-    vf c[MR_MAX][NV];
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);            /* quiet NaN */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);   /* nearest even */
+}
 
-#pragma GCC unroll 32
-    for (int i = 0; i < mr; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            c[i][v] = (vf){0};
-    for (size_t kk = 0; kk < K; kk++) {
-        vf b[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            b[v] = *(const vf *)(P + kk * NR + v * VW);
-        /* one line per k, PF_AHEAD floats ahead (into the next panel at the
-         * end: panels are consecutive); prefetches never fault */
-        __builtin_prefetch(P + kk * NR + PF_AHEAD, 0, 3);
-#pragma GCC unroll 32
-        for (int i = 0; i < mr; i++) {
-            float x = X[(size_t)i * K + kk];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                c[i][v] += x * b[v];
+float bert_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* W's panels as bf16 pairs, or with lo the rounding error of each. */
+static void pack_bf16_part(uint32_t *out, const float *W, size_t n, size_t k, int lo)
+{
+    size_t np = (n + NR - 1) / NR;
+
+    for (size_t p = 0; p < np; p++) {
+        uint32_t *P = out + p * (k / 2) * NR;
+        for (size_t c = 0; c < NR; c++) {
+            size_t row = p * NR + c;
+            for (size_t j = 0; j < k / 2; j++) {
+                uint16_t h[2] = {0, 0};
+                for (int t = 0; t < 2 && row < n; t++) {
+                    float w = W[row * k + 2 * j + (size_t)t];
+                    h[t] = bert_f32_to_bf16(w);
+                    if (lo)
+                        h[t] = bert_f32_to_bf16(w - bert_bf16_to_f32(h[t]));
+                }
+                P[j * NR + c] = (uint32_t)h[1] << 16 | h[0];
+            }
         }
     }
-    if (ncol == NR) {
-#pragma GCC unroll 32
-        for (int i = 0; i < mr; i++)
-            memcpy(Y + (size_t)i * ldy, c[i], NR * sizeof(float));
-    } else {
-        /* last panel of an n that is not a multiple of NR */
-        for (int i = 0; i < mr; i++)
-            memcpy(Y + (size_t)i * ldy, c[i], ncol * sizeof(float));
-    }
 }
 
-#define KERNEL_CASE(m)                                                                             \
-    case m:                                                                                        \
-        kernel(m, X, K, P, Y, ldy, ncol);                                                          \
-        break
-
-static void block(int mr, const float *X, size_t K, const float *P, float *Y, size_t ldy,
-                  size_t ncol)
+int bert_gemm_pack_bf16(bert_gemm_wb *pw, const float *W, size_t n, size_t k, int split)
 {
-    switch (mr) {
-        KERNEL_CASE(1);
-        KERNEL_CASE(2);
-#if MR_MAX >= 6
-        KERNEL_CASE(3);
-        KERNEL_CASE(4);
-        KERNEL_CASE(5);
-        KERNEL_CASE(6);
-#endif
-#if MR_MAX >= 24
-        KERNEL_CASE(7);
-        KERNEL_CASE(8);
-        KERNEL_CASE(9);
-        KERNEL_CASE(10);
-        KERNEL_CASE(11);
-        KERNEL_CASE(12);
-        KERNEL_CASE(13);
-        KERNEL_CASE(14);
-        KERNEL_CASE(15);
-        KERNEL_CASE(16);
-        KERNEL_CASE(17);
-        KERNEL_CASE(18);
-        KERNEL_CASE(19);
-        KERNEL_CASE(20);
-        KERNEL_CASE(21);
-        KERNEL_CASE(22);
-        KERNEL_CASE(23);
-        KERNEL_CASE(24);
-#endif
-    default:
-        break;
+    size_t np = (n + NR - 1) / NR;
+
+    memset(pw, 0, sizeof *pw);
+    if (n == 0 || k == 0 || k % 2)
+        return -ERR_RANGE;
+    if (np > SIZE_MAX / NR / k / sizeof(uint16_t))
+        return -ERR_NOMEM;
+    pw->hi = mem_aligned(64, np * NR * k * sizeof(uint16_t));
+    pw->lo = split ? mem_aligned(64, np * NR * k * sizeof(uint16_t)) : NULL;
+    if (!pw->hi || (split && !pw->lo)) {
+        bert_gemm_wb_done(pw);
+        return -ERR_NOMEM;
     }
+    pw->n = n;
+    pw->k = k;
+    pack_bf16_part(pw->hi, W, n, k, 0);
+    if (split)
+        pack_bf16_part(pw->lo, W, n, k, 1);
+    return 0;
 }
+
+void bert_gemm_wb_done(bert_gemm_wb *pw)
+{
+    if (!pw)
+        return;
+    mem_free(pw->hi);
+    mem_free(pw->lo);
+    memset(pw, 0, sizeof *pw);
+}
+
+/* ---- kernel tables ------------------------------------------------------- */
+
+extern const bert_gemm_kern bert_gemm_kern_baseline, bert_gemm_kern_avx2, bert_gemm_kern_avx512;
+
+const bert_gemm_kern *bert_gemm_kern_at(cpu_level l)
+{
+    return l >= CPU_AVX512 ? &bert_gemm_kern_avx512
+         : l == CPU_AVX2   ? &bert_gemm_kern_avx2 : &bert_gemm_kern_baseline;
+}
+
+const bert_gemm_kern *bert_gemm_kern_cur(void) { return bert_gemm_kern_at(cpu_level_cur()); }
 
 void bert_gemm_panels(const bert_gemm_w *pw, const float *X, size_t T, float *Y, size_t p0,
                       size_t p1)
 {
-    size_t K = pw->k, N = pw->n;
-    /* rows split into equal blocks of at most MR_MAX (30 -> 15 + 15, not 24 + 6) */
-    size_t nb = (T + MR_MAX - 1) / MR_MAX, base = nb ? T / nb : 0, extra = nb ? T % nb : 0;
-
-    for (size_t p = p0; p < p1; p++) {
-        const float *P = pw->panels + p * K * NR;
-        size_t ncol = N - p * NR < NR ? N - p * NR : NR, r = 0;
-        for (size_t b = 0; b < nb; b++) {
-            size_t rows = base + (b < extra);
-            block((int)rows, X + r * K, K, P, Y + r * N + p * NR, N, ncol);
-            r += rows;
-        }
-    }
+    bert_gemm_kern_cur()->panels(pw, X, T, Y, p0, p1);
 }
 
 /* ---- team ----------------------------------------------------------------
@@ -386,31 +352,50 @@ void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks)
 /* ---- the product over the team -------------------------------------------- */
 
 typedef struct gemm_task {
-    const bert_gemm_w *pw;
+    const bert_gemm_kern *K;
+    const bert_gemm_w *pw;      /* fp32 weights, or */
+    const bert_gemm_wb *pb;     /* bf16 weights */
     const float *X;
     size_t T, n_panels, n_chunks;
     float *Y;
 } gemm_task;
 
+static void gemm_range(const gemm_task *g, size_t p0, size_t p1)
+{
+    if (g->pb)
+        g->K->panels_bf16(g->pb, g->X, g->T, g->Y, p0, p1);
+    else
+        g->K->panels(g->pw, g->X, g->T, g->Y, p0, p1);
+}
+
 static void gemm_chunk(void *arg, size_t c)
 {
     const gemm_task *g = arg;
-    bert_gemm_panels(g->pw, g->X, g->T, g->Y, g->n_panels * c / g->n_chunks,
-                     g->n_panels * (c + 1) / g->n_chunks);
+    gemm_range(g, g->n_panels * c / g->n_chunks, g->n_panels * (c + 1) / g->n_chunks);
+}
+
+static void gemm_run(bert_team *t, gemm_task *g)
+{
+    /* a few chunks per thread: fine enough that a late helper costs little,
+     * coarse enough that claiming one is noise against computing it */
+    g->n_chunks = (size_t)bert_team_size(t) * 4;
+    if (g->n_chunks > g->n_panels)
+        g->n_chunks = g->n_panels;
+    if (!t || g->n_chunks < 2) {
+        gemm_range(g, 0, g->n_panels);
+        return;
+    }
+    bert_team_run(t, gemm_chunk, g, g->n_chunks);
 }
 
 void bert_gemm(bert_team *t, const bert_gemm_w *pw, const float *X, size_t T, float *Y)
 {
-    size_t np = bert_gemm_n_panels(pw);
-    /* a few chunks per thread: fine enough that a late helper costs little,
-     * coarse enough that claiming one is noise against computing it */
-    gemm_task g = {pw, X, T, np, (size_t)bert_team_size(t) * 4, Y};
+    gemm_task g = {bert_gemm_kern_cur(), pw, NULL, X, T, bert_gemm_n_panels(pw), 0, Y};
+    gemm_run(t, &g);
+}
 
-    if (g.n_chunks > np)
-        g.n_chunks = np;
-    if (!t || g.n_chunks < 2) {
-        bert_gemm_panels(pw, X, T, Y, 0, np);
-        return;
-    }
-    bert_team_run(t, gemm_chunk, &g, g.n_chunks);
+void bert_gemm_bf16(bert_team *t, const bert_gemm_wb *pb, const float *X, size_t T, float *Y)
+{
+    gemm_task g = {bert_gemm_kern_cur(), NULL, pb, X, T, (pb->n + NR - 1) / NR, 0, Y};
+    gemm_run(t, &g);
 }

@@ -1,34 +1,15 @@
 /* bert_kernels.c - the BERT encoder's elementwise kernels (bias, GELU,
- * residual + LayerNorm) and per-head attention; the matrix products are in
+ * residual + LayerNorm) and per-head attention, compiled once per ISA level
+ * (mk/build.mk) into bert_kern_<level>; the matrix products are in
  * bert_gemm.c, bert_amx.c and OpenBLAS. */
 #include "bert_int.h"
 
 #include <math.h>
 
-/* erf via the rational approximation used by Eigen/XLA (max abs error
- * ~4e-7 on floats; inputs clamped to [-4, 4] where erf is +-1 in float). */
-static inline float erf_fast(float x)
-{
-    float x2, p, q;
-    x = x > 4.f ? 4.f : x < -4.f ? -4.f : x;
-    x2 = x * x;
-    p = -2.72614225801306e-10f;
-    p = p * x2 + 2.77068142495902e-08f;
-    p = p * x2 + -2.10102402082508e-06f;
-    p = p * x2 + -5.69250639462346e-05f;
-    p = p * x2 + -7.34990630326855e-04f;
-    p = p * x2 + -2.95459980854025e-03f;
-    p = p * x2 + -1.60960333262415e-02f;
-    p = p * x;
-    q = -1.45660718464996e-05f;
-    q = q * x2 + -2.13374055278905e-04f;
-    q = q * x2 + -1.68282697438203e-03f;
-    q = q * x2 + -7.37332916720468e-03f;
-    q = q * x2 + -1.42647390514189e-02f;
-    return p / q;
-}
+#ifndef CPU_KLEVEL
+#error "bert_kernels.c is compiled once per ISA level with -DCPU_KLEVEL (mk/build.mk)"
+#endif
 
-float bert_gelu(float x) { return 0.5f * x * (1.0f + erf_fast(x * 0.70710678118654752f)); }
 
 /* The elementwise kernels below have an AVX-512 body (gcc -O2 does not
  * vectorise loops of unknown length) and a scalar tail / fallback that
@@ -60,7 +41,7 @@ static inline __m512 gelu16(__m512 x)
 #endif
 
 /* y = gelu(y + b) over rows of n. */
-void bert_bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n)
+static void bias_gelu(float *restrict y, const float *restrict b, size_t rows, size_t n)
 {
     for (size_t r = 0; r < rows; r++, y += n) {
         size_t i = 0;
@@ -70,12 +51,12 @@ void bert_bias_gelu(float *restrict y, const float *restrict b, size_t rows, siz
                                                          _mm512_loadu_ps(b + i))));
 #endif
         for (; i < n; i++)
-            y[i] = bert_gelu(y[i] + b[i]);
+            y[i] = bert_gelu_ref(y[i] + b[i]);
     }
 }
 
 /* y += b over rows of n. */
-void bert_bias_add(float *restrict y, const float *restrict b, size_t rows, size_t n)
+static void bias_add(float *restrict y, const float *restrict b, size_t rows, size_t n)
 {
     for (size_t r = 0; r < rows; r++, y += n) {
         size_t i = 0;
@@ -90,7 +71,7 @@ void bert_bias_add(float *restrict y, const float *restrict b, size_t rows, size
 
 /* x = LayerNorm(y + b + x) row by row (post-LN residual); two passes over
  * the row for a numerically safe variance. */
-void bert_bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
+static void bias_residual_ln(float *restrict x, const float *restrict y, const float *restrict b,
                              const float *restrict g, const float *restrict beta, size_t rows,
                              size_t n, float eps)
 {
@@ -169,7 +150,7 @@ static inline __m512 exp16(__m512 x)
  * out rows `ldo`.  kt is scratch for K^T (dh x np, np = n rounded up to 16)
  * and p for one row of probabilities (np).  Only this sentence's keys are
  * read: that is what the padding mask does in a padded batch. */
-void bert_attend(const float *Q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
+static void attend(const float *Q, const float *K, const float *V, size_t ld, size_t n, size_t dh,
                    float scale, float *restrict kt, float *restrict p, float *out, size_t ldo)
 {
     size_t np = (n + 15) / 16 * 16;
@@ -236,3 +217,11 @@ void bert_attend(const float *Q, const float *K, const float *V, size_t ld, size
         }
     }
 }
+
+const bert_kern CPU_KN(bert_kern) = {
+    .name = CPU_KNAME,
+    .bias_gelu = bias_gelu,
+    .bias_add = bias_add,
+    .bias_residual_ln = bias_residual_ln,
+    .attend = attend,
+};

@@ -390,28 +390,38 @@ static const float *weight(bert_model *m, const char *name, int n_dim, int64_t d
     return st_f32(m->st, t, e);
 }
 
-/* Chooses the precision actually used and packs the weights for it. */
+/* Chooses the precision actually used and packs the weights for it: bf16
+ * on AMX tiles where the level in force has them, else bf16 panels for
+ * bert_gemm_bf16 (any x86-64). */
 static int pack_bf16(bert_model *m, err *e)
 {
     size_t H = (size_t)m->cfg.hidden, F = (size_t)m->cfg.ffn;
 
     m->cfg.precision = BERT_FP32;
     m->cfg.bf16_split_layers = 0;
-    if (m->opts.precision != BERT_BF16 || !bert_bf16_available() || H % 16 || F % 16)
+    if (m->opts.precision != BERT_BF16 || H % 16 || F % 16)
         return 0;
-#ifdef BERT_HAVE_AMX
+    m->bf16_amx = bert_amx_usable();
     for (int l = 0; l < m->cfg.n_layers; l++) {
         bert_layer *L = &m->layers[l];
         int split = l < m->opts.bf16_split_layers;
-        if (!(L->qkv_p = bert_amx_pack(L->qkv_w, 3 * H, H, split)) ||
-            !(L->o_p = bert_amx_pack(L->o_w, H, H, split)) ||
-            !(L->i_p = bert_amx_pack(L->i_w, F, H, split)) ||
-            !(L->f_p = bert_amx_pack(L->f_w, H, F, split)))
+        if (m->bf16_amx) {
+#ifdef BERT_HAVE_AMX
+            if (!(L->qkv_p = bert_amx_pack(L->qkv_w, 3 * H, H, split)) ||
+                !(L->o_p = bert_amx_pack(L->o_w, H, H, split)) ||
+                !(L->i_p = bert_amx_pack(L->i_w, F, H, split)) ||
+                !(L->f_p = bert_amx_pack(L->f_w, H, F, split)))
+                return err_set(e, ERR_NOMEM, "out of memory packing layer %d for bf16", l);
+#endif
+        } else if (bert_gemm_pack_bf16(&L->qkv_h, L->qkv_w, 3 * H, H, split) ||
+                   bert_gemm_pack_bf16(&L->o_h, L->o_w, H, H, split) ||
+                   bert_gemm_pack_bf16(&L->i_h, L->i_w, F, H, split) ||
+                   bert_gemm_pack_bf16(&L->f_h, L->f_w, H, F, split)) {
             return err_set(e, ERR_NOMEM, "out of memory packing layer %d for bf16", l);
+        }
         m->cfg.bf16_split_layers += split;
     }
     m->cfg.precision = BERT_BF16;
-#endif
     return 0;
 }
 
@@ -531,6 +541,10 @@ void bert_free(bert_model *m)
             bert_gemm_w_done(&m->layers[l].o_g);
             bert_gemm_w_done(&m->layers[l].i_g);
             bert_gemm_w_done(&m->layers[l].f_g);
+            bert_gemm_wb_done(&m->layers[l].qkv_h);
+            bert_gemm_wb_done(&m->layers[l].o_h);
+            bert_gemm_wb_done(&m->layers[l].i_h);
+            bert_gemm_wb_done(&m->layers[l].f_h);
         }
     mem_free(m->layers);
     for (int i = 0; i < BERT_MAX_THREADS; i++)

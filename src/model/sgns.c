@@ -23,6 +23,7 @@
  */
 #include "sgns.h"
 #include "mem.h"
+#include "sgns_int.h"
 #include "rng.h"
 
 #include <math.h>
@@ -32,16 +33,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-/* The Hogwild kernel races on purpose (see above): keep ThreadSanitizer out of
- * exactly those functions, so `make tsan` still checks everything else. */
-#if defined(__SANITIZE_THREAD__)
-#define NO_TSAN __attribute__((no_sanitize_thread))
-#else
-#define NO_TSAN
-#endif
-
-#define SIG_SIZE 1024            /* table entries over [-SIG_MAX, SIG_MAX] */
-#define SIG_MAX 6.0f             /* word2vec's MAX_EXP */
 #define ALPHA_EVERY 10000        /* tokens between learning-rate refreshes */
 #define CHUNK 16                 /* context pairs whose targets are drawn together */
 #define POLL_MS 20               /* progress poll interval of the calling thread */
@@ -305,48 +296,6 @@ double sgns_alpha_at(const sgns_opts *o, uint64_t done, uint64_t total)
 
 /* ---- the kernel ---------------------------------------------------------- */
 
-/* GCC/Clang vector extensions: one AVX-512 register, or two AVX2 ones, or
- * four SSE ones, whatever -march allows; no intrinsics needed.  The helpers
- * pass vectors by value but are static and inlined, so GCC's psABI note for
- * builds without -mavx512f does not concern them. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
-
-static inline NO_TSAN v16 ld16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline NO_TSAN void st16(float *p, const v16 *v) { memcpy(p, v, sizeof *v); }
-
-static inline NO_TSAN v8 ld8(const float *p)
-{
-    v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline NO_TSAN void st8(float *p, const v8 *v) { memcpy(p, v, sizeof *v); }
-
-static inline float hsum8(const v8 *v)
-{
-    v4 a = __builtin_shufflevector(*v, *v, 0, 1, 2, 3) +
-           __builtin_shufflevector(*v, *v, 4, 5, 6, 7);
-    a += __builtin_shufflevector(a, a, 2, 3, 0, 1);
-    return a[0] + a[1];
-}
-
-static inline float hsum16(const v16 *v)
-{
-    v8 h = __builtin_shufflevector(*v, *v, 0, 1, 2, 3, 4, 5, 6, 7) +
-           __builtin_shufflevector(*v, *v, 8, 9, 10, 11, 12, 13, 14, 15);
-    return hsum8(&h);
-}
-
 /* Shared read-only state of one training run. */
 typedef struct train_ctx {
     const sgns_opts *o;
@@ -355,6 +304,7 @@ typedef struct train_ctx {
     sgns_model *m;
     sgns_negtable nt;
     uint32_t *keep;             /* per token: keep when a 32-bit draw <= keep */
+    const sgns_kern *k;         /* the update kernels in force */
     float sig[SIG_SIZE];        /* σ at cell centres */
     float nlsig[SIG_SIZE];      /* -log σ at cell centres */
     uint64_t total;             /* n_tok * epochs: the lr schedule's length */
@@ -395,16 +345,6 @@ static inline uint64_t next64(uint64_t *s)
     return res;
 }
 
-static inline int sig_index(float f)
-{
-    float v = (f + SIG_MAX) * (SIG_SIZE / (2 * SIG_MAX));
-    /* Written as max/min (vmaxss/vminss), not branches: the sign of f is
-     * unpredictable. */
-    v = v > 0.0f ? v : 0.0f;
-    v = v < (float)(SIG_SIZE - 1) ? v : (float)(SIG_SIZE - 1);
-    return (int)v;
-}
-
 /* Draws the targets of one pair: tg[0] = centre, then noise tokens, skipping
  * draws equal to the centre (word2vec's `if (target == word) continue`).
  * Returns the number of targets. */
@@ -421,90 +361,6 @@ static inline int draw_targets(const sgns_negtable *nt, uint64_t *s, int32_t cen
     return n;
 }
 
-/* One input row against its targets for dim D in {32, 64, 128}, a constant
- * after inlining: the row and its gradient live in registers, the dot
- * product is summed as a tree (a serial chain of FMAs is latency-bound).
- * Label 1 for tg[0], 0 for the rest.  Returns the loss. */
-static inline __attribute__((always_inline)) NO_TSAN float
-step_fixed(const int D, float *restrict l1, float *restrict out, const int32_t *tg, int n,
-           float alpha, const float *restrict sig, const float *restrict nlsig)
-{
-    enum { MAXV = 128 / 16 };
-    const int NV = D / 16, NA = NV < 4 ? NV : 4;
-    v16 a[MAXV], acc[MAXV];
-    float loss = 0;
-
-#pragma GCC unroll 8
-    for (int k = 0; k < NV; k++) {
-        a[k] = ld16(l1 + 16 * k);
-        acc[k] = (v16){0};
-    }
-    for (int i = 0; i < n; i++) {
-        float *o = out + (size_t)tg[i] * D;
-        v16 ov[MAXV], s[4];
-#pragma GCC unroll 8
-        for (int k = 0; k < NV; k++) {
-            ov[k] = ld16(o + 16 * k);
-            if (k < NA)
-                s[k] = a[k] * ov[k];
-            else
-                s[k % NA] += a[k] * ov[k];
-        }
-        v16 t = NA == 4 ? (s[0] + s[1]) + (s[2] + s[3]) : NA == 2 ? s[0] + s[1] : s[0];
-        int ix = sig_index(hsum16(&t));
-        /* label 1: g = (1 - σ(f)) α = σ(-f) α; label 0: g = -σ(f) α.  The
-         * grid is symmetric, so σ(-f) and -log σ(-f) sit at SIG_SIZE-1-ix. */
-        float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
-        loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
-#pragma GCC unroll 8
-        for (int k = 0; k < NV; k++) {
-            acc[k] += g * ov[k];
-            v16 nv = ov[k] + g * a[k];
-            st16(o + 16 * k, &nv);
-        }
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < NV; k++) {
-        v16 nv = a[k] + acc[k];
-        st16(l1 + 16 * k, &nv);
-    }
-    return loss;
-}
-
-/* Any dim: accumulates the gradient of l1 into grad (dim floats, zeroed by
- * the caller) instead of applying it.  Returns the loss. */
-static NO_TSAN float step_any(size_t D, const float *restrict l1, float *restrict grad,
-                      float *restrict out, const int32_t *tg, int n, float alpha,
-                      const float *restrict sig, const float *restrict nlsig)
-{
-    float loss = 0;
-
-    for (int i = 0; i < n; i++) {
-        float *restrict o = out + (size_t)tg[i] * D;
-        size_t d = 0;
-        v8 s = {0};
-        float f = 0;
-        for (; d + 8 <= D; d += 8)
-            s += ld8(l1 + d) * ld8(o + d);
-        for (; d < D; d++)
-            f += l1[d] * o[d];
-        int ix = sig_index(f + hsum8(&s));
-        float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
-        loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
-        for (d = 0; d + 8 <= D; d += 8) {
-            v8 ov = ld8(o + d), lv = ld8(l1 + d);
-            v8 ng = ld8(grad + d) + g * ov, no = ov + g * lv;
-            st8(grad + d, &ng);
-            st8(o + d, &no);
-        }
-        for (; d < D; d++) {
-            grad[d] += g * o[d];
-            o[d] += g * l1[d];
-        }
-    }
-    return loss;
-}
-
 /* The general path: any dim, optional subwords (fastText: the input is the
  * mean of the token's row and its subword rows, and the gradient is spread
  * evenly over them, as gensim's fasttext_inner.pyx does). */
@@ -518,7 +374,7 @@ static NO_TSAN float step_general(worker *w, int32_t input, const int32_t *tg, i
 
     memset(w->g, 0, D * sizeof(float));
     if (!sw) {
-        loss = step_any(D, l1, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+        loss = x->k->step_any(D, l1, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
         for (size_t d = 0; d < D; d++)
             l1[d] += w->g[d];
         return loss;
@@ -526,7 +382,7 @@ static NO_TSAN float step_general(worker *w, int32_t input, const int32_t *tg, i
     size_t lo = sw->off[input], hi = sw->off[input + 1];
     float scale = 1.0f / (float)(1 + hi - lo);
     sgns_input_vector(m, sw, input, w->h);
-    loss = step_any(D, w->h, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
+    loss = x->k->step_any(D, w->h, w->g, m->out, tg, n, alpha, x->sig, x->nlsig);
     for (size_t d = 0; d < D; d++)
         l1[d] += scale * w->g[d];
     for (size_t k = lo; k < hi; k++) {
@@ -613,15 +469,16 @@ static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, 
                     }
                     pairs += nt;
                     nt = 0;
+                    if (D) {
+                        lsum = x->k->steps(D, in, out, buf + j0, cnt, j1 - j0, tg, alpha,
+                                           x->sig, x->nlsig, lsum);
+                        continue;
+                    }
                     for (size_t j = j0; j < j1; j++) {
                         int k = cnt[j - j0];
                         if (!k)
                             continue;
-                        if (D)
-                            lsum += step_fixed(D, in + (size_t)buf[j] * D, out, tg + nt, k,
-                                               alpha, x->sig, x->nlsig);
-                        else
-                            lsum += step_general(w, buf[j], tg + nt, k, alpha);
+                        lsum += step_general(w, buf[j], tg + nt, k, alpha);
                         nt += (size_t)k;
                     }
                 }
@@ -654,6 +511,16 @@ out:
     w->kept = kept;
     w->alpha_last = alpha;
 }
+
+extern const sgns_kern sgns_kern_baseline, sgns_kern_avx2, sgns_kern_avx512;
+
+const sgns_kern *sgns_kern_at(cpu_level l)
+{
+    return l >= CPU_AVX512 ? &sgns_kern_avx512
+         : l == CPU_AVX2   ? &sgns_kern_avx2 : &sgns_kern_baseline;
+}
+
+const char *sgns_kernel_name(void) { return sgns_kern_at(cpu_level_cur())->name; }
 
 static NO_TSAN void *worker_main(void *arg)
 {
@@ -829,6 +696,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
         x->nlsig[i] = (float)log1p(exp(-f));
     }
     x->total = (uint64_t)x->n_tok * (uint64_t)o->epochs;
+    x->k = sgns_kern_at(cpu_level_cur());
 
     ws = mem_calloc((size_t)threads, sizeof *ws);
     if (!ws) {

@@ -3,11 +3,14 @@
  * Before anything touches BLAS it checks whether OpenBLAS recognised this CPU
  * (0.3.21 falls back to slow generic kernels on recent Xeons) and, if not,
  * re-executes itself with OPENBLAS_CORETYPE set: OpenBLAS reads the variable
- * only when the library is loaded.
+ * only when the library is loaded.  EMBEDLAB_ISA (baseline, avx2, avx512,
+ * avx512vnni, avx512bf16, amx) caps the instruction-set level of the hot
+ * kernels, which is otherwise the best the CPU has (see cpu.h).
  *
  * The full-screen TUI is the default when stdin and stdout are terminals and
  * no script, -c, --batch, --json or --csv asks for line output; --tui and
  * --no-tui force the choice. */
+#include "cpu.h"
 #include "front.h"
 #include "serve.h"
 #include "tui.h"
@@ -67,6 +70,23 @@ static void fix_blas_core(char **argv)
     /* exec failed: carry on with the slow kernels */
 }
 
+/* EMBEDLAB_ISA caps the kernels' ISA level; 0, or -1 after a message. */
+static int apply_isa_cap(void)
+{
+    const char *s = getenv("EMBEDLAB_ISA");
+    cpu_level l;
+    err e;
+
+    if (!s || !*s)
+        return 0;
+    if (cpu_level_parse(s, &l, &e) < 0) {
+        fprintf(stderr, "embedlab: EMBEDLAB_ISA: %s\n", e.msg);
+        return -1;
+    }
+    cpu_set_cap(l);
+    return 0;
+}
+
 /* A whole number for --max-frames: digits only, within int. */
 static int parse_count(const char *opt, const char *v, int *out)
 {
@@ -108,6 +128,8 @@ int main(int argc, char **argv)
     err e;
 
     fix_blas_core(argv);
+    if (apply_isa_cap() < 0)
+        return 2;
     setlocale(LC_ALL, "");
     /* process-wide library hooks, once, before any thread or engine call */
     lab_global_init();
@@ -142,7 +164,8 @@ int main(int argc, char **argv)
             free(cmds);
             return 0;
         case 'V':
-            printf("embedlab %s (OpenBLAS core %s)\n", EMBEDLAB_VERSION, vec_blas_core());
+            printf("embedlab %s (OpenBLAS core %s, kernels %s)\n", EMBEDLAB_VERSION,
+                   vec_blas_core(), cpu_level_name(cpu_level_cur()));
             free(cmds);
             return 0;
         case ':':

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "bert.h"
+#include "cpu.h"
 #include "err.h"
 #include "mem.h"
 #include "progress.h"
@@ -347,63 +348,63 @@ static void test_progress_and_cancel(void **st)
     bert_free(m);
 }
 
-/* The opt-in bf16 path (AMX): cosine >= 0.999 against the fp32 reference on
- * every test sentence, and the fp32 parity bounds when every layer runs with
- * split operands; where the CPU lacks AMX the model reports fp32. */
+/* The opt-in bf16 path at every ISA level the CPU has (AMX tiles, or bf16
+ * weights with fp32 arithmetic): cosine >= 0.999 against the fp32 reference
+ * on every test sentence, and the fp32 parity bounds when every layer runs
+ * with split operands. */
 static void test_bf16_path(void **st)
 {
     int n = 0;
     fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
     bert_opts o = bert_opts_default();
     err e;
+    cpu_level prev = cpu_level_cur();
     (void)st;
     o.precision = BERT_BF16;
     assert_int_equal(o.bf16_split_layers, 1);
-    if (!bert_bf16_available()) {
-        bert_model *m = bert_load(TINY_DIR, &o, &e);
-        assert_non_null(m);
-        assert_int_equal(bert_get_config(m)->precision, BERT_FP32);
-        bert_free(m);
-        fx_free_reference(ref, n);
-        test_skip("CPU has no bf16 kernel (AMX bf16 needed)");
-        return;
-    }
-    /* split = 0: plain bf16; 1 (default): the first layer split; 2: both
-     * layers, which keeps ~16 bits of every operand: fp32 parity */
-    for (int split = 0; split <= 2; split++) {
-        o.bf16_split_layers = split;
-        bert_model *m = bert_load(TINY_DIR, &o, &e);
-        assert_non_null(m);
-        assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
-        assert_int_equal(bert_get_config(m)->bf16_split_layers, split);
-        for (int threads = 1; threads <= 2; threads++) {
-            bert_set_threads(m, threads, 1);
-            for (int i = 0; i < n; i++) {
-                float v[32];
-                const char *t = ref[i].text;
-                double dot = 0;
-                assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
-                if (split == 2) {
-                    check_close(v, ref[i].emb, 32, i, "bf16 split=2");
-                    continue;
+    /* every level this CPU has: AMX tiles, or bf16 weights with the fp32
+     * kernels of each level */
+    for (int lv = CPU_BASELINE; lv <= (int)cpu_detect(); lv++) {
+        cpu_set_cap((cpu_level)lv);
+        /* split = 0: plain bf16; 1 (default): the first layer split; 2: both
+         * layers, which keeps ~16 bits of every operand: fp32 parity */
+        for (int split = 0; split <= 2; split++) {
+            o.bf16_split_layers = split;
+            bert_model *m = bert_load(TINY_DIR, &o, &e);
+            assert_non_null(m);
+            assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
+            assert_int_equal(bert_get_config(m)->bf16_split_layers, split);
+            for (int threads = 1; threads <= 2; threads++) {
+                bert_set_threads(m, threads, 1);
+                for (int i = 0; i < n; i++) {
+                    float v[32];
+                    const char *t = ref[i].text;
+                    double dot = 0;
+                    assert_int_equal(bert_encode(m, &t, &ref[i].len, 1, v, NULL, &e), 0);
+                    if (split == 2) {
+                        check_close(v, ref[i].emb, 32, i, "bf16 split=2");
+                        continue;
+                    }
+                    for (int k = 0; k < 32; k++)
+                        dot += (double)v[k] * ref[i].emb[k];
+                    if (!(dot >= 0.999))
+                        fail_msg("bf16 %s split=%d sentence %d: cosine %.5f",
+                                 cpu_level_name((cpu_level)lv), split, i, dot);
                 }
-                for (int k = 0; k < 32; k++)
-                    dot += (double)v[k] * ref[i].emb[k];
-                if (!(dot >= 0.999))
-                    fail_msg("bf16 split=%d sentence %d: cosine %.5f", split, i, dot);
             }
+            bert_free(m);
         }
-        bert_free(m);
     }
+    cpu_set_cap(prev);
     fx_free_reference(ref, n);
 }
 
-/* Every allocation failure is ERR_NOMEM and leaks nothing, in fp32 and (where
- * the CPU has AMX) in bf16 with a split layer, whose packing allocates more. */
+/* Every allocation failure is ERR_NOMEM and leaks nothing, in fp32 and in
+ * bf16 with a split layer, whose packing allocates more. */
 static void test_oom_loop(void **st)
 {
     (void)st;
-    for (int prec = BERT_FP32; prec <= (bert_bf16_available() ? BERT_BF16 : BERT_FP32); prec++) {
+    for (int prec = BERT_FP32; prec <= BERT_BF16; prec++) {
         bert_opts o = bert_opts_default();
         o.precision = prec;
         for (long n = 0;; n++) {
