@@ -69,6 +69,8 @@ UI_OBJ     := $(UI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libengine.a
+# EMBEDLAB_ISA for the test and bench programs (tests/unit/isa_env.c)
+ISA_ENV    := $(BUILD)/tests/isa_env.o
 APP        := $(BUILD)/embedlab
 
 .PHONY: all test unit demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz
@@ -95,9 +97,6 @@ $(ISA_ENV): tests/unit/isa_env.c
 $(APP): $(UI_OBJ) $(LIB)
 	$(QLD)$(CC) $(ALL_LDFLAGS) -o $@ $(UI_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
 	$(Q)ln -sf $(CONFIG)/embedlab build/embedlab-$(CONFIG)
-
-# EMBEDLAB_ISA for the test and bench programs (tests/unit/isa_env.c)
-ISA_ENV := $(BUILD)/tests/isa_env.o
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(ISA_ENV)
 	@mkdir -p $(dir $@)
