@@ -5,6 +5,7 @@
 #   make demo       build and start embedlab on the bundled demo data
 #   make check-layers  the layer rule of docs/ARCHITECTURE.md (part of make test)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-isa-qemu  the binary on an emulated baseline x86-64 CPU
 #   make bench      benchmarks (no PyTorch needed);  make bench-compare: vs gensim/FAISS/...
 #   make install    PREFIX=/usr/local DESTDIR=
 GOALS := $(or $(MAKECMDGOALS),all)
@@ -15,6 +16,7 @@ $(GOALS):
 	@$(MAKE) --no-print-directory -f mk/build.mk $@
 
 DEPSET = $(strip $(if $(filter test asan tsan check% demo,$(GOALS)),test) \
+                 $(if $(filter check-isa-qemu,$(GOALS)),isa) \
                  $(if $(filter bench-compare bench-scale,$(GOALS)),bench) \
                  $(if $(filter bench,$(GOALS)),load) \
                  $(if $(filter fuzz%,$(GOALS)),fuzz) \

@@ -15,7 +15,8 @@ OPT   ?= -O2 -g
 # Everything but the kernel sources is built for baseline x86-64, so the
 # binary runs on any x86-64 CPU; ARCH=native builds the rest for this CPU
 # only (opt-in, the binary may then die on an older CPU).
-ARCH  ?= -march=x86-64 -mtune=generic
+BASE_ARCH := -march=x86-64 -mtune=generic
+ARCH  ?= $(BASE_ARCH)
 ifeq ($(ARCH),native)
   override ARCH := -march=native
 endif
@@ -73,7 +74,7 @@ LIB        := $(BUILD)/libengine.a
 ISA_ENV    := $(BUILD)/tests/isa_env.o
 APP        := $(BUILD)/embedlab
 
-.PHONY: all test unit demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz
+.PHONY: all test unit check-isa check-isa-qemu demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz
 all: $(APP)
 
 $(BUILD)/%.o: %.c
@@ -112,10 +113,44 @@ $(BUILD)/bench/bench_tui: bench/bench_tui.c $(TUI_BENCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TUI_BENCH_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
 
+# test_isa_soft: test_isa.c over the AVX-512 and VNNI branches of the kernel
+# sources compiled for a baseline CPU against tests/softsimd/immintrin.h
+# (plain C), so that code runs here whatever the CPU has.
+SOFT_FLAGS := -march=x86-64 -Itests/softsimd -D__AVX512F__ -D__AVX512BW__ -D__AVX512VL__ \
+              -D__AVX512VNNI__ -DCPU_KLEVEL=soft512
+SOFT_OBJ   := $(BUILD)/tests/soft/index_kernels.o $(BUILD)/tests/soft/bert_kernels.o \
+              $(BUILD)/tests/soft/bert_gemm_kernels.o
+TEST_BIN   += $(BUILD)/tests/test_isa_soft
+
+$(BUILD)/tests/soft/%.o: src/index/%.c tests/softsimd/immintrin.h
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(KERN_CFLAGS) $(SOFT_FLAGS) -c $< -o $@
+
+$(BUILD)/tests/soft/%.o: src/model/%.c tests/softsimd/immintrin.h
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(KERN_CFLAGS) $(SOFT_FLAGS) -c $< -o $@
+
+$(BUILD)/tests/test_isa_soft: tests/unit/test_isa.c $(SOFT_OBJ) $(LIB) $(ISA_ENV)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) -DISA_SOFT $(ALL_LDFLAGS) -o $@ $< $(SOFT_OBJ) $(ISA_ENV) $(LIB) \
+	    -lcmocka $(ENGINE_LIBS)
+
 unit: $(TEST_BIN)
 
 test: check-layers $(APP) $(TEST_BIN)
+ifeq ($(ARCH),$(BASE_ARCH))
+	@scripts/check_isa.sh $(BUILD)
+endif
 	@tests/run.sh $(BUILD)
+
+# No instruction above baseline x86-64 outside the per-level kernel copies
+# (scripts/check_isa.sh); meaningful for the default ARCH only.
+check-isa: $(APP)
+	@scripts/check_isa.sh $(BUILD)
+
+# The default binary on an emulated baseline CPU (qemu-user; about 1-2 min).
+check-isa-qemu: $(APP) $(BUILD)/tests/test_isa
+	@scripts/check_isa.sh --qemu $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory -f mk/build.mk CONFIG=asan test
@@ -155,7 +190,7 @@ check-layers:
 clean:
 	rm -rf build
 
--include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(ISA_ENV:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(UI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(ISA_ENV:.o=.d) $(SOFT_OBJ:.o=.d)
 
 # ==== reliability: fuzz harnesses, corpus replay, valgrind ===================
 #   fuzz-replay      build/<cfg>/fuzz/replay_<t>: each harness + replay_main.c with
@@ -217,14 +252,11 @@ fuzz:
 	done; exit $$fail
 
 # Memcheck over the e2e command scripts (each as tests/run.sh runs it), on a
-# CONFIG=valgrind build: -march=x86-64-v3 because valgrind cannot decode the
-# AVX-512 that -march=native may emit, and OpenBLAS pinned to its Haswell
-# kernels for the same reason (EMBEDLAB_BLAS_REEXEC skips main.c's re-exec).
+# CONFIG=valgrind build: valgrind cannot decode AVX-512, so the kernels are
+# capped at AVX2 (EMBEDLAB_ISA=avx2) and OpenBLAS pinned to its Haswell
+# kernels (EMBEDLAB_BLAS_REEXEC skips main.c's re-exec).
 ifeq ($(CONFIG),valgrind)
-  ARCH := -march=x86-64-v3
   OPT  := -O1 -g
-  # sgns.c's 16-float vector type warns that its ABI differs without AVX-512
-  WARN += -Wno-psabi
 endif
 check-valgrind:
 	@$(MAKE) --no-print-directory -f mk/build.mk CONFIG=valgrind valgrind-run
@@ -236,7 +268,7 @@ valgrind-run: $(APP)
 	@fail=0; n=0; for c in tests/e2e/*.cmd; do \
 	    [ -f "$$c" ] || continue; n=$$((n+1)); name=$$(basename $$c .cmd); \
 	    log=$(CURDIR)/$(BUILD)/valgrind-$$name.log; \
-	    (cd tests/e2e && OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell \
+	    (cd tests/e2e && OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell EMBEDLAB_ISA=avx2 \
 	        EMBEDLAB_BLAS_REEXEC=1 valgrind -q --error-exitcode=99 --leak-check=full \
 	        --errors-for-leak-kinds=definite,indirect --log-file=$$log \
 	        $(CURDIR)/$(APP) --batch --db :memory: --no-timing < $$name.cmd >$$log.out 2>&1); \

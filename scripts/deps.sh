@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages embedlab needs, only when missing.
-# Usage: scripts/deps.sh [build|test|bench|load|fuzz|model|all]...   (default: build)
+# Usage: scripts/deps.sh [build|test|bench|load|fuzz|isa|model|all]...   (default: build)
 # A quick no-op when everything is present; runs apt-get otherwise (as root,
 # or through sudo when available).
 set -eu
@@ -17,6 +17,7 @@ bench="$build python3-numpy python3-gensim python3-torch python3-faiss python3-h
 optional_test="npm:npm"
 fuzz="$build clang libclang-rt-14-dev"
 load="$build wrk curl python3"
+isa="$test qemu-user"
 model="curl python3 coreutils"
 
 want=""
@@ -28,10 +29,11 @@ for set in "$@"; do
         test)  want="$want $test"; optional="$optional_test" ;;
         bench) want="$want $bench" ;;
         fuzz)  want="$want $fuzz" ;;
+        isa)   want="$want $isa" ;;
         model) want="$want $model" ;;
         load)  want="$want $load" ;;
-        all)   want="$want $test $bench $fuzz"; optional="$optional_test" ;;
-        *) echo "deps.sh: unknown set '$set' (build|test|bench|load|fuzz|model|all)" >&2; exit 2 ;;
+        all)   want="$want $test $bench $fuzz $isa"; optional="$optional_test" ;;
+        *) echo "deps.sh: unknown set '$set' (build|test|bench|load|fuzz|isa|model|all)" >&2; exit 2 ;;
     esac
 done
 

@@ -18,6 +18,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 filter=${TEST_FILTER:-}
 pass=0 fail=0 skip=0
+# the kernels the tests run on (EMBEDLAB_ISA caps them, see include/cpu.h)
+[ -x "$APP" ] && echo "# $("$APP" -V 2>&1 | head -1)${EMBEDLAB_ISA:+ (EMBEDLAB_ISA=$EMBEDLAB_ISA)}"
 failed=()
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

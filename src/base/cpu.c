@@ -79,7 +79,8 @@ static void add(char *buf, size_t cap, const char *name)
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-static uint64_t xgetbv0(void)
+/* Not inlined: scripts/check_isa.sh allows XGETBV in this function only. */
+__attribute__((noinline)) static uint64_t xgetbv0(void)
 {
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));

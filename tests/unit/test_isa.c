@@ -6,7 +6,11 @@
  *
  * Families: index (dot, L2, four-row scoring, sq8 scoring, block push),
  * bert_gemm (fp32 and bf16-weight packed products), bert (bias, GELU,
- * residual LayerNorm, attention), sgns (the SGNS update). */
+ * residual LayerNorm, attention), sgns (the SGNS update).
+ *
+ * Built a second time as test_isa_soft (-DISA_SOFT): the same checks on the
+ * AVX-512/VNNI branches compiled against tests/softsimd/immintrin.h, a
+ * plain-C stand-in, so that code runs (logic, masks, tails) on every CPU. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,10 +48,10 @@ static float *rand_vec(size_t n, float scale)
 }
 
 /* Runs the test body for level l of a family built for it, or skips. */
-static int want_level(cpu_level l, const char *have_name)
+static int want_level(const char *family, cpu_level l, const char *have_name)
 {
     if (!cpu_has(l)) {
-        test_skip("CPU lacks %s (kernel copy %s)", cpu_level_feature(l), cpu_level_name(l));
+        test_skip("%s %s: CPU lacks %s", family, cpu_level_name(l), cpu_level_feature(l));
         return 0;
     }
     /* the table of level l is the copy compiled for l */
@@ -66,12 +70,9 @@ static const size_t dims[] = {1, 3, 7, 15, 16, 17, 31, 32, 33, 100, 383, 384, 38
 
 /* ---- index ---------------------------------------------------------------------- */
 
-static void index_level(cpu_level l)
+static void index_run(const ix_kern *K)
 {
-    const ix_kern *K = ix_kern_tab[l];
 
-    if (!want_level(l, K->name))
-        return;
     rng_state = 1;
     for (size_t di = 0; di < N_DIMS; di++) {
         size_t d = dims[di], n = 13;
@@ -103,14 +104,18 @@ static void index_level(cpu_level l)
     }
 }
 
-/* sq8: scores of codes against the reference dot product / distance with
- * the decoded rows (vmin + scale * code). */
-static void sq8_level(cpu_level l)
+__attribute__((unused)) static void index_level(cpu_level l)
 {
     const ix_kern *K = ix_kern_tab[l];
+    if (want_level("index", l, K->name))
+        index_run(K);
+}
 
-    if (!want_level(l, K->name))
-        return;
+/* sq8: scores of codes against the reference dot product / distance with
+ * the decoded rows (vmin + scale * code). */
+static void sq8_run(const ix_kern *K)
+{
+
     rng_state = 2;
     for (size_t di = 0; di < N_DIMS; di++) {
         size_t d = dims[di], n = 11;
@@ -160,11 +165,17 @@ static void sq8_level(cpu_level l)
     }
 }
 
-/* push_block keeps the k best of a block (ties by the smaller row), as a
- * plain sort does. */
-static void push_level(cpu_level l)
+__attribute__((unused)) static void sq8_level(cpu_level l)
 {
     const ix_kern *K = ix_kern_tab[l];
+    if (want_level("sq8", l, K->name))
+        sq8_run(K);
+}
+
+/* push_block keeps the k best of a block (ties by the smaller row), as a
+ * plain sort does. */
+static void push_run(const ix_kern *K)
+{
     enum { N = 1003, KK = 10 };
     static float s[N];
     static uint8_t dead[N];
@@ -173,8 +184,6 @@ static void push_level(cpu_level l)
     vindex ix;
     topk t, w;
 
-    if (!want_level(l, K->name))
-        return;
     rng_state = 3;
     for (size_t i = 0; i < N; i++)
         s[i] = (float)(int)(frand() * 200) / 8;   /* many ties */
@@ -193,6 +202,13 @@ static void push_level(cpu_level l)
         assert_int_equal(ids[i], want_ids[i]);
         assert_true(sc[i] == want_sc[i]);
     }
+}
+
+__attribute__((unused)) static void push_level(cpu_level l)
+{
+    const ix_kern *K = ix_kern_tab[l];
+    if (want_level("push", l, K->name))
+        push_run(K);
 }
 
 /* ---- bert_gemm --------------------------------------------------------------- */
@@ -218,12 +234,9 @@ static void check_gemm(const float *Y, const float *X, const float *Wr, size_t T
         }
 }
 
-static void gemm_level(cpu_level l)
+static void gemm_run(const bert_gemm_kern *K)
 {
-    const bert_gemm_kern *K = bert_gemm_kern_at(l);
 
-    if (!want_level(l, K->name))
-        return;
     rng_state = 4;
     for (size_t si = 0; si < sizeof gemm_shapes / sizeof *gemm_shapes; si++) {
         size_t n = gemm_shapes[si][0], k = gemm_shapes[si][1], Tmax = 64;
@@ -265,17 +278,21 @@ static void gemm_level(cpu_level l)
     }
 }
 
+__attribute__((unused)) static void gemm_level(cpu_level l)
+{
+    const bert_gemm_kern *K = bert_gemm_kern_at(l);
+    if (want_level("gemm", l, K->name))
+        gemm_run(K);
+}
+
 /* ---- bert elementwise and attention ---------------------------------------- */
 
 static double gelu_ref(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
 
-static void bert_level(cpu_level l)
+static void bert_run(const bert_kern *K)
 {
-    const bert_kern *K = bert_kern_at(l);
     static const size_t ns[] = {1, 15, 16, 17, 37, 384, 1536};
 
-    if (!want_level(l, K->name))
-        return;
     rng_state = 5;
     for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
         size_t n = ns[ni], rows = 3;
@@ -357,6 +374,13 @@ static void bert_level(cpu_level l)
         }
 }
 
+__attribute__((unused)) static void bert_level(cpu_level l)
+{
+    const bert_kern *K = bert_kern_at(l);
+    if (want_level("bert", l, K->name))
+        bert_run(K);
+}
+
 /* ---- sgns ----------------------------------------------------------------------- */
 
 static float sig[SIG_SIZE], nlsig[SIG_SIZE];
@@ -396,15 +420,12 @@ static double sgns_ref(size_t D, const float *l1, double *grad, float *out, cons
     return loss;
 }
 
-static void sgns_level(cpu_level l)
+static void sgns_run(const sgns_kern *K)
 {
-    const sgns_kern *K = sgns_kern_at(l);
     enum { ROWS = 40, NCTX = 7 };
     static const size_t Ds[] = {32, 64, 128, 1, 7, 50, 100};
     const float alpha = 0.025f;
 
-    if (!want_level(l, K->name))
-        return;
     sig_tables();
     rng_state = 6;
     for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++) {
@@ -468,6 +489,13 @@ static void sgns_level(cpu_level l)
     }
 }
 
+__attribute__((unused)) static void sgns_level(cpu_level l)
+{
+    const sgns_kern *K = sgns_kern_at(l);
+    if (want_level("sgns", l, K->name))
+        sgns_run(K);
+}
+
 /* One cmocka test per family and kernel copy, named after both. */
 #define LEVEL_FN(fn, lv)                                                                           \
     static void fn##_##lv(void **st)                                                               \
@@ -477,20 +505,48 @@ static void sgns_level(cpu_level l)
     }
 #define FAMILY3(fn) LEVEL_FN(fn, BASELINE) LEVEL_FN(fn, AVX2) LEVEL_FN(fn, AVX512)
 #define FAMILY4(fn) FAMILY3(fn) LEVEL_FN(fn, AVX512VNNI)
+#ifndef ISA_SOFT
 FAMILY4(index)
 FAMILY4(sq8)
 FAMILY4(push)
 FAMILY3(gemm)
 FAMILY3(bert)
 FAMILY3(sgns)
+#endif
 #define TESTS3(fn)                                                                                 \
     cmocka_unit_test(fn##_BASELINE), cmocka_unit_test(fn##_AVX2), cmocka_unit_test(fn##_AVX512)
 #define TESTS4(fn) TESTS3(fn), cmocka_unit_test(fn##_AVX512VNNI)
 
+#ifdef ISA_SOFT
+/* The AVX-512 and VNNI branches compiled against tests/softsimd/immintrin.h
+ * (plain C), so they run on any CPU: their logic, not their instructions. */
+extern const ix_kern ix_kern_soft512;
+extern const bert_gemm_kern bert_gemm_kern_soft512;
+extern const bert_kern bert_kern_soft512;
+#define SOFT_FN(fn, table)                                                                         \
+    static void fn##_soft512(void **st)                                                            \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        assert_int_equal(strcmp(table.name, "soft512"), 0);                                        \
+        fn##_run(&table);                                                                          \
+    }
+SOFT_FN(index, ix_kern_soft512)
+SOFT_FN(sq8, ix_kern_soft512)
+SOFT_FN(push, ix_kern_soft512)
+SOFT_FN(gemm, bert_gemm_kern_soft512)
+SOFT_FN(bert, bert_kern_soft512)
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+#ifdef ISA_SOFT
+        cmocka_unit_test(index_soft512), cmocka_unit_test(sq8_soft512),
+        cmocka_unit_test(push_soft512),  cmocka_unit_test(gemm_soft512),
+        cmocka_unit_test(bert_soft512),
+#else
         TESTS4(index), TESTS4(sq8), TESTS4(push), TESTS3(gemm), TESTS3(bert), TESTS3(sgns),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
