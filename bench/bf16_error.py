@@ -41,6 +41,13 @@ def bf16(t):
     return t.to(torch.bfloat16).to(torch.float32)
 
 
+def q8(t):
+    """Symmetric int8 along the last axis (a weight row, a token), as a
+    VNNI (vpdpbusd) product would see it: scale = max|t| / 127."""
+    s = t.abs().amax(-1, keepdim=True).clamp(min=1e-30) / 127
+    return (t / s).round().clamp(-127, 127) * s
+
+
 def gemm_of(name):
     for g, names in GEMMS.items():
         if name in names:
@@ -50,9 +57,12 @@ def gemm_of(name):
 
 def make_mm(rule):
     """rule(layer, gemm) -> (wmode, xmode): each 'f32', 'bf16' or 'split'
-    (x = hi + lo, both bf16: two passes)."""
+    (x = hi + lo, both bf16: two passes), or 'int8' (symmetric, per weight
+    row / per token; the product exact, as integer VNNI accumulation is)."""
     def mm(x, w, layer, name):
         wm, xm = rule(layer, gemm_of(name))
+        if wm == "int8" or xm == "int8":
+            return (q8(x) if xm == "int8" else x) @ (q8(w) if wm == "int8" else w).T
         ws = [w] if wm == "f32" else [bf16(w)] if wm == "bf16" else [bf16(w), bf16(w - bf16(w))]
         if xm == "f32":
             xs = [x]
@@ -105,6 +115,15 @@ def variants(n_layers):
               lambda l, g: ("split", "split") if l == 0 else ("bf16", "split") if l == 1 else ("bf16", "bf16")))
     v.append(("layers 0-1 w+x split, rest bf16",
               lambda l, g: ("split", "split") if l <= 1 else ("bf16", "bf16")))
+    # the bf16 path without AMX (bert_gemm_bf16): weights bf16, X fp32,
+    # layer 0's weights split
+    v.append(("w bf16 (layer 0 w split), x fp32",
+              lambda l, g: ("split" if l == 0 else "bf16", "f32")))
+    # int8 on VNNI (vpdpbusd), per-row weight and per-token activation scales
+    v.append(("int8 w + x everywhere", lambda l, g: ("int8", "int8")))
+    v.append(("int8 w only, x fp32", lambda l, g: ("int8", "f32")))
+    v.append(("layer 0 fp32, rest int8 w + x",
+              lambda l, g: ("f32", "f32") if l == 0 else ("int8", "int8")))
     return v
 
 

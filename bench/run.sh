@@ -30,6 +30,11 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
     elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
 run() { echo "== $*"; "$@" || { echo "FAILED: $*"; status=1; }; }
+# Every table says which machine and kernels it comes from (EMBEDLAB_ISA caps
+# the kernels of the bench programs as it does embedlab's).
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $(lscpu | sed -n 's/^Model name: *//p');" \
+     "$("$BUILD/embedlab" -V 2>/dev/null)${EMBEDLAB_ISA:+ (EMBEDLAB_ISA=$EMBEDLAB_ISA)};" \
+     "load average:$(uptime | sed 's/.*load average://')"
 if [ "$compare" = scale ]; then
     # nlist 4096 = FAISS's 4*sqrt(n) rule at 1M (~244 vectors per list): the
     # coarse scan (4096 centroids) then costs about as much as the 16 lists

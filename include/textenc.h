@@ -87,6 +87,8 @@ void textenc_free(textenc *t);   /* NULL-safe */
 
 textenc_kind textenc_get_kind(const textenc *t);
 const char *textenc_kind_name(const textenc *t);   /* "bert" or "builtin" */
+/* 1 when the bert backend runs its products in bf16 (see bert_bf16_kernel). */
+int textenc_bf16(const textenc *t);
 const char *textenc_label(const textenc *t);       /* for the UI, see above */
 size_t textenc_dim(const textenc *t);
 /* A JSON object describing the encoder (backend, path, pooling, max_seq,

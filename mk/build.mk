@@ -84,7 +84,8 @@ $(BUILD)/%.o: %.c
 define klevel_rule
 $$(BUILD)/%.$(1).o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(QCC)$$(CC) $$(KERN_CFLAGS) $$(KLEVEL_FLAGS_$(1)) -DCPU_KLEVEL=$(1) -c $$< -o $$@
+	$$(if $$(Q),@printf '  CC    %s [%s]\n' $$< $(1);)$$(CC) $$(KERN_CFLAGS) $$(KLEVEL_FLAGS_$(1)) \
+	    -DCPU_KLEVEL=$(1) -c $$< -o $$@
 endef
 $(foreach l,$(KLEVELS),$(eval $(call klevel_rule,$(l))))
 

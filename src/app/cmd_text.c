@@ -2,6 +2,7 @@
  * encoder's lifecycle (which encoder, training the builtin one, saving it
  * with the vectors, reopening it for queries) is lab_text.c's; these only
  * parse, call it and report. */
+#include "bert.h"
 #include "cmd_int.h"
 #include "mem.h"
 
@@ -40,9 +41,10 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
         t = table_list_msg(out, "text: %zu items x %zu dims with %s", r.n_encoded, r.dim,
                            r.label);
     else
-        t = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%.0f items/s%s)",
+        t = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%.0f items/s%s)%s%s",
                            r.n_encoded, r.dim, r.label, r.seconds, ips,
-                           r.builtin ? ", after training" : "");
+                           r.builtin ? ", after training" : "", r.bf16 ? "; bf16: " : "",
+                           r.bf16 ? bert_bf16_kernel() : "");
     int nt = L->set.no_timing;
     rc = t && table_field_str(t, "encoder", r.label) == 0 &&
                  table_fields(t, "items", (double)r.n_encoded, "items_with_vectors",
@@ -221,7 +223,8 @@ static const opt_def encode_opts[] = {
     {.name = "threads", .type = OPT_INT, .min = 1, .max = 256, .arg = "2",
      .help = "worker threads (default: `set threads`)"},
     {.name = "precision", .type = OPT_CHOICE, .arg = "fp32|bf16", .def = "fp32",
-     .help = "bf16 uses the CPU's bf16 matrix units where present"},
+     .help = "bf16: AMX tiles where the CPU has them, else bf16 weights with fp32 "
+             "arithmetic up to 64 tokens per product (the output and `info` say which)"},
     {.name = "new", .type = OPT_FLAG, .help = "only items without a text vector"},
     {0},
 };
@@ -236,10 +239,11 @@ const cmd_def cmd_defs_text[] = {
     {.name = "encode text", .fn = c_encode_text, .usage = "encode text",
      .help = "Encode every item's text (title. category. description) into normalised vectors: "
      "with a BERT model folder if one is found, else the builtin encoder trained on this "
-     "catalog. precision=bf16 uses the CPU's bf16 matrix units where present (faster; the "
-     "first layer runs with split operands, cosine >= 0.999 against fp32 on the benchmark "
-     "model). --new: only items without a text vector (added by `load catalog`), same "
-     "encoder; the index takes them as inserts. Ctrl-C keeps the previous vectors and index.",
+     "catalog. precision=bf16 runs the products on AMX tiles where the CPU has them, "
+     "elsewhere with bf16 weights (half the bytes to read) and fp32 arithmetic up to 64 "
+     "tokens per product, fp32 above; the output and `info` say which (the first layer runs "
+     "split, cosine >= 0.999 against fp32 on the benchmark model). --new: only items without "
+     "a text vector (added by `load catalog`), same encoder; the index takes them as inserts. Ctrl-C keeps the previous vectors and index.",
      .opts = encode_opts},
     {.name = "embed", .fn = c_embed, .usage = "embed \"TEXT\" | embed",
      .help = "Print the text encoder's vector for TEXT, or for each JSON string line of FILE, "

@@ -170,6 +170,11 @@ void textenc_free(textenc *t)
 
 textenc_kind textenc_get_kind(const textenc *t) { return t->kind; }
 const char *textenc_kind_name(const textenc *t) { return t->kind == TEXTENC_BERT ? "bert" : "builtin"; }
+
+int textenc_bf16(const textenc *t)
+{
+    return t->kind == TEXTENC_BERT && bert_get_config(t->bert)->precision == BERT_BF16;
+}
 const char *textenc_label(const textenc *t) { return t->label; }
 
 size_t textenc_dim(const textenc *t)
