@@ -36,6 +36,17 @@ static inline NO_TSAN v8 ld8(const float *p)
 
 static inline NO_TSAN void st8(float *p, const v8 *v) { memcpy(p, v, sizeof *v); }
 
+#ifndef __AVX__
+static inline NO_TSAN v4 ld4(const float *p)
+{
+    v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline NO_TSAN void st4(float *p, const v4 *v) { memcpy(p, v, sizeof *v); }
+#endif
+
 static inline float hsum8(const v8 *v)
 {
     v4 a = __builtin_shufflevector(*v, *v, 0, 1, 2, 3) +
@@ -122,21 +133,45 @@ static NO_TSAN float step_any(size_t D, const float *restrict l1, float *restric
     for (int i = 0; i < n; i++) {
         float *restrict o = out + (size_t)tg[i] * D;
         size_t d = 0;
+        float f = 0, fv;
+#ifdef __AVX__
         v8 s = {0};
-        float f = 0;
         for (; d + 8 <= D; d += 8)
             s += ld8(l1 + d) * ld8(o + d);
+        fv = hsum8(&s);
+#else
+        /* the same sums as one 8-float accumulator, in two SSE registers
+         * (GCC keeps a v8 in memory when the target has no 32-byte
+         * registers: 4x slower) */
+        v4 s0 = {0}, s1 = {0}, t;
+        for (; d + 8 <= D; d += 8) {
+            s0 += ld4(l1 + d) * ld4(o + d);
+            s1 += ld4(l1 + d + 4) * ld4(o + d + 4);
+        }
+        t = s0 + s1;
+        t += __builtin_shufflevector(t, t, 2, 3, 0, 1);
+        fv = t[0] + t[1];
+#endif
         for (; d < D; d++)
             f += l1[d] * o[d];
-        int ix = sig_index(f + hsum8(&s));
+        int ix = sig_index(f + fv);
         float g = i == 0 ? sig[SIG_SIZE - 1 - ix] * alpha : -sig[ix] * alpha;
         loss += i == 0 ? nlsig[ix] : nlsig[SIG_SIZE - 1 - ix];
+#ifdef __AVX__
         for (d = 0; d + 8 <= D; d += 8) {
             v8 ov = ld8(o + d), lv = ld8(l1 + d);
             v8 ng = ld8(grad + d) + g * ov, no = ov + g * lv;
             st8(grad + d, &ng);
             st8(o + d, &no);
         }
+#else
+        for (d = 0; d + 4 <= D; d += 4) {   /* elementwise: any width gives the same */
+            v4 ov = ld4(o + d), lv = ld4(l1 + d);
+            v4 ng = ld4(grad + d) + g * ov, no = ov + g * lv;
+            st4(grad + d, &ng);
+            st4(o + d, &no);
+        }
+#endif
         for (; d < D; d++) {
             grad[d] += g * o[d];
             o[d] += g * l1[d];
