@@ -8,13 +8,14 @@
 # AFTER_BUILD one of this tree (baseline x86-64 + per-level kernels).  Each
 # benchmark runs ROUNDS (default 2) times alternating before/after, so both
 # see the same load; the best of each is printed.  Rows: single-query q/s of
-# flat, flat sq8, IVF and HNSW (100,000 x 384, 1,000 queries, one thread),
+# flat, flat sq8, IVF and HNSW (ISA_CMP_N rows, default 100,000, x 384, 1,000
+# queries, one thread),
 # the packed small-T products of a MiniLM pass (microseconds, T = 1, 16, 64),
 # Item2Vec training on the synthetic corpus (tokens/s, 2 threads) and, when
 # AFTER_BUILD/bench-minilm exists (bench/compare_bert.py writes it), BERT
 # fp32 sentences/s (batch 32, 2 threads) and single-sentence p50 ms.
 set -u
-B=${1:?before build dir}; A=${2:?after build dir}; R=${3:-2}
+B=${1:?before build dir}; A=${2:?after build dir}; R=${3:-2}; N=${ISA_CMP_N:-100000}
 export OPENBLAS_NUM_THREADS=1
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
     if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
@@ -32,7 +33,7 @@ best() {   # best FILE... : per key the max (or min for *_us/_ms keys) value
 }
 run_one() {   # run_one BUILD TAG
     local d=$1 t=$2 m
-    "$d/bench/bench_index" --n 100000 --nq 1000 --no-files --only flat,sq8,ivf,hnsw \
+    "$d/bench/bench_index" --n "$N" --nq 1000 --no-files --only flat,sq8,ivf,hnsw \
         --nprobe 16 --ef 64 2>/dev/null |
         awk -F'\t' '!/^#/ && NF >= 8 { gsub(/ /, "_", $1); print "index_" $1 "_qps", $4 }' >> "$tmp/$t"
     "$d/bench/bench_bert_gemm" threads=1 reps=15 T=1,16,64 2>/dev/null |

@@ -143,14 +143,14 @@ unit: $(TEST_BIN)
 
 test: check-layers $(APP) $(TEST_BIN)
 ifeq ($(ARCH),$(BASE_ARCH))
-	@scripts/check_isa.sh $(BUILD)
+	@scripts/check_isa.sh $(BUILD) $(ENGINE_OBJ) $(UI_OBJ)
 endif
 	@tests/run.sh $(BUILD)
 
 # No instruction above baseline x86-64 outside the per-level kernel copies
 # (scripts/check_isa.sh); meaningful for the default ARCH only.
 check-isa: $(APP)
-	@scripts/check_isa.sh $(BUILD)
+	@scripts/check_isa.sh $(BUILD) $(ENGINE_OBJ) $(UI_OBJ)
 
 # The default binary on an emulated baseline CPU (qemu-user; about 1-2 min).
 check-isa-qemu: $(APP) $(BUILD)/tests/test_isa

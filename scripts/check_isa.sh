@@ -1,5 +1,5 @@
 #!/bin/bash
-# check_isa.sh BUILD_DIR - proves that the objects of a default (baseline
+# check_isa.sh BUILD_DIR [OBJECT...] - proves that the objects of a default (baseline
 # x86-64) build hold no instruction above x86-64 outside the dispatched
 # kernels: every object under BUILD_DIR/src except the per-level kernel
 # copies (*_kernels.<level>.o) is disassembled, and any VEX/EVEX-encoded
@@ -47,6 +47,7 @@ if [ "${1:-}" = --qemu ]; then
     exit $bad
 fi
 BUILD=${1:-build/release}
+shift
 # object:function pairs allowed to use instructions above the baseline
 ALLOW='
 src/base/cpu.o:xgetbv0
@@ -55,7 +56,13 @@ src/model/bert_amx.o:amx_gemm
 src/model/bert_amx.o:bert_amx_linear
 '
 above='^(v[a-z0-9]+|k(and|andn|or|xor|xnor|not|mov|shiftl|shiftr|test|ortest|unpck|add)[bwdq]?|tile[a-z]*|tdp[a-z0-9]+|ldtilecfg|sttilecfg|andn|bextr|blsi|blsmsk|blsr|bzhi|mulx|pdep|pext|rorx|sarx|shlx|shrx|popcnt|lzcnt|tzcnt|movbe|crc32[bwlq]?|xgetbv|pshufb|palignr|pabs[bwd]|phadd[a-z]*|phsub[a-z]*|pmaddubsw|pmulhrsw|psign[bwd]|addsubp[sd]|haddp[sd]|hsubp[sd]|movddup|movs[hl]dup|lddqu|blendv?p[sd]|pblendvb|pblendw|dpp[sd]|extractps|insertps|mpsadbw|packusdw|pcmpeqq|pcmpgtq|pcmp[ei]str[im]|pextr[bdq]|pinsr[bdq]|pmax(sb|sd|ud|uw)|pmin(sb|sd|ud|uw)|pmov[sz]x[a-z]+|pmuldq|pmulld|ptest|round[ps][sd]|phminposuw|movntdqa)$'
-objs=$(cd "$BUILD" && find src -name '*.o' ! -name '*_kernels.*.o' | sort)
+# the objects to scan: as given (make passes those of the build, so a stale
+# object left in BUILD_DIR is not mistaken for one), else every one under src
+if [ $# -gt 0 ]; then
+    objs=$(for o in "$@"; do echo "${o#"$BUILD"/}"; done | grep -v '_kernels\.[a-z0-9]*\.o$' | sort)
+else
+    objs=$(cd "$BUILD" && find src -name '*.o' ! -name '*_kernels.*.o' | sort)
+fi
 [ -n "$objs" ] || { echo "check-isa: no objects under $BUILD/src (build first)" >&2; exit 2; }
 bad=0
 n=0
