@@ -21,7 +21,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 
 extern const bert_kern bert_kern_baseline, bert_kern_avx2, bert_kern_avx512;
@@ -36,19 +35,17 @@ float bert_gelu(float x) { return bert_gelu_ref(x); }
 
 const char *bert_kernel_name(void) { return bert_kern_at(cpu_level_cur())->name; }
 
+#define BF16_DESC(level) "bf16 weights, fp32 arithmetic (" level ") up to " BERT_GEMM_MAX_T_STR \
+                         " tokens, fp32 OpenBLAS above"
+
 const char *bert_bf16_kernel(void)
 {
-    static char desc[4][96];
     cpu_level l = cpu_level_cur();
-    int i = l >= CPU_AMX ? 0 : l >= CPU_AVX512 ? 1 : l == CPU_AVX2 ? 2 : 3;
 
     if (l >= CPU_AMX)
         return "AMX tiles (bf16 x bf16, fp32 accumulation)";
-    if (!desc[i][0])
-        snprintf(desc[i], sizeof desc[i],
-                 "bf16 weights, fp32 arithmetic (%s) up to %d tokens, fp32 OpenBLAS above",
-                 bert_gemm_kern_at(l)->name, BERT_GEMM_MAX_T);
-    return desc[i];
+    return l >= CPU_AVX512 ? BF16_DESC("avx512") : l == CPU_AVX2 ? BF16_DESC("avx2")
+                                                                  : BF16_DESC("baseline");
 }
 
 void bert_arena_done(bert_arena *a)

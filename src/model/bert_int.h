@@ -67,6 +67,7 @@ struct bert_model {
 /* Up to this many tokens the products run on bert_gemm's pre-packed panels
  * (fp32, or bf16 weights), above it on OpenBLAS (fp32) (bert.c). */
 #define BERT_GEMM_MAX_T 64
+#define BERT_GEMM_MAX_T_STR "64"
 
 /* bert.c */
 void bert_arena_done(bert_arena *a);
