@@ -27,6 +27,7 @@ static inline NO_TSAN v16 ld16(const float *p)
 
 static inline NO_TSAN void st16(float *p, const v16 *v) { memcpy(p, v, sizeof *v); }
 
+#ifdef __AVX__   /* the generic-dim update in 8-float registers */
 static inline NO_TSAN v8 ld8(const float *p)
 {
     v8 v;
@@ -35,6 +36,7 @@ static inline NO_TSAN v8 ld8(const float *p)
 }
 
 static inline NO_TSAN void st8(float *p, const v8 *v) { memcpy(p, v, sizeof *v); }
+#endif
 
 #ifndef __AVX__
 static inline NO_TSAN v4 ld4(const float *p)
