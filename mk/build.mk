@@ -6,7 +6,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-ENGINE_PKGS := sqlite3 openblas libcjson libutf8proc
+ENGINE_PKGS := sqlite3 openblas libcjson libutf8proc libcurl
 UI_PKGS     := ncursesw readline libmicrohttpd
 STD   := -std=gnu11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

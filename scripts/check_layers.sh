@@ -8,8 +8,9 @@
 # folder holds X.c (or X_*.c).  A header inside src/LAYER/ (cmd_int.h,
 # lab_int.h, tui_int.h, ...) is internal to that layer: no other folder
 # includes it.  Third-party headers stay where they belong: <sqlite3.h> in
-# src/data/store.c, <cblas.h> in src/base/vec.c, curses and readline in
-# src/ui/, <microhttpd.h> in src/ui/serve.c.
+# src/data/store.c, <cblas.h> in src/base/vec.c, <curl/curl.h> in
+# src/index/http.c, curses and readline in src/ui/, <microhttpd.h> in
+# src/ui/serve.c.
 #
 # Prints one line per violation (FILE:LINE: what) and exits 1 if there is
 # any; 0 and nothing printed otherwise.  ROOT defaults to the current folder.
@@ -87,6 +88,7 @@ only() {   # PATTERN ALLOWED-REGEX WHAT
 }
 only 'sqlite3\.h>' '^src/data/store\.c$' '<sqlite3.h>' 'src/data/store.c'
 only 'cblas\.h>' '^src/base/vec\.c$' '<cblas.h>' 'src/base/vec.c'
+only 'curl/' '^src/index/http\.c$' '<curl/curl.h>' 'src/index/http.c'
 only 'n?curses' '^src/ui/' 'curses' 'src/ui/'
 only 'readline/' '^src/ui/' 'readline' 'src/ui/'
 only 'microhttpd\.h>' '^src/ui/serve\.c$' '<microhttpd.h>' 'src/ui/serve.c'
