@@ -1,6 +1,7 @@
-/* index.h - vector index over item vectors: flat (exact), IVF-Flat and HNSW.
+/* index.h - vector index over item vectors: flat (exact), IVF-Flat and HNSW
+ * in memory, and milvus: a collection in a Milvus server (milvus.h).
  *
- * One interface for three kinds.  An index owns a copy of the vectors and
+ * One interface for four kinds.  A local index owns a copy of the vectors and
  * their int64 item ids (an sq8 index only their 8-bit codes: its exact
  * re-rank reads fp32 vectors the caller owns, see index_set_rerank_source);
  * `index_search` returns the top-k ids with scores in caller arrays.  Scores are "higher is more similar": the cosine for
@@ -31,9 +32,51 @@
 #include "progress.h"
 #include "vec.h"
 
-typedef enum { INDEX_FLAT = 0, INDEX_IVF = 1, INDEX_HNSW = 2 } index_kind;
+typedef enum { INDEX_FLAT = 0, INDEX_IVF = 1, INDEX_HNSW = 2, INDEX_MILVUS = 3 } index_kind;
 typedef enum { INDEX_COSINE = 0, INDEX_IP = 1, INDEX_L2 = 2 } index_metric;
 typedef enum { INDEX_QUANT_NONE = 0, INDEX_QUANT_SQ8 = 1 } index_quant;
+
+#define INDEX_REMOTE_TYPES "IVF_FLAT|IVF_SQ8|HNSW|AUTOINDEX"
+#define INDEX_REMOTE_CONSISTENCY "Strong|Bounded|Session|Eventually"
+
+/* milvus: the vectors live in a Milvus collection (milvus.h), reached over
+ * its REST API.  These settings are saved with the index; the token never is
+ * (only token_file, or nothing: the front end then offers $MILVUS_TOKEN). */
+typedef struct index_remote {
+    char uri[512];              /* http(s)://host:port */
+    char collection[256];
+    char db[256];               /* "" : the default database */
+    char token_file[512];       /* "" : $MILVUS_TOKEN, when set */
+    char ca_file[512];          /* https: a CA bundle, "" : the system's */
+    char index_type[16];        /* IVF_FLAT (default), IVF_SQ8, HNSW, AUTOINDEX */
+    char consistency[16];       /* Strong (default), Bounded, Session, Eventually */
+    int batch;                  /* rows per insert/upsert request (default 100, the
+                                   REST reference's limit) */
+    int shards;                 /* 0: Milvus's default */
+    int timeout_ms, connect_timeout_ms;   /* per request (30000, 3000) */
+    int retries, backoff_ms;    /* idempotent calls: extra attempts (3), first delay (200) */
+    int load_timeout_s;         /* build: wait this long for the load (600) */
+    int resume, replace;        /* build only (not saved): continue a load that
+                                   stopped / drop an existing collection first */
+} index_remote;
+
+/* The scalar fields a remote index stores beside an item's vector (for
+ * filters): borrowed strings, NULL for none. */
+typedef struct index_fields {
+    const char *category, *title, *attrs_json;
+} index_fields;
+
+/* What a remote index needs at run time and never saves: the token, where
+ * an item's fields come from (returns 0, or -1 for an unknown id: stored
+ * empty), a progress whose cancel stops network calls, or why the index
+ * cannot be used (e.g. the token file could not be read). */
+typedef struct index_remote_ctx {
+    const char *token;          /* borrowed for the call; NULL: none */
+    int (*fields)(void *ud, int64_t id, index_fields *out);
+    void *fields_ud;
+    progress *prog;
+    const char *error;          /* non-NULL: every remote call fails with it */
+} index_remote_ctx;
 
 typedef struct index_opts {
     index_kind kind;
@@ -50,13 +93,17 @@ typedef struct index_opts {
     int threads;             /* hnsw: build threads (1..INDEX_MAX_THREADS); 1 is
                                 deterministic for a seed, more are not */
     uint64_t seed;           /* k-means init and HNSW level generator */
+    index_remote remote;     /* milvus */
+    const index_remote_ctx *rctx;  /* milvus, index_build: borrowed for the call */
 } index_opts;
 
 #define INDEX_MAX_THREADS 256
 
 /* The options as descriptors (opt.h): names, ranges, defaults (flat, cosine,
  * no quantization, nlist 0 (auto), nprobe 16, M 16, ef_construction 200,
- * ef 64, kmeans_iters 10, rerank 10, threads 1, seed 1). */
+ * ef 64, kmeans_iters 10, rerank 10, threads 1, seed 1; milvus: IVF_FLAT,
+ * Strong, batch 100, timeouts 30000/3000 ms, 3 retries from 200 ms, load wait
+ * 600 s). */
 extern const opt_def index_opt_defs[];
 
 /* The defaults of index_opt_defs. */
@@ -67,20 +114,31 @@ index_opts index_opts_default(void);
  * -ERR_USAGE in opt.h's words for an unknown key or a bad value. */
 int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
 
-const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw" */
+const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw", "milvus" */
 const char *index_metric_name(index_metric m);  /* "cosine", "ip", "l2" */
 const char *index_quant_name(index_quant q);    /* "none", "sq8" */
 /* The ISA level of the distance kernels in force ("avx2"; see cpu.h). */
 const char *index_kernel_name(void);
 
+/* A key=value item filter: "category" (equal), "title" (contains), any
+ * other key an attribute of the item (see milvus_term in milvus.h). */
+typedef struct index_term {
+    const char *key, *value;
+} index_term;
+
 /* Filter applied inside the search: an item is returned only if it is not
  * in `exclude` (sorted ascending, n_exclude ids) and allow(id, ud) is nonzero
- * (when allow is set).  HNSW still walks through filtered nodes. */
+ * (when allow is set).  HNSW still walks through filtered nodes.  A remote
+ * index cannot call allow for every item: it sends `terms` (which must say
+ * what allow decides, beside exclude) and the exclusions to the server as its
+ * filter expression, then checks what comes back with allow and exclude. */
 typedef struct index_filter {
     int (*allow)(int64_t id, void *ud);
     void *ud;
     const int64_t *exclude;
     size_t n_exclude;
+    const index_term *terms;
+    size_t n_terms;
 } index_filter;
 
 typedef struct vindex vindex;
@@ -129,8 +187,42 @@ int index_set_param(vindex *ix, const char *name, int value, err *e);
  * (nothing is added then), -ERR_RANGE on a dimension mismatch. */
 int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_t dim,
               err *e);
-/* Tombstones an id: it is never returned again.  -ERR_NOTFOUND if absent. */
+/* Tombstones an id: it is never returned again.  -ERR_NOTFOUND if absent.
+ * milvus: queued, sent (one delete per batch) by the next index_add or
+ * index_flush; an id index_add sends again is upserted, not deleted. */
 int index_remove(vindex *ix, int64_t id, err *e);
+/* Sends what index_remove queued (milvus); nothing for the local kinds. */
+int index_flush(vindex *ix, err *e);
+
+/* ---- remote (milvus) ----------------------------------------------------- *
+ * index_build connects with opts->rctx; an index from index_load makes no
+ * network call until index_remote_attach gives it its run-time context (the
+ * token is copied into the client).  Searching a detached remote index is
+ * -ERR_STATE.  A remote index serves one call at a time (contexts do not make
+ * it concurrent).  index_add upserts (idempotent), so an add may name an id
+ * the collection holds. */
+int index_is_remote(const vindex *ix);
+int index_remote_attach(vindex *ix, const index_remote_ctx *c, err *e);
+
+/* What the server says about the collection (index_remote_info asks it). */
+typedef struct index_remote_stats {
+    int64_t entities;           /* count(*); -1 when the collection is not loaded */
+    int64_t indexed_rows, total_rows, pending_rows;   /* -1 when not said */
+    char index_type[32], metric[16], index_state[32], fail_reason[160];
+    char load_state[32];
+    size_t requests, retries;   /* sent by this client so far */
+} index_remote_stats;
+
+int index_remote_info(vindex *ix, index_remote_stats *out /* OUT */, err *e);
+/* A remote index's parameters and settings as a JSON object (what `index
+ * build` stores and a rebuild reads back with index_opts_set; never the
+ * token).  Caller frees with mem_free; NULL when out of memory or local. */
+char *index_remote_params(const vindex *ix);
+/* Bytes the collection's vectors and index take in Milvus's memory, from the
+ * index type: IVF_FLAT n*dim*4 + n*8 (ids), IVF_SQ8 n*dim + n*8, HNSW
+ * n*dim*4 + n*M*2*4 (level-0 links) + n*8; 0 when unknown (AUTOINDEX).  An
+ * estimate for tables (see docs/SCALE.md), not a measurement. */
+double index_remote_mem_estimate(const char *index_type, size_t n, size_t dim, int M);
 
 /* sq8 only: where the exact re-rank reads fp32 vectors (as FAISS IndexRefine
  * reads a separate flat store).  An sq8 index keeps only codes; the caller
@@ -169,6 +261,9 @@ typedef struct index_stats {
                                sq8 re-rank source, which the caller owns) */
     int rerank_source;      /* sq8: a re-rank source is attached */
     size_t rerank_missing;  /* sq8: live rows the source lacks (sq8 scores) */
+    const index_remote *remote;   /* milvus: its settings (valid while the index
+                                     lives), NULL for the local kinds */
+    size_t remote_requests, remote_retries;   /* milvus: sent since connected */
 } index_stats;
 
 void index_info(const vindex *ix, index_stats *out /* OUT */);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "index.h"
 #include "item2vec.h"
 #include "opt.h"
 #include "progress.h"
@@ -323,5 +324,27 @@ typedef struct lab_import_report {
  * a cancelled index update keeps the previous vectors.  0 or ERR_*. */
 int lab_import_vectors(lab *L, const char *path, int fmt, const char *name,
                        lab_import_report *r /* OUT */, err *e);
+
+/* ---- remote (milvus) indexes (lab_index.c) ------------------------------- *
+ * The token of a remote index comes from the front end, which reads it from
+ * token_file (when the index names one) or else from $MILVUS_TOKEN: the
+ * engine reads no environment.  fn writes the token (or "" for none) into
+ * out and returns 0, or a negative ERR_* with e set (an unreadable file). */
+typedef int (*lab_token_fn)(void *ud, const char *token_file, char *out, size_t cap,
+                            err *e);
+void lab_set_token_reader(lab *L, lab_token_fn fn, void *ud);
+
+/* The run-time context of a remote index: the token (read into tok, cap
+ * bytes, which the caller wipes with lab_wipe after use), the catalog as the
+ * source of its scalar fields, the lab's progress.  A token that cannot be
+ * read is not an error here: c->error says why, and every remote call of the
+ * index reports it. */
+void lab_remote_ctx(lab *L, const char *token_file, index_remote_ctx *c, char *tok, size_t cap,
+                    char *why, size_t why_cap);
+/* Gives a remote index (just loaded) its context; nothing for a local one.
+ * 0 or -ERR_NOMEM. */
+int lab_index_attach(lab *L, vindex *ix, err *e);
+/* Zeroes n bytes the compiler may not optimise away (a token's buffer). */
+void lab_wipe(void *p, size_t n);
 
 #endif

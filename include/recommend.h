@@ -50,6 +50,9 @@ typedef struct rec_filter {
     size_t n_exclude;
     const uint8_t *rows_ok;   /* per catalog row, or NULL: every item */
     lab *L;                   /* for the row lookup */
+    const index_term *terms;  /* the key=value filters rows_ok was made from, for a
+                                 remote index that filters on its server */
+    size_t n_terms;
 } rec_filter;
 
 int rec_filter_allow(int64_t id, void *filter);
@@ -71,6 +74,8 @@ typedef struct rec_query {
     const float *text_q;     /* overrides the text history mean (free text, +/- terms) */
     const float *i2v_q;      /* overrides the item2vec history mean (+/- terms) */
     const uint8_t *rows_ok;  /* filter: catalog rows allowed, or NULL */
+    const index_term *terms; /* the same filter as key=value terms (cmd_item_terms) */
+    size_t n_terms;
 } rec_query;
 
 typedef struct rec_models {

@@ -472,6 +472,20 @@ int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a)
     return ok;
 }
 
+/* The key=value filters cmd_item_matches applies, as terms a remote index
+ * sends to its server (the same keys). */
+size_t cmd_item_terms(const cmd_args *a, index_term *terms, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < a->n_kv && n < cap; i++) {
+        if (!a->val[i] || !a->filt[i])
+            continue;
+        terms[n].key = a->key[i];
+        terms[n++].value = a->val[i];
+    }
+    return n;
+}
+
 int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e)
 {
     const store_catalog *c;

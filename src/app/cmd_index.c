@@ -3,7 +3,9 @@
  * An index is built from a model's raw vectors, saved in the database with
  * the model version it came from, and attached to the loaded model so
  * similar/query/recommend/eval search through it.  Recall is always measured
- * against exact (flat) search on the same queries.
+ * against exact (flat) search on the same queries.  A milvus index keeps its
+ * vectors in a Milvus collection: the database holds its settings (never the
+ * token), `index info` asks the server, `index eval` times the round trips.
  */
 #include "cmd_int.h"
 #include "index.h"
@@ -47,12 +49,29 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     if (strcmp(m->info.kind, "fused") == 0)
         o.metric = INDEX_IP;   /* fused vectors are compared by inner product (fuse.h) */
     for (int i = 0; i < a->n_kv; i++)   /* cmd.c checked them against index_opt_defs */
-        if ((rc = index_opts_set(&o, a->key[i], a->val[i] ? a->val[i] : "", e)))
+        if ((rc = index_opts_set(&o, a->key[i], a->val[i], e)))
             return rc;
     if ((rc = lab_index_build(L, name, &o, &st, &build_s, e)))
         return rc;
     lab_index_describe(&st, desc, sizeof desc);
     table *t;
+    if (st.kind == INDEX_MILVUS) {
+        char tm[32] = "";
+        if (!L->set.no_timing)
+            snprintf(tm, sizeof tm, ", built in %.2f s", build_s);
+        t = table_list_msg(out, "index %s: %s over %zu vectors in collection %s at %s: "
+                           "Milvus counts %zu%s (%zu requests, %zu retries)", name, desc,
+                           m->vs.n, st.remote->collection, st.remote->uri, st.n, tm,
+                           st.remote_requests, st.remote_retries);
+        if (!t || table_field_str(t, "index", desc) ||
+            table_field_str(t, "collection", st.remote->collection) ||
+            table_fields(t, "vectors", (double)st.n, "seconds",
+                         L->set.no_timing ? NAN : build_s, "requests",
+                         (double)st.remote_requests, "retries", (double)st.remote_retries,
+                         NULL))
+            return cmd_nomem(e);
+        return 0;
+    }
     if (L->set.no_timing)
         t = table_list_msg(out, "index %s: %s over %zu vectors, %.1f MB%s", name, desc, st.n,
                            st.memory_bytes / 1e6, rerank_state(&st));
@@ -70,12 +89,40 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     return 0;
 }
 
+/* A remote index's row of `index info`: what the server says now. */
+static void remote_row(vindex *ix, const index_stats *st, int64_t *vectors, double *mem_mb,
+                       char *state, size_t cap)
+{
+    index_remote_stats rs;
+    err e2;
+    if (index_remote_info(ix, &rs, &e2) < 0) {
+        snprintf(state, cap, "remote: unreachable: %.300s", e2.msg);
+        *vectors = (int64_t)st->n;
+        *mem_mb = NAN;
+        return;
+    }
+    *vectors = rs.entities >= 0 ? rs.entities : rs.total_rows;
+    *mem_mb = index_remote_mem_estimate(rs.index_type, *vectors > 0 ? (size_t)*vectors : 0,
+                                        st->dim, st->M) / 1e6;
+    if (*mem_mb == 0)
+        *mem_mb = NAN;   /* AUTOINDEX: the server chooses, we cannot tell */
+    if (rs.index_type[0])
+        snprintf(state, cap, "remote: %s; %s %s %s, %lld of %lld rows indexed, %lld pending%s%s",
+                 rs.load_state[0] ? rs.load_state : "load state not said", rs.index_type,
+                 rs.metric, rs.index_state, (long long)rs.indexed_rows,
+                 (long long)rs.total_rows, (long long)rs.pending_rows,
+                 rs.fail_reason[0] ? ": " : "", rs.fail_reason);
+    else
+        snprintf(state, cap, "remote: %s; no vector index",
+                 rs.load_state[0] ? rs.load_state : "load state not said");
+}
+
 static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     store_model *ms = NULL;
     size_t n = 0;
     table *t;
-    int rc, any_sq8 = 0;
+    int rc, any_sq8 = 0, any_remote = 0;
     (void)a;
 
     if ((rc = store_models_list(L->db, &ms, &n, e)))
@@ -90,30 +137,48 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
             continue;
         err e2;
         lab_model *m = lab_model_get(L, ms[i].name, &e2);
-        char desc[160] = "none (exact scan)", ready[160];
+        char desc[160] = "none (exact scan)", ready[400];
         index_stats st = {0};
+        int64_t vectors = ms[i].n_vectors;
+        double mem_mb = 0;
         if (m && m->index) {
             index_info(m->index, &st);
             lab_index_describe(&st, desc, sizeof desc);
             any_sq8 |= st.quant == INDEX_QUANT_SQ8;
+            vectors = (int64_t)st.n;
+            mem_mb = st.memory_bytes / 1e6;
         }
         snprintf(ready, sizeof ready, "ready%s%s",
                  lab_index_needs_rebuild(st.n, st.n_deleted)
                      ? "; many tombstones: `index build` again to compact" : "",
                  rerank_state(&st));
+        if (m && m->index && st.kind == INDEX_MILVUS) {
+            remote_row(m->index, &st, &vectors, &mem_mb, ready, sizeof ready);
+            if (table_note(t, "%s: collection %s at %s%s%s", ms[i].name, st.remote->collection,
+                           st.remote->uri, st.remote->db[0] ? ", database " : "",
+                           st.remote->db))
+                goto nomem;
+            any_remote = 1;
+        }
         const char *state = !m ? e2.msg : m->index ? ready
                           : m->index_stale ? "stale: vectors changed since the build; run "
                                              "`index build` again"
                                            : "-";
         if (table_row(t) || table_str(t, ms[i].name) || table_str(t, desc) ||
-            table_int(t, m && m->index ? (int64_t)st.n : ms[i].n_vectors) ||
-            (m && m->index ? table_int(t, (int64_t)st.n_deleted) : table_str(t, "-")) ||
-            table_num(t, m && m->index ? st.memory_bytes / 1e6 : 0, 1) || table_str(t, state))
+            table_int(t, vectors) ||
+            (m && m->index && st.kind != INDEX_MILVUS ? table_int(t, (int64_t)st.n_deleted)
+                                                      : table_str(t, "-")) ||
+            table_num(t, mem_mb, 1) || table_str(t, state))
             goto nomem;
     }
     if (any_sq8 && table_note(t, "sq8 memory: 8-bit codes, ids, id map (and IVF lists); "
                               "its exact re-rank reads the model's own vectors, already "
                               "loaded and not counted"))
+        goto nomem;
+    if (any_remote && table_note(t, "milvus: vectors as Milvus counts them; memory MB is "
+                                 "Milvus's, estimated from the index type and that count "
+                                 "(docs/SCALE.md), not measured; deleted rows are compacted "
+                                 "by Milvus, so no tombstones"))
         goto nomem;
     store_models_free(ms, n);
     return 0;
@@ -219,11 +284,15 @@ static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     table_set_kind(t, TABLE_INDEX_EVAL);
     /* One row for the current parameters, or a sweep of nprobe / ef. */
     int sweep = cmd_flag(a, "sweep"), vals[16], nv = 0;
-    const char *pname = st.kind == INDEX_IVF ? "nprobe" : st.kind == INDEX_HNSW ? "ef" : NULL;
-    int cur = st.kind == INDEX_IVF ? st.nprobe : st.ef;
+    /* the parameter a search takes: IVF (local, or Milvus IVF_*) nprobe, HNSW ef */
+    const char *rt = st.kind == INDEX_MILVUS ? st.remote->index_type : "";
+    int ivf = st.kind == INDEX_IVF || strncmp(rt, "IVF", 3) == 0;
+    int hnsw = st.kind == INDEX_HNSW || strcmp(rt, "HNSW") == 0;
+    const char *pname = ivf ? "nprobe" : hnsw ? "ef" : NULL;
+    int cur = ivf ? st.nprobe : st.ef;
     if (sweep && pname) {
-        int lim = st.kind == INDEX_IVF ? st.nlist : 1024;
-        for (int v = st.kind == INDEX_IVF ? 1 : (int)k; v <= lim && nv < 16; v *= 2)
+        int lim = ivf ? st.nlist : 1024;
+        for (int v = ivf ? 1 : (int)k; v <= lim && nv < 16; v *= 2)
             vals[nv++] = v;
     } else
         vals[nv++] = cur;
@@ -248,6 +317,10 @@ static int c_index_eval(lab *L, const cmd_args *a, table_list *out, err *e)
     if (rc == 0 && table_note(t, "%zu queries, recall@%ld against exact search%s", nq, k,
                               tfile ? " (truth file)" : ""))
         rc = cmd_nomem(e);
+    if (rc == 0 && st.kind == INDEX_MILVUS &&
+        table_note(t, "one request per query to collection %s at %s: QPS and latency include "
+                   "the network round trip", st.remote->collection, st.remote->uri))
+        rc = cmd_nomem(e);
 done:
     index_free(flat);
     mem_free(qs);
@@ -268,19 +341,28 @@ static const opt_def eval_opts[] = {
 };
 
 const cmd_def cmd_defs_index[] = {
-    {.name = "index build", .fn = c_index_build, .usage = "index build MODEL flat|ivf|hnsw",
+    {.name = "index build", .fn = c_index_build, .usage = "index build MODEL flat|ivf|hnsw|milvus",
      .help = "Build a vector index over a model's vectors and store it in the database. Later "
      "searches of that model go through it; `set nprobe`/`set ef` tune it without a rebuild. "
      "HNSW inserts with `threads` threads (default: `set threads`); threads=1 with a seed "
-     "builds the same graph every time.",
+     "builds the same graph every time. milvus puts the vectors in a Milvus collection "
+     "(uri=http://HOST:19530 collection=NAME; REST API v2): it creates the collection (id, "
+     "vector, category, title, attrs for filters), inserts in batches, creates the index "
+     "(index_type, nlist or M/ef_construction), loads it and stores the connection here - "
+     "never the token, which comes from token_file= or $MILVUS_TOKEN. --resume continues a "
+     "load that stopped, --replace drops an existing collection first; db=, consistency=, "
+     "shards=, ca_file= (https), timeout_ms=, connect_timeout_ms=, retries=, backoff_ms=, "
+     "load_timeout_s= tune it.",
      .min_pos = 2, .max_pos = 2, .opts = index_opt_defs},
     {.name = "index info", .fn = c_index_info, .usage = "index info",
      .help = "Each model's index: kind, parameters, live vectors, tombstones (removed or "
-     "replaced vectors, never returned), memory, and whether it is stale or worth rebuilding.",
+     "replaced vectors, never returned), memory, and whether it is stale or worth rebuilding. "
+     "A milvus index is asked: its entity count, index type and state, load state.",
      .opts = cmd_no_opts},
     {.name = "index eval", .fn = c_index_eval, .usage = "index eval MODEL",
      .help = "Recall@k against exact search, queries per second and latency percentiles for the "
-     "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large.",
+     "current parameters; --sweep runs nprobe (IVF) or ef (HNSW) from small to large. For a "
+     "milvus index each query is a request: the figures include the round trip.",
      .min_pos = 1, .max_pos = 1, .opts = eval_opts},
     {0},
 };

@@ -91,6 +91,8 @@ extern const opt_def cmd_filter_opts[];
  * filter; 0 or -ERR_NOMEM. */
 int cmd_item_matches(const store_catalog *c, size_t r, const cmd_args *a);
 int cmd_item_filter(lab *L, const cmd_args *a, uint8_t **rows, err *e);
+/* The same filters as terms for a remote index (up to cap); the count. */
+size_t cmd_item_terms(const cmd_args *a, index_term *terms, size_t cap);
 
 struct i2v_params;
 /* Trains Item2Vec with p (lab_train_item2vec: every session, or with update

@@ -87,12 +87,15 @@ static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cm
     static const int methods[] = {REC_ITEM2VEC, REC_TEXT, REC_HYBRID};
     rec_query q = *q0;
     uint8_t *rows = NULL;
+    index_term terms[CMD_MAX_ARGS];
     rec_list *rl;
     int rc;
 
     if ((rc = cmd_item_filter(L, a, &rows, e)))
         return rc;
     q.rows_ok = rows;
+    q.terms = terms;
+    q.n_terms = cmd_item_terms(a, terms, CMD_MAX_ARGS);
     if (!(rl = mem_alloc(sizeof *rl))) {
         mem_free(rows);
         return cmd_nomem(e);

@@ -312,6 +312,8 @@ static void load_index(lab *L, lab_model *m)
         m->index_stale = 1;
     else if (index_load(row.data, row.len, &m->index, NULL) == 0) {
         lab_attach_rerank(m);
+        /* a remote index left detached (out of memory) says so when searched */
+        lab_index_attach(L, m->index, NULL);
         lab_apply_search_params(L);
     }
     store_index_row_done(&row);
@@ -373,9 +375,9 @@ void lab_apply_search_params(lab *L)
         if (!ix)
             continue;
         index_info(ix, &st);
-        if (L->set.nprobe > 0 && st.kind == INDEX_IVF)
+        if (L->set.nprobe > 0 && (st.kind == INDEX_IVF || st.kind == INDEX_MILVUS))
             index_set_param(ix, "nprobe", L->set.nprobe, NULL);
-        if (L->set.ef > 0 && st.kind == INDEX_HNSW)
+        if (L->set.ef > 0 && (st.kind == INDEX_HNSW || st.kind == INDEX_MILVUS))
             index_set_param(ix, "ef", L->set.ef, NULL);
     }
 }

@@ -18,6 +18,13 @@
  * live vectors; or an IVF index would more than double (its k-means
  * centroids would describe less than half of the data).  The report says
  * which happened and why.
+ *
+ * A remote (milvus) index takes every change incrementally - upserts and
+ * deletes by primary key; Milvus compacts deleted rows and indexes new
+ * segments itself - and is rebuilt (its collection replaced) only when the
+ * dimension changed or the stored index was stale or unreadable.  Its token
+ * comes from the front end (lab_set_token_reader); the catalog gives the
+ * scalar fields (category, title, attrs) it stores for filters.
  */
 #include "index.h"
 #include "lab_int.h"
@@ -122,7 +129,7 @@ static char *params_after(const char *params, const vindex *ix)
         cJSON_AddStringToObject(j, "kind", index_kind_name(st.kind));
         cJSON_AddStringToObject(j, "metric", index_metric_name(st.metric));
     }
-    if (st.kind == INDEX_IVF) {
+    if (st.kind == INDEX_IVF || st.kind == INDEX_MILVUS) {
         cJSON_DeleteItemFromObjectCaseSensitive(j, "nlist");
         cJSON_AddNumberToObject(j, "nlist", st.nlist);
     }
@@ -146,7 +153,7 @@ static int apply_diff(vindex *ix, const vecset *nv, const ix_diff *d, err *e)
         if ((rc = index_remove(ix, d->gone[i], e)) < 0)
             return rc;
     if (d->n_add == 0)
-        return 0;
+        return index_flush(ix, e);   /* a remote index sends its deletes now */
     rows = mem_array(d->n_add * nv->dim, sizeof *rows);
     ids = mem_array(d->n_add, sizeof *ids);
     if (!rows || !ids) {
@@ -182,6 +189,8 @@ static int sync_index(lab *L, const store_index_row *row, const vecset *old, int
         return err_set(e, ERR_NOMEM, "%s", e2.msg);
     else if (rc)
         snprintf(r->why, sizeof r->why, "the stored index could not be read (%.100s)", e2.msg);
+    else if ((rc = lab_index_attach(L, *ix, e)) < 0)
+        return rc;
     else if (index_info(*ix, &st), st.dim != nv->dim)   /* loaded: look at it */
         snprintf(r->why, sizeof r->why, "the dimension changed from %zu to %zu", st.dim,
                  nv->dim);
@@ -191,7 +200,9 @@ static int sync_index(lab *L, const store_index_row *row, const vecset *old, int
         size_t touched = d.n_changed + d.n_removed;
         size_t live_after = st.n - touched + d.n_add;
         size_t dead_after = st.n_deleted + touched;
-        if (touched > 0 && touched * 2 > st.n)
+        if (st.kind == INDEX_MILVUS)
+            ;   /* upserts and deletes, whatever their number (see the top) */
+        else if (touched > 0 && touched * 2 > st.n)
             snprintf(r->why, sizeof r->why, "%zu of its %zu vectors changed or were removed", touched,
                      st.n);
         else if (dead_after > live_after)
@@ -216,8 +227,17 @@ static int sync_index(lab *L, const store_index_row *row, const vecset *old, int
     index_free(*ix);
     *ix = NULL;
     index_opts o = opts_from_params(row->params, nv->n);
+    index_remote_ctx rc_ctx;
+    char tok[4096], why[256];
     r->action = LAB_IX_REBUILT;
+    if (o.kind == INDEX_MILVUS) {   /* a new collection in place of the old */
+        o.remote.replace = 1;
+        lab_remote_ctx(L, o.remote.token_file, &rc_ctx, tok, sizeof tok, why, sizeof why);
+        o.rctx = &rc_ctx;
+    }
     rc = index_build_vecset(nv, &o, &L->prog, ix, e);
+    if (o.kind == INDEX_MILVUS)
+        lab_wipe(tok, sizeof tok);
     progress_end(&L->prog);
     if (rc && rc != -ERR_CANCEL)
         err_prefix(e, "index %s: rebuild", row->model);
@@ -325,6 +345,69 @@ int lab_ix_report_text(const lab *L, const lab_ix_report *r, const char *model, 
     }
 }
 
+/* ---- remote indexes ----------------------------------------------------------- */
+
+void lab_set_token_reader(lab *L, lab_token_fn fn, void *ud)
+{
+    L->token_fn = fn;
+    L->token_ud = ud;
+}
+
+void lab_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    for (size_t i = 0; i < n; i++)
+        v[i] = 0;
+}
+
+/* The catalog row of an item as the scalar fields of a remote index. */
+static int item_fields(void *ud, int64_t id, index_fields *out)
+{
+    lab *L = ud;
+    long r;
+    if (!lab_catalog(L, NULL) || (r = lab_find_id(L, id)) < 0)
+        return -1;
+    out->category = L->cat.category[r];
+    out->title = L->cat.title[r];
+    out->attrs_json = L->cat.attrs ? L->cat.attrs[r] : NULL;
+    return 0;
+}
+
+void lab_remote_ctx(lab *L, const char *token_file, index_remote_ctx *c, char *tok, size_t cap,
+                    char *why, size_t why_cap)
+{
+    err e2;
+    memset(c, 0, sizeof *c);
+    tok[0] = '\0';
+    c->fields = item_fields;
+    c->fields_ud = L;
+    c->prog = &L->prog;
+    if (L->token_fn && L->token_fn(L->token_ud, token_file, tok, cap, &e2) < 0) {
+        lab_wipe(tok, cap);
+        snprintf(why, why_cap, "%.200s", e2.msg);
+        c->error = why;
+        return;
+    }
+    c->token = tok[0] ? tok : NULL;
+}
+
+int lab_index_attach(lab *L, vindex *ix, err *e)
+{
+    index_stats st;
+    index_remote_ctx c;
+    char tok[4096], why[256];
+    int rc;
+
+    if (!index_is_remote(ix))
+        return 0;
+    index_info(ix, &st);
+    lab_remote_ctx(L, st.remote ? st.remote->token_file : "", &c, tok, sizeof tok, why,
+                   sizeof why);
+    rc = index_remote_attach(ix, &c, e);
+    lab_wipe(tok, sizeof tok);
+    return rc;
+}
+
 int lab_index_needs_rebuild(size_t n_live, size_t n_dead)
 {
     /* 20%: HNSW walks tombstoned nodes and flat/IVF scan them, so past a
@@ -338,6 +421,18 @@ void lab_index_describe(const index_stats *st, char *buf, size_t cap)
     if (st->quant == INDEX_QUANT_SQ8)
         snprintf(sq, sizeof sq, " sq8 rerank=%d", st->rerank);
     switch (st->kind) {
+    case INDEX_MILVUS: {
+        const char *t = st->remote ? st->remote->index_type : "?";
+        if (strncmp(t, "IVF", 3) == 0)
+            snprintf(buf, cap, "milvus %s nlist=%d nprobe=%d %s", t, st->nlist, st->nprobe,
+                     index_metric_name(st->metric));
+        else if (strcmp(t, "HNSW") == 0)
+            snprintf(buf, cap, "milvus HNSW M=%d ef_construction=%d ef=%d %s", st->M,
+                     st->ef_construction, st->ef, index_metric_name(st->metric));
+        else
+            snprintf(buf, cap, "milvus %s %s", t, index_metric_name(st->metric));
+        break;
+    }
     case INDEX_IVF:
         snprintf(buf, cap, "ivf nlist=%d nprobe=%d %s%s", st->nlist, st->nprobe,
                  index_metric_name(st->metric), sq);
@@ -369,30 +464,46 @@ int lab_index_build(lab *L, const char *model, const index_opts *o, index_stats 
     vindex *ix = NULL;
     void *blob = NULL;
     size_t len = 0;
-    char params[512];
+    char params[512], *rparams = NULL, tok[4096], why[256];
+    index_opts ro;
+    index_remote_ctx rctx;
     double t0;
     int rc;
 
     if (!(m = lab_model_get(L, model, ep)))
         return -ep->code;
+    if (o->kind == INDEX_MILVUS) {   /* the token and the items' fields, for this call */
+        ro = *o;
+        lab_remote_ctx(L, o->remote.token_file, &rctx, tok, sizeof tok, why, sizeof why);
+        ro.rctx = &rctx;
+        o = &ro;
+    }
     t0 = progress_now();
     rc = index_build_vecset(&m->vs, o, &L->prog, &ix, ep);
+    if (o->kind == INDEX_MILVUS)
+        lab_wipe(tok, sizeof tok);
     progress_end(&L->prog);
-    if (rc == -ERR_CANCEL)
+    if (rc == -ERR_CANCEL && o->kind != INDEX_MILVUS)   /* milvus says what the server holds */
         return err_set(ep, ERR_CANCEL, "index build cancelled: the previous index is kept");
     if (rc)
         return rc;
     *seconds = progress_now() - t0;
     index_info(ix, st);
+    /* a remote index says its own parameters (settings, never the token) */
+    if (st->kind == INDEX_MILVUS && !(rparams = index_remote_params(ix))) {
+        rc = err_set(ep, ERR_NOMEM, "out of memory saving the index parameters");
+        goto fail;
+    }
     params_json(st, params, sizeof params);
     if ((rc = index_save(ix, &blob, &len, ep)))
         goto fail;
-    store_index_row row = {.params = params, .model_version = m->info.version, .data = blob,
-                           .len = len};
+    store_index_row row = {.params = rparams ? rparams : params,
+                           .model_version = m->info.version, .data = blob, .len = len};
     snprintf(row.model, sizeof row.model, "%s", model);
     snprintf(row.kind, sizeof row.kind, "%s", index_kind_name(st->kind));
     if ((rc = store_index_save(L->db, &row, ep)))
         goto fail;
+    mem_free(rparams);
     mem_free(blob);
     index_free(m->index);
     m->index = ix;
@@ -402,6 +513,7 @@ int lab_index_build(lab *L, const char *model, const index_opts *o, index_stats 
     index_info(ix, st);
     return 0;
 fail:
+    mem_free(rparams);
     mem_free(blob);
     index_free(ix);
     return rc;

@@ -38,6 +38,10 @@ struct lab {
 
     void *textenc;       /* loaded text encoder (textenc.h) or NULL */
     void (*textenc_free)(void *);
+
+    /* The front end's reader of a remote index's token (lab_set_token_reader). */
+    int (*token_fn)(void *ud, const char *token_file, char *out, size_t cap, err *e);
+    void *token_ud;
 };
 
 #endif

@@ -56,6 +56,12 @@ int rec_search(lab_model *m, struct index_ctx *ctx, const float *q, size_t k,
     }
     if (m->index) {
         index_filter ixf = {.allow = rec_filter_allow, .ud = (void *)f};
+        if (f) {   /* what a remote index needs to filter on its server */
+            ixf.exclude = f->exclude;
+            ixf.n_exclude = f->n_exclude;
+            ixf.terms = f->terms;
+            ixf.n_terms = f->n_terms;
+        }
         int n = ctx ? index_search_ctx(m->index, ctx, qn, dim, (int)k, &ixf, out->ids,
                                        out->scores, e)
                     : index_search(m->index, qn, dim, (int)k, &ixf, out->ids, out->scores, e);
@@ -278,7 +284,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
 {
     int64_t *ex = NULL;
     float *iq = NULL, *tq = NULL;
-    rec_filter f = {.rows_ok = q->rows_ok, .L = L};
+    rec_filter f = {.rows_ok = q->rows_ok, .L = L, .terms = q->terms, .n_terms = q->n_terms};
     double t0 = progress_now();
     size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
     lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* item2vec candidate space */

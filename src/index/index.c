@@ -1,6 +1,8 @@
 /* index.c - the kind-independent half of the vector index: options, input
  * checks, the id -> row map, tombstones, filters, search contexts, dispatch to
- * flat.c / ivf.c / hnsw.c, save/load framing, info and evaluation.
+ * flat.c / ivf.c / hnsw.c (and mvkind.c for milvus, whose rows live on a
+ * server: its calls branch off before the row machinery), save/load framing,
+ * info and evaluation.
  *
  * Rows are numbered 0..n-1 in insertion order; item ids live in ids[row].
  * Removal only sets dead[row] (a tombstone): every kind skips dead rows when
@@ -8,7 +10,9 @@
  *
  * Saved layout (little-endian): "EMBIDX\0\1", u32 version, u32 kind, metric,
  * quant, u64 dim, n, options, ids, tombstones, fp32 rows (if kept), the kind's
- * own section, then a 64-bit checksum of everything before it.
+ * own section, then a 64-bit checksum of everything before it.  A milvus
+ * blob has the header (n: the collection's count) and then only its settings
+ * as length-prefixed JSON (mvkind.c), never the token.
  * Version 2 (sq8 keeps only codes): an sq8 blob has no fp32 rows.  Version 1
  * sq8 blobs carried them for the re-rank; they still load, the rows skipped.
  * Other kinds are laid out the same in both versions.
@@ -17,6 +21,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +48,7 @@ const char *index_kind_name(index_kind k)
     case INDEX_FLAT: return "flat";
     case INDEX_IVF: return "ivf";
     case INDEX_HNSW: return "hnsw";
+    case INDEX_MILVUS: return "milvus";
     }
     return "?";
 }
@@ -70,7 +76,7 @@ _Static_assert(sizeof(index_kind) == sizeof(int) && sizeof(index_metric) == size
 /* Every option of `index build`, its range and default (usage, completion
  * and errors come from here). */
 const opt_def index_opt_defs[] = {
-    {.name = "kind", .type = OPT_CHOICE, .arg = "flat|ivf|hnsw", .def = "flat",
+    {.name = "kind", .type = OPT_CHOICE, .arg = "flat|ivf|hnsw|milvus", .def = "flat",
      .flags = OPT_HIDDEN, .help = "index kind", OPT_AT(index_opts, kind)},
     {.name = "metric", .type = OPT_CHOICE, .arg = "cosine|ip|l2", .def = "cosine",
      .help = "similarity", OPT_AT(index_opts, metric)},
@@ -94,6 +100,47 @@ const opt_def index_opt_defs[] = {
      .flags = OPT_HIDDEN, .help = "ivf: Lloyd iterations", OPT_AT(index_opts, kmeans_iters)},
     {.name = "rerank", .type = OPT_INT, .min = 1, .max = 1000, .def = "10", .flags = OPT_HIDDEN,
      .help = "sq8: re-rank rerank*k candidates exactly", OPT_AT(index_opts, rerank)},
+    /* milvus (mvkind.c checks the strings when it builds or loads) */
+    {.name = "uri", .type = OPT_STR, .max = sizeof(((index_remote *)0)->uri), .arg = "URL",
+     .help = "milvus: http(s)://HOST:19530", OPT_AT(index_opts, remote.uri)},
+    {.name = "collection", .type = OPT_STR, .max = sizeof(((index_remote *)0)->collection),
+     .arg = "NAME", .help = "milvus: the collection", OPT_AT(index_opts, remote.collection)},
+    {.name = "index_type", .type = OPT_STR, .max = sizeof(((index_remote *)0)->index_type),
+     .def = "IVF_FLAT", .arg = INDEX_REMOTE_TYPES, .help = "milvus: its index",
+     OPT_AT(index_opts, remote.index_type)},
+    {.name = "token_file", .type = OPT_STR, .max = sizeof(((index_remote *)0)->token_file),
+     .arg = "FILE", .help = "milvus: the token's file (else $MILVUS_TOKEN)",
+     OPT_AT(index_opts, remote.token_file)},
+    {.name = "batch", .type = OPT_INT, .min = 1, .max = 16384, .def = "100",
+     .help = "milvus: rows per insert (the REST reference allows 100)",
+     OPT_AT(index_opts, remote.batch)},
+    {.name = "resume", .type = OPT_FLAG, .flags = OPT_DASHED,
+     .help = "milvus: continue a load that stopped", OPT_AT(index_opts, remote.resume)},
+    {.name = "replace", .type = OPT_FLAG, .flags = OPT_DASHED,
+     .help = "milvus: drop an existing collection first", OPT_AT(index_opts, remote.replace)},
+    {.name = "db", .type = OPT_STR, .max = sizeof(((index_remote *)0)->db), .arg = "NAME",
+     .flags = OPT_HIDDEN, .help = "milvus: database", OPT_AT(index_opts, remote.db)},
+    {.name = "ca_file", .type = OPT_STR, .max = sizeof(((index_remote *)0)->ca_file),
+     .arg = "FILE", .flags = OPT_HIDDEN, .help = "milvus: https CA bundle",
+     OPT_AT(index_opts, remote.ca_file)},
+    {.name = "consistency", .type = OPT_STR, .max = sizeof(((index_remote *)0)->consistency),
+     .def = "Strong", .arg = INDEX_REMOTE_CONSISTENCY, .flags = OPT_HIDDEN,
+     .help = "milvus: consistency level", OPT_AT(index_opts, remote.consistency)},
+    {.name = "shards", .type = OPT_INT, .min = 0, .max = 64, .def = "0", .flags = OPT_HIDDEN,
+     .help = "milvus: shards (0: Milvus's default)", OPT_AT(index_opts, remote.shards)},
+    {.name = "timeout_ms", .type = OPT_INT, .min = 1, .max = 3600000, .def = "30000",
+     .flags = OPT_HIDDEN, .help = "milvus: per request", OPT_AT(index_opts, remote.timeout_ms)},
+    {.name = "connect_timeout_ms", .type = OPT_INT, .min = 1, .max = 600000, .def = "3000",
+     .flags = OPT_HIDDEN, .help = "milvus: connection set-up",
+     OPT_AT(index_opts, remote.connect_timeout_ms)},
+    {.name = "retries", .type = OPT_INT, .min = 0, .max = 20, .def = "3", .flags = OPT_HIDDEN,
+     .help = "milvus: extra attempts of an idempotent call", OPT_AT(index_opts, remote.retries)},
+    {.name = "backoff_ms", .type = OPT_INT, .min = 0, .max = 60000, .def = "200",
+     .flags = OPT_HIDDEN, .help = "milvus: first retry delay, doubling",
+     OPT_AT(index_opts, remote.backoff_ms)},
+    {.name = "load_timeout_s", .type = OPT_INT, .min = 1, .max = 86400, .def = "600",
+     .flags = OPT_HIDDEN, .help = "milvus: wait for the load",
+     OPT_AT(index_opts, remote.load_timeout_s)},
     {0},
 };
 
@@ -105,6 +152,18 @@ int index_opts_set(index_opts *o, const char *key, const char *value, err *e)
 /* Checks options against the data; fills nlist when 0 (auto). */
 static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
 {
+    if (o->kind == INDEX_MILVUS) {
+        if (o->metric != INDEX_COSINE && o->metric != INDEX_IP && o->metric != INDEX_L2)
+            return err_set(e, ERR_USAGE, "unknown metric %d", (int)o->metric);
+        if (o->quant != INDEX_QUANT_NONE)
+            return err_set(e, ERR_USAGE, "quant=sq8 is for flat and ivf; milvus has "
+                           "index_type=IVF_SQ8");
+        if (o->nlist == 0) {   /* as for ivf; Milvus takes 1..65536 */
+            double a = 4.0 * sqrt((double)n);
+            o->nlist = a < 1 ? 1 : a > 65536 ? 65536 : (int)a;
+        }
+        return mv_check_opts(o, dim, e);
+    }
     if (o->kind != INDEX_FLAT && o->kind != INDEX_IVF && o->kind != INDEX_HNSW)
         return err_set(e, ERR_USAGE, "unknown index kind %d", (int)o->kind);
     if (o->metric != INDEX_COSINE && o->metric != INDEX_IP && o->metric != INDEX_L2)
@@ -492,7 +551,18 @@ int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
     if (!ix)
         return err_set(e, ERR_NOMEM, "out of memory for an index");
     ix->o = o;
+    ix->o.rctx = NULL;   /* borrowed for this call only */
     ix->dim = dim;
+    if (o.kind == INDEX_MILVUS) {   /* the rows go to the server, not here */
+        rc = mv_build(ix, data, ids, n, o.rctx, p, e);
+        progress_end(p);
+        if (rc < 0) {   /* its message (a cancel's too) says what the server holds */
+            index_free(ix);
+            return rc;
+        }
+        *out = ix;
+        return 0;
+    }
     if ((rc = check_new(ix, data, ids, n, e)) < 0 || (rc = append_rows(ix, data, ids, n, e)) < 0)
         goto fail;
     switch (o.kind) {
@@ -509,6 +579,8 @@ int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
     case INDEX_HNSW:
         rc = hnsw_build(ix, p, e);
         break;
+    case INDEX_MILVUS:
+        break;   /* built above */
     }
     if (rc < 0)
         goto fail;
@@ -545,6 +617,7 @@ void index_free(vindex *ix)
     flat_free(ix);
     ivf_free(ix);
     hnsw_free(ix);
+    mv_free(ix);
     mem_free(ix->ids);
     mem_free(ix->dead);
     mem_free(ix->vecs);
@@ -579,6 +652,7 @@ static int search_one(const vindex *ix, index_ctx *c, const float *q, int k,
     case INDEX_FLAT: return flat_search(ix, c, k, f, ids, scores);
     case INDEX_IVF: return ivf_search(ix, c, k, f, ids, scores);
     case INDEX_HNSW: return hnsw_search(ix, c, k, f, ids, scores);
+    case INDEX_MILVUS: break;   /* searched before any context is involved */
     }
     return 0;
 }
@@ -587,6 +661,13 @@ int index_search_ctx(const vindex *ix, index_ctx *c, const float *q, size_t qdim
                      const index_filter *f, int64_t *ids_out, float *scores_out, err *e)
 {
     int rc;
+    if (ix && ix->o.kind == INDEX_MILVUS) {
+        if ((rc = check_query(ix, q, qdim, k, f, e)) < 0)
+            return rc;
+        if (!ids_out || !scores_out)
+            return err_set(e, ERR_USAGE, "no output arrays");
+        return mv_search(ix, q, k, f, ids_out, scores_out, e);
+    }
     if (!ix || !c)
         return err_set(e, ERR_USAGE, "no index or context");
     if ((rc = check_query(ix, q, qdim, k, f, e)) < 0)
@@ -619,6 +700,16 @@ int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int 
         return rc;
     if (!ids_out || !scores_out || !counts_out)
         return err_set(e, ERR_USAGE, "no output arrays");
+    if (ix->o.kind == INDEX_MILVUS) {   /* one request per query */
+        for (size_t i = 0; i < nq; i++) {
+            rc = mv_search(ix, qs + i * qdim, k, f, ids_out + i * (size_t)k,
+                           scores_out + i * (size_t)k, e);
+            if (rc < 0)
+                return rc;
+            counts_out[i] = rc;
+        }
+        goto pad;
+    }
     if ((rc = ix_ctx_reserve(ix, ix->ctx, (size_t)k, e)) < 0)
         return rc;
     if (ix->o.kind == INDEX_FLAT && ix->o.quant == INDEX_QUANT_NONE) {
@@ -642,6 +733,7 @@ int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int 
             counts_out[i] = search_one(ix, ix->ctx, qs + i * qdim, k, f, ids_out + i * (size_t)k,
                                        scores_out + i * (size_t)k);
     }
+pad:
     for (size_t i = 0; i < nq; i++)
         for (int j = counts_out[i]; j < k; j++) {
             ids_out[i * (size_t)k + j] = -1;
@@ -657,9 +749,9 @@ int index_set_param(vindex *ix, const char *name, int value, err *e)
     int *slot = NULL;
     if (!ix || !name)
         return err_set(e, ERR_USAGE, "set: no index or parameter");
-    if (strcmp(name, "nprobe") == 0 && ix->o.kind == INDEX_IVF)
+    if (strcmp(name, "nprobe") == 0 && (ix->o.kind == INDEX_IVF || ix->o.kind == INDEX_MILVUS))
         slot = &ix->o.nprobe;
-    else if (strcmp(name, "ef") == 0 && ix->o.kind == INDEX_HNSW)
+    else if (strcmp(name, "ef") == 0 && (ix->o.kind == INDEX_HNSW || ix->o.kind == INDEX_MILVUS))
         slot = &ix->o.ef;
     else if (strcmp(name, "rerank") == 0 && ix->o.quant == INDEX_QUANT_SQ8)
         slot = &ix->o.rerank;
@@ -669,6 +761,8 @@ int index_set_param(vindex *ix, const char *name, int value, err *e)
     if (value < 1 || value > (1 << 20))
         return err_set(e, ERR_RANGE, "%s must be in 1..%d (got %d)", name, 1 << 20, value);
     *slot = value;
+    if (!ix->ctx)   /* milvus: the server's parameter */
+        return 0;
     /* size the built-in scratch now so the next query allocates nothing */
     return ix_ctx_reserve(ix, ix->ctx, 16, e);
 }
@@ -688,6 +782,8 @@ int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_
     if (dim != ix->dim)
         return err_set(e, ERR_RANGE, "vectors have dimension %zu but the index has %zu", dim,
                        ix->dim);
+    if (ix->o.kind == INDEX_MILVUS)
+        return mv_add(ix, data, ids, n, e);
     if ((rc = check_new(ix, data, ids, n, e)) < 0)
         return rc;
     from = ix->n;
@@ -705,6 +801,8 @@ int index_add(vindex *ix, const float *data, const int64_t *ids, size_t n, size_
     case INDEX_HNSW:
         rc = hnsw_add(ix, from, e);
         break;
+    case INDEX_MILVUS:
+        break;   /* added above */
     }
     mem_free(tmp);
     if (rc == 0)
@@ -726,12 +824,42 @@ int index_remove(vindex *ix, int64_t id, err *e)
     uint32_t r;
     if (!ix)
         return err_set(e, ERR_USAGE, "no index");
+    if (ix->o.kind == INDEX_MILVUS)
+        return mv_remove(ix, id, e);
     r = map_get(ix, id);
     if (r == IX_NONE || ix->dead[r])
         return err_set(e, ERR_NOTFOUND, "id %lld is not in the index", (long long)id);
     ix->dead[r] = 1;
     ix->n_dead++;
     return 0;
+}
+
+int index_flush(vindex *ix, err *e)
+{
+    if (!ix)
+        return err_set(e, ERR_USAGE, "no index");
+    return ix->o.kind == INDEX_MILVUS ? mv_flush(ix, e) : 0;
+}
+
+/* ---- remote ------------------------------------------------------------------------ */
+
+int index_is_remote(const vindex *ix)
+{
+    return ix && ix->o.kind == INDEX_MILVUS;
+}
+
+int index_remote_attach(vindex *ix, const index_remote_ctx *c, err *e)
+{
+    if (!index_is_remote(ix))
+        return err_set(e, ERR_USAGE, "not a remote index");
+    return mv_attach(ix, c, e);
+}
+
+int index_remote_info(vindex *ix, index_remote_stats *out, err *e)
+{
+    if (!index_is_remote(ix))
+        return err_set(e, ERR_USAGE, "not a remote index");
+    return mv_remote_info(ix, out, e);
 }
 
 /* ---- sq8 re-rank source ---------------------------------------------------------- */
@@ -793,6 +921,19 @@ void index_info(const vindex *ix, index_stats *s)
     s->metric = ix->o.metric;
     s->quant = ix->o.quant;
     s->dim = ix->dim;
+    if (ix->o.kind == INDEX_MILVUS) {
+        s->n = mv_count(ix);
+        s->nlist = ix->o.nlist;
+        s->nprobe = ix->o.nprobe;
+        s->M = ix->o.M;
+        s->ef_construction = ix->o.ef_construction;
+        s->ef = ix->o.ef;
+        s->seed = ix->o.seed;
+        s->memory_bytes = sizeof *ix + mv_mem(ix);
+        s->remote = mv_settings(ix);
+        mv_counters(ix, &s->remote_requests, &s->remote_retries);
+        return;
+    }
     s->n = ix->n - ix->n_dead;
     s->n_deleted = ix->n_dead;
     s->nlist = ix->o.kind == INDEX_IVF ? ix->o.nlist : 0;
@@ -844,7 +985,7 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     buf_put_u32(&w, (uint32_t)ix->o.metric);
     buf_put_u32(&w, (uint32_t)ix->o.quant);
     buf_put_u64(&w, ix->dim);
-    buf_put_u64(&w, ix->n);
+    buf_put_u64(&w, ix->o.kind == INDEX_MILVUS ? mv_count(ix) : ix->n);
     buf_put_u32(&w, (uint32_t)ix->o.nlist);
     buf_put_u32(&w, (uint32_t)ix->o.nprobe);
     buf_put_u32(&w, (uint32_t)ix->o.M);
@@ -853,6 +994,10 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     buf_put_u32(&w, (uint32_t)ix->o.kmeans_iters);
     buf_put_u32(&w, (uint32_t)ix->o.rerank);
     buf_put_u64(&w, ix->o.seed);
+    if (ix->o.kind == INDEX_MILVUS) {   /* n is the remote count; no rows here */
+        mv_save(ix, &w);
+        goto sum;
+    }
     buf_put(&w, ix->ids, ix->n * sizeof *ix->ids);
     buf_put(&w, ix->dead, ix->n);
     /* The flag is the kind's (what index_load checks), not vecs != NULL: an
@@ -867,7 +1012,9 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     case INDEX_FLAT: flat_save(ix, &w); break;
     case INDEX_IVF: ivf_save(ix, &w); break;
     case INDEX_HNSW: hnsw_save(ix, &w); break;
+    case INDEX_MILVUS: break;
     }
+sum:
     sum = w.failed ? 0 : checksum(w.p, w.len);
     buf_put_u64(&w, sum);
     if (w.failed) {
@@ -921,7 +1068,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
             return rc;
     if ((rc = buf_get_u64(&r, &seed)) < 0)
         return rc;
-    if (kind > INDEX_HNSW || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
+    if (kind > INDEX_MILVUS || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
         return bad(e, "unknown kind, metric or quantization");
     if (dim == 0 || dim > IX_MAX_DIM || n > IX_MAX_N)
         return bad(e, "dimension or count out of range");
@@ -947,6 +1094,23 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     o.seed = seed;
     if (o.kind == INDEX_IVF && o.nlist == 0)
         return bad(e, "nlist is 0");
+    if (o.kind == INDEX_MILVUS) {   /* settings, not rows: checked by mv_load */
+        if (dim > IX_MAX_DIM)
+            return bad(e, "dimension out of range");
+        if (!(ix = mem_calloc(1, sizeof *ix)))
+            return err_set(e, ERR_NOMEM, "out of memory loading an index");
+        ix->o = o;
+        ix->dim = (size_t)dim;
+        r.what = "milvus settings";
+        if ((rc = mv_load(ix, &r, n)) < 0)
+            goto fail;
+        if (r.off != r.len) {
+            rc = bad(e, "trailing bytes after the index");
+            goto fail;
+        }
+        *out = ix;
+        return 0;
+    }
     {
         err e2;
         if (check_opts(&o, (size_t)n, (size_t)dim, &e2) < 0)
@@ -1008,6 +1172,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     case INDEX_FLAT: rc = flat_load(ix, &r); break;
     case INDEX_IVF: rc = ivf_load(ix, &r); break;
     case INDEX_HNSW: rc = hnsw_load(ix, &r); break;
+    case INDEX_MILVUS: break;
     }
     if (rc < 0)
         goto fail;

@@ -34,6 +34,7 @@
 typedef struct flat_data flat_data;
 typedef struct ivf_data ivf_data;
 typedef struct hnsw_data hnsw_data;
+typedef struct mv_data mv_data;
 
 /* Per-dimension 8-bit scalar quantizer: x ~ vmin[d] + scale[d] * code. */
 typedef struct sq8_params {
@@ -61,7 +62,8 @@ struct vindex {
     flat_data *flat;
     ivf_data *ivf;
     hnsw_data *hnsw;
-    index_ctx *ctx;         /* scratch for index_search */
+    mv_data *mv;            /* milvus: the remote collection (no rows here) */
+    index_ctx *ctx;         /* scratch for index_search (NULL for milvus) */
 };
 
 /* A (distance, node) pair for the HNSW heaps and sq8 candidate lists. */
@@ -162,6 +164,26 @@ int hnsw_load(vindex *ix, buf_reader *r);
 void hnsw_free(vindex *ix);
 size_t hnsw_mem(const vindex *ix);
 int hnsw_max_level(const vindex *ix);
+
+/* milvus (mvkind.c): the rows live in a Milvus collection; ix->n, ids, vecs
+ * stay empty and ix->mv holds the settings, the client and the count. */
+int mv_check_opts(const index_opts *o, size_t dim, err *e);
+int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
+             const index_remote_ctx *c, progress *p, err *e);
+int mv_attach(vindex *ix, const index_remote_ctx *c, err *e);
+int mv_search(const vindex *ix, const float *q, int k, const index_filter *f, int64_t *ids,
+              float *scores, err *e);
+int mv_add(vindex *ix, const float *data, const int64_t *ids, size_t n, err *e);
+int mv_remove(vindex *ix, int64_t id, err *e);
+int mv_flush(vindex *ix, err *e);
+int mv_remote_info(vindex *ix, index_remote_stats *out, err *e);
+size_t mv_count(const vindex *ix);
+void mv_counters(const vindex *ix, size_t *requests, size_t *retries);
+const index_remote *mv_settings(const vindex *ix);
+size_t mv_mem(const vindex *ix);
+void mv_save(const vindex *ix, buf_writer *w);
+int mv_load(vindex *ix, buf_reader *r, uint64_t count);
+void mv_free(vindex *ix);
 
 /* The int16 query of the VNNI sq8 kernel is zero-padded to a multiple of 32. */
 #define SQ8_QPAD(d) (((d) + 31) & ~(size_t)31)

@@ -4,8 +4,11 @@
 
 #include "esc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,4 +127,51 @@ void front_progress(const progress *p, void *ud)
         fprintf(stderr, "  ETA %.0fs", v.eta_s);
     fputs("  (Ctrl-C cancels)", stderr);
     fflush(stderr);
+}
+
+int front_read_token(void *ud, const char *token_file, char *out, size_t cap, err *e)
+{
+    (void)ud;
+    out[0] = '\0';
+    if (!token_file || !*token_file) {
+        const char *env = getenv("MILVUS_TOKEN");
+        if (!env)
+            return 0;
+        if (strlen(env) >= cap)
+            return err_set(e, ERR_RANGE, "$MILVUS_TOKEN is longer than %zu bytes", cap - 1);
+        memcpy(out, env, strlen(env) + 1);
+        return 0;
+    }
+    int fd = open(token_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, ERR_IO, "token_file %s: %s", token_file, strerror(errno));
+    size_t n = 0;
+    ssize_t got;
+    while (n < cap && (got = read(fd, out + n, cap - n)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int err_no = errno;
+            close(fd);
+            memset(out, 0, cap);
+            return err_set(e, ERR_IO, "token_file %s: %s", token_file, strerror(err_no));
+        }
+        n += (size_t)got;
+    }
+    close(fd);
+    /* the first line is the token; trailing blanks and the newline are not */
+    size_t len = 0;
+    while (len < n && out[len] != '\n' && out[len] != '\r')
+        len++;
+    if (len == n && n == cap) {
+        memset(out, 0, cap);
+        return err_set(e, ERR_RANGE, "token_file %s: the token is longer than %zu bytes",
+                       token_file, cap - 1);
+    }
+    while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\t'))
+        len--;
+    memset(out + len, 0, cap - len);
+    if (len == 0)
+        return err_set(e, ERR_USAGE, "token_file %s: no token on its first line", token_file);
+    return 0;
 }

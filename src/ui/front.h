@@ -29,6 +29,11 @@ int front_take_idle_sigint(void);   /* 1 once per Ctrl-C pressed while idle */
 /* Progress callback printing a one-line bar to stderr when it is a tty. */
 void front_progress(const progress *p, void *ud);
 
+/* The lab's token reader (lab_set_token_reader): the first line of
+ * token_file, or $MILVUS_TOKEN when no file is named ("" if unset).  The
+ * token never appears in a message. */
+int front_read_token(void *ud, const char *token_file, char *out, size_t cap, err *e);
+
 /* REPL: readline when interactive, getline otherwise.  Returns exit status. */
 int repl_run(front *f, FILE *in);
 

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
         return 1;
     }
     lab_set_no_timing(f.L, no_timing);
+    lab_set_token_reader(f.L, front_read_token, NULL);
     /* the engine reads no environment: the front end passes the model folder */
     if (lab_set_model_dir(f.L, getenv("EMBEDLAB_MODEL"), &e)) {
         fprintf(stderr, "embedlab: %s\n", e.msg);
