@@ -1,11 +1,12 @@
 /* fuzz_index.c - index_load on an untrusted blob (what the indexes table
  * holds: a database file is untrusted too).  The blob is loaded as given,
  * then again with its trailing checksum recomputed, so mutations reach the
- * parsers behind the checksum gate (the function below is a copy of the
- * one in src/index/index.c).  A blob that loads is searched (with a filter),
- * saved and loaded again, and grown by one vector, so a structure that
+ * parsers behind the checksum gate (blob_sum.h, the checksum of
+ * src/index/index.c).  A blob that loads is searched (with a filter), saved
+ * and loaded again, and grown by one vector, so a structure that
  * passed the checks but lies is walked under ASan. */
 #include "fuzz_util.h"
+#include "../unit/blob_sum.h"
 #include "index.h"
 #include "mem.h"
 
@@ -13,21 +14,6 @@ static int allow_even(int64_t id, void *ud)
 {
     (void)ud;
     return (id & 1) == 0;
-}
-
-static uint64_t checksum(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h ^ (uint64_t)n;
 }
 
 static void try_blob(const uint8_t *data, size_t size);
@@ -44,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!fixed)
         abort();
     memcpy(fixed, data, size);
-    sum = checksum(fixed, size - 8);
+    sum = blob_sum(fixed, size - 8);
     memcpy(fixed + size - 8, &sum, 8);
     try_blob(fixed, size);
     free(fixed);

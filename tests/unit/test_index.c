@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "blob_sum.h"
 #include "index.h"
 #include "mem.h"
 #include "progress.h"
@@ -510,7 +511,7 @@ static void test_filters(void **st)
                 int64_t bid[30 * K];
                 float bsc[30 * K];
                 int cnt[30];
-                index_filter f = {allow_odd_tens, &calls, NULL, 0};
+                index_filter f = {.allow = allow_odd_tens, .ud = &calls};
                 err e = {0};
                 assert_int_equal(index_search_batch(ix, g.q, g.nq, D, K, &f, bid, bsc, cnt, &e), 0);
                 for (size_t qi = 0; qi < g.nq; qi++) {
@@ -551,7 +552,7 @@ static void test_hnsw_selective_filter(void **st)
     for (size_t qi = 0; qi < g.nq; qi++) {
         int64_t want = g.ids[(qi * 997) % g.n], ids[K];
         float sc[K];
-        index_filter f = {allow_one, &want, NULL, 0};
+        index_filter f = {.allow = allow_one, .ud = &want};
         err e = {0};
         assert_int_equal(index_search(ix, g.q + qi * D, D, K, &f, ids, sc, &e), 1);
         assert_true(ids[0] == want);
@@ -716,24 +717,6 @@ static void test_save_load(void **st)
         }
     }
     gen_done(&g);
-}
-
-/* The blob checksum, as documented in index.c: multiply-xorshift over 8-byte
- * words with the FNV-1a constants, then the byte tail, xor the length.  Used
- * to forge blobs whose structure, not checksum, is wrong. */
-static uint64_t blob_sum(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h ^ (uint64_t)n;
 }
 
 static void reseal(uint8_t *b, size_t len)
