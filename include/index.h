@@ -120,10 +120,13 @@ const char *index_quant_name(index_quant q);    /* "none", "sq8" */
 /* The ISA level of the distance kernels in force ("avx2"; see cpu.h). */
 const char *index_kernel_name(void);
 
-/* A key=value item filter: "category" (equal), "title" (contains), any
- * other key an attribute of the item (see milvus_term in milvus.h). */
+/* An item filter: "category" (equal), "title" (contains), any other key an
+ * attribute of the item; type says how value compares (INDEX_TERM_TEXT: the
+ * command line's rule; see milvus_term in milvus.h, whose types these are). */
+enum { INDEX_TERM_TEXT, INDEX_TERM_STR, INDEX_TERM_NUM, INDEX_TERM_BOOL };
 typedef struct index_term {
     const char *key, *value;
+    int type;                /* INDEX_TERM_* */
 } index_term;
 
 /* Filter applied inside the search: an item is returned only if it is not

@@ -147,12 +147,17 @@ typedef struct milvus_search_req {
 int milvus_search(milvus *m, const milvus_search_req *s, int64_t *ids, float *dist, err *e);
 
 /* ---- filter expressions ------------------------------------------------------ */
-/* One `key=value` item filter as the commands take it: "category" (equal),
- * "title" (contains), any other key an attribute of the item's attrs JSON,
- * equal to the value read as a string, a number (strtod) or a boolean
- * ("true"/"1" true, else false) - the rule of the local filter. */
+/* One item filter: "category" (equal), "title" (contains), any other key an
+ * attribute of the item's attrs JSON.  MILVUS_TERM_TEXT is the command
+ * line's rule: an attribute equal to the value read as a string, a number
+ * (strtod) or a boolean ("true"/"1" true, else false).  STR, NUM and BOOL
+ * compare with that JSON type only (value: the text, a number as text,
+ * "true"/"false"); category and title are strings, so NUM or BOOL on them
+ * matches nothing. */
+enum { MILVUS_TERM_TEXT, MILVUS_TERM_STR, MILVUS_TERM_NUM, MILVUS_TERM_BOOL };
 typedef struct milvus_term {
     const char *key, *value;
+    int type;                /* MILVUS_TERM_* */
 } milvus_term;
 
 /* The Milvus boolean expression of terms AND id not in exclude, every string

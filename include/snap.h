@@ -39,6 +39,8 @@ typedef struct snap_opts {
     int threads;       /* text encoder threads (default 2) */
     lab_settings set;  /* defaults of queries: hybrid mode, alpha, history, i2v scoring,
                           nprobe/ef of the indexes */
+    lab_token_fn token_fn;   /* a milvus index's token (lab_set_token_reader), or NULL */
+    void *token_ud;
 } snap_opts;
 
 snap_opts snap_opts_default(void);

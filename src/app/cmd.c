@@ -481,6 +481,7 @@ size_t cmd_item_terms(const cmd_args *a, index_term *terms, size_t cap)
         if (!a->val[i] || !a->filt[i])
             continue;
         terms[n].key = a->key[i];
+        terms[n].type = INDEX_TERM_TEXT;   /* the command line's rule, cmd_item_matches */
         terms[n++].value = a->val[i];
     }
     return n;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define I2V_CTX_MODEL "item2vec#ctx"
+#define SNAP_MAX_TERMS 64   /* filters a remote index gets as terms (mvkind.c takes 64) */
 
 /* The text encoder, shared by the snapshots of one text model version. */
 typedef struct snap_enc {
@@ -278,6 +279,7 @@ snap *snap_open(const char *db_path, const snap *prev, const snap_opts *o, err *
         goto fail;
     s->L->set = o->set;
     s->L->set.threads = o->threads > 0 ? o->threads : 2;
+    lab_set_token_reader(s->L, o->token_fn, o->token_ud);   /* before the indexes load */
     if (store_read_begin(s->L->db, e))
         goto fail;
     in_txn = 1;
@@ -492,6 +494,21 @@ int snap_run(snap *s, snap_reader *r, int method, const snap_query *q, size_t k,
     rq.hist = q->hist;
     rq.n_hist = q->n_hist;
     rq.text_q = q->text_q;
+    /* the same filters as terms, for an index that filters on its server */
+    index_term terms[SNAP_MAX_TERMS];
+    char nums[SNAP_MAX_TERMS][32];
+    for (size_t f = 0; f < q->n_filters && f < SNAP_MAX_TERMS; f++) {
+        const snap_filter *sf = &q->filters[f];
+        terms[f].key = sf->key;
+        terms[f].type = sf->type == SNAP_F_NUM ? INDEX_TERM_NUM
+                      : sf->type == SNAP_F_BOOL ? INDEX_TERM_BOOL : INDEX_TERM_STR;
+        if (sf->type == SNAP_F_NUM)
+            snprintf(nums[f], sizeof nums[f], "%.17g", sf->num);
+        terms[f].value = sf->type == SNAP_F_STR ? sf->str : sf->type == SNAP_F_NUM ? nums[f]
+                       : sf->boolean ? "true" : "false";
+    }
+    rq.terms = terms;
+    rq.n_terms = q->n_filters < SNAP_MAX_TERMS ? q->n_filters : SNAP_MAX_TERMS;
     if (q->n_filters) {
         size_t n = s->L->cat.n;
         if (!(rows = mem_calloc(n + 1, 1)))

@@ -504,6 +504,7 @@ void index_ctx_free(index_ctx *c)
 {
     if (!c)
         return;
+    mv_ctx_free(c);
     mem_free(c->q);
     mem_free(c->q2);
     mem_free(c->xr);
@@ -661,12 +662,12 @@ int index_search_ctx(const vindex *ix, index_ctx *c, const float *q, size_t qdim
                      const index_filter *f, int64_t *ids_out, float *scores_out, err *e)
 {
     int rc;
-    if (ix && ix->o.kind == INDEX_MILVUS) {
+    if (ix && ix->o.kind == INDEX_MILVUS) {   /* c: this reader's connection */
         if ((rc = check_query(ix, q, qdim, k, f, e)) < 0)
             return rc;
         if (!ids_out || !scores_out)
             return err_set(e, ERR_USAGE, "no output arrays");
-        return mv_search(ix, q, k, f, ids_out, scores_out, e);
+        return mv_search(ix, c, q, k, f, ids_out, scores_out, e);
     }
     if (!ix || !c)
         return err_set(e, ERR_USAGE, "no index or context");
@@ -702,7 +703,7 @@ int index_search_batch(vindex *ix, const float *qs, size_t nq, size_t qdim, int 
         return err_set(e, ERR_USAGE, "no output arrays");
     if (ix->o.kind == INDEX_MILVUS) {   /* one request per query */
         for (size_t i = 0; i < nq; i++) {
-            rc = mv_search(ix, qs + i * qdim, k, f, ids_out + i * (size_t)k,
+            rc = mv_search(ix, NULL, qs + i * qdim, k, f, ids_out + i * (size_t)k,
                            scores_out + i * (size_t)k, e);
             if (rc < 0)
                 return rc;

@@ -35,6 +35,7 @@ typedef struct flat_data flat_data;
 typedef struct ivf_data ivf_data;
 typedef struct hnsw_data hnsw_data;
 typedef struct mv_data mv_data;
+typedef struct mv_conn mv_conn;
 
 /* Per-dimension 8-bit scalar quantizer: x ~ vmin[d] + scale[d] * code. */
 typedef struct sq8_params {
@@ -102,6 +103,8 @@ struct index_ctx {
     float *bq;              /* batch: IX_BATCH_Q x dim queries, then IX_BATCH_Q |q|^2 */
     float *bs;              /* batch: IX_BATCH_Q x IX_BATCH_R scores */
     topk *bheaps;           /* batch: IX_BATCH_Q heaps */
+    mv_conn *mv;            /* milvus: this context's own connection (made on its
+                               first search), so readers share no client */
 };
 
 /* Makes sure c can serve a search with this k on ix (may allocate; only when
@@ -171,8 +174,10 @@ int mv_check_opts(const index_opts *o, size_t dim, err *e);
 int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
              const index_remote_ctx *c, progress *p, err *e);
 int mv_attach(vindex *ix, const index_remote_ctx *c, err *e);
-int mv_search(const vindex *ix, const float *q, int k, const index_filter *f, int64_t *ids,
-              float *scores, err *e);
+/* ctx NULL: the index's own connection (one caller at a time) */
+int mv_search(const vindex *ix, index_ctx *ctx, const float *q, int k, const index_filter *f,
+              int64_t *ids, float *scores, err *e);
+void mv_ctx_free(index_ctx *c);
 int mv_add(vindex *ix, const float *data, const int64_t *ids, size_t n, err *e);
 int mv_remove(vindex *ix, int64_t id, err *e);
 int mv_flush(vindex *ix, err *e);

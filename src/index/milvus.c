@@ -1040,10 +1040,28 @@ int milvus_filter_expr(const milvus_term *terms, size_t n_terms, const int64_t *
             mem_free(b.p);
             return err_set(e, ERR_USAGE, "filter: a term without a key");
         }
+        int type = terms[i].type;
+        int field = strcmp(k, "category") == 0 || strcmp(k, "title") == 0;
         if (any)
             buf_str(&b, " and ");
         any = 1;
-        if (strcmp(k, "category") == 0) {
+        if ((field && type != MILVUS_TERM_TEXT && type != MILVUS_TERM_STR) ||
+            (type == MILVUS_TERM_NUM && !isfinite(strtod(v, NULL)))) {
+            buf_str(&b, "id in []");   /* a string field never equals a number */
+        } else if (!field && type == MILVUS_TERM_STR) {
+            buf_str(&b, "attrs[");
+            buf_expr_str(&b, k);
+            buf_str(&b, "] == ");
+            buf_expr_str(&b, v);
+        } else if (!field && type == MILVUS_TERM_NUM) {
+            buf_str(&b, "attrs[");
+            buf_expr_str(&b, k);
+            buf_fmt(&b, "] == %.17g", strtod(v, NULL));
+        } else if (!field && type == MILVUS_TERM_BOOL) {
+            buf_str(&b, "attrs[");
+            buf_expr_str(&b, k);
+            buf_fmt(&b, "] == %s", strcmp(v, "true") == 0 ? "true" : "false");
+        } else if (strcmp(k, "category") == 0) {
             buf_str(&b, "category == ");
             buf_expr_str(&b, v);
         } else if (strcmp(k, "title") == 0) {

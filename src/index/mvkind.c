@@ -32,9 +32,19 @@
 #define MV_SETTINGS_MAX 65536      /* bytes of the settings JSON in a blob */
 #define MV_DELETE_BATCH 1000
 
+/* A connection and its search scratch: the index's own, and one per search
+ * context (index_ctx_new), so concurrent readers never share a client. */
+struct mv_conn {
+    milvus *cli;
+    int64_t *sid;
+    float *ssc;
+    size_t scap;
+};
+
 struct mv_data {
     index_remote r;                /* settings (resume/replace cleared after build) */
-    milvus *cli;                   /* NULL until attached */
+    mv_conn c;                     /* the index's connection: NULL client until attached */
+    char *token;                   /* a copy for the contexts' connections, or NULL */
     int (*fields)(void *ud, int64_t id, index_fields *out);
     void *fields_ud;
     progress *prog;
@@ -42,10 +52,9 @@ struct mv_data {
     int64_t count;                 /* entities the collection holds (as we track it) */
     int64_t *pend;                 /* ids queued by index_remove */
     size_t n_pend, cap_pend;
-    int64_t *sid;                  /* search scratch */
-    float *ssc;
-    size_t scap;
 };
+
+static void wipe_free(char *s);
 
 /* ---- settings -------------------------------------------------------------------- */
 
@@ -136,19 +145,27 @@ int mv_attach(vindex *ix, const index_remote_ctx *c, err *e)
 {
     mv_data *d = ix->mv;
     milvus *cli = NULL;
-    char *msg = NULL;
+    char *msg = NULL, *tok = NULL;
 
     if (!d)
         return err_set(e, ERR_STATE, "milvus index without settings");
     if (c && c->error) {
         if (!(msg = mem_strdup(c->error)))
             return err_set(e, ERR_NOMEM, "out of memory attaching an index");
-    } else if (!(cli = client_new(&d->r, c ? c->token : NULL, e))) {
-        return -e->code;
+    } else {
+        err e2;   /* e may be NULL: the code comes from here */
+        if (c && c->token && !(tok = mem_strdup(c->token)))
+            return err_set(e, ERR_NOMEM, "out of memory attaching an index");
+        if (!(cli = client_new(&d->r, tok, &e2))) {
+            wipe_free(tok);
+            return err_set(e, e2.code, "%s", e2.msg);
+        }
     }
-    milvus_free(d->cli);
+    milvus_free(d->c.cli);
     mem_free(d->error);
-    d->cli = cli;
+    wipe_free(d->token);
+    d->c.cli = cli;
+    d->token = tok;
     d->error = msg;
     d->fields = c ? c->fields : NULL;
     d->fields_ud = c ? c->fields_ud : NULL;
@@ -157,13 +174,40 @@ int mv_attach(vindex *ix, const index_remote_ctx *c, err *e)
     return 0;
 }
 
+/* Frees a token copy, zeroed first. */
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    for (volatile char *v = s; *v; v++)
+        *v = 0;
+    mem_free(s);
+}
+
 static int need_client(const mv_data *d, err *e)
 {
-    if (d->cli)
+    if (d->c.cli)
         return 0;
     if (d->error)
         return err_set(e, ERR_STATE, "milvus collection %s: %s", d->r.collection, d->error);
     return err_set(e, ERR_STATE, "milvus collection %s: not connected", d->r.collection);
+}
+
+static void conn_done(mv_conn *c)
+{
+    milvus_free(c->cli);
+    mem_free(c->sid);
+    mem_free(c->ssc);
+    memset(c, 0, sizeof *c);
+}
+
+void mv_ctx_free(index_ctx *c)
+{
+    if (c && c->mv) {
+        conn_done(c->mv);
+        mem_free(c->mv);
+        c->mv = NULL;
+    }
 }
 
 void mv_free(vindex *ix)
@@ -171,11 +215,10 @@ void mv_free(vindex *ix)
     mv_data *d = ix->mv;
     if (!d)
         return;
-    milvus_free(d->cli);
+    conn_done(&d->c);
     mem_free(d->error);
+    wipe_free(d->token);
     mem_free(d->pend);
-    mem_free(d->sid);
-    mem_free(d->ssc);
     mem_free(d);
     ix->mv = NULL;
 }
@@ -187,7 +230,7 @@ size_t mv_count(const vindex *ix)
 
 void mv_counters(const vindex *ix, size_t *requests, size_t *retries)
 {
-    milvus_counters(ix->mv ? ix->mv->cli : NULL, requests, retries);
+    milvus_counters(ix->mv ? ix->mv->c.cli : NULL, requests, retries);
 }
 
 const index_remote *mv_settings(const vindex *ix)
@@ -199,7 +242,7 @@ size_t mv_mem(const vindex *ix)
 {
     const mv_data *d = ix->mv;
     return d ? sizeof *d + d->cap_pend * sizeof *d->pend +
-                   d->scap * (sizeof *d->sid + sizeof *d->ssc) : 0;
+                   d->c.scap * (sizeof *d->c.sid + sizeof *d->c.ssc) : 0;
 }
 
 /* ---- rows ------------------------------------------------------------------------- */
@@ -230,7 +273,7 @@ static int write_rows(mv_data *d, int mode, const float *data, const int64_t *id
     for (size_t i = 0; i < n && rc == 0; i += bs) {
         size_t m = n - i < bs ? n - i : bs;
         fill_rows(d, ids + i, m, rows);
-        rc = milvus_write(d->cli, d->r.collection, mode, ids + i, data + i * dim, rows, m, dim,
+        rc = milvus_write(d->c.cli, d->r.collection, mode, ids + i, data + i * dim, rows, m, dim,
                           e);
         if (rc == 0) {
             *sent += m;
@@ -258,11 +301,11 @@ static int load_and_wait(mv_data *d, progress *p, err *e)
     long waited = 0, step = 50;
     const long limit = (long)d->r.load_timeout_s * 1000;
 
-    if ((rc = milvus_load_collection(d->cli, d->r.collection, e)) < 0)
+    if ((rc = milvus_load_collection(d->c.cli, d->r.collection, e)) < 0)
         return rc;
     progress_begin(p, "milvus: loading the collection", "%", 100);
     for (;;) {
-        if ((rc = milvus_load_state(d->cli, d->r.collection, state, sizeof state, &pct, e)) < 0)
+        if ((rc = milvus_load_state(d->c.cli, d->r.collection, state, sizeof state, &pct, e)) < 0)
             return rc;
         if (strcmp(state, "LoadStateLoaded") == 0)
             return 0;
@@ -297,7 +340,7 @@ static int resume_rows(mv_data *d, const float *data, const int64_t *ids, size_t
     }
     for (size_t i = 0; i < n && rc == 0; i += bs) {
         size_t m = n - i < bs ? n - i : bs, nm = 0, got = 0;
-        int np = milvus_query_ids(d->cli, d->r.collection, ids + i, m, present, e);
+        int np = milvus_query_ids(d->c.cli, d->r.collection, ids + i, m, present, e);
         if (np < 0) {
             rc = np;
             break;
@@ -345,11 +388,11 @@ int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
     if ((rc = mv_attach(ix, c, e)) < 0 || (rc = need_client(ix->mv, e)) < 0)
         return rc;
     mv_data *d = ix->mv;
-    milvus_set_progress(d->cli, p);
-    if ((rc = milvus_describe_collection(d->cli, want->collection, &col, e)) < 0)
+    milvus_set_progress(d->c.cli, p);
+    if ((rc = milvus_describe_collection(d->c.cli, want->collection, &col, e)) < 0)
         return rc;
     if (col.exists && want->replace) {
-        if ((rc = milvus_drop_collection(d->cli, want->collection, e)) < 0)
+        if ((rc = milvus_drop_collection(d->c.cli, want->collection, e)) < 0)
             return rc;
         col.exists = 0;
     } else if (col.exists && want->resume) {
@@ -365,19 +408,19 @@ int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
                        "stopped", want->collection, (long long)col.dim,
                        col.load[0] ? col.load : "load state not said");
     }
-    if (!col.exists && (rc = milvus_create_collection(d->cli, want->collection, ix->dim,
+    if (!col.exists && (rc = milvus_create_collection(d->c.cli, want->collection, ix->dim,
                                                       want->consistency, want->shards, e)) < 0) {
         /* a lost answer may hide a success: look before giving up */
         milvus_collection again;
         err e2;
-        if (milvus_describe_collection(d->cli, want->collection, &again, &e2) < 0 ||
+        if (milvus_describe_collection(d->c.cli, want->collection, &again, &e2) < 0 ||
             !again.exists || again.dim != (int64_t)ix->dim)
             return rc;
     }
     if (resuming) {
         /* a query needs the index and the collection loaded */
-        if ((rc = milvus_describe_index(d->cli, want->collection, &ii, e)) < 0 ||
-            (!ii.exists && (rc = milvus_create_index(d->cli, want->collection, &ip, e)) < 0) ||
+        if ((rc = milvus_describe_index(d->c.cli, want->collection, &ii, e)) < 0 ||
+            (!ii.exists && (rc = milvus_create_index(d->c.cli, want->collection, &ip, e)) < 0) ||
             (rc = load_and_wait(d, p, e)) < 0)
             return rc;
         progress_begin(p, "milvus: resuming the load", "vectors", n);
@@ -395,14 +438,14 @@ int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
         err_prefix(e, "%s", head);
         return rc;
     }
-    if (!resuming && ((rc = milvus_create_index(d->cli, want->collection, &ip, e)) < 0 ||
+    if (!resuming && ((rc = milvus_create_index(d->c.cli, want->collection, &ip, e)) < 0 ||
                       (rc = load_and_wait(d, p, e)) < 0))
         return rc;
     d->count = (int64_t)n;
     int64_t counted;
-    if (milvus_count(d->cli, want->collection, &counted, NULL) == 0)
+    if (milvus_count(d->c.cli, want->collection, &counted, NULL) == 0)
         d->count = counted;   /* what Milvus says it holds */
-    milvus_set_progress(d->cli, d->prog);
+    milvus_set_progress(d->c.cli, d->prog);
     return 0;
 }
 
@@ -421,35 +464,61 @@ static int cmp_hit(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-int mv_search(const vindex *ix, const float *q, int k, const index_filter *f, int64_t *ids,
-              float *scores, err *e)
+/* The connection a search uses: the index's own, or (a context given) the
+ * context's, made on its first search with the index's settings and token. */
+static mv_conn *conn_for(const vindex *ix, index_ctx *ctx, err *e)
+{
+    mv_data *d = ix->mv;
+    mv_conn *c;
+    if (!ctx)
+        return &d->c;
+    if (ctx->mv)
+        return ctx->mv;
+    if (!(c = mem_calloc(1, sizeof *c))) {
+        err_set(e, ERR_NOMEM, "out of memory for a search context");
+        return NULL;
+    }
+    if (!(c->cli = client_new(&d->r, d->token, e))) {
+        mem_free(c);
+        return NULL;
+    }
+    milvus_set_progress(c->cli, d->prog);
+    return ctx->mv = c;
+}
+
+int mv_search(const vindex *ix, index_ctx *ctx, const float *q, int k, const index_filter *f,
+              int64_t *ids, float *scores, err *e)
 {
     mv_data *d = ix->mv;
     milvus_term terms[64];
     char *expr = NULL;
+    mv_conn *cn;
     int rc, n, out = 0;
 
     if (!d)
         return err_set(e, ERR_STATE, "milvus index without settings");
     if ((rc = need_client(d, e)) < 0)
         return rc;
+    err e2;
+    if (!(cn = conn_for(ix, ctx, &e2)))
+        return err_set(e, e2.code, "%s", e2.msg);
     if (k > MILVUS_MAX_TOPK)
         return err_set(e, ERR_RANGE, "milvus: k=%d is over Milvus's limit %d", k, MILVUS_MAX_TOPK);
     if (f && f->n_terms > sizeof terms / sizeof terms[0])
         return err_set(e, ERR_RANGE, "milvus: at most %zu filter terms",
                        sizeof terms / sizeof terms[0]);
     for (size_t i = 0; f && i < f->n_terms; i++)
-        terms[i] = (milvus_term){f->terms[i].key, f->terms[i].value};
-    if ((size_t)k > d->scap) {
-        int64_t *ni = mem_realloc_array(d->sid, (size_t)k, sizeof *ni);
+        terms[i] = (milvus_term){f->terms[i].key, f->terms[i].value, f->terms[i].type};
+    if ((size_t)k > cn->scap) {
+        int64_t *ni = mem_realloc_array(cn->sid, (size_t)k, sizeof *ni);
         if (!ni)
             return err_set(e, ERR_NOMEM, "out of memory for search results");
-        d->sid = ni;
-        float *ns = mem_realloc_array(d->ssc, (size_t)k, sizeof *ns);
+        cn->sid = ni;
+        float *ns = mem_realloc_array(cn->ssc, (size_t)k, sizeof *ns);
         if (!ns)
             return err_set(e, ERR_NOMEM, "out of memory for search results");
-        d->ssc = ns;
-        d->scap = (size_t)k;
+        cn->ssc = ns;
+        cn->scap = (size_t)k;
     }
     if ((rc = milvus_filter_expr(terms, f ? f->n_terms : 0, f ? f->exclude : NULL,
                                  f ? f->n_exclude : 0, &expr, e)) < 0)
@@ -463,14 +532,14 @@ int mv_search(const vindex *ix, const float *q, int k, const index_filter *f, in
         s.param = "ef";       /* Milvus refuses ef < limit */
         s.param_value = ix->o.ef > k ? ix->o.ef : k;
     }
-    n = milvus_search(d->cli, &s, d->sid, d->ssc, e);
+    n = milvus_search(cn->cli, &s, cn->sid, cn->ssc, e);
     mem_free(expr);
     if (n < 0)
         return n;
     /* the server is not trusted to have applied the filter, to answer each
      * id once, or in order: check, drop duplicates, sort */
     for (int i = 0; i < n; i++) {
-        int64_t id = d->sid[i];
+        int64_t id = cn->sid[i];
         int dup = 0;
         if (f && !ix_filter_ok(f, id))
             continue;
@@ -479,7 +548,7 @@ int mv_search(const vindex *ix, const float *q, int k, const index_filter *f, in
         if (dup)
             continue;
         ids[out] = id;
-        scores[out] = ix->o.metric == INDEX_L2 ? -d->ssc[i] : d->ssc[i];
+        scores[out] = ix->o.metric == INDEX_L2 ? -cn->ssc[i] : cn->ssc[i];
         out++;
     }
     /* insertion sort: k is small and the answer is nearly always in order */
@@ -528,7 +597,7 @@ int mv_flush(vindex *ix, err *e)
     d->n_pend = u;
     for (size_t i = 0; i < d->n_pend; i += MV_DELETE_BATCH) {
         size_t m = d->n_pend - i < MV_DELETE_BATCH ? d->n_pend - i : MV_DELETE_BATCH;
-        if ((rc = milvus_delete_ids(d->cli, d->r.collection, d->pend + i, m, e)) < 0) {
+        if ((rc = milvus_delete_ids(d->c.cli, d->r.collection, d->pend + i, m, e)) < 0) {
             /* what was sent is gone; the rest stays queued */
             memmove(d->pend, d->pend + i, (d->n_pend - i) * sizeof *d->pend);
             d->n_pend -= i;
@@ -591,12 +660,12 @@ int mv_remote_info(vindex *ix, index_remote_stats *out, err *e)
         return err_set(e, ERR_STATE, "milvus index without settings");
     if ((rc = need_client(d, e)) < 0)
         return rc;
-    if ((rc = milvus_describe_collection(d->cli, d->r.collection, &col, e)) < 0)
+    if ((rc = milvus_describe_collection(d->c.cli, d->r.collection, &col, e)) < 0)
         return rc;
     if (!col.exists)
         return err_set(e, ERR_NOTFOUND, "milvus: collection %s is not there (dropped?)",
                        d->r.collection);
-    if ((rc = milvus_describe_index(d->cli, d->r.collection, &ii, e)) < 0)
+    if ((rc = milvus_describe_index(d->c.cli, d->r.collection, &ii, e)) < 0)
         return rc;
     if (ii.exists) {
         snprintf(out->index_type, sizeof out->index_type, "%s", ii.index_type);
@@ -608,16 +677,16 @@ int mv_remote_info(vindex *ix, index_remote_stats *out, err *e)
         out->pending_rows = ii.pending_rows;
     }
     /* the describe answer may leave the load state out: ask for it */
-    if (!col.load[0] && milvus_load_state(d->cli, d->r.collection, col.load, sizeof col.load,
-                                          NULL, e) < 0)
-        return -e->code;
+    if (!col.load[0] && (rc = milvus_load_state(d->c.cli, d->r.collection, col.load,
+                                                sizeof col.load, NULL, e)) < 0)
+        return rc;
     snprintf(out->load_state, sizeof out->load_state, "%s", col.load);
     if (strcmp(col.load, "LoadStateLoaded") == 0 &&
-        (rc = milvus_count(d->cli, d->r.collection, &out->entities, e)) < 0)
+        (rc = milvus_count(d->c.cli, d->r.collection, &out->entities, e)) < 0)
         return rc;
     if (out->entities >= 0)
         d->count = out->entities;
-    milvus_counters(d->cli, &out->requests, &out->retries);
+    milvus_counters(d->c.cli, &out->requests, &out->retries);
     return 0;
 }
 

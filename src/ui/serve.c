@@ -22,6 +22,7 @@
  * status, milliseconds.
  */
 #include "serve.h"
+#include "front.h"
 #include "mem.h"
 #include "serve_api.h"
 #include "snap.h"
@@ -713,6 +714,7 @@ static void *watcher_main(void *arg)
                 snap *old = snap_get(sv), *s;
                 double t0 = now_s();
                 so.threads = sv->o.threads;
+                so.token_fn = front_read_token;
                 s = snap_open(sv->o.db, old, &so, &e);
                 if (s) {
                     pthread_mutex_lock(&sv->snap_mu);
@@ -987,6 +989,7 @@ int serve_main(const serve_opts *opts)
     }
     snap_opts so = snap_opts_default();
     so.threads = sv->o.threads;
+    so.token_fn = front_read_token;   /* a milvus index's token, as the REPL reads it */
     if (!(sv->cur = snap_open(sv->o.db, NULL, &so, &e))) {
         fprintf(stderr, "embedlab serve: %s\n", e.msg);
         goto out;

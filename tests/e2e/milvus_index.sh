@@ -13,6 +13,8 @@
 #    vectors are ours);
 #  - `index info` asks the server; `set nprobe` reaches the search request;
 #    one process keeps one connection;
+#  - `embedlab serve` over the milvus index answers what the REPL answers
+#    (filters as typed JSON too) and takes concurrent requests;
 #  - tokens: token_file and $MILVUS_TOKEN work, a missing or wrong one is a
 #    clear error, and the token is in no output and not in the database;
 #  - no request broke the documented contract.
@@ -83,6 +85,38 @@ recall_ok "$out" || fail "the server's vectors are not the model's: $out"
 out=$(run -c 'index info') || fail "info: $out"
 grep -qE '^text +milvus IVF_FLAT nlist=8 nprobe=16 cosine +178 +- +[0-9.]+ +remote: LoadStateLoaded; IVF_FLAT COSINE Finished, 178 of 178 rows indexed, 0 pending' <<<"$out" || fail "index info: $out"
 grep -q "^text: collection emb_text at $uri" <<<"$out" || fail "index info note: $out"
+
+# embedlab serve over the milvus index: the same lists as the REPL (typed
+# filters too), and concurrent requests each on their own connection
+if command -v curl >/dev/null; then
+    . "$(dirname "$0")/serve_lib.bash"
+    mv_port=$port   # serve_start sets its own $port
+    serve_start "$db"
+    for q in 'similar I00010 k=5|{"item":"I00010","k":5}' \
+             'similar I00010 k=8 brand=Morningside|{"item":"I00010","k":8,"filters":{"brand":"Morningside"}}' \
+             'similar I00010 k=8 category=mug|{"item":"I00010","k":8,"filters":{"category":"mug"}}' \
+             'similar I00010 k=6 title=Mug|{"item":"I00010","k":6,"filters":{"title":"Mug"}}'; do
+        IFS='|' read -r cmd body <<<"$q"
+        want=$(run -c "$cmd" | llm_ids | xargs)
+        out=$(req -d "$body" "$base/v1/similar")
+        [ "$(status_of "$out")" = 200 ] || fail "serve $body: $out"
+        got=$(body_of "$out" | $py -c 'import json,sys
+l=[x for x in json.load(sys.stdin)["lists"] if x["title"]=="LLM"][0]
+print(" ".join(r["id"] for r in l["data"]))')
+        [ "$got" = "$want" ] || fail "serve $body: [$got] != REPL [$want]"
+        n_lists=$((${n_lists:-0} + $(wc -w <<<"$got")))
+    done
+    [ "$n_lists" -gt 15 ] || fail "serve gave almost nothing ($n_lists ids)"
+    for i in $(seq 8); do
+        req -d "{\"item\":\"I000$((10 + i))\",\"k\":5}" "$base/v1/similar" >"$tmp/par.$i" &
+    done
+    wait $(jobs -p | grep -v "^$pid$" | grep -v "^$srv_pid$") 2>/dev/null
+    for i in $(seq 8); do
+        [ "$(tail -n1 "$tmp/par.$i")" = 200 ] || fail "concurrent request $i: $(cat "$tmp/par.$i")"
+    done
+    serve_stop
+    port=$mv_port
+fi
 
 # an existing collection is not overwritten silently
 out=$(run -c "index build text milvus uri=$uri collection=emb_text" 2>&1) && fail "rebuilt over an existing collection"

@@ -4,7 +4,8 @@
  * Byte 0: bit 7 clear: bits 0-2 pick the answer kind (mod MILVUS_R_N_), bit 3
  * a result capacity of 1 instead of 16; the rest is the body.  Bit 7 set: the
  * rest is split at NUL bytes into key, value, key, value ... (at most 8
- * terms), and bytes 1-8 give exclusion ids.  Checked: a parsed answer keeps
+ * terms; a key's first byte mod 4 is its MILVUS_TERM_* type), and bytes 1-8
+ * give exclusion ids.  Checked: a parsed answer keeps
  * its contract (count <= capacity, finite scores, counts >= 0, dim within
  * Milvus's limit, no control character in an error message); a built
  * expression has only closed string literals with known escapes and no raw
@@ -82,6 +83,7 @@ static void fuzz_expr(const uint8_t *data, size_t size)
         if (v > copy + size)
             break;
         terms[nt].key = p;
+        terms[nt].type = (int)((unsigned char)*p % 4);   /* MILVUS_TERM_* */
         terms[nt++].value = v;
         p = v + strlen(v) + 1;
     }

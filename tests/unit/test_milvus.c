@@ -62,12 +62,12 @@ static void test_filter_expr(void **st)
 {
     (void)st;
     int64_t ex[] = {3, 17, -5};
-    milvus_term cat = {"category", "mug"};
-    milvus_term title = {"title", "50%_off \\ \"x\""};
-    milvus_term brand = {"brand", "Q\"uote"};
-    milvus_term price = {"price", "34.99"};
-    milvus_term yes = {"eco", "true"};
-    milvus_term odd = {"we\"ird", "1"};
+    milvus_term cat = {"category", "mug", MILVUS_TERM_TEXT};
+    milvus_term title = {"title", "50%_off \\ \"x\"", MILVUS_TERM_TEXT};
+    milvus_term brand = {"brand", "Q\"uote", MILVUS_TERM_TEXT};
+    milvus_term price = {"price", "34.99", MILVUS_TERM_TEXT};
+    milvus_term yes = {"eco", "true", MILVUS_TERM_TEXT};
+    milvus_term odd = {"we\"ird", "1", MILVUS_TERM_TEXT};
 
     expect_expr(NULL, 0, NULL, 0, "");
     expect_expr(&cat, 1, NULL, 0, "category == \"mug\"");
@@ -87,13 +87,22 @@ static void test_filter_expr(void **st)
     expect_expr(&odd, 1, NULL, 0,
                 "(attrs[\"we\\\"ird\"] == \"1\" or attrs[\"we\\\"ird\"] == 1 or "
                 "attrs[\"we\\\"ird\"] == true)");
-    milvus_term two[] = {{"category", "a"}, {"title", "b"}};
+    milvus_term two[] = {{"category", "a", MILVUS_TERM_TEXT}, {"title", "b", MILVUS_TERM_STR}};
     expect_expr(two, 2, ex, 2, "category == \"a\" and title like \"%b%\" and id not in [3,17]");
     /* a value that reads as no finite number has no number term */
-    milvus_term inf = {"x", "inf"};
+    milvus_term inf = {"x", "inf", MILVUS_TERM_TEXT};
     expect_expr(&inf, 1, NULL, 0, "(attrs[\"x\"] == \"inf\" or attrs[\"x\"] == false)");
 
-    milvus_term nokey = {"", "v"};
+    /* typed terms (serve's filters): one JSON type each */
+    milvus_term typed[] = {{"brand", "Q\"x", MILVUS_TERM_STR}, {"price", "34.99", MILVUS_TERM_NUM},
+                           {"eco", "true", MILVUS_TERM_BOOL}};
+    expect_expr(typed, 3, NULL, 0,
+                "attrs[\"brand\"] == \"Q\\\"x\" and attrs[\"price\"] == 34.990000000000002 and "
+                "attrs[\"eco\"] == true");
+    milvus_term never[] = {{"category", "1", MILVUS_TERM_NUM}, {"x", "nan", MILVUS_TERM_NUM}};
+    expect_expr(never, 2, NULL, 0, "id in [] and id in []");
+
+    milvus_term nokey = {"", "v", MILVUS_TERM_TEXT};
     char *out;
     err e;
     assert_int_equal(milvus_filter_expr(&nokey, 1, NULL, 0, &out, &e), -ERR_USAGE);
@@ -429,7 +438,8 @@ static void test_oom(void **st)
     (void)st;
     const char *body = "{\"code\":0,\"data\":[{\"id\":1,\"distance\":0.5},{\"id\":2,"
                        "\"distance\":0.25}]}";
-    milvus_term t[] = {{"category", "a\"b"}, {"title", "x%y"}, {"brand", "z"}};
+    milvus_term t[] = {{"category", "a\"b", MILVUS_TERM_TEXT}, {"title", "x%y", MILVUS_TERM_TEXT},
+                       {"brand", "z", MILVUS_TERM_TEXT}};
     int64_t ex[] = {1, 2, 3}, ids[4];
     float sc[4];
     int done = 0;
