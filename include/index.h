@@ -201,8 +201,9 @@ int index_flush(vindex *ix, err *e);
  * index_build connects with opts->rctx; an index from index_load makes no
  * network call until index_remote_attach gives it its run-time context (the
  * token is copied into the client).  Searching a detached remote index is
- * -ERR_STATE.  A remote index serves one call at a time (contexts do not make
- * it concurrent).  index_add upserts (idempotent), so an add may name an id
+ * -ERR_STATE.  As for the local kinds, concurrent readers each search with
+ * their own index_ctx (each context opens its own connection, with the
+ * token the index was attached with); index_search uses the index's own.  index_add upserts (idempotent), so an add may name an id
  * the collection holds. */
 int index_is_remote(const vindex *ix);
 int index_remote_attach(vindex *ix, const index_remote_ctx *c, err *e);
