@@ -52,8 +52,9 @@ enum {
     EVALRUN_BLEND,      /* the score-level blend the fused vectors equal */
     EVALRUN_POPULAR,
 };
-/* How the text rows search. */
-enum { EVALRUN_TX_STORED, EVALRUN_TX_FLAT, EVALRUN_TX_IVF, EVALRUN_TX_HNSW };
+/* How the text rows search (MILVUS: the stored text model's milvus index,
+ * ix_param its nprobe or ef). */
+enum { EVALRUN_TX_STORED, EVALRUN_TX_FLAT, EVALRUN_TX_IVF, EVALRUN_TX_HNSW, EVALRUN_TX_MILVUS };
 /* Item2Vec scoring: IN.OUT cosine, IN.IN cosine, raw IN.OUT dot product. */
 enum { EVALRUN_I2V_INOUT, EVALRUN_I2V_ININ, EVALRUN_I2V_DOT, EVALRUN_N_SCORING };
 const char *evalrun_scoring_name(int s);   /* "inout", "inin", "dot" */

@@ -168,6 +168,19 @@ static table *run_table(lab *L, const evalrun *r, int set)
     if (cmp && table_note(t, "latency: median per query for the list of %zu; memory: vectors "
                           "+ index", r->list_len))
         goto nomem;
+    for (size_t i = 0; cmp && i < r->n_rows; i++)
+        if (r->rows[i].def.text_ix == EVALRUN_TX_MILVUS) {
+            lab_model *m = lab_model_get(L, "text", NULL);
+            index_stats st;
+            index_info(m ? m->index : NULL, &st);
+            if (st.remote && table_note(t, "LLM + Milvus: collection %s at %s, each query a "
+                                        "request (latency includes the round trip); memory: "
+                                        "the collection's in Milvus, estimated from its index "
+                                        "type and entity count (docs/SCALE.md)",
+                                        st.remote->collection, st.remote->uri))
+                goto nomem;
+            break;
+        }
     return t;
 nomem:
     table_free(t);
@@ -468,7 +481,8 @@ const cmd_def cmd_defs_eval[] = {
      "each index (flat, IVF nprobe 32 and 64, HNSW ef 64: what approximate search costs), each "
      "Hybrid mode, the fused vectors and the score-level blend they equal, popularity, and "
      "with --tuned the tuned rows; P@k, R@k, NDCG@k, MRR@k and R@50 with 95% intervals, "
-     "significance against the best, median latency and memory.",
+     "significance against the best, median latency and memory. With a milvus index on the "
+     "text model, rows LLM + Milvus (nprobe 32, 64; ef 64, 128 for HNSW) search it.",
      .opts = compare_opts},
     {.name = "tune", .fn = c_tune, .usage = "tune item2vec|hybrid|fused|show",
      .help = "Search hyperparameters on a validation split (each user's second-to-last item; "

@@ -51,6 +51,10 @@ typedef struct runctx {
     lab_model *text;          /* the stored text model or NULL */
     lab_model text_flat, text_ivf, text_hnsw;   /* shallow copies */
     vindex *ivf, *hnsw;
+    lab_model text_milvus;    /* shallow copy keeping the stored milvus index */
+    int mv_nprobe, mv_ef;     /* its parameters before the run (restored after) */
+    const char *mv_param;     /* what its rows vary: "nprobe", "ef" or NULL */
+    double mv_mb;             /* its memory in Milvus (estimated), NAN unknown */
     int64_t *pop;
     size_t n_pop;
     lab_model *fused;         /* per row, rebuilt each repeat (NULL entries: none) */
@@ -143,6 +147,24 @@ static int train_set(evalrun *r, const i2v_params *base, int rep, i2v_set *s, er
     i2v_model_done(&m);
     s->have = 1;
     return 0;
+}
+
+/* The index type of the stored text model's milvus index, or NULL. */
+static const char *text_milvus_type(lab *L)
+{
+    lab_model *m = lab_model_get(L, "text", NULL);
+    index_stats st;
+    if (!m || !index_is_remote(m->index))
+        return NULL;
+    index_info(m->index, &st);
+    return st.remote ? st.remote->index_type : NULL;
+}
+
+/* The parameter a milvus row sets: nprobe (IVF_*), ef (HNSW) or none. */
+static const char *milvus_param(const char *type)
+{
+    return !type ? NULL : strncmp(type, "IVF", 3) == 0 ? "nprobe"
+                        : strcmp(type, "HNSW") == 0 ? "ef" : NULL;
 }
 
 static double model_mb(const lab_model *m)
@@ -259,6 +281,18 @@ size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_row
         ROW("LLM + IVF (nprobe 32)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_IVF, 32, 0);
         ROW("LLM + IVF (nprobe 64)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_IVF, 64, 0);
         ROW("LLM + HNSW (ef 64)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_HNSW, 64, 0);
+        const char *mt = text_milvus_type(L), *mp = milvus_param(mt);
+        if (mp && strcmp(mp, "nprobe") == 0) {   /* the paper's rows */
+            ROW("LLM + Milvus (nprobe 32)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 32, 0);
+            ROW("LLM + Milvus (nprobe 64)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 64, 0);
+        } else if (mp) {
+            ROW("LLM + Milvus (ef 64)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 64, 0);
+            ROW("LLM + Milvus (ef 128)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 128, 0);
+        } else if (mt) {
+            d = (evalrun_rowdef){"", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 0, 0};
+            snprintf(d.name, sizeof d.name, "LLM + Milvus (%s)", mt);
+            add_def(out, cap, &n, &d);
+        }
         for (int m = 0; m < HYBRID_N_MODES; m++) {
             d = (evalrun_rowdef){"", EVALRUN_HYBRID, m, L->set.alpha, sc, EVALRUN_TX_FLAT, 0, 0};
             snprintf(d.name, sizeof d.name, "Hybrid (%s)", lab_hybrid_name(m));
@@ -460,6 +494,10 @@ static void ctx_done(runctx *x, size_t n_rows)
     mem_free(x->fused);
     index_free(x->ivf);
     index_free(x->hnsw);
+    if (x->text_milvus.index) {   /* the lab's own index: its parameters as they were */
+        index_set_param(x->text_milvus.index, "nprobe", x->mv_nprobe, NULL);
+        index_set_param(x->text_milvus.index, "ef", x->mv_ef, NULL);
+    }
     mem_free(x->pop);
     mem_free(x->rl);
 }
@@ -482,6 +520,7 @@ static void row_models(const evalrun *r, runctx *x, size_t w, rec_models *ms, in
         case EVALRUN_TX_FLAT: tx = &x->text_flat; break;
         case EVALRUN_TX_IVF: tx = &x->text_ivf; break;
         case EVALRUN_TX_HNSW: tx = &x->text_hnsw; break;
+        case EVALRUN_TX_MILVUS: tx = x->text_milvus.index ? &x->text_milvus : NULL; break;
         default: break;
         }
     if (needs_i2v(d->kind) && s->have) {
@@ -519,6 +558,13 @@ static int run_one(evalrun *r, runctx *x, size_t w, const eval_case *c, int firs
         index_set_param(x->ivf, "nprobe", row->def.ix_param, NULL);
     if (row->def.text_ix == EVALRUN_TX_HNSW && x->hnsw)
         index_set_param(x->hnsw, "ef", row->def.ix_param, NULL);
+    if (x->text_milvus.index) {   /* a Milvus row's parameter; the stored ones for the rest */
+        vindex *mv = x->text_milvus.index;
+        index_set_param(mv, "nprobe", x->mv_nprobe, NULL);
+        index_set_param(mv, "ef", x->mv_ef, NULL);
+        if (row->def.text_ix == EVALRUN_TX_MILVUS && row->def.ix_param && x->mv_param)
+            index_set_param(mv, x->mv_param, row->def.ix_param, NULL);
+    }
     if (method < 0) {   /* the score-level blend */
         int64_t *ex = mem_array(c->hist_len + 1, sizeof *ex);
         size_t n_last = r->L->set.history > 0 ? (size_t)r->L->set.history : REC_HIST_LAST;
@@ -625,6 +671,23 @@ static int prepare_text(evalrun *r, runctx *x, err *e)
     }
     x->text_flat = x->text_ivf = x->text_hnsw = *x->text;
     x->text_flat.index = x->text_ivf.index = x->text_hnsw.index = NULL;
+    x->mv_mb = NAN;
+    if (index_is_remote(x->text->index)) {
+        index_stats st;
+        index_remote_stats rs;
+        x->text_milvus = *x->text;
+        index_info(x->text->index, &st);
+        x->mv_nprobe = st.nprobe;
+        x->mv_ef = st.ef;
+        x->mv_param = milvus_param(st.remote ? st.remote->index_type : NULL);
+        /* Milvus says how many entities the collection holds; the memory
+         * follows from the index type (docs/SCALE.md) */
+        if (index_remote_info(x->text->index, &rs, NULL) == 0 && rs.entities >= 0) {
+            double b = index_remote_mem_estimate(rs.index_type, (size_t)rs.entities, st.dim,
+                                                 st.M);
+            x->mv_mb = b > 0 ? b / 1e6 : NAN;
+        }
+    }
     for (size_t w = 0; w < r->n_rows; w++) {
         want_ivf |= r->rows[w].def.text_ix == EVALRUN_TX_IVF;
         want_hnsw |= r->rows[w].def.text_ix == EVALRUN_TX_HNSW;
@@ -778,6 +841,8 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
             const evalrun_rowdef *d = &r->rows[w].def;
             row_models(r, &x, w, &ms, &method);
             r->rows[w].mem_mb = d->kind == EVALRUN_POPULAR ? 0
+                              : d->text_ix == EVALRUN_TX_MILVUS && d->kind == EVALRUN_TEXT
+                                  ? x.mv_mb
                               : d->kind == EVALRUN_BLEND
                                   ? model_mb(x.text) + model_mb(x.dflt.have ? &x.dflt.in : NULL)
                                   : model_mb(ms.i2v) + model_mb(ms.i2v_out) + model_mb(ms.text);

@@ -62,7 +62,8 @@ client targets, v2.3.x+ servers speak the same /v2/vectordb paths):
 Test control (not Milvus): POST /contract/faults {"faults": [{"path": "...",
 "kind": "...", ...}]} queues faults, POST /contract/clear drops them; GET
 /contract/stats answers the violations, requests per path, connections
-accepted, rows per collection and the last search's parameters, GET
+accepted, rows per collection, the last search's parameters and how many
+searches each parameter set had ("nprobe=32": N), GET
 /contract/value/KEY[.KEY] one of those as text; POST
 /contract/collection makes a collection with any schema (to build a
 mismatched one).  Fault kinds: status (HTTP status, default 503), slow
@@ -495,6 +496,7 @@ class State:
         self.requests = {}
         self.connections = 0
         self.last_search = {}
+        self.search_params = {}       # "nprobe=32" (or "ef=64", "none") -> searches
         self.last_request = time.monotonic()
 
 
@@ -702,9 +704,11 @@ def search(state, body):
             raise Violation(f"ef sent to a {itype or 'non-indexed'} collection")
         if inner["ef"] < limit:
             raise MilvusError(1100, f"ef({inner['ef']}) should be larger than k({limit})")
+    key = ",".join(f"{k}={v}" for k, v in sorted(inner.items())) or "none"
     with state.lock:
         state.last_search = {"params": inner, "filter": body.get("filter", ""),
                              "limit": limit}
+        state.search_params[key] = state.search_params.get(key, 0) + 1
     outs = body.get("outputFields", [])
     for f in outs:
         if f not in c.types and f != "*":
@@ -902,6 +906,7 @@ class Handler(BaseHTTPRequestHandler):
                      "connections": st.connections,
                      "faults_left": sum(f["times"] for f in st.faults),
                      "last_search": st.last_search,
+                     "search_params": dict(st.search_params),
                      "collections": {n: len(c.rows) for n, c in st.collections.items()}}
         if self.path == "/contract/stats":
             return self.send_json(stats)
