@@ -8,7 +8,8 @@
 #    index type) and the note says where the collection is and that latency
 #    includes the round trip;
 #  - the stored nprobe is what the next search sends (compare restores it);
-#  - HNSW gives rows "(ef 64)" and "(ef 128)", AUTOINDEX one row with no
+#  - HNSW gives rows "(ef 64)" and "(ef 128)" (and `set ef` reaches the
+#    search request), AUTOINDEX one row with no
 #    parameter and no memory figure;
 #  - a server that stops answering fails compare with a clear error.
 set -u
@@ -77,6 +78,9 @@ out=$(run -c "index build text milvus uri=$uri collection=emb_hnsw index_type=HN
 compare_check '["LLM + Milvus (ef 64)", "LLM + Milvus (ef 128)"]' 0.058056
 searched ef=64 $((users + 2))   # the stored ef is 64 too
 searched ef=128 $users
+# set ef reaches the request
+out=$(run -c 'set ef 90' -c 'similar I00010 k=3') || fail "set ef: $out"
+grep -q '"ef": 90' <<<"$(ctl get last_search)" || fail "ef not sent: $(ctl get last_search)"
 ctl clean || fail "contract"
 
 # AUTOINDEX: Milvus picks the parameters, and nobody knows its memory

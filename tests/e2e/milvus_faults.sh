@@ -13,7 +13,8 @@
 #    into a foreign collection;
 #  - a bulk load stopped by an error says what the server holds, and
 #    --resume sends only the rest;
-#  - Ctrl-C during a slow request cancels the build promptly.
+#  - Ctrl-C during a slow request cancels the build promptly;
+#  - the backoff between retries doubles.
 set -u
 . "$(dirname "$0")/../milvus/lib.sh"
 mv_start
@@ -126,6 +127,20 @@ t1=$(date +%s%N)
 grep -q 'index build cancelled: collection cx holds 0 of the 177 vectors (the same `index build` with --resume sends the rest)' "$tmp/cx.out" || fail "cancel message: $(cat "$tmp/cx.out")"
 grep -q '"collection":"res"' <<<"$(sqlite3 "$db" "select params from indexes where model='text'")" \
     || fail "the previous index was not kept"
+ctl clear
+
+# the backoff doubles: 3 retries from 150 ms wait 150 + 300 + 600 ms (a
+# constant backoff would wait 450)
+out=$(run -c "index build text milvus uri=$uri collection=bk timeout_ms=400 retries=3 backoff_ms=150") \
+    || fail "build bk: $out"
+ctl faults '[{"path": "entities/search", "kind": "status", "status": 503, "times": 4}]'
+t0=$(date +%s%N)
+out=$(search) && fail "search succeeded through 503s"
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+grep -q 'after 4 attempts: search collection bk: HTTP 503' <<<"$out" || fail "503 message: $out"
+[ $ms -ge 1050 ] && [ $ms -lt 5000 ] || fail "4 attempts took $ms ms, not 1050 ms of doubling backoff"
+[ "$(ctl get faults_left)" = 0 ] || fail "not 4 attempts: $(ctl get faults_left) faults left"
 ctl clear
 ctl clean || fail "contract"
 echo ok
