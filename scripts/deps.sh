@@ -8,7 +8,7 @@ set -eu
 build="gcc make pkg-config libsqlite3-dev libreadline-dev libncurses-dev libopenblas-dev
        libcjson-dev libutf8proc-dev libcsv-dev libmicrohttpd-dev
        libcurl4-openssl-dev"
-test="$build libcmocka-dev tmux sqlite3 curl python3 nodejs"
+test="$build libcmocka-dev tmux sqlite3 curl openssl python3 nodejs"
 bench="$build python3-numpy python3-gensim python3-torch python3-faiss python3-hnswlib
        wrk curl python3-fastapi python3-uvicorn"
 # Wanted but not required, as PACKAGE:COMMAND (skipped when COMMAND exists,

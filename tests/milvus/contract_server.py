@@ -12,7 +12,8 @@ injects faults on request: HTTP 5xx, slow answers, dropped connections,
 malformed or hostile JSON, Milvus error codes.
 
 Python standard library only; it listens on 127.0.0.1 only, on a free port
-the operating system picks, written to --port-file.  It exits after
+the operating system picks, written to --port-file; with --tls CERT KEY it
+speaks https.  It exits after
 --idle-timeout seconds without a request, so a test that dies leaves nothing.
 
 What it follows (the pages read; v2.4.x is the REST v2 reference version the
@@ -81,6 +82,7 @@ import operator
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -1027,8 +1029,17 @@ def main():
                     help="get_load_state answers LoadStateLoading this many times first")
     ap.add_argument("--idle-timeout", type=float, default=60.0,
                     help="exit after this many seconds without a request")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="speak https with this certificate and key (PEM)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*args.tls)
+        # the handshake happens in the connection's thread (on first read),
+        # so a client that fails it does not stall the others
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     server.daemon_threads = True
     server.state = State(args)
     tmp = args.port_file + ".tmp"
