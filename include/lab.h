@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "baseline.h"
 #include "err.h"
 #include "index.h"
 #include "item2vec.h"
@@ -37,7 +38,12 @@ typedef struct lab_settings {
     int history;         /* last history items averaged into a user's query */
     int i2v_inout;       /* 1: item2vec scores IN(query).OUT(item), "bought together";
                             0: IN.IN cosine, "used alike" (gensim most_similar) */
+    int baseline;        /* trained baselines listed by similar/recommend: LAB_BASELINE_ALL,
+                            LAB_BASELINE_NONE, or LAB_BASELINE_ONE + a BL_* kind */
 } lab_settings;
+
+/* lab_settings.baseline: the index of `set baseline all|none|knn|transition|ease` */
+enum { LAB_BASELINE_ALL, LAB_BASELINE_NONE, LAB_BASELINE_ONE };
 
 /* A loaded vector model (item2vec, text, imported ...) and its index.  The
  * stored index is loaded with the vectors when its model_version matches;
@@ -129,6 +135,11 @@ int lab_attr_names(lab *L, const char *const **names /* OUT */, size_t *n /* OUT
 /* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
  * the model does not exist. */
 lab_model *lab_model_get(lab *L, const char *name, err *e);
+
+/* A stored baseline (baseline.h; model name bl_kind_name(kind)) loaded on
+ * first use and cached like a vector model; NULL with -ERR_NOTFOUND when it
+ * was never trained, -ERR_PARSE when its stored form is damaged. */
+const bl_model *lab_baseline(lab *L, int kind, err *e);
 
 /* Thread-safe hand-over of a job's partial result: publish takes ownership
  * of t (replacing an unread one); take returns it (caller frees with

@@ -15,6 +15,10 @@
  *             fill:   Item2Vec's list whose last round(alpha * k) slots go to
  *                     the best text matches among cold-start items
  *   popular   most frequent items in the training events
+ *   knn, transition, ease
+ *             the reference baselines of baseline.h (item-kNN over the last
+ *             `history` items, last-item transitions backed off to item-kNN,
+ *             EASE over the whole history), from rec_models.bl
  *
  * Every list excludes the query items (the item itself, the user's history).
  * Searches go through the model's index when one is built (lab_model's
@@ -26,13 +30,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "baseline.h"
 #include "lab.h"
 
 #define REC_MAX_K 1000
 #define REC_HIST_LAST 5   /* default: the user vector is the mean of the last 5 items */
 #define REC_RRF_K 60      /* the constant of Cormack et al. 2009 */
 
-enum { REC_ITEM2VEC, REC_TEXT, REC_HYBRID, REC_POPULAR, REC_N_METHODS };
+enum {
+    REC_ITEM2VEC, REC_TEXT, REC_HYBRID, REC_POPULAR,
+    REC_KNN, REC_TRANSITION, REC_EASE,   /* REC_KNN + BL_KNN etc.: the baselines */
+    REC_N_METHODS
+};
+
+/* The baseline kind (BL_*) of a method, or -1 when it is not a baseline. */
+int rec_method_baseline(int method);
 
 typedef struct rec_list {
     size_t n;
@@ -93,7 +105,36 @@ typedef struct rec_models {
      * per thread, when several threads search the same models at once; NULL
      * (no index, or one thread): the index's own scratch. */
     struct index_ctx *ctx_i2v, *ctx_i2v_out, *ctx_text;
+    const struct rec_baselines *bl;   /* REC_KNN, REC_TRANSITION, REC_EASE; may be NULL */
 } rec_models;
+
+/* Trained baselines for rec_models.bl: eval trains them on its split
+ * (rec_baselines_train), `similar` and `recommend user` use the stored ones
+ * (rec_baselines_stored).  A kind that could not be trained (EASE over its
+ * memory budget) or was never stored is NULL, its list empty with why[] as
+ * the note.  Sets up like this, rows of eval are one line each:
+ *     rec_baselines b;   rec_baselines_train(&b, &split.train, &p, kinds, prog, e);
+ *     ms.bl = &b;   rec_run(L, &ms, REC_EASE, &q, k, &list, e);
+ *     rec_baselines_done(&b);                                                */
+typedef struct rec_baselines {
+    const bl_model *m[BL_N_KINDS];
+    bl_model *own[BL_N_KINDS];         /* the trained ones this struct frees */
+    char why[BL_N_KINDS][160];
+    double train_seconds[BL_N_KINDS];
+} rec_baselines;
+
+#define REC_BL_ALL ((1u << BL_N_KINDS) - 1)   /* kinds mask: every baseline */
+
+/* Trains the kinds in mask (bit 1 << BL_KNN ...) on c with p.  A kind that
+ * refuses (-ERR_RANGE: EASE over max_mb) is left NULL with its reason in
+ * why[]; -ERR_CANCEL, -ERR_NOMEM and other errors are returned (b is then
+ * empty).  b is initialised here; free with rec_baselines_done. */
+int rec_baselines_train(rec_baselines *b, const store_corpus *c, const bl_params *p,
+                        unsigned mask, progress *pr, err *e);
+/* Borrows the lab's stored baselines (lab_baseline); a kind never trained
+ * gets why "no EASE model: `train ease` first".  Damaged ones are errors. */
+int rec_baselines_stored(rec_baselines *b, lab *L, err *e);
+void rec_baselines_done(rec_baselines *b);   /* frees the trained ones */
 
 /* Computes one method's list.  A method that cannot answer (no model, no
  * vector for the query) returns 0 with an empty list and a note.
@@ -109,6 +150,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
 size_t rec_mean_vector(const lab_model *m, const int64_t *hist, size_t n_hist, size_t n_last,
                        float *out);
 
+/* "Item2Vec", "LLM", "Hybrid", "Popularity", "item-kNN", "Transition", "EASE". */
 const char *rec_method_name(int method);
 
 #endif

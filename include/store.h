@@ -157,7 +157,13 @@ void store_model_done(store_model *m);
 
 /* Replaces model m->name with vs in one transaction; sets m->version. */
 int store_vectors_save(store *s, store_model *m, const vecset *vs, err *e);
-/* Loads vectors (sorted by id) and metadata; -ERR_NOTFOUND if absent. */
+/* Replaces model m->name with one that has no vectors (dim 0) but a blob
+ * (store_blob_save under the model's name and new version), in one
+ * transaction that also drops any vectors and index the name had; sets
+ * m->version.  For item-item models such as the baselines. */
+int store_model_save_blob(store *s, store_model *m, const void *data, size_t len, err *e);
+/* Loads vectors (sorted by id) and metadata; -ERR_NOTFOUND if absent,
+ * -ERR_UNSUPPORTED for a model without vectors (dim 0). */
 int store_vectors_load(store *s, const char *name, vecset *vs, store_model *m, err *e);
 int store_model_get(store *s, const char *name, store_model *m, err *e);
 /* Lists all models; caller frees with store_models_free. */

@@ -30,6 +30,13 @@ void vec_gemm_ld(int trans_a, int trans_b, size_t m, size_t n, size_t k, float a
 /* y[m] = A[m x n] x[n]  (row-major) */
 void vec_gemv(size_t m, size_t n, const float *A, const float *x, float *y);
 
+/* Inverts the symmetric positive-definite n x n matrix A in place (row-major,
+ * full storage; only its upper triangle is read): LAPACK spotrf (Cholesky
+ * factor) then spotri, and the result mirrored so both triangles hold the
+ * inverse.  Returns 0, -ERR_RANGE when A is not positive definite (A then
+ * holds partial results) or n exceeds LAPACK's int. */
+int vec_spd_inverse(float *A, size_t n, err *e);
+
 /* Sets the number of BLAS threads (1 inside our own worker threads). */
 void vec_blas_threads(int n);
 /* Name of the OpenBLAS core in use ("SkylakeX", "Haswell", ...) and the

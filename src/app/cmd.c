@@ -27,6 +27,7 @@ static const cmd_def *const groups[] = {
     cmd_defs_model,
     cmd_defs_text,
     cmd_defs_index,
+    cmd_defs_baseline,
     cmd_defs_rec,
     cmd_defs_eval,
 };
@@ -633,8 +634,9 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         goto done;
     for (size_t i = 0; i < s->n_models; i++) {
         const lab_summary_model *m = &s->models[i];
-        if (ROW(m->name, "%s, %lld x %lld%s%s", m->label, (long long)m->n_vectors,
-                (long long)m->dim, s->set.no_timing ? "" : ", ",
+        /* a model without vectors (a baseline, dim 0): "N items"; %.0lld prints 0 as "" */
+        if (ROW(m->name, m->dim ? "%s, %lld x %lld%s%s" : "%s, %lld items%.0lld%s%s", m->label,
+                (long long)m->n_vectors, (long long)m->dim, s->set.no_timing ? "" : ", ",
                 s->set.no_timing ? "" : m->created))
             goto done;
     }

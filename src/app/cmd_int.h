@@ -61,6 +61,7 @@ extern const cmd_def cmd_defs_core[];
 extern const cmd_def cmd_defs_data[];
 extern const cmd_def cmd_defs_rec[];
 extern const cmd_def cmd_defs_model[];
+extern const cmd_def cmd_defs_baseline[];
 extern const cmd_def cmd_defs_index[];
 extern const cmd_def cmd_defs_eval[];
 extern const cmd_def cmd_defs_text[];

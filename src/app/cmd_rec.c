@@ -1,7 +1,9 @@
 /* cmd_rec.c - the side-by-side commands: similar, query, recommend user.
  * Each returns three tables of kind "similar" titled Item2Vec, LLM and
  * Hybrid (the TUI shows them as panes), each with rank, id, title, score
- * and a note with the list's latency or why it is empty. */
+ * and a note with the list's latency or why it is empty; then one more such
+ * table per trained baseline (item-kNN, Transition, EASE) that `set
+ * baseline` shows. */
 #include "cmd_int.h"
 #include "mem.h"
 #include "recommend.h"
@@ -15,10 +17,14 @@
 #define TEXT_MODEL "text"
 
 /* Loads whichever of the two models exist; a missing one is NULL. */
-static int load_models(lab *L, rec_models *ms, err *e)
+static int load_models(lab *L, rec_models *ms, rec_baselines *bl, err *e)
 {
     err e2;
+    int rc;
     memset(ms, 0, sizeof *ms);
+    if ((rc = rec_baselines_stored(bl, L, e)))
+        return rc;
+    ms->bl = bl;
     ms->i2v = lab_model_get(L, I2V_MODEL, &e2);
     if (!ms->i2v && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
@@ -105,6 +111,15 @@ static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cm
         if (rc == 0)
             rc = rec_table(L, out, methods[i], rl, e);
     }
+    /* the baselines answer item histories only (not free text) */
+    for (int b = 0; b < BL_N_KINDS && rc == 0 && q.n_hist && ms->bl; b++) {
+        if (!ms->bl->m[b] || (L->set.baseline != LAB_BASELINE_ALL &&
+                              L->set.baseline != LAB_BASELINE_ONE + b))
+            continue;
+        rc = rec_run(L, ms, REC_KNN + b, &q, k, rl, e);
+        if (rc == 0)
+            rc = rec_table(L, out, REC_KNN + b, rl, e);
+    }
     mem_free(rl);
     mem_free(rows);
     return rc;
@@ -115,13 +130,14 @@ static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cm
 static int c_similar(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     rec_models ms;
+    rec_baselines bl;
     rec_query q = {0};
     int64_t hist[CMD_MAX_ARGS];
     float *iq = NULL, *tq = NULL;
     int signs = 0, rc;
     long k = L->set.k;
 
-    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, &bl, e)))
         return rc;
     for (int i = 0; i < a->argc; i++) {
         const char *id = a->argv[i];
@@ -226,6 +242,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
     const store_corpus *c = lab_corpus(L, e);
     const char *user = a->argv[0];
     rec_models ms;
+    rec_baselines bl;
     rec_query q = {0};
     int64_t *hist = NULL, *hts = NULL;
     size_t n = 0, cap = 0;
@@ -234,7 +251,7 @@ static int c_recommend_user(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if (!c)
         return -e->code;
-    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, e)))
+    if ((rc = cmd_opt_long(a, "k", &k, e)) || (rc = load_models(L, &ms, &bl, e)))
         return rc;
     for (size_t i = 0; i < c->n_users; i++)
         if (strcmp(c->users[i], user) == 0)
@@ -289,7 +306,8 @@ static const opt_def rec_opts[] = {
 const cmd_def cmd_defs_rec[] = {
     {.name = "similar", .fn = c_similar, .usage = "similar ITEM|+ITEM... -ITEM...",
      .help = "Items like ITEM in three lists side by side: Item2Vec (behaviour), LLM (text) and "
-     "Hybrid. With +/- terms, vectors are added and subtracted like gensim's most_similar. "
+     "Hybrid; then a list per trained baseline (`train knn`, `set baseline`). With +/- "
+     "terms, vectors are added and subtracted like gensim's most_similar. "
      "Filters (category=, title=, any attribute of the catalog) apply inside the search.",
      .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts,
      .flags = CMD_ATTRS},
@@ -299,8 +317,8 @@ const cmd_def cmd_defs_rec[] = {
      .min_pos = 1, .max_pos = CMD_MAX_ARGS, .opts = rec_opts, .opts2 = cmd_filter_opts,
      .flags = CMD_ATTRS},
     {.name = "recommend user", .fn = c_recommend_user, .usage = "recommend user USER",
-     .help = "Recommendations for a user from the last items of their history, in three lists. "
-     "Items already in the history are excluded.",
+     .help = "Recommendations for a user from the last items of their history, in three lists "
+     "and one per trained baseline. Items already in the history are excluded.",
      .min_pos = 1, .max_pos = 1, .opts = rec_opts, .opts2 = cmd_filter_opts,
      .flags = CMD_ATTRS},
     {0},

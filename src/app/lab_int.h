@@ -29,6 +29,7 @@ struct lab {
 
     lab_model models[LAB_MAX_MODELS];
     size_t n_models;
+    bl_model *baselines[BL_N_KINDS];   /* stored baselines, loaded on first use */
 
     /* A running job's latest partial result (eval's metrics so far), handed
      * to a front end on another thread: the only lab fields that may be

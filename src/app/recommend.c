@@ -12,7 +12,102 @@
 const char *rec_method_name(int m)
 {
     static const char *const names[] = {"Item2Vec", "LLM", "Hybrid", "Popularity"};
-    return m >= 0 && m < REC_N_METHODS ? names[m] : "?";
+    if (rec_method_baseline(m) >= 0)
+        return bl_kind_title(rec_method_baseline(m));
+    return m >= 0 && m < REC_KNN ? names[m] : "?";
+}
+
+int rec_method_baseline(int m)
+{
+    return m >= REC_KNN && m < REC_KNN + BL_N_KINDS ? m - REC_KNN : -1;
+}
+
+int rec_baselines_train(rec_baselines *b, const store_corpus *c, const bl_params *p,
+                        unsigned mask, progress *pr, err *e)
+{
+    memset(b, 0, sizeof *b);
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        err e2 = {0};
+        double t0 = progress_now();
+        int rc;
+        if (!(mask & (1u << k))) {
+            snprintf(b->why[k], sizeof b->why[k], "%s not trained", bl_kind_title(k));
+            continue;
+        }
+        rc = bl_train(k, c, p, pr, &b->own[k], &e2);
+        if (rc == -ERR_RANGE) {   /* a refusal: the other kinds still run */
+            snprintf(b->why[k], sizeof b->why[k], "%.159s", e2.msg);
+            continue;
+        }
+        if (rc) {
+            rec_baselines_done(b);
+            return err_set(e, -rc, "%s", e2.msg);
+        }
+        b->m[k] = b->own[k];
+        b->train_seconds[k] = progress_now() - t0;
+    }
+    return 0;
+}
+
+int rec_baselines_stored(rec_baselines *b, lab *L, err *e)
+{
+    memset(b, 0, sizeof *b);
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        err e2 = {0};
+        if ((b->m[k] = lab_baseline(L, k, &e2)))
+            continue;
+        if (e2.code != ERR_NOTFOUND)
+            return err_set(e, e2.code, "%s", e2.msg);
+        snprintf(b->why[k], sizeof b->why[k], "%.159s", e2.msg);
+    }
+    return 0;
+}
+
+void rec_baselines_done(rec_baselines *b)
+{
+    if (!b)
+        return;
+    for (int k = 0; k < BL_N_KINDS; k++)
+        bl_free(b->own[k]);
+    memset(b, 0, sizeof *b);
+}
+
+/* Baselines recommend only items still in the catalog (a stored model may
+ * name an item deleted since), through the query's filter. */
+static int baseline_allow(int64_t id, void *ud)
+{
+    const rec_filter *f = ud;
+    return lab_find_id(f->L, id) >= 0 && rec_filter_allow(id, ud);
+}
+
+static int run_baseline(lab *L, const rec_models *ms, int kind, const rec_query *q,
+                        size_t n_last, size_t k, rec_filter *f, rec_list *out, err *e)
+{
+    const bl_model *m = ms->bl ? ms->bl->m[kind] : NULL;
+    size_t used = 0;
+    int n;
+
+    if (!m) {
+        snprintf(out->note, sizeof out->note, "%s",
+                 ms->bl && ms->bl->why[kind][0] ? ms->bl->why[kind] : "not trained");
+        return 0;
+    }
+    if (!q->n_hist) {
+        snprintf(out->note, sizeof out->note, "%s needs items, not free text",
+                 bl_kind_title(kind));
+        return 0;
+    }
+    if (!lab_catalog(L, e))
+        return -e->code;
+    n = bl_recommend(m, q->hist, q->n_hist, n_last, k, baseline_allow, f, out->ids,
+                     out->scores, &used, e);
+    if (n < 0)
+        return n;
+    out->n = (size_t)n;
+    if (!used)
+        snprintf(out->note, sizeof out->note, "cold start: no history item occurs in the "
+                 "events %s was trained on", bl_kind_title(kind));
+    return 0;
 }
 
 static int cmp_i64(const void *x, const void *y)
@@ -366,6 +461,11 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
                 out->ids[out->n] = ms->pop_ids[i];
                 out->scores[out->n++] = (float)(ms->n_pop - i) / (float)ms->n_pop;
             }
+        break;
+    case REC_KNN:
+    case REC_TRANSITION:
+    case REC_EASE:
+        rc = run_baseline(L, ms, rec_method_baseline(method), q, n_last, k, &f, out, e);
         break;
     default:
         rc = err_set(e, ERR_USAGE, "unknown method %d", method);

@@ -13,6 +13,15 @@
 extern void openblas_set_num_threads(int);
 extern char *openblas_get_corename(void);
 extern char *openblas_get_config(void);
+/* LAPACK (Fortran ABI; Debian's libopenblas exports it): Cholesky factor of
+ * a symmetric positive-definite matrix, and the inverse from that factor.
+ * The trailing size_t is gfortran's hidden length of the character argument
+ * (LAPACK_FORTRAN_STRLEN_END in lapack.h); OpenBLAS's own C versions ignore
+ * it. */
+extern void spotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda,
+                    blasint *info, size_t uplo_len);
+extern void spotri_(const char *uplo, const blasint *n, float *a, const blasint *lda,
+                    blasint *info, size_t uplo_len);
 
 float vec_dot(const float *a, const float *b, size_t n)
 {
@@ -83,6 +92,30 @@ void vec_gemv(size_t m, size_t n, const float *A, const float *x, float *y)
         return;
     cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)m, (blasint)n, 1.0f, A,
                 (blasint)n, x, 1, 0.0f, y, 1);
+}
+
+int vec_spd_inverse(float *A, size_t n, err *e)
+{
+    blasint nn = (blasint)n, info = 0;
+
+    if (n == 0)
+        return 0;
+    if ((size_t)nn != n || nn < 0)
+        return err_set(e, ERR_RANGE, "matrix of order %zu is too large for LAPACK", n);
+    /* LAPACK is column-major: its lower triangle is our row-major upper one,
+     * and a symmetric matrix is its own transpose. */
+    spotrf_("L", &nn, A, &nn, &info, 1);
+    if (info > 0)
+        return err_set(e, ERR_RANGE, "matrix is not positive definite (leading minor %d)",
+                       (int)info);
+    if (info == 0)
+        spotri_("L", &nn, A, &nn, &info, 1);
+    if (info != 0)
+        return err_set(e, ERR_RANGE, "LAPACK inversion failed (info %d)", (int)info);
+    for (size_t r = 1; r < n; r++)
+        for (size_t c = 0; c < r; c++)
+            A[r * n + c] = A[c * n + r];
+    return 0;
 }
 
 void vec_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }

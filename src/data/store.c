@@ -867,21 +867,58 @@ int store_model_get(store *s, const char *name, store_model *m, err *e)
     return db_err(s, e, "read model");
 }
 
-int store_vectors_save(store *s, store_model *m, const vecset *vs, err *e)
+static int exec_bound1(store *s, const char *sql, const char *arg, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = prepare(s, sql, &st, e)))
+        return rc;
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, sql);
+}
+
+/* The models row of m (version bumped past any earlier one), inside the
+ * caller's transaction. */
+static int save_model_row(store *s, store_model *m, err *e)
 {
     sqlite3_stmt *st = NULL;
     int64_t ver = 0;
     int rc;
 
-    if ((rc = store_begin(s, e)))
-        return rc;
     if ((rc = prepare(s, "SELECT coalesce(max(version),0) FROM models WHERE name=?", &st, e)))
-        goto fail;
+        return rc;
     sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         ver = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    st = NULL;
+    if ((rc = prepare(s, "INSERT OR REPLACE INTO models(name,kind,label,dim,n_vectors,version,"
+                         "train_seconds,params,corpus) VALUES(?,?,?,?,?,?,?,?,?)", &st, e)))
+        return rc;
+    m->version = ver + 1;
+    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->label, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, m->dim);
+    sqlite3_bind_int64(st, 5, m->n_vectors);
+    sqlite3_bind_int64(st, 6, m->version);
+    sqlite3_bind_double(st, 7, m->train_seconds);
+    bind_text(st, 8, m->params);
+    bind_text(st, 9, m->corpus);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, "save model");
+}
+
+int store_vectors_save(store *s, store_model *m, const vecset *vs, err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = store_begin(s, e)))
+        return rc;
     if ((rc = prepare(s, "DELETE FROM vectors WHERE model=?", &st, e)))
         goto fail;
     sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
@@ -906,31 +943,32 @@ int store_vectors_save(store *s, store_model *m, const vecset *vs, err *e)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = prepare(s, "INSERT OR REPLACE INTO models(name,kind,label,dim,n_vectors,version,"
-                         "train_seconds,params,corpus) VALUES(?,?,?,?,?,?,?,?,?)", &st, e)))
-        goto fail;
-    m->version = ver + 1;
     m->dim = (int64_t)vs->dim;
     m->n_vectors = (int64_t)vs->n;
-    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, m->label, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, m->dim);
-    sqlite3_bind_int64(st, 5, m->n_vectors);
-    sqlite3_bind_int64(st, 6, m->version);
-    sqlite3_bind_double(st, 7, m->train_seconds);
-    bind_text(st, 8, m->params);
-    bind_text(st, 9, m->corpus);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = db_err(s, e, "save model");
+    if ((rc = save_model_row(s, m, e)))
         goto fail;
-    }
-    sqlite3_finalize(st);
     return store_commit(s, e);
 fail:
     sqlite3_finalize(st);
     store_rollback(s);
     return rc;
+}
+
+int store_model_save_blob(store *s, store_model *m, const void *data, size_t len, err *e)
+{
+    int rc;
+
+    if ((rc = store_begin(s, e)))
+        return rc;
+    m->dim = 0;
+    if ((rc = exec_bound1(s, "DELETE FROM vectors WHERE model=?", m->name, e)) ||
+        (rc = exec_bound1(s, "DELETE FROM indexes WHERE model=?", m->name, e)) ||
+        (rc = save_model_row(s, m, e)) ||
+        (rc = store_blob_save(s, m->name, m->version, data, len, e))) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, e);
 }
 
 int store_vectors_load(store *s, const char *name, vecset *vs, store_model *m, err *e)
@@ -943,7 +981,12 @@ int store_vectors_load(store *s, const char *name, vecset *vs, store_model *m, e
     memset(vs, 0, sizeof *vs);
     if ((rc = store_model_get(s, name, &mm, e)))
         return rc;
-    if (mm.dim <= 0 || mm.dim > 65536 || mm.n_vectors < 0) {
+    if (mm.dim == 0) {
+        rc = err_set(e, ERR_UNSUPPORTED, "model '%s' (kind %s) has no vectors: it is an "
+                     "item-item model", name, mm.kind);
+        goto fail;
+    }
+    if (mm.dim < 0 || mm.dim > 65536 || mm.n_vectors < 0) {
         rc = err_set(e, ERR_PARSE, "model '%s' has a bad shape (%lld x %lld)", name,
                      (long long)mm.n_vectors, (long long)mm.dim);
         goto fail;
@@ -1023,18 +1066,6 @@ void store_models_free(store_model *ms, size_t n)
     mem_free(ms);
 }
 
-static int exec_bound1(store *s, const char *sql, const char *arg, err *e)
-{
-    sqlite3_stmt *st;
-    int rc;
-
-    if ((rc = prepare(s, sql, &st, e)))
-        return rc;
-    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, e, sql);
-}
 
 int store_model_delete(store *s, const char *name, err *e)
 {

@@ -13,7 +13,10 @@
  * of small files, word2vec and index-blob loading, the tokenizer and model
  * loaders, and cmd_exec of items, show, sessions, info, models, train item2vec
  * (epochs=1, tiny corpus), similar, recommend user, index build (hnsw, ivf),
- * retraining and delete item with an index to update, export and import vectors.  Also the regressions the fuzzers found. */
+ * retraining and delete item with an index to update, export and import vectors;
+ * the baselines (bl_train, bl_load, bl_recommend of each kind, train knn /
+ * baselines, similar and recommend with them).  Also the regressions the
+ * fuzzers found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "bert.h"
 #include "cmd.h"
 #include "import.h"
@@ -412,6 +416,72 @@ static void test_cmd_index(void **st)
     cmd_loop(line, 0, NULL);
 }
 
+/* The baselines: training each kind, loading and querying its stored form,
+ * and the commands that train, store and list them. */
+static void test_baselines(void **st)
+{
+    lab *L = prepared_lab(0);
+    const store_corpus *c = lab_corpus(L, NULL);
+    bl_params p = bl_params_default();
+    err e;
+    (void)st;
+    assert_non_null(c);
+    for (int kind = 0; kind < BL_N_KINDS; kind++) {
+        char what[64];
+        long n, n_nomem = 0;
+        bl_model *m = NULL;
+        void *blob;
+        size_t len;
+        snprintf(what, sizeof what, "bl_train %s", bl_kind_name(kind));
+        for (n = 0; n < MAX_STEPS; n++) {
+            mem_fail_after(n);
+            int rc = bl_train(kind, c, &p, NULL, &m, &e);
+            mem_fail_after(-1);
+            if (rc == 0)
+                break;
+            assert_null(m);
+            check_failure(what, n, rc, &e, &n_nomem);
+        }
+        report(what, n, n_nomem);
+        assert_int_equal(bl_save(m, &blob, &len, &e), 0);
+        snprintf(what, sizeof what, "bl_load %s", bl_kind_name(kind));
+        n_nomem = 0;
+        for (n = 0; n < MAX_STEPS; n++) {
+            bl_model *m2 = NULL;
+            mem_fail_after(n);
+            int rc = bl_load(blob, len, &m2, &e);
+            mem_fail_after(-1);
+            if (rc == 0) {
+                bl_free(m2);
+                break;
+            }
+            check_failure(what, n, rc, &e, &n_nomem);
+        }
+        report(what, n, n_nomem);
+        snprintf(what, sizeof what, "bl_recommend %s", bl_kind_name(kind));
+        n_nomem = 0;
+        for (n = 0; n < MAX_STEPS; n++) {
+            int64_t h[] = {1, 3}, ids[4];
+            float sc[4];
+            mem_fail_after(n);
+            int rc = bl_recommend(m, h, 2, 5, 4, NULL, NULL, ids, sc, NULL, &e);
+            mem_fail_after(-1);
+            if (rc >= 0)
+                break;
+            check_failure(what, n, rc, &e, &n_nomem);
+        }
+        report(what, n, n_nomem);
+        mem_free(blob);
+        bl_free(m);
+    }
+    lab_close(L);
+    cmd_loop("train knn neighbours=2", 0, NULL);
+    cmd_loop("train baselines lambda=5", 0, NULL);
+    cmd_loop("similar P1 k=3", 1, "train baselines");
+    cmd_loop("recommend user u1 k=2", 0, "train ease");
+    cmd_loop("models", 0, "train transition");
+}
+
 /* ---- regressions found by the fuzzers --------------------------------------- */
 
 /* fuzz_w2v seed text_ok: read_line's end-of-file code equalled -ERR_NOMEM, so
@@ -482,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_cmd_train),
         cmocka_unit_test(test_cmd_similar),
         cmocka_unit_test(test_cmd_index),
+        cmocka_unit_test(test_baselines),
         cmocka_unit_test(test_w2v_text_roundtrip),
         cmocka_unit_test(test_update_dim_message),
         cmocka_unit_test(test_empty_index_roundtrip),
