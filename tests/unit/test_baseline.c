@@ -314,7 +314,7 @@ static void test_rec_run(void **st)
     (void)st;
     assert_non_null(L);
     for (int i = 1; i <= 4; i++) {
-        char id[8];
+        char id[16];
         int64_t rowid;
         snprintf(id, sizeof id, "P%d", i);
         store_item it = {.ext_id = id, .title = id};
