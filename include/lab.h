@@ -136,10 +136,27 @@ int lab_attr_names(lab *L, const char *const **names /* OUT */, size_t *n /* OUT
  * the model does not exist. */
 lab_model *lab_model_get(lab *L, const char *name, err *e);
 
+/* ---- the reference baselines (lab_baseline.c) ----------------------------- */
 /* A stored baseline (baseline.h; model name bl_kind_name(kind)) loaded on
  * first use and cached like a vector model; NULL with -ERR_NOTFOUND when it
  * was never trained, -ERR_PARSE when its stored form is damaged. */
 const bl_model *lab_baseline(lab *L, int kind, err *e);
+
+/* What lab_train_baseline made. */
+typedef struct lab_bl_report {
+    char name[64];              /* the model: "knn", "transition", "ease" */
+    char label[128];            /* bl_describe */
+    bl_info info;
+    int by_user;                /* rows of X are users (else sessions) */
+    double seconds;             /* training and saving */
+} lab_bl_report;
+
+/* Trains a baseline of `kind` on the stored events and saves it as model
+ * bl_kind_name(kind), replacing an earlier one only on success (a failed or
+ * cancelled training keeps it).  0, or bl_train's errors (-ERR_RANGE: EASE
+ * over max_mb), -ERR_STATE (no events), -ERR_CANCEL, a store error. */
+int lab_train_baseline(lab *L, int kind, const bl_params *p, lab_bl_report *r /* OUT */,
+                       err *e);
 
 /* Thread-safe hand-over of a job's partial result: publish takes ownership
  * of t (replacing an unread one); take returns it (caller frees with

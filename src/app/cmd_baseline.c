@@ -1,16 +1,10 @@
 /* cmd_baseline.c - training the reference baselines (baseline.h) as stored
- * models: train knn | transition | ease | baselines.
- *
+ * models (lab_train_baseline): train knn | transition | ease | baselines.
  * A baseline is a model like Item2Vec: trained from the stored events,
  * listed by `models`, answering `similar` and `recommend user` (a list after
- * the three of cmd_rec.c).  It has no vectors: its trained form (neighbour
- * lists, transition counts, EASE's inverted matrix) is stored as a blob of
- * the model's version (store_model_save_blob), so it survives restarts and
- * does not follow later imports until it is trained again.
+ * the three of cmd_rec.c).
  */
 #include "cmd_int.h"
-#include "mem.h"
-#include "recommend.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,53 +29,17 @@ static int parse_params(const cmd_args *a, int kind, bl_params *p, err *e)
 /* Trains one kind and stores it; the note says what was made. */
 static int train_one(lab *L, int kind, const bl_params *p, table *t, err *e)
 {
-    const store_corpus *c = lab_corpus(L, e);
-    store_model sm = {0};
-    bl_model *m = NULL;
-    bl_info info;
-    void *blob = NULL;
-    size_t len = 0;
-    char params[128], corpus[160];
-    double t0 = progress_now();
-    int rc;
+    lab_bl_report r;
+    int rc = lab_train_baseline(L, kind, p, &r, e);
 
-    if (!c)
-        return -e->code;
-    if (c->n_tok == 0)
-        return err_set(e, ERR_STATE, "train %s: no sessions loaded (`load sessions` or `gen "
-                       "demo` first)", bl_kind_name(kind));
-    rc = bl_train(kind, c, p, &L->prog, &m, e);
-    progress_end(&L->prog);
-    if (rc == -ERR_CANCEL)
-        return err_set(e, ERR_CANCEL, "training cancelled: the previous %s model is kept",
-                       bl_kind_name(kind));
     if (rc)
         return rc;
-    bl_get_info(m, &info);
-    snprintf(sm.name, sizeof sm.name, "%s", bl_kind_name(kind));
-    snprintf(sm.kind, sizeof sm.kind, "%s", bl_kind_name(kind));
-    bl_describe(m, sm.label, sizeof sm.label);
-    bl_params_json(kind, p, params, sizeof params);
-    snprintf(corpus, sizeof corpus, "{\"events\":%zu,\"items\":%zu,\"rows\":%zu,"
-             "\"last_event\":%lld}", c->n_tok, info.n_items, info.n_rows,
-             (long long)c->last_event);
-    sm.params = params;
-    sm.corpus = corpus;
-    sm.n_vectors = (int64_t)info.n_items;
-    sm.train_seconds = progress_now() - t0;
-    if ((rc = bl_save(m, &blob, &len, e)) ||
-        (rc = store_model_save_blob(L->db, &sm, blob, len, e)))
-        goto done;
-    lab_invalidate_model(L, sm.name);
-    if (table_note(t, "%s: %s over %zu items from %zu %s, %.2f MB", sm.name, sm.label,
-                   info.n_items, info.n_rows, c->n_users ? "users" : "sessions",
-                   (double)info.mem_bytes / 1e6) ||
-        (!L->set.no_timing && table_note(t, "  trained in %.2f s", sm.train_seconds)))
-        rc = cmd_nomem(e);
-done:
-    mem_free(blob);
-    bl_free(m);
-    return rc;
+    if (table_note(t, "%s: %s over %zu items from %zu %s, %.2f MB", r.name, r.label,
+                   r.info.n_items, r.info.n_rows, r.by_user ? "users" : "sessions",
+                   (double)r.info.mem_bytes / 1e6) ||
+        (!L->set.no_timing && table_note(t, "  trained in %.2f s", r.seconds)))
+        return cmd_nomem(e);
+    return 0;
 }
 
 static int c_train(lab *L, const cmd_args *a, int kind, table_list *out, err *e)

@@ -138,45 +138,6 @@ void lab_invalidate(lab *L)
     }
 }
 
-const bl_model *lab_baseline(lab *L, int kind, err *e)
-{
-    const char *name = bl_kind_name(kind);
-    store_model sm;
-    void *blob = NULL;
-    size_t len = 0;
-    int64_t ver = 0;
-    int rc;
-
-    if (!name) {
-        err_set(e, ERR_USAGE, "unknown baseline kind %d", kind);
-        return NULL;
-    }
-    if (L->baselines[kind])
-        return L->baselines[kind];
-    if ((rc = store_model_get(L->db, name, &sm, e))) {
-        if (rc == -ERR_NOTFOUND)
-            err_set(e, ERR_NOTFOUND, "no %s model: `train %s` first", bl_kind_title(kind), name);
-        return NULL;
-    }
-    /* another model may have taken the name (import vectors --name knn) */
-    rc = strcmp(sm.kind, name) != 0
-             ? err_set(e, ERR_NOTFOUND, "model '%s' is not a %s baseline (kind %s)", name,
-                       bl_kind_title(kind), sm.kind)
-             : store_blob_load(L->db, name, &ver, &blob, &len, e);
-    if (rc == 0 && ver != sm.version)
-        rc = err_set(e, ERR_PARSE, "model '%s': stored data is from version %lld, not %lld",
-                     name, (long long)ver, (long long)sm.version);
-    if (rc == 0 && (rc = bl_load(blob, len, &L->baselines[kind], e)) == 0 &&
-        bl_get_kind(L->baselines[kind]) != kind) {
-        bl_free(L->baselines[kind]);
-        L->baselines[kind] = NULL;
-        rc = err_set(e, ERR_PARSE, "model '%s': stored data is not a %s model", name, name);
-    }
-    mem_free(blob);
-    store_model_done(&sm);
-    return rc ? NULL : L->baselines[kind];
-}
-
 void lab_close(lab *L)
 {
     if (!L)
