@@ -438,8 +438,9 @@ static inline __attribute__((always_inline)) NO_TSAN void run_worker(worker *w, 
                 size_t lo, hi;
                 float lsum = 0;
                 /* Long sequences with a whole-sequence window cost n^2 pairs:
-                 * look for a cancellation inside them too. */
-                if ((i & 63) == 63 &&
+                 * look for a cancellation inside them too (every centre
+                 * then: each costs a whole sequence of pairs). */
+                if (((i & 63) == 63 || win == SGNS_WINDOW_SEQ) &&
                     atomic_load_explicit(&x->stop, memory_order_relaxed))
                     goto out;
                 if (win == SGNS_WINDOW_SEQ) {
