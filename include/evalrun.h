@@ -152,6 +152,8 @@ struct evalrun {
     i2v_params i2v_used;    /* the default Item2Vec's parameters */
     char text_label[128];   /* "" when there is no text model */
     char text_index[64];    /* the stored text index, "" when none */
+    char remote_mem[400];   /* a milvus text index: where its rows' memory comes
+                               from (index_remote_mem_source), "" otherwise */
     i2v_stats st;
 };
 

@@ -1,5 +1,5 @@
 /* http.h - a small HTTP client for JSON POST requests (the Milvus REST
- * client's transport), over libcurl.
+ * client's transport) and plain GETs (its metrics), over libcurl.
  *
  * One client is one libcurl easy handle, so consecutive requests to the same
  * host reuse its connection (HTTP/1.1 keep-alive).  A request has a connect
@@ -64,5 +64,9 @@ int http_post(http_client *c, const char *url, const char *token, const char *bo
  * a duplicate row for an insert whose answer was lost. */
 int http_post_once(http_client *c, const char *url, const char *token, const char *body,
                    size_t len, progress *p, http_reply *r /* OUT */, err *e);
+/* A GET of url ("Accept: text/plain"), never with a token: for endpoints
+ * beside the API (Milvus's metrics) that must not see the credentials.
+ * Returns as http_post. */
+int http_get(http_client *c, const char *url, progress *p, http_reply *r /* OUT */, err *e);
 
 #endif

@@ -48,6 +48,9 @@ typedef struct index_remote {
     char db[256];               /* "" : the default database */
     char token_file[512];       /* "" : $MILVUS_TOKEN, when set */
     char ca_file[512];          /* https: a CA bundle, "" : the system's */
+    char metrics[512];          /* the query nodes' Prometheus endpoints
+                                   (http://HOST:9091/metrics, comma-separated):
+                                   memory as Milvus reports it; "" : estimated */
     char index_type[16];        /* IVF_FLAT (default), IVF_SQ8, HNSW, AUTOINDEX */
     char consistency[16];       /* Strong (default), Bounded, Session, Eventually */
     int batch;                  /* rows per insert/upsert request (default 100, the
@@ -215,9 +218,19 @@ typedef struct index_remote_stats {
     char index_type[32], metric[16], index_state[32], fail_reason[160];
     char load_state[32];
     size_t requests, retries;   /* sent by this client so far */
+    double mem_bytes;           /* the collection in Milvus's memory: as its query
+                                   nodes report it (metrics=), else estimated
+                                   (index_remote_mem_estimate); NAN: unknown */
+    int mem_reported;           /* 1: mem_bytes is the query nodes' own figure */
+    char mem_error[240];        /* why metrics= gave no figure, "" if it did or is unset */
 } index_remote_stats;
 
 int index_remote_info(vindex *ix, index_remote_stats *out /* OUT */, err *e);
+/* Where rs->mem_bytes comes from, for notes: "as its query nodes report it
+ * (metrics at URLS)" or "estimated from the index type and entity count
+ * (docs/SCALE.md)" with why metrics= gave nothing, or that it is unknown. */
+void index_remote_mem_source(const vindex *ix, const index_remote_stats *rs, char *buf,
+                             size_t cap);
 /* A remote index's parameters and settings as a JSON object (what `index
  * build` stores and a rebuild reads back with index_opts_set; never the
  * token).  Caller frees with mem_free; NULL when out of memory or local. */

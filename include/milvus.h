@@ -170,6 +170,29 @@ int milvus_filter_expr(const milvus_term *terms, size_t n_terms, const int64_t *
  * escaped).  0 or -ERR_NOMEM. */
 int milvus_quote(const char *s, char **out, err *e);
 
+/* ---- memory, as Milvus's query nodes report it --------------------------------- *
+ * The REST API says nothing about memory; each Milvus component serves
+ * Prometheus metrics (by default http://HOST:9091/metrics), and a query
+ * node's gauge milvus_querynode_entity_size{collection_id, segment_state,
+ * node_id} is the memory of the segments it has loaded (Milvus's
+ * pkg/metrics/querynode_metrics.go).  The collection's id comes from
+ * milvus_querynode_entity_num, whose labels also name the collection and its
+ * database. */
+#define MILVUS_METRICS_MAX 512       /* bytes of a metrics= URL list */
+
+/* Parses one metrics page (untrusted; never reads past len): the sum of
+ * entity_size over the ids entity_num gives collection `coll` of database db
+ * (NULL/"": "default").  Returns the samples summed (>= 1) with *bytes set;
+ * -ERR_NOTFOUND when the page has none for the collection, -ERR_PARSE for a
+ * malformed sample of those two metrics or a size that is no byte count. */
+int milvus_parse_metrics(const char *body, size_t len, const char *coll, const char *db,
+                         double *bytes, err *e);
+/* GETs each of the comma-separated metrics URLs (without the token; retried
+ * as an idempotent call) and sums what they report for coll; a node that
+ * holds none of it adds nothing.  0, or -ERR_NOTFOUND when no page names the
+ * collection, or the first failure. */
+int milvus_memory(milvus *m, const char *urls, const char *coll, double *bytes, err *e);
+
 /* ---- answers (untrusted) ------------------------------------------------------ */
 typedef enum {
     MILVUS_R_STATUS,       /* code/message only */

@@ -175,9 +175,8 @@ static table *run_table(lab *L, const evalrun *r, int set)
             index_info(m ? m->index : NULL, &st);
             if (st.remote && table_note(t, "LLM + Milvus: collection %s at %s, each query a "
                                         "request (latency includes the round trip); memory: "
-                                        "the collection's in Milvus, estimated from its index "
-                                        "type and entity count (docs/SCALE.md)",
-                                        st.remote->collection, st.remote->uri))
+                                        "the collection's in Milvus, %s",
+                                        st.remote->collection, st.remote->uri, r->remote_mem))
                 goto nomem;
             break;
         }

@@ -89,12 +89,14 @@ static int c_index_build(lab *L, const cmd_args *a, table_list *out, err *e)
     return 0;
 }
 
-/* A remote index's row of `index info`: what the server says now. */
+/* A remote index's row of `index info`: what the server says now; mem_src
+ * where its memory figure comes from. */
 static void remote_row(vindex *ix, const index_stats *st, int64_t *vectors, double *mem_mb,
-                       char *state, size_t cap)
+                       char *state, size_t cap, char *mem_src, size_t src_cap)
 {
     index_remote_stats rs;
     err e2;
+    mem_src[0] = '\0';
     if (index_remote_info(ix, &rs, &e2) < 0) {
         snprintf(state, cap, "remote: unreachable: %.300s", e2.msg);
         *vectors = (int64_t)st->n;
@@ -102,10 +104,8 @@ static void remote_row(vindex *ix, const index_stats *st, int64_t *vectors, doub
         return;
     }
     *vectors = rs.entities >= 0 ? rs.entities : rs.total_rows;
-    *mem_mb = index_remote_mem_estimate(rs.index_type, *vectors > 0 ? (size_t)*vectors : 0,
-                                        st->dim, st->M) / 1e6;
-    if (*mem_mb == 0)
-        *mem_mb = NAN;   /* AUTOINDEX: the server chooses, we cannot tell */
+    *mem_mb = rs.mem_bytes / 1e6;
+    index_remote_mem_source(ix, &rs, mem_src, src_cap);
     if (rs.index_type[0])
         snprintf(state, cap, "remote: %s; %s %s %s, %lld of %lld rows indexed, %lld pending%s%s",
                  rs.load_state[0] ? rs.load_state : "load state not said", rs.index_type,
@@ -137,7 +137,7 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
             continue;
         err e2;
         lab_model *m = lab_model_get(L, ms[i].name, &e2);
-        char desc[160] = "none (exact scan)", ready[400];
+        char desc[160] = "none (exact scan)", ready[400], mem_src[400];
         index_stats st = {0};
         int64_t vectors = ms[i].n_vectors;
         double mem_mb = 0;
@@ -153,10 +153,12 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
                      ? "; many tombstones: `index build` again to compact" : "",
                  rerank_state(&st));
         if (m && m->index && st.kind == INDEX_MILVUS) {
-            remote_row(m->index, &st, &vectors, &mem_mb, ready, sizeof ready);
-            if (table_note(t, "%s: collection %s at %s%s%s", ms[i].name, st.remote->collection,
-                           st.remote->uri, st.remote->db[0] ? ", database " : "",
-                           st.remote->db))
+            remote_row(m->index, &st, &vectors, &mem_mb, ready, sizeof ready, mem_src,
+                       sizeof mem_src);
+            if (table_note(t, "%s: collection %s at %s%s%s%s%s", ms[i].name,
+                           st.remote->collection, st.remote->uri,
+                           st.remote->db[0] ? ", database " : "", st.remote->db,
+                           mem_src[0] ? "; memory " : "", mem_src))
                 goto nomem;
             any_remote = 1;
         }
@@ -175,10 +177,9 @@ static int c_index_info(lab *L, const cmd_args *a, table_list *out, err *e)
                               "its exact re-rank reads the model's own vectors, already "
                               "loaded and not counted"))
         goto nomem;
-    if (any_remote && table_note(t, "milvus: vectors as Milvus counts them; memory MB is "
-                                 "Milvus's, estimated from the index type and that count "
-                                 "(docs/SCALE.md), not measured; deleted rows are compacted "
-                                 "by Milvus, so no tombstones"))
+    if (any_remote && table_note(t, "milvus: vectors as Milvus counts them; memory MB is the "
+                                 "collection's in Milvus (where it comes from: above); "
+                                 "deleted rows are compacted by Milvus, so no tombstones"))
         goto nomem;
     store_models_free(ms, n);
     return 0;
@@ -352,7 +353,8 @@ const cmd_def cmd_defs_index[] = {
      "never the token, which comes from token_file= or $MILVUS_TOKEN. --resume continues a "
      "load that stopped, --replace drops an existing collection first; db=, consistency=, "
      "shards=, ca_file= (https), timeout_ms=, connect_timeout_ms=, retries=, backoff_ms=, "
-     "load_timeout_s= tune it.",
+     "load_timeout_s= tune it; metrics= names the query nodes' Prometheus endpoints "
+     "(http://HOST:9091/metrics, comma-separated) for the memory Milvus reports.",
      .min_pos = 2, .max_pos = 2, .opts = index_opt_defs},
     {.name = "index info", .fn = c_index_info, .usage = "index info",
      .help = "Each model's index: kind, parameters, live vectors, tombstones (removed or "

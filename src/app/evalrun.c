@@ -680,12 +680,12 @@ static int prepare_text(evalrun *r, runctx *x, err *e)
         x->mv_nprobe = st.nprobe;
         x->mv_ef = st.ef;
         x->mv_param = milvus_param(st.remote ? st.remote->index_type : NULL);
-        /* Milvus says how many entities the collection holds; the memory
-         * follows from the index type (docs/SCALE.md) */
-        if (index_remote_info(x->text->index, &rs, NULL) == 0 && rs.entities >= 0) {
-            double b = index_remote_mem_estimate(rs.index_type, (size_t)rs.entities, st.dim,
-                                                 st.M);
-            x->mv_mb = b > 0 ? b / 1e6 : NAN;
+        /* the collection's memory: as its query nodes report it, or estimated */
+        if (index_remote_info(x->text->index, &rs, &e2) == 0) {
+            x->mv_mb = rs.mem_bytes / 1e6;
+            index_remote_mem_source(x->text->index, &rs, r->remote_mem, sizeof r->remote_mem);
+        } else {
+            snprintf(r->remote_mem, sizeof r->remote_mem, "unknown (%.360s)", e2.msg);
         }
     }
     for (size_t w = 0; w < r->n_rows; w++) {

@@ -1,5 +1,5 @@
-/* http.c - JSON POST over libcurl (see http.h); the only file that includes
- * <curl/curl.h>.
+/* http.c - JSON POST and plain GET over libcurl (see http.h); the only file
+ * that includes <curl/curl.h>.
  *
  * One easy handle per client: libcurl keeps the connection of the last
  * request open and reuses it for the next one to the same host, which is
@@ -131,9 +131,13 @@ static int set_common(http_client *c, const char *url, struct curl_slist *hdr, c
     if (c->ca_file)
         bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK;
+    if (body) {
+        bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK;
+    } else {
+        bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    }
     bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, c) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
@@ -179,8 +183,9 @@ static int transport_error(http_client *c, CURLcode rc, const char *url, int *tr
     }
 }
 
-static int post(http_client *c, const char *url, const char *token, const char *body,
-                size_t len, int fresh, progress *p, http_reply *r, err *e)
+/* One request: a JSON POST of body, or a GET when body is NULL (no token). */
+static int request(http_client *c, const char *url, const char *token, const char *body,
+                   size_t len, int fresh, progress *p, http_reply *r, err *e)
 {
     struct curl_slist *hdr = NULL, *t;
     char *auth = NULL;
@@ -190,7 +195,7 @@ static int post(http_client *c, const char *url, const char *token, const char *
 
     memset(r, 0, sizeof *r);
     if (!c || !url || (!body && len))
-        return err_set(e, ERR_USAGE, "http_post: bad arguments");
+        return err_set(e, ERR_USAGE, "http: bad arguments");
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return err_set(e, ERR_USAGE, "%s: not an http:// or https:// URL", url);
     c->len = 0;
@@ -199,7 +204,7 @@ static int post(http_client *c, const char *url, const char *token, const char *
     c->prog = p;
     if (c->buf)
         c->buf[0] = '\0';
-    if (token && *token) {
+    if (body && token && *token) {
         alen = strlen("Authorization: Bearer ") + strlen(token) + 1;
         if (!(auth = mem_alloc(alen)))
             return err_set(e, ERR_NOMEM, "out of memory for a request");
@@ -207,14 +212,19 @@ static int post(http_client *c, const char *url, const char *token, const char *
     }
     /* "Expect:" off: libcurl would wait for a 100-continue before sending a
      * large body, a needless round trip with servers that never send it */
-    if (!(t = curl_slist_append(hdr, "Content-Type: application/json")) || !(hdr = t) ||
-        !(t = curl_slist_append(hdr, "Accept: application/json")) || !(hdr = t) ||
-        !(t = curl_slist_append(hdr, "Expect:")) || !(hdr = t) ||
-        (auth && (!(t = curl_slist_append(hdr, auth)) || !(hdr = t)))) {
+    if (!body) {
+        if (!(t = curl_slist_append(hdr, "Accept: text/plain")) || !(hdr = t)) {
+            ret = err_set(e, ERR_NOMEM, "out of memory for a request");
+            goto done;
+        }
+    } else if (!(t = curl_slist_append(hdr, "Content-Type: application/json")) || !(hdr = t) ||
+               !(t = curl_slist_append(hdr, "Accept: application/json")) || !(hdr = t) ||
+               !(t = curl_slist_append(hdr, "Expect:")) || !(hdr = t) ||
+               (auth && (!(t = curl_slist_append(hdr, auth)) || !(hdr = t)))) {
         ret = err_set(e, ERR_NOMEM, "out of memory for a request");
         goto done;
     }
-    if (set_common(c, url, hdr, body ? body : "", len) ||
+    if (set_common(c, url, hdr, body, len) ||
         curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, (long)fresh) != CURLE_OK) {
         ret = err_set(e, ERR_IO, "libcurl refused an option for %s", url);
         goto done;
@@ -255,11 +265,16 @@ done:
 int http_post(http_client *c, const char *url, const char *token, const char *body, size_t len,
               progress *p, http_reply *r, err *e)
 {
-    return post(c, url, token, body, len, 0, p, r, e);
+    return request(c, url, token, body ? body : "", len, 0, p, r, e);
 }
 
 int http_post_once(http_client *c, const char *url, const char *token, const char *body,
                    size_t len, progress *p, http_reply *r, err *e)
 {
-    return post(c, url, token, body, len, 1, p, r, e);
+    return request(c, url, token, body ? body : "", len, 1, p, r, e);
+}
+
+int http_get(http_client *c, const char *url, progress *p, http_reply *r, err *e)
+{
+    return request(c, url, NULL, NULL, 0, 0, p, r, e);
 }

@@ -594,47 +594,41 @@ static int nap(milvus *m, long ms)
     return progress_cancelled(m->prog);
 }
 
-/* POSTs body to /v2/vectordb/<path> and parses the answer as `kind` into
- * out.  An idempotent call is retried on transport failures, 5xx and
- * retriable Milvus codes.  `what` names the operation in messages. */
-static int call_t(milvus *m, const char *path, const mv_buf *body, int idempotent,
-                  milvus_reply_kind kind, milvus_reply *out, const char *what,
-                  int *transient_out, err *e)
+/* What a call does with an HTTP 200 answer: parses it into ud (0 or more
+ * on success); *retriable says whether a failure may pass on a retry. */
+typedef int (*mv_parse_fn)(const char *body, size_t len, void *ud, int *retriable, err *e);
+
+/* Sends body to url (a JSON POST with the token; body NULL: a GET without
+ * it) and parses the answer with parse.  An idempotent call is retried on
+ * transport failures, 5xx and retriable answers, with doubling backoff.
+ * `what` names the operation in messages. */
+static int exchange(milvus *m, const char *url, const mv_buf *body, int idempotent,
+                    mv_parse_fn parse, void *ud, const char *what, int *transient_out, err *e)
 {
-    size_t need;
     long delay = m->backoff_ms;
     int attempt = 0, rc, transient = 0;
 
-    if (body->failed)
-        return err_set(e, ERR_NOMEM, "out of memory building a Milvus request");
-    need = strlen(m->base) + strlen("/v2/vectordb/") + strlen(path) + 1;
-    if (need > m->url_cap) {
-        char *u = mem_realloc(m->url, need);
-        if (!u)
-            return err_set(e, ERR_NOMEM, "out of memory building a Milvus request");
-        m->url = u;
-        m->url_cap = need;
-    }
-    snprintf(m->url, m->url_cap, "%s/v2/vectordb/%s", m->base, path);
     for (;;) {
         http_reply r;
+        int retriable = 0;
         m->n_requests++;
-        rc = (idempotent ? http_post : http_post_once)(m->http, m->url, m->token, body->p,
-                                                        body->len, m->prog, &r, e);
+        rc = !body ? http_get(m->http, url, m->prog, &r, e)
+                   : (idempotent ? http_post : http_post_once)(m->http, url, m->token, body->p,
+                                                               body->len, m->prog, &r, e);
         if (rc == 0) {
-            if (r.status == 401 || r.status == 403) {
+            if (body && (r.status == 401 || r.status == 403)) {
                 rc = err_set(e, ERR_USAGE, "%s: Milvus refused the credentials (HTTP %ld): "
                              "check token_file= or $MILVUS_TOKEN", what, r.status);
                 transient = 0;
             } else if (r.status != 200) {
                 char msg[MV_MSG_MAX + 1];
                 clean_msg(r.body, msg, sizeof msg);
-                rc = err_set(e, ERR_IO, "%s: HTTP %ld from %s%s%s", what, r.status, m->url,
+                rc = err_set(e, ERR_IO, "%s: HTTP %ld from %s%s%s", what, r.status, url,
                              msg[0] ? ": " : "", msg);
                 transient = r.transient;
             } else {
-                rc = milvus_parse_reply(kind, r.body, r.len, out, e);
-                transient = rc < 0 && rc != -ERR_PARSE && out->retriable;
+                rc = parse(r.body, r.len, ud, &retriable, e);
+                transient = rc < 0 && rc != -ERR_PARSE && retriable;
                 if (rc < 0)
                     err_prefix(e, "%s", what);
             }
@@ -643,20 +637,56 @@ static int call_t(milvus *m, const char *path, const mv_buf *body, int idempoten
             if (rc != -ERR_CANCEL)
                 err_prefix(e, "%s", what);
         }
-        if (rc == 0 || !idempotent || !transient || attempt >= m->retries)
+        if (rc >= 0 || !idempotent || !transient || attempt >= m->retries)
             break;
         attempt++;
         m->n_retries++;
         if (nap(m, delay))
             return err_set(e, ERR_CANCEL, "%s: cancelled", what);
         delay = delay * 2 > MV_BACKOFF_CAP_MS ? MV_BACKOFF_CAP_MS : delay * 2;
-        out->n = 0;
     }
     if (rc < 0 && attempt > 0 && rc != -ERR_CANCEL)
         err_prefix(e, "after %d attempts", attempt + 1);
     if (transient_out)
         *transient_out = rc < 0 && transient;
     return rc;
+}
+
+typedef struct reply_ud {
+    milvus_reply_kind kind;
+    milvus_reply *out;
+} reply_ud;
+
+static int parse_json(const char *body, size_t len, void *ud, int *retriable, err *e)
+{
+    reply_ud *u = ud;
+    u->out->n = 0;   /* a retry starts afresh */
+    int rc = milvus_parse_reply(u->kind, body, len, u->out, e);
+    *retriable = u->out->retriable;
+    return rc;
+}
+
+/* POSTs body to /v2/vectordb/<path> and parses the answer as `kind` into
+ * out (see exchange). */
+static int call_t(milvus *m, const char *path, const mv_buf *body, int idempotent,
+                  milvus_reply_kind kind, milvus_reply *out, const char *what,
+                  int *transient_out, err *e)
+{
+    size_t need;
+    reply_ud u = {kind, out};
+
+    if (body->failed)
+        return err_set(e, ERR_NOMEM, "out of memory building a Milvus request");
+    need = strlen(m->base) + strlen("/v2/vectordb/") + strlen(path) + 1;
+    if (need > m->url_cap) {
+        char *url = mem_realloc(m->url, need);
+        if (!url)
+            return err_set(e, ERR_NOMEM, "out of memory building a Milvus request");
+        m->url = url;
+        m->url_cap = need;
+    }
+    snprintf(m->url, m->url_cap, "%s/v2/vectordb/%s", m->base, path);
+    return exchange(m, m->url, body, idempotent, parse_json, &u, what, transient_out, e);
 }
 
 static int call(milvus *m, const char *path, const mv_buf *body, int idempotent,
@@ -1097,5 +1127,226 @@ int milvus_filter_expr(const milvus_term *terms, size_t n_terms, const int64_t *
         return err_set(e, ERR_NOMEM, "out of memory building a filter");
     }
     *out = b.p;
+    return 0;
+}
+
+/* ---- memory, as the query nodes report it ------------------------------------- */
+
+#define MV_LABEL_MAX 256        /* label values kept (longer ones never match) */
+#define MV_MAX_IDS 16           /* collection ids one name may have (recreated) */
+#define MV_METRIC_NUM "milvus_querynode_entity_num"
+#define MV_METRIC_SIZE "milvus_querynode_entity_size"
+
+/* One sample of the Prometheus text format: name{label="value",...} value
+ * [timestamp].  Only the labels read here are kept, unescaped. */
+typedef struct prom_sample {
+    char coll_id[MV_LABEL_MAX], coll_name[MV_LABEL_MAX], db[MV_LABEL_MAX];
+    int has_db, too_long;
+    double value;
+} prom_sample;
+
+static int prom_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == ':';
+}
+
+static const char *prom_blank(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* A label value from p (just past its opening quote) into dst (NULL: not
+ * kept); returns the position after the closing quote, NULL if malformed. */
+static const char *prom_value(const char *p, const char *end, char *dst, int *too_long)
+{
+    size_t j = 0;
+    for (;;) {
+        if (p >= end)
+            return NULL;   /* unterminated */
+        char c = *p++;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            if (p >= end)
+                return NULL;
+            c = *p++;
+            if (c == 'n')
+                c = '\n';
+            else if (c != '\\' && c != '"')
+                return NULL;
+        }
+        if (dst && j + 1 < MV_LABEL_MAX)
+            dst[j++] = c;
+        else if (dst)
+            *too_long = 1;
+    }
+    if (dst)
+        dst[j] = '\0';
+    return p;
+}
+
+/* Parses the line [p, end) after its metric name (of name_len bytes) into
+ * s: 0, or -1 when it is not a well-formed sample. */
+static int prom_sample_parse(const char *p, const char *end, size_t name_len, prom_sample *s)
+{
+    char num[64];
+    size_t n = 0;
+
+    memset(s, 0, sizeof *s);
+    p += name_len;
+    if (p < end && *p == '{') {
+        for (p = prom_blank(p + 1, end);;) {
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            const char *ln = p;
+            while (p < end && prom_name_char(*p))
+                p++;
+            size_t ll = (size_t)(p - ln);
+            char *dst = ll == 13 && memcmp(ln, "collection_id", 13) == 0     ? s->coll_id
+                      : ll == 15 && memcmp(ln, "collection_name", 15) == 0 ? s->coll_name
+                      : ll == 7 && memcmp(ln, "db_name", 7) == 0           ? s->db
+                                                                             : NULL;
+            s->has_db |= dst == s->db;
+            if (!ll || p + 1 >= end || p[0] != '=' || p[1] != '"' ||
+                !(p = prom_value(p + 2, end, dst, &s->too_long)))
+                return -1;
+            p = prom_blank(p, end);
+            if (p < end && *p == ',')
+                p = prom_blank(p + 1, end);
+            else if (p >= end || *p != '}')
+                return -1;
+        }
+    }
+    if (p >= end || (*p != ' ' && *p != '\t'))
+        return -1;
+    for (p = prom_blank(p, end); p < end && *p != ' ' && *p != '\t'; p++)
+        if (n + 1 >= sizeof num)
+            return -1;   /* longer than any number */
+        else
+            num[n++] = *p;
+    num[n] = '\0';
+    char *stop;
+    s->value = strtod(num, &stop);
+    return n && !*stop ? 0 : -1;   /* a timestamp may follow: not read */
+}
+
+/* The line [p, end) is a sample of metric `name`. */
+static int prom_is(const char *p, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    return (size_t)(end - p) > n && memcmp(p, name, n) == 0 &&
+           (p[n] == '{' || p[n] == ' ' || p[n] == '\t');
+}
+
+static int id_known(char (*ids)[MV_LABEL_MAX], size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+int milvus_parse_metrics(const char *body, size_t len, const char *coll, const char *db,
+                         double *bytes, err *e)
+{
+    char ids[MV_MAX_IDS][MV_LABEL_MAX];
+    size_t n_ids = 0;
+    int counted = 0;
+    double sum = 0;
+    const char *want_db = db && *db ? db : "default";
+
+    *bytes = 0;
+    if (!body || !coll)
+        return err_set(e, ERR_USAGE, "metrics: bad arguments");
+    /* pass 0: the collection's ids (entity_num names it); pass 1: their sizes */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *name = pass == 0 ? MV_METRIC_NUM : MV_METRIC_SIZE;
+        size_t line = 0;
+        for (const char *p = body, *end = body + len; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+            prom_sample s;
+            line++;
+            if (le > p && le[-1] == '\r')
+                le--;
+            if (prom_is(p, le, name)) {
+                if (prom_sample_parse(p, le, strlen(name), &s) < 0)
+                    return err_set(e, ERR_PARSE, "metrics: line %zu: not a sample of the "
+                                   "Prometheus text format", line);
+                int known = !s.too_long && id_known(ids, n_ids, s.coll_id);
+                if (pass == 0 && !known && !s.too_long && s.coll_id[0] &&
+                    strcmp(s.coll_name, coll) == 0 && n_ids < MV_MAX_IDS &&
+                    (s.has_db ? strcmp(s.db, want_db) == 0 : !(db && *db))) {
+                    memcpy(ids[n_ids++], s.coll_id, sizeof s.coll_id);
+                } else if (pass == 1 && known) {
+                    if (!isfinite(s.value) || s.value < 0 || s.value > 1e18)
+                        return err_set(e, ERR_PARSE, "metrics: line %zu: %s is not a byte "
+                                       "count", line, MV_METRIC_SIZE);
+                    sum += s.value;
+                    counted++;
+                }
+            }
+            p = nl ? nl + 1 : end;
+        }
+        if (pass == 0 && !n_ids)
+            return err_set(e, ERR_NOTFOUND, "metrics: no %s sample names collection %s",
+                           MV_METRIC_NUM, coll);
+    }
+    if (!counted)
+        return err_set(e, ERR_NOTFOUND, "metrics: no %s sample for collection %s",
+                       MV_METRIC_SIZE, coll);
+    *bytes = sum;
+    return counted;
+}
+
+typedef struct mem_ud {
+    const char *coll, *db;
+    double bytes;
+} mem_ud;
+
+static int parse_mem(const char *body, size_t len, void *ud, int *retriable, err *e)
+{
+    mem_ud *u = ud;
+    *retriable = 0;
+    return milvus_parse_metrics(body, len, u->coll, u->db, &u->bytes, e);
+}
+
+int milvus_memory(milvus *m, const char *urls, const char *coll, double *bytes, err *e)
+{
+    char url[MILVUS_METRICS_MAX], what[MILVUS_METRICS_MAX + 300];
+    int found = 0;
+    double sum = 0;
+
+    *bytes = 0;
+    if (!m || !urls || !coll)
+        return err_set(e, ERR_USAGE, "milvus_memory: bad arguments");
+    for (const char *p = urls; *p;) {
+        size_t n = strcspn(p, ",");
+        mem_ud u = {coll, m->db, 0};
+        int rc;
+        if (n >= sizeof url)
+            return err_set(e, ERR_USAGE, "metrics: a URL longer than %zu bytes", sizeof url - 1);
+        memcpy(url, p, n);
+        url[n] = '\0';
+        p += n + (p[n] == ',');
+        if (!n)
+            continue;
+        snprintf(what, sizeof what, "memory of collection %s from %s", coll, url);
+        rc = exchange(m, url, NULL, 1, parse_mem, &u, what, NULL, e);
+        if (rc == -ERR_NOTFOUND)
+            continue;   /* a query node that holds none of it */
+        if (rc < 0)
+            return rc;
+        sum += u.bytes;
+        found = 1;
+    }
+    if (!found)
+        return err_set(e, ERR_NOTFOUND, "no query node's metrics (%s) name collection %s",
+                       urls, coll);
+    *bytes = sum;
     return 0;
 }

@@ -85,6 +85,17 @@ int mv_check_opts(const index_opts *o, size_t dim, err *e)
     if (!one_of(r->consistency, INDEX_REMOTE_CONSISTENCY))
         return err_set(e, ERR_USAGE, "consistency=%s is not one of " INDEX_REMOTE_CONSISTENCY,
                        r->consistency);
+    for (const char *p = r->metrics; *p;) {   /* each metrics URL as the API's */
+        char url[sizeof r->metrics];
+        size_t n = strcspn(p, ",");
+        err e2;
+        memcpy(url, p, n);
+        url[n] = '\0';
+        p += n + (p[n] == ',');
+        if ((rc = milvus_check_uri(url, &e2)) < 0)
+            return err_set(e, -rc, "milvus: metrics=: %s is not an http(s) URL without "
+                           "credentials (%.300s)", url, e2.msg);
+    }
     if (r->db[0] && !milvus_name_ok(r->db))
         return err_set(e, ERR_USAGE, "milvus: db=%s is not a valid database name", r->db);
     if (!r->collection[0])
@@ -656,6 +667,7 @@ int mv_remote_info(vindex *ix, index_remote_stats *out, err *e)
 
     memset(out, 0, sizeof *out);
     out->entities = out->indexed_rows = out->total_rows = out->pending_rows = -1;
+    out->mem_bytes = NAN;
     if (!d)
         return err_set(e, ERR_STATE, "milvus index without settings");
     if ((rc = need_client(d, e)) < 0)
@@ -686,8 +698,38 @@ int mv_remote_info(vindex *ix, index_remote_stats *out, err *e)
         return rc;
     if (out->entities >= 0)
         d->count = out->entities;
+    int64_t rows = out->entities >= 0 ? out->entities : out->total_rows;
+    double est = index_remote_mem_estimate(out->index_type, rows > 0 ? (size_t)rows : 0,
+                                           ix->dim, ix->o.M);
+    out->mem_bytes = est > 0 ? est : NAN;   /* AUTOINDEX: the server chooses */
+    if (d->r.metrics[0]) {
+        double b;
+        err e2;
+        if (milvus_memory(d->c.cli, d->r.metrics, d->r.collection, &b, &e2) == 0) {
+            out->mem_bytes = b;
+            out->mem_reported = 1;
+        } else {
+            snprintf(out->mem_error, sizeof out->mem_error, "%.*s",
+                     (int)sizeof out->mem_error - 1, e2.msg);
+        }
+    }
     milvus_counters(d->c.cli, &out->requests, &out->retries);
     return 0;
+}
+
+void index_remote_mem_source(const vindex *ix, const index_remote_stats *rs, char *buf,
+                             size_t cap)
+{
+    const index_remote *r = ix && ix->mv ? &ix->mv->r : NULL;
+    if (rs->mem_reported && r)
+        snprintf(buf, cap, "as its query nodes report it (metrics at %s)", r->metrics);
+    else if (isnan(rs->mem_bytes))
+        snprintf(buf, cap, "unknown (Milvus chooses the %s index; metrics= gives the query "
+                 "nodes' figure)%s%.240s", rs->index_type[0] ? rs->index_type : "AUTOINDEX",
+                 rs->mem_error[0] ? "; metrics: " : "", rs->mem_error);
+    else
+        snprintf(buf, cap, "estimated from the index type and entity count (docs/SCALE.md)%s%.240s",
+                 rs->mem_error[0] ? "; metrics: " : "", rs->mem_error);
 }
 
 double index_remote_mem_estimate(const char *index_type, size_t n, size_t dim, int M)
@@ -714,6 +756,7 @@ static int settings_json(cJSON *j, const index_remote *r)
                    cJSON_AddStringToObject(j, "db", r->db) &&
                    cJSON_AddStringToObject(j, "token_file", r->token_file) &&
                    cJSON_AddStringToObject(j, "ca_file", r->ca_file) &&
+                   cJSON_AddStringToObject(j, "metrics", r->metrics) &&
                    cJSON_AddStringToObject(j, "index_type", r->index_type) &&
                    cJSON_AddStringToObject(j, "consistency", r->consistency) &&
                    cJSON_AddNumberToObject(j, "batch", r->batch) &&
@@ -770,7 +813,7 @@ char *index_remote_params(const vindex *ix)
 int mv_load(vindex *ix, buf_reader *r, uint64_t count)
 {
     static const char *const keys[] = {"uri", "collection", "db", "token_file", "ca_file",
-                                       "index_type", "consistency", "batch", "shards",
+                                       "metrics", "index_type", "consistency", "batch", "shards",
                                        "timeout_ms", "connect_timeout_ms", "retries",
                                        "backoff_ms", "load_timeout_s"};
     uint32_t len;

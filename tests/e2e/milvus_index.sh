@@ -16,7 +16,8 @@
 #  - `embedlab serve` over the milvus index answers what the REPL answers
 #    (filters as typed JSON too) and takes concurrent requests;
 #  - tokens: token_file and $MILVUS_TOKEN work, a missing or wrong one is a
-#    clear error, and the token is in no output and not in the database;
+#    clear error, and the token is in no output, not in the database, and
+#    never sent to the metrics endpoint;
 #  - no request broke the documented contract.
 set -u
 . "$(dirname "$0")/../milvus/lib.sh"
@@ -140,8 +141,11 @@ grep -q '^1 ' <<<"$out2" || fail "token_file is stored: the next process searche
 printf 'wrong\n' >"$tmp/token"
 out3=$(run -c 'similar I00010 k=3' 2>&1) && fail "searched with a wrong token: $out3"
 grep -q 'refused the credentials' <<<"$out3" || fail "wrong token message: $out3"
-out4=$(MILVUS_TOKEN=s3cret-T0ken run -c "index build text milvus uri=$uri collection=tok2" \
-    -c 'similar I00011 k=3' 2>&1) || fail "\$MILVUS_TOKEN: $out4"
+# (the metrics endpoint is not Milvus's API: the token must not go there)
+out4=$(MILVUS_TOKEN=s3cret-T0ken run -c "index build text milvus uri=$uri collection=tok2 metrics=$uri/metrics" \
+    -c 'similar I00011 k=3' -c 'index info' 2>&1) || fail "\$MILVUS_TOKEN: $out4"
+grep -q "^text: collection tok2 at $uri; memory as its query nodes report it" <<<"$out4" \
+    || fail "metrics with a token: $out4"
 for o in "$out" "$out2" "$out3" "$out4"; do
     grep -q s3cret <<<"$o" && fail "the token was printed: $o"
 done

@@ -10,7 +10,9 @@
 #    wildcards and quotes, attributes as strings and numbers, exclusions);
 #  - changed and new vectors are upserted, a deleted item is deleted, and
 #    recall against exact search stays 1;
-#  - `index info` reads Milvus's count, index type and state, load state;
+#  - `index info` reads Milvus's count, index type and state, load state, and
+#    with MILVUS_METRICS set (its query nodes' Prometheus endpoints, e.g.
+#    http://localhost:9091/metrics) the memory they report for the collection;
 #  - a second build into the same collection is refused; --replace works.
 set -u
 if [ -z "${MILVUS_URI:-}" ]; then
@@ -43,7 +45,8 @@ run() { "$app" --db "$db" --no-timing "$@"; }
 mv_data
 answers "$tmp/exact"
 
-out=$(run -c "index build text milvus uri=$uri collection=$coll nlist=4 nprobe=4") \
+metrics=${MILVUS_METRICS:+metrics=$MILVUS_METRICS}
+out=$(run -c "index build text milvus uri=$uri collection=$coll nlist=4 nprobe=4 $metrics") \
     || fail "build: $out"
 echo "$out"
 grep -q "over 177 vectors in collection $coll at $uri: Milvus counts 177 " <<<"$out" \
@@ -77,6 +80,10 @@ recall_ok "$out" || fail "recall after changes: $out"
 out=$(run -c 'index info') || fail "info: $out"
 echo "$out"
 grep -qE "^text +milvus IVF_FLAT nlist=4 nprobe=4 cosine +177 +- .* remote: LoadStateLoaded; IVF_FLAT COSINE" <<<"$out" || fail "index info: $out"
+if [ -n "$metrics" ]; then
+    grep -q "^text: collection $coll at $uri; memory as its query nodes report it" <<<"$out" \
+        || fail "memory from the metrics: $out"
+fi
 
 out=$(run -c "index build text milvus uri=$uri collection=$coll" 2>&1) && fail "built over an existing collection"
 grep -q "collection $coll already exists" <<<"$out" || fail "exists: $out"

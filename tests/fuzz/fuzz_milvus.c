@@ -1,13 +1,16 @@
 /* fuzz_milvus.c - what a Milvus server (or anything answering in its place)
- * sends back, through milvus_parse_reply; and the filter-expression builder
- * on hostile keys and values.
- * Byte 0: bit 7 clear: bits 0-2 pick the answer kind (mod MILVUS_R_N_), bit 3
+ * sends back, through milvus_parse_reply and milvus_parse_metrics; and the
+ * filter-expression builder on hostile keys and values.
+ * Byte 0: bit 7 clear: bit 4 set: the rest is a query node's metrics page
+ * (read for the collection "shop", and the default database then "prod");
+ * bit 4 clear: bits 0-2 pick the answer kind (mod MILVUS_R_N_), bit 3
  * a result capacity of 1 instead of 16; the rest is the body.  Bit 7 set: the
  * rest is split at NUL bytes into key, value, key, value ... (at most 8
  * terms; a key's first byte mod 4 is its MILVUS_TERM_* type), and bytes 1-8
  * give exclusion ids.  Checked: a parsed answer keeps
  * its contract (count <= capacity, finite scores, counts >= 0, dim within
- * Milvus's limit, no control character in an error message); a built
+ * Milvus's limit, no control character in an error message; a memory figure
+ * finite and >= 0 from at least one sample); a built
  * expression has only closed string literals with known escapes and no raw
  * control character in them. */
 #include "fuzz_util.h"
@@ -106,6 +109,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (data[0] & 0x80) {
         fuzz_expr(data + 1, size - 1);
+        return 0;
+    }
+    if (data[0] & 0x10) {
+        char *page = malloc(size > 1 ? size - 1 : 1);   /* exactly as long as given */
+        if (!page)
+            abort();
+        memcpy(page, data + 1, size - 1);
+        for (int i = 0; i < 2; i++) {
+            double b = -1;
+            int rc = milvus_parse_metrics(page, size - 1, "shop", i ? "prod" : NULL, &b, &e);
+            if (rc == 0 || (rc > 0 && (!isfinite(b) || b < 0)) || (rc < 0 && b != 0))
+                abort();
+            check_reply(MILVUS_R_STATUS, rc < 0 ? rc : 0, &(milvus_reply){0}, &e);
+        }
+        free(page);
         return 0;
     }
     milvus_reply_kind k = (milvus_reply_kind)((data[0] & 7) % MILVUS_R_N_);

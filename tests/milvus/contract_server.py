@@ -67,7 +67,8 @@ accepted, rows per collection, the last search's parameters and how many
 searches each parameter set had ("nprobe=32": N), GET
 /contract/value/KEY[.KEY] one of those as text; POST
 /contract/collection makes a collection with any schema (to build a
-mismatched one).  Fault kinds: status (HTTP status, default 503), slow
+mismatched one).  GET /metrics answers as a query node's Prometheus
+endpoint (see metrics_text), with faults on the path "metrics".  Fault kinds: status (HTTP status, default 503), slow
 (delay_ms, then the normal answer), drop (close without answering),
 drop_after (do the work, then close without answering), malformed (HTTP 200,
 cut JSON), hostile (HTTP 200, well-formed JSON with wrong types and absurd
@@ -468,9 +469,16 @@ def value(e, row, fields):
 
 # ---- the server's state -----------------------------------------------------
 
+# Milvus's ids are TSO-based, past 2^53: a JSON double could not carry them
+# (the metrics carry them as label strings)
+_next_id = [449999999999998000]
+
+
 class Collection:
     def __init__(self, name, fields, consistency="Bounded", shards=1):
         self.name = name
+        _next_id[0] += 2            # odd ids stay free for the metrics' decoys
+        self.cid = _next_id[0]
         self.fields = [{"name": f["name"], "type": f["type"], "primary": bool(f.get("primary")),
                         "params": dict(f.get("params", {}))} for f in fields]
         fields = self.fields           # [{name, type, primary, params}]
@@ -834,6 +842,49 @@ def drop(state, body):
     return {}
 
 
+# ---- the query nodes' metrics (GET /metrics) ---------------------------------
+# Milvus's components serve Prometheus text (by default at :9091/metrics).  A
+# query node's gauges milvus_querynode_entity_num{db_name, collection_name,
+# node_id, collection_id, segment_state} and milvus_querynode_entity_size
+# {node_id, collection_id, segment_state} (bytes of its loaded segments) are
+# what the client reads: pkg/metrics/querynode_metrics.go and
+# internal/querynodev2/metrics_info.go in the Milvus source.  This server's
+# figure for a loaded collection is its own - rows x (dim x 4 + 8) + 65536
+# bytes sealed, 0 growing - so a test can tell it from the client's estimate.
+# Decoys the client must not count: a collection of the same name in another
+# database (odd id), a metric whose name extends entity_size, escaped labels.
+
+def memory_of(c):
+    return len(c.rows) * (c.dim * 4 + 8) + 65536
+
+
+def metrics_text(state, hostile=False):
+    num = ["# HELP milvus_querynode_entity_num number of entities which can be "
+           "searched/queried, clustered by collection, partition and state",
+           "# TYPE milvus_querynode_entity_num gauge"]
+    size = ["# HELP milvus_querynode_entity_size entities' memory size, clustered by "
+            "collection and state", "# TYPE milvus_querynode_entity_size gauge"]
+    with state.lock:
+        for c in state.collections.values():
+            if not c.loaded:
+                continue          # a query node knows loaded segments only
+            for st, n, b in (("Sealed", len(c.rows), memory_of(c)), ("Growing", 0, 0)):
+                num.append('milvus_querynode_entity_num{collection_id="%d",collection_name="%s",'
+                           'db_name="default",node_id="1",segment_state="%s"} %d'
+                           % (c.cid, c.name, st, n))
+                size.append('milvus_querynode_entity_size{collection_id="%d",node_id="1",'
+                            'segment_state="%s"} %s'
+                            % (c.cid, st, "NaN" if hostile else "%.10g" % b))
+            num.append('milvus_querynode_entity_num{collection_id="%d",collection_name="%s",'
+                       'db_name="other",node_id="1",segment_state="Sealed"} 5'
+                       % (c.cid + 1, c.name))
+            size.append('milvus_querynode_entity_size{collection_id="%d",node_id="1",'
+                        'segment_state="Sealed"} 9.9e+12' % (c.cid + 1))
+            size.append('milvus_querynode_entity_size_total{collection_id="%d"} 7e+12' % c.cid)
+    size.append('milvus_querynode_other{path="a\\"b\\\\c\\n"} 1')
+    return "\n".join(num + size) + "\n"
+
+
 HANDLERS = {
     "collections/create": create, "collections/describe": describe,
     "collections/load": load, "collections/drop": drop,
@@ -909,7 +960,27 @@ class Handler(BaseHTTPRequestHandler):
                      "faults_left": sum(f["times"] for f in st.faults),
                      "last_search": st.last_search,
                      "search_params": dict(st.search_params),
+                     "memory": {n: memory_of(c) for n, c in st.collections.items()
+                                if c.loaded},
                      "collections": {n: len(c.rows) for n, c in st.collections.items()}}
+        if self.path == "/metrics":
+            with st.lock:
+                st.requests["metrics"] = st.requests.get("metrics", 0) + 1
+            st.last_request = time.monotonic()
+            if self.headers.get("Authorization"):
+                self.violation("/metrics: the token was sent to the metrics endpoint")
+            fault = self.take_fault("metrics")
+            k = fault["kind"] if fault else None
+            if k == "status":
+                return self.send_raw(b"unavailable", fault["status"], "text/plain")
+            if k == "drop":
+                return self.drop()
+            if k == "slow":
+                time.sleep(fault["delay_ms"] / 1000.0)
+            text = metrics_text(st, hostile=(k == "hostile"))
+            if k == "malformed":
+                text = text[:text.index('collection_name="') + 20]
+            return self.send_raw(text.encode(), ctype="text/plain; version=0.0.4")
         if self.path == "/contract/stats":
             return self.send_json(stats)
         if self.path.startswith("/contract/value/"):

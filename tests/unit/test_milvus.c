@@ -6,6 +6,8 @@
  *    errors with Milvus's message (cleaned of control characters), and
  *    refuses wrong types, absurd counts, ids past 2^53, non-finite distances
  *    and more results than asked, never reading past the length it is given;
+ *  - the query nodes' metrics page gives the collection's memory, decoys and
+ *    malformed or hostile samples refused or ignored;
  *  - URIs with credentials, queries or other schemes are refused;
  *  - a milvus index blob loads inert (no connection until attached), keeps
  *    its settings through save/load, and a corrupted settings section is a
@@ -301,7 +303,8 @@ static void test_blob(void **st)
     (void)st;
     uint8_t b[2048];
     const char *json = "{\"uri\":\"http://127.0.0.1:9\",\"collection\":\"emb\",\"token_file\":"
-                       "\"/run/tok\",\"index_type\":\"HNSW\",\"batch\":50,\"retries\":0}";
+                       "\"/run/tok\",\"index_type\":\"HNSW\",\"batch\":50,\"retries\":0,"
+                       "\"metrics\":\"http://a:9091/metrics,http://b:9091/metrics\"}";
     size_t len = make_blob(b, json, 177);
     vindex *ix = NULL, *ix2 = NULL;
     index_stats s;
@@ -318,6 +321,7 @@ static void test_blob(void **st)
     assert_string_equal(s.remote->token_file, "/run/tok");
     assert_int_equal(s.remote->batch, 50);
     assert_string_equal(s.remote->consistency, "Strong");   /* the default */
+    assert_string_equal(s.remote->metrics, "http://a:9091/metrics,http://b:9091/metrics");
     assert_true(index_is_remote(ix));
     /* inert until attached: no connection is ever tried */
     float q[4] = {1, 0, 0, 0};
@@ -349,6 +353,7 @@ static void test_blob(void **st)
     assert_int_equal(s.n, 177);
     assert_int_equal(s.nprobe, 32);
     assert_string_equal(s.remote->uri, "http://127.0.0.1:9");
+    assert_string_equal(s.remote->metrics, "http://a:9091/metrics,http://b:9091/metrics");
     mem_free(buf);
     index_free(ix2);
     index_free(ix);
@@ -361,6 +366,8 @@ static void test_blob(void **st)
         "{\"uri\":\"http://h:1\",\"collection\":\"c\",\"batch\":\"x\"}",
         "{\"uri\":\"http://h:1\",\"collection\":\"c\",\"index_type\":\"LSH\"}",
         "{\"uri\":7,\"collection\":\"c\"}", "{\"uri\":\"http://h:1\",\"collection\":\"c\"",
+        "{\"uri\":\"http://h:1\",\"collection\":\"c\",\"metrics\":\"http://a:1,ftp://b\"}",
+        "{\"uri\":\"http://h:1\",\"collection\":\"c\",\"metrics\":\"http://u:pw@a:1\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         len = make_blob(b, bad[i], 1);
@@ -432,6 +439,105 @@ static void test_mem_estimate(void **st)
     assert_true(index_remote_mem_estimate("AUTOINDEX", 1000000, 384, 16) == 0);
 }
 
+/* The query nodes' metrics page: the collection's id from entity_num (its
+ * name and database), the sum of entity_size over that id; decoys and
+ * malformed or hostile samples. */
+static double metrics_of(const char *page, const char *coll, const char *db, int *rc)
+{
+    double b = -1;
+    err e;
+    /* an exact-length copy: nothing to read past */
+    size_t n = strlen(page);
+    char *copy = malloc(n ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, page, n);
+    *rc = milvus_parse_metrics(copy, n, coll, db, &b, &e);
+    free(copy);
+    return b;
+}
+
+static void test_metrics(void **st)
+{
+    (void)st;
+    const char *page =
+        "# HELP milvus_querynode_entity_num entities\n"
+        "# TYPE milvus_querynode_entity_num gauge\n"
+        "milvus_querynode_entity_num{collection_id=\"450000000000000001\",collection_name="
+        "\"shop\",db_name=\"default\",node_id=\"3\",segment_state=\"Sealed\"} 1000\n"
+        "milvus_querynode_entity_num{collection_id=\"450000000000000003\",collection_name="
+        "\"shop\",db_name=\"prod\",node_id=\"3\",segment_state=\"Sealed\"} 7\n"
+        "milvus_querynode_entity_num{collection_id=\"450000000000000005\",collection_name="
+        "\"shop2\",db_name=\"default\",node_id=\"3\",segment_state=\"Sealed\"} 7\n"
+        "milvus_querynode_entity_size{collection_id=\"450000000000000001\",node_id=\"3\","
+        "segment_state=\"Sealed\"} 1.5e+06\r\n"
+        "milvus_querynode_entity_size{node_id=\"3\",segment_state=\"Growing\","
+        "collection_id=\"450000000000000001\",} 2500 1700000000000\n"
+        "milvus_querynode_entity_size{collection_id=\"450000000000000003\"} 9e12\n"
+        "milvus_querynode_entity_size{collection_id=\"450000000000000005\"} 8e12\n"
+        "milvus_querynode_entity_size_total{collection_id=\"450000000000000001\"} 7e12\n"
+        "milvus_other{path=\"a\\\"b\\\\c\\n{\"} 1\n"
+        "milvus_querynode_entity_size{collection_id=\"450000000000000001\",node_id=\"4\"} 0";
+    int rc;
+    /* 1.5e6 + 2500 + 0 (three samples); another database's and another
+     * name's ids, and a longer metric name, are not counted */
+    assert_true(metrics_of(page, "shop", NULL, &rc) == 1502500.0);
+    assert_int_equal(rc, 3);
+    assert_true(metrics_of(page, "shop", "default", &rc) == 1502500.0);
+    assert_true(metrics_of(page, "shop", "prod", &rc) == 9e12);
+    assert_int_equal(rc, 1);
+    metrics_of(page, "sho", NULL, &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    metrics_of(page, "shop", "staging", &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    metrics_of("", "shop", NULL, &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    /* named, but no size sample for its id */
+    metrics_of("milvus_querynode_entity_num{collection_id=\"9\",collection_name=\"shop\"} 1\n",
+               "shop", NULL, &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    /* no db_name label (older servers): only the default database matches */
+    const char *nodb = "milvus_querynode_entity_num{collection_id=\"9\",collection_name=\"shop\"} 1\n"
+                       "milvus_querynode_entity_size{collection_id=\"9\"} 42\n";
+    assert_true(metrics_of(nodb, "shop", NULL, &rc) == 42);
+    metrics_of(nodb, "shop", "prod", &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    /* malformed samples of the two metrics; other lines are not read */
+    static const char *const bad[] = {
+        "milvus_querynode_entity_num{collection_id=\"9\",collection_name=\"sh",
+        "milvus_querynode_entity_num{collection_id=\"9\" collection_name=\"shop\"} 1",
+        "milvus_querynode_entity_num{collection_id=9} 1",
+        "milvus_querynode_entity_num{collection_id=\"9\\q\"} 1",
+        "milvus_querynode_entity_num{collection_id=\"9\"}",
+        "milvus_querynode_entity_num{collection_id=\"9\"} 1x",
+        "milvus_querynode_entity_num{collection_id=\"9\"}1",
+        "milvus_querynode_entity_num 12345678901234567890123456789012345678901234567890123456789012345",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        metrics_of(bad[i], "shop", NULL, &rc);
+        assert_int_equal(rc, -ERR_PARSE);
+    }
+    metrics_of("milvus_other{x=\"unterminated 1\n# } \n", "shop", NULL, &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+    /* sizes that are no byte count */
+    static const char *const hostile[] = {"NaN", "+Inf", "-1", "2e18"};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "milvus_querynode_entity_num{collection_id=\"9\",collection_name="
+                 "\"shop\"} 1\nmilvus_querynode_entity_size{collection_id=\"9\"} %s\n", hostile[i]);
+        metrics_of(p, "shop", NULL, &rc);
+        assert_int_equal(rc, -ERR_PARSE);
+    }
+    /* a label value too long to keep never matches */
+    char big[700];
+    memset(big, 'a', 600);
+    big[600] = '\0';
+    char p[1000];
+    snprintf(p, sizeof p, "milvus_querynode_entity_num{collection_id=\"9\",collection_name="
+             "\"%s\"} 1\nmilvus_querynode_entity_size{collection_id=\"9\"} 5\n", big);
+    metrics_of(p, big, NULL, &rc);
+    assert_int_equal(rc, -ERR_NOTFOUND);
+}
+
 /* Every allocation failure in turn: ERR_NOMEM, nothing leaked (LSan). */
 static void test_oom(void **st)
 {
@@ -478,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_blob),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_mem_estimate),
+        cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
