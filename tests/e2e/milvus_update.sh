@@ -13,12 +13,7 @@ mv_start
 db=$tmp/db
 . "$(dirname "$0")/../milvus/data.sh"   # recall_ok
 
-cat >"$tmp/new.csv" <<'EOF'
-id,title,description,category
-NEW1,Glacier Trail Headlamp 1400 Lumens,"Rechargeable headlamp with red light mode, tilt and a strap for night hikes.",headlamp
-NEW2,Basalt Ceramic Mug 500 ml,"Ceramic mug with a wide handle, dishwasher safe, in slate grey.",mug
-NEW3,Orbit Tablet 11-inch Stylus Edition,"Tablet computer with 11-inch screen, stylus support and USB-C.",tablet
-EOF
+cp "$(dirname "$0")/../fixtures/new_items.csv" "$tmp/new.csv"   # NEW1..NEW3
 q_new1='Glacier Trail Headlamp 1400 Lumens. headlamp. Rechargeable headlamp with red light mode, tilt and a strap for night hikes.'
 
 run -c 'gen demo --items 200 --sessions 800' -c 'encode text' \
