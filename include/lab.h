@@ -270,6 +270,15 @@ int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *di
  * after L is closed: a read-only server keeps it beside its snapshot.
  * NULL with e set (ERR_STATE: no text vectors, or no usable encoder). */
 struct textenc *lab_text_take_encoder(lab *L, err *e);
+/* The same for `embed`, which also works without stored vectors: with
+ * model (a BERT folder) that folder; else the stored vectors' encoder; else,
+ * when there are none, the first model folder of the search order
+ * (lab_set_model_dir's, $XDG_DATA_HOME/embedlab/models/, data/models/),
+ * like sentence-transformers' encode on a bare model.  A folder stays open
+ * for the next call.  *label (may be NULL) names the encoder until the
+ * next call.  -ERR_STATE when there is neither vectors nor a folder. */
+int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len, float **vec,
+                        size_t *dim, const char **label, err *e);
 /* The text model was saved again as version `to` with the same encoder
  * (delete item): the stored builtin encoder of version `from` follows it.
  * May run inside the caller's transaction.  0 or a negative ERR_*. */

@@ -436,6 +436,20 @@ int cmd_opt_double(const cmd_args *a, const char *key, double *out, err *e) { TY
 int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e) { TYPED(opt_choice); }
 #undef TYPED
 
+char *cmd_join_args(const cmd_args *a)
+{
+    size_t n = 1;
+    for (int i = 0; i < a->argc; i++)
+        n += strlen(a->argv[i]) + 1;
+    char *s = mem_alloc(n), *o = s;
+    if (!s)
+        return NULL;
+    *o = '\0';
+    for (int i = 0; i < a->argc; i++)
+        o += sprintf(o, "%s%s", i ? " " : "", a->argv[i]);
+    return s;
+}
+
 /* ---- item filters ---------------------------------------------------------- */
 
 /* Does item row r match every key=value filter in a?  category, title

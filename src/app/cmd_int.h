@@ -80,6 +80,10 @@ int cmd_opt_choice(const cmd_args *a, const char *key, int *out, err *e);
 const char *cmd_str(const cmd_args *a, const char *key, const char *def);
 int cmd_flag(const cmd_args *a, const char *key);
 
+/* The positional words joined by single spaces (query's and embed's text),
+ * whole; caller frees with mem_free.  NULL on OOM. */
+char *cmd_join_args(const cmd_args *a);
+
 /* Shared descriptor tables: none, and the item filters category= and
  * title= (commands that filter items use it as opts2, with CMD_ATTRS). */
 extern const opt_def cmd_no_opts[];

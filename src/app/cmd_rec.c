@@ -203,10 +203,9 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
 
     if ((rc = cmd_opt_long(a, "k", &k, e)))
         return rc;
-    char text[4096] = "";
-    for (int i = 0; i < a->argc; i++)
-        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i ? " " : "",
-                 a->argv[i]);
+    char *text = cmd_join_args(a);
+    if (!text)
+        return cmd_nomem(e);
     double t0 = progress_now();
     if ((rc = lab_text_embed(L, text, strlen(text), &v, &dim, e)))
         goto done;
@@ -232,6 +231,7 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
             rc = cmd_nomem(e);
     }
 done:
+    mem_free(text);
     mem_free(v);
     return rc;
 }

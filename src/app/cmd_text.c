@@ -164,10 +164,12 @@ bad:
     return -1;
 }
 
-/* embed "text" | embed --jsonl FILE: vectors as JSON arrays, one per line. */
+/* embed "text" | embed --jsonl FILE: vectors as JSON arrays, one per line,
+ * with the stored text vectors' encoder, or a model folder (--model DIR,
+ * or the search order when nothing is stored: no catalog needed). */
 static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    const char *file = cmd_str(a, "jsonl", NULL);
+    const char *file = cmd_str(a, "jsonl", NULL), *model = cmd_str(a, "model", NULL);
     table *t = cmd_table(out, "");
     float *v = NULL;
     size_t dim;
@@ -176,18 +178,20 @@ static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
     if (!t)
         return cmd_nomem(e);
     if (!file) {
-        char text[4096] = "";
+        char u[512], *text;
         if (a->argc == 0)
-            return err_set(e, ERR_USAGE, "usage: embed \"TEXT\" | embed --jsonl FILE");
-        for (int i = 0; i < a->argc; i++)
-            snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i ? " " : "",
-                     a->argv[i]);
-        if ((rc = lab_text_embed(L, text, strlen(text), &v, &dim, e)) == 0 &&
+            return err_set(e, ERR_USAGE, "usage: %s", cmd_usage(a->def, u, sizeof u));
+        if (!(text = cmd_join_args(a)))
+            return cmd_nomem(e);
+        if ((rc = lab_text_embed_with(L, model, text, strlen(text), &v, &dim, NULL, e)) == 0 &&
             put_vector(t, v, dim))
             rc = cmd_nomem(e);
+        mem_free(text);
         mem_free(v);
         return rc;
     }
+    if (a->argc > 0)
+        return err_set(e, ERR_USAGE, "embed: TEXT or --jsonl FILE, not both");
     FILE *f = fopen(file, "r");
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -203,7 +207,7 @@ static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
             rc = err_set(e, ERR_PARSE, "%s:%zu: expected one JSON string per line", file, lineno);
             break;
         }
-        rc = lab_text_embed(L, text, tlen, &v, &dim, e);
+        rc = lab_text_embed_with(L, model, text, tlen, &v, &dim, NULL, e);
         if (rc == 0 && put_vector(t, v, dim))
             rc = cmd_nomem(e);
         mem_free(v);
@@ -232,6 +236,8 @@ static const opt_def encode_opts[] = {
 static const opt_def embed_opts[] = {
     {.name = "jsonl", .type = OPT_STR, .arg = "FILE", .flags = OPT_DASHED,
      .help = "one JSON string per line"},
+    {.name = "model", .type = OPT_STR, .arg = "DIR", .flags = OPT_DASHED,
+     .help = "a BERT model folder (default: the encoder of the stored text vectors)"},
     {0},
 };
 
@@ -245,8 +251,12 @@ const cmd_def cmd_defs_text[] = {
      "split, cosine >= 0.999 against fp32 on the benchmark model). --new: only items without "
      "a text vector (added by `load catalog`), same encoder; the index takes them as inserts. Ctrl-C keeps the previous vectors and index.",
      .opts = encode_opts},
-    {.name = "embed", .fn = c_embed, .usage = "embed \"TEXT\" | embed",
-     .help = "Print the text encoder's vector for TEXT, or for each JSON string line of FILE, "
-     "as JSON arrays.", .min_pos = 0, .max_pos = CMD_MAX_ARGS, .opts = embed_opts},
+    {.name = "embed", .fn = c_embed, .usage = "embed [\"TEXT\"]",
+     .help = "Print the vector of TEXT, or of each JSON string line of FILE, as JSON arrays "
+     "(one per line, every number). The encoder is the one "
+     "that made the stored text vectors; with --model DIR, or when there are none, a BERT "
+     "model folder (DIR, $EMBEDLAB_MODEL, $XDG_DATA_HOME/embedlab/models/, data/models/), "
+     "so embed works on an empty database like sentence-transformers' encode.",
+     .min_pos = 0, .max_pos = CMD_MAX_ARGS, .opts = embed_opts},
     {0},
 };

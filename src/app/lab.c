@@ -145,8 +145,7 @@ void lab_close(lab *L)
     lab_invalidate(L);
     table_free(L->live);
     pthread_mutex_destroy(&L->live_mu);
-    if (L->textenc && L->textenc_free)
-        L->textenc_free(L->textenc);
+    lab_text_done(L);
     store_close(L->db);
     mem_free(L->db_path);
     mem_free(L->model_dir);

@@ -37,12 +37,16 @@ struct lab {
     pthread_mutex_t live_mu;
     struct table *live;
 
-    void *textenc;       /* loaded text encoder (textenc.h) or NULL */
-    void (*textenc_free)(void *);
+    void *textenc;       /* the stored text vectors' encoder (textenc.h), or NULL */
+    void *embed_enc;     /* `embed`'s model folder encoder (lab_text.c), or NULL */
+    char *embed_path;    /* ... and its folder */
 
     /* The front end's reader of a remote index's token (lab_set_token_reader). */
     int (*token_fn)(void *ud, const char *token_file, char *out, size_t cap, err *e);
     void *token_ud;
 };
+
+/* Frees the loaded text encoders (lab_close). */
+void lab_text_done(lab *L);
 
 #endif

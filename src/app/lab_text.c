@@ -23,8 +23,6 @@
 
 static int lab_nomem(err *e) { return err_set(e, ERR_NOMEM, "out of memory"); }
 
-static void free_enc(void *p) { textenc_free(p); }
-
 /* "title. category. description" of catalog row r into a new string. */
 static char *item_text(const store_catalog *c, size_t r)
 {
@@ -60,10 +58,8 @@ static char **catalog_texts(const store_catalog *c, err *e)
 
 static void set_encoder(lab *L, textenc *t)
 {
-    if (L->textenc && L->textenc_free)
-        L->textenc_free(L->textenc);
+    textenc_free(L->textenc);
     L->textenc = t;
-    L->textenc_free = t ? free_enc : NULL;
 }
 
 /* Opens an encoder: model = NULL/"auto" (a BERT folder if found, else the
@@ -367,7 +363,39 @@ static textenc *stored_encoder(lab *L, lab_model *m, err *e)
     return t;
 }
 
-int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *dim, err *e)
+/* A BERT folder for `embed` outside the stored vectors (--model DIR, or the
+ * search order on a lab with no text vectors): opened once, kept in its own
+ * slot (the stored encoder's stays what queries use) while the folder is
+ * the same. */
+static textenc *folder_encoder(lab *L, const char *model, err *e)
+{
+    textenc_opts o = textenc_opts_default();
+    char path[4096];
+    textenc *t;
+
+    if (textenc_find_model(model, model ? NULL : L->model_dir, path, sizeof path, e))
+        return NULL;
+    if (L->embed_enc && L->embed_path && strcmp(L->embed_path, path) == 0)
+        return L->embed_enc;
+    o.model = path;
+    o.threads = L->set.threads;
+    if (!(t = textenc_open_bert(&o, e)))
+        return NULL;
+    char *p = mem_strdup(path);
+    if (!p) {
+        textenc_free(t);
+        lab_nomem(e);
+        return NULL;
+    }
+    textenc_free(L->embed_enc);
+    mem_free(L->embed_path);
+    L->embed_enc = t;
+    L->embed_path = p;
+    return t;
+}
+
+int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len, float **vec,
+                        size_t *dim, const char **label, err *e)
 {
     err tmp;
     lab_model *m;
@@ -377,14 +405,22 @@ int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *di
     if (!e)
         e = &tmp;   /* e may be NULL: codes come from here */
     *vec = NULL;
-    m = lab_model_get(L, TEXT_NAME, e);
-
-    if (!m)
-        return e->code == ERR_NOTFOUND
-                   ? err_set(e, ERR_STATE, "no text vectors yet: `encode text` first")
-                   : -e->code;
-    if (!(t = stored_encoder(L, m, e)))
+    if (model)
+        t = folder_encoder(L, model, e);
+    else if ((m = lab_model_get(L, TEXT_NAME, e)))
+        t = stored_encoder(L, m, e);
+    else if (e->code != ERR_NOTFOUND)
         return -e->code;
+    else if (!(t = folder_encoder(L, NULL, e)) && e->code == ERR_NOTFOUND) {
+        char searched[ERR_MSG_LEN];
+        snprintf(searched, sizeof searched, "%s", e->msg);
+        return err_set(e, ERR_STATE, "no text vectors yet and %s: `encode text` first, or "
+                       "name a model folder (--model DIR)", searched);
+    }
+    if (!t)
+        return -e->code;
+    if (label)
+        *label = textenc_label(t);
     *dim = textenc_dim(t);
     if (!(*vec = mem_array(*dim, sizeof **vec)))
         return lab_nomem(e);
@@ -408,6 +444,28 @@ textenc *lab_text_take_encoder(lab *L, err *e)
     if (!(t = stored_encoder(L, m, e)))
         return NULL;
     L->textenc = NULL;   /* the caller's now */
-    L->textenc_free = NULL;
     return t;
+}
+
+int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *dim, err *e)
+{
+    err tmp;
+
+    if (!e)
+        e = &tmp;
+    *vec = NULL;
+    if (!lab_model_get(L, TEXT_NAME, e))
+        return e->code == ERR_NOTFOUND
+                   ? err_set(e, ERR_STATE, "no text vectors yet: `encode text` first")
+                   : -e->code;
+    return lab_text_embed_with(L, NULL, text, len, vec, dim, NULL, e);
+}
+
+void lab_text_done(lab *L)
+{
+    set_encoder(L, NULL);
+    textenc_free(L->embed_enc);
+    mem_free(L->embed_path);
+    L->embed_enc = NULL;
+    L->embed_path = NULL;
 }

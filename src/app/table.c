@@ -408,7 +408,23 @@ void table_sanitize(char *dst, size_t cap, const char *s)
 
 /* ---- renderers ----------------------------------------------------------- */
 
-#define CELL_MAX 512   /* a text cell is cut to this many bytes on screen */
+/* A sanitised copy of s (table_sanitize), never cut: caret notation at most
+ * doubles a byte, so 2 * strlen + 1 bytes always suffice.  Short strings use
+ * the caller's buffer, longer ones the heap (*heap, freed by the caller).
+ * NULL on OOM. */
+static const char *clean(const char *s, char *buf, size_t cap, char **heap)
+{
+    size_t need = 2 * strlen(s) + 1;
+    *heap = NULL;
+    if (need > cap) {
+        if (!(*heap = mem_alloc(need)))
+            return NULL;
+        buf = *heap;
+        cap = need;
+    }
+    table_sanitize(buf, cap, s);
+    return buf;
+}
 
 static void put_padded(FILE *out, const char *s, size_t width, int right)
 {
@@ -423,51 +439,69 @@ static void put_padded(FILE *out, const char *s, size_t width, int right)
             fputc(' ', out);
 }
 
+/* Prints s sanitised and whole, then `end`; pads to width when width > 0.
+ * 0 or -ERR_NOMEM. */
+static int put_clean(FILE *out, const char *s, size_t width, int right, const char *end)
+{
+    char buf[512], *heap;
+    const char *c = clean(s, buf, sizeof buf, &heap);
+    if (!c)
+        return -ERR_NOMEM;
+    put_padded(out, c, width, right);
+    fputs(end, out);
+    mem_free(heap);
+    return 0;
+}
+
+/* Display width of s once sanitised. */
+static int clean_width(const char *s, size_t *w)
+{
+    char buf[512], *heap;
+    const char *c = clean(s, buf, sizeof buf, &heap);
+    if (!c)
+        return -ERR_NOMEM;
+    *w = table_text_width(c);
+    mem_free(heap);
+    return 0;
+}
+
+/* Every cell, title and note is printed whole, however long (an `embed`
+ * vector of 384 numbers is one cell-free note of ~5 KB): text output is
+ * read by scripts too, and a silently cut value is a wrong value. */
 int table_render_text(const table *t, FILE *out)
 {
-    char buf[CELL_MAX];
     size_t *w = NULL;
+    int rc = 0;
 
-    if (t->title[0] && t->n_cols) {
-        table_sanitize(buf, sizeof buf, t->title);
-        fprintf(out, "%s\n", buf);
-    }
+    if (t->title[0] && t->n_cols && (rc = put_clean(out, t->title, 0, 0, "\n")))
+        return rc;
     if (t->n_cols) {
         w = mem_calloc(t->n_cols, sizeof *w);
         if (!w)
             return -ERR_NOMEM;
         for (size_t c = 0; c < t->n_cols; c++)
             w[c] = table_text_width(t->cols[c]);
-        for (size_t r = 0; r < t->n_rows; r++)
-            for (size_t c = 0; c < t->n_cols; c++) {
-                table_sanitize(buf, sizeof buf, table_cell(t, r, c));
-                size_t cw = table_text_width(buf);
+        for (size_t r = 0; r < t->n_rows && rc == 0; r++)
+            for (size_t c = 0; c < t->n_cols && rc == 0; c++) {
+                size_t cw = 0;
+                rc = clean_width(table_cell(t, r, c), &cw);
                 if (cw > w[c])
                     w[c] = cw;
             }
-        for (size_t c = 0; c < t->n_cols; c++) {
-            put_padded(out, t->cols[c], c + 1 < t->n_cols || t->right[c] ? w[c] : 0, t->right[c]);
-            fputs(c + 1 < t->n_cols ? "  " : "\n", out);
-        }
-        for (size_t r = 0; r < t->n_rows; r++)
-            for (size_t c = 0; c < t->n_cols; c++) {
-                table_sanitize(buf, sizeof buf, table_cell(t, r, c));
-                put_padded(out, buf, c + 1 < t->n_cols || t->right[c] ? w[c] : 0, t->right[c]);
-                fputs(c + 1 < t->n_cols ? "  " : "\n", out);
-            }
+        for (size_t c = 0; c < t->n_cols && rc == 0; c++)
+            rc = put_clean(out, t->cols[c], c + 1 < t->n_cols || t->right[c] ? w[c] : 0,
+                           t->right[c], c + 1 < t->n_cols ? "  " : "\n");
+        for (size_t r = 0; r < t->n_rows && rc == 0; r++)
+            for (size_t c = 0; c < t->n_cols && rc == 0; c++)
+                rc = put_clean(out, table_cell(t, r, c),
+                               c + 1 < t->n_cols || t->right[c] ? w[c] : 0, t->right[c],
+                               c + 1 < t->n_cols ? "  " : "\n");
         mem_free(w);
     }
-    for (size_t i = 0; i < t->n_notes; i++) {
-        /* a note is never cut (`embed` prints a whole vector as one): the
-         * sanitised text takes at most two bytes per byte */
-        size_t need = 2 * strlen(t->notes[i]) + 1;
-        char *big = need > sizeof buf ? mem_alloc(need) : NULL;
-        if (need > sizeof buf && !big)
-            return -ERR_NOMEM;
-        table_sanitize(big ? big : buf, big ? need : sizeof buf, t->notes[i]);
-        fprintf(out, "%s\n", big ? big : buf);
-        mem_free(big);
-    }
+    for (size_t i = 0; i < t->n_notes && rc == 0; i++)
+        rc = put_clean(out, t->notes[i], 0, 0, "\n");
+    if (rc)
+        return rc;
     return ferror(out) ? -ERR_IO : 0;
 }
 
@@ -540,10 +574,9 @@ int table_render_json(const table *t, FILE *out)
                 if (col_has_ci(t, c)) {
                     const cell *x = &t->cells[r * t->n_cols + c];
                     for (int b = 0; b < 2; b++) {
-                        char key[CELL_MAX];
-                        snprintf(key, sizeof key, "%s %s", t->cols[c], b ? "hi" : "lo");
-                        fputc(',', out);
-                        json_str(out, key);
+                        fputs(",\"", out);   /* the key "NAME lo" / "NAME hi" */
+                        esc_json(out, t->cols[c]);
+                        fputs(b ? " hi\"" : " lo\"", out);
                         if (x->has_ci)
                             fprintf(out, ":%.9g", b ? x->hi : x->lo);
                         else
@@ -568,6 +601,21 @@ int table_render_json(const table *t, FILE *out)
     return ferror(out) ? -ERR_IO : 0;
 }
 
+/* Writes ",NAME SUFFIX" as one CSV field, whatever NAME's length. */
+static void csv_suffixed(FILE *out, const char *name, const char *suffix)
+{
+    int quote = strpbrk(name, ",\"\r\n") != NULL;
+    fputs(quote ? ",\"" : ",", out);
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputs(suffix, out);
+    if (quote)
+        fputc('"', out);
+}
+
 int table_render_csv(const table *t, FILE *out)
 {
     if (!t->n_cols) {
@@ -578,13 +626,8 @@ int table_render_csv(const table *t, FILE *out)
     for (size_t c = 0; c < t->n_cols; c++) {
         esc_csv(out, t->cols[c]);
         if (col_has_ci(t, c)) {
-            char key[CELL_MAX];
-            snprintf(key, sizeof key, "%s lo", t->cols[c]);
-            fputc(',', out);
-            esc_csv(out, key);
-            snprintf(key, sizeof key, "%s hi", t->cols[c]);
-            fputc(',', out);
-            esc_csv(out, key);
+            csv_suffixed(out, t->cols[c], " lo");
+            csv_suffixed(out, t->cols[c], " hi");
         }
         fputc(c + 1 < t->n_cols ? ',' : '\n', out);
     }
