@@ -39,6 +39,9 @@ typedef struct import_opts {
                              catalog: "csv" "tsv" "jsonl"; sessions: "csv" "tsv" "lines" */
     int skip_bad;         /* import good rows, count and report bad ones */
     double min_rating;    /* movielens: keep ratings >= this; 0 = all */
+    int append;           /* sessions: import even what is stored already (below) */
+    int add_items;        /* sessions: an unknown item id becomes a bare item
+                             (the id as title, no text) instead of an error */
 } import_opts;
 
 void import_opts_default(import_opts *o);
@@ -57,6 +60,10 @@ typedef struct import_report {
     char **bad;        /* first IMPORT_MAX_BAD messages "FILE:LINE: field 'x': ..." */
     size_t n_bad;
     char format[16];   /* the format used: csv tsv jsonl lines ml-latest ml-100k */
+    int64_t duplicates; /* sessions: events already stored (same session, item and
+                           time), not imported again */
+    int64_t first_session; /* sessions, "lines": the number of the first session
+                              (1, or after the numbers a previous file used) */
 } import_report;
 
 /* Frees report.bad and zeroes the report.  NULL-safe. */
@@ -76,7 +83,15 @@ void import_report_done(import_report *r);
  * import_sessions: CSV/TSV with header session_id,item_id[,timestamp][,user_id]
  *   (timestamp: integer seconds or an ISO-8601 date), or "lines": one session
  *   per line, item ids separated by white space, session id = line number.
- *   Item ids must already be in the catalog.
+ *   Item ids must already be in the catalog, unless o->add_items: an unknown
+ *   id then becomes an item with the id as title and no text (r->items
+ *   counts them).  "lines" sessions are numbered on from the highest
+ *   number a previous "lines" file used, so two files never merge.
+ *   Re-imports are refused unless o->append: a file whose content was
+ *   imported before (its fingerprint is kept in the store) fails with
+ *   -ERR_EXISTS, and so does one whose every event is already stored (same
+ *   session, item and timestamp); when only some are, those are skipped
+ *   and counted in r->duplicates.
  * import_movielens: DIR holds movies.csv + ratings.csv (+ tags.csv), or u.item
  *   + u.data.  Items get id = movieId; each user's ratings, in time order,
  *   form session "u<userId>" of user "u<userId>". */

@@ -106,6 +106,15 @@ void store_catalog_done(store_catalog *c);
 int store_event_insert(store *s, const char *session, const char *user, int64_t item,
                        int64_t ts, err *e);
 
+/* Calls fn for every stored event (session, item rowid, ts or STORE_NO_TS),
+ * in no particular order; a nonzero return from fn stops and is returned. */
+int store_events_each(store *s, int (*fn)(void *ud, const char *session, int64_t item,
+                                          int64_t ts),
+                      void *ud, err *e);
+/* The highest session name made of digits only (one-session-per-line
+ * imports number their sessions), 0 when there is none. */
+int store_sessions_max_number(store *s, int64_t *n, err *e);
+
 /* Sessions as integer sequences, ordered by session id, then time, then
  * insertion order.  seq_user[i] indexes users[] or is -1. */
 typedef struct store_corpus {

@@ -7,6 +7,7 @@
 #include "mem.h"
 
 #include <cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,23 +233,25 @@ static int c_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
         return cmd_nomem(e);
     for (size_t s = 0; s < sc->n_seq && shown < (size_t)limit; s++) {
         const char *u = sc->seq_user[s] >= 0 ? sc->users[sc->seq_user[s]] : "";
-        char buf[256];
-        size_t o = 0;
+        size_t o = 0, cap = 1;
+        char *buf;
         if (user && strcmp(u, user) != 0)
             continue;
-        buf[0] = '\0';
-        for (size_t i = sc->off[s]; i < sc->off[s + 1] && o < sizeof buf - 16; i++) {
+        for (size_t i = sc->off[s]; i < sc->off[s + 1]; i++) {   /* the whole session */
             long r = lab_find_id(L, sc->items[i]);
-            int w = snprintf(buf + o, sizeof buf - o, "%s%s", o ? " " : "",
-                             r >= 0 ? L->cat.ext_id[r] : "?");
-            if (w < 0 || (size_t)w >= sizeof buf - o) {
-                snprintf(buf + o, sizeof buf - o, " ...");
-                break;
-            }
-            o += (size_t)w;
+            cap += strlen(r >= 0 ? L->cat.ext_id[r] : "?") + 1;
         }
-        if (table_row(t) || table_str(t, sc->seq_name[s]) || table_str(t, u) ||
-            table_int(t, (int64_t)(sc->off[s + 1] - sc->off[s])) || table_str(t, buf))
+        if (!(buf = mem_alloc(cap)))
+            return cmd_nomem(e);
+        buf[0] = '\0';
+        for (size_t i = sc->off[s]; i < sc->off[s + 1]; i++) {
+            long r = lab_find_id(L, sc->items[i]);
+            o += (size_t)sprintf(buf + o, "%s%s", o ? " " : "", r >= 0 ? L->cat.ext_id[r] : "?");
+        }
+        int bad = table_row(t) || table_str(t, sc->seq_name[s]) || table_str(t, u) ||
+                  table_int(t, (int64_t)(sc->off[s + 1] - sc->off[s])) || table_str(t, buf);
+        mem_free(buf);
+        if (bad)
             return cmd_nomem(e);
         shown++;
     }
@@ -258,16 +261,30 @@ static int c_sessions(lab *L, const cmd_args *a, table_list *out, err *e)
 }
 
 static int report_table(table_list *out, const char *what, const char *path,
-                        const import_report *r, int skip_bad, err *e)
+                        const import_opts *o, const import_report *r, err *e)
 {
     table *t = cmd_table(out, "");
     if (!t || table_note(t, "%s %s (%s): %lld rows, %lld items, %lld events imported", what,
                          path, r->format, (long long)r->rows, (long long)r->items,
                          (long long)r->events) ||
         table_fields(t, "rows", (double)r->rows, "items", (double)r->items, "events",
-                     (double)r->events, "skipped", (double)r->skipped, NULL))
+                     (double)r->events, "skipped", (double)r->skipped, "duplicates",
+                     (double)r->duplicates, NULL))
         return cmd_nomem(e);
-    if (skip_bad && r->skipped) {
+    if (o->add_items && r->items &&
+        table_note(t, "%lld unknown item ids became items (the id as title, no text)",
+                   (long long)r->items))
+        return cmd_nomem(e);
+    if (r->duplicates &&
+        table_note(t, "%lld events were stored already (same session, item and time) and "
+                   "were skipped; --append imports such events again",
+                   (long long)r->duplicates))
+        return cmd_nomem(e);
+    if (r->first_session > 1 && !strcmp(r->format, "lines") &&
+        table_note(t, "sessions numbered from %lld on (one per line, after the sessions "
+                   "already stored)", (long long)r->first_session))
+        return cmd_nomem(e);
+    if (o->skip_bad && r->skipped) {
         if (table_note(t, "%lld bad rows skipped; the first %zu:", (long long)r->skipped,
                        r->n_bad))
             return cmd_nomem(e);
@@ -291,6 +308,8 @@ static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import
     import_opts_default(&o);
     o.format = cmd_str(a, "format", NULL);
     o.skip_bad = cmd_flag(a, "skip_bad");
+    o.append = cmd_flag(a, "append");
+    o.add_items = cmd_flag(a, "add_items");
     if (opt_find(a->def->opts, "min_rating") &&
         (rc = cmd_opt_double(a, "min_rating", &o.min_rating, e)))
         return rc;
@@ -299,7 +318,7 @@ static int run_import(lab *L, const cmd_args *a, table_list *out, err *e, import
     progress_end(&L->prog);
     lab_invalidate(L);
     if (rc == 0)
-        rc = report_table(out, what, a->argv[0], &r, o.skip_bad, e);
+        rc = report_table(out, what, a->argv[0], &o, &r, e);
     else if (rc == -ERR_CANCEL)
         err_set(e, ERR_CANCEL, "load cancelled: nothing was imported");
     import_report_done(&r);
@@ -470,6 +489,10 @@ static const opt_def sessions_opts[] = {
     {.name = "format", .type = OPT_STR, .arg = "csv|tsv|lines", .flags = OPT_DASHED,
      .help = "file format (default: from the name)"},
     {.name = "skip_bad", .type = OPT_FLAG, .help = "skip bad rows, listing the first ones"},
+    {.name = "add_items", .type = OPT_FLAG,
+     .help = "an unknown item id becomes an item (the id as title, no text)"},
+    {.name = "append", .type = OPT_FLAG,
+     .help = "import even a file or events stored already"},
     {0},
 };
 
@@ -514,7 +537,11 @@ const cmd_def cmd_defs_data[] = {
      .min_pos = 1, .max_pos = 1, .opts = catalog_opts},
     {.name = "load sessions", .fn = c_load_sessions, .usage = "load sessions FILE",
      .help = "Import events: CSV session_id,item_id[,timestamp][,user_id], or one session per "
-     "line with space-separated item ids. Item ids must exist in the catalog.",
+     "line with space-separated item ids (sessions numbered by line, after those of an earlier "
+     "such file). Item ids must exist in the catalog; --add-items makes an unknown id a bare "
+     "item (the id as title, no text), so Item2Vec works on click logs alone. A file imported "
+     "before is refused, and so are events stored already (same session, item and time): "
+     "some are skipped and counted, all refuse the file. --append imports them anyway.",
      .min_pos = 1, .max_pos = 1, .opts = sessions_opts},
     {.name = "load movielens", .fn = c_load_movielens, .usage = "load movielens DIR",
      .help = "Import a MovieLens folder (ml-latest-small or ml-100k): movies become items, each "

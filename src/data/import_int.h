@@ -41,6 +41,11 @@ static inline int64_t imp_map_line(const imp_map *m, const char *k, size_t len)
 /* Loads every item of the database (line 0). */
 int imp_map_load(imp_map *m, store *s, err *e);
 
+/* A 128-bit fingerprint of a file's bytes as 32 hex digits (not
+ * cryptographic: it tells an accidental re-import of the same file).
+ * 0, -ERR_NOTFOUND, -ERR_IO. */
+int imp_fingerprint(const char *path, char hex[33], err *e);
+
 /* ---- shared import state -------------------------------------------------- */
 typedef struct imp_ctx {
     store *s;

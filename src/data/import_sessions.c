@@ -7,12 +7,32 @@
  * never a SELECT per event; events go through store.c's cached INSERT inside
  * the import's single transaction.  A "lines" session is checked whole before
  * any of its events is inserted, so a skipped line leaves no partial session.
+ *
+ * Re-imports: a file's fingerprint (imp_fingerprint) is kept in meta
+ * "sessions_file:HEX", so the same file again is refused before anything
+ * is read; and a CSV event identical to a stored one (session, item,
+ * timestamp) is skipped and counted, so a log exported again with a few
+ * new rows adds just those, and one adding nothing is refused.  --append
+ * turns both checks off.  The stored events' keys are read once into an
+ * in-memory set (hmap) when the database has events.
  */
 #include "import_int.h"
 #include "mem.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+/* What one sessions import keeps besides imp_ctx. */
+typedef struct sess_ctx {
+    int cols[4];        /* CSV: session, item, timestamp, user columns */
+    hmap seen;          /* keys of the events stored before this import */
+    int check;          /* compare events with `seen` */
+    int64_t first;      /* "lines": number of the first session */
+    char *key;          /* event key buffer */
+    size_t key_cap;
+} sess_ctx;
 
 static const char *const col_sess[] = { "session_id", "session", "sessionid", NULL };
 static const char *const col_item[] = { "item_id", "item", "itemid", NULL };
@@ -23,16 +43,86 @@ static int unknown_item(imp_ctx *x, const char *path, int64_t line, const char *
                         const char *id, size_t len)
 {
     return err_set(x->e, ERR_NOTFOUND, "%s:%lld: field '%s': unknown item id '%.*s' (not in "
-                   "the catalog; load the catalog first)", path, (long long)line, field,
-                   imp_clip(id, len, 80), id);
+                   "the catalog; load the catalog first, or --add-items)", path,
+                   (long long)line, field, imp_clip(id, len, 80), id);
 }
 
-static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int cu)
+/* The item rowid of id, or with add_items a new bare item: the id as its
+ * title, no description or category. */
+static int resolve_item(imp_ctx *x, const char *path, int64_t line, const char *field,
+                        const char *id, size_t len, int64_t *out)
 {
+    const int64_t *rowid = imp_map_get(&x->ids, id, len);
+    char *copy;
+    int rc;
+
+    if (rowid) {
+        *out = *rowid;
+        return 0;
+    }
+    if (!x->o->add_items)
+        return unknown_item(x, path, line, field, id, len);
+    if (!(copy = mem_alloc(len + 1)))
+        return err_set(x->e, ERR_NOMEM, "%s: out of memory", path);
+    memcpy(copy, id, len);
+    copy[len] = '\0';
+    store_item it = {.ext_id = copy, .title = copy, .description = "", .category = ""};
+    rc = store_item_insert(x->s, &it, out, x->e);
+    mem_free(copy);
+    if (rc) {
+        err_prefix(x->e, "%s:%lld", path, (long long)line);
+        return rc;
+    }
+    if (imp_map_put(&x->ids, id, len, *out, line))
+        return err_set(x->e, ERR_NOMEM, "%s: out of memory", path);
+    x->r->items++;
+    return 0;
+}
+
+/* session, a 0 byte, item and ts as 8 bytes each: one event's identity. */
+static int event_key(sess_ctx *sc, const char *sess, size_t slen, int64_t item, int64_t ts,
+                     size_t *len)
+{
+    *len = slen + 1 + 16;
+    if (mem_grow(&sc->key, &sc->key_cap, *len, 1))
+        return -ERR_NOMEM;
+    memcpy(sc->key, sess, slen);
+    sc->key[slen] = '\0';
+    memcpy(sc->key + slen + 1, &item, 8);
+    memcpy(sc->key + slen + 9, &ts, 8);
+    return 0;
+}
+
+static int seen_add(void *ud, const char *sess, int64_t item, int64_t ts)
+{
+    sess_ctx *sc = ud;
+    size_t len;
+    if (event_key(sc, sess, strlen(sess), item, ts, &len) ||
+        !hmap_add_str(&sc->seen, sc->key, len, 0, NULL))
+        return -ERR_NOMEM;
+    return 0;
+}
+
+/* 1 when the event is stored already (and not --append): skip it. */
+static int already_stored(imp_ctx *x, sess_ctx *sc, const char *sess, int64_t item, int64_t ts)
+{
+    size_t len;
+    if (!sc->check)
+        return 0;
+    if (event_key(sc, sess, strlen(sess), item, ts, &len))
+        return err_set(x->e, ERR_NOMEM, "out of memory");
+    if (!hmap_get_str(&sc->seen, sc->key, len))
+        return 0;
+    x->r->duplicates++;
+    return 1;
+}
+
+static int sessions_csv_row(imp_ctx *x, sess_ctx *sc, imp_csv *c)
+{
+    const int cs = sc->cols[0], ci = sc->cols[1], ct = sc->cols[2], cu = sc->cols[3];
     const char *path = c->src.path;
     long long line = (long long)c->line;
-    const int64_t *rowid;
-    int64_t ts = STORE_NO_TS;
+    int64_t ts = STORE_NO_TS, item;
     const char *why;
     int rc;
 
@@ -52,17 +142,19 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
         return err_set(x->e, ERR_PARSE, "%s:%lld: field '%s': empty", path, line, c->names[cs]);
     if (!c->flen[ci])
         return err_set(x->e, ERR_PARSE, "%s:%lld: field '%s': empty", path, line, c->names[ci]);
-    if (!(rowid = imp_map_get(&x->ids, imp_csv_str(c, ci), c->flen[ci])))
-        return unknown_item(x, path, c->line, c->names[ci], imp_csv_str(c, ci), c->flen[ci]);
     if (ct >= 0 && c->flen[ct]) {
         const char *t = imp_csv_str(c, ct);
         if ((rc = imp_parse_ts(t, c->flen[ct], &ts, &why)))
             return err_set(x->e, -rc, "%s:%lld: field '%s': %s: '%.*s'", path, line,
                            c->names[ct], why, imp_clip(t, c->flen[ct], 40), t);
     }
+    if ((rc = resolve_item(x, path, c->line, c->names[ci], imp_csv_str(c, ci), c->flen[ci],
+                           &item)))
+        return rc;
+    if ((rc = already_stored(x, sc, imp_csv_str(c, cs), item, ts)))
+        return rc < 0 ? rc : 0;
     rc = store_event_insert(x->s, imp_csv_str(c, cs),
-                            cu >= 0 && c->flen[cu] ? imp_csv_str(c, cu) : NULL, *rowid, ts,
-                            x->e);
+                            cu >= 0 && c->flen[cu] ? imp_csv_str(c, cu) : NULL, item, ts, x->e);
     if (rc) {
         err_prefix(x->e, "%s:%lld", path, line);
         return rc;
@@ -73,11 +165,10 @@ static int sessions_csv_row(imp_ctx *x, imp_csv *c, int cs, int ci, int ct, int 
 
 static int sessions_csv_each(imp_ctx *x, imp_csv *c, void *ud)
 {
-    const int *k = ud;   /* session, item, timestamp, user columns */
-    return sessions_csv_row(x, c, k[0], k[1], k[2], k[3]);
+    return sessions_csv_row(x, ud, c);
 }
 
-static int sessions_csv(imp_ctx *x, const char *path, unsigned char delim)
+static int sessions_csv(imp_ctx *x, sess_ctx *sc, const char *path, unsigned char delim)
 {
     imp_csv c;
     int rc, cs, ci, ct, cu;
@@ -97,8 +188,11 @@ static int sessions_csv(imp_ctx *x, const char *path, unsigned char delim)
                      cs < 0 ? "session_id" : "item_id");
         goto done;
     }
-    int cols[4] = {cs, ci, ct, cu};
-    if ((rc = imp_csv_each(x, &c, sessions_csv_each, cols)))
+    sc->cols[0] = cs;
+    sc->cols[1] = ci;
+    sc->cols[2] = ct;
+    sc->cols[3] = cu;
+    if ((rc = imp_csv_each(x, &c, sessions_csv_each, sc)))
         goto done;
     if (x->r->rows == 0)
         rc = err_set(x->e, ERR_PARSE, "%s: no data rows after the header", path);
@@ -114,33 +208,39 @@ static int is_ws(char ch)
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
 }
 
-/* Resolves every id on the line into *ids (reused between lines). */
-static int lines_row(imp_ctx *x, const char *path, int64_t line, char *s, size_t len,
-                     int64_t **ids, size_t *cap)
+/* Checks every id on the line, then resolves them into *ids (reused
+ * between lines; with --add-items unknown ids become items only once the
+ * whole line is good), then inserts the session. */
+static int lines_row(imp_ctx *x, sess_ctx *sc, const char *path, int64_t line, char *s,
+                     size_t len, int64_t **ids, size_t *cap)
 {
     char sess[24], fname[32];
-    size_t n = 0, i = 0;
+    size_t n = 0, i;
     int rc;
 
-    while (i < len) {
-        while (i < len && is_ws(s[i]))
-            i++;
-        if (i >= len)
-            break;
-        size_t b = i;
-        while (i < len && !is_ws(s[i]))
-            i++;
-        snprintf(fname, sizeof fname, "item %zu", n + 1);
-        if ((rc = imp_check_text(path, line, fname, s + b, i - b, x->e)))
-            return rc;
-        const int64_t *rowid = imp_map_get(&x->ids, s + b, i - b);
-        if (!rowid)
-            return unknown_item(x, path, line, fname, s + b, i - b);
-        if (mem_grow(ids, cap, n + 1, sizeof **ids))
-            return err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, (long long)line);
-        (*ids)[n++] = *rowid;
-    }
-    snprintf(sess, sizeof sess, "%lld", (long long)line);
+    for (int pass = 0; pass < 2; pass++)
+        for (i = 0, n = 0; i < len;) {
+            while (i < len && is_ws(s[i]))
+                i++;
+            if (i >= len)
+                break;
+            size_t b = i;
+            while (i < len && !is_ws(s[i]))
+                i++;
+            snprintf(fname, sizeof fname, "item %zu", n + 1);
+            if (pass == 0) {
+                if ((rc = imp_check_text(path, line, fname, s + b, i - b, x->e)))
+                    return rc;
+                n++;
+                continue;
+            }
+            if (mem_grow(ids, cap, n + 1, sizeof **ids))
+                return err_set(x->e, ERR_NOMEM, "%s:%lld: out of memory", path, (long long)line);
+            if ((rc = resolve_item(x, path, line, fname, s + b, i - b, &(*ids)[n])))
+                return rc;
+            n++;
+        }
+    snprintf(sess, sizeof sess, "%lld", (long long)(sc->first - 1 + line));
     for (size_t k = 0; k < n; k++) {
         if ((rc = store_event_insert(x->s, sess, NULL, (*ids)[k], STORE_NO_TS, x->e))) {
             err_prefix(x->e, "%s:%lld", path, (long long)line);
@@ -151,7 +251,7 @@ static int lines_row(imp_ctx *x, const char *path, int64_t line, char *s, size_t
     return 0;
 }
 
-static int sessions_lines(imp_ctx *x, const char *path)
+static int sessions_lines(imp_ctx *x, sess_ctx *sc, const char *path)
 {
     imp_src src;
     int64_t *ids = NULL;
@@ -169,7 +269,7 @@ static int sessions_lines(imp_ctx *x, const char *path)
                 continue;
             if ((rc = imp_tick(x)))
                 goto done;
-            rc = lines_row(x, path, src.lineno, src.line, src.line_len, &ids, &cap);
+            rc = lines_row(x, sc, path, src.lineno, src.line, src.line_len, &ids, &cap);
         } else if (rc == -ERR_RANGE) {
             x->r->rows++;
         }
@@ -228,26 +328,80 @@ static int pick_format(const char *path, const char *fmt, char *out, err *e)
     return 0;
 }
 
+/* The file was imported before (its fingerprint is in meta): refuse. */
+static int same_file(imp_ctx *x, const char *path, const char *key)
+{
+    char *prev = NULL;
+    int rc = store_meta_get(x->s, key, &prev, x->e);
+
+    if (rc == 0 && prev)
+        rc = err_set(x->e, ERR_EXISTS, "%s: this file was imported already (%s): nothing "
+                     "imported; --append imports it again", path, prev);
+    mem_free(prev);
+    return rc;
+}
+
+static int remember_file(imp_ctx *x, const char *key)
+{
+    char when[32], val[96];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    snprintf(val, sizeof val, "%lld event%s, %s", (long long)x->r->events,
+             x->r->events == 1 ? "" : "s", when);
+    return store_meta_set(x->s, key, val, x->e);
+}
+
 int import_sessions(store *s, const char *path, const import_opts *o, progress *p,
                     import_report *r, err *e)
 {
     imp_ctx x;
-    char fmt[16];
-    int rc, reindex;
+    sess_ctx sc = {.first = 1};
+    char fmt[16], fp[33], key[64];
+    int rc, reindex = 0;
 
     if (r)
         memset(r, 0, sizeof *r);
     if ((rc = pick_format(path, o ? o->format : NULL, fmt, e)))
         return rc;
+    if ((rc = imp_fingerprint(path, fp, e)))
+        return rc;
+    snprintf(key, sizeof key, "sessions_file:%s", fp);
     if ((rc = imp_begin(&x, s, o, p, r, e, "import sessions", 1)))
         return rc;
     strcpy(x.r->format, fmt);
-    rc = imp_events_index_off(&x, path, &reindex);
+    if (!x.o->append)
+        rc = same_file(&x, path, key);
+    if (!rc && !strcmp(fmt, "lines") && (rc = store_sessions_max_number(s, &sc.first, x.e)) == 0)
+        sc.first++;
+    else if (!rc && !x.o->append) {
+        /* a database with events: their keys, to skip identical ones */
+        store_counts cnt;
+        if ((rc = store_counts_get(s, &cnt, x.e)) == 0 && cnt.events > 0) {
+            sc.check = 1;
+            rc = store_events_each(s, seen_add, &sc, x.e);
+            if (rc == -ERR_NOMEM)
+                err_set(x.e, ERR_NOMEM, "out of memory reading the stored events");
+        }
+    }
+    x.r->first_session = sc.first;
+    if (!rc)
+        rc = imp_events_index_off(&x, path, &reindex);
     if (!rc && !strcmp(fmt, "lines"))
-        rc = sessions_lines(&x, path);
+        rc = sessions_lines(&x, &sc, path);
     else if (!rc)
-        rc = sessions_csv(&x, path, !strcmp(fmt, "tsv") ? '\t' : ',');
+        rc = sessions_csv(&x, &sc, path, !strcmp(fmt, "tsv") ? '\t' : ',');
+    if (!rc && x.r->events == 0 && x.r->duplicates > 0)
+        rc = err_set(x.e, ERR_EXISTS, "%s: all %lld events are stored already (same session, "
+                     "item and time): nothing imported; --append imports them again", path,
+                     (long long)x.r->duplicates);
     if (!rc && reindex)
         rc = store_events_index(s, 1, x.e);
+    if (!rc)
+        rc = remember_file(&x, key);
+    hmap_done(&sc.seen);
+    mem_free(sc.key);
     return imp_end(&x, rc);
 }

@@ -635,6 +635,37 @@ int store_event_insert(store *s, const char *session, const char *user, int64_t 
     return 0;
 }
 
+int store_events_each(store *s, int (*fn)(void *ud, const char *session, int64_t item,
+                                          int64_t ts),
+                      void *ud, err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((rc = prepare(s, "SELECT session, item, ts FROM events", &st, e)))
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *sess = (const char *)sqlite3_column_text(st, 0);
+        int64_t ts = sqlite3_column_type(st, 2) == SQLITE_NULL ? STORE_NO_TS
+                                                               : sqlite3_column_int64(st, 2);
+        int frc = fn(ud, sess ? sess : "", sqlite3_column_int64(st, 1), ts);
+        if (frc) {
+            sqlite3_finalize(st);
+            return frc;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, "list events");
+}
+
+int store_sessions_max_number(store *s, int64_t *n, err *e)
+{
+    /* names of decimal digits only, at most 18 of them (no overflow) */
+    return count_rows(s, "SELECT coalesce(max(CAST(session AS INTEGER)), 0) FROM events "
+                      "WHERE session NOT GLOB '*[^0-9]*' AND length(session) BETWEEN 1 AND 18",
+                      n, e);
+}
+
 /* The sessions with an event above ?1: whole sessions, old events included. */
 #define SINCE_WHERE " WHERE session IN (SELECT session FROM events WHERE id > ?1)"
 

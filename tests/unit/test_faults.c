@@ -163,7 +163,7 @@ typedef int (*import_fn)(store *, const char *, const import_opts *, progress *,
                          import_report *, err *);
 
 /* import `file` with fn into a fresh store (holding the catalog when
- * with_catalog) with allocation n failing; on failure the store must be
+ * with_catalog, and with 2 the events of sess2.csv) with allocation n failing; on failure the store must be
  * exactly as before (no items/events added). */
 static void import_loop(const char *what, import_fn fn, const char *name, int with_catalog,
                         int skip_bad)
@@ -185,6 +185,8 @@ static void import_loop(const char *what, import_fn fn, const char *name, int wi
         assert_non_null(s);
         if (with_catalog)
             assert_int_equal(import_catalog(s, path_of("cat.csv"), NULL, NULL, NULL, &e), 0);
+        if (with_catalog == 2)   /* stored events: their keys are read for the re-import check */
+            assert_int_equal(import_sessions(s, path_of("sess2.csv"), NULL, NULL, NULL, &e), 0);
         assert_int_equal(store_counts_get(s, &c0, &e), 0);
         mem_fail_after(n);
         rc = fn(s, file, &o, NULL, &r, &e);
@@ -209,6 +211,7 @@ static void test_imports(void **st)
     import_loop("import_catalog jsonl", import_catalog, "cat.jsonl", 0, 1);
     import_loop("import_sessions csv", import_sessions, "sess.csv", 1, 0);
     import_loop("import_sessions lines", import_sessions, "sess.txt", 1, 0);
+    import_loop("import_sessions csv after events", import_sessions, "sess.csv", 2, 0);
     import_loop("import_movielens", import_movielens, "ml", 0, 0);
 }
 

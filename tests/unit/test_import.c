@@ -631,6 +631,90 @@ static void test_big_file_reindex(void **state)
     free(buf);
 }
 
+/* ---- re-imports and --add-items ------------------------------------------- */
+
+static const char three_sessions[] = "session_id,item_id,timestamp,user_id\n"
+                                     "s1,a,1,u1\ns1,b,2,u1\ns2,c,3,u2\n";
+
+/* e->msg names file `name` and says `what`. */
+static void expect_says(const err *e, const char *name, const char *what)
+{
+    if (!strstr(e->msg, name) || !strstr(e->msg, what))
+        fail_msg("message\n  got:  %s\n  want: %s ... %s", e->msg, name, what);
+}
+
+static void test_sessions_reimport(void **state)
+{
+    fx *f = *state;
+
+    assert_int_equal(cat(f, "c.csv", base_catalog), 0);
+    assert_int_equal(ses(f, "s.csv", three_sessions), 0);
+    assert_int_equal(f->r.events, 3);
+    /* the same file again: refused before anything is read */
+    assert_int_equal(ses(f, "s.csv", three_sessions), -ERR_EXISTS);
+    expect_says(&f->e, "s.csv", "imported already");
+    assert_int_equal(n_events(f), 3);
+    /* the same events in another file: refused, nothing changed */
+    assert_int_equal(ses(f, "t.csv", "session_id,item_id,timestamp,user_id\n"
+                                     "s2,c,3,u2\r\ns1,b,2,u1\r\ns1,a,1,u1\r\n"), -ERR_EXISTS);
+    expect_says(&f->e, "t.csv", "all 3 events are stored already");
+    assert_int_equal(n_events(f), 3);
+    /* some new: those in, the others counted; a repeat inside one file is kept */
+    assert_int_equal(ses(f, "u.csv", "session_id,item_id,timestamp,user_id\n"
+                                     "s1,a,1,u1\ns1,c,9,u1\ns1,c,9,u1\ns3,a,1,u1\n"), 0);
+    assert_int_equal(f->r.events, 3);
+    assert_int_equal(f->r.duplicates, 1);
+    assert_int_equal(n_events(f), 6);
+    /* --append: everything again */
+    f->o.append = 1;
+    assert_int_equal(ses(f, "s.csv", three_sessions), 0);
+    assert_int_equal(f->r.events, 3);
+    assert_int_equal(f->r.duplicates, 0);
+    assert_int_equal(n_events(f), 9);
+}
+
+static void test_sessions_lines_numbered_on(void **state)
+{
+    fx *f = *state;
+    store_corpus c;
+
+    assert_int_equal(cat(f, "c.csv", base_catalog), 0);
+    assert_int_equal(ses(f, "a.txt", "a b\nb c\n"), 0);
+    assert_int_equal(f->r.first_session, 1);
+    assert_int_equal(ses(f, "a.txt", "a b\nb c\n"), -ERR_EXISTS);
+    assert_int_equal(ses(f, "b.txt", "a b\n"), 0);   /* the same line in another file */
+    assert_int_equal(f->r.first_session, 3);
+    assert_int_equal(store_corpus_load(f->s, &c, NULL), 0);
+    assert_int_equal(c.n_seq, 3);                       /* sessions 1, 2, 3: none merged */
+    assert_string_equal(c.seq_name[2], "3");
+    store_corpus_done(&c);
+}
+
+static void test_sessions_add_items(void **state)
+{
+    fx *f = *state;
+    store_catalog c;
+
+    /* unknown ids are an error that names --add-items */
+    assert_int_equal(ses(f, "a.txt", "x y\ny z\n"), -ERR_NOTFOUND);
+    expect_says(&f->e, "a.txt", "--add-items");
+    assert_int_equal(n_items(f), 0);
+    f->o.add_items = 1;
+    /* a bad line creates no item (--skip-bad keeps going) */
+    f->o.skip_bad = 1;
+    assert_int_equal(ses(f, "a.txt", "x y\nq \xff\ny z\n"), 0);
+    assert_int_equal(f->r.items, 3);
+    assert_int_equal(f->r.events, 4);
+    assert_int_equal(f->r.skipped, 1);
+    assert_int_equal(store_catalog_load(f->s, &c, NULL), 0);
+    assert_int_equal(c.n, 3);
+    for (size_t i = 0; i < c.n; i++) {
+        assert_string_equal(c.title[i], c.ext_id[i]);
+        assert_string_equal(c.description[i], "");
+    }
+    store_catalog_done(&c);
+}
+
 /* ---- MovieLens ------------------------------------------------------------ */
 
 static void ml_latest_fixture(fx *f)
@@ -920,6 +1004,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_big_file_reindex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_min_rating, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_reimport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_lines_numbered_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_add_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_100k, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_real, setup, teardown),
