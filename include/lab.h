@@ -279,6 +279,11 @@ struct textenc *lab_text_take_encoder(lab *L, err *e);
  * next call.  -ERR_STATE when there is neither vectors nor a folder. */
 int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len, float **vec,
                         size_t *dim, const char **label, err *e);
+/* How much of text the loaded encoder of the stored vectors knows
+ * (textenc_known_words): words, and those in its vocabulary; 0 and 0 when
+ * none is loaded (lab_text_embed loads it).  0 or -ERR_NOMEM. */
+int lab_text_known(lab *L, const char *text, size_t len, size_t *n_words, size_t *n_known,
+                   err *e);
 /* The text model was saved again as version `to` with the same encoder
  * (delete item): the stored builtin encoder of version `from` follows it.
  * May run inside the caller's transaction.  0 or a negative ERR_*. */

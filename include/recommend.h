@@ -13,7 +13,9 @@
  *                     gets the text part alone
  *             rrf:    reciprocal-rank fusion, sum of 1 / (60 + rank)
  *             fill:   Item2Vec's list whose last round(alpha * k) slots go to
- *                     the best text matches among cold-start items
+ *                     the best text matches among cold-start items; its score
+ *                     is the position, 1 - rank/k, since the two models'
+ *                     scores are on different scales
  *   popular   most frequent items in the training events
  *   knn, transition, ease
  *             the reference baselines of baseline.h (item-kNN over the last
@@ -46,10 +48,15 @@ enum {
 /* The baseline kind (BL_*) of a method, or -1 when it is not a baseline. */
 int rec_method_baseline(int method);
 
+/* rec_list.from: which model's list a row came from (bits). */
+enum { REC_FROM_I2V = 1, REC_FROM_TEXT = 2 };
+
 typedef struct rec_list {
     size_t n;
     int64_t ids[REC_MAX_K];
-    float scores[REC_MAX_K];
+    float scores[REC_MAX_K];   /* decreasing down the list */
+    unsigned char from[REC_MAX_K]; /* REC_FROM_* bits: the lists (hybrid: the candidate
+                                      lists, or the signals that scored it) a row is from */
     double latency_us;
     char note[160];       /* why a list is empty or degraded ("" if fine) */
 } rec_list;

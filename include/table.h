@@ -45,9 +45,17 @@ enum {
     TABLE_ITEM,         /* show ITEM: field/value rows */
     TABLE_INDEX_EVAL,   /* index eval: recall, QPS, latency percentiles */
     TABLE_MAP,          /* map MODEL: id, category, x, y */
+    TABLE_HELP,         /* help: rows of a heading (a usage line, an option) and its
+                           description; text output lays them out like a man page
+                           (table_render_text_width); fields indent and body place
+                           the heading and the description (default 0 and 4) */
     TABLE_N_KINDS
 };
 int table_set_kind(table *t, int kind);            /* TABLE_*; returns 0 */
+/* CSV only: a first column named `col` holding the table's title in every
+ * row, so the blocks of a command that returns several lists (Item2Vec,
+ * LLM, Hybrid) say which is which.  0 or -ERR_NOMEM. */
+int table_csv_title_col(table *t, const char *col);
 int table_kind(const table *t);                    /* TABLE_PLAIN when unset */
 const char *table_kind_name(int kind);             /* "similar", ...; "" for PLAIN */
 
@@ -77,6 +85,12 @@ int table_cell_ci(const table *t, size_t r, size_t c, double *lo, double *hi);
 const char *table_note_at(const table *t, size_t i);
 
 int table_render_text(const table *t, FILE *out);
+/* The same for a reader at `width` columns (a terminal's width, 80 when
+ * not a terminal): a TABLE_HELP table is laid out like man or git help,
+ * each heading (wrapped at blanks if long) then its description indented
+ * and word-wrapped to the width; nothing is ever cut (a word longer than
+ * the line stands alone).  Other tables print as table_render_text does. */
+int table_render_text_width(const table *t, FILE *out, int width);
 int table_render_json(const table *t, FILE *out);  /* one JSON object, no newline */
 int table_render_csv(const table *t, FILE *out);
 

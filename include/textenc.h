@@ -96,6 +96,13 @@ size_t textenc_dim(const textenc *t);
  * cap is too small. */
 int textenc_describe(const textenc *t, char *out, size_t cap, err *e);
 
+/* How much of a text the encoder knows: the builtin encoder, its words
+ * and those in its vocabulary (an unknown word only has subword pieces,
+ * whose vector is a guess); bert, the WordPiece pieces and those other
+ * than [UNK].  0 or -ERR_NOMEM. */
+int textenc_known_words(const textenc *t, const char *text, size_t len, size_t *n_words,
+                        size_t *n_known, err *e);
+
 /* The tokens the encoder reads from a text: bert, [CLS] + WordPiece pieces
  * + [SEP], at most textenc_max_tokens (longer texts are cut there, as
  * sentence-transformers truncate at max_seq_length: *truncated = 1); the

@@ -450,6 +450,17 @@ char *cmd_join_args(const cmd_args *a)
     return s;
 }
 
+int cmd_few_events_note(table *t, size_t n_events, size_t n_items)
+{
+    if (n_items == 0 || (n_events >= CMD_FEW_EVENTS && n_events >= CMD_FEW_PER_ITEM * n_items))
+        return 0;
+    return table_note(t, "note: Item2Vec learnt from %zu events for %zu items (%.1f per item), "
+                      "fewer than it can learn from: its vectors stay near their random start "
+                      "and its lists mean little (it needs thousands of events, tens per item; "
+                      "on tiny data subsampling also skips most events: sample=0)", n_events,
+                      n_items, (double)n_events / (double)n_items);
+}
+
 /* ---- item filters ---------------------------------------------------------- */
 
 /* Does item row r match every key=value filter in a?  category, title
@@ -530,20 +541,75 @@ int cmd_nomem(err *e) { return err_set(e, ERR_NOMEM, "out of memory"); }
 
 /* ---- core commands ------------------------------------------------------ */
 
+/* The length of the first sentence of help text h: up to a period that
+ * ends the text or is followed by a blank ("0..1" and "README.md" do not
+ * end one). */
+static size_t first_sentence(const char *h)
+{
+    for (const char *p = h; (p = strchr(p, '.')) != NULL; p++)
+        if (p[1] == '\0' || p[1] == ' ')
+            return (size_t)(p - h);
+    return strlen(h);
+}
+
+/* A help table (TABLE_HELP, laid out like a man page in text). */
+static table *help_table(table_list *out, const char *title, const char *head)
+{
+    table *t = cmd_table(out, title);
+    if (!t || table_set_kind(t, TABLE_HELP) || table_col(t, head, 0) ||
+        table_col(t, "description", 0))
+        return NULL;
+    return t;
+}
+
 /* One row per command: its usage and the first sentence of its help. */
 static int help_row(table *t, const cmd_def *d)
 {
     char u[1024];
-    const char *h = d->help;
-    const char *dot = strstr(h, ". ");
-    size_t len = dot ? (size_t)(dot - h) : strcspn(h, ".");
     return table_row(t) || table_str(t, cmd_usage(d, u, sizeof u)) ||
-           table_fmt(t, "%.*s", (int)len, h);
+           table_fmt(t, "%.*s", (int)first_sentence(d->help), d->help);
+}
+
+/* help COMMAND: its usage, the whole description, then each option. */
+static int help_command(const cmd_def *d, table_list *out)
+{
+    char u[1024], name[96];
+    table *t = help_table(out, "", "usage");
+    if (!t || table_row(t) || table_fmt(t, "usage: %s", cmd_usage(d, u, sizeof u)) ||
+        table_str(t, d->help))
+        return -ERR_NOMEM;
+    if (d->flags & CMD_KEYS)   /* set: the keys are the options */
+        t = help_table(out, "keys", "key");
+    else if (opt_at(d->opts, 0) || (d->opts2 && opt_at(d->opts2, 0)))
+        t = help_table(out, "options", "option");
+    else
+        return 0;
+    if (!t || table_fields(t, "indent", 4.0, "body", 24.0, NULL))
+        return -ERR_NOMEM;
+    const opt_def *tabs[2] = {d->opts, d->opts2};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; tabs[k] && opt_at(tabs[k], i); i++) {
+            const opt_def *o = opt_at(tabs[k], i);
+            if (o->flags & OPT_HIDDEN)
+                continue;
+            if (d->flags & CMD_KEYS)
+                snprintf(name, sizeof name, "%s", o->name);
+            else
+                opt_usage_one(o, name, sizeof name);
+            if (table_row(t) || table_str(t, name) || table_str(t, o->help ? o->help : ""))
+                return -ERR_NOMEM;
+        }
+    if ((d->flags & CMD_ATTRS) && (table_row(t) || table_str(t, "ATTR=VALUE") ||
+                                   table_str(t, "items whose attribute ATTR (a column of the "
+                                             "catalog beyond id, title, description and "
+                                             "category) has this value")))
+        return -ERR_NOMEM;
+    return 0;
 }
 
 static int c_help(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    char name[128] = "", u[1024];
+    char name[128] = "";
     table *t;
     (void)L;
 
@@ -554,17 +620,11 @@ static int c_help(lab *L, const cmd_args *a, table_list *out, err *e)
         const cmd_def *d = def_named(strcmp(name, "exit") == 0 ? "quit" : name);
         const cmd_def *m[16];
         size_t nm;
-        if (d) {
-            t = cmd_table(out, "");
-            if (!t || table_note(t, "usage: %s", cmd_usage(d, u, sizeof u)) ||
-                table_note(t, "%s", d->help))
-                return cmd_nomem(e);
-            return 0;
-        }
+        if (d)
+            return help_command(d, out) ? cmd_nomem(e) : 0;
         /* "help train": the commands starting with that word */
         if (a->argc == 1 && (nm = first_word_matches(name, m, 16)) > 0) {
-            t = cmd_table(out, "commands");
-            if (!t || table_col(t, "command", 0) || table_col(t, "what it does", 0))
+            if (!(t = help_table(out, "commands", "command")))
                 return cmd_nomem(e);
             for (size_t i = 0; i < nm; i++)
                 if (help_row(t, m[i]))
@@ -576,14 +636,14 @@ static int c_help(lab *L, const cmd_args *a, table_list *out, err *e)
         err_prefix(e, "help");
         return rc;
     }
-    t = cmd_table(out, "commands");
-    if (!t || table_col(t, "command", 0) || table_col(t, "what it does", 0))
+    if (!(t = help_table(out, "commands", "command")))
         return cmd_nomem(e);
     for (size_t g = 0; g < N_GROUPS; g++)
         for (const cmd_def *d = groups[g]; d->name; d++)
             if (help_row(t, d))
                 return cmd_nomem(e);
-    table_note(t, "help COMMAND: details.");
+    if (table_note(t, "help COMMAND explains one command with its options."))
+        return cmd_nomem(e);
     return 0;
 }
 

@@ -22,6 +22,25 @@ static const char *const case_names[] = {
     ", substitutes only (same category as the last item)",
 };
 
+/* Figures that mean nothing on tiny data, said as notes: a list at least
+ * as long as the catalog (less the query's own item) holds every candidate,
+ * so its recall is 1 by construction; Item2Vec retrained on too few events. */
+static int small_data_notes(lab *L, table *t, const evalrun *r)
+{
+    size_t k = r->o.k;
+    if (L->cat.n && k + 1 >= L->cat.n &&
+        table_note(t, "note: k = %zu is not below the number of candidate items (at most %zu: "
+                   "the catalog's %zu less each user's history): every list can hold every "
+                   "candidate, so recall (R@%zu, the hit rate) is 1 by construction, not a "
+                   "result", k, L->cat.n - 1, L->cat.n, k))
+        return -ERR_NOMEM;
+    if (L->cat.n && k + 1 < L->cat.n && EVALRUN_LIST + 1 >= L->cat.n &&
+        table_note(t, "note: R@%d is 1 by construction: a list of %d holds all %zu items",
+                   EVALRUN_LIST, EVALRUN_LIST, L->cat.n))
+        return -ERR_NOMEM;
+    return cmd_few_events_note(t, r->split.train.n_tok, L->cat.n);
+}
+
 static const char *const eval_titles[] = {"evaluation", "evaluation (cold start)",
                                           "evaluation (complements)",
                                           "evaluation (substitutes)"};
@@ -163,7 +182,7 @@ static table *run_table(lab *L, const evalrun *r, int set)
         if (table_num(t, w->p_best, 4) || table_str(t, sig))
             goto nomem;
     }
-    if (run_notes(L, t, r))
+    if (run_notes(L, t, r) || small_data_notes(L, t, r))
         goto nomem;
     if (cmp && table_note(t, "latency: median per query for the list of %zu; memory: vectors "
                           "+ index", r->list_len))

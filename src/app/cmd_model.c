@@ -51,13 +51,14 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
         rc = cmd_nomem(e);
     else if (L->set.no_timing)
         rc = table_note(t, "item2vec: %zu items x %d dims from %zu %ssessions (%zu tokens), "
-                        "%d epochs%s", st.n_items, p.sg.dim, st.n_seq,
+                        "%d epoch%s%s", st.n_items, p.sg.dim, st.n_seq,
                         update && has_wm ? "new " : "", st.n_tok, p.sg.epochs,
-                        update ? ", updated" : "");
+                        p.sg.epochs == 1 ? "" : "s", update ? ", updated" : "");
     else
         rc = table_note(t, "item2vec: %zu items x %d dims from %zu %ssessions (%zu tokens), "
-                        "%d epochs in %.2f s (%.0f tokens/s)%s", st.n_items, p.sg.dim, st.n_seq,
-                        update && has_wm ? "new " : "", st.n_tok, p.sg.epochs, st.seconds,
+                        "%d epoch%s in %.2f s (%.0f tokens/s)%s", st.n_items, p.sg.dim,
+                        st.n_seq, update && has_wm ? "new " : "", st.n_tok, p.sg.epochs,
+                        p.sg.epochs == 1 ? "" : "s", st.seconds,
                         st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
                         update ? ", updated" : "");
     if (rc == 0) {
@@ -70,6 +71,8 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
                                                 : (double)st.n_tok * p.sg.epochs / st.seconds,
                           NULL);
     }
+    if (rc == 0 && !update)
+        rc = cmd_few_events_note(t, st.n_tok, st.n_items);
     if (rc == 0 && update && !has_wm)
         rc = table_note(t, "the stored model recorded no watermark (imported, or trained by an "
                         "older embedlab): the update trained on every session");
@@ -156,7 +159,7 @@ done:
 
 static const opt_def train_opts[] = {
     {.name = "update", .type = OPT_FLAG,
-     .help = "continue the stored model on the sessions added since"},
+     .help = "continue the stored model on the sessions added since it was trained"},
     {0},
 };
 

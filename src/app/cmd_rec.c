@@ -52,33 +52,54 @@ static const char *hybrid_label(const lab *L, char *buf, size_t cap)
     return buf;
 }
 
-/* Appends one method's list as a table. */
-static int rec_table(lab *L, table_list *out, int method, const rec_list *rl, err *e)
+static const char *from_name(unsigned char fr)
 {
+    return fr == (REC_FROM_I2V | REC_FROM_TEXT) ? "both"
+         : fr == REC_FROM_I2V ? "Item2Vec" : fr == REC_FROM_TEXT ? "LLM" : "";
+}
+
+/* Appends one method's list as a table: its title says how it was made
+ * (Item2Vec's score, the hybrid mode), a hybrid list says where each row
+ * came from, and CSV repeats the title as a "method" column. */
+static int rec_table(lab *L, const rec_models *ms, table_list *out, int method,
+                     const rec_list *rl, err *e)
+{
+    int inin = ms->i2v && !ms->i2v_out, hyb = method == REC_HYBRID;
     char title[64];
     table *t;
 
-    if (method == REC_HYBRID)
+    if (hyb)
         hybrid_label(L, title, sizeof title);
     else
-        snprintf(title, sizeof title, "%s", rec_method_name(method));
+        snprintf(title, sizeof title, "%s%s", rec_method_name(method),
+                 method == REC_ITEM2VEC && inin ? " (IN\xC2\xB7IN, used alike)" : "");
     t = cmd_table(out, title);
     if (!t || table_col(t, "#", 1) || table_col(t, "id", 0) || table_col(t, "title", 0) ||
-        table_col(t, "score", 1))
+        table_col(t, "score", 1) || (hyb && table_col(t, "from", 0)) ||
+        table_csv_title_col(t, "method"))
         return cmd_nomem(e);
     if (table_set_kind(t, TABLE_SIMILAR) ||
         table_field_str(t, "method", rec_method_name(method)) ||
         table_field_num(t, "latency_ms", L->set.no_timing ? NAN : rl->latency_us / 1000.0) ||
-        (rl->note[0] && table_field_str(t, "reason", rl->note)))
+        (rl->note[0] && table_field_str(t, "reason", rl->note)) ||
+        (method == REC_ITEM2VEC && ms->i2v &&
+         table_field_str(t, "i2v", inin ? "inin" : "inout")) ||
+        (hyb && (table_field_str(t, "hybrid", lab_hybrid_name(L->set.hybrid)) ||
+                 table_field_num(t, "alpha", L->set.alpha))))
         return cmd_nomem(e);
     for (size_t i = 0; i < rl->n; i++) {
         long r = lab_find_id(L, rl->ids[i]);
         if (table_row(t) || table_int(t, (int64_t)i + 1) ||
             table_str(t, r >= 0 ? L->cat.ext_id[r] : "?") ||
-            table_str(t, r >= 0 ? L->cat.title[r] : "?") || table_num(t, rl->scores[i], 4))
+            table_str(t, r >= 0 ? L->cat.title[r] : "?") || table_num(t, rl->scores[i], 4) ||
+            (hyb && table_str(t, from_name(rl->from[i]))))
             return cmd_nomem(e);
     }
     if (rl->note[0] && table_note(t, "%s", rl->note))
+        return cmd_nomem(e);
+    if (hyb && L->set.hybrid == HYBRID_FILL && rl->n && !rl->note[0] &&
+        table_note(t, "fill: Item2Vec's order, then cold-start LLM matches; the score is the "
+                   "position (1 - rank/k)"))
         return cmd_nomem(e);
     if (L->set.no_timing ? table_note(t, "latency - ms")
                          : table_note(t, "latency %.3f ms", rl->latency_us / 1000.0))
@@ -109,7 +130,7 @@ static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cm
     for (int i = 0; i < 3 && rc == 0; i++) {
         rc = rec_run(L, ms, methods[i], &q, k, rl, e);
         if (rc == 0)
-            rc = rec_table(L, out, methods[i], rl, e);
+            rc = rec_table(L, ms, out, methods[i], rl, e);
     }
     /* the baselines answer item histories only (not free text) */
     for (int b = 0; b < BL_N_KINDS && rc == 0 && q.n_hist && ms->bl; b++) {
@@ -118,7 +139,7 @@ static int rec_panes(lab *L, const rec_models *ms, const rec_query *q0, const cm
             continue;
         rc = rec_run(L, ms, REC_KNN + b, &q, k, rl, e);
         if (rc == 0)
-            rc = rec_table(L, out, REC_KNN + b, rl, e);
+            rc = rec_table(L, ms, out, REC_KNN + b, rl, e);
     }
     mem_free(rl);
     mem_free(rows);
@@ -222,9 +243,18 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
     ms.hist_last = L->set.history;
     q.text_q = v;
     rc = rec_panes(L, &ms, &q, a, (size_t)k, out, e);
+    size_t n_words = 0, n_known = 0;
+    if (rc == 0)
+        rc = lab_text_known(L, text, strlen(text), &n_words, &n_known, e);
     if (rc == 0) {
         table *t = cmd_table(out, "");
-        if (!t || table_field_num(t, "encode_ms", L->set.no_timing ? NAN : enc_ms) ||
+        if (!t || table_fields(t, "words", (double)n_words, "known_words", (double)n_known,
+                               NULL) ||
+            (n_words && !n_known &&
+             table_note(t, "no known words: the encoder (%s) knows none of the query's %zu "
+                        "word%s, so the lists come from pieces of words alone and mean little",
+                        ms.text->info.label, n_words, n_words == 1 ? "" : "s")) ||
+            table_field_num(t, "encode_ms", L->set.no_timing ? NAN : enc_ms) ||
             (L->set.no_timing ? table_note(t, "query encoded by %s", ms.text->info.label)
                                     : table_note(t, "query encoded by %s in %.2f ms",
                                                  ms.text->info.label, enc_ms)))

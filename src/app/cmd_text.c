@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The builtin encoder learns its words from the catalog: below this many
+ * texts there is too little to learn from. */
+#define CMD_FEW_TEXTS 50
+
 static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     lab_encode_opts o = {.model = cmd_str(a, "model", NULL), .only_new = cmd_flag(a, "new")};
@@ -51,6 +55,11 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
                               (double)r.n_total, "dim", (double)r.dim, "seconds",
                               nt ? NAN : r.seconds, "items_per_s", nt ? NAN : ips, NULL) == 0
              ? 0 : cmd_nomem(e);
+    if (rc == 0 && r.builtin && r.n_total < CMD_FEW_TEXTS &&
+        !table_list_msg(out, "note: the builtin encoder learnt its words from %zu item texts "
+                        "only: its vectors mean little (a BERT model folder, model=DIR, knows "
+                        "the language)", r.n_total))
+        rc = cmd_nomem(e);
     if (rc == 0 && r.n_encoded && lab_ix_report_text(L, &r.ix, "text", ixmsg, sizeof ixmsg) > 0 &&
         !table_list_msg(out, "%s", ixmsg))
         rc = cmd_nomem(e);

@@ -461,6 +461,15 @@ int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *di
     return lab_text_embed_with(L, NULL, text, len, vec, dim, NULL, e);
 }
 
+int lab_text_known(lab *L, const char *text, size_t len, size_t *n_words, size_t *n_known,
+                   err *e)
+{
+    *n_words = *n_known = 0;
+    if (!L->textenc)
+        return 0;
+    return textenc_known_words(L->textenc, text, len, n_words, n_known, e);
+}
+
 void lab_text_done(lab *L)
 {
     set_encoder(L, NULL);

@@ -267,7 +267,7 @@ static void minmax(float *x, size_t n)
  * behaviour vector (cold start) scores alpha * its normalised text score:
  * the text part alone. */
 static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t k,
-                  const rec_filter *f, rec_list *out, err *e)
+                  const rec_filter *f, const char *what, rec_list *out, err *e)
 {
     size_t kk = 3 * k > REC_MAX_K ? REC_MAX_K : 3 * k, n = 0;
     lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* behaviour candidate space */
@@ -293,9 +293,10 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
         for (size_t i = 0; i < tl->n && n < k; i++, n++) {
             out->ids[n] = tl->ids[i];
             out->scores[n] = tl->scores[i];
+            out->from[n] = REC_FROM_TEXT;
         }
         out->n = n;
-        snprintf(out->note, sizeof out->note, "no item2vec vector for the history: text order");
+        snprintf(out->note, sizeof out->note, "no item2vec vector for %s: text order", what);
         goto done;
     }
     if (ms->hybrid != HYBRID_RERANK && (rc = rec_search(iv, ctx_of(ms, iv), iq, kk, f, il, e)))
@@ -313,15 +314,19 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
             while (it < tl->n && vecset_find(&iv->unit, tl->ids[it]) >= 0)
                 it++;   /* skip items Item2Vec can score */
             if ((text_slot || ib >= il->n) && it < tl->n) {
-                out->ids[n] = tl->ids[it];
-                out->scores[n++] = tl->scores[it++];
+                out->from[n] = REC_FROM_TEXT;
+                out->ids[n++] = tl->ids[it++];
             } else if (ib < il->n) {
-                out->ids[n] = il->ids[ib];
-                out->scores[n++] = il->scores[ib++];
+                out->from[n] = REC_FROM_I2V;
+                out->ids[n++] = il->ids[ib++];
             } else
                 break;
         }
+        /* the two models' scores are on different scales, so the list's
+         * score is the position (1, 1 - 1/k, ...), decreasing as it must */
         out->n = n;
+        for (size_t i = 0; i < n; i++)
+            out->scores[i] = 1.0f - (float)i / (float)k;
         goto done;
     }
     memcpy(tqn, tq, ms->text->unit.dim * sizeof *tqn);
@@ -363,6 +368,16 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
         }
     }
     take_top(c, n, k, out);
+    for (size_t i = 0; i < out->n; i++) {
+        unsigned char fr = 0;
+        if (ms->hybrid == HYBRID_RERANK)   /* text candidates, ordered by Item2Vec */
+            fr = REC_FROM_TEXT | (vecset_find(&iv->unit, out->ids[i]) >= 0 ? REC_FROM_I2V : 0);
+        for (size_t r = 0; r < tl->n && !(fr & REC_FROM_TEXT); r++)
+            fr |= tl->ids[r] == out->ids[i] ? REC_FROM_TEXT : 0;
+        for (size_t r = 0; r < il->n && !(fr & REC_FROM_I2V); r++)
+            fr |= il->ids[r] == out->ids[i] ? REC_FROM_I2V : 0;
+        out->from[i] = fr;
+    }
 done:
     mem_free(tl);
     mem_free(il);
@@ -374,6 +389,18 @@ done:
     return rc;
 }
 
+/* A zero query vector has no direction, so nothing is near it (+A -A, or
+ * text with nothing the encoder reads): said rather than an empty list. */
+static void zero_note(rec_list *out, const rec_query *q, const char *model)
+{
+    if (q->n_hist)
+        snprintf(out->note, sizeof out->note, "the query's terms cancel out: its %s vector is "
+                 "zero, so nothing is near it", model);
+    else
+        snprintf(out->note, sizeof out->note, "the encoder found nothing it reads in the text: "
+                 "an empty %s vector, so nothing is near it", model);
+}
+
 int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t k,
             rec_list *out, err *e)
 {
@@ -383,6 +410,10 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
     double t0 = progress_now();
     size_t n_last = ms->hist_last > 0 ? (size_t)ms->hist_last : REC_HIST_LAST;
     lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* item2vec candidate space */
+    /* what the query is, for the notes: an item (similar ITEM), a history */
+    const char *what = q->n_hist == 1 && !q->i2v_q && !q->text_q ? "this item"
+                     : q->n_hist == 0 && q->text_q ? "free text" : "this history";
+    int zero_i = 0, zero_t = 0;
     int rc = 0;
 
     out->n = 0;
@@ -424,14 +455,18 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         }
     }
 
+    zero_i = iq && vec_norm(iq, ms->i2v->unit.dim) == 0;
+    zero_t = tq && vec_norm(tq, ms->text->unit.dim) == 0;
     switch (method) {
     case REC_ITEM2VEC:
         if (!ms->i2v)
             snprintf(out->note, sizeof out->note, "no item2vec model: `train item2vec`");
+        else if (zero_i)
+            zero_note(out, q, "Item2Vec");
         else if (!iq)
             snprintf(out->note, sizeof out->note,
                      q->text_q ? "free text has no behaviour vector"
-                               : "cold start: no item2vec vector for this history");
+                               : "cold start: no item2vec vector for %s (in no session)", what);
         else
             rc = rec_search(iv, ctx_of(ms, iv), iq, k, &f, out, e);
         break;
@@ -439,12 +474,16 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         if (!ms->text)
             snprintf(out->note, sizeof out->note, "no text vectors: `encode text`");
         else if (!tq)
-            snprintf(out->note, sizeof out->note, "no text vector for this history");
+            snprintf(out->note, sizeof out->note, "no text vector for %s", what);
+        else if (zero_t)
+            zero_note(out, q, "text");
         else
             rc = rec_search(ms->text, ms->ctx_text, tq, k, &f, out, e);
         break;
     case REC_HYBRID:
-        if (!ms->text && ms->i2v && iq) {
+        if (zero_t || (zero_i && !ms->text))
+            zero_note(out, q, zero_t ? "text" : "Item2Vec");
+        else if (!ms->text && ms->i2v && iq) {
             rc = rec_search(iv, ctx_of(ms, iv), iq, k, &f, out, e);
             snprintf(out->note, sizeof out->note, "no text vectors: item2vec only");
         } else if (!ms->text || !tq)
@@ -453,7 +492,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
             rc = rec_search(ms->text, ms->ctx_text, tq, k, &f, out, e);
             snprintf(out->note, sizeof out->note, "no item2vec model: text only");
         } else
-            rc = hybrid(ms, tq, iq, k, &f, out, e);
+            rc = hybrid(ms, tq, iq, k, &f, what, out, e);
         break;
     case REC_POPULAR:
         for (size_t i = 0; i < ms->n_pop && out->n < k; i++)
@@ -469,6 +508,13 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
         break;
     default:
         rc = err_set(e, ERR_USAGE, "unknown method %d", method);
+    }
+    /* a single model's list: every row from that model (hybrid() marks its own) */
+    if (method != REC_HYBRID || !(ms->text && tq && ms->i2v)) {
+        int fr = method == REC_ITEM2VEC ? REC_FROM_I2V
+               : method == REC_TEXT ? REC_FROM_TEXT
+               : method == REC_HYBRID ? (ms->text ? REC_FROM_TEXT : REC_FROM_I2V) : 0;
+        memset(out->from, fr, out->n);
     }
     out->latency_us = (progress_now() - t0) * 1e6;
     mem_free(ex);

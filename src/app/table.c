@@ -26,6 +26,7 @@ typedef struct field {
 
 struct table {
     char *title;
+    char *csv_title_col;  /* table_csv_title_col, or NULL */
     int kind;             /* TABLE_* */
     field *fields;
     size_t n_fields, cap_fields;
@@ -72,6 +73,7 @@ void table_free(table *t)
     mem_free(t->cells);
     mem_free(t->notes);
     mem_free(t->title);
+    mem_free(t->csv_title_col);
     mem_free(t);
 }
 
@@ -243,12 +245,22 @@ int table_set_kind(table *t, int kind)
 
 int table_kind(const table *t) { return t->kind; }
 
+int table_csv_title_col(table *t, const char *col)
+{
+    char *c = mem_strdup(col);
+    if (!c)
+        return -ERR_NOMEM;
+    mem_free(t->csv_title_col);
+    t->csv_title_col = c;
+    return 0;
+}
+
 const char *table_kind_name(int kind)
 {
     static const char *const names[TABLE_N_KINDS] = {
         [TABLE_PLAIN] = "",        [TABLE_SIMILAR] = "similar", [TABLE_METRICS] = "metrics",
         [TABLE_COMPARE] = "compare", [TABLE_ITEM] = "item",     [TABLE_INDEX_EVAL] = "index_eval",
-        [TABLE_MAP] = "map",
+        [TABLE_MAP] = "map",       [TABLE_HELP] = "help",
     };
     return kind > TABLE_PLAIN && kind < TABLE_N_KINDS ? names[kind] : "";
 }
@@ -354,24 +366,27 @@ int table_cell_num(const table *t, size_t r, size_t c, double *v)
 
 /* ---- text width and sanitising ------------------------------------------ */
 
-size_t table_text_width(const char *s)
+/* Display width of the n bytes at s. */
+static size_t width_n(const char *s, size_t n)
 {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s, *end = p + n;
     size_t w = 0;
-    while (*p) {
+    while (p < end && *p) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
-        if (n <= 0) {
+        utf8proc_ssize_t k = utf8proc_iterate(p, end - p, &cp);
+        if (k <= 0) {
             w++;
             p++;
             continue;
         }
         int cw = utf8proc_charwidth(cp);
         w += cw > 0 ? (size_t)cw : (cp < 0x20 || cp == 0x7f ? 2 : 0);
-        p += n;
+        p += k;
     }
     return w;
 }
+
+size_t table_text_width(const char *s) { return width_n(s, strlen(s)); }
 
 void table_sanitize(char *dst, size_t cap, const char *s)
 {
@@ -505,6 +520,107 @@ int table_render_text(const table *t, FILE *out)
     return ferror(out) ? -ERR_IO : 0;
 }
 
+/* ---- help, laid out like a man page -------------------------------------- */
+
+static void spaces(FILE *out, int n)
+{
+    for (; n > 0; n--)
+        fputc(' ', out);
+}
+
+/* Prints s word-wrapped to width: the first line starts at column `col`
+ * (the caller already printed up to it), further lines after `cont`
+ * spaces.  Words are never cut: one longer than the line stands alone. */
+static void wrap(FILE *out, const char *s, int col, int cont, int width)
+{
+    int at = col, first = 1;
+
+    for (s += strspn(s, " "); *s; s += strspn(s, " ")) {
+        size_t n = strcspn(s, " ");
+        int ww = (int)width_n(s, n);
+        if (!first && at + 1 + ww > width) {
+            fputc('\n', out);
+            spaces(out, cont);
+            at = cont;
+        } else if (!first) {
+            fputc(' ', out);
+            at++;
+        }
+        fwrite(s, 1, n, out);
+        at += ww;
+        first = 0;
+        s += n;
+    }
+    fputc('\n', out);
+}
+
+/* Where a usage line's continuation lines start: under its first
+ * parameter ("train item2vec [dim=64] ...": after "train item2vec "), or 8
+ * further in when that is far. */
+static int usage_cont(const char *s, int indent)
+{
+    const char *b = strstr(s, " [");
+    int c = b ? (int)width_n(s, (size_t)(b - s)) + 1 : 8;
+    return indent + (c > 24 ? 8 : c);
+}
+
+static int render_help(const table *t, FILE *out, int width)
+{
+    double v;
+    int indent = table_get_num(t, "indent", &v) ? (int)v : 0;
+    int body = table_get_num(t, "body", &v) ? (int)v : 4;
+    char buf[512], *h1, *h2;
+
+    if (width < 40)
+        width = 40;
+    if (t->title[0]) {
+        const char *c = clean(t->title, buf, sizeof buf, &h1);
+        if (!c)
+            return -ERR_NOMEM;
+        fprintf(out, "%s%s:\n", indent ? "\n" : "", c);   /* options: after a blank line */
+        mem_free(h1);
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        char buf2[512];
+        const char *head = clean(table_cell(t, r, 0), buf, sizeof buf, &h1);
+        const char *desc = head ? clean(table_cell(t, r, 1), buf2, sizeof buf2, &h2) : NULL;
+        if (!desc) {
+            mem_free(h1);
+            return -ERR_NOMEM;
+        }
+        int hw = (int)table_text_width(head);
+        spaces(out, indent);
+        if (indent + hw + 2 <= body && desc[0]) {   /* "  k=10      results per list" */
+            fputs(head, out);
+            spaces(out, body - indent - hw);
+            wrap(out, desc, body, body, width);
+        } else {
+            wrap(out, head, indent, usage_cont(head, indent), width);
+            if (desc[0]) {
+                spaces(out, body);
+                wrap(out, desc, body, body, width);
+            }
+        }
+        mem_free(h1);
+        mem_free(h2);
+    }
+    for (size_t i = 0; i < t->n_notes; i++) {
+        const char *c = clean(t->notes[i], buf, sizeof buf, &h1);
+        if (!c)
+            return -ERR_NOMEM;
+        wrap(out, c, 0, 0, width);
+        mem_free(h1);
+    }
+    return ferror(out) ? -ERR_IO : 0;
+}
+
+int table_render_text_width(const table *t, FILE *out, int width)
+{
+    if (t->kind == TABLE_HELP && t->n_cols >= 2)
+        return render_help(t, out, width > 0 ? width : 80);
+    return table_render_text(t, out);
+}
+
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -623,6 +739,10 @@ int table_render_csv(const table *t, FILE *out)
             fprintf(out, "# %s\n", t->notes[i]);
         return ferror(out) ? -ERR_IO : 0;
     }
+    if (t->csv_title_col) {
+        esc_csv(out, t->csv_title_col);
+        fputc(',', out);
+    }
     for (size_t c = 0; c < t->n_cols; c++) {
         esc_csv(out, t->cols[c]);
         if (col_has_ci(t, c)) {
@@ -634,6 +754,10 @@ int table_render_csv(const table *t, FILE *out)
     for (size_t r = 0; r < t->n_rows; r++)
         for (size_t c = 0; c < t->n_cols; c++) {
             const cell *x = &t->cells[r * t->n_cols + c];
+            if (c == 0 && t->csv_title_col) {
+                esc_csv(out, t->title);
+                fputc(',', out);
+            }
             if (col_has_ci(t, c)) {   /* numbers only: value, lo, hi */
                 if (x->has_ci)
                     fprintf(out, "%.*f,%.*f,%.*f", x->dec, x->v, x->dec, x->lo, x->dec, x->hi);

@@ -227,6 +227,31 @@ int textenc_count_tokens(const textenc *t, const char *text, size_t len, size_t 
     return 0;
 }
 
+int textenc_known_words(const textenc *t, const char *text, size_t len, size_t *n_words,
+                        size_t *n_known, err *e)
+{
+    if (t->kind == TEXTENC_BUILTIN) {
+        textenc_bi_known(t->bi, text, len, n_words, n_known);
+        return 0;
+    }
+    const wp_tokenizer *wp = bert_tokenizer(t->bert);
+    size_t cap = wp_max_len(wp), n = 0;
+    int32_t *ids = mem_array(cap > 2 ? cap : 2, sizeof *ids);
+    int rc;
+
+    if (!ids)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    rc = wp_encode(wp, text, len, ids, cap > 2 ? cap : 2, &n, e);
+    *n_words = *n_known = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (ids[i] != wp_cls(wp) && ids[i] != wp_sep(wp)) {
+            (*n_words)++;
+            *n_known += ids[i] != wp_unk(wp);
+        }
+    mem_free(ids);
+    return rc;
+}
+
 size_t textenc_max_tokens(const textenc *t)
 {
     return t->kind == TEXTENC_BERT ? bert_get_config(t->bert)->max_seq : 0;

@@ -152,6 +152,27 @@ static int32_t bi_lookup(const builtin *b, const char *w, size_t len)
     }
 }
 
+typedef struct known_ctx {
+    const builtin *b;
+    size_t n, known;
+} known_ctx;
+
+static int known_word(void *ud, const char *w, size_t len)
+{
+    known_ctx *k = ud;
+    k->n++;
+    k->known += bi_lookup(k->b, w, len) >= 0;
+    return 0;
+}
+
+void textenc_bi_known(const builtin *b, const char *text, size_t len, size_t *n, size_t *known)
+{
+    known_ctx k = {b, 0, 0};
+    split_words(text, len, known_word, &k);
+    *n = k.n;
+    *known = k.known;
+}
+
 static int bi_rehash(builtin *b, size_t want)
 {
     int32_t *s = mem_array(want, sizeof *s);

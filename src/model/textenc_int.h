@@ -22,6 +22,8 @@ size_t textenc_bi_dim(const builtin *b);
 int textenc_bi_describe(const builtin *b, char *out, size_t cap);
 /* The words the builtin encoder reads from a text (its tokens). */
 size_t textenc_bi_count(const builtin *b, const char *text, size_t len);
+/* The words of text, and how many of them are in the vocabulary. */
+void textenc_bi_known(const builtin *b, const char *text, size_t len, size_t *n, size_t *known);
 int textenc_bi_encode(const builtin *b, const char *const *texts, const size_t *lens, size_t n,
                       float *out, progress *p, err *e);
 

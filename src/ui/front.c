@@ -10,10 +10,19 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static front *g_front;            /* for the signal handler only */
 static volatile sig_atomic_t idle_sigint;
+
+int front_width(void)
+{
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
 
 int front_run(front *f, const char *line)
 {
@@ -25,11 +34,17 @@ int front_run(front *f, const char *line)
     rc = cmd_exec(f->L, line, &out, &e);
     if (f->out_fmt == OUT_JSON && rc != CMD_QUIT) {
         const char *p = line;
+        size_t n;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (*p && *p != '#') {
+        /* the command as typed: a line read from a file ends in "\n" */
+        for (n = strlen(p); n && strchr(" \t\r\n", p[n - 1]); n--)
+            ;
+        if (n && *p != '#') {
+            char *cmd = strndup(p, n);
             fputs("{\"command\":\"", stdout);
-            esc_json(stdout, p);
+            esc_json(stdout, cmd ? cmd : p);
+            free(cmd);
             fprintf(stdout, "\",\"ok\":%s", rc < 0 ? "false" : "true");
             if (rc < 0) {
                 fprintf(stdout, ",\"code\":\"%s\",\"error\":\"", err_name(rc));
@@ -49,7 +64,7 @@ int front_run(front *f, const char *line)
             if (f->out_fmt == OUT_CSV)
                 table_render_csv(out.t[i], stdout);
             else
-                table_render_text(out.t[i], stdout);
+                table_render_text_width(out.t[i], stdout, front_width());
         }
         if (rc < 0) {
             char clean[ERR_MSG_LEN];

@@ -26,6 +26,9 @@ int front_run(front *f, const char *line);
 void front_signals(front *f);
 int front_take_idle_sigint(void);   /* 1 once per Ctrl-C pressed while idle */
 
+/* Columns of the terminal on stdout, 80 when it is not one (help wraps to it). */
+int front_width(void);
+
 /* Progress callback printing a one-line bar to stderr when it is a tty. */
 void front_progress(const progress *p, void *ud);
 

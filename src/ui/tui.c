@@ -101,12 +101,7 @@ static void apply(tui_ui *u, const char *line, int rc, table_list *out, const er
             tui_status(u, 0, "%s", table_note_at(out->t[0], 0));
             return;
         }
-        tui_text_done(&u->text);
-        tui_text_init(&u->text, line);
-        tui_text_tables(&u->text, out);
-        u->text_top = 0;
-        u->text_left = 0;
-        u->view = TUI_VIEW_TEXT;
+        tui_show_tables(u, line, out);
     }
     if (rc < 0)
         tui_status(u, 1, "%s%s", rc == -ERR_CANCEL ? "" : "error: ", e->msg);
@@ -115,6 +110,38 @@ static void apply(tui_ui *u, const char *line, int rc, table_list *out, const er
                    "\xE2\x97\x87 in two)", line, u->res.n_panes, ms);
     else
         tui_status(u, 0, "%s: done in %.2f s", line, ms / 1000);
+}
+
+void tui_show_tables(tui_ui *u, const char *title, table_list *tl)
+{
+    table_list_done(&u->text_src);
+    table_list_init(&u->text_src);
+    for (size_t i = 0; i < tl->n; i++)
+        if (tl->t[i]) {
+            table_list_add(&u->text_src, tl->t[i]);   /* takes it, or frees it on OOM */
+            tl->t[i] = NULL;
+        }
+    tui_text_done(&u->text);
+    tui_text_init(&u->text, title);
+    u->text_w = COLS;
+    tui_text_tables(&u->text, &u->text_src, u->text_w);
+    u->text_top = 0;
+    u->text_left = 0;
+    u->view = TUI_VIEW_TEXT;
+}
+
+void tui_text_fit(tui_ui *u, int width)
+{
+    char title[sizeof u->text.title];
+    if (u->view != TUI_VIEW_TEXT || u->text_src.n == 0 || width == u->text_w)
+        return;
+    snprintf(title, sizeof title, "%s", u->text.title);
+    tui_text_done(&u->text);
+    tui_text_init(&u->text, title);
+    u->text_w = width;
+    tui_text_tables(&u->text, &u->text_src, width);
+    if (u->text_top >= u->text.n)
+        u->text_top = u->text.n ? u->text.n - 1 : 0;
 }
 
 static void *job_main(void *arg)
@@ -242,6 +269,8 @@ void tui_open_detail(tui_ui *u)
     if (cmd_exec(u->L, cmd, &b, &e) < 0)
         tui_status(u, 1, "neighbours: %s", e.msg);
     tui_results_from(&u->det, &b, cmd);
+    table_list_done(&u->text_src);   /* the detail is laid out here, not from tables */
+    table_list_init(&u->text_src);
     tui_text_done(&u->text);
     tui_text_init(&u->text, idc);
     tui_text_item(&u->text, a.t[0], COLS > TUI_MIN_W ? COLS : TUI_MIN_W);
@@ -264,6 +293,7 @@ int tui_main(lab *L, int max_frames)
     u->L = L;
     lab_progress(L)->fn = NULL;   /* the progress line is drawn here, not on stderr */
     table_list_init(&u->metrics);
+    table_list_init(&u->text_src);
     tui_text_init(&u->text, "");
     if (term_init(lab_progress(L)) != 0) {
         mem_free(u);
@@ -325,6 +355,7 @@ int tui_main(lab *L, int max_frames)
     term_done();
     tui_map_free(u->map);
     tui_text_done(&u->text);
+    table_list_done(&u->text_src);
     table_list_done(&u->metrics);
     mem_free(u);
     return rc;

@@ -30,6 +30,8 @@
 typedef struct tui_row {
     char rank[8], id[64], title[256], score[16];
     int mark;                /* how many panes hold this id (1..3) */
+    char from;               /* a hybrid row's source: 'I' Item2Vec, 'L' LLM,
+                                'B' both; 0 in the other lists */
 } tui_row;
 
 typedef struct tui_pane {
@@ -60,8 +62,9 @@ int tui_width(const char *s);
 const char *tui_skip_cols(const char *s, int cols);
 
 /* One pane row (or, for row == n.., an empty line) of exactly width
- * columns: mark, rank, id, title, score.  The mark glyph is "◆" when all
- * three panes hold the item, "◇" when two do. */
+ * columns: mark, rank, id, title, score, and in the Hybrid pane the
+ * row's source (I, L or B).  The mark glyph is "◆" when all three panes
+ * hold the item, "◇" when two do. */
 void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t cap);
 /* The pane's caption line: title and latency, exactly width columns. */
 void tui_pane_title(const tui_pane *p, int width, char *dst, size_t cap);
@@ -105,8 +108,9 @@ typedef struct tui_text {
 void tui_text_init(tui_text *t, const char *title);
 void tui_text_done(tui_text *t);
 int tui_text_add(tui_text *t, const char *s);          /* 0 or -ERR_NOMEM */
-/* Each table rendered as aligned text (table_render_text), line by line. */
-int tui_text_tables(tui_text *t, const table_list *tl);
+/* Each table rendered as text for `width` columns (table_render_text_width:
+ * help wrapped like a man page, other tables aligned), line by line. */
+int tui_text_tables(tui_text *t, const table_list *tl, int width);
 /* Word-wraps s to width columns after a label column of label_w. */
 int tui_text_wrap(tui_text *t, const char *label, int label_w, const char *s, int width);
 /* The item detail from `show ID`'s "item" table. */

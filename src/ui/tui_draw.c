@@ -215,6 +215,7 @@ void tui_draw(tui_ui *u)
     int y0 = TUI_HEADER_LINES, rows = H - TUI_HEADER_LINES - 2;
     switch (u->view) {
     case TUI_VIEW_TEXT:
+        tui_text_fit(u, W);   /* help and other text wrap again after a resize */
         draw_text(u, y0, rows, W);
         break;
     case TUI_VIEW_DETAIL:

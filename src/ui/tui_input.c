@@ -171,44 +171,42 @@ static size_t visible_rows(const tui_ui *u)
     return u->res.n_panes ? u->res.pane[u->pane].n : 0;
 }
 
-/* Help: keys, then the command list from `help`. */
+/* Help: the keys, then `help`'s command list, wrapped to the window like
+ * a man page and scrollable (a resize wraps it again). */
 static void open_help(tui_ui *u)
 {
-    static const char *const keys[] = {
-        "Keys",
-        "  /  or  :        command line (readline: history with Up/Down, Tab completes",
-        "                  commands, parameters and item ids; Enter runs, Esc leaves)",
-        "  Tab, Left/Right move between the Item2Vec | LLM | Hybrid panes",
-        "  Up/Down, j/k    move between rows;  PgUp/PgDn scroll text",
-        "  Enter           item detail: text, category, sessions, neighbours per model",
-        "  m               embedding map (PCA to 2-D, Braille dots coloured by category)",
-        "  Esc, Ctrl-C     cancel the running job; otherwise back to the panes",
-        "  q               quit (asks first while a job runs)",
-        "  ?               this help",
-        "",
-        "Marks: \xE2\x97\x86 the item is in all three lists, \xE2\x97\x87 in two of them.",
-        "",
+    static const char *const keys[][2] = {
+        {"/  or  :", "command line (readline: history with Up/Down, Tab completes commands, "
+                     "parameters and item ids; Enter runs, Esc leaves)"},
+        {"Tab, Left/Right", "move between the Item2Vec | LLM | Hybrid panes"},
+        {"Up/Down, j/k", "move between rows; in text like this, scroll"},
+        {"PgUp/PgDn", "scroll text by a page"},
+        {"Enter", "item detail: text, category, sessions, neighbours per model"},
+        {"m", "embedding map (PCA to 2-D, Braille dots coloured by category)"},
+        {"Esc, Ctrl-C", "cancel the running job; otherwise back to the panes"},
+        {"q", "quit (asks first while a job runs)"},
+        {"?", "this help"},
     };
     table_list tl;
     err e;
-    tui_text_done(&u->text);
-    tui_text_init(&u->text, "help");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        tui_text_add(&u->text, keys[i]);
-    if (!u->job_running) {   /* `help` is a table; one command per entry reads better */
-        table_list_init(&tl);
-        if (cmd_exec(u->L, "help", &tl, &e) == 0 && tl.n > 0) {
-            tui_text_add(&u->text, "Commands (help COMMAND on the command line for details)");
-            for (size_t r = 0; r < table_n_rows(tl.t[0]); r++) {
-                tui_text_add(&u->text, table_cell(tl.t[0], r, 0));
-                tui_text_wrap(&u->text, "", 5, table_cell(tl.t[0], r, 1), COLS);
-            }
-        }
-        table_list_done(&tl);
+    table *t = table_new("keys");
+
+    table_list_init(&tl);
+    if (t && table_list_add(&tl, t) && table_set_kind(t, TABLE_HELP) == 0 &&
+        table_col(t, "key", 0) == 0 && table_col(t, "what it does", 0) == 0 &&
+        table_fields(t, "indent", 2.0, "body", 20.0, NULL) == 0) {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (table_row(t) || table_str(t, keys[i][0]) || table_str(t, keys[i][1]))
+                break;
+        table_note(t, "Marks: \xE2\x97\x86 the item is in all three lists, \xE2\x97\x87 in "
+                   "two of them.  In the Hybrid list, the letter after the score says where a "
+                   "row came from: I Item2Vec, L LLM, B both.  `help COMMAND` on the command "
+                   "line explains one command.");
     }
-    u->text_top = 0;
-    u->text_left = 0;
-    u->view = TUI_VIEW_TEXT;
+    if (!u->job_running)   /* the lab is the job's while it runs */
+        cmd_exec(u->L, "help", &tl, &e);
+    tui_show_tables(u, "help", &tl);
+    table_list_done(&tl);
 }
 
 /* A click selects a pane row; a double click opens its detail. */

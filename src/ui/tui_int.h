@@ -29,6 +29,9 @@ typedef struct tui_ui {
     tui_results res;         /* the three panes */
     tui_results det;         /* the detail view's neighbours */
     tui_text text;           /* text / detail view content */
+    table_list text_src;     /* the tables the text view shows (owned), so a
+                                resize wraps them again; empty for the detail */
+    int text_w;              /* the width text was rendered for */
     size_t text_top;         /* first visible text line */
     int text_left;           /* columns scrolled off to the left */
     lab_summary hdr;         /* for the header (lab_summary_get) */
@@ -71,6 +74,11 @@ typedef struct tui_ui {
 void tui_submit(tui_ui *u, const char *line);
 void tui_status(tui_ui *u, int is_err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void tui_open_detail(tui_ui *u);
+/* Shows tables in the text view, taking them out of tl (tl keeps its other
+ * entries NULL); wrapped for the current width. */
+void tui_show_tables(tui_ui *u, const char *title, table_list *tl);
+/* Renders the text view's tables again when the width changed. */
+void tui_text_fit(tui_ui *u, int width);
 void tui_cancel_job(tui_ui *u);
 /* The id under the selection (pane row), or of the detail item, or NULL. */
 const char *tui_selected_id(const tui_ui *u);

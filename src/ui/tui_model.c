@@ -109,7 +109,7 @@ static int col_of(const table *t, const char *name)
 static void pane_from(tui_pane *p, const table *t)
 {
     int ci = col_of(t, "id"), ct = col_of(t, "title"), cs = col_of(t, "score"),
-        cr = col_of(t, "#");
+        cr = col_of(t, "#"), cf = col_of(t, "from");
 
     memset(p, 0, sizeof *p);
     p->latency_ms = -1;
@@ -120,6 +120,9 @@ static void pane_from(tui_pane *p, const table *t)
         copy_clean(w->id, sizeof w->id, ci >= 0 ? table_cell(t, r, (size_t)ci) : "");
         copy_clean(w->title, sizeof w->title, ct >= 0 ? table_cell(t, r, (size_t)ct) : "");
         copy_clean(w->score, sizeof w->score, cs >= 0 ? table_cell(t, r, (size_t)cs) : "");
+        const char *fr = cf >= 0 ? table_cell(t, r, (size_t)cf) : "";
+        w->from = !strcmp(fr, "both") ? 'B' : !strcmp(fr, "Item2Vec") ? 'I'
+                : !strcmp(fr, "LLM") ? 'L' : 0;
         w->mark = 1;
     }
     const char *why = table_get_str(t, "reason");
@@ -179,7 +182,7 @@ static int col_width(const tui_pane *p, int score, int min, int max)
 
 void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t cap)
 {
-    char f_rank[16], f_id[128], f_title[TUI_LINE], f_score[32];
+    char f_rank[16], f_id[128], f_title[TUI_LINE], f_score[32], f_from[4] = "";
     const tui_row *w;
     int idw, rw = p->n >= 100 ? 3 : 2, sw = col_width(p, 1, 6, 9), tw;
 
@@ -189,9 +192,11 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
     }
     w = &p->rows[row];
     idw = col_width(p, 0, 2, 12);
-    /* mark(1) sp [rank sp] [id sp] title sp score; narrow panes (80
+    if (p->n && p->rows[0].from)   /* a hybrid list: each row's source */
+        snprintf(f_from, sizeof f_from, " %c", w->from ? w->from : '?');
+    /* mark(1) sp [rank sp] [id sp] title sp score [sp from]; narrow panes (80
      * columns) give up the rank first (the order shows it), then the id */
-    tw = width - 1 - 1 - (rw + 1) - (idw + 1) - 1 - sw;
+    tw = width - 1 - 1 - (rw + 1) - (idw + 1) - 1 - sw - (int)strlen(f_from);
     if (tw < 12) {
         rw = 0;
         tw += 3;
@@ -206,8 +211,8 @@ void tui_pane_line(const tui_pane *p, size_t row, int width, char *dst, size_t c
     tui_fit(f_score, sizeof f_score, w->score, sw, 1);
     const char *mark = w->mark >= 3 ? "\xE2\x97\x86" : w->mark == 2 ? "\xE2\x97\x87" : " ";
     char tmp[TUI_LINE + 256];
-    snprintf(tmp, sizeof tmp, "%s %s%s%s%s%s %s", mark, f_rank, rw ? " " : "", f_id,
-             idw ? " " : "", f_title, f_score);
+    snprintf(tmp, sizeof tmp, "%s %s%s%s%s%s %s%s", mark, f_rank, rw ? " " : "", f_id,
+             idw ? " " : "", f_title, f_score, f_from);
     tui_fit(dst, cap, tmp, width, 0);
 }
 
@@ -530,7 +535,7 @@ int tui_text_add(tui_text *t, const char *s)
     return 0;
 }
 
-int tui_text_tables(tui_text *t, const table_list *tl)
+int tui_text_tables(tui_text *t, const table_list *tl, int width)
 {
     for (size_t i = 0; i < tl->n; i++) {
         char *buf = NULL;
@@ -539,7 +544,7 @@ int tui_text_tables(tui_text *t, const table_list *tl)
         int rc = 0;
         if (!f)
             return -ERR_NOMEM;
-        table_render_text(tl->t[i], f);
+        table_render_text_width(tl->t[i], f, width);
         fclose(f);
         for (char *p = buf, *nl; p && *p && rc == 0; p = nl ? nl + 1 : NULL) {
             nl = strchr(p, '\n');

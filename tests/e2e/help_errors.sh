@@ -14,8 +14,8 @@ run() { printf '%s\n' "$@" | "$app" --db "$tmp/db" --batch --no-timing 2>&1; }
 "$app" --db "$tmp/db" -c 'gen demo --items 60 --sessions 50' >/dev/null || fail "gen demo"
 
 out=$(run 'help train')
-grep -q '^train item2vec \[dim=64\] .*\[--update\]  *Train Item2Vec' <<<"$out" ||
-    fail "help train: no train item2vec row with its description: $out"
+grep -A4 '^train item2vec \[dim=64\] ' <<<"$out" | grep -q '^    Train Item2Vec' ||
+    fail "help train: no train item2vec usage with its description: $out"
 
 out=$(run 'help quit')
 grep -q '^usage: quit | exit$' <<<"$out" || fail "help quit: $out"

@@ -84,7 +84,7 @@ printf 'session_id,item_id,timestamp,user_id\nZ1,NEW1,1,U9\nZ1,%s,2,U9\nZ2,NEW3,
 run -c "load sessions $tmp/s.csv" >/dev/null || fail "load sessions"
 n0=$(run -c 'index info' | awk '$1 == "item2vec" {print $(NF-3)}')
 out=$(run -c 'train item2vec dim=16 epochs=1 threads=1 seed=1 --update') || fail "update: $out"
-grep -q '^item2vec: [0-9]* items x 16 dims from 2 new sessions (4 tokens), 1 epochs, updated$' \
+grep -q '^item2vec: [0-9]* items x 16 dims from 2 new sessions (4 tokens), 1 epoch, updated$' \
     <<<"$out" || fail "update message: $out"
 grep -q '^2 new items got vectors$' <<<"$out" || fail "new items: $out"
 grep -q "^index item2vec (hnsw): 2 added, 2 updated, 0 removed; $((n0 + 2)) live, 2 tombstones$" \

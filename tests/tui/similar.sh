@@ -19,7 +19,7 @@ for r in 1 2 3 4 5 6 7 8 9 10; do
     echo "$s" | grep -qE "^. +$r I[0-9]{5} .* -?[0-9]+\.[0-9]{4}│" || fail "Item2Vec row $r"
 done
 # the Hybrid pane (third column) has its rows too
-echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* -?[0-9]+\.[0-9]{4}$' || fail "Hybrid row 10"
+echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* -?[0-9]+\.[0-9]{4} [ILB]$' || fail "Hybrid row 10 with its source"
 if [ $text = 1 ]; then
     echo "$s" | grep -qE '│. +10 I[0-9]{5} [^│]* -?[0-9]+\.[0-9]{4}│' || fail "LLM row 10"
 else

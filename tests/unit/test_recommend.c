@@ -146,6 +146,8 @@ static void test_rerank_and_rrf_orders(void **st)
         if (i)
             assert_true(A.scores[i - 1] >= A.scores[i]);
     }
+    for (size_t i = 0; i < A.n; i++)   /* found by text (rerank), maybe scored by Item2Vec */
+        assert_true(A.from[i] & REC_FROM_TEXT);
     /* rrf: an item ranked first in both lists is first */
     ms.hybrid = HYBRID_RRF;
     rec_list I;
@@ -192,10 +194,16 @@ static void test_fill_gives_cold_items_slots(void **st)
     /* round(0.3 * 10) = 3 slots for cold items (30..39 have no item2vec
      * vector), spread where round((i+1) * 0.3) steps up: 1, 4 and 8 */
     for (size_t i = 0, b = 0; i < 10; i++)
-        if (i == 1 || i == 4 || i == 8)
+        if (i == 1 || i == 4 || i == 8) {
             assert_true(lab_find_id(L, A.ids[i]) >= 30);
-        else
+            assert_int_equal(A.from[i], REC_FROM_TEXT);
+        } else {
             assert_int_equal(A.ids[i], B.ids[b++]);
+            assert_int_equal(A.from[i], REC_FROM_I2V);
+        }
+    /* two scales in one list: the score is the position, decreasing */
+    for (size_t i = 0; i < 10; i++)
+        assert_float_equal(A.scores[i], 1.0 - (double)i / 10, 1e-6);
     /* a shorter list is the longer one's prefix (one list serves every k) */
     rec_list *C = mem_alloc(sizeof *C);
     assert_non_null(C);

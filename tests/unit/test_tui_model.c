@@ -282,7 +282,7 @@ static void test_text_wrap_and_item(void **st)
     table_list_init(&tl);
     table_list_msg(&tl, "hello\x1b[2Jworld");
     tui_text_init(&t, "out");
-    assert_int_equal(tui_text_tables(&t, &tl), 0);
+    assert_int_equal(tui_text_tables(&t, &tl, 80), 0);
     assert_int_equal(t.n, 1);
     assert_null(strchr(t.line[0], '\x1b'));
     assert_non_null(strstr(t.line[0], "world"));
