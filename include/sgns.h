@@ -41,6 +41,8 @@ typedef struct sgns_opts {
     int threads;          /* worker threads, 1..SGNS_MAX_THREADS (1) */
     uint64_t seed;        /* initial vectors and every thread's RNG (1) */
     int shrink;           /* 1: reduced windows as word2vec/gensim; 0: full (1) */
+    const char *stage;    /* the progress stage shown while training: the job a
+                             user started ("train item2vec"); NULL: "train sgns" */
 } sgns_opts;
 
 sgns_opts sgns_opts_default(void);
@@ -144,7 +146,8 @@ typedef struct sgns_stats {
  * Progress: "train sgns", unit "tokens", metric "loss" (recent mean per pair),
  * reported from the calling thread; cancellation stops all workers.
  * Returns 0, -ERR_CANCEL (m then holds partly trained weights: train a copy
- * to keep the old ones, as item2vec does), -ERR_USAGE, -ERR_RANGE (a token
+ * to keep the old ones, as item2vec does; st then counts the tokens and
+ * pairs trained before the workers stopped), -ERR_USAGE, -ERR_RANGE (a token
  * outside the vocabulary), -ERR_STATE (empty corpus), -ERR_NOMEM.
  * With threads == 1 the result depends only on the inputs and the seed. */
 int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,

@@ -301,7 +301,10 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
         s.n_new_items = V;
 
     sgns_corpus sc = {n_seq, off, tok};
-    if ((rc = sgns_train(&m, &sc, cnt, NULL, &p->sg, pr, &s.sg, e)) < 0)
+    sgns_opts so = p->sg;
+    if (!so.stage)
+        so.stage = "train item2vec";
+    if ((rc = sgns_train(&m, &sc, cnt, NULL, &so, pr, &s.sg, e)) < 0)
         goto fail;
 
     if ((rc = vecset_init(&res.vecs, V, m.dim, e)) < 0 ||

@@ -51,6 +51,7 @@ sgns_opts sgns_opts_default(void)
     o.threads = 1;
     o.seed = 1;
     o.shrink = 1;
+    o.stage = NULL;
     return o;
 }
 
@@ -724,7 +725,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
         }
     }
 
-    progress_begin(p, "train sgns", "tokens", x->total);
+    progress_begin(p, o->stage ? o->stage : "train sgns", "tokens", x->total);
     if (progress_cancelled(p)) {
         rc = err_set(e, ERR_CANCEL, "training cancelled");
         progress_end(p);
@@ -748,6 +749,13 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
         rc = err_set(e, ERR_NOMEM, "could not start %d training threads", threads);
         goto fail;
     }
+    if (st) {   /* what was trained, also before a cancellation stopped it */
+        st->n_tok = x->n_tok;
+        for (int t = 0; t < threads; t++) {
+            st->n_kept += ws[t].kept;
+            st->n_pairs += ws[t].pairs;
+        }
+    }
     if (atomic_load(&x->stop) || progress_cancelled(p)) {
         rc = err_set(e, ERR_CANCEL, "training cancelled");
         goto fail;
@@ -756,10 +764,7 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
     if (st) {
         double lf = 0, ll = 0;
         uint64_t pf = 0, pl = 0;
-        st->n_tok = x->n_tok;
         for (int t = 0; t < threads; t++) {
-            st->n_kept += ws[t].kept;
-            st->n_pairs += ws[t].pairs;
             lf += ws[t].loss_ep[0];
             pf += ws[t].pairs_ep[0];
             ll += ws[t].loss_ep[o->epochs - 1];

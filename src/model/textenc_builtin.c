@@ -344,6 +344,7 @@ static int builtin_train_sgns(builtin *b, const int32_t *ids, const size_t *off,
     o.alpha = b->o.lr;
     o.min_alpha = b->o.lr * 1e-4;
     o.epochs = b->o.epochs;
+    o.stage = "encode text: learn words";
     o.threads = 1;
     o.seed = b->o.seed;
     if ((rc = sgns_model_init(&m, V, rows_n, D, b->o.seed, e)))
