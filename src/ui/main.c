@@ -211,6 +211,19 @@ int main(int argc, char **argv)
         rc = tui_main(f.L, max_frames);
         lab_close(f.L);
         free(cmds);
+        if (rc >= 128) {
+            /* Ended by SIGHUP or SIGTERM (the terminal went away): the screen
+             * is restored and the database closed; leave without the atexit
+             * handlers.  LeakSanitizer's exit check stops every thread with
+             * ptrace (a SIGSTOP); when the session that owned the terminal
+             * ends, the kernel sends SIGHUP and SIGCONT to the orphaned
+             * process group, the SIGCONT discards that SIGSTOP, and the
+             * check then waits for a stop that never comes while this
+             * process spins (ASan TUIs were left so for 40+ minutes after
+             * `tmux kill-session`). */
+            fflush(NULL);
+            _exit(rc);
+        }
         return rc;
     }
     lab_progress(f.L)->fn = front_progress;

@@ -22,8 +22,7 @@ no_cut() {   # no line of the text view ends in "…" (put_fit's mark of a cut)
 for size in "80 24" "140 45"; do
     set -- $size
     W=$1
-    rm -f "$tmp/exit"
-    start "$1" "$2"
+    restart "$1" "$2"
     wait_for 'press / to type a command'
     send '?'
     wait_for '^keys:' "the keys heading"
@@ -48,6 +47,5 @@ for size in "80 24" "140 45"; do
         wait_for '^ {4}.{90,}' "lines as wide as the window"
     fi
     quit_ok
-    tmux kill-session -t "$S"
 done
 echo ok

@@ -14,7 +14,7 @@ echo "$s" | grep -q '^Metrics' || fail "metrics area"
 quit_ok
 # --max-frames ends the loop by itself (no key pressed)
 rm -f "$tmp/exit"
-tmux new-session -d -x 100 -y 30 -s "${S}f" \
+launch "${S}f" 100 30 \
     "env TERM=xterm-256color LANG=C.UTF-8 $EMBEDLAB --tui --max-frames 3 --db $tmp/db; echo \$? >$tmp/exit; sleep 600"
 end=$(($(date +%s%N) + WAIT * 1000000000))
 while [ ! -s "$tmp/exit" ] && [ "$(date +%s%N)" -lt "$end" ]; do sleep 0.05; done
