@@ -274,8 +274,8 @@ int cmd_exec(lab *L, const char *line, table_list *out, err *e)
         return rc;
     }
     err_clear(e);
-    if (!line)
-        return 0;
+    if (!line || line[strspn(line, " \t")] == '#')
+        return 0;   /* a comment, whatever it holds (an apostrophe is no quote) */
     len = strlen(line);
     if (len > LINE_MAX_BYTES)
         return err_set(e, ERR_USAGE, "command line too long (%zu bytes, at most %d)", len,
@@ -450,15 +450,16 @@ char *cmd_join_args(const cmd_args *a)
     return s;
 }
 
-int cmd_few_events_note(table *t, size_t n_events, size_t n_items)
+int cmd_few_events_note(table *t, size_t n_events, size_t n_items, double sample)
 {
     if (n_items == 0 || (n_events >= CMD_FEW_EVENTS && n_events >= CMD_FEW_PER_ITEM * n_items))
         return 0;
     return table_note(t, "note: Item2Vec learnt from %zu events for %zu items (%.1f per item), "
                       "fewer than it can learn from: its vectors stay near their random start "
-                      "and its lists mean little (it needs thousands of events, tens per item; "
-                      "on tiny data subsampling also skips most events: sample=0)", n_events,
-                      n_items, (double)n_events / (double)n_items);
+                      "and its lists mean little (it needs thousands of events, tens per item%s)",
+                      n_events, n_items, (double)n_events / (double)n_items,
+                      sample > 0 ? "; on so few, subsampling also skips most of them: sample=0 "
+                                   "keeps them" : "");
 }
 
 /* ---- item filters ---------------------------------------------------------- */

@@ -38,7 +38,7 @@ static int small_data_notes(lab *L, table *t, const evalrun *r)
         table_note(t, "note: R@%d is 1 by construction: a list of %d holds all %zu items",
                    EVALRUN_LIST, EVALRUN_LIST, L->cat.n))
         return -ERR_NOMEM;
-    return cmd_few_events_note(t, r->split.train.n_tok, L->cat.n);
+    return cmd_few_events_note(t, r->split.train.n_tok, L->cat.n, r->i2v_used.sg.sample);
 }
 
 static const char *const eval_titles[] = {"evaluation", "evaluation (cold start)",

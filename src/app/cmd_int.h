@@ -87,11 +87,11 @@ char *cmd_join_args(const cmd_args *a);
 /* Too little data to learn from: Item2Vec trained on fewer than
  * CMD_FEW_EVENTS events, or fewer than CMD_FEW_PER_ITEM per item, barely
  * moves its vectors from their random start (word2vec's subsampling skips
- * most events of a small corpus too).  cmd_few_events_note adds a note
- * saying so to t (nothing when there is enough); 0 or -ERR_NOMEM. */
+ * most events of a small corpus too, unless sample is 0).  cmd_few_events_note
+ * adds a note saying so to t (nothing when there is enough); 0 or -ERR_NOMEM. */
 #define CMD_FEW_EVENTS 1000
 #define CMD_FEW_PER_ITEM 5
-int cmd_few_events_note(table *t, size_t n_events, size_t n_items);
+int cmd_few_events_note(table *t, size_t n_events, size_t n_items, double sample);
 
 /* Shared descriptor tables: none, and the item filters category= and
  * title= (commands that filter items use it as opts2, with CMD_ATTRS). */

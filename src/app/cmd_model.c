@@ -72,7 +72,7 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
                           NULL);
     }
     if (rc == 0 && !update)
-        rc = cmd_few_events_note(t, st.n_tok, st.n_items);
+        rc = cmd_few_events_note(t, st.n_tok, st.n_items, p.sg.sample);
     if (rc == 0 && update && !has_wm)
         rc = table_note(t, "the stored model recorded no watermark (imported, or trained by an "
                         "older embedlab): the update trained on every session");
