@@ -41,6 +41,9 @@ void progress_init(progress *p, progress_fn fn, void *ud);
 void progress_begin(progress *p, const char *stage, const char *unit, uint64_t total);
 /* Returns 1 if the job must stop (cancel requested), else 0.  p may be NULL. */
 int progress_update(progress *p, uint64_t done);
+/* A new estimate of the total, for a job that learns its size as it goes
+ * (an import reading a file of unknown row count).  p may be NULL. */
+void progress_set_total(progress *p, uint64_t total);
 void progress_set_metric(progress *p, const char *name, double v);
 void progress_end(progress *p);
 void progress_cancel(progress *p);

@@ -84,6 +84,12 @@ int progress_update(progress *p, uint64_t done)
     return atomic_load_explicit(&p->cancel, memory_order_relaxed) != 0;
 }
 
+void progress_set_total(progress *p, uint64_t total)
+{
+    if (p)
+        atomic_store_explicit(&p->total, total, memory_order_relaxed);
+}
+
 void progress_set_metric(progress *p, const char *name, double v)
 {
     if (!p)

@@ -308,6 +308,7 @@ static int catalog_jsonl(imp_ctx *x, const char *path)
 
     if ((rc = imp_src_open(&src, path, x->e)))
         return rc;
+    imp_read_from(x, &src);
     for (;;) {
         rc = imp_src_next(&src, x->e);
         if (rc == 0)
@@ -343,6 +344,7 @@ static int catalog_jsonl(imp_ctx *x, const char *path)
     if (!any)
         rc = err_set(x->e, ERR_PARSE, "%s: file is empty", path);
 done:
+    imp_read_from(x, NULL);
     imp_src_close(&src);
     return rc;
 }

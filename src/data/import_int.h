@@ -47,6 +47,8 @@ int imp_map_load(imp_map *m, store *s, err *e);
 int imp_fingerprint(const char *path, char hex[33], err *e);
 
 /* ---- shared import state -------------------------------------------------- */
+typedef struct imp_src imp_src;
+
 typedef struct imp_ctx {
     store *s;
     const import_opts *o;
@@ -55,6 +57,8 @@ typedef struct imp_ctx {
     err *e;              /* never NULL (points at own_e when the caller gave NULL) */
     imp_map ids;
     int bulk;                /* store_bulk turned on by imp_begin */
+    const imp_src *src;      /* the file being read (imp_read_from), for progress */
+    int64_t src_rows0;       /* rows read before it */
     import_opts own_o;
     import_report own_r;
     err own_e;
@@ -70,11 +74,16 @@ int imp_end(imp_ctx *x, int rc);
 /* A row failed with rc and x->e holding "FILE:LINE: ...".  With skip_bad and
  * a row-level code the row is counted, its message kept, 0 returned; else rc. */
 int imp_row_failed(imp_ctx *x, int rc);
-/* Counts one data row; returns -ERR_CANCEL (message set) when cancelled. */
+/* Counts one data row; returns -ERR_CANCEL (message set) when cancelled.
+ * Progress counts rows; its total is estimated from the bytes of the file
+ * read so far (imp_read_from), so the bar moves on an import whose row
+ * count is unknown until its end. */
 int imp_tick(imp_ctx *x);
+/* The file the next rows come from (NULL: none), for imp_tick's estimate. */
+void imp_read_from(imp_ctx *x, const imp_src *src);
 
 /* ---- line source ---------------------------------------------------------- */
-typedef struct imp_src {
+struct imp_src {
     const char *path;   /* borrowed */
     FILE *f;
     char *buf;          /* read buffer */
@@ -83,7 +92,9 @@ typedef struct imp_src {
     size_t line_len, line_cap;
     int64_t lineno;     /* 1-based number of the current line */
     int eof, started;
-} imp_src;
+    uint64_t size;      /* the file's size in bytes (0: unknown, a pipe) */
+    uint64_t consumed;  /* bytes read into lines so far */
+};
 
 int imp_src_open(imp_src *r, const char *path, err *e);
 /* 1: a line in r->line (always ends in '\n'); 0: end of file; -ERR_RANGE for

@@ -525,6 +525,7 @@ static int each_line(ml *m, const char *file, int latin1,
     snprintf(m->path, sizeof m->path, "%s", file);
     if ((rc = imp_src_open(&src, m->path, x->e)))
         return rc;
+    imp_read_from(x, &src);
     for (;;) {
         rc = imp_src_next(&src, x->e);
         if (rc == 0)
@@ -555,6 +556,7 @@ static int each_line(ml *m, const char *file, int latin1,
         rc = err_set(x->e, ERR_PARSE, "%s: file is empty", m->path);
 done:
     mem_free(conv);
+    imp_read_from(x, NULL);
     imp_src_close(&src);
     return rc;
 }

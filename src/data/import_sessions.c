@@ -260,6 +260,7 @@ static int sessions_lines(imp_ctx *x, sess_ctx *sc, const char *path)
 
     if ((rc = imp_src_open(&src, path, x->e)))
         return rc;
+    imp_read_from(x, &src);
     for (;;) {
         rc = imp_src_next(&src, x->e);
         if (rc == 0)
@@ -280,6 +281,7 @@ static int sessions_lines(imp_ctx *x, sess_ctx *sc, const char *path)
         rc = err_set(x->e, ERR_PARSE, "%s: file is empty", path);
 done:
     mem_free(ids);
+    imp_read_from(x, NULL);
     imp_src_close(&src);
     return rc;
 }

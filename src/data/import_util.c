@@ -126,11 +126,26 @@ int imp_row_failed(imp_ctx *x, int rc)
     return 0;
 }
 
+void imp_read_from(imp_ctx *x, const imp_src *src)
+{
+    x->src = src;
+    x->src_rows0 = x->r->rows;
+}
+
 int imp_tick(imp_ctx *x)
 {
     x->r->rows++;
     /* Cheap enough per row, but the atomics and clock add up at 10^6 rows. */
-    if ((x->r->rows & 1023) == 0 && progress_update(x->p, (uint64_t)x->r->rows))
+    if ((x->r->rows & 1023) != 0)
+        return 0;
+    const imp_src *s = x->src;
+    if (s && s->size && s->consumed && s->consumed <= s->size) {
+        /* rows still to come, at this file's bytes per row so far */
+        double per_byte = (double)(x->r->rows - x->src_rows0) / (double)s->consumed;
+        progress_set_total(x->p, (uint64_t)x->r->rows +
+                                 (uint64_t)(per_byte * (double)(s->size - s->consumed)));
+    }
+    if (progress_update(x->p, (uint64_t)x->r->rows))
         return err_set(x->e, ERR_CANCEL, "import cancelled; the database is unchanged");
     return 0;
 }
@@ -200,6 +215,9 @@ int imp_src_open(imp_src *r, const char *path, err *e)
     if (!r->f)
         return err_set(e, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
                        strerror(errno));
+    struct stat st;
+    if (fstat(fileno(r->f), &st) == 0 && S_ISREG(st.st_mode))
+        r->size = (uint64_t)st.st_size;
     r->buf = mem_alloc(SRC_BUF);
     r->line_cap = 4096;
     r->line = mem_alloc(r->line_cap);
@@ -271,6 +289,7 @@ int imp_src_next(imp_src *r, err *e)
         const char *nl = memchr(s, '\n', r->len - r->pos);
         size_t n = nl ? (size_t)(nl - s) + 1 : r->len - r->pos;
         r->pos += n;
+        r->consumed += n;
         total += n;
         if (total <= IMPORT_MAX_LINE && line_append(r, s, n))
             return err_set(e, ERR_NOMEM, "%s: out of memory", r->path);
@@ -423,18 +442,20 @@ int imp_csv_each(imp_ctx *x, imp_csv *c, int (*row)(imp_ctx *x, imp_csv *c, void
 {
     int rc;
 
+    imp_read_from(x, &c->src);
     while ((rc = imp_csv_next(c, x->e)) != 0) {
         if (rc > 0) {
             if ((rc = imp_tick(x)))
-                return rc;
+                break;
             rc = row(x, c, ud);
         } else if (rc == -ERR_PARSE || rc == -ERR_RANGE) {
             x->r->rows++;   /* a malformed record is still a row read */
         }
         if (rc && (rc = imp_row_failed(x, rc)))
-            return rc;
+            break;
     }
-    return 0;
+    imp_read_from(x, NULL);
+    return rc;
 }
 
 int imp_csv_next(imp_csv *c, err *e)

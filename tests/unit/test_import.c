@@ -715,6 +715,51 @@ static void test_sessions_add_items(void **state)
     store_catalog_done(&c);
 }
 
+/* The bar moves on a file whose row count is unknown until its end: the
+ * total is estimated from the bytes read (it once stayed at 0% for 790k rows). */
+typedef struct prog_seen {
+    int mid;              /* a report between 10% and 95% */
+    uint64_t last_total;
+} prog_seen;
+
+static void on_prog(const progress *p, void *ud)
+{
+    prog_seen *ps = ud;
+    progress_view v;
+    progress_snapshot(p, &v);
+    if (v.active && v.total) {
+        double f = (double)v.done / (double)v.total;
+        ps->mid |= f > 0.10 && f < 0.95;
+        ps->last_total = v.total;
+    }
+}
+
+static void test_progress_estimates_total(void **state)
+{
+    fx *f = *state;
+    enum { N = 60000 };
+    size_t cap = (size_t)N * 32, n = 0;
+    char *buf = malloc(cap);
+    prog_seen ps = {0};
+    progress p;
+
+    assert_non_null(buf);
+    n += (size_t)snprintf(buf, cap, "session_id,item_id,timestamp\n");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "s%d,%c,%d\n", i / 5, "abc"[i % 3], i);
+    assert_int_equal(cat(f, "c.csv", base_catalog), 0);
+    put(f, "big.csv", buf, n);
+    progress_init(&p, on_prog, &ps);
+    p.min_interval_ms = 0;
+    import_report_done(&f->r);
+    assert_int_equal(import_sessions(f->s, f->path, NULL, &p, &f->r, &f->e), 0);
+    assert_int_equal(f->r.events, N);
+    assert_true(ps.mid);
+    /* the estimate converges on the real count (rows per byte are even here) */
+    assert_true(ps.last_total > N * 0.9 && ps.last_total < N * 1.1);
+    free(buf);
+}
+
 /* ---- MovieLens ------------------------------------------------------------ */
 
 static void ml_latest_fixture(fx *f)
@@ -1005,6 +1050,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_movielens_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_min_rating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_reimport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_estimates_total, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_lines_numbered_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_add_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_movielens_100k, setup, teardown),
