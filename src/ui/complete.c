@@ -121,14 +121,14 @@ void complete_history_path(char *buf, size_t cap)
         snprintf(dir, sizeof dir, "%s/.local/state/embedlab", home);
     else
         return;
-    /* mkdir -p of the last two levels is enough for the usual layouts */
-    char parent[1024];
-    snprintf(parent, sizeof parent, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdir(parent, 0700);
-    }
+    /* mkdir -p: $HOME/.local itself may not exist yet (XDG base
+     * directories: create missing ones with mode 0700) */
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0700);   /* EEXIST and the like show at the last level */
+            *p = '/';
+        }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return;
     snprintf(buf, cap, "%s/history", dir);
