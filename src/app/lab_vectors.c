@@ -6,6 +6,7 @@
 #include "lab_int.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static int write_csv_or_npy(lab *L, const char *path, int fmt, const vecset *vs,
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return err_set(e, ERR_IO, "%s: cannot write", path);
+        return err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     if (fmt == LAB_VEC_CSV) {
         fputs("id", f);
         for (size_t d = 0; d < vs->dim; d++)

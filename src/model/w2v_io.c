@@ -75,7 +75,8 @@ int i2v_w2v_save(const char *path, int format, const vecset *vs, i2v_key_fn key_
     memcpy(tmp + pl, ".tmp", 5);
     f = fopen(tmp, "wb");
     if (!f) {
-        rc = err_set(e, ERR_IO, "%s: %s", tmp, strerror(errno));
+        /* the user's file, not our temporary one beside it */
+        rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(errno));
         goto fail;
     }
     fprintf(f, "%zu %zu\n", vs->n, vs->dim);
@@ -107,7 +108,7 @@ int i2v_w2v_save(const char *path, int format, const vecset *vs, i2v_key_fn key_
     }
     if (ferror(f) || fclose(f) != 0) {
         f = NULL;
-        rc = err_set(e, ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+        rc = err_set(e, ERR_IO, "%s: write failed: %s", path, strerror(errno));
         goto fail;
     }
     f = NULL;
