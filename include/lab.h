@@ -109,11 +109,17 @@ typedef struct lab_summary {
     lab_settings set;
     lab_summary_model models[LAB_MAX_MODELS];
     size_t n_models;          /* the user's models ("#" companions left out) */
+    int i2v_has_ctx;          /* item2vec has its output vectors (item2vec#ctx) */
 } lab_summary;
 
 /* Fills s; with_index loads each model to describe its index (as `index
  * info` does), otherwise index is "".  0 or a negative ERR_*. */
 int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e);
+
+/* How Item2Vec scores items under s's settings: "IN·OUT, bought together"
+ * (set i2v inout, when the model has its output vectors) or "IN·IN, used
+ * alike" (set i2v inin, or an imported model without them). */
+const char *lab_i2v_scoring(const lab_summary *s);
 
 /* Drops cached catalog, sessions and models (after an import or a training). */
 void lab_invalidate(lab *L);

@@ -691,7 +691,7 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
                           : ROW("database", "%s (%s)", s->db_path, sz)) ||
         ROWN("items", c->items) || ROWN("events", c->events) ||
         ROWN("sessions", c->sessions) || ROWN("users", c->users) ||
-        ROWN("models", c->models) || ROWN("indexes", c->indexes) ||
+        ROWN("models", (int64_t)s->n_models) || ROWN("indexes", c->indexes) ||
         ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(s->set.hybrid), s->set.alpha,
             s->set.k) ||
         (!s->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
@@ -713,6 +713,10 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         if (ROW(m->name, m->dim ? "%s, %lld x %lld%s%s" : "%s, %lld items%.0lld%s%s", m->label,
                 (long long)m->n_vectors, (long long)m->dim, s->set.no_timing ? "" : ", ",
                 s->set.no_timing ? "" : m->created))
+            goto done;
+        if (!strcmp(m->name, "item2vec") &&
+            ROW("i2v", "%s (%s; set i2v inout|inin)", s->set.i2v_inout ? "inout" : "inin",
+                lab_i2v_scoring(s)))
             goto done;
     }
 #undef ROW

@@ -427,6 +427,8 @@ int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
         return rc;
     for (size_t i = 0; i < n && s->n_models < LAB_MAX_MODELS; i++) {
         lab_summary_model *o = &s->models[s->n_models];
+        if (strcmp(ms[i].name, "item2vec#ctx") == 0)
+            s->i2v_has_ctx = 1;
         if (strchr(ms[i].name, '#'))
             continue;   /* internal companions such as item2vec#ctx */
         snprintf(o->name, sizeof o->name, "%s", ms[i].name);
@@ -446,4 +448,10 @@ int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
     }
     store_models_free(ms, n);
     return 0;
+}
+
+const char *lab_i2v_scoring(const lab_summary *s)
+{
+    return s->set.i2v_inout && s->i2v_has_ctx ? "IN\xC2\xB7OUT, bought together"
+                                              : "IN\xC2\xB7IN, used alike";
 }

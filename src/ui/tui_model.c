@@ -282,10 +282,11 @@ static void index_desc(char *dst, size_t cap, const lab_summary_model *m)
     }
 }
 
-/* "Item2Vec: SGNS, dim 64 ...; 1794 x 64  |  index ...": model `name` of s
- * shown as `label`, or `missing` when s has no such model. */
+/* "Item2Vec IN·OUT: SGNS, dim 64 ...; 1794 x 64  |  index ...": model `name`
+ * of s shown as `label` (and `tag` when it exists), or `missing` when s has
+ * no such model. */
 static void model_line(char *dst, size_t cap, const lab_summary *s, const char *name,
-                       const char *label, const char *missing)
+                       const char *label, const char *tag, const char *missing)
 {
     const lab_summary_model *m = summary_model(s, name);
     char a[1024], ix[512];
@@ -295,7 +296,7 @@ static void model_line(char *dst, size_t cap, const lab_summary *s, const char *
     else
         snprintf(a, sizeof a, "%s", missing);
     index_desc(ix, sizeof ix, m);
-    snprintf(dst, cap, "%s: %s%s", label, a, ix);
+    snprintf(dst, cap, "%s%s%s: %s%s", label, m && tag[0] ? " " : "", m ? tag : "", a, ix);
 }
 
 void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LINES][TUI_LINE])
@@ -313,9 +314,12 @@ void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LIN
              a, (long long)s->counts.items, (long long)s->counts.sessions,
              (long long)s->counts.users, (long long)s->counts.events);
     tui_fit(lines[0], TUI_LINE, l, width, 0);
-    model_line(l, sizeof l, s, "item2vec", "Item2Vec", "not trained (`train item2vec`)");
+    /* how Item2Vec scores (set i2v): the lists change with it */
+    model_line(l, sizeof l, s, "item2vec", "Item2Vec",
+               s->set.i2v_inout && s->i2v_has_ctx ? "IN\xC2\xB7OUT" : "IN\xC2\xB7IN",
+               "not trained (`train item2vec`)");
     tui_fit(lines[1], TUI_LINE, l, width, 0);
-    model_line(m, sizeof m, s, "text", "LLM", "no text vectors (`encode text`)");
+    model_line(m, sizeof m, s, "text", "LLM", "", "no text vectors (`encode text`)");
     snprintf(l, sizeof l, "%s  |  hybrid %s, alpha %.2f, k %d", m,
              lab_hybrid_name(s->set.hybrid), s->set.alpha, s->set.k);
     tui_fit(lines[2], TUI_LINE, l, width, 0);
@@ -407,13 +411,18 @@ static void ci_text(const table *m, size_t r, size_t c, char *dst, size_t cap)
 size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int width,
                          char (*lines)[TUI_LINE], size_t max)
 {
-    static const char *const cols[] = {"P@", "R@", "NDCG@", "MRR", "p50 ms", "p95 ms"};
-    static const char *const heads[] = {"P@k", "R@k", "NDCG@k", "MRR@k", "p50 ms", "p95 ms"};
+    /* eval's columns (by prefix) and their headings when the table gives
+     * none (before an eval, or narrow ones of the last four), in the order
+     * they are dropped from the right when the width runs out */
+    static const char *const cols[] = {"P@", "R@", "NDCG@", "MRR", "coverage", "memory MB",
+                                       "p50 ms", "p95 ms"};
+    static const char *const heads[] = {"P@k", "R@k", "NDCG@k", "MRR@k", "cover", "mem MB",
+                                        "p50 ms", "p95 ms"};
     static const char *const names[] = {"Item2Vec", "LLM", "Hybrid"};
-    enum { NAME_W = 16, N_NUM = 6, N_FIG = 4 };
+    enum { NAME_W = 16, N_NUM = 8, N_FIG = 4, NUM_W = 7 };
     char l[TUI_LINE * 2], f[TUI_LINE], cell[64];
     size_t n = 0, n_rows = m ? table_n_rows(m) : TUI_N_PANES;
-    int ccol[N_NUM], fig_w = 7, any_ci = 0;
+    int ccol[N_NUM], fig_w = NUM_W, any_ci = 0, n_num = N_FIG;
 
     if (max == 0)
         return 0;
@@ -425,13 +434,18 @@ size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int wi
     }
     if (any_ci)
         fig_w = 11;   /* "0.108±.025*" */
-    int spark_w = width - NAME_W - N_FIG * (fig_w + 1) - (N_NUM - N_FIG) * 8 - 2;
+    int used = NAME_W + N_FIG * (fig_w + 1);
+    while (n_num < N_NUM && used + NUM_W + 1 <= width) {
+        used += NUM_W + 1;
+        n_num++;
+    }
+    int spark_w = width - used - 2;
     size_t o = tui_fit(l, sizeof l, "method", NAME_W, 0);
-    for (int c = 0; c < N_NUM; c++) {
+    for (int c = 0; c < n_num; c++) {
         l[o++] = ' ';
-        o += tui_fit(l + o, sizeof l - o, ccol[c] >= 0 ? table_col_name(m, (size_t)ccol[c])
-                                                       : heads[c],
-                     c < N_FIG ? fig_w : 7, 1);
+        o += tui_fit(l + o, sizeof l - o, c < N_FIG && ccol[c] >= 0
+                                              ? table_col_name(m, (size_t)ccol[c]) : heads[c],
+                     c < N_FIG ? fig_w : NUM_W, 1);
     }
     if (spark_w >= 4)
         snprintf(l + o, sizeof l - o, "  %s", "similar latency, last queries");
@@ -440,13 +454,13 @@ size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int wi
         char name[128];
         copy_clean(name, sizeof name, m ? table_cell(m, r, 0) : names[r]);
         o = tui_fit(l, sizeof l, name, NAME_W, 0);
-        for (int c = 0; c < N_NUM; c++) {
+        for (int c = 0; c < n_num; c++) {
             l[o++] = ' ';
             if (ccol[c] >= 0)
                 ci_text(m, r, (size_t)ccol[c], cell, sizeof cell);
             else
                 snprintf(cell, sizeof cell, "-");
-            o += tui_fit(l + o, sizeof l - o, cell, c < N_FIG ? fig_w : 7, 1);
+            o += tui_fit(l + o, sizeof l - o, cell, c < N_FIG ? fig_w : NUM_W, 1);
         }
         int s = spark_of(name);
         if (spark_w >= 4 && s >= 0 && sp[s].n > 0) {

@@ -33,6 +33,16 @@ cmp -s <(tail -n +2 "$tmp/v.txt" | sort) <(tail -n +2 "$tmp/c.txt" | sort) || fa
 printf '3 2\nI00001 1 0\n' >"$tmp/bad.txt"
 run -c "import vectors $tmp/bad.txt" >/dev/null 2>"$tmp/e" && fail "truncated file accepted"
 grep -q "bad.txt" "$tmp/e" || fail "message does not name the file: $(cat "$tmp/e")"
+# an export to a missing folder names the user's file (not a temporary one)
+for f in v.txt v.csv; do
+    run -c "export vectors item2vec $tmp/nodir/$f" >/dev/null 2>"$tmp/e" && fail "export to a missing folder"
+    grep -q "$tmp/nodir/$f: cannot write: No such file or directory" "$tmp/e" ||
+        fail "unclear export message: $(cat "$tmp/e")"
+    grep -q '\.tmp' "$tmp/e" && fail "the message names a temporary file: $(cat "$tmp/e")"
+done
+# info counts the models `models` lists (item2vec's output vectors are not one)
+n=$(run -c models | grep -cE '^(item2vec|copy) ')
+run -c info | grep -qE "^models +$n\$" || fail "info's model count: $(run -c info | grep models)"
 
 # an index is stored with the database, loaded by the next process, rebuilt by
 # a retraining (which moves every vector; index_update.sh covers the rest)

@@ -13,7 +13,7 @@ wait_for 'busy: `train item2vec epochs=2000` is running' "refusal while busy"
 send Escape
 wait_for 'training cancelled: the previous model is kept' "cancelled message"
 s=$(screen)
-echo "$s" | grep -q 'Item2Vec: SGNS, dim 64, window 5, 2 epochs; [0-9]* x 64' || fail "old model in header"
+echo "$s" | grep -q 'Item2Vec IN·OUT: SGNS, dim 64, window 5, 2 epochs; [0-9]* x 64' || fail "old model in header"
 # the lab is usable again
 run_cmd 'similar I00980'
 wait_for 'similar I00980: 3 lists' "query after the cancel"

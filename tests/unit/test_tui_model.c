@@ -149,11 +149,18 @@ static void test_header_lines(void **st)
     assert_non_null(strstr(lines[0], "/tmp/x.db"));
     assert_non_null(strstr(lines[0], "2000 items"));
     assert_non_null(strstr(lines[0], "8000 sessions"));
-    assert_non_null(strstr(lines[1], "Item2Vec: SGNS, dim 64, window 5, 20 epochs; 1794 x 64"));
+    assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7IN: SGNS, dim 64, window 5, 20 epochs; "
+                                     "1794 x 64"));   /* no output vectors: IN.IN */
     assert_null(strstr(lines[1], "2026-11-29"));
     assert_non_null(strstr(lines[1], "index hnsw M=16"));
     assert_non_null(strstr(lines[2], "LLM: no text vectors"));
     assert_non_null(strstr(lines[2], "hybrid blend, alpha 0.50"));
+    s.i2v_has_ctx = 1;                            /* set i2v inout (the default) */
+    tui_header_lines(&s, 120, lines);
+    assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7OUT: SGNS"));
+    s.set.i2v_inout = 0;                          /* set i2v inin */
+    tui_header_lines(&s, 120, lines);
+    assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7IN: SGNS"));
     tui_header_lines(NULL, 80, lines);
     assert_non_null(strstr(lines[1], "not trained"));
 }
