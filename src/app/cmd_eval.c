@@ -152,6 +152,13 @@ static table *run_table(lab *L, const evalrun *r, int set)
         goto nomem;
     if (table_col(t, "p vs best", 1) || table_col(t, "best (sig.)", 0))
         goto nomem;
+    /* what was measured, for a reader of the table (the TUI's title) */
+    static const char *const cases[] = {"all", "cold start", "complements", "substitutes"};
+    if (table_field_str(t, "cases", cases[r->o.which]) ||
+        table_field_str(t, "split", r->o.split == EVALRUN_SPLIT_VALID ? "validation"
+                                    : r->split.time ? "time" : "leave-last-out") ||
+        table_field_num(t, "k", (double)r->o.k))
+        goto nomem;
     for (size_t i = 0; i < r->n_rows; i++) {
         const evalrun_row *w = &r->rows[i];
         size_t o = 0;

@@ -197,10 +197,77 @@ void tui_cancel_job(tui_ui *u)
     tui_status(u, 0, "cancelling %s ...", u->job_line);
 }
 
-void tui_submit(tui_ui *u, const char *line)
+/* 1 when line's first word is w. */
+static int first_word_is(const char *line, const char *w)
+{
+    size_t n = strcspn(line, " \t");
+    return strlen(w) == n && strncmp(line, w, n) == 0;
+}
+
+/* The side-by-side lists: similar, query, recommend. */
+static int is_query(const char *line)
+{
+    return first_word_is(line, "similar") || first_word_is(line, "query") ||
+           first_word_is(line, "recommend");
+}
+
+/* 1 when the line has a word "k=..." or "--k" (the user chose the length). */
+static int has_k(const char *line)
+{
+    for (const char *p = line; (p = strstr(p, "k")) != NULL; p++)
+        if ((p == line || p[-1] == ' ' || p[-1] == '-') && (p[1] == '=' || p[1] == ' '))
+            return 1;
+    return 0;
+}
+
+/* A set KEY that shapes the lists: the last query runs again. */
+static int reshapes_lists(const char *line)
+{
+    static const char *const keys[] = {"k", "alpha", "hybrid", "history", "i2v", "nprobe", "ef",
+                                       NULL};
+    if (!first_word_is(line, "set"))
+        return 0;
+    const char *k = line + 3 + strspn(line + 3, " \t");
+    for (int i = 0; keys[i]; i++)
+        if (first_word_is(k, keys[i]))
+            return 1;
+    return 0;
+}
+
+/* Runs a short command on this thread.  A query without k= asks for as
+ * many rows as the window shows (unless `set k` chose a length); its line
+ * as typed is kept to run again. */
+static int run_now(tui_ui *u, const char *line)
 {
     table_list out;
     err e;
+    char exec[1100];
+    int rows = 0;
+
+    snprintf(exec, sizeof exec, "%s", line);
+    if (is_query(line) && !has_k(line) && !u->k_set) {
+        rows = tui_pane_rows(u, LINES);
+        snprintf(exec, sizeof exec, "%s k=%d", line, rows < 10 ? 10 : rows);
+    }
+    double t0 = progress_now();
+    table_list_init(&out);
+    int rc = cmd_exec(u->L, exec, &out, &e);
+    if (rc == CMD_QUIT) {
+        table_list_done(&out);
+        u->quit_confirm = 2;   /* the loop ends */
+        return rc;
+    }
+    if (is_query(line) && rc >= 0) {
+        snprintf(u->last_query, sizeof u->last_query, "%s", line);
+        u->last_rows = rows;
+    }
+    apply(u, line, rc, &out, &e, (progress_now() - t0) * 1000);
+    table_list_done(&out);
+    return rc;
+}
+
+void tui_submit(tui_ui *u, const char *line)
+{
     char buf[1024];
 
     while (*line == ' ' || *line == '\t')
@@ -220,18 +287,38 @@ void tui_submit(tui_ui *u, const char *line)
         start_job(u, buf);
         return;
     }
-    double t0 = progress_now();
-    table_list_init(&out);
-    int rc = cmd_exec(u->L, buf, &out, &e);
-    if (rc == CMD_QUIT) {
-        table_list_done(&out);
-        u->quit_confirm = 2;   /* the loop ends */
+    int rc = run_now(u, buf);
+    if (rc == CMD_QUIT)
         return;
-    }
-    apply(u, buf, rc, &out, &e, (progress_now() - t0) * 1000);
-    table_list_done(&out);
     if (changes_state(buf))
         refresh_header(u);
+    if (rc >= 0 && first_word_is(buf, "set") && first_word_is(buf + 3 + strspn(buf + 3, " "), "k"))
+        u->k_set = 1;
+    if (rc >= 0 && reshapes_lists(buf) && u->last_query[0]) {
+        /* the lists on screen were made with the old setting: make them again */
+        char said[sizeof u->status], q[sizeof u->last_query];
+        snprintf(said, sizeof said, "%s", u->status);
+        snprintf(q, sizeof q, "%s", u->last_query);
+        double t0 = progress_now();
+        if (run_now(u, q) >= 0 && u->view == TUI_VIEW_PANES)
+            tui_status(u, 0, "%s; `%s` again: %d lists in %.1f ms", said, q, u->res.n_panes,
+                       (progress_now() - t0) * 1000);
+    }
+}
+
+void tui_refit(tui_ui *u)
+{
+    char q[sizeof u->last_query];
+    if (u->job_running || !u->last_query[0] || !u->last_rows || u->view != TUI_VIEW_PANES ||
+        tui_pane_rows(u, LINES) == u->last_rows)
+        return;
+    size_t row = u->row;
+    int pane = u->pane;
+    snprintf(q, sizeof q, "%s", u->last_query);
+    if (run_now(u, q) >= 0) {   /* keep the selection where it was */
+        u->pane = pane < u->res.n_panes ? pane : 0;
+        u->row = row < u->res.pane[u->pane].n ? row : 0;
+    }
 }
 
 const char *tui_selected_id(const tui_ui *u)
@@ -329,6 +416,8 @@ int tui_main(lab *L, int max_frames)
         }
         if (r != ERR) {
             int f = tui_handle_key(u, r == KEY_CODE_YES, (int)ch);
+            if (r == KEY_CODE_YES && ch == KEY_RESIZE)
+                tui_refit(u);   /* the lists grow (or shrink) with the window */
             /* drain what readline completed, then keys typed ahead */
             if (u->has_pending) {
                 u->has_pending = 0;

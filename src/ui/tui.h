@@ -91,7 +91,9 @@ void tui_spark_take(tui_spark sp[TUI_N_PANES], const tui_results *r);
 
 /* Lines of the metrics area: a column header, then one row per method of
  * the "metrics" table m (or, when m is NULL, Item2Vec/LLM/Hybrid with only
- * latencies), each with its sparkline.  Returns the line count (<= max). */
+ * latencies): P@k, R@k, NDCG@k, MRR, coverage, p50, p95, memory, and a
+ * latency sparkline where the width leaves room.  Returns the line count
+ * (<= max). */
 size_t tui_metrics_lines(const table *m, const tui_spark sp[TUI_N_PANES], int width,
                          char (*lines)[TUI_LINE], size_t max);
 

@@ -82,7 +82,17 @@ static void draw_metrics(const tui_ui *u, int y, int h, int w)
 
     if (h < 2)
         return;
-    snprintf(title, sizeof title, "Metrics%s", m ? "  (last eval, leave-last-out)" : "");
+    if (m) {   /* what the last eval measured: its cases and split */
+        const char *cases = table_get_str(m, "cases"), *split = table_get_str(m, "split");
+        double k;
+        char ks[32] = "";
+        if (table_get_num(m, "k", &k))
+            snprintf(ks, sizeof ks, ", k %.0f", k);
+        snprintf(title, sizeof title, "Metrics  (last eval: %s, %s%s)",
+                 cases && strcmp(cases, "all") ? cases : "all items",
+                 split ? split : "leave-last-out", ks);
+    } else
+        snprintf(title, sizeof title, "Metrics");
     if (u->job_running) {   /* eval's live figure: Hybrid's recall so far */
         progress_view v;
         progress_snapshot(lab_progress(u->L), &v);
@@ -104,6 +114,17 @@ static void draw_metrics(const tui_ui *u, int y, int h, int w)
 static int metrics_height(const tui_ui *u)
 {
     return u->metrics.n ? 2 + (int)table_n_rows(u->metrics.t[0]) : 2 + TUI_N_PANES + 1;
+}
+
+/* Panes of more rows than this get a query line above them. */
+#define QUERY_LINE_MIN 12
+
+int tui_pane_rows(const tui_ui *u, int height)
+{
+    int ph = height - TUI_HEADER_LINES - 2 - metrics_height(u);   /* status, command line */
+    if (ph > QUERY_LINE_MIN)
+        ph--;                                                   /* the query line */
+    return ph - 1 > 1 ? ph - 1 : 1;                             /* less the pane titles */
 }
 
 static void draw_text(const tui_ui *u, int y, int h, int w)
@@ -232,7 +253,7 @@ void tui_draw(tui_ui *u)
                 most = u->res.pane[i].n;
         if ((size_t)ph > most + 3)
             ph = (int)most + 3;
-        if (ph > 12 && u->res.caption[0]) {   /* room for the query line */
+        if (ph > QUERY_LINE_MIN && u->res.caption[0]) {   /* room for the query line */
             char cap[TUI_LINE];
             snprintf(cap, sizeof cap, "Query: %s", u->res.caption);
             put_fit(y0, 0, W, A_BOLD, cap);

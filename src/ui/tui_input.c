@@ -209,6 +209,14 @@ static void open_help(tui_ui *u)
     table_list_done(&tl);
 }
 
+/* Back to the panes from the map; its key hints go with it. */
+static void leave_map(tui_ui *u)
+{
+    u->view = TUI_VIEW_PANES;
+    if (strncmp(u->status, "map: ", 5) == 0)
+        u->status[0] = '\0';
+}
+
 /* A click selects a pane row; a double click opens its detail. */
 static int mouse(tui_ui *u)
 {
@@ -327,13 +335,15 @@ int tui_handle_key(tui_ui *u, int is_key, int ch)
         return TUI_REDRAW;
     case 'm':
         if (u->view == TUI_VIEW_MAP)
-            u->view = TUI_VIEW_PANES;
+            leave_map(u);
         else if (tui_map_open(u) == 0)
             u->view = TUI_VIEW_MAP;
         return TUI_REDRAW;
     case 27: case 3:   /* Esc, Ctrl-C */
         if (u->job_running)
             tui_cancel_job(u);
+        else if (u->view == TUI_VIEW_MAP)
+            leave_map(u);
         else
             u->view = TUI_VIEW_PANES;
         return TUI_REDRAW;

@@ -56,6 +56,12 @@ typedef struct tui_ui {
     int job_rc;
     double job_t0;
 
+    /* the last similar/query/recommend as typed, re-run when a setting that
+     * shapes its lists changes (set hybrid, alpha, ...) or the window grows */
+    char last_query[1024];
+    int last_rows;           /* the rows it was sized for (k), 0: the user gave k */
+    int k_set;               /* the user chose `set k`: lists keep that length */
+
     /* a line readline finished, waiting to run */
     char pending[1024];
     int has_pending;
@@ -72,6 +78,8 @@ typedef struct tui_ui {
 
 /* tui.c */
 void tui_submit(tui_ui *u, const char *line);
+/* Runs the last query again when the window's list rows changed (resize). */
+void tui_refit(tui_ui *u);
 void tui_status(tui_ui *u, int is_err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void tui_open_detail(tui_ui *u);
 /* Shows tables in the text view, taking them out of tl (tl keeps its other
@@ -92,6 +100,9 @@ const char *tui_input_line(int *cursor_bytes);
 
 /* tui_draw.c */
 void tui_draw(tui_ui *u);
+/* The rows a list can show in a window `height` lines high (what a query
+ * asks for when the user gave no k). */
+int tui_pane_rows(const tui_ui *u, int height);
 
 /* tui_map.c */
 int tui_map_open(tui_ui *u);   /* computes the projections (idle only) */

@@ -221,16 +221,23 @@ void tui_map_draw(tui_ui *u, int y0, int h, int w)
     for (int k = 0; k < ch; k++)
         mvaddstr(y0 + 1 + k, pw, "\xE2\x94\x82");
     draw_side(u, &m->side[1], nb1, pw + 1, y0 + 1, w - pw - 1, ch);
-    /* legend: a coloured block per category, as many as fit on two lines */
+    /* legend: a coloured block per category, as many as fit on two lines;
+     * the last line keeps room to say how many did not fit */
     int x = 0, y = y0 + h - legend_h;
     const lab_map *lg = legend_map(m);
     for (size_t i = 0; lg && i < lg->n_cats; i++) {
-        char item[160];
+        char item[160], more[48];
         snprintf(item, sizeof item, "%s ", lg->cats[i]);
+        snprintf(more, sizeof more, "\xE2\x80\xA6 %zu more", lg->n_cats - i - 1);
         int iw = 2 + tui_width(item);
-        if (x + iw >= w) {
-            if (++y >= y0 + h)
+        int last_line = y == y0 + h - 1, mw = i + 1 < lg->n_cats ? tui_width(more) : 0;
+        if (x + iw + (last_line ? mw : 0) >= w) {
+            if (last_line) {
+                snprintf(more, sizeof more, "\xE2\x80\xA6 %zu more", lg->n_cats - i);
+                mvaddstr(y, x, more);
                 break;
+            }
+            y++;
             x = 0;
         }
         attron(term_cat_attr((int)i));

@@ -10,13 +10,13 @@ wait_for 'similar I00980: 3 lists'
 run_cmd 'similar I00055'
 wait_for 'similar I00055: 3 lists'
 s=$(screen)
-echo "$s" | grep -qE '^Item2Vec +(- +){6} [▁▂▃▄▅▆▇█]{2} [0-9.]+ ms' || fail "Item2Vec sparkline of 2 queries"
+echo "$s" | grep -qE '^Item2Vec +(- +){8} [▁▂▃▄▅▆▇█]{2} [0-9.]+ ms' || fail "Item2Vec sparkline of 2 queries"
 echo "$s" | grep -q 'appear after `eval`' || fail "the hint before eval"
 run_cmd 'eval users=100'
 wait_for '^Metrics  \(last eval' "metrics title after eval"
 wait_for 'eval users=100: done in' "eval finished (live snapshots have no intervals yet)"
 s=$(screen)
-echo "$s" | grep -qE '^method +P@10 +R@10 +NDCG@10 +MRR@10 +p50 ms +p95 ms' || fail "column header"
+echo "$s" | grep -qE '^method +P@10 +R@10 +NDCG@10 +MRR@10 +cover +mem MB +p50 ms +p95 ms' || fail "column header"
 f='[0-9]\.[0-9]{3}±\.[0-9]{3}\*?'   # a figure and half its 95% interval
 for m in 'Item2Vec' 'Hybrid \([a-z]+\)' 'Popularity'; do
     echo "$s" | grep -qE "^$m +$f +$f +$f +$f" || fail "metrics row $m"

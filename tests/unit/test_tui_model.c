@@ -189,28 +189,34 @@ static void test_spark_and_metrics(void **st)
     table *m = table_new("evaluation");
     table_set_kind(m, TABLE_METRICS);
     const char *cols[] = {"method", "P@10", "R@10", "NDCG@10", "MRR@10", "R@50", "coverage",
-                          "p50 ms", "p95 ms"};
-    for (int c = 0; c < 9; c++)
+                          "p50 ms", "p95 ms", "p99 ms", "memory MB"};
+    for (int c = 0; c < 11; c++)
         table_col(m, cols[c], c > 0);
     table_row(m);
     table_str(m, "Hybrid (blend)");
-    for (int c = 1; c < 9; c++)
+    for (int c = 1; c < 11; c++)
         table_num(m, 0.1 * c, 4);
     n = tui_metrics_lines(m, sp, 80, lines, 8);
     assert_int_equal(n, 2);
     assert_non_null(strstr(lines[0], "NDCG@10"));
+    assert_non_null(strstr(lines[0], "cover"));
+    assert_non_null(strstr(lines[0], "mem MB"));
+    assert_int_equal(tui_width(lines[0]), 80);     /* all eight figures fit 80 columns */
     assert_non_null(strstr(lines[1], "Hybrid (blend)"));
     assert_non_null(strstr(lines[1], "0.3000"));   /* NDCG */
+    assert_non_null(strstr(lines[1], "0.6000"));   /* coverage */
+    assert_non_null(strstr(lines[1], "1.0000"));   /* memory */
     assert_non_null(strstr(lines[1], "0.8000"));   /* p95 */
-    assert_null(strstr(lines[1], "0.6000"));       /* coverage is not shown */
-    assert_null(strstr(lines[1], "0.5000"));       /* nor R@50 */
+    assert_null(strstr(lines[1], "0.5000"));       /* R@50 is not shown */
+    assert_null(strstr(lines[1], "0.9000"));       /* nor p99 */
     table_free(m);
 
     /* figures with intervals: compact "v±half", and the star of a figure
-     * significantly the best; the line still fits 80 columns */
+     * significantly the best; the line still fits 80 columns, with coverage
+     * and memory (the latencies give way) */
     m = table_new("evaluation");
     table_set_kind(m, TABLE_METRICS);
-    for (int c = 0; c < 9; c++)
+    for (int c = 0; c < 11; c++)
         table_col(m, cols[c], c > 0);
     for (int r = 0; r < 2; r++) {
         table_row(m);
@@ -218,14 +224,19 @@ static void test_spark_and_metrics(void **st)
         for (int c = 1; c < 6; c++)
             table_num_ci(m, 0.1 * c + r, 0.1 * c + r - 0.02, 0.1 * c + r + 0.02, 4,
                          r && c == 2 ? "*" : "");
-        for (int c = 6; c < 9; c++)
-            table_num(m, 0.5, 3);
+        for (int c = 6; c < 11; c++)
+            table_num(m, 0.25 * (c - 5), 2);
     }
     n = tui_metrics_lines(m, sp, 80, lines, 8);
     assert_int_equal(n, 3);
+    assert_non_null(strstr(lines[0], "cover"));
+    assert_non_null(strstr(lines[0], "mem MB"));
+    assert_null(strstr(lines[0], "p50"));
     assert_non_null(strstr(lines[1], "0.200\xc2\xb1.020 "));
     assert_null(strstr(lines[1], "*"));
     assert_non_null(strstr(lines[2], "1.200\xc2\xb1.020*"));
+    assert_non_null(strstr(lines[1], "0.25"));     /* coverage */
+    assert_non_null(strstr(lines[1], "1.25"));     /* memory */
     for (size_t i = 0; i < n; i++)
         assert_int_equal(tui_width(lines[i]), 80);
     table_free(m);
