@@ -693,19 +693,7 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
         ROWN("sessions", c->sessions) || ROWN("users", c->users) ||
         ROWN("models", (int64_t)s->n_models) || ROWN("indexes", c->indexes) ||
         ROW("hybrid", "%s, alpha %.2f, k %d", lab_hybrid_name(s->set.hybrid), s->set.alpha,
-            s->set.k) ||
-        (!s->set.no_timing && ROW("blas", "OpenBLAS %s", vec_blas_core())))
-        goto done;
-    /* the CPU and the kernels chosen for it: machine-dependent as well */
-    if (!s->set.no_timing &&
-        (ROW("cpu", "%s", cpu_model()) || ROW("cpu features", "%s", cpu_features()) ||
-         ROW("kernels", "%s (best this CPU has: %s)", cpu_level_name(cpu_level_cur()),
-             cpu_level_name(cpu_detect())) ||
-         ROW("kernel index", "%s (flat/IVF/HNSW distances, sq8)", index_kernel_name()) ||
-         ROW("kernel sgns", "%s (item2vec and builtin text training)", sgns_kernel_name()) ||
-         ROW("kernel bert", "%s (fp32 packed products, LayerNorm, GELU, attention)",
-             bert_kernel_name()) ||
-         ROW("kernel bf16", "%s", bert_bf16_kernel())))
+            s->set.k))
         goto done;
     for (size_t i = 0; i < s->n_models; i++) {
         const lab_summary_model *m = &s->models[i];
@@ -719,6 +707,18 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
                 lab_i2v_scoring(s)))
             goto done;
     }
+    /* the BLAS, the CPU and the kernels chosen for it: machine-dependent */
+    if (!s->set.no_timing &&
+        (ROW("blas", "OpenBLAS %s", vec_blas_core()) || ROW("cpu", "%s", cpu_model()) ||
+         ROW("cpu features", "%s", cpu_features()) ||
+         ROW("kernels", "%s (best this CPU has: %s)", cpu_level_name(cpu_level_cur()),
+             cpu_level_name(cpu_detect())) ||
+         ROW("kernel index", "%s (flat/IVF/HNSW distances, sq8)", index_kernel_name()) ||
+         ROW("kernel sgns", "%s (item2vec and builtin text training)", sgns_kernel_name()) ||
+         ROW("kernel bert", "%s (fp32 packed products, LayerNorm, GELU, attention)",
+             bert_kernel_name()) ||
+         ROW("kernel bf16", "%s", bert_bf16_kernel())))
+        goto done;
 #undef ROW
 #undef ROWN
     rc = 0;
