@@ -95,6 +95,7 @@ typedef struct evalrun evalrun;
 typedef void (*evalrun_live_fn)(void *ud, const evalrun *r);
 
 typedef struct evalrun_opts {
+    const char *name;           /* the user's command, for the bar and messages ("eval") */
     int split;                  /* EVAL_SPLIT_LAST, EVAL_SPLIT_TIME, EVALRUN_SPLIT_VALID */
     size_t max_cases;           /* 0: every user */
     uint64_t seed;              /* case subset and bootstrap */

@@ -248,6 +248,7 @@ static int run(lab *L, const cmd_args *a, int set, table_list *out, err *e)
     if (cmd_flag(a, "tuned") && !tuned.have_i2v && !tuned.have_hybrid && !tuned.have_fused)
         return err_set(e, ERR_STATE, "%s --tuned: nothing tuned yet (`tune item2vec`, `tune "
                        "hybrid`, `tune fused`)", a->cmd);
+    o.name = a->cmd;
     o.split = split;
     o.max_cases = (size_t)users;
     o.seed = (uint64_t)seed;

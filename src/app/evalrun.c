@@ -29,6 +29,7 @@ evalrun_opts evalrun_opts_default(void)
 {
     evalrun_opts o;
     memset(&o, 0, sizeof o);
+    o.name = "eval";
     o.split = EVAL_SPLIT_LAST;
     o.seed = 1;
     o.k = 10;
@@ -779,7 +780,7 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
     if (r->o.repeats < 1)
         r->o.repeats = 1;
     if (o->k == 0 || o->k > REC_MAX_K || o->n_rows == 0) {
-        rc = err_set(e, ERR_USAGE, "eval: k must be 1..%d", REC_MAX_K);
+        rc = err_set(e, ERR_USAGE, "%s: k must be 1..%d", o->name, REC_MAX_K);
         goto fail;
     }
     r->list_len = o->k > EVALRUN_LIST ? o->k : EVALRUN_LIST;
@@ -802,7 +803,7 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
         if (case_selected(L, &r->split, &r->split.cases[i], o->which))
             r->sel[r->n_sel++] = i;
     if (r->n_sel == 0) {
-        rc = err_set(e, ERR_STATE, "eval: no held-out item %s",
+        rc = err_set(e, ERR_STATE, "%s: no held-out item %s", o->name,
                      r->split.n_cases == 0 ? "(no user or session has enough events to split)"
                      : o->which == EVALRUN_CASES_COLD
                          ? "is cold (every held-out item also occurs in training)"
@@ -827,7 +828,7 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
         }
     }
     if (need_t && !o->tuned) {
-        rc = err_set(e, ERR_STATE, "eval: no tuned Item2Vec (`tune item2vec` first)");
+        rc = err_set(e, ERR_STATE, "%s: no tuned Item2Vec (`tune item2vec` first)", o->name);
         goto fail;
     }
 
@@ -847,8 +848,9 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
                                   ? model_mb(x.text) + model_mb(x.dflt.have ? &x.dflt.in : NULL)
                                   : model_mb(ms.i2v) + model_mb(ms.i2v_out) + model_mb(ms.text);
         }
-        progress_begin(o->prog, r->o.repeats > 1 ? "eval (repeat)" : "eval", "queries",
-                       r->n_sel);
+        char stage[48];
+        snprintf(stage, sizeof stage, "%s%s", o->name, r->o.repeats > 1 ? " (repeat)" : "");
+        progress_begin(o->prog, stage, "queries", r->n_sel);
         for (size_t i = 0; i < r->n_sel && rc == 0; i++) {
             const eval_case *cs = &r->split.cases[r->sel[i]];
             r->n_done = (size_t)rep * r->n_sel + i;
@@ -859,7 +861,7 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
                 rc = run_one(r, &x, w, cs, first, e);
             }
             if (rc == 0 && progress_update(o->prog, i + 1))
-                rc = err_set(e, ERR_CANCEL, "eval cancelled: no result");
+                rc = err_set(e, ERR_CANCEL, "%s cancelled: no result", o->name);
             if (rc == 0 && first && ((i + 1) & 63) == 0) {
                 partial_means(r, i + 1);
                 size_t show = r->n_rows > 2 ? 2 : 0;

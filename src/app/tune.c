@@ -69,6 +69,7 @@ static int valid_run(lab *L, const tune_opts *o, inner *in, const evalrun_rowdef
                      err *e)
 {
     evalrun_opts eo = evalrun_opts_default();
+    eo.name = "tune";
     eo.split = EVALRUN_SPLIT_VALID;
     eo.max_cases = o->max_cases;
     eo.seed = o->seed;

@@ -178,6 +178,55 @@ static void test_table_json_and_sanitize(void **st)
     table_free(t);
 }
 
+/* eval and compare share one engine: the bar and the messages name the
+ * command the user typed ("compare", not "eval"). */
+typedef struct stage_seen {
+    char first[64];   /* the first stage after Item2Vec's retraining */
+} stage_seen;
+
+static void on_stage(const progress *p, void *ud)
+{
+    stage_seen *ss = ud;
+    progress_view v;
+    progress_snapshot(p, &v);
+    if (v.active && !ss->first[0] && strncmp(v.stage, "train", 5) != 0) {
+        snprintf(ss->first, sizeof ss->first, "%s", v.stage);
+        progress_cancel((progress *)p);
+    }
+}
+
+static void test_compare_names_itself(void **st)
+{
+    (void)st;
+    int rc;
+    /* enough sessions of P1, P2, P3 for a split and a retraining */
+    for (int s = 0; s < 12; s++) {
+        char sid[16], uid[16];
+        snprintf(sid, sizeof sid, "c%d", s);
+        snprintf(uid, sizeof uid, "cu%d", s);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(store_event_insert(L->db, sid, uid, 1 + (s + i) % 3, 10 + i, NULL),
+                             0);
+    }
+    lab_invalidate(L);
+    for (int w = 0; w < 2; w++) {
+        const char *cmd = w ? "eval" : "compare";
+        char line[64], want[64];
+        stage_seen ss = {{0}};
+        progress_init(lab_progress(L), on_stage, &ss);
+        lab_progress(L)->min_interval_ms = 0;
+        snprintf(line, sizeof line, "%s threads=1 boot=0", cmd);
+        const char *out = run(line, &rc);
+        assert_int_equal(rc, -ERR_CANCEL);
+        assert_string_equal(ss.first, cmd);
+        snprintf(want, sizeof want, "error: %s cancelled: no result", cmd);
+        assert_non_null(strstr(out, want));
+        progress_init(lab_progress(L), NULL, NULL);
+    }
+    assert_non_null(strstr(run("compare k=0", &rc), "compare: k"));
+    assert_true(rc < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_items_filters),
         cmocka_unit_test(test_show_and_sessions),
         cmocka_unit_test(test_table_json_and_sanitize),
+        cmocka_unit_test(test_compare_names_itself),
     };
     return cmocka_run_group_tests_name("cmd", tests, setup, teardown);
 }
