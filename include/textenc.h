@@ -63,13 +63,27 @@ typedef struct textenc_builtin_opts {
     int buckets;          /* n-gram hash buckets (default 200000) */
     uint64_t seed;        /* default 1 */
     float lr;             /* start learning rate (default 0.05) */
-    float sif_a;          /* SIF weight a / (a + p(w)) (default 1e-3) */
+    float sif_a;          /* SIF weight a / (a + p(w)); 0 (default): auto,
+                             1e-3 catalog only, 3e-4 with pretrained words */
+    /* with pretrained word vectors (a words file): */
+    const char *words;    /* words file; NULL (default): textenc_find_words,
+                             catalog only when none is found; "none": catalog only */
+    const char *words_preferred;   /* textenc_find_words' `preferred` */
+    int lex_dim;          /* width of the TF-IDF projection (default 128) */
+    float lex_weight;     /* its share of a cosine, 0..1 (default 0.5) */
+    int n_pc;             /* common components removed, 0..8 (default 1) */
+    int adapt_epochs;     /* SGNS passes over the catalog from the pretrained
+                             vectors; -1 (default): auto, 1..5 */
+    float adapt_lr;       /* their start learning rate (default 0.01) */
 } textenc_builtin_opts;
 
 textenc_builtin_opts textenc_builtin_opts_default(void);
 
 /* Trains the builtin encoder on n texts (the catalog's own), reporting to p
- * (unit "epochs"); -ERR_CANCEL via NULL when cancelled.  o may be NULL. */
+ * (unit "epochs"); -ERR_CANCEL via NULL when cancelled.  o may be NULL.
+ * With a words file (o->words, or found) the encoder starts from its
+ * pretrained vectors and its vectors are dim = words file dim + lex_dim
+ * wide; without, it is trained on the texts alone, o->dim wide. */
 textenc *textenc_train_builtin(const char *const *texts, size_t n, const textenc_builtin_opts *o,
                                progress *p, err *e);
 
@@ -97,8 +111,9 @@ size_t textenc_dim(const textenc *t);
 int textenc_describe(const textenc *t, char *out, size_t cap, err *e);
 
 /* How much of a text the encoder knows: the builtin encoder, its words
- * and those in its vocabulary (an unknown word only has subword pieces,
- * whose vector is a guess); bert, the WordPiece pieces and those other
+ * and those in its vocabulary (the catalog's words, and with a words file
+ * its words too; an unknown word only has subword pieces, whose vector is
+ * a guess); bert, the WordPiece pieces and those other
  * than [UNK].  0 or -ERR_NOMEM. */
 int textenc_known_words(const textenc *t, const char *text, size_t len, size_t *n_words,
                         size_t *n_known, err *e);
@@ -119,5 +134,66 @@ size_t textenc_max_tokens(const textenc *t);
  * cancelled (out then partly written: keep the previous vectors). */
 int textenc_encode(textenc *t, const char *const *texts, const size_t *lens, size_t n,
                    float *out, progress *p, err *e);
+
+/* ---- pretrained word vectors (the builtin encoder's English knowledge) ----
+ * A words file holds word vectors pretrained on dictionaries (WordNet,
+ * GCIDE) by textenc_pretrain, their corpus counts, output weights (to go on
+ * training on a catalog) and subword buckets (for unknown words).  It is
+ * untrusted input: loading checks every size and a checksum. */
+typedef struct textenc_words textenc_words;
+
+#define TEXTENC_WORDS_FILE "words-en.ewv"
+
+/* Finds the words file: `explicit_path` if non-NULL (it must be one), else
+ * `preferred` if non-NULL (the front end's $EMBEDLAB_WORDS: a path, which
+ * must be one, or "none": not found; the engine reads no such variable),
+ * else TEXTENC_WORDS_FILE in $XDG_DATA_HOME/embedlab/models/ (default
+ * ~/.local/share/...), data/models/, then share/embedlab/models/ beside the
+ * running program's bin/ (the install prefix; in the build tree,
+ * build/share/...).  Writes the path to out[cap]; 0 or -ERR_NOTFOUND. */
+int textenc_find_words(const char *explicit_path, const char *preferred, char *out, size_t cap,
+                       err *e);
+textenc_words *textenc_words_load(const char *path, err *e);
+/* Parses a words file held in buf[len] (allocated with mem_alloc; ownership
+ * passes to the result, or it is freed on failure).  NULL with e set
+ * (ERR_PARSE, ERR_UNSUPPORTED, ERR_NOMEM). */
+textenc_words *textenc_words_parse(void *buf, size_t len, err *e);
+void textenc_words_free(textenc_words *w);   /* NULL-safe */
+
+typedef struct textenc_pretrain_opts {
+    const char *wordnet;      /* WordNet 3.0 database folder (data.noun ...), or NULL */
+    const char *gcide;        /* GCIDE dictd text, uncompressed (gcide.dict), or NULL */
+    const char *gcide_index;  /* its gcide.index */
+    int dim;                  /* vector width (128) */
+    int epochs;               /* SGNS passes (5) */
+    int window;               /* context window (10: a whole definition) */
+    int negative;             /* noise words per pair (5) */
+    int min_count;            /* words seen fewer times are dropped (5) */
+    int max_words;            /* vocabulary cap, most frequent first (100000) */
+    int buckets;              /* subword hash buckets (100000) */
+    int minn, maxn;           /* character n-gram lengths (3..5) */
+    double sample;            /* subsampling threshold (1e-4) */
+    double alpha;             /* start learning rate (0.025) */
+    int threads;              /* 1: the same file byte for byte on every run */
+    uint64_t seed;            /* 1 */
+    int subword_epochs;       /* passes fitting the subword buckets (5) */
+} textenc_pretrain_opts;
+
+typedef struct textenc_pretrain_stats {
+    size_t n_seq;             /* definitions, examples and quotations */
+    size_t n_raw_words;       /* distinct words read */
+    size_t n_words;           /* vocabulary kept */
+    uint64_t n_tok;           /* corpus tokens in the vocabulary */
+    double loss_last;         /* SGNS loss per pair, last epoch */
+    double subword_cos;       /* mean cosine of a word's subword vector to its own */
+    double seconds_read, seconds_train, seconds_subwords;
+} textenc_pretrain_stats;
+
+textenc_pretrain_opts textenc_pretrain_opts_default(void);
+/* Reads the dictionaries, trains and writes the words file to out_path
+ * (atomically).  Progress: "read gcide", "train sgns", "fit subwords".
+ * 0, -ERR_USAGE, -ERR_IO, -ERR_PARSE (naming file and line), -ERR_CANCEL. */
+int textenc_pretrain(const textenc_pretrain_opts *o, const char *out_path, progress *p,
+                     textenc_pretrain_stats *st /* OUT, may be NULL */, err *e);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 textenc_opts textenc_opts_default(void)
 {
@@ -124,6 +125,63 @@ int textenc_find_model(const char *explicit_path, const char *preferred, char *o
         return 0;
     return err_set(e, ERR_NOTFOUND,
                    "no text model found (searched $EMBEDLAB_MODEL, %s/, data/models/)", root);
+}
+
+/* share/embedlab/models beside the running program's bin/ (the install
+ * prefix; build/share/... for build/release/embedlab). */
+static int prefix_models(char *out, size_t cap)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) {   /* strip "embedlab", then "bin" */
+        if (!(slash = strrchr(exe, '/')))
+            return -1;
+        *slash = '\0';
+    }
+    return snprintf(out, cap, "%s/share/embedlab/models", exe) < (int)cap ? 0 : -1;
+}
+
+int textenc_find_words(const char *explicit_path, const char *preferred, char *out, size_t cap,
+                       err *e)
+{
+    const char *env = preferred, *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    char root[3][4200], p[4300], msg[400];
+
+    if (explicit_path) {
+        if (is_file(explicit_path) && set_path(out, cap, explicit_path) == 0)
+            return 0;
+        return err_set(e, ERR_NOTFOUND, "%s: no such words file", explicit_path);
+    }
+    if (env && *env) {
+        if (strcmp(env, "none") == 0)
+            return err_set(e, ERR_NOTFOUND, "$EMBEDLAB_WORDS=none: no pretrained word vectors");
+        if (is_file(env) && set_path(out, cap, env) == 0)
+            return 0;
+        return err_set(e, ERR_NOTFOUND, "$EMBEDLAB_WORDS=%s: no such words file", env);
+    }
+    if (xdg && *xdg)
+        snprintf(root[0], sizeof root[0], "%s/embedlab/models", xdg);
+    else
+        snprintf(root[0], sizeof root[0], "%s/.local/share/embedlab/models", home ? home : "");
+    snprintf(root[1], sizeof root[1], "data/models");
+    if (prefix_models(root[2], sizeof root[2]) != 0)
+        root[2][0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!root[i][0] || strlen(root[i]) + sizeof TEXTENC_WORDS_FILE + 1 > sizeof p)
+            continue;
+        snprintf(p, sizeof p, "%.4200s/%s", root[i], TEXTENC_WORDS_FILE);
+        if (is_file(p) && set_path(out, cap, p) == 0)
+            return 0;
+    }
+    snprintf(msg, sizeof msg, "%.180s/, data/models/, %.180s/", root[0],
+             root[2][0] ? root[2] : "the install prefix");
+    return err_set(e, ERR_NOTFOUND, "no %s (searched %s; `make builtin-model` builds it)",
+                   TEXTENC_WORDS_FILE, msg);
 }
 
 textenc *textenc_open_bert(const textenc_opts *o, err *e)
