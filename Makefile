@@ -8,6 +8,8 @@
 #   make check-isa-qemu  the binary on an emulated baseline x86-64 CPU
 #   make bench      benchmarks (no PyTorch needed);  make bench-compare: vs gensim/FAISS/...
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make builtin-model   the builtin text encoder's English word vectors
+#                   (from WordNet and GCIDE; `make demo` and `make install` build it)
 GOALS := $(or $(MAKECMDGOALS),all)
 
 .PHONY: $(GOALS)
@@ -20,4 +22,5 @@ DEPSET = $(strip $(if $(filter test asan tsan check% demo,$(GOALS)),test) \
                  $(if $(filter bench-compare bench-scale,$(GOALS)),bench) \
                  $(if $(filter bench,$(GOALS)),load) \
                  $(if $(filter fuzz%,$(GOALS)),fuzz) \
-                 $(if $(filter model,$(GOALS)),model) build)
+                 $(if $(filter model,$(GOALS)),model) \
+                 $(if $(filter builtin-model demo install,$(GOALS)),words) build)

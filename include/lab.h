@@ -89,6 +89,11 @@ void lab_set_no_timing(lab *L, int on);
  * Copied; NULL or "" clears it. */
 int lab_set_model_dir(lab *L, const char *dir, err *e);
 const char *lab_model_dir(const lab *L);      /* NULL when unset */
+/* The builtin encoder's words file (a front end passes $EMBEDLAB_WORDS: a
+ * path, or "none" for the catalog-only encoder); `encode text words=` wins.
+ * Copied; NULL or "" clears it (the words file is then searched). */
+int lab_set_words_file(lab *L, const char *path, err *e);
+const char *lab_words_file(const lab *L);     /* NULL when unset */
 /* The running job's progress: its callback, cancel flag and snapshot.  The
  * one lab field a front end may touch while a job runs (progress.h is
  * thread-safe). */
@@ -246,6 +251,8 @@ typedef struct lab_encode_opts {
     int bf16;                 /* the bf16 fast path where the CPU has it */
     int only_new;             /* only items without a text vector, with the
                                  stored encoder (model must be NULL) */
+    const char *words;        /* the builtin encoder's words file, "none" (catalog
+                                 only), or NULL: the lab's words file, else searched */
 } lab_encode_opts;
 
 typedef struct lab_encode_report {

@@ -74,7 +74,8 @@ LIB        := $(BUILD)/libengine.a
 ISA_ENV    := $(BUILD)/tests/isa_env.o
 APP        := $(BUILD)/embedlab
 
-.PHONY: all test unit check-isa check-isa-qemu demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz
+.PHONY: all test unit check-isa check-isa-qemu demo asan tsan bench bench-compare bench-scale install clean check-layers model fuzz \
+        builtin-model
 all: $(APP)
 
 $(BUILD)/%.o: %.c $(BUILD)/.cflags
@@ -162,7 +163,7 @@ asan:
 tsan:
 	@$(MAKE) --no-print-directory -f mk/build.mk CONFIG=tsan test
 
-demo: $(APP)
+demo: $(APP) $(WORDS)
 	@scripts/demo.sh $(APP)
 
 bench: $(APP) $(BENCH_BIN)
@@ -177,10 +178,33 @@ bench-scale: $(BENCH_BIN)
 model:
 	@scripts/model.sh
 
-install: $(APP)
+# The builtin text encoder's English word vectors (`pretrain text`), from
+# the dictionaries of Debian's wordnet-base and dict-gcide.  Built once
+# (about 2-5 minutes on 2 cores) where the installed program finds it:
+# share/embedlab/models/ beside bin/, here build/share/...  Rebuilt only when
+# the dictionaries or the code that reads them change; one thread, so the
+# same file on every run of the same build.
+WORDNET   ?= /usr/share/wordnet
+GCIDE_DZ  ?= /usr/share/dictd/gcide.dict.dz
+GCIDE_IDX ?= /usr/share/dictd/gcide.index
+WORDS_DIR := build/share/embedlab/models
+WORDS     := $(WORDS_DIR)/words-en.ewv
+builtin-model: $(WORDS)
+
+$(WORDS): src/model/textenc_pretrain.c src/model/textenc_words.c $(WORDNET)/data.noun \
+          $(GCIDE_DZ) $(GCIDE_IDX) | $(APP)
+	@mkdir -p $(WORDS_DIR) build/words
+	@echo "building $@ from WordNet and GCIDE (once; a few minutes) ..."
+	$(Q)gzip -dc $(GCIDE_DZ) > build/words/gcide.dict
+	$(Q)$(APP) --db :memory: --strict -c 'pretrain text $@ wordnet=$(WORDNET) \
+	    gcide=build/words/gcide.dict gcide_index=$(GCIDE_IDX)'
+	$(Q)rm -f build/words/gcide.dict
+
+install: $(APP) $(WORDS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/embedlab/demo \
-	    $(DESTDIR)$(PREFIX)/share/man/man1
+	    $(DESTDIR)$(PREFIX)/share/embedlab/models $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(APP) $(DESTDIR)$(PREFIX)/bin/embedlab
+	install -m 644 $(WORDS) $(DESTDIR)$(PREFIX)/share/embedlab/models/
 	cp -R data/demo data/examples $(DESTDIR)$(PREFIX)/share/embedlab/
 	install -m 644 man/embedlab.1 $(DESTDIR)$(PREFIX)/share/man/man1/embedlab.1
 

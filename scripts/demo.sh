@@ -7,7 +7,9 @@
 set -eu
 app=${1:-build/release/embedlab}
 db=build/demo.db
-if [ ! -f "$db" ] || [ data/demo/catalog.csv -nt "$db" ] || [ data/demo/sessions.csv -nt "$db" ]; then
+words=build/share/embedlab/models/words-en.ewv
+if [ ! -f "$db" ] || [ data/demo/catalog.csv -nt "$db" ] || [ data/demo/sessions.csv -nt "$db" ] ||
+    { [ -f "$words" ] && [ "$words" -nt "$db" ]; }; then
     rm -f "$db" "$db-wal" "$db-shm"
     echo "preparing $db from data/demo (one time) ..."
     "$app" --db "$db" --strict \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages embedlab needs, only when missing.
-# Usage: scripts/deps.sh [build|test|bench|load|fuzz|isa|model|all]...   (default: build)
+# Usage: scripts/deps.sh [build|test|bench|load|fuzz|isa|model|words|all]...   (default: build)
 # A quick no-op when everything is present; runs apt-get otherwise (as root,
 # or through sudo when available).
 set -eu
@@ -20,6 +20,10 @@ fuzz="$build clang libclang-rt-14-dev"
 load="$build wrk curl python3"
 isa="$test qemu-user"
 model="curl python3 coreutils"
+# The dictionaries the builtin text encoder's word vectors are pretrained on
+# (`make builtin-model`): WordNet 3.0 (Princeton's WordNet licence) and GCIDE
+# (GPL-2+; read at build time on this machine, see README).
+words="$build wordnet-base dict-gcide gzip"
 
 want=""
 optional=""
@@ -33,8 +37,9 @@ for set in "$@"; do
         isa)   want="$want $isa" ;;
         model) want="$want $model" ;;
         load)  want="$want $load" ;;
-        all)   want="$want $test $bench $fuzz $isa"; optional="$optional_test" ;;
-        *) echo "deps.sh: unknown set '$set' (build|test|bench|load|fuzz|isa|model|all)" >&2; exit 2 ;;
+        words) want="$want $words" ;;
+        all)   want="$want $test $bench $fuzz $isa $words"; optional="$optional_test" ;;
+        *) echo "deps.sh: unknown set '$set' (build|test|bench|load|fuzz|isa|model|words|all)" >&2; exit 2 ;;
     esac
 done
 

@@ -1,10 +1,11 @@
-/* cmd_text.c - the text encoder commands: encode text, embed.  The
+/* cmd_text.c - the text encoder commands: encode text, embed, pretrain text.  The
  * encoder's lifecycle (which encoder, training the builtin one, saving it
  * with the vectors, reopening it for queries) is lab_text.c's; these only
  * parse, call it and report. */
 #include "bert.h"
 #include "cmd_int.h"
 #include "mem.h"
+#include "textenc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +18,8 @@
 
 static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    lab_encode_opts o = {.model = cmd_str(a, "model", NULL), .only_new = cmd_flag(a, "new")};
+    lab_encode_opts o = {.model = cmd_str(a, "model", NULL), .only_new = cmd_flag(a, "new"),
+                         .words = cmd_str(a, "words", NULL)};
     lab_encode_report r;
     table *t;
     long batch, threads = L->set.threads;
@@ -228,6 +230,64 @@ static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
     return rc;
 }
 
+/* pretrain text FILE wordnet=DIR gcide=FILE [...]: the builtin encoder's
+ * English word vectors, from dictionaries (`make builtin-model` runs it). */
+static int c_pretrain_text(lab *L, const cmd_args *a, table_list *out, err *e)
+{
+    textenc_pretrain_opts o = textenc_pretrain_opts_default();
+    textenc_pretrain_stats st;
+    long dim, epochs, window, negative, min_count, max_words, buckets, threads;
+    uint64_t seed;
+    double sample;
+    char idx[4200];
+    int rc;
+
+    o.wordnet = cmd_str(a, "wordnet", NULL);
+    o.gcide = cmd_str(a, "gcide", NULL);
+    if ((rc = cmd_opt_long(a, "dim", &dim, e)) || (rc = cmd_opt_long(a, "epochs", &epochs, e)) ||
+        (rc = cmd_opt_long(a, "window", &window, e)) ||
+        (rc = cmd_opt_long(a, "negative", &negative, e)) ||
+        (rc = cmd_opt_long(a, "min_count", &min_count, e)) ||
+        (rc = cmd_opt_long(a, "max_words", &max_words, e)) ||
+        (rc = cmd_opt_long(a, "buckets", &buckets, e)) ||
+        (rc = cmd_opt_long(a, "threads", &threads, e)) || (rc = cmd_opt_u64(a, "seed", &seed, e)) ||
+        (rc = cmd_opt_double(a, "sample", &sample, e)))
+        return rc;
+    o.dim = (int)dim;
+    o.epochs = (int)epochs;
+    o.window = (int)window;
+    o.negative = (int)negative;
+    o.min_count = (int)min_count;
+    o.max_words = (int)max_words;
+    o.buckets = (int)buckets;
+    o.threads = (int)threads;
+    o.seed = seed;
+    o.sample = sample;
+    if (o.gcide) {
+        snprintf(idx, sizeof idx, "%.4000s", cmd_str(a, "gcide_index", ""));
+        if (!idx[0]) {   /* gcide.dict -> gcide.index */
+            const char *dot = strrchr(o.gcide, '.');
+            snprintf(idx, sizeof idx, "%.*s.index", (int)(dot ? dot - o.gcide : (long)strlen(o.gcide)),
+                     o.gcide);
+        }
+        o.gcide_index = idx;
+    }
+    rc = textenc_pretrain(&o, a->argv[0], &L->prog, &st, e);
+    progress_end(&L->prog);
+    if (rc)
+        return rc;
+    if (!table_list_msg(out, "%s: %zu words x %d dims from %zu definitions, examples and "
+                        "quotations (%llu tokens); subword fit cosine %.3f",
+                        a->argv[0], st.n_words, o.dim, st.n_seq, (unsigned long long)st.n_tok,
+                        st.subword_cos))
+        return cmd_nomem(e);
+    if (!L->set.no_timing &&
+        !table_list_msg(out, "read %.1f s, train %.1f s, subwords %.1f s", st.seconds_read,
+                        st.seconds_train, st.seconds_subwords))
+        return cmd_nomem(e);
+    return 0;
+}
+
 static const opt_def encode_opts[] = {
     {.name = "model", .type = OPT_STR, .arg = "DIR|builtin|auto",
      .help = "a BERT model folder, the builtin encoder, or the first found (auto)"},
@@ -238,7 +298,37 @@ static const opt_def encode_opts[] = {
     {.name = "precision", .type = OPT_CHOICE, .arg = "fp32|bf16", .def = "fp32",
      .help = "bf16: AMX tiles where the CPU has them, else bf16 weights with fp32 "
              "arithmetic up to 64 tokens per product (the output and `info` say which)"},
+    {.name = "words", .type = OPT_STR, .arg = "FILE|none",
+     .help = "the builtin encoder's pretrained words file, or none (catalog only)"},
     {.name = "new", .type = OPT_FLAG, .help = "only items without a text vector"},
+    {0},
+};
+
+/* The defaults are textenc_pretrain_opts_default()'s. */
+static const opt_def pretrain_opts[] = {
+    {.name = "wordnet", .type = OPT_STR, .arg = "DIR",
+     .help = "WordNet 3.0 database folder (/usr/share/wordnet)"},
+    {.name = "gcide", .type = OPT_STR, .arg = "FILE",
+     .help = "GCIDE dictd text, uncompressed (gcide.dict)"},
+    {.name = "gcide_index", .type = OPT_STR, .arg = "FILE",
+     .help = "its index (default: FILE with .index)"},
+    {.name = "dim", .type = OPT_INT, .min = 8, .max = 1024, .def = "128", .help = "vector width"},
+    {.name = "epochs", .type = OPT_INT, .min = 1, .max = 100, .def = "5", .help = "SGNS passes"},
+    {.name = "window", .type = OPT_INT, .min = 1, .max = 100, .def = "10",
+     .help = "context window (a whole definition)"},
+    {.name = "negative", .type = OPT_INT, .min = 1, .max = 50, .def = "5",
+     .help = "noise words per pair"},
+    {.name = "min_count", .type = OPT_INT, .min = 1, .max = 1000000, .def = "5",
+     .help = "rarer words are dropped"},
+    {.name = "max_words", .type = OPT_INT, .min = 100, .max = 1 << 24, .def = "100000",
+     .help = "vocabulary cap, most frequent first"},
+    {.name = "buckets", .type = OPT_INT, .min = 1, .max = 1 << 24, .def = "100000",
+     .help = "subword hash buckets"},
+    {.name = "sample", .type = OPT_REAL, .min = 0, .max = 0.999, .def = "1e-4",
+     .help = "subsampling threshold"},
+    {.name = "threads", .type = OPT_INT, .min = 1, .max = 256, .def = "1",
+     .help = "1: the same file on every run"},
+    {.name = "seed", .type = OPT_U64, .def = "1", .help = "random seed"},
     {0},
 };
 
@@ -253,8 +343,11 @@ static const opt_def embed_opts[] = {
 const cmd_def cmd_defs_text[] = {
     {.name = "encode text", .fn = c_encode_text, .usage = "encode text",
      .help = "Encode every item's text (title. category. description) into normalised vectors: "
-     "with a BERT model folder if one is found, else the builtin encoder trained on this "
-     "catalog. precision=bf16 runs the products on AMX tiles where the CPU has them, "
+     "with a BERT model folder if one is found, else the builtin encoder. The builtin encoder "
+     "starts from English word vectors pretrained on dictionaries (the words file `make "
+     "builtin-model` builds; words=FILE names one, words=none skips it) and adapts them to "
+     "this catalog; without a words file it is trained on this catalog alone. "
+     "precision=bf16 runs the products on AMX tiles where the CPU has them, "
      "elsewhere with bf16 weights (half the bytes to read) and fp32 arithmetic up to 64 "
      "tokens per product, fp32 above; the output and `info` say which (the first layer runs "
      "split, cosine >= 0.999 against fp32 on the benchmark model). --new: only items without "
@@ -267,5 +360,11 @@ const cmd_def cmd_defs_text[] = {
      "model folder (DIR, $EMBEDLAB_MODEL, $XDG_DATA_HOME/embedlab/models/, data/models/), "
      "so embed works on an empty database like sentence-transformers' encode.",
      .min_pos = 0, .max_pos = CMD_MAX_ARGS, .opts = embed_opts},
+    {.name = "pretrain text", .fn = c_pretrain_text, .usage = "pretrain text FILE",
+     .help = "Pretrain the builtin encoder's English word vectors on dictionaries and write them "
+     "to FILE (a words file): WordNet 3.0 (wordnet=/usr/share/wordnet) and GCIDE (gcide=FILE, "
+     "the uncompressed dictd text, with its .index beside it). `make builtin-model` runs it; "
+     "threads=1 gives the same file on every run.",
+     .min_pos = 1, .max_pos = 1, .opts = pretrain_opts},
     {0},
 };

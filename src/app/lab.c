@@ -149,6 +149,7 @@ void lab_close(lab *L)
     store_close(L->db);
     mem_free(L->db_path);
     mem_free(L->model_dir);
+    mem_free(L->words_file);
     mem_free(L);
 }
 
@@ -410,6 +411,18 @@ int lab_set_model_dir(lab *L, const char *dir, err *e)
 }
 
 const char *lab_model_dir(const lab *L) { return L->model_dir; }
+
+int lab_set_words_file(lab *L, const char *path, err *e)
+{
+    char *copy = NULL;
+    if (path && *path && !(copy = mem_strdup(path)))
+        return err_set(e, ERR_NOMEM, "out of memory");
+    mem_free(L->words_file);
+    L->words_file = copy;
+    return 0;
+}
+
+const char *lab_words_file(const lab *L) { return L->words_file; }
 
 progress *lab_progress(lab *L) { return &L->prog; }
 

@@ -13,6 +13,8 @@ struct lab {
     store *db;
     char *db_path;
     char *model_dir;     /* lab_set_model_dir: `encode text`'s first choice, or NULL */
+    char *words_file;    /* lab_set_words_file: the builtin encoder's words file
+                            ("none": catalog only), or NULL: searched */
     lab_settings set;
     progress prog;       /* the running job's progress and cancel flag */
 

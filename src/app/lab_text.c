@@ -251,7 +251,12 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r, err 
     }
     if (!(texts = catalog_texts(c, e)))
         return -e->code;
-    t = open_encoder(L, model, NULL, o->threads, (long)o->batch, o->bf16, texts, c->n, e);
+    {
+        textenc_builtin_opts bo = textenc_builtin_opts_default();
+        bo.words = o->words;
+        bo.words_preferred = L->words_file;
+        t = open_encoder(L, model, &bo, o->threads, (long)o->batch, o->bf16, texts, c->n, e);
+    }
     if (!t) {
         rc = -e->code;
         if (rc == -ERR_CANCEL || progress_cancelled(&L->prog))

@@ -198,7 +198,8 @@ int main(int argc, char **argv)
     lab_set_no_timing(f.L, no_timing);
     lab_set_token_reader(f.L, front_read_token, NULL);
     /* the engine reads no environment: the front end passes the model folder */
-    if (lab_set_model_dir(f.L, getenv("EMBEDLAB_MODEL"), &e)) {
+    if (lab_set_model_dir(f.L, getenv("EMBEDLAB_MODEL"), &e) ||
+        lab_set_words_file(f.L, getenv("EMBEDLAB_WORDS"), &e)) {
         fprintf(stderr, "embedlab: %s\n", e.msg);
         lab_close(f.L);
         free(cmds);

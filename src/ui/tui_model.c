@@ -306,7 +306,7 @@ void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LIN
     if (!s) {
         tui_fit(lines[0], TUI_LINE, "embedlab  (no database)", width, 0);
         tui_fit(lines[1], TUI_LINE, "Item2Vec: not trained (`train item2vec`)", width, 0);
-        tui_fit(lines[2], TUI_LINE, "LLM: no text vectors (`encode text`)", width, 0);
+        tui_fit(lines[2], TUI_LINE, "Text: no text vectors (`encode text`)", width, 0);
         return;
     }
     copy_clean(a, sizeof a, s->db_path);
@@ -319,7 +319,9 @@ void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LIN
                s->set.i2v_inout && s->i2v_has_ctx ? "IN\xC2\xB7OUT" : "IN\xC2\xB7IN",
                "not trained (`train item2vec`)");
     tui_fit(lines[1], TUI_LINE, l, width, 0);
-    model_line(m, sizeof m, s, "text", "LLM", "", "no text vectors (`encode text`)");
+    /* "Text:", not "LLM:": the label says which encoder (a BERT folder's
+     * name, or the builtin encoder and how it was trained) */
+    model_line(m, sizeof m, s, "text", "Text", "", "no text vectors (`encode text`)");
     snprintf(l, sizeof l, "%s  |  hybrid %s, alpha %.2f, k %d", m,
              lab_hybrid_name(s->set.hybrid), s->set.alpha, s->set.k);
     tui_fit(lines[2], TUI_LINE, l, width, 0);
