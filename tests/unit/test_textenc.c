@@ -220,6 +220,7 @@ static void test_builtin_beats_tfidf(void **st)
     float *T = tfidf(texts, &Dt);
     double p_tfidf = p_at_10(T, Dt, cat);
     textenc_builtin_opts o = textenc_builtin_opts_default();
+    o.words = "none";   /* the catalog-only encoder, whatever is installed */
     textenc *t = textenc_train_builtin((const char *const *)texts, N_ITEMS, &o, NULL, &e);
     if (!t)
         fail_msg("%s", e.msg);
@@ -311,6 +312,7 @@ static void test_builtin_oom_loop(void **st)
                             "café crème", "北京 bluetooth earbuds"};
     (void)st;
     textenc_builtin_opts o = textenc_builtin_opts_default();
+    o.words = "none";
     o.buckets = 64;
     o.dim = 8;
     o.epochs = 1;

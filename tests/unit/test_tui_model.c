@@ -153,7 +153,7 @@ static void test_header_lines(void **st)
                                      "1794 x 64"));   /* no output vectors: IN.IN */
     assert_null(strstr(lines[1], "2026-11-29"));
     assert_non_null(strstr(lines[1], "index hnsw M=16"));
-    assert_non_null(strstr(lines[2], "LLM: no text vectors"));
+    assert_non_null(strstr(lines[2], "Text: no text vectors"));
     assert_non_null(strstr(lines[2], "hybrid blend, alpha 0.50"));
     s.i2v_has_ctx = 1;                            /* set i2v inout (the default) */
     tui_header_lines(&s, 120, lines);
