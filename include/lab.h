@@ -264,6 +264,8 @@ typedef struct lab_encode_report {
     int bf16;                 /* the BERT products ran in bf16 (bert_bf16_kernel says how) */
     double seconds;           /* the whole job */
     double train_seconds;     /* builtin: its training (part of seconds) */
+    double encode_seconds;    /* the encoder's own work on the texts (part of
+                                 seconds; saving and the index not included) */
     lab_ix_report ix;         /* what happened to the text model's index */
 } lab_encode_report;
 

@@ -35,8 +35,8 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
     o.bf16 = precision;
     if ((rc = lab_text_encode(L, &o, &r, e)))
         return rc;
-    double ips = r.seconds - r.train_seconds > 0 ? r.n_encoded / (r.seconds - r.train_seconds)
-                                                 : 0;
+    /* the encoder's rate: training, saving and the index are not in it */
+    double ips = r.encode_seconds > 0 ? r.n_encoded / r.encode_seconds : 0;
     if (o.only_new && r.n_encoded == 0)
         t = table_list_msg(out, "text: all %zu items already have vectors (%s)", r.n_total,
                            r.label);
@@ -47,9 +47,10 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
         t = table_list_msg(out, "text: %zu items x %zu dims with %s", r.n_encoded, r.dim,
                            r.label);
     else
-        t = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%.0f items/s%s)%s%s",
-                           r.n_encoded, r.dim, r.label, r.seconds, ips,
-                           r.builtin ? ", after training" : "", r.bf16 ? "; bf16: " : "",
+        t = table_list_msg(out, "text: %zu items x %zu dims with %s in %.2f s (%s%.0f items/s "
+                           "encoding)%s%s",
+                           r.n_encoded, r.dim, r.label, r.seconds,
+                           r.builtin ? "trained first; " : "", ips, r.bf16 ? "; bf16: " : "",
                            r.bf16 ? bert_bf16_kernel() : "");
     int nt = L->set.no_timing;
     rc = t && table_field_str(t, "encoder", r.label) == 0 &&

@@ -234,7 +234,7 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r, err 
     textenc *t = NULL;
     vecset vs = {0};
     store_model sm = {0};
-    double t0 = progress_now(), t_train;
+    double t0 = progress_now(), t_train, t_enc;
     int rc;
 
     memset(r, 0, sizeof *r);
@@ -267,7 +267,9 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r, err 
     if ((rc = vecset_init(&vs, c->n, textenc_dim(t), e)))
         goto done;
     memcpy(vs.ids, c->ids, c->n * sizeof *vs.ids);
+    t_enc = progress_now();
     rc = textenc_encode(t, (const char *const *)texts, NULL, c->n, vs.data, &L->prog, e);
+    t_enc = progress_now() - t_enc;
     progress_end(&L->prog);
     if (rc == -ERR_CANCEL) {
         rc = err_set(e, ERR_CANCEL, "encode cancelled: the previous text vectors are kept");
@@ -289,6 +291,7 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r, err 
     r->bf16 = textenc_bf16(t);
     r->seconds = progress_now() - t0;
     r->train_seconds = t_train;
+    r->encode_seconds = t_enc;
     set_encoder(L, t);
     t = NULL;
 done:
