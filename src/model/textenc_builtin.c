@@ -59,6 +59,11 @@ struct builtin {
     float *pc;                /* n_pc x sem common components (unit, orthogonal) */
     textenc_words *pre;       /* pretrained words, NULL in catalog-only mode */
     char words_path[4096];
+    /* pretrained, computed after training or loading (encoding's fast path) */
+    float *wt;                /* per catalog word: its SIF weight */
+    int32_t *lxid;            /* per catalog word: its lexical key's id, -1 none */
+    float *lx_idf;            /* per lexical key: its idf */
+    uint64_t *lx_seed;        /* per lexical key: the seed of its +-1 vector */
 };
 
 textenc_builtin_opts textenc_builtin_opts_default(void)
@@ -260,19 +265,31 @@ static void bi_sem_vec(const builtin *b, const char *w, size_t len, int32_t id, 
     }
 }
 
-/* Adds weight * (a fixed random +-1 vector of the word) to lex[dim]. */
-static void lex_add(float *lex, size_t dim, const char *w, size_t len, float weight)
+/* The seed of a lexical key's +-1 vector. */
+static uint64_t lex_seed(const char *w, size_t len)
 {
-    uint64_t s = textenc_fnv1a64(TEXTENC_FNV64_INIT, w, len), r = 0;
-    for (size_t i = 0; i < dim; i++) {
-        if ((i & 63) == 0) {   /* splitmix64: 64 signs per draw */
-            uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            r = z ^ (z >> 31);
+    return textenc_fnv1a64(TEXTENC_FNV64_INIT, w, len);
+}
+
+/* Adds weight * (the fixed random +-1 vector of seed s) to lex[dim]:
+ * splitmix64 draws, 64 signs each, bit 1 = +weight.  Branch-free (the sign
+ * bit of weight flipped where a bit is 0) so the compiler vectorises it. */
+static void lex_add(float *lex, size_t dim, uint64_t s, float weight)
+{
+    uint32_t wb;
+    memcpy(&wb, &weight, sizeof wb);
+    for (size_t i = 0; i < dim; i += 64) {
+        uint64_t z = (s += 0x9E3779B97F4A7C15ull), r;
+        size_t m = dim - i < 64 ? dim - i : 64;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        r = z ^ (z >> 31);
+        for (size_t j = 0; j < m; j++) {
+            uint32_t u = wb ^ ((uint32_t)(~(r >> j) & 1u) << 31);
+            float f;
+            memcpy(&f, &u, sizeof f);
+            lex[i + j] += f;
         }
-        lex[i] += (r & 1) ? weight : -weight;
-        r >>= 1;
     }
 }
 
@@ -304,12 +321,23 @@ static double word_prob(const builtin *b, int32_t id, const char *w, size_t len)
     return (c + mu * pp) / ((double)b->v.total + mu);
 }
 
+/* The SIF weight of a word (id: its catalog id, or -1). */
+static float sif_weight(const builtin *b, int32_t id, const char *w, size_t len)
+{
+    return (float)(b->o.sif_a / (b->o.sif_a + word_prob(b, id, w, len)));
+}
+
+static double lex_idf(const builtin *b, int32_t k)
+{
+    return log((1.0 + (double)b->n_docs) / (1.0 + (double)b->lx.count[k])) + 1.0;
+}
+
 static int sif_add(void *ud, const char *w, size_t len)
 {
     sif_acc *s = ud;
     const builtin *b = s->b;
     int32_t id = textenc_vocab_find(&b->v, w, len);
-    float wt = (float)(b->o.sif_a / (b->o.sif_a + word_prob(b, id, w, len)));
+    float wt = id >= 0 && b->wt ? b->wt[id] : sif_weight(b, id, w, len);
 
     if (id >= 0 && b->wvec) {
         vec_axpy(s->v, wt, b->wvec + (size_t)id * b->sem, b->sem);
@@ -318,17 +346,19 @@ static int sif_add(void *ud, const char *w, size_t len)
         bi_sem_vec(b, w, len, id, wv, s->tmp);
         vec_axpy(s->v, wt, wv, b->sem);
     }
-    if (b->lex) {
+    if (b->lex && id >= 0 && b->lxid) {
+        int32_t k = b->lxid[id];
+        if (k >= 0)
+            lex_add(s->lex, b->lex, b->lx_seed[k], b->lx_idf[k]);
+    } else if (b->lex) {
         const char *key;
         size_t klen;
         int32_t k;
         lex_key(b, w, len, &key, &klen);
         /* a word no catalog text has can match nothing: left out, as a
          * TF-IDF vectoriser fitted on the catalog leaves it out */
-        if ((k = textenc_vocab_find(&b->lx, key, klen)) >= 0) {
-            double idf = log((1.0 + (double)b->n_docs) / (1.0 + (double)b->lx.count[k])) + 1.0;
-            lex_add(s->lex, b->lex, key, klen, (float)idf);
-        }
+        if ((k = textenc_vocab_find(&b->lx, key, klen)) >= 0)
+            lex_add(s->lex, b->lex, lex_seed(key, klen), (float)lex_idf(b, k));
     }
     s->n++;
     return 0;
@@ -405,8 +435,39 @@ void textenc_bi_free(builtin *b)
     mem_free(b->in);
     mem_free(b->wvec);
     mem_free(b->pc);
+    mem_free(b->wt);
+    mem_free(b->lxid);
+    mem_free(b->lx_idf);
+    mem_free(b->lx_seed);
     textenc_words_free(b->pre);
     mem_free(b);
+}
+
+/* Pretrained: each catalog word's SIF weight and lexical key, each key's
+ * idf and seed, so encoding a catalog word looks up nothing else (the
+ * same numbers as computing them per word).  0 or -ERR_NOMEM. */
+static int bi_cache(builtin *b)
+{
+    size_t nw = b->v.n, nk = b->lx.n;
+    b->wt = mem_array(nw ? nw : 1, sizeof *b->wt);
+    b->lxid = mem_array(nw ? nw : 1, sizeof *b->lxid);
+    b->lx_idf = mem_array(nk ? nk : 1, sizeof *b->lx_idf);
+    b->lx_seed = mem_array(nk ? nk : 1, sizeof *b->lx_seed);
+    if (!b->wt || !b->lxid || !b->lx_idf || !b->lx_seed)
+        return -ERR_NOMEM;
+    for (size_t k = 0; k < nk; k++) {
+        const char *key = textenc_vocab_word(&b->lx, (int32_t)k);
+        b->lx_idf[k] = (float)lex_idf(b, (int32_t)k);
+        b->lx_seed[k] = lex_seed(key, strlen(key));
+    }
+    for (size_t i = 0; i < nw; i++) {
+        const char *w = textenc_vocab_word(&b->v, (int32_t)i), *key;
+        size_t len = strlen(w), klen;
+        b->wt[i] = sif_weight(b, (int32_t)i, w, len);
+        lex_key(b, w, len, &key, &klen);
+        b->lxid[i] = textenc_vocab_find(&b->lx, key, klen);
+    }
+    return 0;
 }
 
 static void set_labels(textenc *t)
@@ -567,7 +628,7 @@ textenc *textenc_train_builtin(const char *const *texts, size_t n, const textenc
     tmp = mem_array(2 * D, sizeof *tmp);
     u = mem_array(D, sizeof *u);
     w = mem_array(D, sizeof *w);
-    if (!b->pc || !X || !tmp || !u || !w)
+    if (!b->pc || !X || !tmp || !u || !w || (is_pretrained(b) && bi_cache(b)))
         goto nomem;
     if (!is_pretrained(b))
         for (size_t i = 0; i < b->v.n; i++) {
@@ -849,6 +910,8 @@ static int load_v2(builtin *b, rbuf *r, err *e)
     if (b->pre->dim != D || b->pre->digest != digest)
         return err_set(e, ERR_STATE, "%s changed since `encode text`: run it again",
                        b->words_path);
+    if (bi_cache(b))
+        return err_set(e, ERR_NOMEM, "out of memory loading the builtin encoder");
     return 0;
 }
 
