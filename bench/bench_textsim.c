@@ -8,7 +8,12 @@
  *
  * usage: bench_textsim PAIRS.tsv [words=FILE] [lex_dim=N] [lex_weight=X]
  *                      [n_pc=N] [adapt_epochs=N] [adapt_lr=X] [sif_a=X]
+ *                      [speed=TEXTS] [reps=N]
  * PAIRS.tsv: "score<TAB>sentence 1<TAB>sentence 2" per line, '#' comments.
+ * speed=TEXTS adds the encoding speed of both builtin encoders on a catalog
+ * of one text per line: each trained on those texts, then the best of reps
+ * (5) timed passes of textenc_encode over all of them (one thread, as the
+ * builtin encoder runs).
  */
 #include "progress.h"
 #include "textsim.h"
@@ -90,6 +95,69 @@ static double tfidf_cos(bow *x, bow *y, bow *all, size_t n_all, size_t n_docs)
 
 /* ---- encoders ----------------------------------------------------------------------- */
 
+/* Lines of path (newline stripped, empty ones skipped) into *out; the count. */
+static size_t read_lines(const char *path, char ***out)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0, n = 0, ncap = 0;
+    ssize_t len;
+    *out = NULL;
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (mem_grow(out, &ncap, n + 1, sizeof **out) != 0 || !((*out)[n++] = strdup(line))) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+/* Trains the builtin encoder with o on texts[n], then times reps passes of
+ * textenc_encode over them; prints a table row with the best. */
+static void speed_row(char **texts, size_t n, const textenc_builtin_opts *o, int reps)
+{
+    err e;
+    double t0 = progress_now(), best = 0;
+    textenc *t = textenc_train_builtin((const char *const *)texts, n, o, NULL, &e);
+    float *v;
+    size_t words = 0;
+    if (!t) {
+        fprintf(stderr, "builtin: %s\n", e.msg);
+        exit(1);
+    }
+    double train = progress_now() - t0;
+    v = mem_array(n * textenc_dim(t), sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        textenc_count_tokens(t, texts[i], strlen(texts[i]), &k, NULL, &e);
+        words += k;
+    }
+    for (int r = 0; r < reps; r++) {
+        double a = progress_now();
+        if (!v || textenc_encode(t, (const char *const *)texts, NULL, n, v, NULL, &e)) {
+            fprintf(stderr, "encode: %s\n", v ? e.msg : "out of memory");
+            exit(1);
+        }
+        double s = progress_now() - a;
+        if (r == 0 || s < best)
+            best = s;
+    }
+    printf("| %s (%zu dims) | %zu | %.1f | %.2f | %.0f |\n", textenc_label(t), textenc_dim(t), n,
+           (double)words / (double)n, train, (double)n / best);
+    textenc_free(t);
+    mem_free(v);
+}
+
 static double run_builtin(const pairs *p, const textenc_builtin_opts *o, char *label,
                           size_t label_cap, double *secs, double *items_s)
 {
@@ -128,12 +196,14 @@ int main(int argc, char **argv)
     pairs p = {0};
     textenc_builtin_opts o = textenc_builtin_opts_default();
     char label[200], wpath[4096];
+    const char *speed = NULL;
+    int reps = 5;
     double secs, ips;
     err e;
 
     if (argc < 2) {
         fprintf(stderr, "usage: %s PAIRS.tsv [words=FILE] [lex_dim=N] [lex_weight=X] [n_pc=N] "
-                "[adapt_epochs=N] [adapt_lr=X] [sif_a=X]\n", argv[0]);
+                "[adapt_epochs=N] [adapt_lr=X] [sif_a=X] [speed=TEXTS] [reps=N]\n", argv[0]);
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -157,6 +227,10 @@ int main(int argc, char **argv)
             o.adapt_lr = (float)atof(eq);
         else if (!strcmp(argv[i], "sif_a"))
             o.sif_a = (float)atof(eq);
+        else if (!strcmp(argv[i], "speed"))
+            speed = eq;
+        else if (!strcmp(argv[i], "reps"))
+            reps = atoi(eq) > 0 ? atoi(eq) : 1;
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -197,6 +271,25 @@ int main(int argc, char **argv)
                o.adapt_epochs, (double)o.adapt_lr, (double)o.sif_a);
     } else {
         printf("\n(no words file: %s)\n", e.msg);
+    }
+    if (speed) {
+        char **texts;
+        size_t n = read_lines(speed, &texts);
+        textenc_builtin_opts c = textenc_builtin_opts_default();
+        if (n == 0) {
+            fprintf(stderr, "%s: no texts\n", speed);
+            return 1;
+        }
+        printf("\nencoding speed on %s (best of %d passes, one thread):\n\n"
+               "| encoder | texts | words/text | train s | encode items/s |\n"
+               "|---|---:|---:|---:|---:|\n", speed, reps);
+        c.words = "none";
+        speed_row(texts, n, &c, reps);
+        if (o.words)
+            speed_row(texts, n, &o, reps);
+        for (size_t i = 0; i < n; i++)
+            free(texts[i]);
+        mem_free(texts);
     }
     return 0;
 }
