@@ -261,6 +261,7 @@ typedef struct lab_encode_report {
     size_t dim;
     char label[128];          /* the encoder */
     int builtin;              /* the builtin encoder, trained on the catalog first */
+    int pretrained;           /* builtin: started from a words file */
     int bf16;                 /* the BERT products ran in bf16 (bert_bf16_kernel says how) */
     double seconds;           /* the whole job */
     double train_seconds;     /* builtin: its training (part of seconds) */

@@ -101,6 +101,8 @@ void textenc_free(textenc *t);   /* NULL-safe */
 
 textenc_kind textenc_get_kind(const textenc *t);
 const char *textenc_kind_name(const textenc *t);   /* "bert" or "builtin" */
+/* 1 for the builtin encoder started from a words file, else 0. */
+int textenc_builtin_pretrained(const textenc *t);
 /* 1 when the bert backend runs its products in bf16 (see bert_bf16_kernel). */
 int textenc_bf16(const textenc *t);
 const char *textenc_label(const textenc *t);       /* for the UI, see above */
@@ -191,7 +193,8 @@ typedef struct textenc_pretrain_stats {
 
 textenc_pretrain_opts textenc_pretrain_opts_default(void);
 /* Reads the dictionaries, trains and writes the words file to out_path
- * (atomically).  Progress: "read gcide", "train sgns", "fit subwords".
+ * (atomically).  Progress: "read gcide", "pretrain text: learn words",
+ * "fit subwords".
  * 0, -ERR_USAGE, -ERR_IO, -ERR_PARSE (naming file and line), -ERR_CANCEL. */
 int textenc_pretrain(const textenc_pretrain_opts *o, const char *out_path, progress *p,
                      textenc_pretrain_stats *st /* OUT, may be NULL */, err *e);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The builtin encoder learns its words from the catalog: below this many
- * texts there is too little to learn from. */
+/* The builtin encoder without a words file learns its words from the
+ * catalog alone: below this many texts there is too little to learn from. */
 #define CMD_FEW_TEXTS 50
 
 static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -58,7 +58,7 @@ static int c_encode_text(lab *L, const cmd_args *a, table_list *out, err *e)
                               (double)r.n_total, "dim", (double)r.dim, "seconds",
                               nt ? NAN : r.seconds, "items_per_s", nt ? NAN : ips, NULL) == 0
              ? 0 : cmd_nomem(e);
-    if (rc == 0 && r.builtin && r.n_total < CMD_FEW_TEXTS &&
+    if (rc == 0 && r.builtin && !r.pretrained && r.n_total < CMD_FEW_TEXTS &&
         !table_list_msg(out, "note: the builtin encoder learnt its words from %zu item texts "
                         "only: its vectors mean little (a BERT model folder, model=DIR, knows "
                         "the language)", r.n_total))

@@ -288,6 +288,7 @@ int lab_text_encode(lab *L, const lab_encode_opts *o, lab_encode_report *r, err 
     r->dim = vs.dim;
     snprintf(r->label, sizeof r->label, "%s", textenc_label(t));
     r->builtin = textenc_get_kind(t) == TEXTENC_BUILTIN;
+    r->pretrained = textenc_builtin_pretrained(t);
     r->bf16 = textenc_bf16(t);
     r->seconds = progress_now() - t0;
     r->train_seconds = t_train;

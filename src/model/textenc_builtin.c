@@ -996,6 +996,11 @@ void textenc_bi_known(const builtin *b, const char *text, size_t len, size_t *n,
 
 size_t textenc_bi_dim(const builtin *b) { return b->sem + b->lex; }
 
+int textenc_builtin_pretrained(const textenc *t)
+{
+    return t && t->kind == TEXTENC_BUILTIN && t->bi && is_pretrained(t->bi);
+}
+
 int textenc_bi_describe(const builtin *b, char *out, size_t cap)
 {
     const textenc_builtin_opts *o = &b->o;

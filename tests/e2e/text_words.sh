@@ -35,6 +35,14 @@ out=$(EMBEDLAB_WORDS="$w" "$app" --db "$tmp/db" -c 'encode text model=builtin wo
     || fail "words=none: $out"
 grep -q 'with builtin (trained on this catalog)' <<<"$out" || fail "words=none: $out"
 
+# a few texts: the catalog-only encoder warns that its vectors mean little,
+# the pretrained one (general English from the words file) does not
+"$app" --db "$tmp/few" -c 'gen demo --items 40 --sessions 5' >/dev/null || fail "gen few"
+out=$("$app" --db "$tmp/few" -c "encode text words=none") || fail "few, none: $out"
+grep -q 'learnt its words from 40 item texts' <<<"$out" || fail "no tiny-data note: $out"
+out=$("$app" --db "$tmp/few" -c "encode text words=$w") || fail "few, words: $out"
+grep -q 'learnt its words' <<<"$out" && fail "tiny-data note with a words file: $out"
+
 # a damaged words file: a clear error naming it, the previous vectors kept
 head -c 3000 "$w" > "$tmp/bad.ewv"
 "$app" --db "$tmp/db" -c "encode text words=$tmp/bad.ewv" >"$tmp/o" 2>&1 && fail "bad file accepted"
