@@ -190,14 +190,15 @@ GCIDE_IDX ?= /usr/share/dictd/gcide.index
 WORDS_DIR := build/share/embedlab/models
 WORDS     := $(WORDS_DIR)/words-en.ewv
 builtin-model: $(WORDS)
+# one line: a backslash-newline inside the quotes would reach the command
+PRETRAIN_CMD = pretrain text $@ wordnet=$(WORDNET) gcide=build/words/gcide.dict gcide_index=$(GCIDE_IDX)
 
 $(WORDS): src/model/textenc_pretrain.c src/model/textenc_words.c $(WORDNET)/data.noun \
           $(GCIDE_DZ) $(GCIDE_IDX) | $(APP)
 	@mkdir -p $(WORDS_DIR) build/words
 	@echo "building $@ from WordNet and GCIDE (once; a few minutes) ..."
 	$(Q)gzip -dc $(GCIDE_DZ) > build/words/gcide.dict
-	$(Q)$(APP) --db :memory: --strict -c 'pretrain text $@ wordnet=$(WORDNET) \
-	    gcide=build/words/gcide.dict gcide_index=$(GCIDE_IDX)'
+	$(Q)$(APP) --db :memory: --strict -c '$(PRETRAIN_CMD)'
 	$(Q)rm -f build/words/gcide.dict
 
 install: $(APP) $(WORDS)
