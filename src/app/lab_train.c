@@ -33,9 +33,10 @@ static int save_i2v(lab *L, const i2v_params *p, const i2v_model *m, const i2v_s
              "\"last_event\":%lld}", st->n_seq, st->n_tok, st->n_items, (long long)last_event);
     snprintf(sm.name, sizeof sm.name, "%s", I2V_NAME);
     snprintf(sm.kind, sizeof sm.kind, "sgns");
-    snprintf(sm.label, sizeof sm.label, "Item2Vec (SGNS, dim %d, window %s%.0d, %d epochs)",
+    snprintf(sm.label, sizeof sm.label, "Item2Vec (SGNS, dim %d, window %s%.0d, %d epoch%s)",
              p->sg.dim, p->sg.window == SGNS_WINDOW_SEQ ? "session" : "",
-             p->sg.window == SGNS_WINDOW_SEQ ? 0 : p->sg.window, p->sg.epochs);
+             p->sg.window == SGNS_WINDOW_SEQ ? 0 : p->sg.window, p->sg.epochs,
+             p->sg.epochs == 1 ? "" : "s");
     sm.params = params;
     sm.corpus = corpus;
     sm.train_seconds = st->seconds;

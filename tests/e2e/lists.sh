@@ -90,4 +90,7 @@ grep -q 'note: Item2Vec learnt from 9 events for 4 items (2.2 per item), fewer t
     "$tmp/o" || fail "no tiny-training note: $(cat "$tmp/o")"
 grep -q 'note: k = 10 is not below the number of candidate items (at most 3' "$tmp/o" || fail "no k note: $(cat "$tmp/o")"
 grep -q 'note: Item2Vec learnt from 6 events' "$tmp/o" || fail "no eval training note: $(cat "$tmp/o")"
+# one epoch is "1 epoch" in the model's label too (info, models, the TUI's header)
+run -c info | grep -qE '^item2vec +Item2Vec \(SGNS, dim 64, window 5, 1 epoch\),' ||
+    fail "info: $(run -c info | grep '^item2vec')"
 echo ok
