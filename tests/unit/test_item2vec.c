@@ -436,6 +436,9 @@ static void test_cancel_keeps_old_model(void **st)
     p.sg.epochs = 5000;     /* would run for minutes */
     assert_int_equal(i2v_train(&t.c, &p, &old, &out, &pr, NULL, &e), -ERR_CANCEL);
     assert_int_equal(e.code, ERR_CANCEL);
+    progress_view v;   /* the bar names the user's job (it said "train sgns") */
+    progress_snapshot(&pr, &v);
+    assert_string_equal(v.stage, "train item2vec");
     assert_memory_equal(&out, &out_before, sizeof out);   /* untouched */
     assert_memory_equal(old.vecs.data, copy, bytes);       /* untouched */
     mem_free(copy);

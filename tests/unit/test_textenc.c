@@ -233,7 +233,12 @@ static void test_builtin_beats_tfidf(void **st)
     assert_true(p_builtin > p_tfidf + 0.1);
     /* reproducible: same seed, same vectors (a short training suffices) */
     o.epochs = 3;
-    textenc *t1 = textenc_train_builtin((const char *const *)texts, N_ITEMS, &o, NULL, &e);
+    progress pr;
+    progress_view v;
+    progress_init(&pr, NULL, NULL);
+    textenc *t1 = textenc_train_builtin((const char *const *)texts, N_ITEMS, &o, &pr, &e);
+    progress_snapshot(&pr, &v);   /* the bar names the user's job (it said "train sgns") */
+    assert_string_equal(v.stage, "encode text: learn words");
     textenc *t2 = textenc_train_builtin((const char *const *)texts, N_ITEMS, &o, NULL, &e);
     float *X1 = calloc(N_ITEMS * D, sizeof *X1), *X2 = calloc(N_ITEMS * D, sizeof *X2);
     assert_int_equal(textenc_encode(t1, (const char *const *)texts, NULL, N_ITEMS, X1, NULL, &e), 0);
