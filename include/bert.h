@@ -89,6 +89,8 @@ const char *bert_precision_name(int precision);   /* "fp32", "bf16" */
 const char *bert_bf16_kernel(void);
 /* The ISA level of the elementwise and packed-product kernels in force. */
 const char *bert_kernel_name(void);
+/* The cores one encode call may use: max(threads, blas_threads). */
+int bert_cores(const bert_model *m);
 /* Changes the worker count / batch size for later calls (>= 1). */
 void bert_set_threads(bert_model *m, int threads, int blas_threads);
 void bert_set_batch(bert_model *m, size_t batch);

@@ -29,7 +29,9 @@ typedef struct textenc_opts {
     const char *model;   /* explicit model folder, or NULL to search */
     const char *preferred; /* searched first when model is NULL: the folder a
                               front end took from $EMBEDLAB_MODEL, or NULL */
-    int threads;         /* encoder worker threads (default 2) */
+    int threads;         /* cores the encoder uses (default 2): that many
+                            workers over the batches, or for a lone batch
+                            its matrix products split that many ways */
     size_t batch;        /* sentences per batch (default 32) */
     int bf16;            /* bert: the opt-in bf16 fast path where the CPU has it
                             (bert.h BERT_BF16); falls back to fp32 elsewhere */

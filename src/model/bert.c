@@ -307,7 +307,7 @@ static int sort_by_len(size_t *idx, const size_t *lens, size_t n, size_t max_len
  * (1 core, AMX, or it could not start) the worker runs them alone. */
 static void lone_batch_team(bert_model *m, int nt)
 {
-    int want = m->opts.threads > m->opts.blas_threads ? m->opts.threads : m->opts.blas_threads;
+    int want = bert_cores(m);
 
     m->team_on = 0;
     if (nt != 1 || want < 2 || m->bf16_amx)

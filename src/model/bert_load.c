@@ -39,6 +39,11 @@ void bert_set_threads(bert_model *m, int threads, int blas_threads)
     m->opts.blas_threads = blas_threads < 1 ? 1 : blas_threads;
 }
 
+int bert_cores(const bert_model *m)
+{
+    return m->opts.threads > m->opts.blas_threads ? m->opts.threads : m->opts.blas_threads;
+}
+
 void bert_set_batch(bert_model *m, size_t batch) { m->opts.batch = batch ? batch : 1; }
 
 /* ---- config files ------------------------------------------------------- */

@@ -200,7 +200,13 @@ textenc *textenc_open_bert(const textenc_opts *o, err *e)
     }
     if (textenc_find_model(o->model, o->preferred, t->path, sizeof t->path, e) != 0)
         goto fail;
+    /* one budget of cores: `threads` workers with single-threaded OpenBLAS,
+     * or for a lone batch (a query) one worker whose products run on that
+     * many cores.  bench/compare_commands.py measured 2 workers x 1 BLAS
+     * thread ahead of 1 worker x 2 BLAS threads on 2 cores (less CPU time,
+     * and far less wall time when other processes compete for the cores) */
     bo.threads = o->threads > 0 ? o->threads : bo.threads;
+    bo.blas_threads = bo.threads;
     bo.batch = o->batch ? o->batch : bo.batch;
     bo.precision = o->bf16 ? BERT_BF16 : BERT_FP32;
     t->bert = bert_load(t->path, &bo, e);

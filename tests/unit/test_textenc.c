@@ -18,6 +18,7 @@
 #include "vec.h"
 
 #include "fixture_util.h"
+#include "../../src/model/textenc_int.h"   /* white-box: the bert model behind t */
 
 static void test_find_model_order(void **st)
 {
@@ -95,6 +96,16 @@ static void test_bert_backend(void **st)
     assert_int_equal(cJSON_GetObjectItem(j, "max_seq")->valueint, 16);
     cJSON_Delete(j);
     assert_int_equal(textenc_describe(t, desc, 10, &e), -ERR_RANGE);
+    assert_int_equal(bert_cores(t->bert), 2);
+    textenc_free(t);
+    /* threads is the whole budget: one core means no BLAS threads either */
+    o.threads = 1;
+    t = textenc_open_bert(&o, &e);
+    assert_non_null(t);
+    assert_int_equal(bert_cores(t->bert), 1);
+    assert_int_equal(textenc_encode(t, &txt, NULL, 1, v, NULL, &e), 0);
+    for (int i = 0; i < 32; i++)
+        assert_true(fabsf(v[i] - ref[0].emb[i]) <= 1e-5f);
     textenc_free(t);
     fx_free_reference(ref, n);
 }
