@@ -292,9 +292,12 @@ struct textenc *lab_text_take_encoder(lab *L, err *e);
  * (lab_set_model_dir's, $XDG_DATA_HOME/embedlab/models/, data/models/),
  * like sentence-transformers' encode on a bare model.  A folder stays open
  * for the next call.  *label (may be NULL) names the encoder until the
- * next call.  -ERR_STATE when there is neither vectors nor a folder. */
-int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len, float **vec,
-                        size_t *dim, const char **label, err *e);
+ * next call.  -ERR_STATE when there is neither vectors nor a folder.
+ * n texts (lens[i] bytes; lens NULL: NUL-terminated) go to the encoder in
+ * one call, so it batches them (sorted by length, over its workers); *vecs
+ * (n * *dim floats, input order) is caller-freed with mem_free. */
+int lab_text_embed_with(lab *L, const char *model, const char *const *texts, const size_t *lens,
+                        size_t n, float **vecs, size_t *dim, const char **label, err *e);
 /* How much of text the loaded encoder of the stored vectors knows
  * (textenc_known_words): words, and those in its vocabulary; 0 and 0 when
  * none is loaded (lab_text_embed loads it).  0 or -ERR_NOMEM. */

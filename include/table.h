@@ -101,15 +101,28 @@ size_t table_text_width(const char *s);
 void table_sanitize(char *dst, size_t cap, const char *s);
 
 /* ---- a list of tables: what one command returns ------------------------ */
+/* A front end that prints results as they come may set `emit` (after
+ * table_list_init): a command with output of any length (`embed --jsonl`)
+ * then calls table_list_flush after each part, which hands the tables so
+ * far to emit, in order, and frees them, so the output never has to fit in
+ * memory.  Without emit (the TUI, tests) the tables stay in the list. */
+typedef int (*table_emit_fn)(void *ctx, const table *t);
+
 typedef struct table_list {
     table **t;
     size_t n, cap;
+    table_emit_fn emit;     /* NULL: keep every table */
+    void *emit_ctx;
 } table_list;
 
 void table_list_init(table_list *l);
 void table_list_done(table_list *l);   /* frees the tables */
 /* Appends (taking ownership) and returns t, or frees t and returns NULL. */
 table *table_list_add(table_list *l, table *t);
+/* With emit set: hands every table of l to emit, frees them, empties l
+ * (later tables start a new part).  0, or emit's negative ERR_* (the tables
+ * are freed all the same).  Without emit: 0, nothing done. */
+int table_list_flush(table_list *l);
 /* Convenience: a message table with one note. NULL on OOM. */
 table *table_list_msg(table_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

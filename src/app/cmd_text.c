@@ -176,56 +176,96 @@ bad:
     return -1;
 }
 
+/* Texts per encoder call of `embed --jsonl`: enough for the encoder to sort
+ * them by length into full batches for all its workers, few enough that a
+ * file of any length streams in bounded memory. */
+#define EMBED_CHUNK 1024
+
+/* The vectors of texts[0..n) as notes of the list's last table (a new one
+ * after a flush), then the list is flushed: printed and freed when the
+ * front end streams, kept otherwise. */
+static int embed_part(lab *L, const char *model, char **texts, const size_t *lens, size_t n,
+                      table_list *out, err *e)
+{
+    float *v = NULL;
+    size_t dim = 0;
+    table *t;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if ((rc = lab_text_embed_with(L, model, (const char *const *)texts, lens, n, &v, &dim, NULL,
+                                  e)))
+        return rc;
+    if (!(t = out->n ? out->t[out->n - 1] : cmd_table(out, "")))
+        rc = cmd_nomem(e);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (put_vector(t, v + i * dim, dim))
+            rc = cmd_nomem(e);
+    mem_free(v);
+    if (rc == 0 && (rc = table_list_flush(out)))
+        rc = err_set(e, -rc, "embed: the vectors could not be written (output closed or full)");
+    return rc;
+}
+
 /* embed "text" | embed --jsonl FILE: vectors as JSON arrays, one per line,
  * with the stored text vectors' encoder, or a model folder (--model DIR,
- * or the search order when nothing is stored: no catalog needed). */
+ * or the search order when nothing is stored: no catalog needed).  FILE is
+ * read EMBED_CHUNK lines at a time, each part encoded in one call and its
+ * vectors handed to the front end before the next part is read. */
 static int c_embed(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *file = cmd_str(a, "jsonl", NULL), *model = cmd_str(a, "model", NULL);
-    table *t = cmd_table(out, "");
-    float *v = NULL;
-    size_t dim;
+    char **texts = NULL, *line = NULL;
+    size_t *lens = NULL, n = 0, cap = 0, lineno = 0;
+    FILE *f;
     int rc = 0;
 
-    if (!t)
-        return cmd_nomem(e);
     if (!file) {
         char u[512], *text;
+        size_t len;
         if (a->argc == 0)
             return err_set(e, ERR_USAGE, "usage: %s", cmd_usage(a->def, u, sizeof u));
         if (!(text = cmd_join_args(a)))
             return cmd_nomem(e);
-        if ((rc = lab_text_embed_with(L, model, text, strlen(text), &v, &dim, NULL, e)) == 0 &&
-            put_vector(t, v, dim))
-            rc = cmd_nomem(e);
+        len = strlen(text);
+        rc = embed_part(L, model, &text, &len, 1, out, e);
         mem_free(text);
-        mem_free(v);
         return rc;
     }
     if (a->argc > 0)
         return err_set(e, ERR_USAGE, "embed: TEXT or --jsonl FILE, not both");
-    FILE *f = fopen(file, "r");
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    if (!f)
+    if (!(f = fopen(file, "r")))
         return err_set(e, ERR_IO, "%s: cannot open", file);
+    texts = mem_array(EMBED_CHUNK, sizeof *texts);
+    lens = mem_array(EMBED_CHUNK, sizeof *lens);
+    if (!texts || !lens)
+        rc = cmd_nomem(e);
     while (rc == 0 && getline(&line, &cap, f) >= 0) {
-        char *text;
-        size_t tlen;
         lineno++;
         if (strspn(line, " \t\r\n") == strlen(line))
             continue;
-        if (json_string_line(line, &text, &tlen)) {
-            rc = err_set(e, ERR_PARSE, "%s:%zu: expected one JSON string per line", file, lineno);
+        if (json_string_line(line, &texts[n], &lens[n])) {
+            /* the vectors of the lines before it, then the error */
+            if ((rc = embed_part(L, model, texts, lens, n, out, e)) == 0)
+                rc = err_set(e, ERR_PARSE, "%s:%zu: expected one JSON string per line", file,
+                             lineno);
             break;
         }
-        rc = lab_text_embed_with(L, model, text, tlen, &v, &dim, NULL, e);
-        if (rc == 0 && put_vector(t, v, dim))
-            rc = cmd_nomem(e);
-        mem_free(v);
-        mem_free(text);
-        v = NULL;
+        if (++n == EMBED_CHUNK) {
+            rc = embed_part(L, model, texts, lens, n, out, e);
+            while (n)
+                mem_free(texts[--n]);
+        }
     }
+    if (rc == 0 && ferror(f))
+        rc = err_set(e, ERR_IO, "%s:%zu: read error", file, lineno + 1);
+    if (rc == 0)
+        rc = embed_part(L, model, texts, lens, n, out, e);
+    while (n)
+        mem_free(texts[--n]);
+    mem_free(texts);
+    mem_free(lens);
     free(line);
     fclose(f);
     return rc;
@@ -359,7 +399,9 @@ const cmd_def cmd_defs_text[] = {
      "(one per line, every number). The encoder is the one "
      "that made the stored text vectors; with --model DIR, or when there are none, a BERT "
      "model folder (DIR, $EMBEDLAB_MODEL, $XDG_DATA_HOME/embedlab/models/, data/models/), "
-     "so embed works on an empty database like sentence-transformers' encode.",
+     "so embed works on an empty database like sentence-transformers' encode. FILE is read "
+     "and encoded 1,024 lines at a time, each part printed before the next is read: any "
+     "length runs in bounded memory.",
      .min_pos = 0, .max_pos = CMD_MAX_ARGS, .opts = embed_opts},
     {.name = "pretrain text", .fn = c_pretrain_text, .usage = "pretrain text FILE",
      .help = "Pretrain the builtin encoder's English word vectors on dictionaries and write them "

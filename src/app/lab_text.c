@@ -403,8 +403,8 @@ static textenc *folder_encoder(lab *L, const char *model, err *e)
     return t;
 }
 
-int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len, float **vec,
-                        size_t *dim, const char **label, err *e)
+int lab_text_embed_with(lab *L, const char *model, const char *const *texts, const size_t *lens,
+                        size_t n, float **vecs, size_t *dim, const char **label, err *e)
 {
     err tmp;
     lab_model *m;
@@ -413,7 +413,7 @@ int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len,
 
     if (!e)
         e = &tmp;   /* e may be NULL: codes come from here */
-    *vec = NULL;
+    *vecs = NULL;
     if (model)
         t = folder_encoder(L, model, e);
     else if ((m = lab_model_get(L, TEXT_NAME, e)))
@@ -431,11 +431,11 @@ int lab_text_embed_with(lab *L, const char *model, const char *text, size_t len,
     if (label)
         *label = textenc_label(t);
     *dim = textenc_dim(t);
-    if (!(*vec = mem_array(*dim, sizeof **vec)))
+    if (!(*vecs = mem_array(n ? n * *dim : 1, sizeof **vecs)))
         return lab_nomem(e);
-    if ((rc = textenc_encode(t, &text, &len, 1, *vec, NULL, e))) {
-        mem_free(*vec);
-        *vec = NULL;
+    if ((rc = textenc_encode(t, texts, lens, n, *vecs, NULL, e))) {
+        mem_free(*vecs);
+        *vecs = NULL;
     }
     return rc;
 }
@@ -467,7 +467,7 @@ int lab_text_embed(lab *L, const char *text, size_t len, float **vec, size_t *di
         return e->code == ERR_NOTFOUND
                    ? err_set(e, ERR_STATE, "no text vectors yet: `encode text` first")
                    : -e->code;
-    return lab_text_embed_with(L, NULL, text, len, vec, dim, NULL, e);
+    return lab_text_embed_with(L, NULL, &text, &len, 1, vec, dim, NULL, e);
 }
 
 int lab_text_known(lab *L, const char *text, size_t len, size_t *n_words, size_t *n_known,

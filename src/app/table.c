@@ -794,6 +794,21 @@ table *table_list_add(table_list *l, table *t)
     return t;
 }
 
+int table_list_flush(table_list *l)
+{
+    int rc = 0;
+
+    if (!l->emit)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (rc == 0)
+            rc = l->emit(l->emit_ctx, l->t[i]);
+        table_free(l->t[i]);
+    }
+    l->n = 0;
+    return rc;
+}
+
 table *table_list_msg(table_list *l, const char *fmt, ...)
 {
     table *t = table_new("");

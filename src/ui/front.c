@@ -24,48 +24,106 @@ int front_width(void)
     return 80;
 }
 
+/* The rendering of one command's result, table by table: front_run gives
+ * the tables at the end, a streaming command (table_list_flush) earlier. */
+typedef struct render {
+    front *f;
+    const char *line;      /* JSON: the command, for the envelope */
+    int opened;            /* JSON: the envelope and "tables":[ written */
+    size_t n;              /* tables written */
+} render;
+
+/* The command as typed (no blanks around it: a line read from a file ends
+ * in "\n"), *len bytes; NULL for a blank or comment line. */
+static const char *json_command(const char *line, size_t *len)
+{
+    const char *p = line;
+    size_t n;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    for (n = strlen(p); n && strchr(" \t\r\n", p[n - 1]); n--)
+        ;
+    *len = n;
+    return n && *p != '#' ? p : NULL;
+}
+
+static void json_open(render *r)
+{
+    size_t n;
+    const char *p = json_command(r->line, &n);
+    char *cmd = p ? strndup(p, n) : NULL;
+
+    fputs("{\"command\":\"", stdout);
+    esc_json(stdout, cmd ? cmd : "");
+    fputc('"', stdout);
+    free(cmd);
+    r->opened = 1;
+}
+
+static void json_status(int rc, const err *e)
+{
+    fprintf(stdout, ",\"ok\":%s", rc < 0 ? "false" : "true");
+    if (rc < 0) {
+        fprintf(stdout, ",\"code\":\"%s\",\"error\":\"", err_name(rc));
+        esc_json(stdout, e->msg);
+        fputc('"', stdout);
+    }
+}
+
+static int render_table(void *ctx, const table *t)
+{
+    render *r = ctx;
+
+    if (r->f->out_fmt == OUT_JSON) {
+        if (!r->opened) {
+            json_open(r);
+            fputs(",\"tables\":[", stdout);
+        }
+        if (r->n)
+            fputc(',', stdout);
+        table_render_json(t, stdout);
+    } else if (r->f->out_fmt == OUT_CSV) {
+        table_render_csv(t, stdout);
+    } else {
+        table_render_text_width(t, stdout, front_width());
+    }
+    r->n++;
+    return ferror(stdout) ? -ERR_IO : 0;
+}
+
 int front_run(front *f, const char *line)
 {
     table_list out;
+    render r = {.f = f, .line = line};
+    size_t n;
     err e;
     int rc;
 
     table_list_init(&out);
+    out.emit = render_table;
+    out.emit_ctx = &r;
     rc = cmd_exec(f->L, line, &out, &e);
     if (f->out_fmt == OUT_JSON && rc != CMD_QUIT) {
-        const char *p = line;
-        size_t n;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        /* the command as typed: a line read from a file ends in "\n" */
-        for (n = strlen(p); n && strchr(" \t\r\n", p[n - 1]); n--)
-            ;
-        if (n && *p != '#') {
-            char *cmd = strndup(p, n);
-            fputs("{\"command\":\"", stdout);
-            esc_json(stdout, cmd ? cmd : p);
-            free(cmd);
-            fprintf(stdout, "\",\"ok\":%s", rc < 0 ? "false" : "true");
-            if (rc < 0) {
-                fprintf(stdout, ",\"code\":\"%s\",\"error\":\"", err_name(rc));
-                esc_json(stdout, e.msg);
-                fputc('"', stdout);
+        if (r.opened || json_command(line, &n)) {
+            /* the usual envelope puts "ok" first; a command that streamed
+             * its tables gets it after them (it was not known before) */
+            int streamed = r.opened;
+            if (!streamed) {
+                json_open(&r);
+                json_status(rc, &e);
+                fputs(",\"tables\":[", stdout);
             }
-            fputs(",\"tables\":[", stdout);
-            for (size_t i = 0; i < out.n; i++) {
-                if (i)
-                    fputc(',', stdout);
-                table_render_json(out.t[i], stdout);
-            }
-            fputs("]}\n", stdout);
+            for (size_t i = 0; i < out.n; i++)
+                render_table(&r, out.t[i]);
+            fputc(']', stdout);
+            if (streamed)
+                json_status(rc, &e);
+            fputs("}\n", stdout);
         }
     } else {
-        for (size_t i = 0; i < out.n; i++) {
-            if (f->out_fmt == OUT_CSV)
-                table_render_csv(out.t[i], stdout);
-            else
-                table_render_text_width(out.t[i], stdout, front_width());
-        }
+        for (size_t i = 0; i < out.n; i++)
+            render_table(&r, out.t[i]);
         if (rc < 0) {
             char clean[ERR_MSG_LEN];
             table_sanitize(clean, sizeof clean, e.msg);
