@@ -1,6 +1,7 @@
 /* lab.c - the lab facade: database, caches, settings (see lab.h). */
 #include "lab_int.h"
 #include "import.h"
+#include "ids.h"
 #include "index.h"
 #include "mem.h"
 #include "table.h"
@@ -117,9 +118,7 @@ void lab_invalidate(lab *L)
     if (L->have_catalog)
         store_catalog_done(&L->cat);
     L->have_catalog = 0;
-    mem_free(L->ext_hash);
-    L->ext_hash = NULL;
-    L->hash_cap = 0;
+    hmap_done(&L->ext_rows);
     for (size_t i = 0; i < L->n_attr_names; i++)
         mem_free(L->attr_names[i]);
     mem_free(L->attr_names);
@@ -153,68 +152,43 @@ void lab_close(lab *L)
     mem_free(L);
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 const store_catalog *lab_catalog(lab *L, err *e)
 {
-    size_t cap = 16;
+    size_t bytes = 0;
 
     if (L->have_catalog)
         return &L->cat;
     if (store_catalog_load(L->db, &L->cat, e))
         return NULL;
-    while (cap < 2 * L->cat.n)
-        cap *= 2;
-    L->ext_hash = mem_calloc(cap, sizeof *L->ext_hash);
-    if (!L->ext_hash) {
-        store_catalog_done(&L->cat);
-        err_set(e, ERR_NOMEM, "out of memory indexing the catalog");
-        return NULL;
-    }
-    L->hash_cap = cap;
-    for (size_t i = 0; i < L->cat.n; i++) {
-        size_t h = hash_str(L->cat.ext_id[i]) & (cap - 1);
-        while (L->ext_hash[h])
-            h = (h + 1) & (cap - 1);
-        L->ext_hash[h] = (int64_t)i + 1;
-    }
+    for (size_t i = 0; i < L->cat.n; i++)
+        bytes += strlen(L->cat.ext_id[i]);
+    if (hmap_reserve_str(&L->ext_rows, L->cat.n, bytes) < 0)
+        goto nomem;
+    for (size_t i = 0; i < L->cat.n; i++)
+        if (!hmap_add_str(&L->ext_rows, L->cat.ext_id[i], strlen(L->cat.ext_id[i]), (int64_t)i,
+                          NULL))
+            goto nomem;
     L->have_catalog = 1;
     return &L->cat;
+nomem:
+    hmap_done(&L->ext_rows);
+    store_catalog_done(&L->cat);
+    err_set(e, ERR_NOMEM, "out of memory indexing the catalog");
+    return NULL;
 }
 
 long lab_find_ext(lab *L, const char *ext_id)
 {
+    const int64_t *row;
     if (!lab_catalog(L, NULL) || !ext_id)
         return -1;
-    size_t h = hash_str(ext_id) & (L->hash_cap - 1);
-    while (L->ext_hash[h]) {
-        long row = (long)L->ext_hash[h] - 1;
-        if (strcmp(L->cat.ext_id[row], ext_id) == 0)
-            return row;
-        h = (h + 1) & (L->hash_cap - 1);
-    }
-    return -1;
+    row = hmap_get_str(&L->ext_rows, ext_id, strlen(ext_id));
+    return row ? (long)*row : -1;
 }
 
 long lab_find_id(lab *L, int64_t id)
 {
-    if (!lab_catalog(L, NULL))
-        return -1;
-    size_t lo = 0, hi = L->cat.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (L->cat.ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < L->cat.n && L->cat.ids[lo] == id) ? (long)lo : -1;
+    return lab_catalog(L, NULL) ? ids_find(L->cat.ids, L->cat.n, id) : -1;
 }
 
 long lab_resolve_item(lab *L, const char *ext_id, err *e)

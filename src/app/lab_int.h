@@ -7,6 +7,8 @@
 
 #include "lab.h"
 
+#include "hmap.h"
+
 struct table;
 
 struct lab {
@@ -21,8 +23,7 @@ struct lab {
     /* caches (lazy) */
     int have_catalog;
     store_catalog cat;
-    int64_t *ext_hash;   /* open-addressing table: catalog row + 1, 0 = empty */
-    size_t hash_cap;
+    hmap ext_rows;       /* catalog id -> catalog row */
     char **attr_names;   /* attribute keys of the catalog's attrs, sorted, or NULL */
     size_t n_attr_names;
     int have_attr_names;
