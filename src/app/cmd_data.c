@@ -3,6 +3,7 @@
  * afterwards the lab's caches are dropped so the next command sees it. */
 #include "cmd_int.h"
 #include "demo.h"
+#include "hmap.h"
 #include "import.h"
 #include "mem.h"
 
@@ -365,18 +366,8 @@ static int c_load_movielens(lab *L, const cmd_args *a, table_list *out, err *e)
 typedef struct gen_sink {
     lab *L;
     int64_t n_items, n_events;
-    int64_t *hash_ids;      /* tiny map ext id -> rowid: ids are "P0001"... */
-    char **hash_keys;
-    size_t cap;
+    hmap rowids;            /* ext id ("P0001"...) -> rowid */
 } gen_sink;
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 static int gen_item(void *ud, const char *id, const char *title, const char *desc,
                     const char *cat, const char *attrs, err *e)
@@ -388,12 +379,8 @@ static int gen_item(void *ud, const char *id, const char *title, const char *des
     int rc = store_item_insert(g->L->db, &it, &rid, e);
     if (rc)
         return rc;
-    size_t h = fnv(id) & (g->cap - 1);
-    while (g->hash_keys[h])
-        h = (h + 1) & (g->cap - 1);
-    if (!(g->hash_keys[h] = mem_strdup(id)))
+    if (!hmap_add_str(&g->rowids, id, strlen(id), rid, NULL))
         return err_set(e, ERR_NOMEM, "out of memory");
-    g->hash_ids[h] = rid;
     g->n_items++;
     return 0;
 }
@@ -402,15 +389,13 @@ static int gen_event(void *ud, const char *sess, const char *user, const char *i
                      err *e)
 {
     gen_sink *g = ud;
-    size_t h = fnv(item) & (g->cap - 1);
-    while (g->hash_keys[h] && strcmp(g->hash_keys[h], item) != 0)
-        h = (h + 1) & (g->cap - 1);
-    if (!g->hash_keys[h])
+    const int64_t *rid = hmap_get_str(&g->rowids, item, strlen(item));
+    if (!rid)
         return err_set(e, ERR_NOTFOUND, "generator produced unknown item '%s'", item);
     g->n_events++;
     if ((g->n_events & 4095) == 0 && progress_update(&g->L->prog, (uint64_t)g->n_events))
         return err_set(e, ERR_CANCEL, "cancelled");
-    return store_event_insert(g->L->db, sess, user, g->hash_ids[h], ts, e);
+    return store_event_insert(g->L->db, sess, user, *rid, ts, e);
 }
 
 static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
@@ -439,15 +424,6 @@ static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
         return table_list_msg(out, "wrote %s/catalog.csv and %s/sessions.csv (seed %ld, %s)",
                               dir, dir, seed, demo_lang_name(o.lang)) ? 0 : cmd_nomem(e);
     }
-    g.cap = 16;
-    while (g.cap < 2 * o.n_items)
-        g.cap *= 2;
-    g.hash_ids = mem_calloc(g.cap, sizeof *g.hash_ids);
-    g.hash_keys = mem_calloc(g.cap, sizeof *g.hash_keys);
-    if (!g.hash_ids || !g.hash_keys) {
-        rc = cmd_nomem(e);
-        goto done;
-    }
     if ((rc = store_begin(L->db, e)))
         goto done;
     progress_begin(&L->prog, "gen demo", "events", 0);
@@ -471,10 +447,7 @@ static int c_gen_demo(lab *L, const cmd_args *a, table_list *out, err *e)
                            (double)st.n_sessions, "events", (double)st.n_events, NULL))
         rc = cmd_nomem(e);
 done:
-    for (size_t i = 0; g.hash_keys && i < g.cap; i++)
-        mem_free(g.hash_keys[i]);
-    mem_free(g.hash_keys);
-    mem_free(g.hash_ids);
+    hmap_done(&g.rowids);
     return rc;
 }
 
