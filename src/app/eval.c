@@ -1,6 +1,7 @@
 /* eval.c - ranking metrics, latency percentiles and the leave-last-out
  * split (see eval.h for the definitions used). */
 #include "eval.h"
+#include "ids.h"
 #include "mem.h"
 #include "rng.h"
 #include "stats.h"
@@ -97,12 +98,6 @@ double eval_acc_latency(const eval_acc *a, double q)
 }
 
 /* ---- split ------------------------------------------------------------------ */
-
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
 
 typedef struct ev {
     int64_t ts;
@@ -282,7 +277,7 @@ int eval_split_make(const store_corpus *c, int mode, size_t max_cases, uint64_t 
     if (!seen)
         goto nomem;
     memcpy(seen, t->items, k * sizeof *seen);
-    qsort(seen, k, sizeof *seen, cmp_i64);
+    ids_sort(seen, k);
 
     size_t h = 0;
     for (size_t i = 0; i < n_sel; i++) {
@@ -293,7 +288,7 @@ int eval_split_make(const store_corpus *c, int mode, size_t max_cases, uint64_t 
         for (size_t j = 0; j < cut[g]; j++)
             out->hist[h++] = c->items[evs[g_off[g] + j].pos];
         ec->target = c->items[evs[g_off[g] + cut[g]].pos];
-        ec->cold = bsearch(&ec->target, seen, k, sizeof *seen, cmp_i64) == NULL;
+        ec->cold = ids_find(seen, k, ec->target) < 0;
     }
     mem_free(seen);
     out->n_cases = n_sel;

@@ -7,6 +7,7 @@
  */
 #include "evalrun.h"
 #include "fuse.h"
+#include "ids.h"
 #include "index.h"
 #include "lab_int.h"
 #include "mem.h"
@@ -196,12 +197,6 @@ typedef struct count_id {
     int64_t count, id;
 } count_id;
 
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
 static int cmp_count_desc(const void *x, const void *y)
 {
     const count_id *a = x, *b = y;
@@ -223,7 +218,7 @@ static int popularity(const store_corpus *c, runctx *x, err *e)
         return err_set(e, ERR_NOMEM, "out of memory");
     }
     memcpy(ids, c->items, c->n_tok * sizeof *ids);
-    qsort(ids, c->n_tok, sizeof *ids, cmp_i64);
+    ids_sort(ids, c->n_tok);
     for (size_t i = 0; i < c->n_tok; i++) {
         if (n && ci[n - 1].id == ids[i])
             ci[n - 1].count++;
@@ -573,7 +568,7 @@ static int run_one(evalrun *r, runctx *x, size_t w, const eval_case *c, int firs
         if (!ex)
             return err_set(e, ERR_NOMEM, "out of memory");
         memcpy(ex, hist, c->hist_len * sizeof *ex);
-        qsort(ex, c->hist_len, sizeof *ex, cmp_i64);
+        ids_sort(ex, c->hist_len);
         rec_filter f = {.exclude = ex, .n_exclude = c->hist_len, .L = r->L};
         rl->note[0] = '\0';
         rc = fuse_blend_search(&x->text->unit, &x->dflt.in.unit, row->def.alpha, hist,

@@ -1,6 +1,7 @@
 /* recommend.c - item2vec, text, hybrid (rerank, blend, rrf) and popularity
  * recommenders (see recommend.h for the definitions). */
 #include "recommend.h"
+#include "ids.h"
 #include "index.h"
 #include "mem.h"
 
@@ -110,18 +111,12 @@ static int run_baseline(lab *L, const rec_models *ms, int kind, const rec_query 
     return 0;
 }
 
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
 int rec_filter_allow(int64_t id, void *ud)
 {
     const rec_filter *f = ud;
     if (!f)
         return 1;
-    if (f->n_exclude && bsearch(&id, f->exclude, f->n_exclude, sizeof id, cmp_i64))
+    if (f->n_exclude && ids_find(f->exclude, f->n_exclude, id) >= 0)
         return 0;
     if (f->rows_ok && f->L) {
         long r = lab_find_id(f->L, id);
@@ -427,7 +422,7 @@ int rec_run(lab *L, const rec_models *ms, int method, const rec_query *q, size_t
      * pointer is undefined even for 0 bytes (UBSan, fuzz_cmd `query`) */
     if (q->n_hist) {
         memcpy(ex, q->hist, q->n_hist * sizeof *ex);
-        qsort(ex, q->n_hist, sizeof *ex, cmp_i64);
+        ids_sort(ex, q->n_hist);
     }
     f.exclude = ex;
     f.n_exclude = q->n_hist;
