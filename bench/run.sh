@@ -2,8 +2,8 @@
 # run.sh [--compare|--scale] BUILD_DIR - the benchmarks.
 #   make bench          our own figures: Item2Vec training and --update, vector
 #                       indexes (search, and build/save/load/remove/add of ids),
-#                       import speed, TUI `similar` latency, `embedlab serve`
-#                       under wrk (Python's standard library only)
+#                       WordPiece tokenizing, import speed, TUI `similar` latency,
+#                       `embedlab serve` under wrk (Python's standard library only)
 #   make bench-compare  side by side with the established tools in one run:
 #                       gensim (Item2Vec), PyTorch (BERT encoder), FAISS and
 #                       hnswlib (indexes), PyTorch behind FastAPI (the server);
@@ -63,6 +63,7 @@ if [ $compare -eq 0 ]; then
     run "$BUILD/bench/bench_sgns"
     run "$BUILD/bench/bench_index"
     run "$BUILD/bench/bench_index_io"
+    run "$BUILD/bench/bench_wordpiece"
     run "$BUILD/bench/bench_import" 2000000
     # train item2vec --update against a full retraining, on the demo data
     demo_db=$(mktemp -u /tmp/embedlab-demo-XXXXXX.db)
