@@ -1,36 +1,22 @@
 /* index.c - the kind-independent half of the vector index: options, input
  * checks, the id -> row map, tombstones, filters, search contexts, dispatch to
  * flat.c / ivf.c / hnsw.c (and mvkind.c for milvus, whose rows live on a
- * server: its calls branch off before the row machinery), save/load framing,
- * info and evaluation.
+ * server: its calls branch off before the row machinery), and info.  Saving
+ * and loading are in index_io.c, the recall harness in index_eval.c.
  *
  * Rows are numbered 0..n-1 in insertion order; item ids live in ids[row].
  * Removal only sets dead[row] (a tombstone): every kind skips dead rows when
  * it collects results, and HNSW keeps walking through them.
- *
- * Saved layout (little-endian): "EMBIDX\0\1", u32 version, u32 kind, metric,
- * quant, u64 dim, n, options, ids, tombstones, fp32 rows (if kept), the kind's
- * own section, then a 64-bit checksum of everything before it.  A milvus
- * blob has the header (n: the collection's count) and then only its settings
- * as length-prefixed JSON (mvkind.c), never the token.
- * Version 2 (sq8 keeps only codes): an sq8 blob has no fp32 rows.  Version 1
- * sq8 blobs carried them for the re-rank; they still load, the rows skipped.
- * Other kinds are laid out the same in both versions.
  */
 #include "index_int.h"
 
 #include <assert.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ids.h"
 #include "mem.h"
-#include "stats.h"
-
-#define IX_MAGIC "EMBIDX\0\1"
-#define IX_VERSION 2u
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -152,8 +138,7 @@ int index_opts_set(index_opts *o, const char *key, const char *value, err *e)
     return opt_set(index_opt_defs, o, key, value, e);
 }
 
-/* Checks options against the data; fills nlist when 0 (auto). */
-static int check_opts(index_opts *o, size_t n, size_t dim, err *e)
+int ix_check_opts(index_opts *o, size_t n, size_t dim, err *e)
 {
     if (o->kind == INDEX_MILVUS) {
         if (o->metric != INDEX_COSINE && o->metric != INDEX_IP && o->metric != INDEX_L2)
@@ -243,9 +228,7 @@ static uint32_t map_get(const vindex *ix, int64_t id)
     return row ? (uint32_t)*row : IX_NONE;
 }
 
-/* Inserts or overwrites; returns the row id had before (IX_NONE: none).
- * map_reserve made room, so nothing is allocated. */
-static uint32_t map_put(vindex *ix, int64_t id, uint32_t row)
+uint32_t ix_map_put(vindex *ix, int64_t id, uint32_t row)
 {
     int added = 0;
     int64_t *v = hmap_add_i64(&ix->rowmap, id, row, &added), prev;
@@ -257,8 +240,7 @@ static uint32_t map_put(vindex *ix, int64_t id, uint32_t row)
     return (uint32_t)prev;
 }
 
-/* Makes room for `need` ids in all. */
-static int map_reserve(vindex *ix, size_t need, err *e)
+int ix_map_reserve(vindex *ix, size_t need, err *e)
 {
     if (hmap_reserve_i64(&ix->rowmap, need) < 0)
         return err_set(e, ERR_NOMEM, "out of memory for the id map (%zu ids)", need);
@@ -367,11 +349,12 @@ static int append_rows(vindex *ix, const float *data, const int64_t *ids, size_t
 {
     int rc;
     size_t d = ix->dim;
-    if ((rc = map_reserve(ix, ix->n + n, e)) < 0 || (rc = ix_reserve_rows(ix, ix->n + n, e)) < 0)
+    if ((rc = ix_map_reserve(ix, ix->n + n, e)) < 0 ||
+        (rc = ix_reserve_rows(ix, ix->n + n, e)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
         size_t row = ix->n + i;
-        map_put(ix, ids[i], (uint32_t)row);
+        ix_map_put(ix, ids[i], (uint32_t)row);
         ix->ids[row] = ids[i];
         ix->dead[row] = 0;
         if (ix->rr_row)
@@ -547,7 +530,7 @@ int index_build(const float *data, const int64_t *ids, size_t n, size_t dim,
         return err_set(e, ERR_USAGE, "index_build: no output");
     *out = NULL;
     o = opts ? *opts : index_opts_default();
-    if ((rc = check_opts(&o, n, dim, e)) < 0)
+    if ((rc = ix_check_opts(&o, n, dim, e)) < 0)
         return rc;
     if (n && (!data || !ids))
         return err_set(e, ERR_USAGE, "index_build: no vectors or ids");
@@ -954,321 +937,6 @@ void index_info(const vindex *ix, index_stats *s)
         for (size_t r = 0; r < ix->n; r++)
             if (!ix->dead[r] && ix->rr_row[r] == IX_NONE)
                 s->rerank_missing++;
-}
-
-/* 64-bit multiply-xorshift over 8-byte words (FNV-1a constants): catches
- * truncation and flipped bits; not a cryptographic check. */
-static uint64_t checksum(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h ^ (uint64_t)n;
-}
-
-/* ---- save / load -------------------------------------------------------------------- */
-
-int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
-{
-    buf_writer w = {0};
-    uint64_t sum;
-    if (!ix || !buf_out || !len_out)
-        return err_set(e, ERR_USAGE, "index_save: bad arguments");
-    *buf_out = NULL;
-    *len_out = 0;
-    buf_put(&w, IX_MAGIC, 8);
-    buf_put_u32(&w, IX_VERSION);
-    buf_put_u32(&w, (uint32_t)ix->o.kind);
-    buf_put_u32(&w, (uint32_t)ix->o.metric);
-    buf_put_u32(&w, (uint32_t)ix->o.quant);
-    buf_put_u64(&w, ix->dim);
-    buf_put_u64(&w, ix->o.kind == INDEX_MILVUS ? mv_count(ix) : ix->n);
-    buf_put_u32(&w, (uint32_t)ix->o.nlist);
-    buf_put_u32(&w, (uint32_t)ix->o.nprobe);
-    buf_put_u32(&w, (uint32_t)ix->o.M);
-    buf_put_u32(&w, (uint32_t)ix->o.ef_construction);
-    buf_put_u32(&w, (uint32_t)ix->o.ef);
-    buf_put_u32(&w, (uint32_t)ix->o.kmeans_iters);
-    buf_put_u32(&w, (uint32_t)ix->o.rerank);
-    buf_put_u64(&w, ix->o.seed);
-    if (ix->o.kind == INDEX_MILVUS) {   /* n is the remote count; no rows here */
-        mv_save(ix, &w);
-        goto sum;
-    }
-    buf_put(&w, ix->ids, ix->n * sizeof *ix->ids);
-    buf_put(&w, ix->dead, ix->n);
-    /* The flag is the kind's (what index_load checks), not vecs != NULL: an
-     * empty flat or HNSW index has no vector array yet, and its blob did not
-     * load again (found by fuzz_index's save/reload check). */
-    buf_put_u32(&w, (uint32_t)ix_keeps_vecs(ix));
-    if (ix->vecs && ix->n)
-        buf_put(&w, ix->vecs, ix->n * ix->dim * sizeof(float));
-    if (ix->o.quant == INDEX_QUANT_SQ8)
-        sq8_save(ix, &w);
-    switch (ix->o.kind) {
-    case INDEX_FLAT: flat_save(ix, &w); break;
-    case INDEX_IVF: ivf_save(ix, &w); break;
-    case INDEX_HNSW: hnsw_save(ix, &w); break;
-    case INDEX_MILVUS: break;
-    }
-sum:
-    sum = w.failed ? 0 : checksum(w.p, w.len);
-    buf_put_u64(&w, sum);
-    if (w.failed) {
-        mem_free(w.p);
-        return err_set(e, ERR_NOMEM, "out of memory saving the index");
-    }
-    *buf_out = w.p;
-    *len_out = w.len;
-    return 0;
-}
-
-static int bad(err *e, const char *what)
-{
-    return err_set(e, ERR_PARSE, "index blob: %s", what);
-}
-
-int index_load(const void *buf, size_t len, vindex **out, err *e)
-{
-    buf_reader r = {buf, 0, 0, e, "index blob", "header"};
-    vindex *ix = NULL;
-    char magic[8];
-    uint32_t ver, kind, metric, quant, u[7], has_vecs, prev;
-    uint64_t dim, n, seed, sum;
-    index_opts o;
-    int rc, v1_sq8;
-
-    if (!out)
-        return err_set(e, ERR_USAGE, "index_load: no output");
-    *out = NULL;
-    if (!buf || len < 16)
-        return bad(e, "too short");
-    memcpy(&sum, (const uint8_t *)buf + len - 8, 8);
-    r.len = len - 8;
-    if ((rc = buf_get(&r, magic, 8)) < 0)
-        return rc;
-    if (memcmp(magic, IX_MAGIC, 8) != 0)
-        return bad(e, "not an embedlab index (bad magic)");
-    if (checksum(buf, len - 8) != sum)
-        return bad(e, "checksum mismatch (corrupted or truncated)");
-    if ((rc = buf_get_u32(&r, &ver)) < 0)
-        return rc;
-    if (ver < 1 || ver > IX_VERSION)
-        return err_set(e, ERR_UNSUPPORTED, "index blob version %u (this build reads 1..%u)", ver,
-                       IX_VERSION);
-    if ((rc = buf_get_u32(&r, &kind)) < 0 || (rc = buf_get_u32(&r, &metric)) < 0 ||
-        (rc = buf_get_u32(&r, &quant)) < 0 || (rc = buf_get_u64(&r, &dim)) < 0 ||
-        (rc = buf_get_u64(&r, &n)) < 0)
-        return rc;
-    for (int i = 0; i < 7; i++)
-        if ((rc = buf_get_u32(&r, &u[i])) < 0)
-            return rc;
-    if ((rc = buf_get_u64(&r, &seed)) < 0)
-        return rc;
-    if (kind > INDEX_MILVUS || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
-        return bad(e, "unknown kind, metric or quantization");
-    if (dim == 0 || dim > IX_MAX_DIM || n > IX_MAX_N)
-        return bad(e, "dimension or count out of range");
-    for (int i = 0; i < 7; i++)
-        if (u[i] > (1u << 30))
-            return bad(e, "parameter out of range");
-    /* No more than index_opts_set / index_set_param accept: ef and rerank size
-     * every search context (ef+1 and k*rerank entries), and a blob claiming
-     * rerank=100728842 made index_load allocate 13 GB (found by fuzz_index). */
-    if (u[3] > (1u << 20) || u[4] > (1u << 20) || u[5] > 1000 || u[6] > (1u << 20))
-        return bad(e, "ef_construction, ef, kmeans_iters or rerank out of range");
-    o = index_opts_default();
-    o.kind = (index_kind)kind;
-    o.metric = (index_metric)metric;
-    o.quant = (index_quant)quant;
-    o.nlist = (int)u[0];
-    o.nprobe = (int)u[1];
-    o.M = (int)u[2];
-    o.ef_construction = (int)u[3];
-    o.ef = (int)u[4];
-    o.kmeans_iters = (int)u[5];
-    o.rerank = (int)u[6];
-    o.seed = seed;
-    if (o.kind == INDEX_IVF && o.nlist == 0)
-        return bad(e, "nlist is 0");
-    if (o.kind == INDEX_MILVUS) {   /* settings, not rows: checked by mv_load */
-        if (dim > IX_MAX_DIM)
-            return bad(e, "dimension out of range");
-        if (!(ix = mem_calloc(1, sizeof *ix)))
-            return err_set(e, ERR_NOMEM, "out of memory loading an index");
-        ix->o = o;
-        ix->dim = (size_t)dim;
-        r.what = "milvus settings";
-        if ((rc = mv_load(ix, &r, n)) < 0)
-            goto fail;
-        if (r.off != r.len) {
-            rc = bad(e, "trailing bytes after the index");
-            goto fail;
-        }
-        *out = ix;
-        return 0;
-    }
-    {
-        err e2;
-        if (check_opts(&o, (size_t)n, (size_t)dim, &e2) < 0)
-            return err_set(e, ERR_PARSE, "index blob: %s", e2.msg);
-    }
-    /* every row needs at least its id and tombstone byte: bound n by the blob */
-    if (n > (r.len - r.off) / 9)
-        return bad(e, "row count larger than the blob");
-    ix = mem_calloc(1, sizeof *ix);
-    if (!ix)
-        return err_set(e, ERR_NOMEM, "out of memory loading an index");
-    ix->o = o;
-    ix->dim = (size_t)dim;
-    if ((rc = map_reserve(ix, (size_t)n, e)) < 0 || (rc = ix_reserve_rows(ix, (size_t)n, e)) < 0)
-        goto fail;
-    r.what = "rows";
-    if ((rc = buf_get(&r, ix->ids, (size_t)n * sizeof *ix->ids)) < 0 ||
-        (rc = buf_get(&r, ix->dead, (size_t)n)) < 0 || (rc = buf_get_u32(&r, &has_vecs)) < 0)
-        goto fail;
-    ix->n = (size_t)n;
-    /* dead rows first, so a live row re-added under the same id wins the map */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < ix->n; i++) {
-            if (ix->dead[i] > 1) {
-                rc = bad(e, "bad tombstone byte");
-                goto fail;
-            }
-            if (ix->dead[i] != (pass == 0))
-                continue;
-            prev = map_put(ix, ix->ids[i], (uint32_t)i);
-            if (pass == 0) {
-                ix->n_dead++;
-            } else if (prev != IX_NONE && !ix->dead[prev]) {
-                rc = err_set(e, ERR_PARSE, "index blob: id %lld appears twice",
-                             (long long)ix->ids[i]);
-                goto fail;
-            }
-        }
-    /* a version-1 sq8 blob carries the fp32 rows its re-rank used to read:
-     * skip them (the re-rank now reads the caller's source) */
-    v1_sq8 = ver == 1 && o.quant == INDEX_QUANT_SQ8;
-    if (has_vecs != (uint32_t)(ix_keeps_vecs(ix) || v1_sq8)) {
-        rc = bad(e, "vector section does not match the index kind");
-        goto fail;
-    }
-    if (has_vecs && ix->n) {   /* an empty index has no row array yet */
-        if ((size_t)n > (r.len - r.off) / sizeof(float) / ix->dim) {
-            rc = bad(e, "vector section truncated");
-            goto fail;
-        }
-        if (v1_sq8)
-            r.off += ix->n * ix->dim * sizeof(float);
-        else if ((rc = buf_get(&r, ix->vecs, ix->n * ix->dim * sizeof(float))) < 0)
-            goto fail;
-    }
-    if (o.quant == INDEX_QUANT_SQ8 && (rc = sq8_load(ix, &r)) < 0)
-        goto fail;
-    switch (o.kind) {
-    case INDEX_FLAT: rc = flat_load(ix, &r); break;
-    case INDEX_IVF: rc = ivf_load(ix, &r); break;
-    case INDEX_HNSW: rc = hnsw_load(ix, &r); break;
-    case INDEX_MILVUS: break;
-    }
-    if (rc < 0)
-        goto fail;
-    if (r.off != r.len) {
-        rc = bad(e, "trailing bytes after the index");
-        goto fail;
-    }
-    if (!(ix->ctx = index_ctx_new(ix, e))) {
-        rc = -ERR_NOMEM;
-        goto fail;
-    }
-    *out = ix;
-    return 0;
-fail:
-    index_free(ix);
-    return rc;
-}
-
-/* ---- evaluation --------------------------------------------------------------------- */
-
-int index_eval(vindex *ix, const float *queries, size_t nq, size_t dim, int k,
-               const int64_t *truth, size_t truth_k, index_eval_result *out, err *e)
-{
-    double *lat = NULL, t_all, sum = 0;
-    int64_t *ids = NULL;
-    float *sc = NULL;
-    size_t hits = 0, denom = 0;
-    int rc = 0;
-
-    if (!ix || !out || !queries || !truth)
-        return err_set(e, ERR_USAGE, "index_eval: bad arguments");
-    memset(out, 0, sizeof *out);
-    if (k <= 0)
-        return err_set(e, ERR_USAGE, "k must be positive (got %d)", k);
-    if (nq == 0)
-        return err_set(e, ERR_USAGE, "index_eval: no queries");
-    if (truth_k < (size_t)k)
-        return err_set(e, ERR_USAGE, "ground truth has %zu neighbours per query, k is %d",
-                       truth_k, k);
-    if (dim != ix->dim)
-        return err_set(e, ERR_RANGE, "queries have dimension %zu but the index has %zu", dim,
-                       ix->dim);
-    lat = mem_array(nq, sizeof *lat);
-    ids = mem_array((size_t)k, sizeof *ids);
-    sc = mem_array((size_t)k, sizeof *sc);
-    if (!lat || !ids || !sc) {
-        rc = err_set(e, ERR_NOMEM, "out of memory for evaluation");
-        goto done;
-    }
-    /* one warm-up query outside the timing: first-touch page faults, and the
-     * context sized for k */
-    if ((rc = index_search(ix, queries, dim, k, NULL, ids, sc, e)) < 0)
-        goto done;
-    t_all = progress_now();
-    for (size_t i = 0; i < nq; i++) {
-        double t0 = progress_now();
-        int got = index_search(ix, queries + i * dim, dim, k, NULL, ids, sc, e);
-        lat[i] = (progress_now() - t0) * 1e6;
-        if (got < 0) {
-            rc = got;
-            goto done;
-        }
-        for (int t = 0; t < k; t++) {
-            int64_t want = truth[i * truth_k + (size_t)t];
-            if (want < 0)
-                continue;   /* fewer true neighbours than k */
-            denom++;
-            for (int j = 0; j < got; j++)
-                if (ids[j] == want) {
-                    hits++;
-                    break;
-                }
-        }
-    }
-    out->seconds = progress_now() - t_all;
-    for (size_t i = 0; i < nq; i++)
-        sum += lat[i];
-    stats_sort(lat, nq);
-    out->nq = nq;
-    out->k = (size_t)k;
-    out->recall = denom ? (double)hits / (double)denom : 1.0;
-    out->qps = out->seconds > 0 ? (double)nq / out->seconds : 0;
-    out->mean_us = sum / (double)nq;
-    out->p50_us = stats_percentile_sorted(lat, nq, 0.50);
-    out->p95_us = stats_percentile_sorted(lat, nq, 0.95);
-    out->p99_us = stats_percentile_sorted(lat, nq, 0.99);
-    rc = 0;
-done:
-    mem_free(lat);
-    mem_free(ids);
-    mem_free(sc);
-    return rc;
 }
 
 /* ---- kernel tables ------------------------------------------------------------------- */

@@ -133,6 +133,14 @@ static inline int ix_keeps_vecs(const vindex *ix)
 /* Grows row storage (ids, dead, vecs when present, the re-rank row map when
  * a source is attached) to hold `need` rows. */
 int ix_reserve_rows(vindex *ix, size_t need, err *e);
+/* Checks options against the data; fills nlist when 0 (auto). */
+int ix_check_opts(index_opts *o, size_t n, size_t dim, err *e);
+/* Makes room for `need` ids in the id -> row map. */
+int ix_map_reserve(vindex *ix, size_t need, err *e);
+/* Inserts or overwrites; returns the row the id had before (IX_NONE: none).
+ * ix_map_reserve made room, so nothing is allocated. */
+uint32_t ix_map_put(vindex *ix, int64_t id, uint32_t row);
+
 size_t ix_mem_rows(const vindex *ix);
 
 /* ---- kind implementations -------------------------------------------------- */
