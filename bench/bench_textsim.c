@@ -8,7 +8,10 @@
  *
  * usage: bench_textsim PAIRS.tsv [words=FILE] [lex_dim=N] [lex_weight=X]
  *                      [n_pc=N] [adapt_epochs=N] [adapt_lr=X] [sif_a=X]
- *                      [speed=TEXTS] [reps=N]
+ *                      [half=1|2] [baselines=0] [speed=TEXTS] [reps=N]
+ * half=1 keeps the file's 1st, 3rd, ... pairs, half=2 the 2nd, 4th, ... (tune
+ * on one half, report the other); baselines=0 leaves out the TF-IDF and
+ * catalog-only rows (quick sweeps over the options).
  * PAIRS.tsv: "score<TAB>sentence 1<TAB>sentence 2" per line, '#' comments.
  * speed=TEXTS adds the encoding speed of both builtin encoders on a catalog
  * of one text per line: each trained on those texts, then the best of reps
@@ -197,13 +200,14 @@ int main(int argc, char **argv)
     textenc_builtin_opts o = textenc_builtin_opts_default();
     char label[200], wpath[4096];
     const char *speed = NULL;
-    int reps = 5;
+    int reps = 5, half = 0, baselines = 1;
     double secs, ips;
     err e;
 
     if (argc < 2) {
         fprintf(stderr, "usage: %s PAIRS.tsv [words=FILE] [lex_dim=N] [lex_weight=X] [n_pc=N] "
-                "[adapt_epochs=N] [adapt_lr=X] [sif_a=X] [speed=TEXTS] [reps=N]\n", argv[0]);
+                "[adapt_epochs=N] [adapt_lr=X] [sif_a=X] [half=1|2] [baselines=0] [speed=TEXTS] "
+                "[reps=N]\n", argv[0]);
         return 2;
     }
     for (int i = 2; i < argc; i++) {
@@ -227,6 +231,10 @@ int main(int argc, char **argv)
             o.adapt_lr = (float)atof(eq);
         else if (!strcmp(argv[i], "sif_a"))
             o.sif_a = (float)atof(eq);
+        else if (!strcmp(argv[i], "half") && (!strcmp(eq, "1") || !strcmp(eq, "2")))
+            half = atoi(eq);
+        else if (!strcmp(argv[i], "baselines"))
+            baselines = atoi(eq) != 0;
         else if (!strcmp(argv[i], "speed"))
             speed = eq;
         else if (!strcmp(argv[i], "reps"))
@@ -240,9 +248,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: no pairs\n", argv[1]);
         return 1;
     }
-    printf("%s: %zu pairs, %zu distinct sentences\n\n", argv[1], p.n, p.n_sent);
+    if (half) {
+        pairs h;
+        if (pairs_half(&p, half, &h) || h.n < 3) {
+            fprintf(stderr, "%s: too few pairs for half %d\n", argv[1], half);
+            return 1;
+        }
+        pairs_free(&p);
+        p = h;
+    }
+    printf("%s%s: %zu pairs, %zu distinct sentences\n\n", argv[1],
+           half == 1 ? " (half 1: pairs 1, 3, 5, ...)" : half == 2 ? " (half 2: pairs 2, 4, 6, ...)" : "",
+           p.n, p.n_sent);
     printf("| encoder | Spearman x 100 | train+encode s | encode items/s |\n|---|---:|---:|---:|\n");
-    {
+    if (baselines) {
         bow *b = mem_array(p.n_sent, sizeof *b);
         double *cs = mem_array(p.n, sizeof *cs);
         for (size_t i = 0; i < p.n_sent; i++)
@@ -256,7 +275,7 @@ int main(int argc, char **argv)
         printf("| TF-IDF cosine (smooth idf over these sentences) | %.1f | - | - |\n",
                100 * spearman(cs, p.score, p.n));
     }
-    {
+    if (baselines) {
         textenc_builtin_opts c = textenc_builtin_opts_default();
         c.words = "none";
         double r = run_builtin(&p, &c, label, sizeof label, &secs, &ips);

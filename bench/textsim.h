@@ -149,6 +149,25 @@ __attribute__((unused)) static double textsim_builtin(const pairs *p, const text
     return r;
 }
 
+/* The pairs of p numbered half, half + 2, half + 4, ... (1-based: half 1 is
+ * the 1st, 3rd, ... pair of the file, half 2 the 2nd, 4th, ...) into a new
+ * set *out, whose sentences are those its pairs use.  0 or -1 (no memory). */
+__attribute__((unused)) static int pairs_half(const pairs *p, int half, pairs *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = (size_t)(half - 1); i < p->n; i += 2) {
+        if (mem_grow(&out->score, &out->cap, out->n + 1, sizeof *out->score) ||
+            !(out->a = mem_realloc_array(out->a, out->cap, sizeof *out->a)) ||
+            !(out->b = mem_realloc_array(out->b, out->cap, sizeof *out->b)))
+            return -1;
+        out->score[out->n] = p->score[i];
+        out->a[out->n] = intern(out, p->sent[p->a[i]]);
+        out->b[out->n] = intern(out, p->sent[p->b[i]]);
+        out->n++;
+    }
+    return 0;
+}
+
 __attribute__((unused)) static void pairs_free(pairs *p)
 {
     for (size_t i = 0; i < p->n_sent; i++)

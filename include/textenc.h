@@ -72,7 +72,7 @@ typedef struct textenc_builtin_opts {
                              catalog only when none is found; "none": catalog only */
     const char *words_preferred;   /* textenc_find_words' `preferred` */
     int lex_dim;          /* width of the TF-IDF projection (default 128) */
-    float lex_weight;     /* its share of a cosine, 0..1 (default 0.5) */
+    float lex_weight;     /* its share of a cosine, 0..1 (default 0.4) */
     int n_pc;             /* common components removed, 0..8 (default 1) */
     int adapt_epochs;     /* SGNS passes over the catalog from the pretrained
                              vectors; -1 (default): auto, 1..5 */
