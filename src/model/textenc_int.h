@@ -5,6 +5,7 @@
 #define EMBEDLAB_TEXTENC_INT_H
 
 #include "bert.h"
+#include "hmap.h"
 #include "textenc.h"
 
 typedef struct builtin builtin;
@@ -50,15 +51,14 @@ size_t textenc_ngrams(const char *w, size_t len, int minn, int maxn, uint32_t bu
                       uint32_t *out, size_t cap);
 
 /* Words with counts: an arena of NUL-terminated strings, ids in insertion
- * order, open-addressing hash.  Zero-initialise; free with _done. */
+ * order, found through an hmap.  Zero-initialise; free with _done. */
 typedef struct textenc_vocab {
     char *arena;
     size_t arena_len, arena_cap;
     size_t *woff;             /* n offsets into arena */
     uint64_t *count;          /* n counts */
     size_t n, cap;
-    int32_t *slots;           /* hash table of ids, -1 empty */
-    size_t n_slots;
+    hmap ids;                 /* word -> id */
     uint64_t total;           /* sum of counts */
 } textenc_vocab;
 

@@ -157,41 +157,14 @@ size_t textenc_ngrams(const char *w, size_t len, int minn, int maxn, uint32_t bu
 
 int32_t textenc_vocab_find(const textenc_vocab *v, const char *w, size_t len)
 {
-    size_t mask = v->n_slots - 1, i;
-    if (!v->n_slots)
-        return -1;
-    for (i = textenc_fnv1a32(w, len) & mask;; i = (i + 1) & mask) {
-        int32_t id = v->slots[i];
-        if (id < 0)
-            return -1;
-        if (strncmp(v->arena + v->woff[id], w, len) == 0 && v->arena[v->woff[id] + len] == '\0')
-            return id;
-    }
-}
-
-static int vocab_rehash(textenc_vocab *v, size_t want)
-{
-    int32_t *s = mem_array(want, sizeof *s);
-    if (!s)
-        return -ERR_NOMEM;
-    memset(s, 0xff, want * sizeof *s);
-    for (size_t id = 0; id < v->n; id++) {
-        const char *w = v->arena + v->woff[id];
-        size_t i = textenc_fnv1a32(w, strlen(w)) & (want - 1);
-        while (s[i] >= 0)
-            i = (i + 1) & (want - 1);
-        s[i] = (int32_t)id;
-    }
-    mem_free(v->slots);
-    v->slots = s;
-    v->n_slots = want;
-    return 0;
+    const int64_t *id = hmap_get_str(&v->ids, w, len);
+    return id ? (int32_t)*id : -1;
 }
 
 int textenc_vocab_add(textenc_vocab *v, const char *w, size_t len, uint64_t count, int32_t *id)
 {
     int32_t f = textenc_vocab_find(v, w, len);
-    size_t cap = v->cap, i;
+    size_t cap = v->cap;
 
     if (f >= 0) {
         v->count[f] += count;
@@ -212,7 +185,7 @@ int textenc_vocab_add(textenc_vocab *v, const char *w, size_t len, uint64_t coun
     }
     if (mem_grow(&v->arena, &v->arena_cap, v->arena_len + len + 1, 1) != 0)
         return -ERR_NOMEM;
-    if (2 * (v->n + 1) > v->n_slots && vocab_rehash(v, v->n_slots ? 2 * v->n_slots : 1024) != 0)
+    if (!hmap_add_str(&v->ids, w, len, (int64_t)v->n, NULL))
         return -ERR_NOMEM;
     memcpy(v->arena + v->arena_len, w, len);
     v->arena[v->arena_len + len] = '\0';
@@ -220,12 +193,9 @@ int textenc_vocab_add(textenc_vocab *v, const char *w, size_t len, uint64_t coun
     v->count[v->n] = count;
     v->total += count;
     v->arena_len += len + 1;
-    for (i = textenc_fnv1a32(w, len) & (v->n_slots - 1); v->slots[i] >= 0;
-         i = (i + 1) & (v->n_slots - 1))
-        ;
     if (id)
         *id = (int32_t)v->n;
-    v->slots[i] = (int32_t)v->n++;
+    v->n++;
     return 0;
 }
 
@@ -241,7 +211,7 @@ void textenc_vocab_done(textenc_vocab *v)
     mem_free(v->arena);
     mem_free(v->woff);
     mem_free(v->count);
-    mem_free(v->slots);
+    hmap_done(&v->ids);
     memset(v, 0, sizeof *v);
 }
 
