@@ -5,7 +5,11 @@
  * Data (issue 4): n vectors of dim d from a mixture of 1,000 Gaussian
  * clusters (centres ~ N(0,1) per dimension, points = centre + N(0,1) noise),
  * L2-normalised; nq queries from the same mixture; seed 42.  Ground truth is
- * the exact top-10 by inner product (flat, sgemm batch).
+ * the exact top-10 by inner product (flat, sgemm batch).  --noise S scales
+ * the noise (S times the centres' spread) and --zipf A draws cluster sizes
+ * from a power law (the i-th cluster's share proportional to i^-A): the
+ * harder set of bench/compare_hnsw.py is --noise 1.5 --zipf 1 (tuned so that
+ * hnswlib's recall@10 at ef=32 is below 0.95; see RESULTS-speed.md).
  *
  * Output: a header of "# key value" lines, then one tab-separated row per
  * measurement: row, build_s, mem_mb, qps, recall, p50_us, p99_us, rss_mb,
@@ -31,6 +35,7 @@
  * (user + system time of all threads) says how much of a build's wall time
  * was work rather than waiting for a core on a shared machine.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,13 +114,46 @@ static void die(const char *what, const err *e)
     exit(1);
 }
 
+/* The data set's shape (--noise, --zipf): noise standard deviation
+ * relative to the centres' (1: the issue-4 set), and the exponent of the
+ * cluster sizes (0: equal; 1: the i-th largest cluster holds a share
+ * proportional to 1/i, a long tail with a few clusters of thousands). */
+static double g_noise = 1.0, g_zipf = 0.0;
+static double g_cdf[NCLUSTERS];
+
+static void gen_init(void)
+{
+    double sum = 0;
+    for (int c = 0; c < NCLUSTERS; c++)
+        sum += g_cdf[c] = 1.0 / pow(c + 1.0, g_zipf);
+    for (int c = 0; c < NCLUSTERS; c++)
+        g_cdf[c] = (c ? g_cdf[c - 1] : 0) + g_cdf[c] / sum;
+    g_cdf[NCLUSTERS - 1] = 1.0;
+}
+
+static size_t pick_cluster(rng *r)
+{
+    double u = rng_uniform(r);
+    size_t lo = 0, hi = NCLUSTERS - 1;
+    if (g_zipf == 0)
+        return (size_t)rng_below(r, NCLUSTERS);
+    while (lo < hi) {   /* the first cluster whose cumulative share exceeds u */
+        size_t mid = (lo + hi) / 2;
+        if (g_cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 static void gen(float *x, size_t n, size_t d, const float *cent, rng *r)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t c = (size_t)rng_below(r, NCLUSTERS);
+        size_t c = pick_cluster(r);
         float *v = x + i * d;
         for (size_t j = 0; j < d; j++)
-            v[j] = cent[c * d + j] + (float)rng_normal(r);
+            v[j] = cent[c * d + j] + (float)(g_noise * rng_normal(r));
         vec_normalize(v, d);
     }
 }
@@ -209,10 +247,9 @@ static void eval_row(const char *name, vindex *ix, const float *q, size_t nq, si
 }
 
 /* --query-only hnsw: loads DIR/hnsw.idx, DIR/query.fvecs and DIR/gt.ivecs
- * and prints the ef sweep rows (build_s 0), nothing else. */
-static int query_saved(const char *dir, const char *what)
+ * and prints the rows of the --ef sweep (build_s 0), nothing else. */
+static int query_saved(const char *dir, const char *what, const int *efs, size_t n_efs)
 {
-    static const int efs[] = {16, 32, 64, 128, 256};
     char path[1024];
     float *q;
     int64_t *truth;
@@ -251,7 +288,7 @@ static int query_saved(const char *dir, const char *what)
     if (index_load(blob, (size_t)len, &ix, &e) < 0)
         die("load", &e);
     mem_free(blob);
-    for (size_t i = 0; i < sizeof efs / sizeof efs[0]; i++) {
+    for (size_t i = 0; i < n_efs; i++) {
         char name[64];
         if (index_set_param(ix, "ef", efs[i], &e) < 0)
             die("set", &e);
@@ -304,24 +341,27 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--nprobe") == 0) n_probes = parse_list(argv[i + 1], probes);
         else if (strcmp(argv[i], "--ef") == 0) n_efs = parse_list(argv[i + 1], efs);
         else if (strcmp(argv[i], "--flat-nq") == 0) flat_nq = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--noise") == 0) g_noise = strtod(argv[i + 1], NULL);
+        else if (strcmp(argv[i], "--zipf") == 0) g_zipf = strtod(argv[i + 1], NULL);
         else {
             fprintf(stderr, "usage: bench_index [--dir DIR] [--n N] [--nq Q] [--dim D] "
                             "[--only flat,sq8,ivf,hnsw] [--hnsw-m M] [--efc E] [--threads T] "
                             "[--nlist L] [--nprobe 16,32,64] [--ef 16,32,64,128,256] "
-                            "[--flat-nq Q] [--no-files]\n");
+                            "[--flat-nq Q] [--noise S] [--zipf A] [--no-files]\n");
             return 2;
         }
     }
-    if (n < NCLUSTERS || nq == 0 || d == 0 || threads < 1 || nlist < 1) {
-        fprintf(stderr, "bench_index: need n >= %d, nq > 0, dim > 0, threads >= 1, nlist >= 1\n",
-                NCLUSTERS);
+    if (n < NCLUSTERS || nq == 0 || d == 0 || threads < 1 || nlist < 1 || !(g_noise > 0) ||
+        !(g_zipf >= 0)) {
+        fprintf(stderr, "bench_index: need n >= %d, nq > 0, dim > 0, threads >= 1, nlist >= 1, "
+                        "noise > 0, zipf >= 0\n", NCLUSTERS);
         return 2;
     }
     if (flat_nq == 0 || flat_nq > nq)
         flat_nq = nq;
     vec_blas_threads(1);
     if (query_only)
-        return query_saved(dir, query_only);
+        return query_saved(dir, query_only, efs, n_efs);
     if (files) {
         mkdir(dir, 0755);
         snprintf(path, sizeof path, "%s/ours.tsv", dir);
@@ -339,6 +379,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_index: out of memory\n");
         return 1;
     }
+    gen_init();
     rng_seed(&r, 42, 0);
     for (size_t i = 0; i < (size_t)NCLUSTERS * d; i++)
         cent[i] = (float)rng_normal(&r);
@@ -347,9 +388,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         ids[i] = (int64_t)i;   /* .ivecs truth holds row numbers, as in SIFT1M */
 
-    printf("# n %zu\n# nq %zu\n# dim %zu\n# clusters %d\n# seed 42\n# blas_core %s\n"
-           "# hnsw_build_threads %d\n# nlist %d\n# flat_single_nq %zu\n# data_rss_mb %.0f\n", n,
-           nq, d, NCLUSTERS, vec_blas_core(), threads, nlist, flat_nq, peak_rss_mb());
+    printf("# n %zu\n# nq %zu\n# dim %zu\n# clusters %d\n# noise %g\n# zipf %g\n# seed 42\n"
+           "# blas_core %s\n# hnsw_build_threads %d\n# nlist %d\n# flat_single_nq %zu\n"
+           "# data_rss_mb %.0f\n", n, nq, d, NCLUSTERS, g_noise, g_zipf, vec_blas_core(), threads,
+           nlist, flat_nq, peak_rss_mb());
     {
         double gbs = stream_gbs(x, n * d);
         printf("# stream_read_gbs %.2f\n# flat_limit_qps %.1f\n", gbs,

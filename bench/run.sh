@@ -1,11 +1,13 @@
 #!/bin/bash
 # run.sh [--compare|--scale] BUILD_DIR - the benchmarks.
 #   make bench          our own figures: Item2Vec training and --update, vector
-#                       indexes (search, and build/save/load/remove/add of ids),
+#                       indexes (search, and build/save/load/remove/add of ids;
+#                       HNSW beside hnswlib built with -O3 -march=native),
 #                       WordPiece tokenizing, import speed, TUI `similar` latency,
 #                       `embedlab serve` under wrk (Python's standard library only)
 #   make bench-compare  side by side with the established tools in one run:
-#                       gensim (Item2Vec), PyTorch (BERT encoder), FAISS and
+#                       gensim (Item2Vec), PyTorch (BERT encoder; the
+#                       embed/encode/query commands whole process), FAISS and
 #                       hnswlib (indexes), PyTorch behind FastAPI (the server);
 #                       exits non-zero if one is missing
 #   make bench-scale    the index at 1,000,000 x 384: flat (exact, batch), IVF
@@ -63,6 +65,9 @@ if [ $compare -eq 0 ]; then
     run "$BUILD/bench/bench_sgns"
     run "$BUILD/bench/bench_index"
     run "$BUILD/bench/bench_index_io"
+    # HNSW beside hnswlib compiled for this CPU (-O3 -march=native), on the
+    # harder 100k x 384 set (recall is not free there), one thread
+    run $PY bench/compare_hnsw.py "$BUILD" --set hard
     run "$BUILD/bench/bench_wordpiece"
     run "$BUILD/bench/bench_import" 2000000
     # train item2vec --update against a full retraining, on the demo data
@@ -90,6 +95,9 @@ done
 run $PY bench/compare_gensim.py --bench "$BUILD/bench/bench_sgns" --corpus-file \
     $( [ -f ../shared/data/ml-latest-small/ratings.csv ] && echo --ratings ../shared/data/ml-latest-small/ratings.csv )
 run $PY bench/compare_bert.py "$BUILD"
+# the product's own commands (embed --jsonl, encode text, query), whole
+# process, beside PyTorch in its best configuration on this machine
+run $PY bench/compare_commands.py "$BUILD"
 run $PY bench/compare_index.py --bench "$BUILD/bench/bench_index"
 # embedlab serve beside the same MiniLM-shape model in PyTorch behind FastAPI
 run $PY bench/serve_compare.py "$BUILD"

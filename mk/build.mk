@@ -115,6 +115,13 @@ $(BUILD)/bench/bench_tui: bench/bench_tui.c $(TUI_BENCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(QLD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TUI_BENCH_OBJ) $(LIB) $(UI_LIBS) $(ENGINE_LIBS)
 
+# The native peer of bench/compare_hnsw.py: hnswlib's headers (Debian's
+# libhnswlib-dev, scripts/deps.sh load/bench) built for this CPU, as a user
+# who compiles hnswlib would (make bench and bench-compare run it).
+$(BUILD)/bench/hnswlib_native: bench/hnswlib_native.cpp
+	@mkdir -p $(dir $@)
+	$(QLD)$(CXX) -std=c++17 -O3 -march=native -Wall -Wextra -o $@ $< -pthread
+
 # test_isa_soft: test_isa.c over the AVX-512 and VNNI branches of the kernel
 # sources compiled for a baseline CPU against tests/softsimd/immintrin.h
 # (plain C), so that code runs here whatever the CPU has.
@@ -166,10 +173,10 @@ tsan:
 demo: $(APP) $(WORDS)
 	@scripts/demo.sh $(APP)
 
-bench: $(APP) $(BENCH_BIN)
+bench: $(APP) $(BENCH_BIN) $(BUILD)/bench/hnswlib_native
 	@bench/run.sh $(BUILD)
 
-bench-compare: $(APP) $(BENCH_BIN)
+bench-compare: $(APP) $(BENCH_BIN) $(BUILD)/bench/hnswlib_native
 	@bench/run.sh --compare $(BUILD)
 
 bench-scale: $(BENCH_BIN)

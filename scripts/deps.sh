@@ -10,14 +10,15 @@ build="gcc make pkg-config libsqlite3-dev libreadline-dev libncurses-dev libopen
        libcurl4-openssl-dev"
 test="$build libcmocka-dev tmux sqlite3 curl openssl python3 nodejs"
 bench="$build python3-numpy python3-gensim python3-torch python3-faiss python3-hnswlib
-       wrk curl python3-fastapi python3-uvicorn"
+       wrk curl python3-fastapi python3-uvicorn g++ libhnswlib-dev"
 # Wanted but not required, as PACKAGE:COMMAND (skipped when COMMAND exists,
 # and a failed install is only reported): some nodejs builds carry npm
 # themselves and conflict with Debian's npm; the OpenAI SDK test skips
 # without it.
 optional_test="npm:npm"
 fuzz="$build clang libclang-rt-14-dev"
-load="$build wrk curl python3"
+# make bench: the load test (wrk) and hnswlib built for this CPU (g++, headers)
+load="$build wrk curl python3 g++ libhnswlib-dev"
 isa="$test qemu-user"
 model="curl python3 coreutils"
 # The dictionaries the builtin text encoder's word vectors are pretrained on
