@@ -3,13 +3,14 @@
 dataset read from its shared copy (never into the repository):
 
   convert_real.py epub DATA_DIR OUT_DIR        (epub.dat, epub.time, info.csv)
-  convert_real.py groceries DATA_DIR OUT_DIR   (groceries.csv)
+  convert_real.py groceries DATA_DIR OUT_DIR   (groceries.csv, Groceries*.labels)
 
 epub-wu: one session per `session;doc` group, timestamped by epub.time (every
 download of a session gets the session's time; file order breaks the tie),
 no users; documents without metadata get their id as title.
-groceries: one session per basket (line), no time, no users; the item id is
-the product name with spaces replaced by '_'.
+groceries: one session per basket (line), no time, no users; items are
+"G" + the product code of Groceries.labels, titled by the English name,
+described by the German one, in the department of Groceries.cat1.labels.
 """
 import csv, datetime, os, sys
 
@@ -45,14 +46,22 @@ def epub(src, out):
 
 
 def groceries(src, out):
-    baskets = [[x.strip().replace(" ", "_") for x in l.rstrip("\n").split(",") if x.strip()]
-               for l in open(os.path.join(src, "groceries.csv"), encoding="utf-8")]
-    items = sorted({x for b in baskets for x in b})
+    # Groceries.labels: code, English name, German name; the code's first
+    # digit is the department of Groceries.cat1.labels
+    dept, ids = {}, {}
+    for line in open(os.path.join(src, "Groceries.cat1.labels"), encoding="utf-8"):
+        p = line.rstrip("\r\n").split("\t")
+        dept[p[0]] = p[1]
     with open(os.path.join(out, "catalog.csv"), "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "title", "description", "category"])
-        for x in items:
-            w.writerow([x, x.replace("_", " "), "", ""])
+        for line in open(os.path.join(src, "Groceries.labels"), encoding="utf-8"):
+            p = line.rstrip("\r\n").split("\t")
+            ids[p[1].strip()] = "G" + p[0]
+            w.writerow(["G" + p[0], p[1].strip(), p[2].strip().lower(),
+                        dept.get(p[0][0], "other")])
+    baskets = [[ids[x.strip()] for x in l.rstrip("\n").split(",") if x.strip()]
+               for l in open(os.path.join(src, "groceries.csv"), encoding="utf-8")]
     with open(os.path.join(out, "sessions.csv"), "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["session_id", "item_id"])

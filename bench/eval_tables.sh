@@ -1,9 +1,10 @@
 #!/bin/bash
 # eval_tables.sh [demo|ml|epub|groceries|all] - the README's result tables,
 # one command per dataset: load, train Item2Vec with its defaults, encode text
-# (builtin encoder), tune Item2Vec, the hybrid and the fused vectors on the
-# validation split, then `compare --tuned` on the test split with 95%
-# intervals over users and Item2Vec seeds.  Prints each table as Markdown
+# (builtin encoder), tune Item2Vec, the hybrid, the fused vectors and the
+# baselines (item-kNN, transition, EASE) on the validation split, then
+# `compare --tuned` on the test split with 95% intervals over users and
+# Item2Vec seeds.  Prints each table as Markdown
 # (value ± half the interval; * = significantly best in that column) with the
 # CPU and load it ran under.
 #
@@ -13,14 +14,15 @@
 #              the small-catalog click dataset
 #   groceries  arules Groceries baskets ($DATA/groceries: 169 items, 9,835 baskets)
 #
-# DATA defaults to /work/shared/data (read only: converted copies go to a
-# temporary folder, never into the repository).  Budgets: TRIALS (20),
+# DATA defaults to /work/shared/data (read only: bench/realdata.sh converts
+# into a temporary folder, never into the repository).  Budgets: TRIALS (20),
 # TUNE_TIME seconds (300), REPEATS (3), THREADS (2).  A dataset that is absent
 # is skipped with a message.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 APP=${EMBEDLAB:-$here/build/release/embedlab}
 DATA=${DATA:-/work/shared/data}
+cd "$here" && . bench/realdata.sh
 TRIALS=${TRIALS:-20}
 TUNE_TIME=${TUNE_TIME:-300}
 REPEATS=${REPEATS:-3}
@@ -97,13 +99,27 @@ header() {
     echo
 }
 
+sqlite_count() {
+    "$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM " + sys.argv[2]).fetchone()[0])' "$1" "$2"
+}
+
+# The models of a loaded database: Item2Vec with its defaults, the builtin
+# text encoder, the fused vectors.
+prepare() {
+    "$APP" --db "$1" -c 'train item2vec' -c 'encode text' -c 'fuse text item2vec' \
+        >"$tmp/prep.txt" || { cat "$tmp/prep.txt"; return 1; }
+    sed -n 's/^\(sample=auto .*\|subsampling .*\)/    train item2vec: \1/p' "$tmp/prep.txt"
+}
+
 # Tune on the validation split, then compare on the test split.
 evaluate() {
     local db=$1 args=${2:-}
     "$APP" --db "$db" -c "tune item2vec trials=$TRIALS time=$TUNE_TIME threads=$THREADS $args" \
         -c "tune hybrid threads=$THREADS $args" -c "tune fused threads=$THREADS $args" \
+        -c "tune baselines threads=$THREADS $args" \
         -c "tune show" >"$tmp/tune.txt" || { cat "$tmp/tune.txt"; return 1; }
-    sed -n '/^item2vec: \|^hybrid: \|^fused: /p' "$tmp/tune.txt" | sed 's/^/    tuned /'
+    sed -n '/^item2vec: \|^hybrid: \|^fused: \|^knn: \|^transition: \|^ease: /p' "$tmp/tune.txt" |
+        sed 's/^/    tuned /'
     local t0=$(date +%s.%N)
     "$APP" --db "$db" --json -c "compare --tuned repeats=$REPEATS threads=$THREADS $args" \
         >"$tmp/cmp.json" || { cat "$tmp/cmp.json"; return 1; }
@@ -115,8 +131,8 @@ evaluate() {
 
 demo() {
     header "The demo shop (gen demo: 2,000 items)"
-    "$APP" --db "$tmp/demo.db" -c 'gen demo' -c 'train item2vec' -c 'encode text' \
-        -c 'fuse text item2vec' >/dev/null || return 1
+    "$APP" --db "$tmp/demo.db" -c 'gen demo' >/dev/null || return 1
+    prepare "$tmp/demo.db" || return 1
     "$APP" --db "$tmp/demo.db" --json -c "eval threads=$THREADS" -c "eval --cold threads=$THREADS" \
         -c "eval --complements threads=$THREADS" -c "eval --substitutes threads=$THREADS" \
         >"$tmp/cases.json" || { cat "$tmp/cases.json"; return 1; }
@@ -125,89 +141,30 @@ demo() {
 }
 
 ml() {
-    local d=$DATA/ml-latest-small
-    [ -f "$d/ratings.csv" ] || { echo "(skipped: no $d)"; return 0; }
+    load ml "$tmp/ml.db" || return $(($? == 77 ? 0 : 1))
     header "MovieLens ml-latest-small (9,742 movies, 100,836 ratings, 610 users)"
-    "$APP" --db "$tmp/ml.db" -c "load movielens $d" -c 'train item2vec' -c 'encode text' \
-        -c 'fuse text item2vec' >/dev/null || return 1
-    evaluate "$tmp/ml.db"
+    prepare "$tmp/ml.db" && evaluate "$tmp/ml.db"
 }
 
-# epub.dat (session;doc) + epub.time (session;date) + info.csv -> catalog and
-# sessions CSV with timestamps.
+# load NAME DB: the dataset into DB (bench/realdata.sh); 77 when it is absent.
+load() {
+    realdata_db "$1" "$2"
+    local rc=$?
+    [ $rc -eq 77 ] && echo "(skipped: no $1 dataset under $DATA)"
+    [ $rc -eq 0 ] || [ $rc -eq 77 ] || echo "loading $1 failed"
+    return $rc
+}
+
 epub() {
-    local d=$DATA/epub-wu
-    [ -f "$d/epub.dat" ] || { echo "(skipped: no $d)"; return 0; }
-    "$PY" - "$d" "$tmp" <<'PY' || return 1
-import csv, sys, time
-d, out = sys.argv[1], sys.argv[2]
-ts = {}
-for line in open(f"{d}/epub.time", encoding="utf-8"):
-    s, t = line.rstrip("\n").split(";", 1)
-    ts[s] = int(time.mktime(time.strptime(" ".join(t.split()), "%a %b %d %H:%M:%S %Y")))
-meta = {}
-with open(f"{d}/info.csv", encoding="utf-8", newline="") as f:
-    r = csv.reader(f, delimiter=";")
-    next(r)
-    for row in r:
-        if len(row) >= 9:
-            meta[row[0]] = row
-docs, ev = [], []
-for line in open(f"{d}/epub.dat", encoding="utf-8"):
-    s, doc = line.strip().split(";")
-    ev.append((s, doc, ts.get(s, 0)))
-    docs.append(doc)
-with open(f"{out}/epub_items.csv", "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f)
-    w.writerow(["id", "title", "description", "category"])
-    for doc in sorted(set(docs)):
-        m = meta.get(doc)
-        if m:
-            w.writerow([doc, m[3] or doc, (m[4] + ". " + m[8])[:2000], m[6] or "none"])
-        else:
-            w.writerow([doc, doc, "", "none"])
-with open(f"{out}/epub_sessions.csv", "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f)
-    w.writerow(["session_id", "item_id", "timestamp"])
-    for i, (s, doc, t) in enumerate(ev):
-        w.writerow([s, doc, t])
-PY
-    header "ePub-WU downloads (small-catalog click data: $(($(cut -d, -f1 "$tmp/epub_items.csv" | wc -l) - 1)) documents, 15,732 sessions)"
-    "$APP" --db "$tmp/epub.db" -c "load catalog $tmp/epub_items.csv" \
-        -c "load sessions $tmp/epub_sessions.csv" -c 'train item2vec' -c 'encode text' \
-        -c 'fuse text item2vec' >/dev/null || return 1
-    evaluate "$tmp/epub.db"
+    load epub "$tmp/epub.db" || return $(($? == 77 ? 0 : 1))
+    header "ePub-WU downloads (small-catalog click data: $(sqlite_count "$tmp/epub.db" items) documents, $(sqlite_count "$tmp/epub.db" "(SELECT DISTINCT session FROM events)") sessions)"
+    prepare "$tmp/epub.db" && evaluate "$tmp/epub.db"
 }
 
-# groceries.csv baskets (names) + Groceries.labels -> catalog and one basket
-# per line.
 groceries() {
-    local d=$DATA/groceries
-    [ -f "$d/groceries.csv" ] || { echo "(skipped: no $d)"; return 0; }
-    "$PY" - "$d" "$tmp" <<'PY' || return 1
-import csv, sys
-d, out = sys.argv[1], sys.argv[2]
-cat1 = {}
-for line in open(f"{d}/Groceries.cat1.labels", encoding="utf-8"):
-    p = line.rstrip("\r\n").split("\t")
-    cat1[p[0]] = p[1]
-ids = {}
-with open(f"{out}/groc_items.csv", "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f)
-    w.writerow(["id", "title", "description", "category"])
-    for line in open(f"{d}/Groceries.labels", encoding="utf-8"):
-        p = line.rstrip("\r\n").split("\t")
-        ids[p[1].strip()] = "G" + p[0]
-        w.writerow(["G" + p[0], p[1].strip(), p[2].strip().lower(), cat1.get(p[0][0], "other")])
-with open(f"{out}/groc_baskets.txt", "w", encoding="utf-8") as f:
-    for line in open(f"{d}/groceries.csv", encoding="utf-8"):
-        f.write(" ".join(ids[n.strip()] for n in line.rstrip("\n").split(",")) + "\n")
-PY
+    load groceries "$tmp/groc.db" || return $(($? == 77 ? 0 : 1))
     header "Groceries baskets (169 items, 9,835 baskets; no users or times: each basket's last item, in file order, is held out)"
-    "$APP" --db "$tmp/groc.db" -c "load catalog $tmp/groc_items.csv" \
-        -c "load sessions $tmp/groc_baskets.txt --format lines" -c 'train item2vec' \
-        -c 'encode text' -c 'fuse text item2vec' >/dev/null || return 1
-    evaluate "$tmp/groc.db"
+    prepare "$tmp/groc.db" && evaluate "$tmp/groc.db"
 }
 
 case "$what" in

@@ -4,9 +4,9 @@
 #     realdata_db NAME DB      NAME: ml (ml-latest-small), epub (epub-wu),
 #                              groceries, demo (data/demo); returns 77 when the
 #                              dataset is absent
-# DATA (default ../shared/data from the repository, or $EMBEDLAB_DATA) holds
+# DATA (or $EMBEDLAB_DATA; default ../shared/data from the repository) holds
 # ml-latest-small/, epub-wu/, groceries/.  APP is the embedlab binary.
-DATA=${EMBEDLAB_DATA:-}
+DATA=${DATA:-${EMBEDLAB_DATA:-}}
 if [ -z "$DATA" ]; then
     for d in ../shared/data ../../shared/data /work/shared/data; do
         [ -d "$d" ] && { DATA=$(cd "$d" && pwd); break; }

@@ -14,8 +14,11 @@
  * the stored model's parameters, the tuned ones, or the caller's) and never
  * saved; with repeats > 1 it is trained once per seed (seed, seed+1, ...)
  * and the bootstrap draws a seed as well as users.  Popularity counts
- * training events only.  Rows are a table (evalrun_rowdef): adding a method
- * or an index kind is one entry.
+ * training events only; the reference baselines (baseline.h: item-kNN,
+ * transition, EASE) are trained once on the training events (they are
+ * deterministic), with the stored models' parameters, the tuned ones, or a
+ * row's own.  Rows are a table (evalrun_rowdef): adding a method or an index
+ * kind is one entry.
  */
 #ifndef EMBEDLAB_EVALRUN_H
 #define EMBEDLAB_EVALRUN_H
@@ -23,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "baseline.h"
 #include "eval.h"
 #include "item2vec.h"
 #include "lab.h"
@@ -51,6 +55,7 @@ enum {
     EVALRUN_FUSED,      /* fused vectors (fuse.h) of the retrained Item2Vec and text */
     EVALRUN_BLEND,      /* the score-level blend the fused vectors equal */
     EVALRUN_POPULAR,
+    EVALRUN_BASELINE,   /* baseline.h's `bl_kind`, trained on the split with `bl` */
 };
 /* How the text rows search (MILVUS: the stored text model's milvus index,
  * ix_param its nprobe or ef). */
@@ -68,6 +73,9 @@ typedef struct evalrun_rowdef {
     int text_ix;        /* EVALRUN_TX_* (text and hybrid rows) */
     int ix_param;       /* nprobe (ivf) or ef (hnsw) */
     int tuned;          /* the Item2Vec trained with the tuned parameters */
+    int bl_kind;        /* BL_* (EVALRUN_BASELINE) */
+    int bl_last;        /* knn, transition: the last history items scored (0: all) */
+    bl_params bl;       /* the baseline's parameters (threads: the run's) */
 } evalrun_rowdef;
 
 /* What `tune` found (kept in the database, shown by `tune show`). */
@@ -78,12 +86,22 @@ typedef struct evalrun_tuned {
     int hybrid_mode;
     double hybrid_alpha, fused_alpha;
     double valid_i2v, valid_hybrid, valid_fused;   /* R@k on the validation split */
+    int have_bl[BL_N_KINDS];   /* baselines: neighbours and last (knn, transition), lambda */
+    bl_params bl[BL_N_KINDS];
+    int bl_last[BL_N_KINDS];
+    double valid_bl[BL_N_KINDS];
     int k;
 } evalrun_tuned;
+
+/* Anything in the record at all. */
+int evalrun_tuned_any(const evalrun_tuned *t);
 
 /* The stored Item2Vec model's parameters (the defaults when there is none;
  * unknown keys are skipped): what eval retrains with. */
 i2v_params evalrun_stored_params(lab *L);
+/* The same for a baseline kind: the stored `train knn` etc. model's
+ * parameters, the defaults when there is none. */
+bl_params evalrun_stored_bl_params(lab *L, int kind);
 
 /* Reads the stored tuning (all have_* 0 when none).  0 or -ERR_*. */
 int evalrun_tuned_load(lab *L, evalrun_tuned *t /* OUT */, err *e);
@@ -117,21 +135,23 @@ evalrun_opts evalrun_opts_default(void);
 
 /* Row tables of `eval` (Item2Vec, LLM through the stored index, the hybrid
  * of the settings, the fused model, popularity) and `compare` (every text
- * index kind, every hybrid mode, fused and blend), plus tuned rows when t
- * has them.  Fills up to cap rows; returns the count. */
+ * index kind, every hybrid mode, fused and blend), then the baselines
+ * (item-kNN and transition from the last `set history` items, EASE), plus
+ * tuned rows when t has them.  Fills up to cap rows; returns the count. */
 enum { EVALRUN_SET_EVAL, EVALRUN_SET_COMPARE };
 size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_rowdef *out,
                             size_t cap);
 
 typedef struct evalrun_row {
     evalrun_rowdef def;
-    int missing;            /* a model it needs is absent: no figures */
+    int missing;            /* a model it needs is absent: no figures (note says why) */
     double *vals;           /* n_rep x n_cases x EVALRUN_N_MET */
     double *lat_us;         /* n_cases (first repeat) */
     size_t n_lat;
     eval_acc cov;           /* coverage at k (first repeat) */
     double mem_mb;          /* vectors + index */
-    char note[160];         /* the first empty-list note a method gave */
+    char note[160];         /* why it is missing, or the first empty-list note it gave */
+    char detail[160];       /* baselines: the trained model (bl_describe) */
     /* summary: */
     double mean[EVALRUN_N_MET], lo[EVALRUN_N_MET], hi[EVALRUN_N_MET];
     double p_best;          /* paired p against the best row on EVALRUN_PRIMARY (NaN: it is

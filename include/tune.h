@@ -8,6 +8,9 @@
  *             ways (IN.OUT cosine, IN.IN cosine, raw IN.OUT dot)
  *   hybrid    every mode x alpha in 0, 0.1 .. 1 over one Item2Vec training
  *   fused     alpha in 0, 0.1 .. 1 of the fused vectors (fuse.h)
+ *   baselines a grid per kind (baseline.h): item-kNN and transition over
+ *             neighbours x the last history items scored, EASE over lambda;
+ *             each model trained once per parameter set
  *
  * The objective is R@k on the validation split.  A budget of trials and of
  * seconds bounds the item2vec search; progress shows the best so far.  The
@@ -22,7 +25,7 @@
 
 #include "evalrun.h"
 
-enum { TUNE_ITEM2VEC, TUNE_HYBRID, TUNE_FUSED };
+enum { TUNE_ITEM2VEC, TUNE_HYBRID, TUNE_FUSED, TUNE_BASELINES };
 
 typedef struct tune_opts {
     int what;            /* TUNE_* */
@@ -32,6 +35,7 @@ typedef struct tune_opts {
     uint64_t seed;       /* case subset and the random search */
     size_t k;
     int threads;         /* training threads (0: the lab's setting) */
+    unsigned bl_kinds;   /* baselines: the kinds searched (1 << BL_KNN ...; 0: all) */
 } tune_opts;
 
 tune_opts tune_opts_default(void);
@@ -41,6 +45,9 @@ typedef struct tune_trial {
     int scoring;         /* item2vec: the best of the three; hybrid rows: unused */
     int mode;            /* hybrid */
     double alpha;        /* hybrid, fused */
+    int bl_kind;         /* baselines: BL_*, its parameters and last items (0: all) */
+    bl_params bl;
+    int bl_last;
     double score;        /* R@k on the validation split */
     double seconds;
 } tune_trial;
@@ -48,6 +55,7 @@ typedef struct tune_trial {
 typedef struct tune_result {
     tune_trial *trials;  /* owned */
     size_t n_trials, best;
+    size_t best_bl[BL_N_KINDS];   /* baselines: the best trial of each kind searched */
     int out_of_time;     /* the time budget stopped the search */
     size_t n_cases;
     evalrun_tuned tuned; /* the record as saved */

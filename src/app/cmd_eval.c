@@ -10,10 +10,12 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define EVAL_MAX_ROWS 32
+#define TUNE_WHATS "item2vec|hybrid|fused|knn|transition|ease|baselines|show"
 
 static const char *const case_names[] = {
     "",
@@ -61,11 +63,21 @@ static const char *scoring_desc(int s)
 
 static int tuned_notes(table *t, const evalrun_tuned *u);
 
+/* The history a baseline scores from: "the last 5 history items". */
+static const char *bl_last_text(int kind, int last, char *buf, size_t cap)
+{
+    if (kind == BL_EASE || last == 0)
+        snprintf(buf, cap, "the whole history");
+    else
+        snprintf(buf, cap, "the last %d history item%s", last, last == 1 ? "" : "s");
+    return buf;
+}
+
 static int run_notes(lab *L, table *t, const evalrun *r)
 {
     const store_corpus *c = &L->corpus;
     const sgns_opts *g = &r->i2v_used.sg;
-    char win[16], m0[16], m1[16];
+    char win[16], m0[16], m1[16], last[48];
     int rc;
 
     if (g->window == SGNS_WINDOW_SEQ)
@@ -78,8 +90,8 @@ static int run_notes(lab *L, table *t, const evalrun *r)
                     L->cat.n, c->n_seq, c->n_tok, c->n_users);
     if (rc == 0)
         rc = table_note(
-            t, "%s: %s of %zu %s%s; Item2Vec retrained on the other %zu events (no leakage: "
-            "held-out events are not in training)",
+            t, "%s: %s of %zu %s%s; Item2Vec and the baselines retrained on the other %zu "
+            "events (no leakage: held-out events are not in training)",
             r->o.split == EVALRUN_SPLIT_VALID ? "validation split" : "held out",
             r->o.split == EVALRUN_SPLIT_VALID ? "each user's second-to-last item (the last is "
             "removed and never seen)" : r->split.time ? "the first item after the time cut (90% "
@@ -119,10 +131,16 @@ static int run_notes(lab *L, table *t, const evalrun *r)
         if (rc == 0)
             rc = tuned_notes(t, r->o.tuned);
     }
+    for (size_t i = 0; rc == 0 && i < r->n_rows; i++) {
+        const evalrun_rowdef *d = &r->rows[i].def;
+        if (d->kind == EVALRUN_BASELINE && !r->rows[i].missing)   /* tuned ones by name */
+            rc = table_note(t, "%s%s%s, scored from %s", d->tuned ? d->name : "",
+                            d->tuned ? ": " : "", r->rows[i].detail,
+                            bl_last_text(d->bl_kind, d->bl_last, last, sizeof last));
+    }
     for (size_t i = 0; rc == 0 && i < r->n_rows; i++)
         if (r->rows[i].missing)
-            rc = table_note(t, "%s: no figures (no text vectors: `encode text`)",
-                            r->rows[i].def.name);
+            rc = table_note(t, "%s: no figures (%s)", r->rows[i].def.name, r->rows[i].note);
         else if (r->rows[i].note[0])
             rc = table_note(t, "%s: some lists were empty (%s)", r->rows[i].def.name,
                             r->rows[i].note);
@@ -245,9 +263,9 @@ static int run(lab *L, const cmd_args *a, int set, table_list *out, err *e)
         (rc = cmd_opt_choice(a, "split", &split, e)) ||
         (rc = evalrun_tuned_load(L, &tuned, e)))
         return rc;
-    if (cmd_flag(a, "tuned") && !tuned.have_i2v && !tuned.have_hybrid && !tuned.have_fused)
+    if (cmd_flag(a, "tuned") && !evalrun_tuned_any(&tuned))
         return err_set(e, ERR_STATE, "%s --tuned: nothing tuned yet (`tune item2vec`, `tune "
-                       "hybrid`, `tune fused`)", a->cmd);
+                       "hybrid`, `tune fused`, `tune baselines`)", a->cmd);
     o.name = a->cmd;
     o.split = split;
     o.max_cases = (size_t)users;
@@ -298,6 +316,8 @@ static void params_text(const i2v_params *p, char *buf, size_t cap)
              p->sg.sample, p->sg.ns_exponent, win, p->sg.negative, p->sg.dim, p->sg.epochs);
 }
 
+static int bl_tuned_notes(table *t, const evalrun_tuned *u, unsigned kinds);
+
 /* What is tuned, as one line each (tune's notes and `tune show`). */
 static int tuned_notes(table *t, const evalrun_tuned *u)
 {
@@ -314,30 +334,90 @@ static int tuned_notes(table *t, const evalrun_tuned *u)
     if (rc == 0 && u->have_fused)
         rc = table_note(t, "fused: alpha %.2f (validation R@%d %.4f)", u->fused_alpha, u->k,
                         u->valid_fused);
-    if (rc == 0 && !u->have_i2v && !u->have_hybrid && !u->have_fused)
-        rc = table_note(t, "nothing tuned yet: `tune item2vec`, `tune hybrid`, `tune fused`");
+    if (rc == 0)
+        rc = bl_tuned_notes(t, u, REC_BL_ALL);
+    if (rc == 0 && !evalrun_tuned_any(u))
+        rc = table_note(t, "nothing tuned yet: `tune item2vec`, `tune hybrid`, `tune fused`, "
+                        "`tune baselines`");
     return rc;
+}
+
+/* The tuned baselines of kinds (a mask), one line each. */
+static int bl_tuned_notes(table *t, const evalrun_tuned *u, unsigned kinds)
+{
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < BL_N_KINDS; k++) {
+        char last[48];
+        if (!u->have_bl[k] || !(kinds & (1u << k)))
+            continue;
+        if (k == BL_EASE)
+            rc = table_note(t, "%s: lambda %g (validation R@%d %.4f)", bl_kind_name(k),
+                            u->bl[k].lambda, u->k, u->valid_bl[k]);
+        else
+            rc = table_note(t, "%s: %d neighbours, scored from %s (validation R@%d %.4f)",
+                            bl_kind_name(k), u->bl[k].neighbours,
+                            bl_last_text(k, u->bl_last[k], last, sizeof last), u->k,
+                            u->valid_bl[k]);
+    }
+    return rc;
+}
+
+/* The grid of `tune baselines`: one row per parameter set, * the best of
+ * each kind. */
+static int bl_grid_table(table *t, const tune_result *res, const char *kname)
+{
+    if (table_col(t, "baseline", 0) || table_col(t, "neighbours", 1) ||
+        table_col(t, "last", 1) || table_col(t, "lambda", 1) || table_col(t, kname, 1) ||
+        table_col(t, "best", 0))
+        return -ERR_NOMEM;
+    for (size_t i = 0; i < res->n_trials; i++) {
+        const tune_trial *r = &res->trials[i];
+        int ease = r->bl_kind == BL_EASE;
+        char last[16];
+        if (ease)
+            snprintf(last, sizeof last, "-");
+        else if (r->bl_last == 0)
+            snprintf(last, sizeof last, "all");
+        else
+            snprintf(last, sizeof last, "%d", r->bl_last);
+        if (table_row(t) || table_str(t, bl_kind_name(r->bl_kind)) ||
+            table_num(t, ease ? NAN : r->bl.neighbours, 0) || table_str(t, last) ||
+            table_num(t, ease ? r->bl.lambda : NAN, 0) || table_num(t, r->score, 4) ||
+            table_str(t, res->best_bl[r->bl_kind] == i ? "*" : ""))
+            return -ERR_NOMEM;
+    }
+    return 0;
 }
 
 static int c_tune(lab *L, const cmd_args *a, table_list *out, err *e)
 {
-    static const char *const whats = "item2vec|hybrid|fused|show";
+    static const struct {
+        const char *name;
+        int what;           /* TUNE_*, or -1: show */
+        unsigned kinds;     /* baselines */
+    } whats[] = {
+        {"item2vec", TUNE_ITEM2VEC, 0}, {"hybrid", TUNE_HYBRID, 0}, {"fused", TUNE_FUSED, 0},
+        {"knn", TUNE_BASELINES, 1u << BL_KNN},
+        {"transition", TUNE_BASELINES, 1u << BL_TRANSITION},
+        {"ease", TUNE_BASELINES, 1u << BL_EASE}, {"baselines", TUNE_BASELINES, REC_BL_ALL},
+        {"show", -1, 0},
+    };
     tune_opts o = tune_opts_default();
     tune_result res;
     long trials = 20, users = 0, seed = 1, k, threads;
     double secs = 0;
     char ps[192], kname[16];
-    int what = -1, rc;
+    int what = -2, rc;
     table *t;
 
-    for (int i = 0; i < 4; i++) {
-        const char *w = i == 0 ? "item2vec" : i == 1 ? "hybrid" : i == 2 ? "fused" : "show";
-        if (strcmp(a->argv[0], w) == 0)
-            what = i;
-    }
-    if (what < 0)
-        return err_set(e, ERR_USAGE, "tune: '%s' is not one of %s", a->argv[0], whats);
-    if (what == 3) {
+    for (size_t i = 0; i < sizeof whats / sizeof whats[0]; i++)
+        if (strcmp(a->argv[0], whats[i].name) == 0) {
+            what = whats[i].what;
+            o.bl_kinds = whats[i].kinds;
+        }
+    if (what == -2)
+        return err_set(e, ERR_USAGE, "tune: '%s' is not one of %s", a->argv[0], TUNE_WHATS);
+    if (what == -1) {
         evalrun_tuned u;
         if ((rc = evalrun_tuned_load(L, &u, e)))
             return rc;
@@ -362,11 +442,13 @@ static int c_tune(lab *L, const cmd_args *a, table_list *out, err *e)
     if ((rc = tune_run(L, &o, &res, e)))
         return rc;
     snprintf(kname, sizeof kname, "R@%ld (valid)", k);
-    t = cmd_table(out, what == TUNE_ITEM2VEC ? "tune item2vec" : what == TUNE_HYBRID
-                       ? "tune hybrid" : "tune fused");
-    if (!t)
+    snprintf(ps, sizeof ps, "tune %s", a->argv[0]);
+    if (!(t = cmd_table(out, ps)))
         goto nomem;
-    if (what == TUNE_ITEM2VEC) {
+    if (what == TUNE_BASELINES) {
+        if (bl_grid_table(t, &res, kname))
+            goto nomem;
+    } else if (what == TUNE_ITEM2VEC) {
         if (table_col(t, "trial", 1) || table_col(t, "sample", 1) ||
             table_col(t, "ns_exponent", 1) || table_col(t, "window", 1) ||
             table_col(t, "negative", 1) || table_col(t, "dim", 1) || table_col(t, "epochs", 1) ||
@@ -417,6 +499,18 @@ static int c_tune(lab *L, const cmd_args *a, table_list *out, err *e)
                        "%zu, %s, scored by %s", res.n_trials, res.out_of_time
                        ? " (stopped by time=)" : "", res.best, ps, scoring_desc(b->scoring)))
             goto nomem;
+    } else if (what == TUNE_BASELINES) {
+        if (table_note(t, "item-kNN and transition: neighbours x the last history items "
+                       "scored (transition: of its item-kNN part); EASE: lambda; each model "
+                       "trained once on the validation split's training events") ||
+            bl_tuned_notes(t, &res.tuned, o.bl_kinds))
+            goto nomem;
+        for (int b = 0; b < BL_N_KINDS; b++)
+            if ((o.bl_kinds & (1u << b)) && res.best_bl[b] == SIZE_MAX &&
+                table_note(t, "%s: no parameter set could be trained on this data (`train %s` "
+                           "says why); its record is unchanged", bl_kind_name(b),
+                           bl_kind_name(b)))
+                goto nomem;
     } else if (table_note(t, "best: %s%salpha %.1f", what == TUNE_HYBRID ?
                           lab_hybrid_name(res.trials[res.best].mode) : "",
                           what == TUNE_HYBRID ? ", " : "", res.trials[res.best].alpha))
@@ -492,33 +586,37 @@ const cmd_def cmd_defs_eval[] = {
     {.name = "eval", .fn = c_eval, .usage = "eval",
      .help = "Hold out each user's last item by time, retrain Item2Vec without it, and measure "
      "P@k, R@k, NDCG@k, MRR@k and R@50 (each with a 95% bootstrap interval over users), "
-     "coverage, latency and memory for Item2Vec, LLM, Hybrid, the fused vectors and "
-     "popularity. Every method returns one list of max(k, 50) items; the k figures read its "
-     "first k. repeats=N trains Item2Vec with N seeds and resamples them too; threads= sets the "
-     "training threads; --tuned adds the rows `tune` chose. 'p vs best' is a paired bootstrap "
-     "test on R@k against the best method; * marks a figure significantly better than every "
-     "other. --cold measures only held-out items that never occur in training; "
-     "--complements only targets of another category than the last item, --substitutes "
-     "only the same category. split=time cuts at the time before which 90% of the events "
-     "fall and asks for each user's first item after it.",
+     "coverage, latency and memory for Item2Vec, LLM, Hybrid, the fused vectors, "
+     "popularity and the reference baselines (item-kNN, transition, EASE; trained on the same "
+     "split with the stored models' parameters or the defaults). Every method returns one "
+     "list of max(k, 50) items; the k figures read its first k. repeats=N trains Item2Vec "
+     "with N seeds and resamples them too; threads= sets the training threads; --tuned adds "
+     "the rows `tune` chose. 'p vs best' is a paired bootstrap test on R@k against the best "
+     "method; * marks a figure significantly better than every other. --cold measures only "
+     "held-out items that never occur in training; --complements only targets of another "
+     "category than the last item, --substitutes only the same category. split=time cuts at "
+     "the time before which 90% of the events fall and asks for each user's first item after "
+     "it.",
      .opts = eval_opts},
     {.name = "compare", .fn = c_compare, .usage = "compare",
      .help = "The paper-style table on the same split and lists as eval: Item2Vec, LLM through "
      "each index (flat, IVF nprobe 32 and 64, HNSW ef 64: what approximate search costs), each "
-     "Hybrid mode, the fused vectors and the score-level blend they equal, popularity, and "
-     "with --tuned the tuned rows; P@k, R@k, NDCG@k, MRR@k and R@50 with 95% intervals, "
-     "significance against the best, median latency and memory. With a milvus index on the "
-     "text model, rows LLM + Milvus (nprobe 32, 64; ef 64, 128 for HNSW) search it.",
+     "Hybrid mode, the fused vectors and the score-level blend they equal, popularity, the "
+     "baselines (item-kNN, transition, EASE), and with --tuned the tuned rows; P@k, R@k, "
+     "NDCG@k, MRR@k and R@50 with 95% intervals, significance against the best, median "
+     "latency and memory. With a milvus index on the text model, rows LLM + Milvus (nprobe "
+     "32, 64; ef 64, 128 for HNSW) search it.",
      .opts = compare_opts},
-    {.name = "tune", .fn = c_tune, .usage = "tune item2vec|hybrid|fused|show",
+    {.name = "tune", .fn = c_tune, .usage = "tune " TUNE_WHATS,
      .help = "Search hyperparameters on a validation split (each user's second-to-last item; "
      "eval's test item is never seen) for the best R@k. item2vec: random search over sample, "
      "ns_exponent, window (incl. session), negative, dim and epochs, each training scored by "
      "IN.OUT cosine, IN.IN cosine and raw dot; trial 0 is the stored model's parameters; "
      "trials= and time= bound it, the progress bar shows the best so far; --apply then "
      "retrains the stored model with the winner. hybrid: every mode and alpha 0..1. fused: "
-     "alpha 0..1. The winners are saved (`tune show`); `eval --tuned` and `compare --tuned` "
-     "add their rows.",
+     "alpha 0..1. knn, transition (or both and ease: baselines): neighbours 10..500 x the "
+     "last 1, 2, 3, 5, 10 or all history items; ease: lambda 1..5000. The winners are saved "
+     "(`tune show`); `eval --tuned` and `compare --tuned` add their rows.",
      .min_pos = 1, .max_pos = 1, .opts = tune_param_defs},
     {0},
 };

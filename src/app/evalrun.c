@@ -13,6 +13,7 @@
 #include "mem.h"
 
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,8 @@ typedef struct runctx {
     int64_t *pop;
     size_t n_pop;
     lab_model *fused;         /* per row, rebuilt each repeat (NULL entries: none) */
+    rec_baselines *bls;       /* per row: a baseline row's trained model (owned, or
+                                 borrowed from an earlier row with the same parameters) */
     rec_list *rl;
 } runctx;
 
@@ -95,28 +98,78 @@ static void i2v_set_done(i2v_set *s)
     s->have = 0;
 }
 
+/* Calls set(ud, key, value) for each number or string member of j, the
+ * value as text; returns how many of them set refused. */
+typedef int (*param_set_fn)(void *ud, const char *key, const char *value);
+
+static int json_params(const cJSON *j, param_set_fn set, void *ud)
+{
+    const cJSON *f;
+    int bad = 0;
+    cJSON_ArrayForEach(f, j) {
+        char v[64];
+        if (!f->string)
+            continue;
+        if (cJSON_IsNumber(f))
+            snprintf(v, sizeof v, "%.17g", f->valuedouble);
+        else if (cJSON_IsString(f))
+            snprintf(v, sizeof v, "%s", f->valuestring);
+        else
+            continue;
+        bad += set(ud, f->string, v) != 0;
+    }
+    return bad;
+}
+
+static int set_i2v(void *ud, const char *key, const char *value)
+{
+    /* skip-gram with negative sampling is all the engine trains */
+    if (strcmp(key, "sg") == 0 || strcmp(key, "hs") == 0)
+        return 0;
+    return i2v_params_set(ud, key, value, NULL);
+}
+
+typedef struct bl_set_ud {
+    bl_params *p;
+    int kind;
+} bl_set_ud;
+
+static int set_bl(void *ud, const char *key, const char *value)
+{
+    bl_set_ud *u = ud;
+    return bl_params_set(u->p, u->kind, key, value, NULL);
+}
+
+/* A stored model's params object, parsed (NULL when there is none). */
+static cJSON *stored_params(lab *L, const char *name, const char *kind)
+{
+    store_model sm;
+    cJSON *j = NULL;
+    if (store_model_get(L->db, name, &sm, NULL) == 0) {
+        if (!kind || strcmp(sm.kind, kind) == 0)
+            j = sm.params ? cJSON_Parse(sm.params) : NULL;
+        store_model_done(&sm);
+    }
+    return j;
+}
+
 i2v_params evalrun_stored_params(lab *L)
 {
     i2v_params p = i2v_params_default();
-    store_model sm;
+    cJSON *j = stored_params(L, "item2vec", NULL);
+    json_params(j, set_i2v, &p);   /* unknown keys are skipped */
+    cJSON_Delete(j);
+    return p;
+}
 
-    if (store_model_get(L->db, "item2vec", &sm, NULL) == 0) {
-        cJSON *j = sm.params ? cJSON_Parse(sm.params) : NULL, *f;
-        cJSON_ArrayForEach(f, j) {
-            char v[64];
-            if (!f->string || strcmp(f->string, "sg") == 0 || strcmp(f->string, "hs") == 0)
-                continue;
-            if (cJSON_IsNumber(f))
-                snprintf(v, sizeof v, "%.17g", f->valuedouble);
-            else if (cJSON_IsString(f))
-                snprintf(v, sizeof v, "%s", f->valuestring);
-            else
-                continue;
-            i2v_params_set(&p, f->string, v, NULL);
-        }
-        cJSON_Delete(j);
-        store_model_done(&sm);
-    }
+bl_params evalrun_stored_bl_params(lab *L, int kind)
+{
+    bl_params p = bl_params_default();
+    bl_set_ud u = {&p, kind};
+    cJSON *j = bl_kind_name(kind) ? stored_params(L, bl_kind_name(kind), bl_kind_name(kind))
+                                  : NULL;
+    json_params(j, set_bl, &u);
+    cJSON_Delete(j);
     return p;
 }
 
@@ -236,6 +289,16 @@ static int popularity(const store_corpus *c, runctx *x, err *e)
 
 /* ---- row tables ------------------------------------------------------------ */
 
+/* A row of the Item2Vec, text and hybrid kinds (the baseline fields zero). */
+static evalrun_rowdef rowdef(const char *name, int kind, int hybrid, double alpha, int scoring,
+                             int text_ix, int ix_param, int tuned)
+{
+    evalrun_rowdef d = {.kind = kind, .hybrid = hybrid, .alpha = alpha, .scoring = scoring,
+                        .text_ix = text_ix, .ix_param = ix_param, .tuned = tuned};
+    snprintf(d.name, sizeof d.name, "%s", name);
+    return d;
+}
+
 static void add_def(evalrun_rowdef *out, size_t cap, size_t *n, const evalrun_rowdef *d)
 {
     if (*n < cap)
@@ -264,12 +327,12 @@ size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_row
             }
         store_models_free(ms, n_ms);
     }
-#define ROW(...) (d = (evalrun_rowdef){__VA_ARGS__}, add_def(out, cap, &n, &d))
+#define ROW(...) (d = rowdef(__VA_ARGS__), add_def(out, cap, &n, &d))
     ROW("Item2Vec", EVALRUN_ITEM2VEC, 0, 0, sc, 0, 0, 0);
     if (set == EVALRUN_SET_EVAL) {
         ROW("LLM", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_STORED, 0, 0);
-        d = (evalrun_rowdef){"", EVALRUN_HYBRID, L->set.hybrid, L->set.alpha, sc,
-                             EVALRUN_TX_STORED, 0, 0};
+        d = rowdef("", EVALRUN_HYBRID, L->set.hybrid, L->set.alpha, sc, EVALRUN_TX_STORED, 0,
+                   0);
         snprintf(d.name, sizeof d.name, "Hybrid (%s)", lab_hybrid_name(L->set.hybrid));
         add_def(out, cap, &n, &d);
     } else {
@@ -285,45 +348,57 @@ size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_row
             ROW("LLM + Milvus (ef 64)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 64, 0);
             ROW("LLM + Milvus (ef 128)", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 128, 0);
         } else if (mt) {
-            d = (evalrun_rowdef){"", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 0, 0};
+            d = rowdef("", EVALRUN_TEXT, 0, 0, sc, EVALRUN_TX_MILVUS, 0, 0);
             snprintf(d.name, sizeof d.name, "LLM + Milvus (%s)", mt);
             add_def(out, cap, &n, &d);
         }
         for (int m = 0; m < HYBRID_N_MODES; m++) {
-            d = (evalrun_rowdef){"", EVALRUN_HYBRID, m, L->set.alpha, sc, EVALRUN_TX_FLAT, 0, 0};
+            d = rowdef("", EVALRUN_HYBRID, m, L->set.alpha, sc, EVALRUN_TX_FLAT, 0, 0);
             snprintf(d.name, sizeof d.name, "Hybrid (%s)", lab_hybrid_name(m));
             add_def(out, cap, &n, &d);
         }
     }
-    d = (evalrun_rowdef){"", EVALRUN_FUSED, 0, fa, sc, 0, 0, 0};
+    d = rowdef("", EVALRUN_FUSED, 0, fa, sc, 0, 0, 0);
     snprintf(d.name, sizeof d.name, "Fused (alpha %.2f)", fa);
     add_def(out, cap, &n, &d);
     if (set == EVALRUN_SET_COMPARE) {
-        d = (evalrun_rowdef){"", EVALRUN_BLEND, 0, fa, sc, 0, 0, 0};
+        d = rowdef("", EVALRUN_BLEND, 0, fa, sc, 0, 0, 0);
         snprintf(d.name, sizeof d.name, "Blend (scores, alpha %.2f)", fa);
         add_def(out, cap, &n, &d);
     }
     if (t && t->have_i2v) {
-        d = (evalrun_rowdef){"", EVALRUN_ITEM2VEC, 0, 0, t->i2v_scoring, 0, 0, 1};
+        d = rowdef("", EVALRUN_ITEM2VEC, 0, 0, t->i2v_scoring, 0, 0, 1);
         snprintf(d.name, sizeof d.name, "Item2Vec (tuned)");
         add_def(out, cap, &n, &d);
     }
     if (t && t->have_hybrid) {
-        d = (evalrun_rowdef){"", EVALRUN_HYBRID, t->hybrid_mode, t->hybrid_alpha,
-                             t->have_i2v ? t->i2v_scoring : sc,
-                             set == EVALRUN_SET_EVAL ? EVALRUN_TX_STORED : EVALRUN_TX_FLAT, 0,
-                             t->have_i2v};
+        d = rowdef("", EVALRUN_HYBRID, t->hybrid_mode, t->hybrid_alpha,
+                   t->have_i2v ? t->i2v_scoring : sc,
+                   set == EVALRUN_SET_EVAL ? EVALRUN_TX_STORED : EVALRUN_TX_FLAT, 0, t->have_i2v);
         snprintf(d.name, sizeof d.name, "Hybrid (tuned: %s, alpha %.2f)",
                  lab_hybrid_name(t->hybrid_mode), t->hybrid_alpha);
         add_def(out, cap, &n, &d);
     }
     if (t && t->have_fused) {
-        d = (evalrun_rowdef){"", EVALRUN_FUSED, 0, t->fused_alpha, sc, 0, 0, t->have_i2v};
+        d = rowdef("", EVALRUN_FUSED, 0, t->fused_alpha, sc, 0, 0, t->have_i2v);
         snprintf(d.name, sizeof d.name, "Fused (tuned, alpha %.2f)", t->fused_alpha);
         add_def(out, cap, &n, &d);
     }
     ROW("Popularity", EVALRUN_POPULAR, 0, 0, sc, 0, 0, 0);
 #undef ROW
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        d = (evalrun_rowdef){.kind = EVALRUN_BASELINE, .bl_kind = k, .bl_last = L->set.history,
+                             .bl = evalrun_stored_bl_params(L, k)};
+        snprintf(d.name, sizeof d.name, "%s", bl_kind_title(k));
+        add_def(out, cap, &n, &d);
+    }
+    for (int k = 0; t && k < BL_N_KINDS; k++)
+        if (t->have_bl[k]) {
+            d = (evalrun_rowdef){.kind = EVALRUN_BASELINE, .bl_kind = k,
+                                 .bl_last = t->bl_last[k], .bl = t->bl[k], .tuned = 1};
+            snprintf(d.name, sizeof d.name, "%s (tuned)", bl_kind_title(k));
+            add_def(out, cap, &n, &d);
+        }
     return n;
 }
 
@@ -332,7 +407,7 @@ size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_row
 int evalrun_tuned_load(lab *L, evalrun_tuned *t, err *e)
 {
     char *s = NULL;
-    cJSON *j, *x, *f;
+    cJSON *j, *x;
     int rc;
 
     memset(t, 0, sizeof *t);
@@ -348,19 +423,8 @@ int evalrun_tuned_load(lab *L, evalrun_tuned *t, err *e)
     t->k = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "k"));
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "item2vec"))) {
         t->i2v = evalrun_stored_params(L);
-        t->have_i2v = 1;
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(x, "params")) {
-            char v[64];
-            if (cJSON_IsNumber(f))
-                snprintf(v, sizeof v, "%.17g", f->valuedouble);
-            else if (cJSON_IsString(f))
-                snprintf(v, sizeof v, "%s", f->valuestring);
-            else
-                continue;
-            if (f->string && strcmp(f->string, "sg") != 0 && strcmp(f->string, "hs") != 0 &&
-                i2v_params_set(&t->i2v, f->string, v, NULL))
-                t->have_i2v = 0;
-        }
+        t->have_i2v = json_params(cJSON_GetObjectItemCaseSensitive(x, "params"), set_i2v,
+                                  &t->i2v) == 0;
         const char *sc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "scoring"));
         for (int i = 0; i < EVALRUN_N_SCORING; i++)
             if (sc && strcmp(sc, evalrun_scoring_name(i)) == 0)
@@ -386,8 +450,30 @@ int evalrun_tuned_load(lab *L, evalrun_tuned *t, err *e)
         }
         t->valid_fused = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "valid"));
     }
+    x = cJSON_GetObjectItemCaseSensitive(j, "baselines");
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, bl_kind_name(k));
+        const cJSON *last = cJSON_GetObjectItemCaseSensitive(b, "last");
+        bl_set_ud u = {&t->bl[k], k};
+        t->bl[k] = evalrun_stored_bl_params(L, k);
+        if (!cJSON_IsObject(b) || json_params(cJSON_GetObjectItemCaseSensitive(b, "params"),
+                                              set_bl, &u))
+            continue;
+        t->bl_last[k] = cJSON_IsNumber(last) && last->valuedouble >= 0 &&
+                        last->valuedouble <= REC_MAX_K ? (int)last->valuedouble : 0;
+        t->valid_bl[k] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(b, "valid"));
+        t->have_bl[k] = 1;
+    }
     cJSON_Delete(j);
     return 0;
+}
+
+int evalrun_tuned_any(const evalrun_tuned *t)
+{
+    int any = t->have_i2v || t->have_hybrid || t->have_fused;
+    for (int k = 0; k < BL_N_KINDS; k++)
+        any |= t->have_bl[k];
+    return any;
 }
 
 int evalrun_tuned_save(lab *L, const evalrun_tuned *t, err *e)
@@ -422,6 +508,22 @@ int evalrun_tuned_save(lab *L, const evalrun_tuned *t, err *e)
     if (t->have_fused && (x = cJSON_AddObjectToObject(j, "fused"))) {
         cJSON_AddNumberToObject(x, "alpha", t->fused_alpha);
         cJSON_AddNumberToObject(x, "valid", t->valid_fused);
+    }
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        cJSON *b, *p;
+        char ps[128];
+        if (!t->have_bl[k])
+            continue;
+        if (!(x = cJSON_GetObjectItemCaseSensitive(j, "baselines")) &&
+            !(x = cJSON_AddObjectToObject(j, "baselines")))
+            goto done;
+        bl_params_json(k, &t->bl[k], ps, sizeof ps);
+        if (!(b = cJSON_AddObjectToObject(x, bl_kind_name(k))) || !(p = cJSON_Parse(ps)))
+            goto done;
+        cJSON_AddItemToObject(b, "params", p);
+        if (k != BL_EASE)
+            cJSON_AddNumberToObject(b, "last", t->bl_last[k]);
+        cJSON_AddNumberToObject(b, "valid", t->valid_bl[k]);
     }
     if (!(s = cJSON_PrintUnformatted(j)))
         goto done;
@@ -488,6 +590,9 @@ static void ctx_done(runctx *x, size_t n_rows)
     for (size_t i = 0; x->fused && i < n_rows; i++)
         model_drop(&x->fused[i]);
     mem_free(x->fused);
+    for (size_t i = 0; x->bls && i < n_rows; i++)
+        rec_baselines_done(&x->bls[i]);
+    mem_free(x->bls);
     index_free(x->ivf);
     index_free(x->hnsw);
     if (x->text_milvus.index) {   /* the lab's own index: its parameters as they were */
@@ -534,6 +639,11 @@ static void row_models(const evalrun *r, runctx *x, size_t w, rec_models *ms, in
         ms->i2v_out = NULL;
         break;
     case EVALRUN_BLEND: *method = -1; ms->text = x->text; break;
+    case EVALRUN_BASELINE:
+        *method = REC_KNN + d->bl_kind;
+        ms->bl = &x->bls[w];
+        ms->hist_last = d->bl_last > 0 ? d->bl_last : INT_MAX;   /* 0: the whole history */
+        break;
     default: *method = REC_POPULAR;
     }
 }
@@ -646,6 +756,56 @@ static int repeat_models(evalrun *r, runctx *x, int rep, int need_d, int need_t,
         vecset_done(&fv);
         if (rc)
             return rc;
+    }
+    return 0;
+}
+
+static int same_baseline(const evalrun_rowdef *a, const evalrun_rowdef *b)
+{
+    return a->kind == EVALRUN_BASELINE && b->kind == EVALRUN_BASELINE &&
+           a->bl_kind == b->bl_kind &&
+           (a->bl_kind == BL_EASE ? a->bl.lambda == b->bl.lambda && a->bl.max_mb == b->bl.max_mb
+                                  : a->bl.neighbours == b->bl.neighbours);
+}
+
+/* Trains each baseline row's model on the training events, once per kind
+ * and parameters (rows differing only in bl_last share one).  A model that
+ * refuses (EASE over max_mb) leaves its row missing, saying why. */
+static int prepare_baselines(evalrun *r, runctx *x, err *e)
+{
+    int threads = r->o.threads > 0 ? r->o.threads : r->L->set.threads;
+    int rc;
+
+    for (size_t w = 0; w < r->n_rows; w++) {
+        evalrun_row *row = &r->rows[w];
+        int k = row->def.bl_kind;
+        size_t v = 0;
+        if (row->def.kind != EVALRUN_BASELINE)
+            continue;
+        if (!bl_kind_name(k))
+            return err_set(e, ERR_USAGE, "eval: row '%s': unknown baseline kind %d",
+                           row->def.name, k);
+        while (v < w && !same_baseline(&r->rows[v].def, &row->def))
+            v++;
+        if (v < w) {
+            x->bls[w].m[k] = x->bls[v].m[k];   /* borrowed: x->bls[v] frees it */
+            memcpy(x->bls[w].why[k], x->bls[v].why[k], sizeof x->bls[w].why[k]);
+        } else {
+            bl_params p = row->def.bl;
+            p.threads = threads < 1 ? 1 : threads;
+            if ((rc = rec_baselines_train(&x->bls[w], &r->split.train, &p, 1u << k, r->o.prog,
+                                          e)))
+                return rc;
+        }
+        if (!x->bls[w].m[k]) {
+            row->missing = 1;
+            snprintf(row->note, sizeof row->note, "%s", x->bls[w].why[k]);
+        } else {
+            bl_info in;
+            bl_get_info(x->bls[w].m[k], &in);
+            row->mem_mb = (double)in.mem_bytes / 1e6;
+            bl_describe(x->bls[w].m[k], row->detail, sizeof row->detail);
+        }
     }
     return 0;
 }
@@ -791,8 +951,9 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
     r->sel = mem_array(r->split.n_cases + 1, sizeof *r->sel);
     r->rows = mem_calloc(o->n_rows, sizeof *r->rows);
     x.fused = mem_calloc(o->n_rows, sizeof *x.fused);
+    x.bls = mem_calloc(o->n_rows, sizeof *x.bls);
     x.rl = mem_alloc(sizeof *x.rl);
-    if (!r->sel || !r->rows || !x.fused || !x.rl)
+    if (!r->sel || !r->rows || !x.fused || !x.bls || !x.rl)
         goto nomem;
     for (size_t i = 0; i < r->split.n_cases; i++)
         if (case_selected(L, &r->split, &r->split.cases[i], o->which))
@@ -816,7 +977,8 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
         row->lat_us = mem_calloc(r->n_sel, sizeof *row->lat_us);
         if (!row->vals || !row->lat_us || eval_acc_init(&row->cov, L->cat.n, e))
             goto nomem;
-        row->missing = needs_text(row->def.kind) && !x.text;
+        if ((row->missing = needs_text(row->def.kind) && !x.text))
+            snprintf(row->note, sizeof row->note, "no text vectors: `encode text`");
         if (needs_i2v(row->def.kind)) {
             need_d |= !row->def.tuned;
             need_t |= row->def.tuned;
@@ -826,6 +988,8 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
         rc = err_set(e, ERR_STATE, "%s: no tuned Item2Vec (`tune item2vec` first)", o->name);
         goto fail;
     }
+    if ((rc = prepare_baselines(r, &x, e)))
+        goto fail;
 
     for (int rep = 0; rep < r->o.repeats && rc == 0; rep++) {
         int first = rep == 0;
@@ -836,6 +1000,8 @@ int evalrun_run(lab *L, const evalrun_opts *o, evalrun **out, err *e)
             int method;
             const evalrun_rowdef *d = &r->rows[w].def;
             row_models(r, &x, w, &ms, &method);
+            if (d->kind == EVALRUN_BASELINE)
+                continue;   /* set when it was trained */
             r->rows[w].mem_mb = d->kind == EVALRUN_POPULAR ? 0
                               : d->text_ix == EVALRUN_TX_MILVUS && d->kind == EVALRUN_TEXT
                                   ? x.mv_mb

@@ -5,10 +5,18 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define TUNE_ALPHAS 11   /* 0, 0.1 .. 1 */
+#define N_OF(a) (sizeof a / sizeof a[0])
+
+/* The baselines' grids: item-kNN and transition over neighbours x the last
+ * history items scored (0: all), EASE over lambda. */
+static const int grid_neighbours[] = {10, 20, 50, 100, 200, 500};
+static const int grid_last[] = {1, 2, 3, 5, 10, 0};
+static const double grid_lambda[] = {1, 10, 50, 100, 200, 500, 1000, 2000, 5000};
 
 tune_opts tune_opts_default(void)
 {
@@ -93,7 +101,7 @@ static int tune_item2vec(lab *L, const tune_opts *o, inner *in, tune_result *res
     int rc = 0;
 
     for (int s = 0; s < EVALRUN_N_SCORING; s++) {
-        rows[s] = (evalrun_rowdef){"", EVALRUN_ITEM2VEC, 0, 0, s, 0, 0, 0};
+        rows[s] = (evalrun_rowdef){.kind = EVALRUN_ITEM2VEC, .scoring = s};
         snprintf(rows[s].name, sizeof rows[s].name, "Item2Vec (%s)", evalrun_scoring_name(s));
     }
     rng_seed(&r, o->seed, 31);
@@ -160,8 +168,9 @@ static int tune_grid(lab *L, const tune_opts *o, inner *in, tune_result *res, er
     for (int m = 0; m < n_modes; m++)
         for (int a = 0; a < TUNE_ALPHAS; a++) {
             evalrun_rowdef *d = &rows[(size_t)m * TUNE_ALPHAS + (size_t)a];
-            *d = (evalrun_rowdef){"", hyb ? EVALRUN_HYBRID : EVALRUN_FUSED, m, a / 10.0, sc,
-                                  EVALRUN_TX_FLAT, 0, t != NULL};
+            *d = (evalrun_rowdef){.kind = hyb ? EVALRUN_HYBRID : EVALRUN_FUSED, .hybrid = m,
+                                  .alpha = a / 10.0, .scoring = sc, .text_ix = EVALRUN_TX_FLAT,
+                                  .tuned = t != NULL};
             snprintf(d->name, sizeof d->name, "%s alpha %.1f", hyb ? lab_hybrid_name(m) : "fused",
                      a / 10.0);
         }
@@ -196,9 +205,97 @@ static int tune_grid(lab *L, const tune_opts *o, inner *in, tune_result *res, er
     return 0;
 }
 
+static unsigned bl_kinds(const tune_opts *o)
+{
+    return o->bl_kinds & REC_BL_ALL ? o->bl_kinds & REC_BL_ALL : REC_BL_ALL;
+}
+
+static size_t bl_grid_size(unsigned kinds)
+{
+    size_t n = 0;
+    for (int k = 0; k < BL_N_KINDS; k++)
+        if (kinds & (1u << k))
+            n += k == BL_EASE ? N_OF(grid_lambda) : N_OF(grid_neighbours) * N_OF(grid_last);
+    return n;
+}
+
+/* baselines: one run over every grid point; a model is trained once per
+ * parameter set (evalrun shares it between rows differing in last). */
+static int tune_baselines(lab *L, const tune_opts *o, inner *in, tune_result *res, err *e)
+{
+    unsigned kinds = bl_kinds(o);
+    size_t n = 0;
+    evalrun_rowdef *rows = mem_calloc(bl_grid_size(kinds), sizeof *rows);
+    evalrun *run = NULL;
+    double t0 = progress_now();
+    int rc;
+
+    if (!rows)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        evalrun_rowdef d = {.kind = EVALRUN_BASELINE, .bl_kind = k,
+                            .bl = evalrun_stored_bl_params(L, k)};
+        if (!(kinds & (1u << k)))
+            continue;
+        if (k == BL_EASE)
+            for (size_t a = 0; a < N_OF(grid_lambda); a++) {
+                d.bl.lambda = grid_lambda[a];
+                snprintf(d.name, sizeof d.name, "ease lambda %g", d.bl.lambda);
+                rows[n++] = d;
+            }
+        else
+            for (size_t a = 0; a < N_OF(grid_neighbours); a++)
+                for (size_t b = 0; b < N_OF(grid_last); b++) {
+                    d.bl.neighbours = grid_neighbours[a];
+                    d.bl_last = grid_last[b];
+                    snprintf(d.name, sizeof d.name, "%s neighbours %d last %d",
+                             bl_kind_name(k), d.bl.neighbours, d.bl_last);
+                    rows[n++] = d;
+                }
+    }
+    progress_begin(&L->prog, "tune baselines", "runs", 1);
+    rc = valid_run(L, o, in, rows, n, NULL, NULL, &run, e);
+    mem_free(rows);
+    if (rc)
+        return rc;
+    res->n_cases = run->n_sel;
+    for (int k = 0; k < BL_N_KINDS; k++)
+        res->best_bl[k] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        tune_trial *tr = &res->trials[i];
+        const evalrun_row *w = &run->rows[i];
+        size_t *b = &res->best_bl[w->def.bl_kind];
+        tr->bl_kind = w->def.bl_kind;
+        tr->bl = w->def.bl;
+        tr->bl_last = w->def.bl_last;
+        tr->score = w->missing ? NAN : w->mean[EVALRUN_R];   /* EASE over max_mb: NaN */
+        tr->seconds = progress_now() - t0;
+        if (!isnan(tr->score) && (*b == SIZE_MAX || tr->score > res->trials[*b].score))
+            *b = i;
+    }
+    res->n_trials = n;
+    evalrun_free(run);
+    res->best = SIZE_MAX;
+    for (int k = 0; k < BL_N_KINDS; k++) {
+        const tune_trial *b = res->best_bl[k] != SIZE_MAX ? &res->trials[res->best_bl[k]] : NULL;
+        if (!b)
+            continue;   /* not searched, or refused everywhere: the record keeps what it had */
+        if (res->best == SIZE_MAX)
+            res->best = res->best_bl[k];
+        res->tuned.have_bl[k] = 1;
+        res->tuned.bl[k] = b->bl;
+        res->tuned.bl_last[k] = b->bl_last;
+        res->tuned.valid_bl[k] = b->score;
+    }
+    if (res->best == SIZE_MAX)
+        res->best = 0;
+    return 0;
+}
+
 int tune_run(lab *L, const tune_opts *o, tune_result *out, err *e)
 {
     size_t cap = o->what == TUNE_ITEM2VEC ? (size_t)(o->trials > 0 ? o->trials : 1)
+               : o->what == TUNE_BASELINES ? bl_grid_size(bl_kinds(o))
                                           : (size_t)HYBRID_N_MODES * TUNE_ALPHAS;
     inner in;
     int rc;
@@ -214,6 +311,7 @@ int tune_run(lab *L, const tune_opts *o, tune_result *out, err *e)
     progress_init(&in.p, forward_cancel, &in);
     in.p.min_interval_ms = 50;
     rc = o->what == TUNE_ITEM2VEC ? tune_item2vec(L, o, &in, out, e)
+       : o->what == TUNE_BASELINES ? tune_baselines(L, o, &in, out, e)
                                   : tune_grid(L, o, &in, out, e);
     progress_end(&L->prog);
     if (rc == -ERR_CANCEL || (rc == 0 && progress_cancelled(&L->prog)))

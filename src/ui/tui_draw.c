@@ -74,9 +74,13 @@ static size_t draw_panes(const tui_results *r, int y, int h, int w, int focus, s
     return top;
 }
 
+/* Lines of the metrics table at most: its header and 19 methods (`eval
+ * --tuned` has up to 14). */
+#define METRICS_MAX_LINES 20
+
 static void draw_metrics(const tui_ui *u, int y, int h, int w)
 {
-    char lines[12][TUI_LINE];
+    char lines[METRICS_MAX_LINES][TUI_LINE];
     const table *m = u->metrics.n ? u->metrics.t[0] : NULL;
     char title[TUI_LINE];
 
@@ -105,7 +109,8 @@ static void draw_metrics(const tui_ui *u, int y, int h, int w)
         }
     }
     put_fit(y, 0, w, term_attr(TERM_TITLE), title);
-    size_t n = tui_metrics_lines(m, u->spark, w, lines, (size_t)(h - 1 < 12 ? h - 1 : 12));
+    size_t n = tui_metrics_lines(m, u->spark, w, lines,
+                                 (size_t)(h - 1 < METRICS_MAX_LINES ? h - 1 : METRICS_MAX_LINES));
     for (size_t i = 0; i < n; i++)
         put(y + 1 + (int)i, 0, i == 0 ? A_UNDERLINE : 0, lines[i]);
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # eval and compare end to end on generated data: the tables have every row
-# and column, compare --json parses, the held-out items stay out of training,
-# and each method wins the case it is built for.
+# (the baselines too) and column, compare --json parses, the held-out items
+# stay out of training, and each method wins the case it is built for.
 set -u
 app=${EMBEDLAB:?}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -24,7 +24,7 @@ names = [r["model"] for r in t["rows"]]
 assert names == ["Item2Vec", "LLM + flat", "LLM + IVF (nprobe 32)", "LLM + IVF (nprobe 64)",
                  "LLM + HNSW (ef 64)", "Hybrid (rerank)", "Hybrid (blend)", "Hybrid (rrf)",
                  "Hybrid (fill)", "Fused (alpha 0.20)", "Blend (scores, alpha 0.20)",
-                 "Popularity"], names
+                 "Popularity", "item-kNN", "Transition", "EASE"], names
 for r in t["rows"]:
     for c in mets:   # every figure with its 95% interval around it
         assert isinstance(r[c], (int, float)), (r, c)
@@ -43,6 +43,13 @@ eb = {r["method"]: r for r in ev["rows"]}
 for c in mets:
     assert eb["Item2Vec"][c] == by["Item2Vec"][c], (c, eb["Item2Vec"][c], by["Item2Vec"][c])
     assert eb["Popularity"][c] == by["Popularity"][c], c
+    for b in ("item-kNN", "Transition", "EASE"):
+        assert eb[b][c] == by[b][c], (b, c)
+# the baselines say what they are and what they score from
+assert "item-kNN (cosine, 100 neighbours per item), scored from the last 5 history items" in notes, notes
+assert "EASE (lambda 200" in notes and "scored from the whole history" in notes, notes
+# on the demo shop, the session-aware transition model beats popularity
+assert by["Transition"]["R@10"] > by["Popularity"]["R@10"], (by["Transition"], by["Popularity"])
 PY
 fi
 # cold start: only text can answer; Item2Vec scores nothing there

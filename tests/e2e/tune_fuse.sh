@@ -1,7 +1,7 @@
 #!/bin/bash
-# tune (validation split, budget, record, eval --tuned) and fuse (stored
-# fused vectors, indexed by inner product, exported) end to end on small
-# generated data.
+# tune (validation split, budget, record, eval --tuned; the baselines' grids)
+# and fuse (stored fused vectors, indexed by inner product, exported) end to
+# end on small generated data.
 set -u
 app=${EMBEDLAB:?}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -31,10 +31,22 @@ grep -q 'stopped by time=' <<<"$out" || fail "time= did not stop the search: $ou
 run -c 'tune hybrid users=120 threads=1' -c 'tune fused users=120 threads=1' >"$tmp/t" ||
     fail "tune hybrid/fused: $(cat "$tmp/t")"
 grep -qE '^alpha +rerank +blend +rrf +fill' "$tmp/t" || fail "hybrid grid: $(cat "$tmp/t")"
+# the baselines' grids: 36 + 36 + 9 rows, one best per kind
+out=$(run -c 'tune baselines users=120 threads=1') || fail "tune baselines: $out"
+[ "$(grep -cE '^(knn|transition|ease) ' <<<"$out")" = 81 ] || fail "81 grid rows: $out"
+[ "$(grep -cE '\*$' <<<"$out")" = 3 ] || fail "one best per kind: $out"
+grep -qE '^knn: [0-9]+ neighbours, scored from (the last [0-9]+ history items?|the whole history) \(validation R@10 ' <<<"$out" ||
+    fail "knn note: $out"
+out=$(run -c 'tune ease users=120') || fail "tune ease: $out"
+[ "$(grep -cE '^ease ' <<<"$out")" = 9 ] || fail "tune ease: 9 rows: $out"
+run -c 'tune nosuch' >/dev/null 2>&1 && fail "tune nosuch accepted"
 out=$(run -c 'tune show')
-for w in item2vec hybrid fused; do grep -q "^$w: " <<<"$out" || fail "tune show $w: $out"; done
+for w in item2vec hybrid fused knn transition ease; do
+    grep -q "^$w: " <<<"$out" || fail "tune show $w: $out"
+done
 out=$(run --csv -c 'eval --tuned users=120 boot=200 threads=1') || fail "eval --tuned: $out"
-for r in 'Item2Vec (tuned)' 'Hybrid (tuned: ' 'Fused (tuned, alpha '; do
+for r in 'Item2Vec (tuned)' 'Hybrid (tuned: ' 'Fused (tuned, alpha ' 'item-kNN (tuned)' \
+         'Transition (tuned)' 'EASE (tuned)'; do
     grep -qF "$r" <<<"$out" || fail "eval --tuned row $r: $out"
 done
 "$app" --db "$tmp/db2" -c 'gen demo --items 100 --sessions 300' -c 'eval --tuned' \

@@ -1,6 +1,7 @@
 #!/bin/bash
-# `eval users=100` runs as a job and fills the metrics table; the `similar`
-# latencies before it appear as sparklines next to their methods.
+# `eval users=100` runs as a job and fills the metrics table (the baselines
+# among its rows); the `similar` latencies before it appear as sparklines
+# next to their methods.
 . "$(dirname "$0")/tmux.inc"
 prepare_db
 start
@@ -18,7 +19,7 @@ wait_for 'eval users=100: done in' "eval finished (live snapshots have no interv
 s=$(screen)
 echo "$s" | grep -qE '^method +P@10 +R@10 +NDCG@10 +MRR@10 +cover +mem MB +p50 ms +p95 ms' || fail "column header"
 f='[0-9]\.[0-9]{3}±\.[0-9]{3}\*?'   # a figure and half its 95% interval
-for m in 'Item2Vec' 'Hybrid \([a-z]+\)' 'Popularity'; do
+for m in 'Item2Vec' 'Hybrid \([a-z]+\)' 'Popularity' 'item-kNN' 'Transition' 'EASE'; do
     echo "$s" | grep -qE "^$m +$f +$f +$f +$f" || fail "metrics row $m"
 done
 # this database has no text vectors: the LLM row says so instead of scoring 0

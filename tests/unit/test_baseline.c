@@ -5,7 +5,8 @@
  * (tests/unit/baseline_ref.py prints every figure used here), so the rows
  * side (Woodbury, a 2 x 2 inverse for 4 items) is checked against the
  * textbook formula.  Also: the stored form round-trips and rejects damage,
- * EASE refuses over its memory budget, rec_run serves the baselines.
+ * EASE refuses over its memory budget, rec_run serves the baselines, and
+ * evalrun's baseline rows score the held-out items as worked out by hand.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "evalrun.h"
 #include "mem.h"
 #include "recommend.h"
 #include "../../src/app/lab_int.h"   /* white-box: the lab's store */
@@ -350,6 +352,91 @@ static void test_rec_run(void **st)
     lab_close(L);
 }
 
+/* evalrun's baseline rows on a split worked by hand.  Users (time order):
+ *   u0: 1 2 3   u1: 1 2 3   u2: 2 3 4   u3: 3 4 1
+ * Each last item is held out; the training rows {1,2} {1,2} {2,3} {3,4}
+ * give cos(1,2) = 2/sqrt(6), cos(2,3) = 1/sqrt(6), cos(3,4) = 1/sqrt(2),
+ * the other pairs 0.  From the last item only: u0 and u1 get [3] (hit),
+ * u2 gets [4] (hit), u3's last item 4 has only 3, in its history (miss):
+ * R@1 = 3/4.  From the whole history u2 gets [1, 4] (target second):
+ * R@1 = 2/4, MRR@10 = (1 + 1 + 1/2 + 0) / 4. */
+static void test_evalrun_rows(void **st)
+{
+    static const char *const seq[] = {"123", "123", "234", "341"};
+    lab *L = lab_open(":memory:", NULL);
+    evalrun_rowdef rows[3];
+    evalrun_opts o = evalrun_opts_default();
+    evalrun_tuned t, u;
+    evalrun *r = NULL;
+    (void)st;
+    assert_non_null(L);
+    for (int i = 1; i <= 4; i++) {
+        char id[16];
+        int64_t rowid;
+        snprintf(id, sizeof id, "P%d", i);
+        store_item it = {.ext_id = id, .title = id};
+        assert_int_equal(store_item_insert(L->db, &it, &rowid, NULL), 0);
+    }
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < 3; i++) {
+            char sess[16], user[16];
+            snprintf(sess, sizeof sess, "s%d", s);
+            snprintf(user, sizeof user, "u%d", s);
+            assert_int_equal(store_event_insert(L->db, sess, user, seq[s][i] - '0',
+                                                100 * s + i, NULL), 0);
+        }
+    for (int w = 0; w < 3; w++)
+        rows[w] = (evalrun_rowdef){.kind = EVALRUN_BASELINE, .bl_kind = BL_KNN,
+                                   .bl = bl_params_default(), .bl_last = w == 0 ? 1 : 0};
+    rows[2].bl_kind = BL_EASE;
+    snprintf(rows[0].name, sizeof rows[0].name, "knn last 1");
+    snprintf(rows[1].name, sizeof rows[1].name, "knn all");
+    snprintf(rows[2].name, sizeof rows[2].name, "ease");
+    o.k = 1;
+    o.n_boot = 0;
+    o.rows = rows;
+    o.n_rows = 3;
+    o.threads = 1;
+    assert_int_equal(evalrun_run(L, &o, &r, NULL), 0);
+    assert_int_equal(r->n_sel, 4);
+    assert_false(r->rows[0].missing);
+    assert_float_equal(r->rows[0].mean[EVALRUN_R], 0.75, 1e-9);
+    assert_float_equal(r->rows[1].mean[EVALRUN_R], 0.5, 1e-9);
+    assert_float_equal(r->rows[1].mean[EVALRUN_MRR], 0.5, 1e-9);   /* MRR@1 */
+    assert_non_null(strstr(r->rows[0].detail, "item-kNN"));
+    assert_non_null(strstr(r->rows[2].detail, "EASE"));
+    assert_true(r->rows[2].mean[EVALRUN_R50] >= 0 && r->rows[2].mean[EVALRUN_R50] <= 1);
+    evalrun_free(r);
+    o.k = 10;
+    assert_int_equal(evalrun_run(L, &o, &r, NULL), 0);
+    assert_float_equal(r->rows[1].mean[EVALRUN_MRR], 0.625, 1e-9);
+    evalrun_free(r);
+
+    /* the tuning record keeps the baselines' parameters */
+    memset(&t, 0, sizeof t);
+    t.k = 10;
+    t.have_bl[BL_KNN] = t.have_bl[BL_EASE] = 1;
+    t.bl[BL_KNN] = t.bl[BL_EASE] = bl_params_default();
+    t.bl[BL_KNN].neighbours = 20;
+    t.bl_last[BL_KNN] = 3;
+    t.valid_bl[BL_KNN] = 0.25;
+    t.bl[BL_EASE].lambda = 50;
+    assert_int_equal(evalrun_tuned_save(L, &t, NULL), 0);
+    assert_int_equal(evalrun_tuned_load(L, &u, NULL), 0);
+    assert_true(evalrun_tuned_any(&u));
+    assert_true(u.have_bl[BL_KNN] && u.have_bl[BL_EASE] && !u.have_bl[BL_TRANSITION]);
+    assert_int_equal(u.bl[BL_KNN].neighbours, 20);
+    assert_int_equal(u.bl_last[BL_KNN], 3);
+    assert_float_equal(u.valid_bl[BL_KNN], 0.25, 1e-12);
+    assert_float_equal(u.bl[BL_EASE].lambda, 50, 1e-12);
+    evalrun_rowdef d[40];
+    size_t n = evalrun_rows_default(L, EVALRUN_SET_EVAL, &u, d, 40);
+    assert_string_equal(d[n - 2].name, "item-kNN (tuned)");
+    assert_int_equal(d[n - 2].bl_last, 3);
+    assert_string_equal(d[n - 1].name, "EASE (tuned)");
+    lab_close(L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_roundtrip_and_damage),
         cmocka_unit_test(test_rec_run),
+        cmocka_unit_test(test_evalrun_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
