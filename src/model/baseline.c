@@ -9,6 +9,8 @@
  * are kept, as lists sorted best first.
  */
 #include "baseline_int.h"
+#include "buf.h"
+#include "ids.h"
 #include "mem.h"
 #include "vec.h"
 
@@ -93,29 +95,10 @@ int bl_params_json(int kind, const bl_params *p, char *buf, size_t cap)
 
 /* ---- the row x item matrix ----------------------------------------------- */
 
-static int cmp_i64(const void *x, const void *y)
-{
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
 static int cmp_i32(const void *x, const void *y)
 {
     int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
     return (a > b) - (a < b);
-}
-
-long bl_find(const int64_t *ids, size_t n, int64_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ids[lo] == id ? (long)lo : -1;
 }
 
 void bl_matrix_done(bl_matrix *x)
@@ -146,7 +129,7 @@ int bl_matrix_build(const store_corpus *c, bl_matrix *x, err *e)
     if (!(x->ids = mem_array(c->n_tok, sizeof *x->ids)))
         goto nomem;
     memcpy(x->ids, c->items, c->n_tok * sizeof *x->ids);
-    qsort(x->ids, c->n_tok, sizeof *x->ids, cmp_i64);
+    ids_sort(x->ids, c->n_tok);
     for (size_t i = 0; i < c->n_tok; i++)
         if (n == 0 || x->ids[n - 1] != x->ids[i])
             x->ids[n++] = x->ids[i];
@@ -173,7 +156,7 @@ int bl_matrix_build(const store_corpus *c, bl_matrix *x, err *e)
     for (size_t s = 0; s < c->n_seq; s++)
         for (size_t i = c->off[s]; i < c->off[s + 1]; i++)
             tmp[x->row_off[srow[s]] + fill[srow[s]]++] =
-                (int32_t)bl_find(x->ids, n, c->items[i]);
+                (int32_t)ids_find(x->ids, n, c->items[i]);
     for (size_t r = 0; r < n_rows; r++) {
         size_t lo = x->row_off[r], hi = x->row_off[r + 1];
         qsort(tmp + lo, hi - lo, sizeof *tmp, cmp_i32);
@@ -378,8 +361,8 @@ static int next_build(const store_corpus *c, const bl_matrix *x, bl_links *out, 
         goto nomem;
     for (size_t s = 0; s < c->n_seq; s++)
         for (size_t i = c->off[s]; i + 1 < c->off[s + 1]; i++) {
-            int32_t a = (int32_t)bl_find(x->ids, n, c->items[i]);
-            int32_t b = (int32_t)bl_find(x->ids, n, c->items[i + 1]);
+            int32_t a = (int32_t)ids_find(x->ids, n, c->items[i]);
+            int32_t b = (int32_t)ids_find(x->ids, n, c->items[i + 1]);
             if (a != b)
                 pr[np++] = (pair_ab){a, b};
         }
@@ -527,7 +510,7 @@ static size_t pick_history(const bl_model *m, const int64_t *hist, size_t n_hist
 {
     size_t n = 0;
     for (size_t i = n_hist; i > 0 && (last == 0 || n < last); i--) {
-        long j = bl_find(m->ids, m->n_items, hist[i - 1]);
+        long j = ids_find(m->ids, m->n_items, hist[i - 1]);
         int dup = 0;
         if (j < 0)
             continue;
@@ -575,7 +558,7 @@ int bl_recommend(const bl_model *m, const int64_t *hist, size_t n_hist, size_t n
     }
     /* The history is the query: none of it is recommended. */
     for (size_t i = 0; i < n_hist; i++) {
-        long j = bl_find(m->ids, n, hist[i]);
+        long j = ids_find(m->ids, n, hist[i]);
         if (j >= 0)
             s[j] = -INFINITY;
     }
@@ -617,71 +600,50 @@ done:
  * rows side u64 col_off[n_items+1], i32 col_rows[nnz]. */
 #define BL_MAGIC "EMBLBL01"
 
-typedef struct wbuf {
-    unsigned char *p;
-    size_t len, cap;
-    int oom;
-} wbuf;
-
-static void put(wbuf *w, const void *src, size_t n)
-{
-    if (w->oom || n == 0)
-        return;
-    if (mem_grow(&w->p, &w->cap, w->len + n, 1)) {
-        w->oom = 1;
-        return;
-    }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void put_u64(wbuf *w, uint64_t v) { put(w, &v, sizeof v); }
-static void put_u32(wbuf *w, uint32_t v) { put(w, &v, sizeof v); }
-
-static void put_offs(wbuf *w, const size_t *off, size_t n)
+static void put_offs(buf_writer *w, const size_t *off, size_t n)
 {
     for (size_t i = 0; i <= n; i++)
-        put_u64(w, off[i]);
+        buf_put_u64(w, off[i]);
 }
 
-static void put_links(wbuf *w, const bl_links *l, size_t n)
+static void put_links(buf_writer *w, const bl_links *l, size_t n)
 {
-    put_u64(w, l->n);
+    buf_put_u64(w, l->n);
     put_offs(w, l->off, n);
-    put(w, l->idx, l->n * sizeof *l->idx);
-    put(w, l->w, l->n * sizeof *l->w);
+    buf_put(w, l->idx, l->n * sizeof *l->idx);
+    buf_put(w, l->w, l->n * sizeof *l->w);
 }
 
 int bl_save(const bl_model *m, void **data, size_t *len, err *e)
 {
-    wbuf w = {0};
+    buf_writer w = {0};
     int32_t pi[4] = {m->p.neighbours, m->p.max_mb, m->p.threads, 0};
 
     *data = NULL;
     *len = 0;
-    put(&w, BL_MAGIC, 8);
-    put_u32(&w, (uint32_t)m->kind);
-    put_u32(&w, (uint32_t)m->ease_rows);
-    put(&w, pi, sizeof pi);
-    put(&w, &m->p.lambda, sizeof m->p.lambda);
-    put_u64(&w, m->n_items);
-    put_u64(&w, m->n_rows);
-    put_u64(&w, m->m);
-    put_u64(&w, m->nnz);
-    put(&w, m->ids, m->n_items * sizeof *m->ids);
+    buf_put(&w, BL_MAGIC, 8);
+    buf_put_u32(&w, (uint32_t)m->kind);
+    buf_put_u32(&w, (uint32_t)m->ease_rows);
+    buf_put(&w, pi, sizeof pi);
+    buf_put(&w, &m->p.lambda, sizeof m->p.lambda);
+    buf_put_u64(&w, m->n_items);
+    buf_put_u64(&w, m->n_rows);
+    buf_put_u64(&w, m->m);
+    buf_put_u64(&w, m->nnz);
+    buf_put(&w, m->ids, m->n_items * sizeof *m->ids);
     if (m->kind == BL_EASE) {
-        put(&w, m->mat, m->m * m->m * sizeof *m->mat);
-        put(&w, m->den, m->n_items * sizeof *m->den);
+        buf_put(&w, m->mat, m->m * m->m * sizeof *m->mat);
+        buf_put(&w, m->den, m->n_items * sizeof *m->den);
         if (m->ease_rows) {
             put_offs(&w, m->col_off, m->n_items);
-            put(&w, m->col_rows, m->nnz * sizeof *m->col_rows);
+            buf_put(&w, m->col_rows, m->nnz * sizeof *m->col_rows);
         }
     } else {
         put_links(&w, &m->knn, m->n_items);
         if (m->kind == BL_TRANSITION)
             put_links(&w, &m->next, m->n_items);
     }
-    if (w.oom) {
+    if (w.failed) {
         mem_free(w.p);
         return err_set(e, ERR_NOMEM, "out of memory saving a %s model", bl_kind_name(m->kind));
     }
@@ -690,26 +652,18 @@ int bl_save(const bl_model *m, void **data, size_t *len, err *e)
     return 0;
 }
 
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t len, pos;
-} rbuf;
-
-static int get(rbuf *r, void *dst, size_t n)
+/* Reads n bytes into dst: 0, or -1 past the end (bl_load names the byte). */
+static int get(buf_reader *r, void *dst, size_t n)
 {
-    if (n > r->len - r->pos)
-        return -1;
-    memcpy(dst, r->p + r->pos, n);
-    r->pos += n;
-    return 0;
+    return buf_get(r, dst, n) ? -1 : 0;
 }
 
 /* An array of n elements of `size` bytes, allocated after checking it fits
  * in what is left of the buffer. */
-static void *get_array(rbuf *r, size_t n, size_t size, int *bad)
+static void *get_array(buf_reader *r, size_t n, size_t size, int *bad)
 {
     void *a;
-    if (*bad || (size && n > (r->len - r->pos) / size)) {
+    if (*bad || (size && n > (r->len - r->off) / size)) {
         *bad = 1;
         return NULL;
     }
@@ -730,7 +684,7 @@ static int offs_ok(const size_t *off, size_t n, size_t total)
     return 1;
 }
 
-static size_t *get_offs(rbuf *r, size_t n, int *bad)
+static size_t *get_offs(buf_reader *r, size_t n, int *bad)
 {
     uint64_t *raw = get_array(r, n + 1, sizeof *raw, bad);
     size_t *off = raw ? mem_array(n + 1, sizeof *off) : NULL;
@@ -749,7 +703,7 @@ static int idx_ok(const int32_t *idx, size_t cnt, size_t n)
     return 1;
 }
 
-static int get_links(rbuf *r, bl_links *l, size_t n, int *bad, int *oom)
+static int get_links(buf_reader *r, bl_links *l, size_t n, int *bad, int *oom)
 {
     uint64_t cnt;
     if (*bad || get(r, &cnt, sizeof cnt) || cnt > r->len) {
@@ -780,7 +734,7 @@ static int get_links(rbuf *r, bl_links *l, size_t n, int *bad, int *oom)
 
 int bl_load(const void *data, size_t len, bl_model **out, err *e)
 {
-    rbuf r = {data, len, 0};
+    buf_reader r = {.p = data, .len = len, .name = "stored baseline", .what = "its data"};
     bl_model *m = NULL;
     char magic[8];
     uint32_t kind, rows;
@@ -851,7 +805,7 @@ int bl_load(const void *data, size_t len, bl_model **out, err *e)
             goto nomem;
         goto fail;
     }
-    if (r.pos != r.len) {
+    if (r.off != r.len) {
         bad = 1;
         goto fail;
     }
@@ -863,5 +817,5 @@ nomem:
 fail:
     bl_free(m);
     return err_set(e, ERR_PARSE, "stored %s model is damaged (byte %zu of %zu)",
-                   kind < BL_N_KINDS ? kind_names[kind] : "baseline", r.pos, len);
+                   kind < BL_N_KINDS ? kind_names[kind] : "baseline", r.off, len);
 }

@@ -19,8 +19,6 @@ typedef struct bl_matrix {
 
 int bl_matrix_build(const store_corpus *c, bl_matrix *x, err *e);
 void bl_matrix_done(bl_matrix *x);
-/* Item index of an id, or -1. */
-long bl_find(const int64_t *ids, size_t n, int64_t id);
 
 /* Neighbour lists (CSR over items): item i's links nb_idx/nb_w[off[i] ..
  * off[i+1]), best first. */
