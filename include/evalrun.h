@@ -63,6 +63,8 @@ enum { EVALRUN_TX_STORED, EVALRUN_TX_FLAT, EVALRUN_TX_IVF, EVALRUN_TX_HNSW, EVAL
 /* Item2Vec scoring: IN.OUT cosine, IN.IN cosine, raw IN.OUT dot product. */
 enum { EVALRUN_I2V_INOUT, EVALRUN_I2V_ININ, EVALRUN_I2V_DOT, EVALRUN_N_SCORING };
 const char *evalrun_scoring_name(int s);   /* "inout", "inin", "dot" */
+/* The scoring `set i2v` chose (lab_settings.i2v_scoring as EVALRUN_I2V_*). */
+int evalrun_scoring_of(const lab *L);
 
 typedef struct evalrun_rowdef {
     char name[64];

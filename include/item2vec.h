@@ -27,6 +27,18 @@
 
 /* ---- parameters --------------------------------------------------------- */
 
+/* sample=auto (the default): 1e-3 (I2V_AUTO_SAMPLE), or 0 when subsampling
+ * at 1e-3 would drop more than a tenth of the training tokens
+ * (I2V_AUTO_MIN_KEEP): a small or concentrated catalog, where most items are
+ * "frequent" by word2vec's measure.  On Groceries (169 items; 1e-3 keeps 43%
+ * of the tokens) and ePub-WU (936; 85%) sample=0 lifted eval's R@10 from
+ * 0.053 to 0.111 and from 0.161 to 0.199; on MovieLens (9,724; 99.9%) and
+ * the demo shop (1,793; 97%) the two were within their intervals.  The
+ * training decides (i2v_stats.sample says what it used). */
+#define I2V_SAMPLE_AUTO (-1.0)
+#define I2V_AUTO_SAMPLE 1e-3
+#define I2V_AUTO_MIN_KEEP 0.9
+
 typedef struct i2v_params {
     sgns_opts sg;       /* dim window negative ns_exponent sample alpha min_alpha
                            epochs threads seed shrink */
@@ -34,7 +46,7 @@ typedef struct i2v_params {
 } i2v_params;
 
 /* The defaults of `train item2vec`: sgns_opts_default() with epochs=20,
- * threads=2, min_count=1. */
+ * threads=2, min_count=1, sample=auto. */
 i2v_params i2v_params_default(void);
 
 /* The parameters as option descriptors (opt.h): names, ranges, defaults. */
@@ -72,6 +84,9 @@ typedef struct i2v_stats {
     size_t n_items;             /* vocabulary */
     size_t n_new_items;         /* with prev: items that had no vector */
     size_t n_dropped_tok;       /* tokens of items under min_count */
+    double sample;              /* the subsampling threshold used (auto resolved) */
+    int sample_auto;            /* sample was auto */
+    double auto_keep;           /* auto: the share of tokens 1e-3 would keep */
     double seconds;             /* whole call */
     sgns_stats sg;
 } i2v_stats;

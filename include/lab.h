@@ -36,11 +36,19 @@ typedef struct lab_settings {
     int no_timing;       /* print latencies as "-" (deterministic output) */
     int threads;         /* default worker threads */
     int history;         /* last history items averaged into a user's query */
-    int i2v_inout;       /* 1: item2vec scores IN(query).OUT(item), "bought together";
-                            0: IN.IN cosine, "used alike" (gensim most_similar) */
+    int i2v_scoring;     /* LAB_I2V_*: how item2vec scores an item for a query */
     int baseline;        /* trained baselines listed by similar/recommend: LAB_BASELINE_ALL,
                             LAB_BASELINE_NONE, or LAB_BASELINE_ONE + a BL_* kind */
 } lab_settings;
+
+/* lab_settings.i2v_scoring, the index of `set i2v inin|inout|dot`:
+ *   inin   IN(query).IN(item) cosine, "used alike" (gensim's most_similar)
+ *   inout  IN(query).OUT(item) cosine, "bought together" (the default)
+ *   dot    IN(query).OUT(item) raw dot product of the unnormalised OUT
+ *          vectors (the query is the mean of normalised IN vectors), which
+ *          keeps the OUT norm: popular items rank higher, as in gensim's
+ *          predict_output_word */
+enum { LAB_I2V_ININ, LAB_I2V_INOUT, LAB_I2V_DOT };
 
 /* lab_settings.baseline: the index of `set baseline all|none|knn|transition|ease` */
 enum { LAB_BASELINE_ALL, LAB_BASELINE_NONE, LAB_BASELINE_ONE };
@@ -121,13 +129,16 @@ typedef struct lab_summary {
  * info` does), otherwise index is "".  0 or a negative ERR_*. */
 int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e);
 
-/* How Item2Vec scores items under s's settings: "IN·OUT, bought together"
- * (set i2v inout, when the model has its output vectors) or "IN·IN, used
- * alike" (set i2v inin, or an imported model without them). */
+/* How Item2Vec scores items under s's settings (LAB_I2V_*): the setting,
+ * or LAB_I2V_ININ for a model without output vectors (imported). */
+int lab_i2v_mode(const lab_summary *s);
+/* The same in words: "IN·OUT, bought together" (inout), "IN·OUT dot
+ * product, popularity kept" (dot) or "IN·IN, used alike" (inin). */
 const char *lab_i2v_scoring(const lab_summary *s);
 
 /* Drops cached catalog, sessions and models (after an import or a training). */
 void lab_invalidate(lab *L);
+/* Drops one cached model, its companions with it (NAME#ctx, NAME#raw). */
 void lab_invalidate_model(lab *L, const char *name);
 
 /* The catalog in id order; NULL with e set on failure. */
@@ -146,6 +157,9 @@ int lab_attr_names(lab *L, const char *const **names /* OUT */, size_t *n /* OUT
 /* A model's vectors loaded from the store (cached); NULL + ERR_NOTFOUND if
  * the model does not exist. */
 lab_model *lab_model_get(lab *L, const char *name, err *e);
+/* The same model with its vectors as stored in `unit` too (not normalised,
+ * no index), for raw dot-product scoring; cached separately as "NAME#raw". */
+lab_model *lab_model_get_raw(lab *L, const char *name, err *e);
 
 /* ---- the reference baselines (lab_baseline.c) ----------------------------- */
 /* A stored baseline (baseline.h; model name bl_kind_name(kind)) loaded on
@@ -360,7 +374,7 @@ int lab_train_item2vec(lab *L, const i2v_params *p, int update, lab_train_report
 int lab_index_build(lab *L, const char *model, const struct index_opts *o,
                     struct index_stats *st /* OUT */, double *seconds /* OUT */, err *e);
 
-/* ---- vectors in and out of files (lab_vectors.c) ---------------------- */
+/* ---- vectors in and out of files, fused vectors (lab_vectors.c) -------- */
 /* File formats, in this order (LAB_VEC_FORMATS names them); import reads
  * the first three. */
 enum { LAB_VEC_W2V, LAB_VEC_W2V_BIN, LAB_VEC_FVECS, LAB_VEC_CSV, LAB_VEC_NPY };
@@ -385,6 +399,23 @@ typedef struct lab_import_report {
  * a cancelled index update keeps the previous vectors.  0 or ERR_*. */
 int lab_import_vectors(lab *L, const char *path, int fmt, const char *name,
                        lab_import_report *r /* OUT */, err *e);
+
+/* What lab_fuse made. */
+typedef struct lab_fuse_report {
+    size_t n_both, n_text_only, n_i2v_only;   /* items with both parts, one part */
+    size_t dim_text, dim_i2v;
+    lab_ix_report ix;         /* what happened to the fused model's index */
+} lab_fuse_report;
+
+/* Fuses models text_model and i2v_model (fuse.h: each part normalised and
+ * scaled by sqrt(alpha), sqrt(1 - alpha), concatenated) and saves the
+ * result as model `name` (kind "fused", its parts and alpha in params),
+ * with its index.  -ERR_USAGE for a bad name (empty, with '#', or one of the
+ * parts) or alpha outside 0..1, -ERR_NOTFOUND for a missing part,
+ * -ERR_STATE when neither has a usable vector; a cancelled index update
+ * keeps the previous vectors (-ERR_CANCEL).  0 or ERR_*. */
+int lab_fuse(lab *L, const char *text_model, const char *i2v_model, double alpha,
+             const char *name, lab_fuse_report *r /* OUT */, err *e);
 
 /* ---- remote (milvus) indexes (lab_index.c) ------------------------------- *
  * The token of a remote index comes from the front end, which reads it from

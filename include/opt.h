@@ -51,7 +51,7 @@ typedef struct opt_def {
     const char *help;    /* one line */
     int flags;           /* OPT_HIDDEN | OPT_DASHED | ... */
     const char *alias;   /* another accepted name ("efc"), or NULL */
-    const char *words;   /* OPT_INT: words meaning word_value ("session|whole") */
+    const char *words;   /* OPT_INT, OPT_REAL: words meaning word_value ("session|whole") */
     double word_value;
     int has_off;         /* 1: off below places the value in a struct (opt_set) */
     size_t off;          /* offsetof the field: int for INT/CHOICE/FLAG, double for

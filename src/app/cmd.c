@@ -703,8 +703,9 @@ static int c_info(lab *L, const cmd_args *a, table_list *out, err *e)
                 s->set.no_timing ? "" : m->created))
             goto done;
         if (!strcmp(m->name, "item2vec") &&
-            ROW("i2v", "%s (%s; set i2v inout|inin)", s->set.i2v_inout ? "inout" : "inin",
-                lab_i2v_scoring(s)))
+            ROW("i2v", "%s (%s; set i2v inout|inin|dot)",
+                s->set.i2v_scoring == LAB_I2V_INOUT ? "inout"
+                : s->set.i2v_scoring == LAB_I2V_DOT ? "dot" : "inin", lab_i2v_scoring(s)))
             goto done;
     }
     /* the BLAS, the CPU and the kernels chosen for it: machine-dependent */
@@ -798,7 +799,9 @@ const cmd_def cmd_defs_core[] = {
     {.name = "set", .fn = c_set, .usage = "set KEY VALUE",
      .help = "Change a setting for the following commands (hybrid: rerank|blend|rrf|fill; alpha "
      "in 0..1; history: how many of a user's last items form the query, default 5; i2v: inout "
-     "scores items bought together (default), inin items used alike).",
+     "scores items bought together by the IN.OUT cosine (default), inin items used alike, "
+     "dot the raw IN.OUT dot product, which keeps the output vectors' norms as gensim's "
+     "predict_output_word does).",
      .min_pos = 2, .max_pos = 2, .opts = lab_setting_defs, .flags = CMD_KEYS},
     {.name = "quit", .fn = c_quit, .usage = "quit | exit",
      .help = "Leave embedlab (a script stops reading commands).", .opts = cmd_no_opts},

@@ -1,16 +1,15 @@
 /* cmd_model.c - training and moving vectors: train item2vec, export vectors,
- * import vectors, map.
+ * import vectors, map, fuse.
  *
  * Training itself (full or --update, saving with the index) is
- * lab_train_item2vec's (lab_train.c); these parse, call and report.
+ * lab_train_item2vec's (lab_train.c), fusing lab_fuse's (lab_vectors.c);
+ * these parse, call and report.
  */
 #include "cmd_int.h"
-#include "fuse.h"
 #include "index.h"
 #include "item2vec.h"
 #include "mem.h"
 
-#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +60,23 @@ int cmd_train_item2vec(lab *L, const i2v_params *pp, int update, table_list *out
                         p.sg.epochs == 1 ? "" : "s", st.seconds,
                         st.seconds > 0 ? (double)st.n_tok * p.sg.epochs / st.seconds : 0,
                         update ? ", updated" : "");
+    /* subsampling: what it kept of the tokens over all epochs */
+    double kept = st.sg.n_tok && p.sg.epochs ? (double)st.sg.n_kept /
+                                               ((double)st.sg.n_tok * p.sg.epochs) : 1;
+    if (rc == 0 && st.sample_auto && st.sample == 0)
+        rc = table_note(t, "sample=auto chose 0 (no subsampling): at 1e-3 it would keep only "
+                        "%.0f%% of the tokens of these %zu items, most of which count as "
+                        "frequent; sample=1e-3 forces it", st.auto_keep * 100, st.n_items);
+    else if (rc == 0 && kept < 0.5)   /* an explicit sample= dropped most events */
+        rc = table_note(t, "subsampling (sample=%g) kept only %.0f%% of the tokens: most events "
+                        "were not trained on (sample=auto or sample=0 keep them; `tune "
+                        "item2vec` compares)", st.sample, kept * 100);
     if (rc == 0) {
         int nt = L->set.no_timing;
         rc = table_fields(t, "items", (double)st.n_items, "dim", (double)p.sg.dim, "sessions",
                           (double)st.n_seq, "tokens", (double)st.n_tok, "epochs",
-                          (double)p.sg.epochs, "new_items", (double)st.n_new_items, "seconds",
+                          (double)p.sg.epochs, "new_items", (double)st.n_new_items, "sample",
+                          st.sample, "kept", kept, "seconds",
                           nt ? NAN : st.seconds, "tokens_per_s",
                           nt || st.seconds <= 0 ? NAN
                                                 : (double)st.n_tok * p.sg.epochs / st.seconds,
@@ -182,55 +193,27 @@ static const opt_def import_opts[] = {
 static int c_fuse(lab *L, const cmd_args *a, table_list *out, err *e)
 {
     const char *tn = a->argv[0], *in = a->argv[1], *name = cmd_str(a, "name", "fused");
-    lab_model *tm, *im;
-    store_model sm = {0};
-    vecset vs = {0};
-    fuse_stats st;
-    lab_ix_report ixr;
-    char params[256], ixmsg[320];
+    lab_fuse_report r;
+    char ixmsg[320];
     double alpha = L->set.alpha;
     table *t;
     int rc;
 
-    if ((rc = cmd_opt_double(a, "alpha", &alpha, e)))
+    if ((rc = cmd_opt_double(a, "alpha", &alpha, e)) ||
+        (rc = lab_fuse(L, tn, in, alpha, name, &r, e)))
         return rc;
-    if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name || strcmp(name, tn) == 0 ||
-        strcmp(name, in) == 0)
-        return err_set(e, ERR_USAGE, "fuse: bad model name '%s' (not one of the parts, no '#')",
-                       name);
-    if (!(tm = lab_model_get(L, tn, e)) || !(im = lab_model_get(L, in, e)))
-        return -e->code;
-    if ((rc = fuse_vectors(&tm->vs, &im->vs, alpha, &vs, &st, e)))
-        return rc;
-    if (vs.n == 0) {
-        vecset_done(&vs);
-        return err_set(e, ERR_STATE, "fuse: neither model has a usable vector");
-    }
-    snprintf(sm.name, sizeof sm.name, "%s", name);
-    snprintf(sm.kind, sizeof sm.kind, "%s", FUSE_KIND);
-    snprintf(sm.label, sizeof sm.label, "fused %.40s + %.40s, alpha %.2f", tn, in, alpha);
-    snprintf(params, sizeof params, "{\"text\":\"%.60s\",\"item2vec\":\"%.60s\",\"alpha\":%.17g,"
-             "\"both\":%zu,\"text_only\":%zu,\"item2vec_only\":%zu}", tn, in, alpha,
-             st.n_both, st.n_text_only, st.n_i2v_only);
-    sm.params = params;
-    rc = lab_vectors_save(L, &sm, &vs, &ixr, e);
-    vecset_done(&vs);
-    if (rc)
-        return rc == -ERR_CANCEL ? err_set(e, ERR_CANCEL, "fuse cancelled while updating the "
-                                           "index: the previous vectors are kept") : rc;
-    lab_invalidate_model(L, name);
     if (!(t = cmd_table(out, "")))
         return cmd_nomem(e);
     rc = table_note(t, "%s: %zu items x %zu dims (%s %zu + %s %zu), each part normalised and "
                     "scaled by sqrt(%.2f) and sqrt(%.2f): the inner product is %.2f cos_%s + "
-                    "%.2f cos_%s", name, st.n_both + st.n_text_only + st.n_i2v_only,
-                    st.dim_text + st.dim_i2v, tn, st.dim_text, in, st.dim_i2v, alpha,
-                    1 - alpha, alpha, tn, 1 - alpha, in);
+                    "%.2f cos_%s", name, r.n_both + r.n_text_only + r.n_i2v_only,
+                    r.dim_text + r.dim_i2v, tn, r.dim_text, in, r.dim_i2v, alpha, 1 - alpha,
+                    alpha, tn, 1 - alpha, in);
     if (rc == 0)
         rc = table_note(t, "%zu items have both parts; %zu only %s, %zu only %s (the missing "
                         "part counts as cosine 0); searched and indexed by inner product",
-                        st.n_both, st.n_text_only, tn, st.n_i2v_only, in);
-    if (rc == 0 && lab_ix_report_text(L, &ixr, name, ixmsg, sizeof ixmsg) > 0)
+                        r.n_both, r.n_text_only, tn, r.n_i2v_only, in);
+    if (rc == 0 && lab_ix_report_text(L, &r.ix, name, ixmsg, sizeof ixmsg) > 0)
         rc = table_note(t, "%s", ixmsg);
     return rc ? cmd_nomem(e) : 0;
 }

@@ -16,6 +16,21 @@
 #define I2V_MODEL "item2vec"
 #define TEXT_MODEL "text"
 
+/* Item2Vec's candidate space per `set i2v`: the output vectors normalised
+ * (inout) or raw (dot), none for inin; absent for imported models. */
+static int i2v_out_model(lab *L, lab_model **out, err *e)
+{
+    err e2;
+    *out = NULL;
+    if (L->set.i2v_scoring == LAB_I2V_ININ)
+        return 0;
+    *out = L->set.i2v_scoring == LAB_I2V_DOT ? lab_model_get_raw(L, I2V_MODEL "#ctx", &e2)
+                                              : lab_model_get(L, I2V_MODEL "#ctx", &e2);
+    if (!*out && e2.code != ERR_NOTFOUND)
+        return err_set(e, e2.code, "%s", e2.msg);
+    return 0;
+}
+
 /* Loads whichever of the two models exist; a missing one is NULL. */
 static int load_models(lab *L, rec_models *ms, rec_baselines *bl, err *e)
 {
@@ -28,11 +43,8 @@ static int load_models(lab *L, rec_models *ms, rec_baselines *bl, err *e)
     ms->i2v = lab_model_get(L, I2V_MODEL, &e2);
     if (!ms->i2v && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
-    if (ms->i2v && L->set.i2v_inout) {
-        ms->i2v_out = lab_model_get(L, I2V_MODEL "#ctx", &e2);   /* absent for imported */
-        if (!ms->i2v_out && e2.code != ERR_NOTFOUND)
-            return err_set(e, e2.code, "%s", e2.msg);
-    }
+    if (ms->i2v && (rc = i2v_out_model(L, &ms->i2v_out, e)))
+        return rc;
     ms->text = lab_model_get(L, TEXT_MODEL, &e2);
     if (!ms->text && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
@@ -65,6 +77,7 @@ static int rec_table(lab *L, const rec_models *ms, table_list *out, int method,
                      const rec_list *rl, err *e)
 {
     int inin = ms->i2v && !ms->i2v_out, hyb = method == REC_HYBRID;
+    int dot = ms->i2v_out && L->set.i2v_scoring == LAB_I2V_DOT;
     char title[64];
     table *t;
 
@@ -72,7 +85,8 @@ static int rec_table(lab *L, const rec_models *ms, table_list *out, int method,
         hybrid_label(L, title, sizeof title);
     else
         snprintf(title, sizeof title, "%s%s", rec_method_name(method),
-                 method == REC_ITEM2VEC && inin ? " (IN\xC2\xB7IN, used alike)" : "");
+                 method == REC_ITEM2VEC && inin ? " (IN\xC2\xB7IN, used alike)"
+                 : method == REC_ITEM2VEC && dot ? " (IN\xC2\xB7OUT dot product)" : "");
     t = cmd_table(out, title);
     if (!t || table_col(t, "#", 1) || table_col(t, "id", 0) || table_col(t, "title", 0) ||
         table_col(t, "score", 1) || (hyb && table_col(t, "from", 0)) ||
@@ -83,7 +97,7 @@ static int rec_table(lab *L, const rec_models *ms, table_list *out, int method,
         table_field_num(t, "latency_ms", L->set.no_timing ? NAN : rl->latency_us / 1000.0) ||
         (rl->note[0] && table_field_str(t, "reason", rl->note)) ||
         (method == REC_ITEM2VEC && ms->i2v &&
-         table_field_str(t, "i2v", inin ? "inin" : "inout")) ||
+         table_field_str(t, "i2v", inin ? "inin" : dot ? "dot" : "inout")) ||
         (hyb && (table_field_str(t, "hybrid", lab_hybrid_name(L->set.hybrid)) ||
                  table_field_num(t, "alpha", L->set.alpha))))
         return cmd_nomem(e);
@@ -236,8 +250,8 @@ static int c_query(lab *L, const cmd_args *a, table_list *out, err *e)
         goto done;
     }
     ms.i2v = lab_model_get(L, I2V_MODEL, &e2);
-    if (ms.i2v && L->set.i2v_inout)
-        ms.i2v_out = lab_model_get(L, I2V_MODEL "#ctx", &e2);
+    if (ms.i2v && (rc = i2v_out_model(L, &ms.i2v_out, e)))
+        goto done;
     ms.hybrid = L->set.hybrid;
     ms.alpha = L->set.alpha;
     ms.hist_last = L->set.history;

@@ -27,6 +27,12 @@ const char *evalrun_scoring_name(int s)
     return s >= 0 && s < EVALRUN_N_SCORING ? n[s] : "?";
 }
 
+int evalrun_scoring_of(const lab *L)
+{
+    return L->set.i2v_scoring == LAB_I2V_ININ ? EVALRUN_I2V_ININ
+         : L->set.i2v_scoring == LAB_I2V_DOT  ? EVALRUN_I2V_DOT : EVALRUN_I2V_INOUT;
+}
+
 evalrun_opts evalrun_opts_default(void)
 {
     evalrun_opts o;
@@ -308,7 +314,7 @@ static void add_def(evalrun_rowdef *out, size_t cap, size_t *n, const evalrun_ro
 size_t evalrun_rows_default(lab *L, int set, const evalrun_tuned *t, evalrun_rowdef *out,
                             size_t cap)
 {
-    int sc = L->set.i2v_inout ? EVALRUN_I2V_INOUT : EVALRUN_I2V_ININ;
+    int sc = evalrun_scoring_of(L);
     double fa = L->set.alpha;
     store_model *ms = NULL;
     size_t n = 0, n_ms = 0;
@@ -741,6 +747,8 @@ static int repeat_models(evalrun *r, runctx *x, int rep, int need_d, int need_t,
     r->i2v_used.sg.threads = r->o.threads > 0 ? r->o.threads : r->L->set.threads;
     if (need_d && (rc = train_set(r, &base, rep, &x->dflt, e)))
         return rc;
+    if (need_d)
+        r->i2v_used.sg.sample = r->st.sample;   /* sample=auto as the training chose */
     if (need_t && r->o.tuned && (rc = train_set(r, &r->o.tuned->i2v, rep, &x->tuned, e)))
         return rc;
     for (size_t w = 0; w < r->n_rows; w++) {

@@ -23,9 +23,10 @@ const opt_def lab_setting_defs[] = {
      .help = "how the hybrid list is made", OPT_AT(lab_settings, hybrid)},
     {.name = "history", .type = OPT_INT, .min = 1, .max = 1000, .def = "5",
      .help = "how many of a user's last items form the query", OPT_AT(lab_settings, history)},
-    {.name = "i2v", .type = OPT_CHOICE, .arg = "inin|inout", .def = "inout",
-     .help = "inout scores items bought together, inin items used alike",
-     OPT_AT(lab_settings, i2v_inout)},
+    {.name = "i2v", .type = OPT_CHOICE, .arg = "inin|inout|dot", .def = "inout",
+     .help = "inout scores items bought together, inin items used alike, dot by the raw "
+     "IN.OUT product",
+     OPT_AT(lab_settings, i2v_scoring)},
     {.name = "nprobe", .type = OPT_INT, .min = 1, .max = 65536, .arg = "N",
      .help = "IVF lists searched (default: the index's)", OPT_AT(lab_settings, nprobe)},
     {.name = "ef", .type = OPT_INT, .min = 1, .max = 65536, .arg = "N",
@@ -104,13 +105,16 @@ void lab_invalidate_model(lab *L, const char *name)
         bl_free(L->baselines[k]);
         L->baselines[k] = NULL;
     }
-    for (size_t i = 0; i < L->n_models; i++)
-        if (strcmp(L->models[i].info.name, name) == 0) {
-            model_done(&L->models[i]);
-            L->models[i] = L->models[--L->n_models];
-            memset(&L->models[L->n_models], 0, sizeof L->models[0]);
-            return;
-        }
+    /* the model and its companions: item2vec#ctx, NAME#raw */
+    for (size_t i = L->n_models; i > 0; i--) {
+        const char *n = L->models[i - 1].info.name;
+        size_t len = strlen(name);
+        if (strncmp(n, name, len) != 0 || (n[len] != '\0' && n[len] != '#'))
+            continue;
+        model_done(&L->models[i - 1]);
+        L->models[i - 1] = L->models[--L->n_models];
+        memset(&L->models[L->n_models], 0, sizeof L->models[0]);
+    }
 }
 
 void lab_invalidate(lab *L)
@@ -305,12 +309,14 @@ static void load_index(lab *L, lab_model *m)
     store_index_row_done(&row);
 }
 
-lab_model *lab_model_get(lab *L, const char *name, err *e)
+/* Loads model `name` cached as `key`: `unit` normalised and the stored
+ * index attached, or (raw) the vectors as they are and no index. */
+static lab_model *model_get(lab *L, const char *name, const char *key, int raw, err *e)
 {
     lab_model *m;
 
     for (size_t i = 0; i < L->n_models; i++)
-        if (strcmp(L->models[i].info.name, name) == 0)
+        if (strcmp(L->models[i].info.name, key) == 0)
             return &L->models[i];
     if (L->n_models >= LAB_MAX_MODELS) {
         err_set(e, ERR_RANGE, "too many models loaded (%d)", LAB_MAX_MODELS);
@@ -326,11 +332,28 @@ lab_model *lab_model_get(lab *L, const char *name, err *e)
     }
     memcpy(m->unit.ids, m->vs.ids, m->vs.n * sizeof *m->vs.ids);
     memcpy(m->unit.data, m->vs.data, m->vs.n * m->vs.dim * sizeof(float));
-    if (strcmp(m->info.kind, "fused") != 0)   /* fused vectors: inner product (fuse.h) */
+    if (!raw && strcmp(m->info.kind, "fused") != 0)   /* fused: inner product (fuse.h) */
         vecset_normalize(&m->unit);
+    snprintf(m->info.name, sizeof m->info.name, "%s", key);
     L->n_models++;
-    load_index(L, m);
+    if (!raw)
+        load_index(L, m);
     return m;
+}
+
+lab_model *lab_model_get(lab *L, const char *name, err *e)
+{
+    return model_get(L, name, name, 0, e);
+}
+
+lab_model *lab_model_get_raw(lab *L, const char *name, err *e)
+{
+    char key[sizeof L->models[0].info.name];
+    if ((size_t)snprintf(key, sizeof key, "%s#raw", name) >= sizeof key) {
+        err_set(e, ERR_USAGE, "model name too long: '%s'", name);
+        return NULL;
+    }
+    return model_get(L, name, key, 1, e);
 }
 
 void lab_live_publish(lab *L, table *t)
@@ -437,8 +460,15 @@ int lab_summary_get(lab *L, int with_index, lab_summary *s, err *e)
     return 0;
 }
 
+int lab_i2v_mode(const lab_summary *s)
+{
+    return s->i2v_has_ctx ? s->set.i2v_scoring : LAB_I2V_ININ;
+}
+
 const char *lab_i2v_scoring(const lab_summary *s)
 {
-    return s->set.i2v_inout && s->i2v_has_ctx ? "IN\xC2\xB7OUT, bought together"
-                                              : "IN\xC2\xB7IN, used alike";
+    int m = lab_i2v_mode(s);
+    return m == LAB_I2V_INOUT ? "IN\xC2\xB7OUT, bought together"
+         : m == LAB_I2V_DOT   ? "IN\xC2\xB7OUT dot product, popularity kept"
+                              : "IN\xC2\xB7IN, used alike";
 }

@@ -155,6 +155,8 @@ int lab_train_item2vec(lab *L, const i2v_params *pp, int update, lab_train_repor
     }
     if (rc == -ERR_STATE && update)
         err_prefix(e, "train item2vec --update");
+    if (rc == 0)
+        p.sg.sample = r->st.sample;   /* stored as trained: sample=auto resolved */
     if (rc || (rc = save_i2v(L, &p, &m, &r->st, last_event, &r->ix, e))) {
         i2v_model_done(&m);
         if (rc == -ERR_CANCEL)

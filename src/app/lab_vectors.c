@@ -1,11 +1,14 @@
 /* lab_vectors.c - a model's vectors in and out of files (see lab.h):
  * word2vec text/binary keyed by item id (gensim KeyedVectors reads them),
- * .fvecs rows in id order, CSV and NumPy .npy (export only).  An import is
- * saved with lab_vectors_save, so the model's index follows it. */
+ * .fvecs rows in id order, CSV and NumPy .npy (export only); and fused
+ * vectors made from two stored models (fuse.h).  Imported and fused vectors
+ * are saved with lab_vectors_save, so the model's index follows them. */
+#include "fuse.h"
 #include "index.h"
 #include "lab_int.h"
 #include "mem.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -189,3 +192,69 @@ done:
     return rc;
 }
 
+/* ---- fused vectors --------------------------------------------------------- */
+
+/* The fused model's params: its parts (names as JSON strings, escaped),
+ * alpha and the counts.  NULL when out of memory; cJSON_free it. */
+static char *fuse_params(const char *tn, const char *in, double alpha, const fuse_stats *st)
+{
+    cJSON *j = cJSON_CreateObject();
+    char *s = NULL;
+    if (j && cJSON_AddStringToObject(j, "text", tn) &&
+        cJSON_AddStringToObject(j, "item2vec", in) && cJSON_AddNumberToObject(j, "alpha", alpha) &&
+        cJSON_AddNumberToObject(j, "both", (double)st->n_both) &&
+        cJSON_AddNumberToObject(j, "text_only", (double)st->n_text_only) &&
+        cJSON_AddNumberToObject(j, "item2vec_only", (double)st->n_i2v_only))
+        s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+int lab_fuse(lab *L, const char *tn, const char *in, double alpha, const char *name,
+             lab_fuse_report *r, err *e)
+{
+    err tmp;
+    lab_model *tm, *im;
+    store_model sm = {0};
+    vecset vs = {0};
+    fuse_stats st;
+    char *params = NULL;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if (!e)
+        e = &tmp;   /* e may be NULL: codes come from here */
+    if (strchr(name, '#') || !*name || strlen(name) >= sizeof sm.name || strcmp(name, tn) == 0 ||
+        strcmp(name, in) == 0)
+        return err_set(e, ERR_USAGE, "fuse: bad model name '%s' (not one of the parts, no '#')",
+                       name);
+    if (!(tm = lab_model_get(L, tn, e)) || !(im = lab_model_get(L, in, e)))
+        return -e->code;
+    if ((rc = fuse_vectors(&tm->vs, &im->vs, alpha, &vs, &st, e)))
+        return rc;
+    if (vs.n == 0) {
+        vecset_done(&vs);
+        return err_set(e, ERR_STATE, "fuse: neither model has a usable vector");
+    }
+    if (!(params = fuse_params(tn, in, alpha, &st))) {
+        vecset_done(&vs);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    snprintf(sm.name, sizeof sm.name, "%s", name);
+    snprintf(sm.kind, sizeof sm.kind, "%s", FUSE_KIND);
+    snprintf(sm.label, sizeof sm.label, "fused %.40s + %.40s, alpha %.2f", tn, in, alpha);
+    sm.params = params;
+    rc = lab_vectors_save(L, &sm, &vs, &r->ix, e);
+    vecset_done(&vs);
+    cJSON_free(params);
+    if (rc)
+        return rc == -ERR_CANCEL ? err_set(e, ERR_CANCEL, "fuse cancelled while updating the "
+                                           "index: the previous vectors are kept") : rc;
+    lab_invalidate_model(L, name);
+    r->n_both = st.n_both;
+    r->n_text_only = st.n_text_only;
+    r->n_i2v_only = st.n_i2v_only;
+    r->dim_text = st.dim_text;
+    r->dim_i2v = st.dim_i2v;
+    return 0;
+}

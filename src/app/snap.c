@@ -111,10 +111,10 @@ void snap_release(snap *s)
 
 /* ---- loading ---------------------------------------------------------------- */
 
-static int get_model(lab *L, const char *name, lab_model **out, err *e)
+static int get_model(lab *L, const char *name, int raw, lab_model **out, err *e)
 {
     err e2;
-    *out = lab_model_get(L, name, &e2);
+    *out = raw ? lab_model_get_raw(L, name, &e2) : lab_model_get(L, name, &e2);
     if (!*out && e2.code != ERR_NOTFOUND)
         return err_set(e, e2.code, "%s", e2.msg);
     return 0;
@@ -220,9 +220,11 @@ static int load_models(snap *s, const snap *prev, err *e)
     size_t n = 0, kept = 0;
     int rc;
 
-    if ((rc = get_model(L, SNAP_I2V_MODEL, &s->i2v, e)) ||
-        (s->i2v && s->set.i2v_inout && (rc = get_model(L, I2V_CTX_MODEL, &s->i2v_out, e))) ||
-        (rc = get_model(L, SNAP_TEXT_MODEL, &s->text, e)))
+    if ((rc = get_model(L, SNAP_I2V_MODEL, 0, &s->i2v, e)) ||
+        (s->i2v && s->set.i2v_scoring != LAB_I2V_ININ &&
+         (rc = get_model(L, I2V_CTX_MODEL, s->set.i2v_scoring == LAB_I2V_DOT, &s->i2v_out,
+                         e))) ||
+        (rc = get_model(L, SNAP_TEXT_MODEL, 0, &s->text, e)))
         return rc;
     if ((rc = store_models_list(L->db, &ms, &n, e)))
         return rc;

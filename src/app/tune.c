@@ -120,6 +120,8 @@ static int tune_item2vec(lab *L, const tune_opts *o, inner *in, tune_result *res
         if ((rc = valid_run(L, o, in, rows, EVALRUN_N_SCORING, &tr->p, NULL, &run, e)))
             break;
         res->n_cases = run->n_sel;
+        if (tr->p.sg.sample == I2V_SAMPLE_AUTO)
+            tr->p.sg.sample = run->st.sample;   /* what the training chose */
         tr->score = -1;
         for (int s = 0; s < EVALRUN_N_SCORING; s++)
             if (run->rows[s].mean[EVALRUN_R] > tr->score) {
@@ -153,7 +155,7 @@ static int tune_grid(lab *L, const tune_opts *o, inner *in, tune_result *res, er
     size_t n = (size_t)n_modes * TUNE_ALPHAS;
     evalrun_rowdef *rows = mem_calloc(n, sizeof *rows);
     const evalrun_tuned *t = res->tuned.have_i2v ? &res->tuned : NULL;
-    int sc = t ? t->i2v_scoring : L->set.i2v_inout ? EVALRUN_I2V_INOUT : EVALRUN_I2V_ININ;
+    int sc = t ? t->i2v_scoring : evalrun_scoring_of(L);
     evalrun *run = NULL;
     double t0 = progress_now();
     int rc;

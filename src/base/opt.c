@@ -104,13 +104,19 @@ int opt_double(const opt_def *d, const char *v, double *out, err *e)
 
     if ((rc = needs_value(d, v, e)))
         return rc;
+    if (d->words && word_index(d->words, v) >= 0) {
+        *out = d->word_value;
+        return 0;
+    }
     errno = 0;
     x = strtod(v, &end);
     if (*end || errno == ERANGE || !isfinite(x))
-        return err_set(e, ERR_USAGE, "%s=%s is not a number", d->name, v);
+        return err_set(e, ERR_USAGE, "%s=%s is not a number%s%s", d->name, v,
+                       d->words ? " or " : "", d->words ? d->words : "");
     if ((d->flags & OPT_MIN_OPEN ? x <= d->min : x < d->min) || x > d->max)
-        return err_set(e, ERR_USAGE, "%s=%g is out of range (%s%g..%g)", d->name, x,
-                       d->flags & OPT_MIN_OPEN ? "above " : "", d->min, d->max);
+        return err_set(e, ERR_USAGE, "%s=%g is out of range (%s%g..%g%s%s)", d->name, x,
+                       d->flags & OPT_MIN_OPEN ? "above " : "", d->min, d->max,
+                       d->words ? ", or " : "", d->words ? d->words : "");
     *out = x;
     return 0;
 }
@@ -305,7 +311,7 @@ size_t opt_usage_one(const opt_def *d, char *buf, size_t cap)
         snprintf(val, sizeof val, "%s", d->arg ? d->arg : d->type == OPT_STR ? "TEXT" : "N");
     else
         snprintf(val, sizeof val, "%s", d->def);
-    if (d->words) {
+    if (d->words && strncmp(val, d->words, strcspn(d->words, "|")) != 0) {
         size_t l = strlen(val);
         snprintf(val + l, sizeof val - l, "|%.*s", (int)strcspn(d->words, "|"), d->words);
     }

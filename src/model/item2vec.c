@@ -34,8 +34,10 @@ const opt_def i2v_param_defs[] = {
      .help = "noise samples per pair", OPT_AT(i2v_params, sg.negative)},
     {.name = "ns_exponent", .type = OPT_REAL, .min = -1, .max = 1, .def = "0.75",
      .help = "noise distribution: counts to this power", OPT_AT(i2v_params, sg.ns_exponent)},
-    {.name = "sample", .type = OPT_REAL, .min = 0, .max = 0.999999, .def = "1e-3",
-     .help = "subsampling threshold of frequent items", OPT_AT(i2v_params, sg.sample)},
+    {.name = "sample", .type = OPT_REAL, .min = 0, .max = 0.999999, .def = "auto",
+     .words = "auto", .word_value = I2V_SAMPLE_AUTO,
+     .help = "subsampling threshold of frequent items (auto: 1e-3, or 0 when that would drop "
+     "over a tenth of the events)", OPT_AT(i2v_params, sg.sample)},
     {.name = "alpha", .type = OPT_REAL, .min = 0, .max = 1, .def = "0.025", .flags = OPT_MIN_OPEN,
      .help = "starting learning rate", OPT_AT(i2v_params, sg.alpha)},
     {.name = "min_alpha", .type = OPT_REAL, .min = 0, .max = 1, .def = "0.0001",
@@ -88,16 +90,19 @@ int i2v_params_parse(i2v_params *p, int argc, const char *const *argv, err *e)
 
 int i2v_params_check(const i2v_params *p, err *e)
 {
+    sgns_opts o = p->sg;
     if (p->min_count < 1)
         return err_set(e, ERR_USAGE, "min_count=%d out of range (1..%d)", p->min_count,
                        INT32_MAX);
-    return sgns_opts_check(&p->sg, e);
+    if (o.sample == I2V_SAMPLE_AUTO)
+        o.sample = I2V_AUTO_SAMPLE;   /* resolved by the training */
+    return sgns_opts_check(&o, e);
 }
 
 int i2v_params_json(const i2v_params *p, char **out, err *e)
 {
     const sgns_opts *o = &p->sg;
-    char win[32], buf[512];
+    char win[32], sample[32], buf[512];
     /* JSON readers hold numbers as doubles: seeds past 2^53 go as strings. */
     int big_seed = o->seed > (1ULL << 53), n;
 
@@ -106,13 +111,17 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
         snprintf(win, sizeof win, "\"session\"");
     else
         snprintf(win, sizeof win, "%d", o->window);
+    if (o->sample == I2V_SAMPLE_AUTO)
+        snprintf(sample, sizeof sample, "\"auto\"");
+    else
+        snprintf(sample, sizeof sample, "%.17g", o->sample);
     /* %.17g round-trips doubles; JSON has no inf/nan and check() forbids them. */
     n = snprintf(buf, sizeof buf,
                  "{\"dim\":%d,\"window\":%s,\"negative\":%d,\"ns_exponent\":%.17g,"
-                 "\"sample\":%.17g,\"alpha\":%.17g,\"min_alpha\":%.17g,\"epochs\":%d,"
+                 "\"sample\":%s,\"alpha\":%.17g,\"min_alpha\":%.17g,\"epochs\":%d,"
                  "\"min_count\":%d,\"threads\":%d,\"seed\":%s%llu%s,\"shrink\":%d,\"sg\":1,"
                  "\"hs\":0}",
-                 o->dim, win, o->negative, o->ns_exponent, o->sample, o->alpha, o->min_alpha,
+                 o->dim, win, o->negative, o->ns_exponent, sample, o->alpha, o->min_alpha,
                  o->epochs, p->min_count, o->threads, big_seed ? "\"" : "",
                  (unsigned long long)o->seed, big_seed ? "\"" : "", o->shrink);
     if (n < 0 || (size_t)n >= sizeof buf)
@@ -167,6 +176,35 @@ void i2v_model_done(i2v_model *m)
         return;
     vecset_done(&m->vecs);
     vecset_done(&m->ctx);
+}
+
+/* sample=auto (item2vec.h): word2vec's 1e-3, unless subsampling at 1e-3
+ * would drop more than a tenth of the tokens, as on a catalog of a few
+ * hundred items where most items count as frequent (Caselles-Dupre et al.
+ * 2018: the text default hurts recommendation); then 0.  cnt (may be NULL: counted from
+ * tok) holds each token's count.  Sets *sample and *keep, the share of
+ * tokens 1e-3 keeps in expectation. */
+static int auto_sample(const int64_t *cnt, const int32_t *tok, size_t n_tok, size_t V,
+                       double *sample, double *keep, err *e)
+{
+    int64_t *own = NULL, total = 0;
+    double kept = 0;
+
+    if (!cnt) {
+        if (!(own = mem_calloc(V, sizeof *own)))
+            return err_set(e, ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < n_tok; i++)
+            own[tok[i]]++;
+        cnt = own;
+    }
+    for (size_t t = 0; t < V; t++)
+        total += cnt[t];
+    for (size_t t = 0; t < V; t++)
+        kept += (double)cnt[t] * sgns_keep_prob(cnt[t], total, I2V_AUTO_SAMPLE);
+    mem_free(own);
+    *keep = total > 0 ? kept / (double)total : 1;
+    *sample = *keep < I2V_AUTO_MIN_KEEP ? 0 : I2V_AUTO_SAMPLE;
+    return 0;
 }
 
 /* i2v_train and i2v_update; cc (may be NULL) gives the counts. */
@@ -300,8 +338,14 @@ static int train(const store_corpus *c, const store_corpus *cc, const i2v_params
     if (!prev)
         s.n_new_items = V;
 
-    sgns_corpus sc = {n_seq, off, tok};
     sgns_opts so = p->sg;
+    if (so.sample == I2V_SAMPLE_AUTO) {
+        if ((rc = auto_sample(cnt, tok, n_tok, V, &so.sample, &s.auto_keep, e)))
+            goto fail;
+        s.sample_auto = 1;
+    }
+    s.sample = so.sample;
+    sgns_corpus sc = {n_seq, off, tok};
     if (!so.stage)
         so.stage = "train item2vec";
     if ((rc = sgns_train(&m, &sc, cnt, NULL, &so, pr, &s.sg, e)) < 0)

@@ -316,7 +316,8 @@ void tui_header_lines(const lab_summary *s, int width, char lines[TUI_HEADER_LIN
     tui_fit(lines[0], TUI_LINE, l, width, 0);
     /* how Item2Vec scores (set i2v): the lists change with it */
     model_line(l, sizeof l, s, "item2vec", "Item2Vec",
-               s->set.i2v_inout && s->i2v_has_ctx ? "IN\xC2\xB7OUT" : "IN\xC2\xB7IN",
+               lab_i2v_mode(s) == LAB_I2V_INOUT ? "IN\xC2\xB7OUT"
+               : lab_i2v_mode(s) == LAB_I2V_DOT ? "IN\xC2\xB7OUT dot" : "IN\xC2\xB7IN",
                "not trained (`train item2vec`)");
     tui_fit(lines[1], TUI_LINE, l, width, 0);
     /* "Text:", not "LLM:": the label says which encoder (a BERT folder's

@@ -20,8 +20,12 @@ train item2vec colour=blue
 train item2vec dim=8 epochs=2 threads=1 seed=3
 similar I00050 k=3 brand=Lumina
 similar I00050 k=3 category="phone case"
-# the recommendation settings validate their values
+# the recommendation settings validate their values; i2v dot scores by the
+# raw output vectors (a dot product, not the cosine of inout)
 set i2v inin
 set i2v sideways
+set i2v dot
+similar I00050 k=3 brand=Lumina
+set i2v inout
 set history 1
 set history 0

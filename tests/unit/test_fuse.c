@@ -1,6 +1,7 @@
 /* test_fuse.c - fused vectors: the inner product of two fused items is
  * alpha cos_text + (1 - alpha) cos_item2vec; searching the stored fused
- * model gives the same list as the score-level blend; partial items. */
+ * model gives the same list as the score-level blend; partial items;
+ * lab_fuse stores its parts' names as JSON whatever they contain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cJSON.h>
+
+#include "evalrun.h"
 #include "fuse.h"
 #include "../../src/app/lab_int.h"   /* white-box: the lab's store */
 #include "mem.h"
@@ -125,11 +129,62 @@ static void test_fused_search_equals_blend(void **st)
     lab_close(L);
 }
 
+/* lab_fuse: the stored model's params are JSON even when the parts' names
+ * hold quotes and backslashes, so eval finds its alpha; bad names refused. */
+static void test_lab_fuse_params(void **st)
+{
+    static const char *const tn = "te\"xt\\", *const in = "i2v \"b\"";
+    lab *L = lab_open(":memory:", NULL);
+    vecset t, i;
+    store_model m = {0}, got;
+    lab_fuse_report r;
+    evalrun_rowdef rows[32];
+    err e;
+    (void)st;
+    assert_non_null(L);
+    fill(&t, DT, 0, N - 5, 3);
+    fill(&i, DI, 10, N, 4);
+    snprintf(m.name, sizeof m.name, "%s", tn);
+    snprintf(m.kind, sizeof m.kind, "imported");
+    assert_int_equal(store_vectors_save(L->db, &m, &t, NULL), 0);
+    snprintf(m.name, sizeof m.name, "%s", in);
+    assert_int_equal(store_vectors_save(L->db, &m, &i, NULL), 0);
+    assert_int_equal(lab_fuse(L, tn, in, 0.3, "fused", &r, &e), 0);
+    assert_int_equal(r.n_both, N - 15);
+    assert_int_equal(r.n_text_only, 10);
+    assert_int_equal(r.n_i2v_only, 5);
+    assert_int_equal(r.dim_text + r.dim_i2v, DT + DI);
+    assert_int_equal(store_model_get(L->db, "fused", &got, NULL), 0);
+    assert_string_equal(got.kind, FUSE_KIND);
+    cJSON *j = cJSON_Parse(got.params);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "text")), tn);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "item2vec")), in);
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "alpha")), 0.3, 1e-12);
+    cJSON_Delete(j);
+    store_model_done(&got);
+    /* eval evaluates the stored fused model's alpha */
+    size_t n = evalrun_rows_default(L, EVALRUN_SET_EVAL, NULL, rows, 32);
+    int found = 0;
+    for (size_t k = 0; k < n; k++)
+        found |= strcmp(rows[k].name, "Fused (alpha 0.30)") == 0;
+    assert_true(found);
+    assert_non_null(lab_model_get(L, "fused", NULL));   /* loads, inner product */
+    assert_int_equal(lab_fuse(L, tn, in, 0.3, "a#b", &r, &e), -ERR_USAGE);
+    assert_int_equal(lab_fuse(L, tn, in, 0.3, in, &r, &e), -ERR_USAGE);
+    assert_int_equal(lab_fuse(L, tn, "nosuch", 0.3, "f2", &r, &e), -ERR_NOTFOUND);
+    assert_int_equal(lab_fuse(L, tn, in, 1.5, "f2", &r, &e), -ERR_RANGE);
+    vecset_done(&t);
+    vecset_done(&i);
+    lab_close(L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inner_product_is_the_blend),
         cmocka_unit_test(test_fused_search_equals_blend),
+        cmocka_unit_test(test_lab_fuse_params),
     };
     return cmocka_run_group_tests_name("fuse", tests, NULL, NULL);
 }

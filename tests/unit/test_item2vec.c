@@ -240,6 +240,55 @@ static void test_train_vocab_and_groups(void **st)
     free_sessions(&t);
 }
 
+/* sample=auto: no subsampling where 1e-3 would drop most tokens (ten items,
+ * each a tenth of the events: 1e-3 keeps (sqrt(100) + 1) / 100 = 11% of
+ * them), word2vec's 1e-3 on a wide catalog (2,000 items: it keeps nearly all). */
+static void test_sample_auto(void **st)
+{
+    tsess t;
+    i2v_params p = i2v_params_default(), q;
+    i2v_model m;
+    i2v_stats s;
+    char *js = NULL;
+    (void)st;
+    assert_true(p.sg.sample == I2V_SAMPLE_AUTO);
+    p.sg.dim = 8;
+    p.sg.epochs = 1;
+    make_sessions(&t, 400, 10, 1, 10, 1000, 5);
+    assert_int_equal(i2v_train(&t.c, &p, NULL, &m, NULL, &s, NULL), 0);
+    assert_int_equal(s.n_items, 10);
+    assert_true(s.sample_auto);
+    assert_float_equal(s.sample, 0, 0);
+    assert_float_equal(s.auto_keep, 0.11, 0.02);
+    assert_true(s.sg.n_kept == s.sg.n_tok);   /* nothing subsampled */
+    i2v_model_done(&m);
+    p.sg.sample = 1e-3;                       /* forced: it drops most tokens */
+    assert_int_equal(i2v_train(&t.c, &p, NULL, &m, NULL, &s, NULL), 0);
+    assert_false(s.sample_auto);
+    assert_float_equal(s.sample, 1e-3, 0);
+    assert_true(s.sg.n_kept < s.sg.n_tok / 2);
+    i2v_model_done(&m);
+    free_sessions(&t);
+    p.sg.sample = I2V_SAMPLE_AUTO;
+    make_sessions(&t, 400, 10, 100, 20, 1000, 6);   /* up to 2,000 items */
+    assert_int_equal(i2v_train(&t.c, &p, NULL, &m, NULL, &s, NULL), 0);
+    assert_true(s.sample_auto);
+    assert_float_equal(s.sample, 1e-3, 0);
+    assert_true(s.auto_keep > 0.99);
+    i2v_model_done(&m);
+    free_sessions(&t);
+    /* auto is kept as a word in the stored parameters */
+    assert_int_equal(i2v_params_json(&p, &js, NULL), 0);
+    assert_non_null(strstr(js, "\"sample\":\"auto\""));
+    q = i2v_params_default();
+    q.sg.sample = 0.5;
+    assert_int_equal(i2v_params_from_json(&q, js, NULL), 0);
+    assert_true(q.sg.sample == I2V_SAMPLE_AUTO);
+    mem_free(js);
+    assert_int_equal(i2v_params_set(&q, "sample", "auto", NULL), 0);
+    assert_int_equal(i2v_params_set(&q, "sample", "-1", NULL), -ERR_USAGE);
+}
+
 static void test_update_keeps_and_adds(void **st)
 {
     tsess a, b;
@@ -798,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_params_parse),
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_train_vocab_and_groups),
+        cmocka_unit_test(test_sample_auto),
         cmocka_unit_test(test_update_keeps_and_adds),
         cmocka_unit_test(test_update_touches_only_new_sessions),
         cmocka_unit_test(test_update_reproducible),

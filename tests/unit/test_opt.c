@@ -148,7 +148,8 @@ static void test_engine_tables(void **st)
     assert_int_equal(p.sg.window, 5);
     assert_int_equal(p.sg.epochs, 20);
     assert_int_equal(p.sg.threads, 2);
-    assert_true(p.sg.sample == 1e-3 && p.sg.alpha == 0.025 && p.sg.ns_exponent == 0.75);
+    assert_true(p.sg.sample == I2V_SAMPLE_AUTO && p.sg.alpha == 0.025 &&
+                p.sg.ns_exponent == 0.75);
     assert_int_equal(o.kind, INDEX_FLAT);
     assert_int_equal(o.metric, INDEX_COSINE);
     assert_int_equal(o.M, 16);
@@ -160,7 +161,7 @@ static void test_engine_tables(void **st)
     assert_int_equal(s.k, 10);
     assert_true(s.alpha == 0.2);
     assert_int_equal(s.hybrid, HYBRID_FILL);
-    assert_int_equal(s.i2v_inout, 1);
+    assert_int_equal(s.i2v_scoring, LAB_I2V_INOUT);
     assert_int_equal(s.no_timing, 0);
     assert_int_equal(s.threads, 2);
     assert_int_equal(s.history, 5);

@@ -234,6 +234,47 @@ static void test_inout_scores_against_output_vectors(void **st)
         assert_true(lab_find_id(L, A.ids[i]) < 30);
 }
 
+/* `set i2v dot`: the raw OUT vectors (lab_model_get_raw: not normalised, no
+ * index) score by dot product with the mean normalised IN vector; dropping
+ * a model drops its companions (#ctx, #raw) from the cache too. */
+static void test_dot_scores_raw_output_vectors(void **st)
+{
+    (void)st;
+    save_model("m", 8, 7, 0);
+    save_model("m#ctx", 8, 8, 0);
+    lab_model *in = lab_model_get(L, "m", NULL), *raw = lab_model_get_raw(L, "m#ctx", NULL);
+    assert_non_null(in);
+    assert_non_null(raw);
+    assert_null(raw->index);
+    assert_memory_equal(raw->unit.data, raw->vs.data, raw->vs.n * raw->vs.dim * sizeof(float));
+    assert_true(fabsf(vec_norm(raw->unit.data, 8) - 1.0f) > 1e-3f);   /* not normalised */
+    assert_true(lab_model_get_raw(L, "m#ctx", NULL) == raw);           /* cached */
+    rec_models ms = {.i2v = in, .i2v_out = raw};
+    int64_t h[] = {ids[3]};
+    run(&ms, REC_ITEM2VEC, h, 1, 40, &A);
+    assert_int_equal(A.n, 39);
+    /* brute force: q = IN(item 3) normalised, score = q . raw OUT(j) */
+    const float *q = in->unit.data + 3 * 8;
+    float best = -INFINITY;
+    int64_t best_id = -1;
+    for (size_t j = 0; j < raw->vs.n; j++) {
+        float d = vec_dot(q, raw->vs.data + j * 8, 8);
+        if (raw->vs.ids[j] != ids[3] && d > best) {
+            best = d;
+            best_id = raw->vs.ids[j];
+        }
+    }
+    assert_int_equal(A.ids[0], best_id);
+    assert_float_equal(A.scores[0], best, 1e-4);
+    size_t n0 = L->n_models;
+    lab_model_get(L, "m#ctx", NULL);
+    assert_int_equal(L->n_models, n0 + 1);
+    lab_invalidate_model(L, "m");   /* m, m#ctx and m#ctx#raw */
+    assert_int_equal(L->n_models, n0 - 2);
+    for (size_t i = 0; i < L->n_models; i++)
+        assert_int_not_equal(strncmp(L->models[i].info.name, "m#", 2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_cold_start_handling),
         cmocka_unit_test(test_fill_gives_cold_items_slots),
         cmocka_unit_test(test_inout_scores_against_output_vectors),
+        cmocka_unit_test(test_dot_scores_raw_output_vectors),
     };
     return cmocka_run_group_tests_name("recommend", tests, setup, teardown);
 }

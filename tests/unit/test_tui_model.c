@@ -158,7 +158,10 @@ static void test_header_lines(void **st)
     s.i2v_has_ctx = 1;                            /* set i2v inout (the default) */
     tui_header_lines(&s, 120, lines);
     assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7OUT: SGNS"));
-    s.set.i2v_inout = 0;                          /* set i2v inin */
+    s.set.i2v_scoring = LAB_I2V_DOT;              /* set i2v dot */
+    tui_header_lines(&s, 120, lines);
+    assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7OUT dot: SGNS"));
+    s.set.i2v_scoring = LAB_I2V_ININ;             /* set i2v inin */
     tui_header_lines(&s, 120, lines);
     assert_non_null(strstr(lines[1], "Item2Vec IN\xC2\xB7IN: SGNS"));
     tui_header_lines(NULL, 80, lines);
