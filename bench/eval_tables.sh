@@ -116,10 +116,9 @@ evaluate() {
     local db=$1 args=${2:-}
     "$APP" --db "$db" -c "tune item2vec trials=$TRIALS time=$TUNE_TIME threads=$THREADS $args" \
         -c "tune hybrid threads=$THREADS $args" -c "tune fused threads=$THREADS $args" \
-        -c "tune baselines threads=$THREADS $args" \
-        -c "tune show" >"$tmp/tune.txt" || { cat "$tmp/tune.txt"; return 1; }
-    sed -n '/^item2vec: \|^hybrid: \|^fused: \|^knn: \|^transition: \|^ease: /p' "$tmp/tune.txt" |
-        sed 's/^/    tuned /'
+        -c "tune baselines threads=$THREADS $args" >"$tmp/tune.txt" ||
+        { cat "$tmp/tune.txt"; return 1; }
+    "$APP" --db "$db" -c "tune show" | sed 's/^/    tuned /'
     local t0=$(date +%s.%N)
     "$APP" --db "$db" --json -c "compare --tuned repeats=$REPEATS threads=$THREADS $args" \
         >"$tmp/cmp.json" || { cat "$tmp/cmp.json"; return 1; }
@@ -140,12 +139,6 @@ demo() {
     evaluate "$tmp/demo.db"
 }
 
-ml() {
-    load ml "$tmp/ml.db" || return $(($? == 77 ? 0 : 1))
-    header "MovieLens ml-latest-small (9,742 movies, 100,836 ratings, 610 users)"
-    prepare "$tmp/ml.db" && evaluate "$tmp/ml.db"
-}
-
 # load NAME DB: the dataset into DB (bench/realdata.sh); 77 when it is absent.
 load() {
     realdata_db "$1" "$2"
@@ -153,6 +146,12 @@ load() {
     [ $rc -eq 77 ] && echo "(skipped: no $1 dataset under $DATA)"
     [ $rc -eq 0 ] || [ $rc -eq 77 ] || echo "loading $1 failed"
     return $rc
+}
+
+ml() {
+    load ml "$tmp/ml.db" || return $(($? == 77 ? 0 : 1))
+    header "MovieLens ml-latest-small (9,742 movies, 100,836 ratings, 610 users)"
+    prepare "$tmp/ml.db" && evaluate "$tmp/ml.db"
 }
 
 epub() {

@@ -791,8 +791,8 @@ static int prepare_baselines(evalrun *r, runctx *x, err *e)
         if (row->def.kind != EVALRUN_BASELINE)
             continue;
         if (!bl_kind_name(k))
-            return err_set(e, ERR_USAGE, "eval: row '%s': unknown baseline kind %d",
-                           row->def.name, k);
+            return err_set(e, ERR_USAGE, "%s: row '%s': unknown baseline kind %d",
+                           r->o.name, row->def.name, k);
         while (v < w && !same_baseline(&r->rows[v].def, &row->def))
             v++;
         if (v < w) {

@@ -304,6 +304,19 @@ static void test_roundtrip_and_damage(void **st)
     }
 }
 
+/* Catalog items P1..P4 with rows (and item ids) 1..4. */
+static void add_items(lab *L)
+{
+    for (int i = 1; i <= 4; i++) {
+        char id[16];
+        int64_t rowid;
+        snprintf(id, sizeof id, "P%d", i);
+        store_item it = {.ext_id = id, .title = id};
+        assert_int_equal(store_item_insert(L->db, &it, &rowid, NULL), 0);
+        assert_int_equal(rowid, i);
+    }
+}
+
 /* rec_run serves each baseline from rec_models.bl, with the query's filter
  * and a note when a kind is missing. */
 static void test_rec_run(void **st)
@@ -315,14 +328,7 @@ static void test_rec_run(void **st)
     bl_params p = bl_params_default();
     (void)st;
     assert_non_null(L);
-    for (int i = 1; i <= 4; i++) {
-        char id[16];
-        int64_t rowid;
-        snprintf(id, sizeof id, "P%d", i);
-        store_item it = {.ext_id = id, .title = id};
-        assert_int_equal(store_item_insert(L->db, &it, &rowid, NULL), 0);
-        assert_int_equal(rowid, i);
-    }
+    add_items(L);
     make(&f, CASE_A, 1);
     p.lambda = 1;
     assert_int_equal(rec_baselines_train(&b, &f.c, &p, REC_BL_ALL & ~(1u << BL_TRANSITION),
@@ -370,13 +376,7 @@ static void test_evalrun_rows(void **st)
     evalrun *r = NULL;
     (void)st;
     assert_non_null(L);
-    for (int i = 1; i <= 4; i++) {
-        char id[16];
-        int64_t rowid;
-        snprintf(id, sizeof id, "P%d", i);
-        store_item it = {.ext_id = id, .title = id};
-        assert_int_equal(store_item_insert(L->db, &it, &rowid, NULL), 0);
-    }
+    add_items(L);
     for (int s = 0; s < 4; s++)
         for (int i = 0; i < 3; i++) {
             char sess[16], user[16];
