@@ -1,12 +1,13 @@
 #!/bin/bash
 # eval_tables.sh [demo|ml|epub|groceries|all] - the README's result tables,
 # one command per dataset: load, train Item2Vec with its defaults, encode text
-# (builtin encoder), tune Item2Vec, the hybrid, the fused vectors and the
-# baselines (item-kNN, transition, EASE) on the validation split, then
-# `compare --tuned` on the test split with 95% intervals over users and
-# Item2Vec seeds.  Prints each table as Markdown
-# (value ± half the interval; * = significantly best in that column) with the
-# CPU and load it ran under.
+# (the builtin encoder with the words file of `make builtin-model`; WORDS=FILE
+# names another, WORDS=none the catalog-only encoder), tune Item2Vec, the
+# hybrid, the fused vectors and the baselines (item-kNN, transition, EASE) on
+# the validation split, then `compare --tuned` on the test split with 95%
+# intervals over users and Item2Vec seeds.  Prints each table as Markdown
+# (value ± half the interval; bold = significantly best in that column) with
+# the CPU and load it ran under.
 #
 #   demo       the synthetic shop (`gen demo`, 2,000 items)
 #   ml         MovieLens ml-latest-small from $DATA/ml-latest-small
@@ -28,11 +29,14 @@ TUNE_TIME=${TUNE_TIME:-300}
 REPEATS=${REPEATS:-3}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
+WORDS=${WORDS:-$here/build/share/embedlab/models/words-en.ewv}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 what=${1:-all}
 
 [ -x "$APP" ] || { echo "build embedlab first (make)"; exit 1; }
 [ -x "$PY" ] || { echo "needs $PY (scripts/deps.sh bench)"; exit 1; }
+[ "$WORDS" = none ] || [ -f "$WORDS" ] ||
+    { echo "no words file $WORDS: make builtin-model (or WORDS=none)"; exit 1; }
 
 # `compare --json` -> a Markdown table (value ± half the 95% interval; bold:
 # significantly best in that column) and its notes.
@@ -106,7 +110,7 @@ sqlite_count() {
 # The models of a loaded database: Item2Vec with its defaults, the builtin
 # text encoder, the fused vectors.
 prepare() {
-    "$APP" --db "$1" -c 'train item2vec' -c 'encode text' -c 'fuse text item2vec' \
+    "$APP" --db "$1" -c 'train item2vec' -c "encode text words=$WORDS" -c 'fuse text item2vec' \
         >"$tmp/prep.txt" || { cat "$tmp/prep.txt"; return 1; }
     sed -n 's/^\(sample=auto .*\|subsampling .*\)/    train item2vec: \1/p' "$tmp/prep.txt"
 }
