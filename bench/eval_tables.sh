@@ -68,8 +68,8 @@ for r in t["rows"]:
     print("| " + " | ".join(cells) + " |")
 print()
 for n in t["notes"]:
-    print("    " + n)
-'
+    print("    " + n.replace(sys.argv[1], ""))
+' "$tmp/"
 }
 
 # Several `eval --json` runs (all, --cold, --complements, --substitutes) ->
