@@ -5,8 +5,14 @@
  *   bench_bert MODEL_DIR TEXTS [threads=2] [blas=1] [batch=32] [reps=1]
  *              [out=FILE.f32] [single="sixteen token text"] [lat_reps=200]
  *              [precision=fp32|bf16] [split=N]   (bf16: leading split layers)
+ *              [kern=soft]
  *
  * TEXTS holds one text per line.  Prints one JSON object on stdout.
+ * kern=soft (only in bench_bert_soft, this file linked with test_isa_soft's
+ * kernel objects): the bf16 x bf16 products run on the vdpbf16ps code
+ * compiled against the plain-C stand-in of tests/softsimd/immintrin.h, i.e.
+ * that path's arithmetic bit for bit on any CPU, slowly (accuracy only: its
+ * timings mean nothing).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +20,15 @@
 #include <sys/resource.h>
 
 #include "bert.h"
+#include "bert_gemm.h"
 #include "err.h"
 #include "mem.h"
 #include "progress.h"
 #include "vec.h"
+
+#ifdef BENCH_SOFT
+extern const bert_dp_kern bert_dp_kern_soft512;
+#endif
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -49,6 +60,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "precision=bf16")) precision = BERT_BF16;
         else if (!strcmp(argv[i], "precision=fp32")) precision = BERT_FP32;
         else if (!strncmp(argv[i], "split=", 6)) split = atoi(argv[i] + 6);
+#ifdef BENCH_SOFT
+        else if (!strcmp(argv[i], "kern=soft")) bert_dp_kern_force(&bert_dp_kern_soft512);
+#endif
         else { fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
     }
     FILE *f = fopen(argv[2], "r");
@@ -117,11 +131,11 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"core\": \"%s\", \"threads\": %d, \"blas\": %d, \"batch\": %zu, \"precision\": \"%s\", \"n\": %zu, "
            "\"split\": %d, \"dim\": %zu, \"load_s\": %.3f, \"seconds\": %.4f, \"sent_per_s\": %.1f, "
-           "\"p50_single_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
+           "\"p50_single_ms\": %.3f, \"peak_rss_mb\": %.1f, \"bf16_kernel\": \"%s\"}\n",
            vec_blas_core(), threads, blas, batch,
            bert_precision_name(bert_get_config(m)->precision), n,
            bert_get_config(m)->bf16_split_layers, dim, t_load, best, n / best, p50,
-           ru.ru_maxrss / 1024.0);
+           ru.ru_maxrss / 1024.0, bert_bf16_kernel());
     bert_free(m);
     for (size_t i = 0; i < n; i++)
         free(texts[i]);

@@ -119,6 +119,13 @@ def variants(n_layers):
     # layer 0's weights split
     v.append(("w bf16 (layer 0 w split), x fp32",
               lambda l, g: ("split" if l == 0 else "bf16", "f32")))
+    # the bf16 path on avx512bf16 without AMX (vdpbf16ps): both operands
+    # bf16, except layer 0, whose weights are split and X fp32 (few tokens)
+    # or which runs in fp32 on OpenBLAS (many tokens)
+    v.append(("vdpbf16ps: layer 0 w split x fp32, rest bf16",
+              lambda l, g: ("split", "f32") if l == 0 else ("bf16", "bf16")))
+    v.append(("vdpbf16ps, layer 0 in fp32 (many tokens)",
+              lambda l, g: ("f32", "f32") if l == 0 else ("bf16", "bf16")))
     # int8 on VNNI (vpdpbusd), per-row weight and per-token activation scales
     v.append(("int8 w + x everywhere", lambda l, g: ("int8", "int8")))
     v.append(("int8 w only, x fp32", lambda l, g: ("int8", "f32")))

@@ -231,7 +231,8 @@ def main():
     if bf and bf[0]["precision"] == "bf16":
         bb = max(bf, key=lambda r: r["sent_per_s"])
         cb, mb = cosines(bo["out"], bb["out"])
-        print("bf16 (AMX): %.1f sent/s = %.2fx torch, %.2fx our fp32; p50 16-token %.2f ms; "
+        print("bf16 path: %s" % bb.get("bf16_kernel", "?"))
+        print("bf16: %.1f sent/s = %.2fx torch, %.2fx our fp32; p50 16-token %.2f ms; "
               "cosine vs our fp32 min %.5f mean %.5f; peak RSS %.0f MB" %
               (bb["sent_per_s"], bb["sent_per_s"] / bt["sent_per_s"], bb["sent_per_s"] / bo["sent_per_s"],
                min(r["p50_single_ms"] for r in bf), cb.min(), cb.mean(), bb["peak_rss_mb"]))

@@ -46,10 +46,13 @@ typedef struct bert_config {
 /* Precision of the four big matrix products per layer (attention,
  * LayerNorm, GELU stay fp32).  BERT_BF16 packs the weights to bf16 at load
  * and runs the products on the CPU's AMX-BF16 tile unit where the level in
- * force has it (X rounded to bf16 too, fp32 accumulation); on any other
- * x86-64 the weights stay bf16 (half the bytes to read) and the arithmetic
- * fp32, for up to BERT_GEMM_MAX_T tokens per product; above that the
- * products run in fp32 on OpenBLAS (see bert_bf16_kernel).  Hidden or FFN
+ * force has it (X rounded to bf16 too, fp32 accumulation), else with
+ * vdpbf16ps where it has avx512bf16 (the same arithmetic, 16 lanes at a
+ * time); on any other x86-64 the weights stay bf16 (half the bytes to read)
+ * and the arithmetic fp32, for up to BERT_GEMM_MAX_T tokens per product;
+ * above that the products run in fp32 on OpenBLAS (see bert_bf16_kernel).
+ * The first bf16_split_layers layers keep about 16 bits of each operand
+ * (hi + lo parts; with vdpbf16ps and without AMX: fp32 X).  Hidden or FFN
  * sizes not a multiple of 16 fall back to BERT_FP32 (see bert_get_config). */
 enum { BERT_FP32 = 0, BERT_BF16 = 1 };
 
@@ -84,8 +87,9 @@ const wp_tokenizer *bert_tokenizer(const bert_model *m);
 size_t bert_dim(const bert_model *m);
 const char *bert_pooling_name(bert_pooling p);
 const char *bert_precision_name(int precision);   /* "fp32", "bf16" */
-/* How BERT_BF16 runs at the ISA level in force: on AMX tiles, or with the
- * weights stored as bf16 (half the bytes to read) and fp32 arithmetic. */
+/* How BERT_BF16 runs at the ISA level in force: on AMX tiles, with
+ * vdpbf16ps (avx512bf16: X and W bf16, fp32 sums), or with the weights
+ * stored as bf16 (half the bytes to read) and fp32 arithmetic. */
 const char *bert_bf16_kernel(void);
 /* The ISA level of the elementwise and packed-product kernels in force. */
 const char *bert_kernel_name(void);

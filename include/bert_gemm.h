@@ -67,10 +67,31 @@ typedef struct bert_gemm_kern {
                         size_t p1);
 } bert_gemm_kern;
 
+/* bf16 x bf16 products with fp32 sums (vdpbf16ps; bert_dp_kernels.c, only
+ * an avx512bf16 copy).  to_bf16: xb[i] = bf16(X[i]) for i < n, round to
+ * nearest even (the instruction's conversion).  panels: Y = xb W^T for
+ * panels [p0, p1) of W's hi part (lo is not used), xb [T x k] row-major as
+ * to_bf16 wrote it. */
+typedef struct bert_dp_kern {
+    const char *name;
+    void (*to_bf16)(const float *X, size_t n, uint16_t *xb);
+    void (*panels)(const bert_gemm_wb *pw, const uint16_t *xb, size_t T, float *Y, size_t p0,
+                   size_t p1);
+} bert_dp_kern;
+
 /* The kernels of level l (a level without a copy of its own gets the one
  * below), and those in force. */
 const bert_gemm_kern *bert_gemm_kern_at(cpu_level l);
 const bert_gemm_kern *bert_gemm_kern_cur(void);
+/* The vdpbf16ps kernels of level l and those in force: NULL below
+ * avx512bf16. */
+const bert_dp_kern *bert_dp_kern_at(cpu_level l);
+const bert_dp_kern *bert_dp_kern_cur(void);
+/* For tests: the bf16 x bf16 products run on table k from now on, whatever
+ * the CPU (NULL: the level in force again), e.g. the AVX512_BF16 code
+ * compiled against a plain-C stand-in of the intrinsics (test_isa_soft).
+ * Not while products run. */
+void bert_dp_kern_force(const bert_dp_kern *k);
 
 /* ---- team: a caller plus persistent helper threads ------------------------
  * bert_team_run runs fn(arg, c) once for every chunk c < n_chunks, the
@@ -99,5 +120,12 @@ void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks);
 void bert_gemm(bert_team *t, const bert_gemm_w *pw, const float *X, size_t T, float *Y);
 /* Same over bf16 weights. */
 void bert_gemm_bf16(bert_team *t, const bert_gemm_wb *pw, const float *X, size_t T, float *Y);
+/* 1 when the kernels in force multiply bf16 by bf16 (bert_dp_kern_cur()). */
+int bert_gemm_has_dp(void);
+/* Y = bf16(X) W^T with fp32 sums (W's hi part; any T), over the team: X is
+ * rounded into xb (T * k entries, the caller's scratch) first.  Only when
+ * bert_gemm_has_dp(). */
+void bert_gemm_dp(bert_team *t, const bert_gemm_wb *pw, const float *X, size_t T, float *Y,
+                  uint16_t *xb);
 
 #endif

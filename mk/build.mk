@@ -47,6 +47,7 @@ KLEVELS := baseline avx2 avx512 avx512vnni avx512bf16
 KLEVELS_src/index/index_kernels.c := baseline avx2 avx512 avx512vnni
 KLEVELS_src/model/bert_kernels.c  := baseline avx2 avx512
 KLEVELS_src/model/bert_gemm_kernels.c := baseline avx2 avx512
+KLEVELS_src/model/bert_dp_kernels.c := avx512bf16
 KLEVELS_src/model/sgns_kernels.c  := baseline avx2 avx512
 KERN_CFLAGS = $(STD) $(WARN) $(OPT) $(SAN) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lcsv -lm -pthread
@@ -126,12 +127,12 @@ $(BUILD)/bench/hnswlib_native: bench/hnswlib_native.cpp
 # sources compiled for a baseline CPU against tests/softsimd/immintrin.h
 # (plain C), so that code runs here whatever the CPU has.
 SOFT_FLAGS := -march=x86-64 -Itests/softsimd -D__AVX512F__ -D__AVX512BW__ -D__AVX512VL__ \
-              -D__AVX512VNNI__ -DCPU_KLEVEL=soft512
+              -D__AVX512VNNI__ -D__AVX512BF16__ -DCPU_KLEVEL=soft512
 # under the sanitizers the stand-in's lane loops, inlined and instrumented,
 # take GCC minutes at -O1: build them unoptimised there
 SOFT_FLAGS += $(if $(SAN),-O0)
 SOFT_OBJ   := $(BUILD)/tests/soft/index_kernels.o $(BUILD)/tests/soft/bert_kernels.o \
-              $(BUILD)/tests/soft/bert_gemm_kernels.o
+              $(BUILD)/tests/soft/bert_gemm_kernels.o $(BUILD)/tests/soft/bert_dp_kernels.o
 TEST_BIN   += $(BUILD)/tests/test_isa_soft
 
 $(BUILD)/tests/soft/%.o: src/index/%.c tests/softsimd/immintrin.h $(BUILD)/.cflags
@@ -146,6 +147,14 @@ $(BUILD)/tests/test_isa_soft: tests/unit/test_isa.c $(SOFT_OBJ) $(LIB) $(ISA_ENV
 	@mkdir -p $(dir $@)
 	$(QLD)$(CC) $(ALL_CFLAGS) -DISA_SOFT $(ALL_LDFLAGS) -o $@ $< $(SOFT_OBJ) $(ISA_ENV) $(LIB) \
 	    -lcmocka $(ENGINE_LIBS)
+
+# bench_bert on the same stand-in kernels (kern=soft): the accuracy of the
+# AVX-512/BF16 products, bf16 x bf16 included, at full model size on any CPU
+$(BUILD)/bench/bench_bert_soft: bench/bench_bert.c $(SOFT_OBJ) $(LIB) $(ISA_ENV)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(ALL_CFLAGS) -DBENCH_SOFT $(ALL_LDFLAGS) -o $@ $< $(SOFT_OBJ) $(ISA_ENV) $(LIB) \
+	    $(ENGINE_LIBS)
+BENCH_BIN += $(BUILD)/bench/bench_bert_soft
 
 unit: $(TEST_BIN)
 

@@ -337,8 +337,9 @@ static const opt_def encode_opts[] = {
     {.name = "threads", .type = OPT_INT, .min = 1, .max = 256, .arg = "2",
      .help = "worker threads (default: `set threads`)"},
     {.name = "precision", .type = OPT_CHOICE, .arg = "fp32|bf16", .def = "fp32",
-     .help = "bf16: AMX tiles where the CPU has them, else bf16 weights with fp32 "
-             "arithmetic up to 64 tokens per product (the output and `info` say which)"},
+     .help = "bf16: AMX tiles or vdpbf16ps (avx512bf16) where the CPU has them, else bf16 "
+             "weights with fp32 arithmetic up to 64 tokens per product (the output and `info` "
+             "say which)"},
     {.name = "words", .type = OPT_STR, .arg = "FILE|none",
      .help = "the builtin encoder's pretrained words file, or none (catalog only)"},
     {.name = "new", .type = OPT_FLAG, .help = "only items without a text vector"},
@@ -388,10 +389,11 @@ const cmd_def cmd_defs_text[] = {
      "starts from English word vectors pretrained on dictionaries (the words file `make "
      "builtin-model` builds; words=FILE names one, words=none skips it) and adapts them to "
      "this catalog; without a words file it is trained on this catalog alone. "
-     "precision=bf16 runs the products on AMX tiles where the CPU has them, "
+     "precision=bf16 runs the products on AMX tiles where the CPU has them, else "
+     "with vdpbf16ps where it has avx512bf16 (Zen 4, Cooper Lake; both bf16, fp32 sums), "
      "elsewhere with bf16 weights (half the bytes to read) and fp32 arithmetic up to 64 "
-     "tokens per product, fp32 above; the output and `info` say which (the first layer runs "
-     "split, cosine >= 0.999 against fp32 on the benchmark model). --new: only items without "
+     "tokens per product, fp32 above; the output and `info` say which (the first layer keeps "
+     "~16-bit operands, cosine >= 0.999 against fp32 on the benchmark model). --new: only items without "
      "a text vector (added by `load catalog`), same encoder; the index takes them as inserts. Ctrl-C keeps the previous vectors and index.",
      .opts = encode_opts},
     {.name = "embed", .fn = c_embed, .usage = "embed [\"TEXT\"]",

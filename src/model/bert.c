@@ -44,6 +44,10 @@ const char *bert_bf16_kernel(void)
 
     if (l >= CPU_AMX)
         return "AMX tiles (bf16 x bf16, fp32 accumulation)";
+    if (bert_gemm_has_dp())
+        return "vdpbf16ps (avx512bf16: bf16 x bf16, fp32 accumulation) at every token count; "
+               "split layers as fp32 X x bf16 hi+lo weights up to " BERT_GEMM_MAX_T_STR
+               " tokens, fp32 OpenBLAS above";
     return l >= CPU_AVX512 ? BF16_DESC("avx512") : l == CPU_AVX2 ? BF16_DESC("avx2")
                                                                   : BF16_DESC("baseline");
 }
@@ -61,7 +65,9 @@ void bert_arena_done(bert_arena *a)
     memset(a, 0, sizeof *a);
 }
 
-static int arena_reserve(bert_arena *a, const bert_config *c, int amx, size_t n_tok,
+/* amx: the AMX path's padded rows and split bf16 X; bf16: the bf16 copy
+ * of a product's X for vdpbf16ps. */
+static int arena_reserve(bert_arena *a, const bert_config *c, int amx, int bf16, size_t n_tok,
                          size_t max_len)
 {
     size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
@@ -88,6 +94,12 @@ static int arena_reserve(bert_arena *a, const bert_config *c, int amx, size_t n_
             bert_arena_done(a);
             return -ERR_NOMEM;
         }
+    } else if (bf16) {
+        a->xb = mem_aligned(64, n_tok * (H > F ? H : F) * sizeof(uint16_t));
+        if (!a->xb) {
+            bert_arena_done(a);
+            return -ERR_NOMEM;
+        }
     }
     if (!a->x || !a->qkv || !a->ctx || !a->tmp || !a->ff || !a->sc) {
         bert_arena_done(a);
@@ -104,9 +116,13 @@ static int arena_reserve(bert_arena *a, const bert_config *c, int amx, size_t n_
  * (bench/RESULTS-bert.md); the bf16-weight kernel streams half the bytes and
  * does the same arithmetic, so it keeps the same crossover. */
 
-/* Y[T x N] = X[T x K] W^T: bf16 on AMX tiles (packed wp), else for few
- * tokens bert_gemm over packed fp32 (pw) or bf16 (pb) panels, else fp32
- * OpenBLAS. */
+/* Y[T x N] = X[T x K] W^T: bf16 on AMX tiles (packed wp); else with
+ * vdpbf16ps over the bf16 panels (pb) at any T, except in split layers
+ * (pb->lo), which keep fp32 accuracy as below; else for few tokens
+ * bert_gemm over packed fp32 (pw) or bf16 (pb) panels, else fp32 OpenBLAS.
+ * The split layers do not run on vdpbf16ps in three passes (hi x hi,
+ * lo x hi, hi x lo) as on AMX: that costs three bf16 products where one
+ * fp32 product costs about two. */
 static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T, size_t K,
                    const float *W, const amx_packed *wp, const bert_gemm_w *pw,
                    const bert_gemm_wb *pb, size_t N, float *Y)
@@ -117,8 +133,11 @@ static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T,
         return;
     }
 #endif
-    (void)a;
     (void)wp;
+    if (pb->hi && !pb->lo && bert_gemm_has_dp()) {
+        bert_gemm_dp(m->team_on ? m->team : NULL, pb, X, T, Y, a->xb);
+        return;
+    }
     if (T <= BERT_GEMM_MAX_T && pb->hi) {
         bert_gemm_bf16(m->team_on ? m->team : NULL, pb, X, T, Y);
         return;
@@ -144,7 +163,7 @@ static int forward(bert_model *m, bert_arena *a, const int32_t *const *ids, cons
         T += lens[s];
         max_len = lens[s] > max_len ? lens[s] : max_len;
     }
-    if (arena_reserve(a, c, m->bf16_amx, T, max_len) != 0)
+    if (arena_reserve(a, c, m->bf16_amx, c->precision == BERT_BF16, T, max_len) != 0)
         return -ERR_NOMEM;
     /* embeddings: word + position + token type 0 ("sentence A"), then LN */
     row = 0;

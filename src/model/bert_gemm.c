@@ -143,6 +143,9 @@ void bert_gemm_wb_done(bert_gemm_wb *pw)
 /* ---- kernel tables ------------------------------------------------------- */
 
 extern const bert_gemm_kern bert_gemm_kern_baseline, bert_gemm_kern_avx2, bert_gemm_kern_avx512;
+extern const bert_dp_kern bert_dp_kern_avx512bf16;
+
+static const bert_dp_kern *_Atomic dp_forced;
 
 const bert_gemm_kern *bert_gemm_kern_at(cpu_level l)
 {
@@ -151,6 +154,24 @@ const bert_gemm_kern *bert_gemm_kern_at(cpu_level l)
 }
 
 const bert_gemm_kern *bert_gemm_kern_cur(void) { return bert_gemm_kern_at(cpu_level_cur()); }
+
+const bert_dp_kern *bert_dp_kern_at(cpu_level l)
+{
+    return l >= CPU_AVX512BF16 ? &bert_dp_kern_avx512bf16 : NULL;
+}
+
+const bert_dp_kern *bert_dp_kern_cur(void)
+{
+    const bert_dp_kern *k = atomic_load_explicit(&dp_forced, memory_order_relaxed);
+    return k ? k : bert_dp_kern_at(cpu_level_cur());
+}
+
+void bert_dp_kern_force(const bert_dp_kern *k)
+{
+    atomic_store_explicit(&dp_forced, k, memory_order_relaxed);
+}
+
+int bert_gemm_has_dp(void) { return bert_dp_kern_cur() != NULL; }
 
 void bert_gemm_panels(const bert_gemm_w *pw, const float *X, size_t T, float *Y, size_t p0,
                       size_t p1)
@@ -353,16 +374,20 @@ void bert_team_run(bert_team *t, bert_team_fn fn, void *arg, size_t n_chunks)
 
 typedef struct gemm_task {
     const bert_gemm_kern *K;
+    const bert_dp_kern *D;      /* with xb */
     const bert_gemm_w *pw;      /* fp32 weights, or */
     const bert_gemm_wb *pb;     /* bf16 weights */
     const float *X;
     size_t T, n_panels, n_chunks;
     float *Y;
+    const uint16_t *xb;         /* bf16 X: bf16 x bf16 products (panels_dp) */
 } gemm_task;
 
 static void gemm_range(const gemm_task *g, size_t p0, size_t p1)
 {
-    if (g->pb)
+    if (g->xb)
+        g->D->panels(g->pb, g->xb, g->T, g->Y, p0, p1);
+    else if (g->pb)
         g->K->panels_bf16(g->pb, g->X, g->T, g->Y, p0, p1);
     else
         g->K->panels(g->pw, g->X, g->T, g->Y, p0, p1);
@@ -390,12 +415,22 @@ static void gemm_run(bert_team *t, gemm_task *g)
 
 void bert_gemm(bert_team *t, const bert_gemm_w *pw, const float *X, size_t T, float *Y)
 {
-    gemm_task g = {bert_gemm_kern_cur(), pw, NULL, X, T, bert_gemm_n_panels(pw), 0, Y};
+    gemm_task g = {bert_gemm_kern_cur(), NULL, pw, NULL, X, T, bert_gemm_n_panels(pw), 0, Y, NULL};
     gemm_run(t, &g);
 }
 
 void bert_gemm_bf16(bert_team *t, const bert_gemm_wb *pb, const float *X, size_t T, float *Y)
 {
-    gemm_task g = {bert_gemm_kern_cur(), NULL, pb, X, T, (pb->n + NR - 1) / NR, 0, Y};
+    gemm_task g = {bert_gemm_kern_cur(), NULL, NULL, pb, X, T, (pb->n + NR - 1) / NR, 0, Y, NULL};
+    gemm_run(t, &g);
+}
+
+void bert_gemm_dp(bert_team *t, const bert_gemm_wb *pb, const float *X, size_t T, float *Y,
+                  uint16_t *xb)
+{
+    gemm_task g = {NULL, bert_dp_kern_cur(), NULL, pb, X, T, (pb->n + NR - 1) / NR, 0, Y, xb};
+    /* one pass over X (each element then takes part in n products): the
+     * caller rounds it alone before the team splits W */
+    g.D->to_bf16(X, T * pb->k, xb);
     gemm_run(t, &g);
 }

@@ -6,6 +6,8 @@
  *   bert_kernels.c  the elementwise kernels (bias, GELU, LayerNorm) and attention
  *   bert_amx.c      the bf16 products on AMX tiles
  *   bert_gemm.c     the fp32 products for few tokens and the thread team
+ *                   (kernels: bert_gemm_kernels.c, and bert_dp_kernels.c for
+ *                   bf16 x bf16 with vdpbf16ps)
  */
 #ifndef EMBEDLAB_BERT_INT_H
 #define EMBEDLAB_BERT_INT_H
@@ -37,8 +39,8 @@ typedef struct bert_layer {
     float *qkv_w, *qkv_b;                 /* owned: [3H x H], [3H] */
     amx_packed *qkv_p, *o_p, *i_p, *f_p;  /* owned: AMX-packed (BERT_BF16) */
     bert_gemm_w qkv_g, o_g, i_g, f_g;     /* owned: fp32 panels for few tokens (BERT_FP32) */
-    bert_gemm_wb qkv_h, o_h, i_h, f_h;    /* owned: bf16 panels for few tokens (BERT_BF16
-                                             without AMX) */
+    bert_gemm_wb qkv_h, o_h, i_h, f_h;    /* owned: bf16 panels (BERT_BF16 without AMX):
+                                             few tokens, or any T with vdpbf16ps */
     const float *o_w, *o_b, *ln1_g, *ln1_b;
     const float *i_w, *i_b, *f_w, *f_b, *ln2_g, *ln2_b;
 } bert_layer;
@@ -47,7 +49,8 @@ typedef struct bert_arena {
     size_t cap_tok, cap_len;              /* tokens, longest sentence */
     float *x, *qkv, *ctx, *tmp, *ff, *sc;
     uint16_t *xb;                         /* bf16 copy of a GEMM input and, after
-                                             it, its rounding error (BERT_BF16) */
+                                             it, its rounding error (AMX split), or
+                                             the bf16 input of vdpbf16ps */
     float *spill;                         /* 16 x 16 sink for tiles past N */
 } bert_arena;
 

@@ -5,12 +5,16 @@
  * dispatcher picks: each is called through its level's table.
  *
  * Families: index (dot, L2, four-row scoring, sq8 scoring, block push),
- * bert_gemm (fp32 and bf16-weight packed products), bert (bias, GELU,
- * residual LayerNorm, attention), sgns (the SGNS update).
+ * bert_gemm (fp32 and bf16-weight packed products), dp (bf16 x bf16 with
+ * vdpbf16ps), bert (bias, GELU, residual LayerNorm, attention), sgns (the
+ * SGNS update).
  *
  * Built a second time as test_isa_soft (-DISA_SOFT): the same checks on the
- * AVX-512/VNNI branches compiled against tests/softsimd/immintrin.h, a
- * plain-C stand-in, so that code runs (logic, masks, tails) on every CPU. */
+ * AVX-512/VNNI/BF16 branches compiled against tests/softsimd/immintrin.h, a
+ * plain-C stand-in, so that code runs (logic, masks, tails) on every CPU;
+ * there also the stand-in's bf16 arithmetic against the instruction set
+ * reference (and against the instructions, where the CPU has them), and
+ * the whole bf16 encoder on the stand-in's vdpbf16ps kernel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,13 +22,16 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/index/index_int.h"
 #include "../../src/model/bert_int.h"
 #include "../../src/model/sgns_int.h"
+#include "bert.h"
 #include "cpu.h"
+#include "fixture_util.h"
 #include "mem.h"
 #include "test_skip.h"
 
@@ -285,6 +292,67 @@ __attribute__((unused)) static void gemm_level(cpu_level l)
         gemm_run(K);
 }
 
+/* ---- bert_dp (vdpbf16ps) ------------------------------------------------------ */
+
+/* X rounded by to_bf16 exactly as bert_f32_to_bf16 rounds (round to
+ * nearest even; X has no denormals), nothing written past T * k; then the
+ * product, exact against the rounded operands up to fp32 summation,
+ * computed in two panel ranges (as two team members would) that leave
+ * groups of 1, 2 and 3 panels. */
+static void dp_run(const bert_dp_kern *D)
+{
+    rng_state = 9;
+    for (size_t si = 0; si < sizeof gemm_shapes / sizeof *gemm_shapes; si++) {
+        size_t n = gemm_shapes[si][0], k = gemm_shapes[si][1], Tmax = 64;
+        size_t np = (n + BERT_GEMM_NR - 1) / BERT_GEMM_NR, s = np / 3 + 1;
+        float *W = rand_vec(n * k, 1), *X = rand_vec(Tmax * k, 1);
+        float *Y = malloc(Tmax * n * sizeof *Y), *Wr = malloc(n * k * sizeof *Wr);
+        float *Xr = malloc(Tmax * k * sizeof *Xr);
+        uint16_t *xb = malloc((Tmax * k + 1) * sizeof *xb);
+        bert_gemm_wb pb;
+        assert_non_null(Y);
+        assert_non_null(Wr);
+        assert_non_null(Xr);
+        assert_non_null(xb);
+        assert_int_equal(bert_gemm_pack_bf16(&pb, W, n, k, 0), 0);
+        for (size_t i = 0; i < n * k; i++)
+            Wr[i] = bert_bf16_to_f32(bert_f32_to_bf16(W[i]));
+        for (size_t ti = 0; ti < sizeof gemm_T / sizeof *gemm_T; ti++) {
+            size_t T = gemm_T[ti];
+            if (n * k > 100000 && T % 8 != 1 && T != 24 && T != 25)
+                continue;
+            xb[T * k] = 0xbeef;
+            D->to_bf16(X, T * k, xb);
+            assert_int_equal(xb[T * k], 0xbeef);
+            for (size_t i = 0; i < T * k; i++) {
+                if (xb[i] != bert_f32_to_bf16(X[i]))
+                    fail_msg("to_bf16 n=%zu: [%zu] %.9g -> 0x%04x, want 0x%04x", T * k, i,
+                             (double)X[i], xb[i], bert_f32_to_bf16(X[i]));
+                Xr[i] = bert_bf16_to_f32(xb[i]);
+            }
+            D->panels(&pb, xb, T, Y, 0, s < np ? s : np);
+            if (s < np)
+                D->panels(&pb, xb, T, Y, s, np);
+            check_gemm(Y, Xr, Wr, T, n, k, "bf16 x bf16 (vdpbf16ps) panels");
+        }
+        bert_gemm_wb_done(&pb);
+        mem_free(W);
+        mem_free(X);
+        free(Y);
+        free(Wr);
+        free(Xr);
+        free(xb);
+    }
+}
+
+__attribute__((unused)) static void dp_level(cpu_level l)
+{
+    const bert_dp_kern *D = bert_dp_kern_at(l);
+    assert_non_null(D);
+    if (want_level("dp", l, D->name))
+        dp_run(D);
+}
+
 /* ---- bert elementwise and attention ---------------------------------------- */
 
 static double gelu_ref(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
@@ -510,6 +578,7 @@ FAMILY4(index)
 FAMILY4(sq8)
 FAMILY4(push)
 FAMILY3(gemm)
+LEVEL_FN(dp, AVX512BF16)
 FAMILY3(bert)
 FAMILY3(sgns)
 #endif
@@ -522,6 +591,7 @@ FAMILY3(sgns)
  * (plain C), so they run on any CPU: their logic, not their instructions. */
 extern const ix_kern ix_kern_soft512;
 extern const bert_gemm_kern bert_gemm_kern_soft512;
+extern const bert_dp_kern bert_dp_kern_soft512;
 extern const bert_kern bert_kern_soft512;
 #define SOFT_FN(fn, table)                                                                         \
     static void fn##_soft512(void **st)                                                            \
@@ -534,7 +604,270 @@ SOFT_FN(index, ix_kern_soft512)
 SOFT_FN(sq8, ix_kern_soft512)
 SOFT_FN(push, ix_kern_soft512)
 SOFT_FN(gemm, bert_gemm_kern_soft512)
+SOFT_FN(dp, bert_dp_kern_soft512)
 SOFT_FN(bert, bert_kern_soft512)
+
+/* The stand-in's bf16 arithmetic, as the Intel SDM defines the two
+ * instructions (convert_fp32_to_bfloat16; VDPBF16PS: per lane two FMAs,
+ * the odd pair first, DAZ in, FTZ out, round to nearest even). */
+#include "../softsimd/immintrin.h"
+
+static uint32_t bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint16_t soft_bf16(float f)
+{
+    __m512 a = _mm512_set1_ps(0), b = _mm512_set1_ps(f);
+    return _mm512_cvtne2ps_pbh(a, b).h[3];
+}
+
+/* lane 0 of vdpbf16ps: acc + (a1 * b1) + (a0 * b0), bf16 operands */
+static float soft_dp(float acc, uint16_t a0, uint16_t a1, uint16_t b0, uint16_t b1)
+{
+    __m512bh a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.h[0] = a0;
+    a.h[1] = a1;
+    b.h[0] = b0;
+    b.h[1] = b1;
+    return _mm512_dpbf16_ps(_mm512_set1_ps(acc), a, b).f[0];
+}
+
+static void bf16_semantics(void **st)
+{
+    __m512 lo, hi;
+    __m512bh r;
+    (void)st;
+    /* ties to even: 1 + 2^-8 -> 1.0, 1 + 3 * 2^-8 -> 1 + 2^-6 */
+    assert_int_equal(soft_bf16(1.0f + 0x1p-8f), 0x3f80);
+    assert_int_equal(soft_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);
+    assert_int_equal(soft_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);
+    assert_int_equal(soft_bf16(-2.5f), 0xc020);
+    /* denormals to a signed zero; infinity kept; NaN quiet; the largest
+     * float rounds to infinity */
+    assert_int_equal(soft_bf16(from_bits(0x00000001u)), 0x0000);
+    assert_int_equal(soft_bf16(from_bits(0x807fffffu)), 0x8000);
+    assert_int_equal(soft_bf16(from_bits(0x7f800000u)), 0x7f80);
+    assert_int_equal(soft_bf16(from_bits(0x7f800001u)), 0x7fc0);
+    assert_int_equal(soft_bf16(from_bits(0x7f7fffffu)), 0x7f80);
+    /* agrees with bert_f32_to_bf16 on normal numbers */
+    rng_state = 7;
+    for (int i = 0; i < 100000; i++) {
+        float f = frand() * from_bits(0x3f800000u + ((uint32_t)(i % 200) << 23) - (100u << 23));
+        if (soft_bf16(f) != bert_f32_to_bf16(f))
+            fail_msg("bf16(%a): 0x%04x, bert_f32_to_bf16 0x%04x", (double)f, soft_bf16(f),
+                     bert_f32_to_bf16(f));
+    }
+    /* vcvtne2ps2bf16 lane order: b in lanes 0-15, a in 16-31 */
+    lo = _mm512_set1_ps(1.0f);
+    hi = _mm512_set1_ps(2.0f);
+    r = _mm512_cvtne2ps_pbh(hi, lo);
+    assert_int_equal(r.h[0], 0x3f80);
+    assert_int_equal(r.h[15], 0x3f80);
+    assert_int_equal(r.h[16], 0x4000);
+    /* the odd pair first, each step rounded: 1 + 2^-24 rounds to 1 (tie),
+     * then - 2^-24 gives 1 - 2^-24; the even pair first would give 1, one
+     * rounding of the exact sum 1 */
+    assert_int_equal(bits(soft_dp(1.0f, 0xb380 /* -2^-24 */, 0x3380 /* 2^-24 */, 0x3f80, 0x3f80)),
+                     bits(1.0f - 0x1p-24f));
+    assert_int_equal(bits(soft_dp(1.0f, 0x3380, 0xb380, 0x3f80, 0x3f80)), bits(1.0f));
+    /* DAZ: a denormal bf16 operand is zero; FTZ: a denormal sum is zero */
+    assert_int_equal(bits(soft_dp(0.0f, 0x0001, 0, 0x7f00 /* 2^127 */, 0)), 0);
+    assert_int_equal(bits(soft_dp(0.0f, 0x1c80 /* 2^-70 */, 0, 0x1c80, 0)), 0);
+    assert_int_equal(bits(soft_dp(from_bits(0x00400000u), 0, 0, 0, 0)), 0);
+    /* an ordinary lane */
+    assert_true(soft_dp(0.5f, 0x3fc0 /* 1.5 */, 0x4000 /* 2 */, 0x4040 /* 3 */, 0xbf80 /* -1 */) ==
+                0.5f + 2 * -1.0f + 1.5f * 3);
+}
+
+/* The stand-in against the instructions, where the CPU has them (inline
+ * asm: this file is built for baseline x86-64). */
+static void hw_cvtne2ps(const float *a, const float *b, uint16_t *out)
+{
+    __asm__ volatile("vmovups (%1), %%zmm1\n\t"
+                     "vmovups (%2), %%zmm2\n\t"
+                     "vcvtne2ps2bf16 %%zmm2, %%zmm1, %%zmm0\n\t"
+                     "vmovdqu16 %%zmm0, (%0)\n\t"
+                     "vzeroupper"
+                     :
+                     : "r"(out), "r"(a), "r"(b)
+                     : "memory", "xmm0", "xmm1", "xmm2");
+}
+
+static void hw_dpbf16(float *acc, const uint16_t *a, const uint16_t *b)
+{
+    __asm__ volatile("vmovups (%0), %%zmm0\n\t"
+                     "vmovdqu16 (%1), %%zmm1\n\t"
+                     "vmovdqu16 (%2), %%zmm2\n\t"
+                     "vdpbf16ps %%zmm2, %%zmm1, %%zmm0\n\t"
+                     "vmovups %%zmm0, (%0)\n\t"
+                     "vzeroupper"
+                     :
+                     : "r"(acc), "r"(a), "r"(b)
+                     : "memory", "xmm0", "xmm1", "xmm2");
+}
+
+static void bf16_hardware(void **st)
+{
+    size_t n_even = 0, n_once = 0;
+    (void)st;
+    if (!cpu_has(CPU_AVX512BF16)) {
+        test_skip("vdpbf16ps/vcvtne2ps2bf16 against the stand-in: CPU lacks %s",
+                  cpu_level_feature(CPU_AVX512BF16));
+        return;
+    }
+    rng_state = 8;
+    for (int rep = 0; rep < 20000; rep++) {
+        __m512 a, b, acc, soft;
+        __m512bh x, y, want;
+        uint16_t got[32];
+        float hw[16];
+        int sh = rep % 9 - 4;   /* operands within 2^+-8: the exact sums fit a double */
+        for (int i = 0; i < 16; i++) {
+            a.f[i] = ldexpf(frand(), sh);
+            b.f[i] = ldexpf(frand(), -sh);
+            acc.f[i] = frand();
+        }
+        want = _mm512_cvtne2ps_pbh(a, b);
+        hw_cvtne2ps(a.f, b.f, got);
+        if (memcmp(got, want.h, sizeof got) != 0)
+            fail_msg("vcvtne2ps2bf16 differs from the stand-in (round %d)", rep);
+        x = want;
+        for (int i = 0; i < 16; i++)
+            b.f[i] = frand();
+        y = _mm512_cvtne2ps_pbh(b, a);
+        memcpy(hw, acc.f, sizeof hw);
+        hw_dpbf16(hw, x.h, y.h);
+        soft = _mm512_dpbf16_ps(acc, x, y);
+        for (int i = 0; i < 16; i++) {
+            float p0 = from_bits((uint32_t)x.h[2 * i] << 16) * from_bits((uint32_t)y.h[2 * i] << 16);
+            float p1 = from_bits((uint32_t)x.h[2 * i + 1] << 16) *
+                       from_bits((uint32_t)y.h[2 * i + 1] << 16);
+            float sdm = (acc.f[i] + p1) + p0, even = (acc.f[i] + p0) + p1;
+            float once = (float)((double)acc.f[i] + (double)p0 + (double)p1);
+            if (bits(soft.f[i]) != bits(sdm))
+                fail_msg("stand-in lane %d (round %d): %a, want %a", i, rep, (double)soft.f[i],
+                         (double)sdm);
+            if (bits(hw[i]) == bits(sdm))
+                continue;
+            /* the stand-in follows the SDM (odd pair first); a CPU that adds
+             * the even pair first or rounds the exact sum once is reported,
+             * not failed: both keep every product exact and sum in fp32 */
+            if (bits(hw[i]) == bits(even))
+                n_even++;
+            else if (bits(hw[i]) == bits(once))
+                n_once++;
+            else
+                fail_msg("vdpbf16ps lane %d (round %d): %a, stand-in %a", i, rep, (double)hw[i],
+                         (double)sdm);
+        }
+    }
+    if (n_even || n_once)
+        printf("# note: vdpbf16ps here differs from the SDM's order in %zu lanes as the even "
+               "pair first, %zu as one rounding of the exact sum (of 320000)\n", n_even, n_once);
+}
+
+/* The whole bf16 encoder on the stand-in's vdpbf16ps kernel (as it runs on
+ * an avx512bf16 CPU): every reference sentence of the tiny model within
+ * cosine 0.999 of fp32, one at a time (few tokens, the team splitting the
+ * panels) and all in one batch (many tokens); the split layers (all of them
+ * at split = 2) stay off vdpbf16ps, and keep fp32 accuracy. */
+static atomic_size_t dp_calls;
+static bert_dp_kern counting;
+
+static void counting_dp(const bert_gemm_wb *pw, const uint16_t *xb, size_t T, float *Y, size_t p0,
+                        size_t p1)
+{
+    atomic_fetch_add(&dp_calls, 1);
+    bert_dp_kern_soft512.panels(pw, xb, T, Y, p0, p1);
+}
+
+static void check_cos(const float *v, const float *want, double min, int split, int i)
+{
+    double dot = 0, nv = 0, nw = 0;
+    for (int k = 0; k < 32; k++) {
+        dot += (double)v[k] * want[k];
+        nv += (double)v[k] * v[k];
+        nw += (double)want[k] * want[k];
+    }
+    if (!(dot / sqrt(nv * nw) >= min))
+        fail_msg("bf16 on vdpbf16ps, split=%d, sentence %d: cosine %.6f < %g", split, i,
+                 dot / sqrt(nv * nw), min);
+}
+
+static void bf16_encoder(void **st)
+{
+    int n = 0;
+    fx_sentence *ref = fx_load_reference(TINY_DIR "/reference.json", &n);
+    bert_opts o = bert_opts_default();
+    float *all;
+    const char **texts;
+    size_t *lens;
+    err e;
+    (void)st;
+    assert_non_null(ref);
+    all = malloc((size_t)n * 32 * sizeof *all);
+    texts = malloc((size_t)n * sizeof *texts);
+    lens = malloc((size_t)n * sizeof *lens);
+    assert_non_null(all);
+    assert_non_null(texts);
+    assert_non_null(lens);
+    for (int i = 0; i < n; i++) {
+        texts[i] = ref[i].text;
+        lens[i] = ref[i].len;
+    }
+    counting = bert_dp_kern_soft512;
+    counting.panels = counting_dp;
+    bert_dp_kern_force(&counting);
+    assert_non_null(strstr(bert_bf16_kernel(), "vdpbf16ps"));
+    o.precision = BERT_BF16;
+    for (int split = 0; split <= 2; split++) {
+        double min = split == 2 ? 0.99999 : 0.999;
+        bert_model *m;
+        o.bf16_split_layers = split;
+        m = bert_load(TINY_DIR, &o, &e);
+        assert_non_null(m);
+        assert_int_equal(bert_get_config(m)->precision, BERT_BF16);
+        atomic_store(&dp_calls, 0);
+        for (int threads = 1; threads <= 2; threads++) {
+            bert_set_threads(m, threads, 2);
+            bert_set_batch(m, 1);
+            for (int i = 0; i < n; i++) {
+                float v[32];
+                assert_int_equal(bert_encode(m, &texts[i], &lens[i], 1, v, NULL, &e), 0);
+                check_cos(v, ref[i].emb, min, split, i);
+            }
+            bert_set_batch(m, (size_t)n);
+            assert_int_equal(bert_encode(m, texts, lens, (size_t)n, all, NULL, &e), 0);
+            for (int i = 0; i < n; i++)
+                check_cos(all + (size_t)i * 32, ref[i].emb, min, split, i);
+        }
+        if (split < 2)
+            assert_true(atomic_load(&dp_calls) > 0);
+        else
+            assert_int_equal(atomic_load(&dp_calls), 0);
+        bert_free(m);
+    }
+    bert_dp_kern_force(NULL);
+    if (cpu_level_cur() < CPU_AVX512BF16)
+        assert_null(strstr(bert_bf16_kernel(), "vdpbf16ps"));
+    free(all);
+    free(texts);
+    free(lens);
+    fx_free_reference(ref, n);
+}
 #endif
 
 int main(void)
@@ -543,9 +876,12 @@ int main(void)
 #ifdef ISA_SOFT
         cmocka_unit_test(index_soft512), cmocka_unit_test(sq8_soft512),
         cmocka_unit_test(push_soft512),  cmocka_unit_test(gemm_soft512),
-        cmocka_unit_test(bert_soft512),
+        cmocka_unit_test(dp_soft512),
+        cmocka_unit_test(bert_soft512),  cmocka_unit_test(bf16_semantics),
+        cmocka_unit_test(bf16_hardware), cmocka_unit_test(bf16_encoder),
 #else
-        TESTS4(index), TESTS4(sq8), TESTS4(push), TESTS3(gemm), TESTS3(bert), TESTS3(sgns),
+        TESTS4(index), TESTS4(sq8), TESTS4(push), TESTS3(gemm), cmocka_unit_test(dp_AVX512BF16),
+        TESTS3(bert), TESTS3(sgns),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
