@@ -1,17 +1,20 @@
 #!/bin/bash
-# isa_compare.sh BEFORE_BUILD AFTER_BUILD [ROUNDS] - the dispatched kernels
-# against a -march=native build, side by side on this machine.
+# isa_compare.sh BEFORE_BUILD AFTER_BUILD [ROUNDS] - the kernels of two
+# builds side by side on this machine: the dispatched kernels against a
+# -march=native build, or one kernel change against the code before it.
 #
-# BEFORE_BUILD is a build dir of the code before run-time dispatch built
-# with -march=native (e.g. `git archive c85114e | tar -x -C /tmp/before &&
-# make -C /tmp/before -f mk/build.mk all $(echo build/release/bench/bench_{index,bert_gemm,sgns,bert})`),
-# AFTER_BUILD one of this tree (baseline x86-64 + per-level kernels).  Each
+# BEFORE_BUILD is a build dir of the code before the change (e.g. before
+# run-time dispatch, built with -march=native: `git archive c85114e | tar -x
+# -C /tmp/before && make -C /tmp/before -f mk/build.mk all $(echo build/release/bench/bench_{index,bert_gemm,sgns,bert})`;
+# a bench program it lacks, such as bench_bert_kern, can be copied into its
+# bench/ first), AFTER_BUILD one of this tree.  Each
 # benchmark runs ROUNDS (default 2) times alternating before/after, so both
 # see the same load; the best of each is printed.  Rows: single-query q/s of
 # flat, flat sq8, IVF and HNSW (ISA_CMP_N rows, default 100,000, x 384, 1,000
 # queries, one thread),
 # the packed small-T products of a MiniLM pass (microseconds, T = 1, 16, 64),
-# Item2Vec training on the synthetic corpus (tokens/s, 2 threads) and, when
+# the BERT elementwise kernels and attention over a batch of 32 sentences
+# (bench_bert_kern, microseconds, when both builds have it), Item2Vec training on the synthetic corpus (tokens/s, 2 threads) and, when
 # AFTER_BUILD/bench-minilm exists (bench/compare_bert.py writes it), BERT
 # fp32 sentences/s (batch 32, 2 threads) and single-sentence p50 ms.
 set -u
@@ -38,6 +41,11 @@ run_one() {   # run_one BUILD TAG
         awk -F'\t' '!/^#/ && NF >= 8 { gsub(/ /, "_", $1); print "index_" $1 "_qps", $4 }' >> "$tmp/$t"
     "$d/bench/bench_bert_gemm" threads=1 reps=15 T=1,16,64 2>/dev/null |
         awk '!/^#/ && $1 ~ /^[0-9]+$/ { print "gemm_T" $1 "_pk_us", $2 }' >> "$tmp/$t"
+    # its columns are the levels up to the one in force (then a ratio): the
+    # last level's
+    [ -x "$d/bench/bench_bert_kern" ] && "$d/bench/bench_bert_kern" reps=30 2>/dev/null |
+        awk '!/^#/ && $2 ~ /^[0-9.]+$/ { print "bertk_" $1 "_us", (NF > 2 ? $(NF - 1) : $2) }' \
+        >> "$tmp/$t"
     "$d/bench/bench_sgns" --dataset synth 2>/dev/null |
         sed -n 's/^result .*impl=ours.* tok_per_s=\([0-9.]*\).*/sgns_synth_tok_per_s \1/p' >> "$tmp/$t"
     m=$A/bench-minilm
@@ -55,6 +63,6 @@ for r in $(seq "$R"); do
 done
 best "$tmp/before" > "$tmp/b"
 best "$tmp/after" > "$tmp/a"
-printf "%-34s %14s %14s %8s\n" measure native-before dispatched after/before
+printf "%-34s %14s %14s %8s\n" measure before after after/before
 join "$tmp/b" "$tmp/a" | awk '{ printf "%-34s %14.1f %14.1f %8.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
 echo "# load average at the end:$(uptime | sed 's/.*load average://')"

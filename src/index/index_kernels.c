@@ -275,8 +275,70 @@ static inline __m512 sq8_lane(const uint8_t *p)
 }
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+/* 8 codes widened to floats */
+static inline __m256 sq8_lane8(const uint8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+
+/* The sq8 sums of R <= 4 rows of d codes (d apart): q2 . code (ip/cosine)
+ * or |q2 - scale * code|^2 (L2).  Per row the same operations in the same
+ * order whatever R (two 8-lane accumulators over blocks of 16, then the
+ * tail in order), so a row scored alone (sq8k_score) and in a group of four
+ * (sq8k_score_rows) gives the same float, and flat and IVF agree. */
+static inline __attribute__((always_inline)) void sq8_rows_avx2(int R, int l2, const float *q2,
+                                                                const float *sc,
+                                                                const uint8_t *codes, size_t d,
+                                                                float *out)
+{
+    __m256 a[4], b[4];
+    size_t i = 0;
+
+    for (int r = 0; r < R; r++)
+        a[r] = b[r] = _mm256_setzero_ps();
+    for (; i + 16 <= d; i += 16) {
+        __m256 q0 = _mm256_loadu_ps(q2 + i), q1 = _mm256_loadu_ps(q2 + i + 8), s0 = q0, s1 = q1;
+        if (l2) {
+            s0 = _mm256_loadu_ps(sc + i);
+            s1 = _mm256_loadu_ps(sc + i + 8);
+        }
+        for (int r = 0; r < R; r++) {
+            __m256 x = sq8_lane8(codes + r * d + i), y = sq8_lane8(codes + r * d + i + 8);
+            if (l2) {
+                __m256 t = _mm256_fnmadd_ps(s0, x, q0), u = _mm256_fnmadd_ps(s1, y, q1);
+                a[r] = _mm256_fmadd_ps(t, t, a[r]);
+                b[r] = _mm256_fmadd_ps(u, u, b[r]);
+            } else {
+                a[r] = _mm256_fmadd_ps(q0, x, a[r]);
+                b[r] = _mm256_fmadd_ps(q1, y, b[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        const uint8_t *code = codes + r * d;
+        float s = ix_hsum256(_mm256_add_ps(a[r], b[r]));
+        for (size_t j = i; j < d; j++) {
+            if (l2) {
+                float t = q2[j] - sc[j] * (float)code[j];
+                s += t * t;
+            } else {
+                s += q2[j] * (float)code[j];
+            }
+        }
+        out[r] = s;
+    }
+}
+#endif
+
 static float sq8k_score(const vindex *ix, const index_ctx *c, float k0, const uint8_t *code)
 {
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+    int l2 = ix->o.metric == INDEX_L2;
+    float s;
+    sq8_rows_avx2(1, l2, c->q2, ix->sq.scale, code, ix->dim, &s);
+    return l2 ? -s : k0 + s;
+#else
     size_t d = ix->dim, i = 0;
     const float *q2 = c->q2;
     if (ix->o.metric == INDEX_L2) {
@@ -321,6 +383,7 @@ static float sq8k_score(const vindex *ix, const index_ctx *c, float k0, const ui
         return k0 + s;
 #endif
     }
+#endif
 }
 
 static void sq8k_score_rows(const vindex *ix, const index_ctx *c, float k0, const uint8_t *codes,
@@ -372,6 +435,17 @@ static void sq8k_score_rows(const vindex *ix, const index_ctx *c, float k0, cons
             out[r + 1] = k0 + _mm512_reduce_add_ps(a1);
             out[r + 2] = k0 + _mm512_reduce_add_ps(a2);
             out[r + 3] = k0 + _mm512_reduce_add_ps(a3);
+        }
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    /* four rows share each load of the query (and scale) */
+    {
+        int l2 = ix->o.metric == INDEX_L2;
+        for (; r + 4 <= n; r += 4) {
+            float s[4];
+            sq8_rows_avx2(4, l2, c->q2, ix->sq.scale, codes + r * d, d, s);
+            for (int k = 0; k < 4; k++)
+                out[r + (size_t)k] = l2 ? -s[k] : k0 + s[k];
         }
     }
 #endif

@@ -149,16 +149,27 @@ static void sq8_run(const ix_kern *K)
             k0 = K->sq8_prep(&ix, &c);
             K->sq8_score_rows(&ix, &c, k0, codes, n, out);
             for (size_t r = 0; r < n; r++) {
-                double want = 0, mag = 0;
+                double want = 0, mag = 0, fmag = 0, tol;
                 for (size_t j = 0; j < d; j++) {
-                    double x = ix.sq.vmin[j] + (double)ix.sq.scale[j] * codes[r * d + j];
+                    double sc = (double)ix.sq.scale[j] * codes[r * d + j];
+                    double x = ix.sq.vmin[j] + sc;
                     double t = m == INDEX_L2 ? -(c.q[j] - x) * (c.q[j] - x) : c.q[j] * x;
+                    double S = fabs(c.q[j]) + fabs(ix.sq.vmin[j]) + sc;
                     want += t;
                     mag += fabs(t) + fabs(c.q[j] * ix.sq.vmin[j]);
+                    fmag += m == INDEX_L2 ? S * S : fabs(c.q[j] * sc) + fabs(c.q[j] * ix.sq.vmin[j]);
                 }
-                /* float rounding, and the int16 query of the VNNI kernel
-                 * (a 1/21930 step of the largest element at d = 384) */
-                close_to(out[r], want, 2e-3 * mag + 1e-6, "sq8 score_rows", d, r);
+                /* The int16 query of the VNNI kernel (c.qs set): a 1/21930
+                 * step of the largest element at d = 384.  The float kernels:
+                 * ip: q * scale and each product round once (u = 2^-24), the
+                 * two d-term sums (k0 and the codes') add at most d u each,
+                 * relative to fmag = sum |q scale code| + |q vmin|; L2: q -
+                 * vmin and q2 - scale code round to within 2u S, S = |q| +
+                 * |vmin| + |scale code|, so t^2 to within ~5u S^2, and the sum
+                 * adds d u: (d + 5) u sum S^2.  Twice that is the bound; one
+                 * term missing (~fmag / d) is ~50 times over it at d = 385. */
+                tol = c.qs > 0 ? 2e-3 * mag : (double)(d + 8) * 0x1p-23 * fmag;
+                close_to(out[r], want, tol + 1e-6, "sq8 score_rows", d, r);
                 close_to(K->sq8_score(&ix, &c, k0, codes + r * d), out[r],
                          1e-5 * mag + 1e-6, "sq8 single row", d, r);
             }
