@@ -378,6 +378,8 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int hogwild, block, shards;   /* --hogwild, --block N: the schedule */
+
 static int run(const char *name, corpus *all, const char *out_dir, int threads, int epochs,
                uint64_t seed)
 {
@@ -400,6 +402,9 @@ static int run(const char *name, corpus *all, const char *out_dir, int threads, 
     p.sg.epochs = epochs;
     p.sg.threads = threads;
     p.sg.seed = seed;
+    p.sg.hogwild = hogwild;
+    p.sg.block = block;
+    p.sg.shards = shards;
     p.min_count = 1;
     store_corpus sc = {0};
     sc.n_seq = s.train.n_seq;
@@ -424,8 +429,9 @@ static int run(const char *name, corpus *all, const char *out_dir, int threads, 
            "loss %.3f -> %.3f\n", name, st.seconds, cpu, tps, hr, rss, st.sg.loss_first,
            st.sg.loss_last);
     printf("result dataset=%s impl=ours tokens=%zu items=%zu epochs=%d threads=%d "
-           "train_s=%.4f cpu_s=%.4f tok_per_s=%.0f hit10=%.4f peak_rss_mb=%.1f\n",
-           name, sc.n_tok, m.vecs.n, epochs, threads, st.seconds, cpu, tps, hr, rss);
+           "train_s=%.4f cpu_s=%.4f tok_per_s=%.0f hit10=%.4f peak_rss_mb=%.1f "
+           "schedule=%s\n", name, sc.n_tok, m.vecs.n, epochs, threads, st.seconds, cpu, tps, hr,
+           rss, hogwild ? "hogwild" : "rounds");
     if (out_dir && write_files(out_dir, name, &s, &m.vecs) < 0)
         goto out;
     rc = 0;
@@ -438,7 +444,8 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_sgns [--dataset synth|movielens|all] [--ratings PATH] "
-                    "[--out DIR] [--threads N] [--epochs N] [--seed S]\n");
+                    "[--out DIR] [--threads N] [--epochs N] [--seed S] [--hogwild] "
+                    "[--block TOKENS]\n");
 }
 
 int main(int argc, char **argv)
@@ -460,6 +467,12 @@ int main(int argc, char **argv)
             epochs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--hogwild") == 0)
+            hogwild = 1;
+        else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc)
+            block = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--shards") == 0 && i + 1 < argc)
+            shards = atoi(argv[++i]);
         else {
             usage();
             return 2;

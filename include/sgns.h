@@ -6,8 +6,10 @@
  * vector predicts the centre token against `negative` noise tokens drawn from
  * unigram^ns_exponent; frequent tokens are subsampled with the word2vec
  * formula; the learning rate decays linearly from alpha to min_alpha over all
- * epochs; windows are shrunk at random (word2vec's `b`); threads update the
- * shared weights without locks (Hogwild, see sgns.c).
+ * epochs; windows are shrunk at random (word2vec's `b`).  Threads train
+ * blocks of the corpus in deterministic rounds (same vectors for a seed
+ * whatever the thread count), or, with hogwild=1, update the shared weights
+ * without locks as word2vec does (see sgns.c).
  *
  * Optional subwords: when an sgns_subwords is given, the input vector of token
  * t is the mean of input rows {t} ∪ sub(t) (fastText), and its gradient is
@@ -28,6 +30,8 @@
 #define SGNS_MAX_NEGATIVE 100
 #define SGNS_MAX_EPOCHS 10000
 #define SGNS_MAX_THREADS 256
+#define SGNS_SHARDS 2          /* blocks per round of the deterministic schedule */
+#define SGNS_MAX_BLOCK (1 << 20)
 
 typedef struct sgns_opts {
     int dim;              /* vector width, 1..SGNS_MAX_DIM (default 64) */
@@ -43,6 +47,15 @@ typedef struct sgns_opts {
     int shrink;           /* 1: reduced windows as word2vec/gensim; 0: full (1) */
     const char *stage;    /* the progress stage shown while training: the job a
                              user started ("train item2vec"); NULL: "train sgns" */
+    int hogwild;          /* 1: threads share the weights without locks (word2vec's
+                             Hogwild; results vary with thread timing); 0: the
+                             deterministic rounds of sgns.c (0) */
+    int block;            /* deterministic rounds: tokens per block, 0 = automatic
+                             (sgns_block_tokens); the result depends on it */
+    int shards;           /* deterministic rounds: blocks trained at once from the
+                             same weights, 0 = SGNS_SHARDS; the result depends on it,
+                             more threads than shards only speed up the merge;
+                             each shard holds a replica of the weights */
 } sgns_opts;
 
 sgns_opts sgns_opts_default(void);
@@ -129,6 +142,10 @@ double sgns_alpha_at(const sgns_opts *o, uint64_t done, uint64_t total);
 
 /* ---- training ----------------------------------------------------------- */
 
+/* The block size (tokens) the deterministic schedule uses for a corpus of
+ * n_tok tokens over n_vocab tokens when opts.block is 0. */
+size_t sgns_block_tokens(size_t n_tok, size_t n_vocab);
+
 typedef struct sgns_stats {
     uint64_t n_tok;         /* corpus tokens per epoch */
     uint64_t n_kept;        /* tokens kept by subsampling, all epochs */
@@ -149,7 +166,8 @@ typedef struct sgns_stats {
  * to keep the old ones, as item2vec does; st then counts the tokens and
  * pairs trained before the workers stopped), -ERR_USAGE, -ERR_RANGE (a token
  * outside the vocabulary), -ERR_STATE (empty corpus), -ERR_NOMEM.
- * With threads == 1 the result depends only on the inputs and the seed. */
+ * Unless hogwild is set, the result depends only on the inputs, the seed and
+ * the block size, whatever the number of threads (sgns.c: DETERMINISM). */
 int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
                const sgns_subwords *sw, const sgns_opts *o, progress *p,
                sgns_stats *st /* OUT, may be NULL */, err *e);

@@ -229,7 +229,10 @@ static const opt_def fuse_opts[] = {
 const cmd_def cmd_defs_model[] = {
     {.name = "train item2vec", .fn = c_train_item2vec, .usage = "train item2vec",
      .help = "Train Item2Vec (skip-gram with negative sampling) on the sessions. window=session "
-     "uses the whole session as context. threads=1 with a seed is reproducible bit for bit. "
+     "uses the whole session as context. The vectors depend on the seed, not on threads=: "
+     "the sessions are trained in blocks, two at a time from the same weights, their updates "
+     "merged in block order. hogwild=1 trains as word2vec does instead (threads share the "
+     "weights without locks; runs differ). "
      "Ctrl-C cancels and keeps the previous model. --update continues the stored model on "
      "the sessions added since it was trained (a session with any new event, whole): only "
      "their items' vectors change and new items get vectors, so the index is updated in "

@@ -47,11 +47,18 @@ const opt_def i2v_param_defs[] = {
     {.name = "min_count", .type = OPT_INT, .min = 1, .max = INT32_MAX, .def = "1",
      .help = "items seen fewer times are dropped", OPT_AT(i2v_params, min_count)},
     {.name = "threads", .type = OPT_INT, .min = 1, .max = SGNS_MAX_THREADS, .def = "2",
-     .help = "worker threads", OPT_AT(i2v_params, sg.threads)},
+     .help = "worker threads (the vectors do not depend on them unless hogwild=1)",
+     OPT_AT(i2v_params, sg.threads)},
     {.name = "seed", .type = OPT_U64, .def = "1", .help = "random seed",
      OPT_AT(i2v_params, sg.seed)},
     {.name = "shrink", .type = OPT_INT, .min = 0, .max = 1, .def = "1", .flags = OPT_HIDDEN,
      .help = "learning-rate decay on (1) or off", OPT_AT(i2v_params, sg.shrink)},
+    {.name = "hogwild", .type = OPT_INT, .min = 0, .max = 1, .def = "0",
+     .help = "1: threads share the weights without locks (word2vec's Hogwild): runs differ; "
+     "0: deterministic rounds", OPT_AT(i2v_params, sg.hogwild)},
+    {.name = "block", .type = OPT_INT, .min = 0, .max = SGNS_MAX_BLOCK, .def = "0",
+     .flags = OPT_HIDDEN, .help = "tokens per block of the deterministic rounds (0: automatic)",
+     OPT_AT(i2v_params, sg.block)},
     {0},
 };
 
@@ -124,6 +131,11 @@ int i2v_params_json(const i2v_params *p, char **out, err *e)
                  o->dim, win, o->negative, o->ns_exponent, sample, o->alpha, o->min_alpha,
                  o->epochs, p->min_count, o->threads, big_seed ? "\"" : "",
                  (unsigned long long)o->seed, big_seed ? "\"" : "", o->shrink);
+    /* the schedule's keys only when not the default, so older models' JSON
+     * and the default's stay as they were */
+    if (n > 0 && (size_t)n < sizeof buf && (o->hogwild || o->block))
+        n += snprintf(buf + n - 1, sizeof buf - (size_t)n + 1, ",\"hogwild\":%d,\"block\":%d}",
+                      o->hogwild, o->block) - 1;
     if (n < 0 || (size_t)n >= sizeof buf)
         return err_set(e, ERR_RANGE, "parameters do not fit the JSON buffer");
     *out = mem_strdup(buf);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "err.h"
 #include "mem.h"
 #include "progress.h"
@@ -216,6 +217,68 @@ static void test_reproducible_one_thread(void **st)
     free_corpus(&t);
 }
 
+/* Trains a fresh model (V output rows, nin input rows) with o. */
+static void train_fresh(sgns_model *m, const tcorpus *t, size_t V, size_t nin,
+                        const sgns_subwords *sw, const sgns_opts *o, sgns_stats *s)
+{
+    assert_int_equal(sgns_model_init(m, V, nin, (size_t)o->dim, o->seed, NULL), 0);
+    assert_int_equal(sgns_train(m, &t->c, NULL, sw, o, NULL, s, NULL), 0);
+}
+
+/* The deterministic schedule: the same seed gives the same vectors bit for
+ * bit with 1, 2 or 3 threads (several rounds: small blocks), on the kernels
+ * dispatched for this CPU and on the baseline ones, on the fixed-dim kernel
+ * (dim 64), the general path (dim 13), with subword rows, and with 3 blocks
+ * per round; Hogwild (opt-in) is not held to that. */
+static void test_same_vectors_any_thread_count(void **st)
+{
+    enum { V = 40, NIN = 84 };
+    size_t soff[V + 1];
+    int32_t sids[V];
+    tcorpus t;
+    sgns_opts o = sgns_opts_default();
+    sgns_stats s1, s2;
+    const cpu_level levels[2] = {cpu_level_cur(), CPU_BASELINE};
+    (void)st;
+    for (int i = 0; i < V; i++) {
+        soff[i] = (size_t)i;
+        sids[i] = V + i;              /* one private bucket per token */
+    }
+    soff[V] = V;
+    sgns_subwords sw = {soff, sids};
+    make_groups(&t, 400, 12, 4, 10, 5);
+    o.seed = 11;
+    o.epochs = 3;
+    o.block = 300;                    /* 16 blocks, 8 rounds per epoch */
+    for (int li = 0; li < 2; li++) {
+        cpu_set_cap(levels[li]);
+        for (int variant = 0; variant < 4; variant++) {
+            const sgns_subwords *swp = variant == 2 ? &sw : NULL;
+            size_t nin = variant == 2 ? NIN : V;
+            sgns_model ref, m;
+            o.dim = variant == 1 ? 13 : variant == 2 ? 16 : 64;
+            o.shards = variant == 3 ? 3 : 0;
+            o.threads = 1;
+            train_fresh(&ref, &t, V, nin, swp, &o, &s1);
+            for (int th = 2; th <= 3; th++) {
+                o.threads = th;
+                train_fresh(&m, &t, V, nin, swp, &o, &s2);
+                assert_memory_equal(ref.in, m.in, nin * (size_t)o.dim * sizeof(float));
+                assert_memory_equal(ref.out, m.out, V * (size_t)o.dim * sizeof(float));
+                assert_int_equal(s1.n_pairs, s2.n_pairs);
+                assert_int_equal(s1.n_kept, s2.n_kept);
+                assert_true(s1.loss_last == s2.loss_last);
+                sgns_model_done(&m);
+            }
+            /* and it learns: the groups show */
+            assert_true(s1.loss_last < s1.loss_first);
+            sgns_model_done(&ref);
+        }
+    }
+    cpu_set_cap(levels[0]);
+    free_corpus(&t);
+}
+
 /* Share of tokens whose nearest other token (cosine of input vectors) lies in
  * the same group. */
 static double same_group_nn(const sgns_model *m, int per)
@@ -263,9 +326,15 @@ static void test_planted_groups(void **st)
     assert_true(ss.n_pairs > 0);
     sgns_model_done(&m);
 
-    /* Two Hogwild threads and the whole sequence as window learn it too. */
+    /* Two threads and the whole sequence as window learn it too, in the
+     * deterministic rounds and with Hogwild. */
     o.threads = 2;
     o.window = SGNS_WINDOW_SEQ;
+    assert_int_equal(sgns_model_init(&m, 200, 0, 32, 1, NULL), 0);
+    assert_int_equal(sgns_train(&m, &t.c, NULL, NULL, &o, NULL, &ss, NULL), 0);
+    check_groups(&m, 20);
+    sgns_model_done(&m);
+    o.hogwild = 1;
     assert_int_equal(sgns_model_init(&m, 200, 0, 32, 1, NULL), 0);
     assert_int_equal(sgns_train(&m, &t.c, NULL, NULL, &o, NULL, &ss, NULL), 0);
     check_groups(&m, 20);
@@ -512,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_keep_prob_formula),
         cmocka_unit_test(test_alpha_schedule),
         cmocka_unit_test(test_reproducible_one_thread),
+        cmocka_unit_test(test_same_vectors_any_thread_count),
         cmocka_unit_test(test_planted_groups),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_cancel_inside_long_sequence),
