@@ -194,6 +194,7 @@ static int builtin_train_sgns(builtin *b, const int32_t *ids, const size_t *off,
     o.epochs = is_pretrained(b) ? b->o.adapt_epochs : b->o.epochs;
     o.stage = is_pretrained(b) ? "encode text: adapt words" : "encode text: learn words";
     o.threads = 1;
+    o.hogwild = 1;   /* one thread: plain sequential SGD, reproducible as it is */
     o.seed = b->o.seed;
     if ((rc = sgns_model_init(&m, V, rows_n, D, b->o.seed, e)))
         goto fail;

@@ -757,6 +757,7 @@ int textenc_pretrain(const textenc_pretrain_opts *o, const char *out_path, progr
     so.min_alpha = o->alpha * 1e-4;
     so.epochs = o->epochs;
     so.threads = o->threads;
+    so.hogwild = 1;   /* word2vec's schedule: sequential with threads=1 (the default) */
     so.stage = "pretrain text: learn words";
     so.seed = o->seed;
     if ((rc = sgns_model_init(&m, v.n, 0, (size_t)o->dim, o->seed, e)))
