@@ -86,6 +86,31 @@ awk '
         }
     }' "$tmp/results"
 
+# eval's Item2Vec row (20 epochs, the defaults) with each schedule: R@10 and
+# R@50, the mean over users and REPEATS seeds with half its 95% interval.
+APP=$BUILD/embedlab
+ML_DIR=$(dirname "${EMBEDLAB_RATINGS:-/nonexistent/x}")
+echo "eval (Item2Vec row; threads=2, repeats=$R; mean ± half the 95% interval):"
+printf "  %-10s %-9s %-20s %-20s\n" dataset schedule "R@10" "R@50"
+for ds in demo ml; do
+    db=$tmp/$ds.db
+    if [ $ds = demo ]; then
+        "$APP" --db "$db" -c 'gen demo' >/dev/null || continue
+    else
+        [ -r "$ML_DIR/movies.csv" ] || { echo "  ml: $ML_DIR not found, skipped"; continue; }
+        "$APP" --db "$db" -c "load movielens $ML_DIR" >/dev/null || continue
+    fi
+    for hw in 1 0; do
+        # CSV: method, then each metric with its lo and hi; R@10 is field 5, R@50 field 14
+        "$APP" --db "$db" --no-timing --csv -c "train item2vec threads=2 hogwild=$hw" \
+            -c "eval threads=2 repeats=$R" | awk -F, -v ds=$ds -v s=$([ $hw = 1 ] && echo hogwild || echo rounds) '
+            $1 == "Item2Vec" {
+                printf "  %-10s %-9s %.4f ±%.4f       %.4f ±%.4f\n", ds, s, $5, ($7 - $6) / 2, $14, ($16 - $15) / 2
+            }'
+    done
+done
+echo
+
 echo "determinism (exported word2vec binary files, sha256):"
 status=0
 for isa in "" baseline; do

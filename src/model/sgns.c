@@ -370,6 +370,7 @@ typedef struct train_ctx {
     pthread_barrier_t bar;
     atomic_size_t next;         /* next block to claim: epoch * n_blocks + block */
     int n_threads, halt;        /* halt: written between barriers, read after */
+    int bar_ok;                 /* bar initialised (set before the gate opens) */
     double *loss_ep;            /* per epoch, summed in block order */
     uint64_t *pairs_ep, kept;
     float alpha_last;
@@ -818,7 +819,9 @@ static NO_TSAN void *round_main(void *arg)
 
     pthread_mutex_lock(&w->x->gate);   /* until every thread was started */
     pthread_mutex_unlock(&w->x->gate);
-    if (w->x->sw)
+    if (!w->x->bar_ok)
+        ;
+    else if (w->x->sw)
         run_rounds(w, 0);
     else if (D == 64)
         run_rounds(w, 64);
@@ -1114,18 +1117,19 @@ int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
     }
     if (rounds) {
         x->n_threads = n_started;
-        if (n_started)
-            pthread_barrier_init(&x->bar, NULL, (unsigned)n_started);
+        x->bar_ok = n_started && pthread_barrier_init(&x->bar, NULL, (unsigned)n_started) == 0;
+        if (!x->bar_ok)   /* the threads leave at once: reported as below */
+            atomic_store(&x->stop, 1);
         pthread_mutex_unlock(&x->gate);
     }
     supervise(x, ws, n_started, p);
     for (int t = 0; t < n_started; t++)
         pthread_join(ws[t].th, NULL);
-    if (rounds && n_started)
+    if (rounds && x->bar_ok)
         pthread_barrier_destroy(&x->bar);
     progress_update(p, atomic_load(&x->done));
     progress_end(p);
-    if (n_started < threads) {
+    if (n_started < threads || (rounds && !x->bar_ok)) {
         rc = err_set(e, ERR_NOMEM, "could not start %d training threads", threads);
         goto fail;
     }
