@@ -166,8 +166,10 @@ typedef struct sgns_stats {
  * to keep the old ones, as item2vec does; st then counts the tokens and
  * pairs trained before the workers stopped), -ERR_USAGE, -ERR_RANGE (a token
  * outside the vocabulary), -ERR_STATE (empty corpus), -ERR_NOMEM.
- * Unless hogwild is set, the result depends only on the inputs, the seed and
- * the block size, whatever the number of threads (sgns.c: DETERMINISM). */
+ * Unless hogwild is set, the result depends only on the inputs, the seed,
+ * block, shards and the kernels' ISA level, whatever the number of threads
+ * (sgns.c: DETERMINISM); with hogwild and threads == 1 on the inputs and the
+ * seed. */
 int sgns_train(sgns_model *m, const sgns_corpus *c, const int64_t *counts,
                const sgns_subwords *sw, const sgns_opts *o, progress *p,
                sgns_stats *st /* OUT, may be NULL */, err *e);
