@@ -246,26 +246,30 @@ size_t textenc_dim(const textenc *t)
     return t->kind == TEXTENC_BERT ? bert_dim(t->bert) : textenc_bi_dim(t->bi);
 }
 
+void textenc_json_escape(const char *s, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; *s && k + 7 < cap; s++) {   /* room for the longest escape and the NUL */
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)ch;
+        } else if (ch < 0x20) {
+            k += (size_t)snprintf(out + k, cap - k, "\\u%04x", ch);
+        } else {
+            out[k++] = (char)ch;
+        }
+    }
+    out[k] = '\0';
+}
+
 int textenc_describe(const textenc *t, char *out, size_t cap, err *e)
 {
     int n;
     if (t->kind == TEXTENC_BERT) {
         const bert_config *c = bert_get_config(t->bert);
         char path[2048];
-        size_t k = 0;
-        /* JSON-escape the path (quotes, backslashes, control bytes) */
-        for (const char *s = t->path; *s && k + 7 < sizeof path; s++) {
-            unsigned char ch = (unsigned char)*s;
-            if (ch == '"' || ch == '\\') {
-                path[k++] = '\\';
-                path[k++] = (char)ch;
-            } else if (ch < 0x20) {
-                k += (size_t)snprintf(path + k, sizeof path - k, "\\u%04x", ch);
-            } else {
-                path[k++] = (char)ch;
-            }
-        }
-        path[k] = '\0';
+        textenc_json_escape(t->path, path, sizeof path);
         n = snprintf(out, cap,
                      "{\"backend\":\"bert\",\"path\":\"%s\",\"layers\":%d,\"hidden\":%d,"
                      "\"heads\":%d,\"pooling\":\"%s\",\"max_seq\":%zu,\"lowercase\":%s,"

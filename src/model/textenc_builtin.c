@@ -1013,19 +1013,7 @@ int textenc_bi_describe(const builtin *b, char *out, size_t cap)
     const textenc_builtin_opts *o = &b->o;
     if (is_pretrained(b)) {
         char path[1024];
-        size_t k = 0;
-        for (const char *s = b->words_path; *s && k + 7 < sizeof path; s++) {
-            unsigned char ch = (unsigned char)*s;
-            if (ch == '"' || ch == '\\') {
-                path[k++] = '\\';
-                path[k++] = (char)ch;
-            } else if (ch < 0x20) {
-                k += (size_t)snprintf(path + k, sizeof path - k, "\\u%04x", ch);
-            } else {
-                path[k++] = (char)ch;
-            }
-        }
-        path[k] = '\0';
+        textenc_json_escape(b->words_path, path, sizeof path);
         return snprintf(out, cap,
                         "{\"backend\":\"builtin\",\"method\":\"dictionary-pretrained word vectors "
                         "(%s) adapted to the catalog + SIF + TF-IDF projection\",\"words\":\"%s\","

@@ -38,6 +38,11 @@ int textenc_bi_encode(const builtin *b, const char *const *texts, const size_t *
 uint32_t textenc_fnv1a32(const char *s, size_t n);
 uint64_t textenc_fnv1a64(uint64_t h, const void *p, size_t n);
 
+/* Writes s into out[cap] as the body of a JSON string: quotes and
+ * backslashes escaped, control bytes as \u00XX; cut short (never inside
+ * an escape) when it does not fit.  cap >= 8. */
+void textenc_json_escape(const char *s, char *out, size_t cap);
+
 /* Splits text into lowercase, accent-stripped words of letters and digits
  * (at most TEXTENC_MAX_WORD codepoints); every CJK ideograph is a word of
  * its own.  Calls fn(ud, word, len) per word; a nonzero return stops the

@@ -349,9 +349,27 @@ static void test_builtin_oom_loop(void **st)
     }
 }
 
+/* The model path in `info`'s JSON: escaped, and when cut short never cut
+ * inside an escape (the JSON stays valid). */
+static void test_json_escape(void **state)
+{
+    char out[64];
+    (void)state;
+    textenc_json_escape("a\"b\\c\x01" "d", out, sizeof out);
+    assert_string_equal(out, "a\\\"b\\\\c\\u0001d");
+    /* a byte is written only while its longest escape (6) and the NUL fit */
+    textenc_json_escape("\x1f\x1f\x1f", out, 13);
+    assert_string_equal(out, "\\u001f");
+    textenc_json_escape("\x1f\x1f\x1f", out, 14);
+    assert_string_equal(out, "\\u001f\\u001f");
+    textenc_json_escape("ab\"cd", out, 10);
+    assert_string_equal(out, "ab\\\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_find_model_order),
         cmocka_unit_test(test_bert_backend),
         cmocka_unit_test(test_builtin_beats_tfidf),
