@@ -71,6 +71,15 @@ void topk_push(topk *t, int64_t id, float score);
 /* Sorts by descending score (ties by ascending id); returns the count. */
 size_t topk_sort(topk *t);
 
+/* A scored id, for lists sorted with qsort. */
+typedef struct vec_hit {
+    int64_t id;
+    float score;
+} vec_hit;
+
+/* qsort order of vec_hit: topk_sort's, descending score, ties by ascending id. */
+int vec_hit_cmp(const void *a, const void *b);
+
 /* ---- vecset: n vectors of width dim, one per item id ------------------ */
 typedef struct vecset {
     size_t n, dim;

@@ -4,6 +4,7 @@
 #include "ids.h"
 #include "index.h"
 #include "mem.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -211,22 +212,9 @@ static struct index_ctx *ctx_of(const rec_models *ms, const lab_model *m)
     return m == ms->text ? ms->ctx_text : NULL;
 }
 
-typedef struct cand {
-    int64_t id;
-    float score;
-} cand;
-
-static int cmp_cand(const void *x, const void *y)
+static void take_top(vec_hit *c, size_t n, size_t k, rec_list *out)
 {
-    const cand *a = x, *b = y;
-    if (a->score != b->score)
-        return a->score < b->score ? 1 : -1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-static void take_top(cand *c, size_t n, size_t k, rec_list *out)
-{
-    qsort(c, n, sizeof *c, cmp_cand);
+    qsort(c, n, sizeof *c, vec_hit_cmp);
     out->n = n < k ? n : k;
     for (size_t i = 0; i < out->n; i++) {
         out->ids[i] = c[i].id;
@@ -234,7 +222,7 @@ static void take_top(cand *c, size_t n, size_t k, rec_list *out)
     }
 }
 
-static void add_unique(cand *c, size_t *n, int64_t id)
+static void add_unique(vec_hit *c, size_t *n, int64_t id)
 {
     for (size_t i = 0; i < *n; i++)
         if (c[i].id == id)
@@ -267,7 +255,7 @@ static int hybrid(const rec_models *ms, const float *tq, const float *iq, size_t
     size_t kk = 3 * k > REC_MAX_K ? REC_MAX_K : 3 * k, n = 0;
     lab_model *iv = ms->i2v_out ? ms->i2v_out : ms->i2v;   /* behaviour candidate space */
     rec_list *tl = NULL, *il = NULL;
-    cand *c = NULL;
+    vec_hit *c = NULL;
     float *ts = NULL, *is = NULL, *tqn = NULL, *iqn = NULL;
     int rc = 0;
 

@@ -220,6 +220,14 @@ size_t topk_sort(topk *t)
     return n;
 }
 
+int vec_hit_cmp(const void *a, const void *b)
+{
+    const vec_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
 /* ---- vecset ----------------------------------------------------------- */
 
 int vecset_init(vecset *vs, size_t n, size_t dim, err *e)

@@ -28,6 +28,7 @@
 #include "ids.h"
 #include "mem.h"
 #include "milvus.h"
+#include "vec.h"
 
 #define MV_SETTINGS_MAX 65536      /* bytes of the settings JSON in a blob */
 #define MV_DELETE_BATCH 1000
@@ -462,19 +463,6 @@ int mv_build(vindex *ix, const float *data, const int64_t *ids, size_t n,
 
 /* ---- search --------------------------------------------------------------------------- */
 
-typedef struct mv_hit {
-    int64_t id;
-    float score;
-} mv_hit;
-
-static int cmp_hit(const void *a, const void *b)
-{
-    const mv_hit *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score < y->score ? 1 : -1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 /* The connection a search uses: the index's own, or (a context given) the
  * context's, made on its first search with the index's settings and token. */
 static mv_conn *conn_for(const vindex *ix, index_ctx *ctx, err *e)
@@ -564,9 +552,9 @@ int mv_search(const vindex *ix, index_ctx *ctx, const float *q, int k, const ind
     }
     /* insertion sort: k is small and the answer is nearly always in order */
     for (int i = 1; i < out; i++) {
-        mv_hit x = {ids[i], scores[i]};
+        vec_hit x = {ids[i], scores[i]};
         int j = i;
-        while (j > 0 && cmp_hit(&x, &(mv_hit){ids[j - 1], scores[j - 1]}) < 0) {
+        while (j > 0 && vec_hit_cmp(&x, &(vec_hit){ids[j - 1], scores[j - 1]}) < 0) {
             ids[j] = ids[j - 1];
             scores[j] = scores[j - 1];
             j--;

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -79,6 +80,31 @@ static void test_topk_keeps_largest(void **st)
     assert_int_equal(ids[0], 4);
     assert_int_equal(ids[1], 1);
     assert_int_equal(ids[2], 2);  /* tie 0.5: smaller id wins */
+}
+
+/* vec_hit_cmp sorts a list as topk_sort orders the same pushes. */
+static void test_vec_hit_cmp_matches_topk(void **st)
+{
+    float vals[] = {0.1f, 0.9f, 0.5f, 0.3f, 0.95f, 0.5f, 0.9f};
+    enum { N = sizeof vals / sizeof *vals };
+    int64_t ids[N];
+    float sc[N];
+    vec_hit h[N];
+    topk t;
+    (void)st;
+    topk_init(&t, N, ids, sc);
+    for (int i = 0; i < N; i++) {
+        topk_push(&t, 10 - i, vals[i]);
+        h[i] = (vec_hit){10 - i, vals[i]};
+    }
+    assert_int_equal(topk_sort(&t), N);
+    qsort(h, N, sizeof *h, vec_hit_cmp);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(h[i].id, ids[i]);
+        assert_true(h[i].score == sc[i]);
+    }
+    assert_int_equal(h[1].id, 4);   /* tie 0.9: smaller id first */
+    assert_int_equal(h[2].id, 9);
 }
 
 static void test_gemm_matches_naive(void **st)
@@ -185,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_mem_overflow_and_fail),
         cmocka_unit_test(test_rng_reproducible),
         cmocka_unit_test(test_topk_keeps_largest),
+        cmocka_unit_test(test_vec_hit_cmp_matches_topk),
         cmocka_unit_test(test_gemm_matches_naive),
         cmocka_unit_test(test_vecset_sort_find),
         cmocka_unit_test(test_progress_cancel),
