@@ -115,23 +115,21 @@ static int prepare(store *s, const char *sql, sqlite3_stmt **st, err *e)
     return 0;
 }
 
+static int query_int64(store *s, const char *sql, int64_t p1, const char *what, int64_t *n,
+                       err *e);
 static int count_rows(store *s, const char *sql, int64_t *n, err *e);
 
 static int schema_version(store *s, int *v, err *e)
 {
     sqlite3_stmt *st;
+    int64_t has;
     int rc;
 
     *v = 0;
-    rc = prepare(s, "SELECT count(*) FROM sqlite_master WHERE name='schema_version'", &st, e);
-    if (rc)
+    if ((rc = query_int64(s, "SELECT count(*) FROM sqlite_master WHERE name='schema_version'", 0,
+                          "read schema", &has, e)))
         return rc;
-    rc = sqlite3_step(st);
-    int has = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return db_err(s, e, "read schema");
-    if (!has)
+    if (has <= 0)
         return 0;
     rc = prepare(s, "SELECT max(version) FROM schema_version", &st, e);
     if (rc)
@@ -248,19 +246,7 @@ void store_read_end(store *s) { sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 
 int store_data_version(store *s, int64_t *out, err *e)
 {
-    sqlite3_stmt *st;
-    int rc;
-
-    if ((rc = prepare(s, "PRAGMA data_version", &st, e)))
-        return rc;
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = db_err(s, e, "data_version");
-        sqlite3_finalize(st);
-        return rc;
-    }
-    *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
+    return query_int64(s, "PRAGMA data_version", 0, "data_version", out, e);
 }
 
 void store_close(store *s)
@@ -495,8 +481,10 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? mem_strdup((const char *)t) : NULL;
 }
 
-/* The int64 result of sql; ?1, when the statement has it, is bound to p1. */
-static int count_rows_p(store *s, const char *sql, int64_t p1, int64_t *n, err *e)
+/* The int64 result of sql (0 when it fails); ?1, when the statement has it,
+ * is bound to p1; what names the query in the error. */
+static int query_int64(store *s, const char *sql, int64_t p1, const char *what, int64_t *n,
+                       err *e)
 {
     sqlite3_stmt *st;
     int rc;
@@ -508,7 +496,12 @@ static int count_rows_p(store *s, const char *sql, int64_t p1, int64_t *n, err *
     rc = sqlite3_step(st);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : db_err(s, e, "count");
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, what);
+}
+
+static int count_rows_p(store *s, const char *sql, int64_t p1, int64_t *n, err *e)
+{
+    return query_int64(s, sql, p1, "count", n, e);
 }
 
 static int count_rows(store *s, const char *sql, int64_t *n, err *e)
@@ -825,16 +818,8 @@ int store_counts_get(store *s, store_counts *o, err *e)
 
 int store_item_event_count(store *s, int64_t item, int64_t *n_out, err *e)
 {
-    sqlite3_stmt *st;
-    int rc;
-
-    if ((rc = prepare(s, "SELECT count(*) FROM events WHERE item=?", &st, e)))
-        return rc;
-    sqlite3_bind_int64(st, 1, item);
-    rc = sqlite3_step(st);
-    *n_out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : db_err(s, e, "count events");
+    return query_int64(s, "SELECT count(*) FROM events WHERE item=?", item, "count events", n_out,
+                       e);
 }
 
 /* ---- models and vectors ------------------------------------------------- */
