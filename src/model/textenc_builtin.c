@@ -30,6 +30,7 @@
  * vectors; a pretrained one refers to its words file by path and checksum.
  */
 #include "textenc_int.h"
+#include "buf.h"
 #include "mem.h"
 #include "sgns.h"
 #include "rng.h"
@@ -547,7 +548,7 @@ textenc *textenc_train_builtin(const char *const *texts, size_t n, const textenc
     seq_builder sb = {0};
     size_t *off = NULL, D;
     float *X = NULL, *tmp = NULL, *u = NULL, *w = NULL;
-    int rc;
+    int rc, ok = 0;
 
     if (!t || !b) {
         err_set(e, ERR_NOMEM, "out of memory");
@@ -650,25 +651,24 @@ textenc *textenc_train_builtin(const char *const *texts, size_t n, const textenc
     top_components(X, n, D, b->n_pc, b->o.seed, b->pc, u, w);
     t->bi = b;
     set_labels(t);
-    mem_free(off);
-    mem_free(sb.ids);
-    mem_free(X);
-    mem_free(tmp);
-    mem_free(u);
-    mem_free(w);
-    progress_end(p);
-    return t;
+    ok = 1;
+    goto done;
 nomem:
     err_set(e, ERR_NOMEM, "out of memory");
 fail:
     if (p && atomic_load(&p->active))
         progress_end(p);
+done:
     mem_free(off);
     mem_free(sb.ids);
     mem_free(X);
     mem_free(tmp);
     mem_free(u);
     mem_free(w);
+    if (ok) {
+        progress_end(p);
+        return t;
+    }
     textenc_bi_free(b);
     if (t)
         t->bi = NULL;
@@ -690,29 +690,10 @@ fail:
 #define BI_MAGIC "ELBI0001"
 #define BI_MAGIC2 "ELBI0002"
 
-typedef struct wbuf {
-    uint8_t *p;
-    size_t len, cap;
-    int fail;
-} wbuf;
-
-static void put(wbuf *w, const void *src, size_t n)
-{
-    if (w->fail || mem_grow(&w->p, &w->cap, w->len + n, 1) != 0) {
-        w->fail = 1;
-        return;
-    }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void put_u32(wbuf *w, uint32_t v) { put(w, &v, 4); }
-static void put_u64(wbuf *w, uint64_t v) { put(w, &v, 8); }
-
 int textenc_builtin_save(const textenc *t, void **out, size_t *len, err *e)
 {
     const builtin *b;
-    wbuf w = {0};
+    buf_writer w = {0};
     size_t D;
 
     if (t->kind != TEXTENC_BUILTIN)
@@ -720,74 +701,60 @@ int textenc_builtin_save(const textenc *t, void **out, size_t *len, err *e)
     b = t->bi;
     D = b->sem;
     if (!is_pretrained(b)) {
-        put(&w, BI_MAGIC, 8);
-        put_u32(&w, (uint32_t)b->o.dim);
-        put_u32(&w, (uint32_t)b->o.minn);
-        put_u32(&w, (uint32_t)b->o.maxn);
-        put_u32(&w, (uint32_t)b->o.buckets);
-        put_u32(&w, (uint32_t)b->o.epochs);
-        put_u32(&w, (uint32_t)b->o.window);
-        put_u32(&w, (uint32_t)b->o.negative);
-        put_u64(&w, b->o.seed);
-        put(&w, &b->o.lr, 4);
-        put(&w, &b->o.sif_a, 4);
-        put_u64(&w, b->v.n);
-        put_u64(&w, b->v.total);
-        put_u64(&w, b->v.arena_len);
-        put(&w, b->v.arena, b->v.arena_len);
-        put(&w, b->v.count, b->v.n * sizeof *b->v.count);
-        put(&w, b->wvec, b->v.n * D * sizeof(float));
-        put(&w, b->in + b->v.n * D, (size_t)b->o.buckets * D * sizeof(float));
-        put(&w, b->pc, D * sizeof(float));
+        buf_put(&w, BI_MAGIC, 8);
+        buf_put_u32(&w, (uint32_t)b->o.dim);
+        buf_put_u32(&w, (uint32_t)b->o.minn);
+        buf_put_u32(&w, (uint32_t)b->o.maxn);
+        buf_put_u32(&w, (uint32_t)b->o.buckets);
+        buf_put_u32(&w, (uint32_t)b->o.epochs);
+        buf_put_u32(&w, (uint32_t)b->o.window);
+        buf_put_u32(&w, (uint32_t)b->o.negative);
+        buf_put_u64(&w, b->o.seed);
+        buf_put(&w, &b->o.lr, 4);
+        buf_put(&w, &b->o.sif_a, 4);
+        buf_put_u64(&w, b->v.n);
+        buf_put_u64(&w, b->v.total);
+        buf_put_u64(&w, b->v.arena_len);
+        buf_put(&w, b->v.arena, b->v.arena_len);
+        buf_put(&w, b->v.count, b->v.n * sizeof *b->v.count);
+        buf_put(&w, b->wvec, b->v.n * D * sizeof(float));
+        buf_put(&w, b->in + b->v.n * D, (size_t)b->o.buckets * D * sizeof(float));
+        buf_put(&w, b->pc, D * sizeof(float));
     } else {
         size_t pl = strlen(b->words_path);
-        put(&w, BI_MAGIC2, 8);
-        put_u32(&w, (uint32_t)b->sem);
-        put_u32(&w, (uint32_t)b->lex);
-        put_u32(&w, (uint32_t)b->n_pc);
-        put_u32(&w, (uint32_t)b->o.window);
-        put_u32(&w, (uint32_t)b->o.negative);
-        put_u32(&w, (uint32_t)b->o.adapt_epochs);
-        put_u64(&w, b->o.seed);
-        put(&w, &b->o.sif_a, 4);
-        put(&w, &b->o.lex_weight, 4);
-        put(&w, &b->o.adapt_lr, 4);
-        put_u64(&w, b->v.n);
-        put_u64(&w, b->v.total);
-        put_u64(&w, b->v.arena_len);
-        put_u64(&w, b->lx.n);
-        put_u64(&w, b->lx.arena_len);
-        put_u64(&w, b->n_docs);
-        put(&w, b->v.arena, b->v.arena_len);
-        put(&w, b->v.count, b->v.n * sizeof *b->v.count);
-        put(&w, b->lx.arena, b->lx.arena_len);
-        put(&w, b->lx.count, b->lx.n * sizeof *b->lx.count);
-        put(&w, b->wvec, b->v.n * D * sizeof(float));
-        put(&w, b->pc, (size_t)b->n_pc * D * sizeof(float));
-        put_u64(&w, b->pre->digest);
-        put_u32(&w, (uint32_t)pl);
-        put(&w, b->words_path, pl);
+        buf_put(&w, BI_MAGIC2, 8);
+        buf_put_u32(&w, (uint32_t)b->sem);
+        buf_put_u32(&w, (uint32_t)b->lex);
+        buf_put_u32(&w, (uint32_t)b->n_pc);
+        buf_put_u32(&w, (uint32_t)b->o.window);
+        buf_put_u32(&w, (uint32_t)b->o.negative);
+        buf_put_u32(&w, (uint32_t)b->o.adapt_epochs);
+        buf_put_u64(&w, b->o.seed);
+        buf_put(&w, &b->o.sif_a, 4);
+        buf_put(&w, &b->o.lex_weight, 4);
+        buf_put(&w, &b->o.adapt_lr, 4);
+        buf_put_u64(&w, b->v.n);
+        buf_put_u64(&w, b->v.total);
+        buf_put_u64(&w, b->v.arena_len);
+        buf_put_u64(&w, b->lx.n);
+        buf_put_u64(&w, b->lx.arena_len);
+        buf_put_u64(&w, b->n_docs);
+        buf_put(&w, b->v.arena, b->v.arena_len);
+        buf_put(&w, b->v.count, b->v.n * sizeof *b->v.count);
+        buf_put(&w, b->lx.arena, b->lx.arena_len);
+        buf_put(&w, b->lx.count, b->lx.n * sizeof *b->lx.count);
+        buf_put(&w, b->wvec, b->v.n * D * sizeof(float));
+        buf_put(&w, b->pc, (size_t)b->n_pc * D * sizeof(float));
+        buf_put_u64(&w, b->pre->digest);
+        buf_put_u32(&w, (uint32_t)pl);
+        buf_put(&w, b->words_path, pl);
     }
-    if (w.fail) {
+    if (w.failed) {
         mem_free(w.p);
         return err_set(e, ERR_NOMEM, "out of memory saving the builtin encoder");
     }
     *out = w.p;
     *len = w.len;
-    return 0;
-}
-
-typedef struct rbuf {
-    const uint8_t *p;
-    size_t len, pos;
-} rbuf;
-
-static int get(rbuf *r, void *dst, size_t n)
-{
-    if (n > r->len - r->pos)
-        return -1;
-    memcpy(dst, r->p + r->pos, n);
-    r->pos += n;
     return 0;
 }
 
@@ -810,15 +777,15 @@ static int load_words(textenc_vocab *v, const char *arena, size_t alen, size_t n
     return 0;
 }
 
-static int load_v1(builtin *b, rbuf *r, err *e)
+static int load_v1(builtin *b, buf_reader *r, err *e)
 {
     uint32_t u[7];
     uint64_t nw, total, alen;
     size_t D;
     int rc;
 
-    if (get(r, u, sizeof u) || get(r, &b->o.seed, 8) || get(r, &b->o.lr, 4) ||
-        get(r, &b->o.sif_a, 4) || get(r, &nw, 8) || get(r, &total, 8) || get(r, &alen, 8))
+    if (buf_get(r, u, sizeof u) || buf_get(r, &b->o.seed, 8) || buf_get(r, &b->o.lr, 4) ||
+        buf_get(r, &b->o.sif_a, 4) || buf_get(r, &nw, 8) || buf_get(r, &total, 8) || buf_get(r, &alen, 8))
         return -ERR_PARSE;
     b->o.dim = (int)u[0];
     b->o.minn = (int)u[1];
@@ -834,35 +801,35 @@ static int load_v1(builtin *b, rbuf *r, err *e)
     b->sem = D;
     b->n_pc = 1;
     /* every section must fit what is left before anything is allocated */
-    if ((r->len - r->pos) < alen + nw * 8 + (nw + u[3] + 1) * D * 4)
+    if ((r->len - r->off) < alen + nw * 8 + (nw + u[3] + 1) * D * 4)
         return -ERR_PARSE;
-    if ((rc = load_words(&b->v, (const char *)r->p + r->pos, (size_t)alen, (size_t)nw, e)))
+    if ((rc = load_words(&b->v, (const char *)r->p + r->off, (size_t)alen, (size_t)nw, e)))
         return rc;
-    r->pos += (size_t)alen;
+    r->off += (size_t)alen;
     b->wvec = mem_array((size_t)nw * D, sizeof *b->wvec);
     b->in = mem_calloc(((size_t)nw + u[3]) * D, sizeof *b->in);
     b->pc = mem_array(D, sizeof *b->pc);
     if (!b->wvec || !b->in || !b->pc)
         return err_set(e, ERR_NOMEM, "out of memory loading the builtin encoder");
-    if (get(r, b->v.count, (size_t)nw * 8) || get(r, b->wvec, (size_t)nw * D * 4) ||
-        get(r, b->in + (size_t)nw * D, (size_t)u[3] * D * 4) || get(r, b->pc, D * 4) ||
-        r->pos != r->len)
+    if (buf_get(r, b->v.count, (size_t)nw * 8) || buf_get(r, b->wvec, (size_t)nw * D * 4) ||
+        buf_get(r, b->in + (size_t)nw * D, (size_t)u[3] * D * 4) || buf_get(r, b->pc, D * 4) ||
+        r->off != r->len)
         return -ERR_PARSE;
     b->v.total = total;
     return 0;
 }
 
-static int load_v2(builtin *b, rbuf *r, err *e)
+static int load_v2(builtin *b, buf_reader *r, err *e)
 {
     uint32_t u[6], pl;
     uint64_t nw, total, alen, nk, klen, ndocs, digest;
     size_t D;
     int rc;
 
-    if (get(r, u, sizeof u) || get(r, &b->o.seed, 8) || get(r, &b->o.sif_a, 4) ||
-        get(r, &b->o.lex_weight, 4) || get(r, &b->o.adapt_lr, 4) || get(r, &nw, 8) ||
-        get(r, &total, 8) || get(r, &alen, 8) || get(r, &nk, 8) || get(r, &klen, 8) ||
-        get(r, &ndocs, 8))
+    if (buf_get(r, u, sizeof u) || buf_get(r, &b->o.seed, 8) || buf_get(r, &b->o.sif_a, 4) ||
+        buf_get(r, &b->o.lex_weight, 4) || buf_get(r, &b->o.adapt_lr, 4) || buf_get(r, &nw, 8) ||
+        buf_get(r, &total, 8) || buf_get(r, &alen, 8) || buf_get(r, &nk, 8) || buf_get(r, &klen, 8) ||
+        buf_get(r, &ndocs, 8))
         return -ERR_PARSE;
     if (u[0] < 1 || u[0] > 4096 || u[1] > 4096 || u[2] > BI_MAX_PC || u[5] > 1000 || nw < 1 ||
         nw > INT32_MAX / 2 || alen > r->len || nk > INT32_MAX / 2 || klen > r->len ||
@@ -880,25 +847,25 @@ static int load_v2(builtin *b, rbuf *r, err *e)
     b->o.adapt_epochs = (int)u[5];
     b->n_docs = ndocs;
     /* every section must fit what is left before anything is allocated */
-    if ((r->len - r->pos) < alen + nw * 8 + klen + nk * 8 + (nw + u[2]) * D * 4 + 12)
+    if ((r->len - r->off) < alen + nw * 8 + klen + nk * 8 + (nw + u[2]) * D * 4 + 12)
         return -ERR_PARSE;
-    if ((rc = load_words(&b->v, (const char *)r->p + r->pos, (size_t)alen, (size_t)nw, e)))
+    if ((rc = load_words(&b->v, (const char *)r->p + r->off, (size_t)alen, (size_t)nw, e)))
         return rc;
-    r->pos += (size_t)alen;
-    if (get(r, b->v.count, (size_t)nw * 8))
+    r->off += (size_t)alen;
+    if (buf_get(r, b->v.count, (size_t)nw * 8))
         return -ERR_PARSE;
-    if (nk && (rc = load_words(&b->lx, (const char *)r->p + r->pos, (size_t)klen, (size_t)nk, e)))
+    if (nk && (rc = load_words(&b->lx, (const char *)r->p + r->off, (size_t)klen, (size_t)nk, e)))
         return rc;
-    r->pos += (size_t)klen;
-    if (nk && get(r, b->lx.count, (size_t)nk * 8))
+    r->off += (size_t)klen;
+    if (nk && buf_get(r, b->lx.count, (size_t)nk * 8))
         return -ERR_PARSE;
     b->wvec = mem_array((size_t)nw * D, sizeof *b->wvec);
     b->pc = mem_calloc(u[2] ? (size_t)u[2] * D : 1, sizeof *b->pc);
     if (!b->wvec || !b->pc)
         return err_set(e, ERR_NOMEM, "out of memory loading the builtin encoder");
-    if (get(r, b->wvec, (size_t)nw * D * 4) || get(r, b->pc, (size_t)u[2] * D * 4) ||
-        get(r, &digest, 8) || get(r, &pl, 4) || pl == 0 || pl >= sizeof b->words_path ||
-        get(r, b->words_path, pl) || r->pos != r->len)
+    if (buf_get(r, b->wvec, (size_t)nw * D * 4) || buf_get(r, b->pc, (size_t)u[2] * D * 4) ||
+        buf_get(r, &digest, 8) || buf_get(r, &pl, 4) || pl == 0 || pl >= sizeof b->words_path ||
+        buf_get(r, b->words_path, pl) || r->off != r->len)
         return -ERR_PARSE;
     b->words_path[pl] = '\0';
     if (memchr(b->words_path, '\0', pl))
@@ -924,7 +891,7 @@ static int load_v2(builtin *b, rbuf *r, err *e)
 
 textenc *textenc_builtin_load(const void *blob, size_t len, err *e)
 {
-    rbuf r = {blob, len, 0};
+    buf_reader r = {.p = blob, .len = len};   /* no err: "bad" says what */
     textenc *t = mem_calloc(1, sizeof *t);
     builtin *b = mem_calloc(1, sizeof *b);
     char magic[8];
@@ -935,7 +902,7 @@ textenc *textenc_builtin_load(const void *blob, size_t len, err *e)
         goto fail;
     }
     b->o = textenc_builtin_opts_default();
-    if (get(&r, magic, 8))
+    if (buf_get(&r, magic, 8))
         goto bad;
     if (memcmp(magic, BI_MAGIC, 8) == 0) {
         b->o.lex_dim = 0;
