@@ -240,7 +240,7 @@ typedef struct job {
     size_t n;
     size_t *order;              /* indices sorted by length, longest first */
     float *out;
-    size_t n_batches;
+    size_t batch, n_batches;    /* texts per batch, batches */
     atomic_size_t next_batch;
     atomic_size_t done;
     atomic_int stop;
@@ -256,7 +256,7 @@ typedef struct worker {
 static void run_worker(job *j, int idx)
 {
     bert_model *m = j->m;
-    size_t B = m->opts.batch, H = (size_t)m->cfg.hidden;
+    size_t B = j->batch, H = (size_t)m->cfg.hidden;
     const int32_t *bids[256];
     size_t blens[256];
     float *rows[256];
@@ -364,7 +364,20 @@ int bert_encode_ids(bert_model *m, const int32_t *const *ids, const size_t *n_id
     j.n = n;
     j.out = out;
     j.p = p;
-    j.n_batches = (n + m->opts.batch - 1) / m->opts.batch;
+    j.batch = m->opts.batch;
+    /* Fewer texts than a batch per worker (a server's batch of requests, a
+     * few queries), but more tokens than the packed kernel takes: one batch
+     * per worker, each on one core, rather than one batch whose OpenBLAS
+     * products span the cores (their threads meet at every product and
+     * idle through attention and the element-wise steps in between). */
+    if (nt > 1 && n < (size_t)nt * j.batch && n >= (size_t)nt) {
+        size_t tok = 0;
+        for (size_t i = 0; i < n; i++)
+            tok += n_ids[i];
+        if (tok > BERT_GEMM_MAX_T)
+            j.batch = (n + (size_t)nt - 1) / (size_t)nt;
+    }
+    j.n_batches = (n + j.batch - 1) / j.batch;
     atomic_init(&j.next_batch, 0);
     atomic_init(&j.done, 0);
     atomic_init(&j.stop, 0);

@@ -87,6 +87,8 @@ static void test_parity_f32(void **st)
     (void)st;
     encode_reference(TINY_DIR, 1, 32, NULL, "f32 1 thread");
     encode_reference(TINY_DIR, 2, 3, NULL, "f32 2 threads batch 3");
+    /* fewer texts than a batch per thread: one batch per worker */
+    encode_reference(TINY_DIR, 2, 32, NULL, "f32 2 threads, one call under two batches");
     encode_reference(TINY_DIR, 2, 1, NULL, "f32 batch 1");
 }
 
