@@ -63,6 +63,7 @@ typedef struct metrics {
     atomic_ullong lat_sum_ns[SV_N_EP];
     atomic_ulong batch[N_BATCH + 1];          /* texts per encoder batch */
     atomic_ulong batch_n, batch_texts, batch_tokens;
+    atomic_ullong encode_ns;                  /* wall time inside the encoder */
     atomic_long in_flight;
     atomic_ulong reloads, reload_errors, slow_closed;
 } metrics;
@@ -271,6 +272,10 @@ static char *metrics_text(server *sv)
     tprintf(&t, "# HELP embedlab_encoder_tokens_total Tokens encoded.\n"
                 "# TYPE embedlab_encoder_tokens_total counter\nembedlab_encoder_tokens_total %lu\n",
             atomic_load(&m->batch_tokens));
+    tprintf(&t, "# HELP embedlab_encoder_busy_seconds_total Wall time the encoder spent "
+                "encoding.\n# TYPE embedlab_encoder_busy_seconds_total counter\n"
+                "embedlab_encoder_busy_seconds_total %.6f\n",
+            (double)atomic_load(&m->encode_ns) * 1e-9);
     tprintf(&t, "# HELP embedlab_http_requests_in_flight Requests being read, queued or "
                 "answered.\n# TYPE embedlab_http_requests_in_flight gauge\n"
                 "embedlab_http_requests_in_flight %ld\n", atomic_load(&m->in_flight));
@@ -315,7 +320,7 @@ static void enqueue(server *sv, job *j)
     pthread_mutex_unlock(&sv->q_mu);
 }
 
-static void batch_metrics(server *sv, size_t n, size_t tokens)
+static void batch_metrics(server *sv, size_t n, size_t tokens, double seconds)
 {
     size_t b = 0;
     while (b < N_BATCH && (double)n > batch_bounds[b])
@@ -324,6 +329,7 @@ static void batch_metrics(server *sv, size_t n, size_t tokens)
     atomic_fetch_add(&sv->m.batch_n, 1);
     atomic_fetch_add(&sv->m.batch_texts, n);
     atomic_fetch_add(&sv->m.batch_tokens, tokens);
+    atomic_fetch_add(&sv->m.encode_ns, (unsigned long long)(seconds * 1e9));
 }
 
 /* Takes the jobs of one batch from the queue (locked): the first, then,
@@ -402,9 +408,10 @@ static void *batcher_main(void *arg)
                 texts[k] = j->texts[i];
                 lens[k] = j->lens[i];
             }
+        double t_enc = now_s();
         if (rc == 0)
             rc = snap_encode(b->s, texts, lens, n, out, &e);
-        batch_metrics(sv, n, tokens);
+        batch_metrics(sv, n, tokens, now_s() - t_enc);
         k = 0;
         for (job *j = b, *next; j; j = next) {
             next = j->next;
