@@ -15,6 +15,7 @@
  * bert_amx.c (the module map is bert_int.h).
  */
 #include "bert_int.h"
+#include "cpu.h"
 #include "mem.h"
 #include "vec.h"
 
@@ -116,10 +117,24 @@ static int arena_reserve(bert_arena *a, const bert_config *c, int amx, int bf16,
  * (bench/RESULTS-bert.md); the bf16-weight kernel streams half the bytes and
  * does the same arithmetic, so it keeps the same crossover. */
 
+/* On a CPU without AVX-512 (Zen 2), where OpenBLAS's kernels are AVX2 as
+ * ours are, bench_bert_gemm (1 thread, load average 6) has the packed fp32
+ * kernel ahead of OpenBLAS at every T it measured, 1.05-1.27x from 64 to 768
+ * tokens and at 85-90 % of bench_peak's FMA peak: the panels are packed once
+ * at load, where OpenBLAS packs W and zeroes Y on every call. */
+#define FP32_PACKED_MAX_T_AVX2 768
+
+static size_t fp32_packed_max_t(void)
+{
+    return cpu_detect() == CPU_AVX2 && cpu_level_cur() == CPU_AVX2 ? FP32_PACKED_MAX_T_AVX2
+                                                                    : BERT_GEMM_MAX_T;
+}
+
 /* Y[T x N] = X[T x K] W^T: bf16 on AMX tiles (packed wp); else with
  * vdpbf16ps over the bf16 panels (pb) at any T, except in split layers
  * (pb->lo), which keep fp32 accuracy as below; else for few tokens
- * bert_gemm over packed fp32 (pw) or bf16 (pb) panels, else fp32 OpenBLAS.
+ * bert_gemm over packed fp32 (pw) or bf16 (pb) panels (fp32: more tokens on
+ * AVX2, fp32_packed_max_t), else fp32 OpenBLAS.
  * The split layers do not run on vdpbf16ps in three passes (hi x hi,
  * lo x hi, hi x lo) as on AMX: that costs three bf16 products where one
  * fp32 product costs about two. */
@@ -142,7 +157,7 @@ static void linear(const bert_model *m, bert_arena *a, const float *X, size_t T,
         bert_gemm_bf16(m->team_on ? m->team : NULL, pb, X, T, Y);
         return;
     }
-    if (T <= BERT_GEMM_MAX_T && pw->panels) {
+    if (T <= fp32_packed_max_t() && pw->panels) {
         bert_gemm(m->team_on ? m->team : NULL, pw, X, T, Y);
         return;
     }
