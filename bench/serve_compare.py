@@ -96,6 +96,11 @@ class Ours:
                 time.sleep(0.05)
         self.base = "http://127.0.0.1:%d" % self.port
 
+    def cpu_seconds(self):
+        """user + system CPU seconds of the server so far (all its threads)"""
+        f = open("/proc/%d/stat" % self.p.pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
     def metrics(self):
         return sh(["curl", "-sf", self.base + "/metrics"])
 
@@ -231,15 +236,16 @@ def main():
                         for k in ("batch_size_count", "batch_size_sum", "busy_seconds_total")]
             one = wrk(srv.base + "/v1/embeddings", body, 1, seconds, tmp)
             n0, t0, b0 = batches()
-            w0 = time.time()
+            w0, c0 = time.time(), srv.cpu_seconds()
             many = wrk(srv.base + "/v1/embeddings", body, 32, seconds, tmp)
             n1, t1, b1 = batches()
-            wall = time.time() - w0
+            wall, cpu = time.time() - w0, srv.cpu_seconds() - c0
             mean_batch = 16.0
             if n1 > n0:   # this row's batches only
                 mean_batch = (t1 - t0) / (n1 - n0)
-                batch_note = "mean encoder batch %.1f texts, encoder busy %.0f%% of the row" % (
-                    mean_batch, 100 * (b1 - b0) / wall)
+                batch_note = ("mean encoder batch %.1f texts, encoder busy %.0f%% of the row, "
+                              "%.2f ms CPU per sentence" % (mean_batch, 100 * (b1 - b0) / wall,
+                                                             1e3 * cpu / max(t1 - t0, 1)))
             srv.stop()
             # the encoder alone, in calls of the server's batch size
             call = max(1, int(round(mean_batch)))
@@ -258,7 +264,7 @@ def main():
             rows.append(("/v1/embeddings 16 tokens, 32 clients", "embedlab", many, batch_note))
             rows.append(("  in-process encoder (bench_bert), calls of %d texts" % call, "embedlab",
                          {"rps": alone["sent_per_s"], "p50": float("nan"), "p99": float("nan"),
-                          "errors": 0}, ""))
+                          "errors": 0}, "%.2f ms CPU per sentence" % (1e3 * alone["cpu_s"] / alone["n"])))
             for batch in (0, 1):
                 p = Peer(mdir, batch, tmp)
                 name = "PyTorch+FastAPI " + ("batched" if batch else "1 at a time")
