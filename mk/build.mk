@@ -45,6 +45,7 @@ KLEVEL_FLAGS_avx512vnni := -march=x86-64-v4 -mavx512vnni
 KLEVEL_FLAGS_avx512bf16 := -march=x86-64-v4 -mavx512vnni -mavx512bf16
 KLEVELS := baseline avx2 avx512 avx512vnni avx512bf16
 KLEVELS_src/index/index_kernels.c := baseline avx2 avx512 avx512vnni
+KLEVELS_src/index/hnsw_kernels.c  := baseline avx2 avx512
 KLEVELS_src/model/bert_kernels.c  := baseline avx2 avx512
 KLEVELS_src/model/bert_gemm_kernels.c := baseline avx2 avx512
 KLEVELS_src/model/bert_dp_kernels.c := avx512bf16
@@ -132,7 +133,8 @@ SOFT_FLAGS := -march=x86-64 -Itests/softsimd -D__AVX512F__ -D__AVX512BW__ -D__AV
 # take GCC minutes at -O1: build them unoptimised there
 SOFT_FLAGS += $(if $(SAN),-O0)
 SOFT_OBJ   := $(BUILD)/tests/soft/index_kernels.o $(BUILD)/tests/soft/bert_kernels.o \
-              $(BUILD)/tests/soft/bert_gemm_kernels.o $(BUILD)/tests/soft/bert_dp_kernels.o
+              $(BUILD)/tests/soft/bert_gemm_kernels.o $(BUILD)/tests/soft/bert_dp_kernels.o \
+              $(BUILD)/tests/soft/hnsw_kernels.o
 TEST_BIN   += $(BUILD)/tests/test_isa_soft
 
 $(BUILD)/tests/soft/%.o: src/index/%.c tests/softsimd/immintrin.h $(BUILD)/.cflags

@@ -60,6 +60,14 @@ struct hnsw_data {
     size_t scap;
 };
 
+extern const hnsw_kern hnsw_kern_baseline, hnsw_kern_avx2, hnsw_kern_avx512;
+
+const hnsw_kern *const hnsw_kern_tab[CPU_N_LEVELS] = {
+    [CPU_BASELINE] = &hnsw_kern_baseline, [CPU_AVX2] = &hnsw_kern_avx2,
+    [CPU_AVX512] = &hnsw_kern_avx512,     [CPU_AVX512VNNI] = &hnsw_kern_avx512,
+    [CPU_AVX512BF16] = &hnsw_kern_avx512, [CPU_AMX] = &hnsw_kern_avx512,
+};
+
 static inline uint32_t *links_at(const hnsw_data *h, uint32_t row, int level)
 {
     if (level == 0)
@@ -106,15 +114,6 @@ static inline float dist_q(const vindex *ix, const float *q, uint32_t row)
 {
     return ix->o.metric == INDEX_L2 ? ix_l2(q, vec_of(ix, row), ix->dim)
                                     : -ix_dot(q, vec_of(ix, row), ix->dim);
-}
-
-static inline void prefetch_vec(const vindex *ix, uint32_t row)
-{
-    const char *p = (const char *)vec_of(ix, row);
-    size_t bytes = ix->dim * sizeof(float);
-    /* the first lines; the hardware streams the rest once the walk starts */
-    for (size_t o = 0; o < bytes && o < 512; o += 64)
-        __builtin_prefetch(p + o);
 }
 
 /* ---- binary heaps on ix_pair ---------------------------------------------------- */
@@ -221,7 +220,9 @@ static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf,
                            const index_filter *f, int use_filter)
 {
     const hnsw_data *h = ix->hnsw;
-    uint32_t *vis = c->visited, epoch;
+    const hnsw_kern *hk = hnsw_kern_cur();
+    uint32_t *vis = c->visited, epoch, fresh[2 * 512];   /* M0 <= 1024 (M <= 512) */
+    float fd[2 * 512];
     ix_pair *cand = c->cand, *res = c->res;
     size_t nc = 0, nr = 0;
     float lower;
@@ -239,27 +240,28 @@ static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf,
     while (nc) {
         ix_pair cur = cand[0];
         const uint32_t *ll;
-        uint32_t cnt;
+        uint32_t cnt, nf = 0;
         if (cur.d > lower && (nr >= ef || !use_filter))
             break;
         min_pop(cand, &nc);
         ll = links_read(h, s, cur.id, level, lbuf);
         cnt = ll[0];
-        if (cnt) {
-            __builtin_prefetch(vis + ll[1]);
-            prefetch_vec(ix, ll[1]);
-        }
+        /* the neighbours not seen yet, then all their distances in one
+         * kernel call (four rows at a time, the next four prefetched), then
+         * the heaps in link order: the same walk as one row at a time */
+        for (uint32_t j = 1; j <= cnt; j++)
+            __builtin_prefetch(vis + ll[j]);
         for (uint32_t j = 1; j <= cnt; j++) {
             uint32_t nb = ll[j];
-            float d;
-            if (j + 1 <= cnt) {
-                __builtin_prefetch(vis + ll[j + 1]);
-                prefetch_vec(ix, ll[j + 1]);
-            }
             if (vis[nb] == epoch)
                 continue;
             vis[nb] = epoch;
-            d = dist_q(ix, q, nb);
+            fresh[nf++] = nb;
+        }
+        hk->dist_rows(ix->o.metric, q, ix->vecs, ix->dim, fresh, nf, fd);
+        for (uint32_t j = 0; j < nf; j++) {
+            uint32_t nb = fresh[j];
+            float d = fd[j];
             if (nr < ef || d < lower) {
                 min_push(cand, &nc, (ix_pair){d, nb});
                 if (!use_filter || ix_row_ok(ix, f, nb)) {

@@ -264,6 +264,20 @@ static inline float ix_score(index_metric m, const float *q, const float *x, siz
     return m == INDEX_L2 ? -ix_l2(q, x, d) : ix_dot(q, x, d);
 }
 
+/* The HNSW walk's kernel (hnsw_kernels.c, one copy per ISA level; levels
+ * without a copy use the one below, as for ix_kern). */
+typedef struct hnsw_kern {
+    const char *name;
+    /* out[j] = distance of q to row rows[j] of vecs (stride d), j < n:
+     * -dot for ip/cosine, squared L2 for l2, each bit-identical to this
+     * level's ix_kern dot / l2 */
+    void (*dist_rows)(index_metric m, const float *q, const float *vecs, size_t d,
+                      const uint32_t *rows, size_t n, float *out);
+} hnsw_kern;
+
+extern const hnsw_kern *const hnsw_kern_tab[CPU_N_LEVELS];
+static inline const hnsw_kern *hnsw_kern_cur(void) { return hnsw_kern_tab[cpu_level_cur()]; }
+
 static inline void ix_score_rows(index_metric m, const float *q, const float *rows, size_t n,
                                  size_t d, float *out)
 {

@@ -5,6 +5,7 @@
  * dispatcher picks: each is called through its level's table.
  *
  * Families: index (dot, L2, four-row scoring, sq8 scoring, block push),
+ * hnsw (the graph walk's distances of scattered rows),
  * bert_gemm (fp32 and bf16-weight packed products), dp (bf16 x bf16 with
  * vdpbf16ps), bert (bias, GELU, residual LayerNorm, attention), sgns (the
  * SGNS update).
@@ -116,6 +117,41 @@ __attribute__((unused)) static void index_level(cpu_level l)
     const ix_kern *K = ix_kern_tab[l];
     if (want_level("index", l, K->name))
         index_run(K);
+}
+
+/* hnsw dist_rows: rows scattered through the array, repeated, any count
+ * (short last blocks); every distance is exactly the same level's single-row
+ * dot / l2 (the graph scores a row as a flat scan does), and so within the
+ * reference's tolerance too (checked by index_run). */
+static void hnsw_check(const hnsw_kern *H, const ix_kern *K)
+{
+    static const uint32_t list[11] = {12, 0, 5, 5, 7, 1, 3, 11, 2, 9, 4};
+
+    rng_state = 5;
+    for (size_t di = 0; di < N_DIMS; di++) {
+        size_t d = dims[di], n = 13;
+        float *q = rand_vec(d, 1), *rows = rand_vec(n * d, 1), out[11];
+        for (int m = INDEX_COSINE; m <= INDEX_L2; m++)
+            for (size_t cnt = 0; cnt <= 11; cnt++) {
+                H->dist_rows((index_metric)m, q, rows, d, list, cnt, out);
+                for (size_t j = 0; j < cnt; j++) {
+                    const float *x = rows + (size_t)list[j] * d;
+                    float want = m == INDEX_L2 ? K->l2(q, x, d) : -K->dot(q, x, d);
+                    if (memcmp(&out[j], &want, sizeof want) != 0)
+                        fail_msg("dist_rows metric %d d=%zu n=%zu row %zu: %.9g, single-row "
+                                 "%.9g", m, d, cnt, j, (double)out[j], (double)want);
+                }
+            }
+        mem_free(q);
+        mem_free(rows);
+    }
+}
+
+__attribute__((unused)) static void hnsw_level(cpu_level l)
+{
+    const hnsw_kern *H = hnsw_kern_tab[l];
+    if (want_level("hnsw", l, H->name))
+        hnsw_check(H, ix_kern_tab[l]);
 }
 
 /* sq8: scores of codes against the reference dot product / distance with
@@ -588,6 +624,7 @@ __attribute__((unused)) static void sgns_level(cpu_level l)
 FAMILY4(index)
 FAMILY4(sq8)
 FAMILY4(push)
+FAMILY3(hnsw)
 FAMILY3(gemm)
 LEVEL_FN(dp, AVX512BF16)
 FAMILY3(bert)
@@ -604,6 +641,8 @@ extern const ix_kern ix_kern_soft512;
 extern const bert_gemm_kern bert_gemm_kern_soft512;
 extern const bert_dp_kern bert_dp_kern_soft512;
 extern const bert_kern bert_kern_soft512;
+extern const hnsw_kern hnsw_kern_soft512;
+static void hnsw_run(const hnsw_kern *H) { hnsw_check(H, &ix_kern_soft512); }
 #define SOFT_FN(fn, table)                                                                         \
     static void fn##_soft512(void **st)                                                            \
     {                                                                                              \
@@ -614,6 +653,7 @@ extern const bert_kern bert_kern_soft512;
 SOFT_FN(index, ix_kern_soft512)
 SOFT_FN(sq8, ix_kern_soft512)
 SOFT_FN(push, ix_kern_soft512)
+SOFT_FN(hnsw, hnsw_kern_soft512)
 SOFT_FN(gemm, bert_gemm_kern_soft512)
 SOFT_FN(dp, bert_dp_kern_soft512)
 SOFT_FN(bert, bert_kern_soft512)
@@ -887,6 +927,7 @@ int main(void)
 #ifdef ISA_SOFT
         cmocka_unit_test(index_soft512), cmocka_unit_test(sq8_soft512),
         cmocka_unit_test(push_soft512),  cmocka_unit_test(gemm_soft512),
+ * hnsw (the graph walk's distances of scattered rows),
         cmocka_unit_test(dp_soft512),
         cmocka_unit_test(bert_soft512),  cmocka_unit_test(bf16_semantics),
         cmocka_unit_test(bf16_hardware), cmocka_unit_test(bf16_encoder),
