@@ -35,6 +35,9 @@
 typedef enum { INDEX_FLAT = 0, INDEX_IVF = 1, INDEX_HNSW = 2, INDEX_MILVUS = 3 } index_kind;
 typedef enum { INDEX_COSINE = 0, INDEX_IP = 1, INDEX_L2 = 2 } index_metric;
 typedef enum { INDEX_QUANT_NONE = 0, INDEX_QUANT_SQ8 = 1 } index_quant;
+/* hnsw: what a query's graph walk scores: the fp32 rows, or 8-bit codes of
+ * them (then the walk's ef results are re-ranked with the fp32 rows). */
+typedef enum { INDEX_WALK_FP32 = 0, INDEX_WALK_SQ8 = 1 } index_walk;
 
 #define INDEX_REMOTE_TYPES "IVF_FLAT|IVF_SQ8|HNSW|AUTOINDEX"
 #define INDEX_REMOTE_CONSISTENCY "Strong|Bounded|Session|Eventually"
@@ -90,6 +93,7 @@ typedef struct index_opts {
     int M;                   /* hnsw: links per node (level 0 keeps 2M) */
     int ef_construction;     /* hnsw: candidate list size while building */
     int ef;                  /* hnsw: candidate list size while searching */
+    index_walk walk;         /* hnsw: the query walk's distances (default sq8) */
     int kmeans_iters;        /* ivf: Lloyd iterations (FAISS IVF uses 10) */
     int rerank;              /* sq8: re-rank rerank*k candidates with fp32
                                 (needs a re-rank source) */

@@ -57,13 +57,19 @@ int sq8_train(vindex *ix, const float *data, size_t n, err *e)
     return 0;
 }
 
-void sq8_encode(const vindex *ix, const float *x, uint8_t *code)
+void sq8_encode_with(const float *vmin, const float *scale, size_t d, const float *x,
+                     uint8_t *code)
 {
-    for (size_t j = 0; j < ix->dim; j++) {
-        float s = ix->sq.scale[j], t = s > 0 ? (x[j] - ix->sq.vmin[j]) / s : 0;
+    for (size_t j = 0; j < d; j++) {
+        float s = scale[j], t = s > 0 ? (x[j] - vmin[j]) / s : 0;
         t = t < 0 ? 0 : t > 255 ? 255 : t;   /* vectors added later may lie outside the range */
         code[j] = (uint8_t)lrintf(t);
     }
+}
+
+void sq8_encode(const vindex *ix, const float *x, uint8_t *code)
+{
+    sq8_encode_with(ix->sq.vmin, ix->sq.scale, ix->dim, x, code);
 }
 
 void sq8_save(const vindex *ix, buf_writer *w)

@@ -45,6 +45,8 @@
 #include "mem.h"
 #include "rng.h"
 
+#define IX_RERANK_BLOCK 64   /* rows re-ranked per kernel call */
+
 struct hnsw_data {
     size_t M, M0;           /* link limits above layer 0 and on layer 0 */
     size_t lcap;            /* rows allocated in links0 / levels / up */
@@ -58,6 +60,14 @@ struct hnsw_data {
     rng g;                  /* level generator */
     ix_pair *sel;           /* build scratch, scap pairs */
     size_t scap;
+    /* walk=sq8: the rows as 8-bit codes for the query walk (built from the
+     * rows, never saved): the per-dimension range of all rows, each row's
+     * codes in dp bytes (zero-padded), and for l2 each code row's
+     * |scale * code|^2 */
+    float *vmin, *vmax, *scale;  /* dim each */
+    uint8_t *codes;         /* ccap x dp, 64-aligned */
+    float *cnorm;           /* ccap (l2 only) */
+    size_t dp, ccap;
 };
 
 extern const hnsw_kern hnsw_kern_baseline, hnsw_kern_avx2, hnsw_kern_avx512;
@@ -188,25 +198,55 @@ static int cmp_pair(const void *a, const void *b)
 
 /* ---- search ----------------------------------------------------------------------- */
 
+/* How a walk scores rows: on fp32 rows (builds, walk=fp32) or on the sq8
+ * codes (queries with walk=sq8), as a distance, smaller is closer. */
+typedef struct walk_q {
+    const float *q;         /* the fp32 query */
+    const int16_t *qi;      /* NULL: fp32; else the sq8 query (dp int16) */
+    float a, b;             /* sq8: a + b * (qi . code), plus cnorm[row] for l2 */
+} walk_q;
+
+/* out[j] = the walk's distance of rows[j], j < n <= 2 * 512 (M0 <= 1024). */
+static void walk_score(const vindex *ix, const walk_q *w, const uint32_t *rows, size_t n,
+                       float *out)
+{
+    const hnsw_data *h = ix->hnsw;
+    int32_t dots[2 * 512];
+    if (!w->qi) {
+        hnsw_kern_cur()->dist_rows(ix->o.metric, w->q, ix->vecs, ix->dim, rows, n, out);
+        return;
+    }
+    /* all the codes at once: the walk waits on memory, not arithmetic */
+    for (size_t j = 0; j < n; j++) {
+        const char *p = (const char *)(h->codes + (size_t)rows[j] * h->dp);
+        for (size_t o = 0; o < h->dp; o += 64)
+            __builtin_prefetch(p + o);
+    }
+    hnsw_kern_cur()->sq8_dots(w->qi, h->codes, h->dp, rows, n, dots);
+    for (size_t j = 0; j < n; j++)
+        out[j] = w->a + w->b * (float)dots[j] + (h->cnorm ? h->cnorm[rows[j]] : 0.0f);
+}
+
 /* Greedy descent (ef = 1) from layer `top` down to layer `bottom` + 1.
  * s, lbuf: see links_read. */
-static uint32_t greedy(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, const float *q,
+static uint32_t greedy(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, const walk_q *w,
                        uint32_t ep, float *dep, int top, int bottom)
 {
     const hnsw_data *h = ix->hnsw;
+    float d[2 * 512];
     for (int l = top; l > bottom; l--) {
         int changed = 1;
         while (changed) {
             const uint32_t *ll = links_read(h, s, ep, l, lbuf);
+            uint32_t cnt = ll[0];
             changed = 0;
-            for (uint32_t j = 1; j <= ll[0]; j++) {
-                float d = dist_q(ix, q, ll[j]);
-                if (d < *dep) {
-                    *dep = d;
-                    ep = ll[j];
+            walk_score(ix, w, ll + 1, cnt, d);
+            for (uint32_t j = 0; j < cnt; j++)
+                if (d[j] < *dep) {
+                    *dep = d[j];
+                    ep = ll[1 + j];
                     changed = 1;
                 }
-            }
         }
     }
     return ep;
@@ -216,11 +256,10 @@ static uint32_t greedy(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, con
  * are left in c->res as a max-heap; returns their count.  With use_filter,
  * only live rows passing f enter the results.  s, lbuf: see links_read. */
 static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf, index_ctx *c,
-                           const float *q, uint32_t ep, float dep, size_t ef, int level,
+                           const walk_q *w, uint32_t ep, float dep, size_t ef, int level,
                            const index_filter *f, int use_filter)
 {
     const hnsw_data *h = ix->hnsw;
-    const hnsw_kern *hk = hnsw_kern_cur();
     uint32_t *vis = c->visited, epoch, fresh[2 * 512];   /* M0 <= 1024 (M <= 512) */
     float fd[2 * 512];
     ix_pair *cand = c->cand, *res = c->res;
@@ -247,8 +286,8 @@ static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf,
         ll = links_read(h, s, cur.id, level, lbuf);
         cnt = ll[0];
         /* the neighbours not seen yet, then all their distances in one
-         * kernel call (four rows at a time, the next four prefetched), then
-         * the heaps in link order: the same walk as one row at a time */
+         * kernel call (four rows at a time), then the heaps in link order:
+         * the same walk as one row at a time */
         for (uint32_t j = 1; j <= cnt; j++)
             __builtin_prefetch(vis + ll[j]);
         for (uint32_t j = 1; j <= cnt; j++) {
@@ -258,7 +297,7 @@ static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf,
             vis[nb] = epoch;
             fresh[nf++] = nb;
         }
-        hk->dist_rows(ix->o.metric, q, ix->vecs, ix->dim, fresh, nf, fd);
+        walk_score(ix, w, fresh, nf, fd);
         for (uint32_t j = 0; j < nf; j++) {
             uint32_t nb = fresh[j];
             float d = fd[j];
@@ -277,24 +316,70 @@ static size_t search_layer(const vindex *ix, const hnsw_sync *s, uint32_t *lbuf,
     return nr;
 }
 
+/* The sq8 query of walk_q: qi ~ the query transformed for the codes, so that
+ * a + b * (qi . code) (+ cnorm for l2) is the distance to the decoded row:
+ *   ip/cosine: -(q . vmin) - qs * (qi . code),   qi ~ (q * scale) / qs
+ *   l2: |q - vmin|^2 - 2 qs * (qi . code) + |scale * code|^2,
+ *       qi ~ ((q - vmin) * scale) / qs.
+ * |qi| <= 2^31 / (255 dp) (and <= 32767), so no dot product can wrap. */
+static void walk_prep(const vindex *ix, index_ctx *c, walk_q *w)
+{
+    const hnsw_data *h = ix->hnsw;
+    size_t d = ix->dim;
+    double lim = 2147483647.0 / (255.0 * (double)h->dp);
+    float m = 0, qs, lv = lim < 32767 ? (float)lim : 32767.0f, k0 = 0;
+    int l2 = ix->o.metric == INDEX_L2;
+    for (size_t j = 0; j < d; j++) {
+        float t = l2 ? c->q[j] - h->vmin[j] : c->q[j];
+        c->q2[j] = t * h->scale[j];
+        k0 += l2 ? t * t : c->q[j] * h->vmin[j];
+        m = fmaxf(m, fabsf(c->q2[j]));
+    }
+    qs = m > 0 ? m / lv : 0;
+    for (size_t j = 0; j < h->dp; j++)
+        c->qi[j] = j < d && m > 0 ? (int16_t)lrintf(c->q2[j] / qs) : 0;
+    w->q = c->q;
+    w->qi = c->qi;
+    w->a = l2 ? k0 : -k0;
+    w->b = l2 ? -2.0f * qs : -qs;
+}
+
 int hnsw_search(const vindex *ix, index_ctx *c, int k, const index_filter *f, int64_t *ids,
                 float *scores)
 {
     const hnsw_data *h = ix->hnsw;
     size_t ef = (size_t)ix->o.ef > (size_t)k ? (size_t)ix->o.ef : (size_t)k, nr;
+    walk_q w = {c->q, NULL, 0, 0};
     uint32_t ep;
     float dep;
     topk t;
 
     if (h->entry == IX_NONE)
         return 0;
+    if (h->codes)
+        walk_prep(ix, c, &w);
     ep = h->entry;
-    dep = dist_q(ix, c->q, ep);
-    ep = greedy(ix, NULL, NULL, c->q, ep, &dep, h->max_level, 0);
-    nr = search_layer(ix, NULL, NULL, c, c->q, ep, dep, ef, 0, f, f != NULL || ix->n_dead > 0);
+    walk_score(ix, &w, &ep, 1, &dep);
+    ep = greedy(ix, NULL, NULL, &w, ep, &dep, h->max_level, 0);
+    nr = search_layer(ix, NULL, NULL, c, &w, ep, dep, ef, 0, f, f != NULL || ix->n_dead > 0);
     topk_init(&t, (size_t)k, ids, scores);
-    for (size_t i = 0; i < nr; i++)
-        topk_push(&t, ix->ids[c->res[i].id], -c->res[i].d);
+    if (w.qi) {
+        /* re-rank the walk's ef results exactly: the scores, and so the
+         * order, are those of the fp32 rows (bit-identical to flat's) */
+        uint32_t rows[IX_RERANK_BLOCK];
+        float d[IX_RERANK_BLOCK];
+        for (size_t i = 0; i < nr; i += IX_RERANK_BLOCK) {
+            size_t nb = nr - i < IX_RERANK_BLOCK ? nr - i : IX_RERANK_BLOCK;
+            for (size_t j = 0; j < nb; j++)
+                rows[j] = c->res[i + j].id;
+            hnsw_kern_cur()->dist_rows(ix->o.metric, c->q, ix->vecs, ix->dim, rows, nb, d);
+            for (size_t j = 0; j < nb; j++)
+                topk_push(&t, ix->ids[rows[j]], -d[j]);
+        }
+    } else {
+        for (size_t i = 0; i < nr; i++)
+            topk_push(&t, ix->ids[c->res[i].id], -c->res[i].d);
+    }
     return (int)topk_sort(&t);
 }
 
@@ -400,6 +485,7 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
     hnsw_data *h = ix->hnsw;
     int level = h->levels[row], top, maxl, hold_top = 0;
     const float *q = vec_of(ix, row);
+    walk_q wq = {q, NULL, 0, 0};   /* the build walks on the fp32 rows */
     ix_pair *sel = w->sel;
     uint32_t ep;
     float dep;
@@ -423,7 +509,7 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
         hold_top = 0;
     }
     dep = dist_q(ix, q, ep);
-    ep = greedy(ix, s, w->lbuf, q, ep, &dep, maxl, level);
+    ep = greedy(ix, s, w->lbuf, &wq, ep, &dep, maxl, level);
     top = level < maxl ? level : maxl;
     /* The row's own lists are all written before any back-link makes it
      * reachable: a thread that reached it through an upper layer while its
@@ -432,7 +518,7 @@ static void insert(vindex *ix, hnsw_sync *s, hnsw_scratch *w, uint32_t row)
      * Searches on layer l read only layer-l lists, so deferring the
      * back-links gives the serial build the same graph. */
     for (int l = top; l >= 0; l--) {
-        size_t nr = search_layer(ix, s, w->lbuf, w->c, q, ep, dep,
+        size_t nr = search_layer(ix, s, w->lbuf, w->c, &wq, ep, dep,
                                  (size_t)ix->o.ef_construction, l, NULL, 0);
         size_t ns;
         uint32_t *ll = links_at(h, row, l);
@@ -686,11 +772,91 @@ done:
     return rc;
 }
 
+/* ---- the walk's sq8 codes ---------------------------------------------------------- */
+
+/* walk=sq8: codes for rows [from, ix->n).  The range is always the exact
+ * per-dimension min/max of all rows: a new row outside it retrains on all
+ * rows and re-encodes them (an expected O(dim^2) per added row), so the
+ * codes depend only on the rows, and a loaded index rebuilds the very codes
+ * it was saved with. */
+static int walk_codes(vindex *ix, size_t from, err *e)
+{
+    hnsw_data *h = ix->hnsw;
+    size_t d = ix->dim, n = ix->n;
+    int l2 = ix->o.metric == INDEX_L2;
+
+    if (ix->o.walk != INDEX_WALK_SQ8)
+        return 0;
+    if (!h->vmin) {
+        h->vmin = mem_array(d, sizeof(float));
+        h->vmax = mem_array(d, sizeof(float));
+        h->scale = mem_array(d, sizeof(float));
+        if (!h->vmin || !h->vmax || !h->scale)
+            goto nomem;
+        h->dp = SQ8_QPAD(d);
+        from = 0;
+    }
+    if (ix->cap > h->ccap) {
+        uint8_t *nc = mem_aligned(64, ix->cap * h->dp);
+        if (!nc)
+            goto nomem;
+        if (h->codes)
+            memcpy(nc, h->codes, h->ccap * h->dp);
+        mem_free(h->codes);
+        h->codes = nc;
+        if (l2) {
+            float *cn = mem_realloc_array(h->cnorm, ix->cap, sizeof(float));
+            if (!cn)
+                goto nomem;
+            h->cnorm = cn;
+        }
+        h->ccap = ix->cap;
+    }
+    for (size_t r = from; r < n && from > 0; r++)
+        for (size_t j = 0; j < d; j++) {
+            float x = vec_of(ix, (uint32_t)r)[j];
+            if (x < h->vmin[j] || x > h->vmax[j]) {
+                from = 0;   /* outside the range: retrain */
+                break;
+            }
+        }
+    if (from == 0) {
+        for (size_t j = 0; j < d; j++) {
+            h->vmin[j] = n ? INFINITY : 0;
+            h->vmax[j] = n ? -INFINITY : 0;
+        }
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < d; j++) {
+                float x = vec_of(ix, (uint32_t)r)[j];
+                h->vmin[j] = fminf(h->vmin[j], x);
+                h->vmax[j] = fmaxf(h->vmax[j], x);
+            }
+        for (size_t j = 0; j < d; j++)
+            h->scale[j] = (h->vmax[j] - h->vmin[j]) / 255.0f;
+    }
+    for (size_t r = from; r < n; r++) {
+        uint8_t *code = h->codes + r * h->dp;
+        sq8_encode_with(h->vmin, h->scale, d, vec_of(ix, (uint32_t)r), code);
+        memset(code + d, 0, h->dp - d);
+        if (l2) {
+            float s = 0;
+            for (size_t j = 0; j < d; j++) {
+                float t = h->scale[j] * (float)code[j];
+                s += t * t;
+            }
+            h->cnorm[r] = s;
+        }
+    }
+    return 0;
+nomem:
+    return err_set(e, ERR_NOMEM, "out of memory for the hnsw walk's sq8 codes");
+}
+
 int hnsw_build(vindex *ix, progress *p, err *e)
 {
     int rc;
     progress_begin(p, "index build hnsw", "vectors", ix->n);
-    if ((rc = hnsw_alloc(ix, e)) < 0)
+    if ((rc = hnsw_alloc(ix, e)) < 0 || (rc = walk_codes(ix, 0, e)) < 0)
         return rc;
     return insert_rows(ix, 0, ix->o.threads, NULL, p, e);
 }
@@ -698,7 +864,7 @@ int hnsw_build(vindex *ix, progress *p, err *e)
 int hnsw_add(vindex *ix, size_t from, err *e)
 {
     int rc;
-    if ((rc = hnsw_reserve(ix, e)) < 0)
+    if ((rc = hnsw_reserve(ix, e)) < 0 || (rc = walk_codes(ix, from, e)) < 0)
         return rc;
     return insert_rows(ix, from, 1, ix->ctx, NULL, e);
 }
@@ -715,6 +881,11 @@ void hnsw_free(vindex *ix)
     mem_free(h->links0);
     mem_free(h->levels);
     mem_free(h->sel);
+    mem_free(h->vmin);
+    mem_free(h->vmax);
+    mem_free(h->scale);
+    mem_free(h->codes);
+    mem_free(h->cnorm);
     mem_free(h);
     ix->hnsw = NULL;
 }
@@ -725,7 +896,9 @@ size_t hnsw_mem(const vindex *ix)
     if (!h)
         return 0;
     return sizeof *h + h->lcap * ((1 + h->M0) * sizeof(uint32_t) + 1 + sizeof(uint32_t *)) +
-           h->up_bytes + h->scap * sizeof(ix_pair);
+           h->up_bytes + h->scap * sizeof(ix_pair) +
+           (h->vmin ? 3 * ix->dim * sizeof(float) : 0) + h->ccap * h->dp +
+           (h->cnorm ? h->ccap * sizeof(float) : 0);
 }
 
 int hnsw_max_level(const vindex *ix)
@@ -812,5 +985,5 @@ int hnsw_load(vindex *ix, buf_reader *r)
             if ((rc = check_links(ix, links_at(h, (uint32_t)i, l), h->M, l, i, r->e)) < 0)
                 return rc;
     }
-    return 0;
+    return walk_codes(ix, 0, r->e);
 }

@@ -176,7 +176,54 @@ static void dist_rows(index_metric m, const float *q, const float *vecs, size_t 
     }
 }
 
+/* out[j] = qi . code of row rows[j] (codes with a stride of dp bytes, dp a
+ * multiple of 32, padded with zeros as qi is), exactly in int32: the walk
+ * on sq8 codes.  |qi| is bounded so that no sum can wrap (hnsw.c). */
+static void sq8_dots(const int16_t *qi, const uint8_t *codes, size_t dp, const uint32_t *rows,
+                     size_t n, int32_t *out)
+{
+    size_t j = 0;
+#if defined(__AVX2__)
+    /* four rows share each load of the query; codes widened to int16 and
+     * multiplied pairwise into int32 (vpmaddwd): 16 dimensions per
+     * instruction, a third of the float path's work and a quarter of its
+     * bytes */
+    for (; j + 4 <= n; j += 4) {
+        const uint8_t *c0 = codes + (size_t)rows[j] * dp, *c1 = codes + (size_t)rows[j + 1] * dp;
+        const uint8_t *c2 = codes + (size_t)rows[j + 2] * dp, *c3 = codes + (size_t)rows[j + 3] * dp;
+        __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+        __m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
+        for (size_t i = 0; i < dp; i += 16) {
+            __m256i qv = _mm256_loadu_si256((const __m256i *)(qi + i));
+#define SQ8_ACC(a, c)                                                                              \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(qv, _mm256_cvtepu8_epi16(                            \
+                                                      _mm_loadu_si128((const __m128i *)((c) + i)))))
+            SQ8_ACC(a0, c0);
+            SQ8_ACC(a1, c1);
+            SQ8_ACC(a2, c2);
+            SQ8_ACC(a3, c3);
+#undef SQ8_ACC
+        }
+        {
+            /* horizontal sums of the four accumulators at once */
+            __m256i s01 = _mm256_hadd_epi32(a0, a1), s23 = _mm256_hadd_epi32(a2, a3);
+            __m256i s = _mm256_hadd_epi32(s01, s23);
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            _mm_storeu_si128((__m128i *)(out + j), t);
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        const uint8_t *c = codes + (size_t)rows[j] * dp;
+        int32_t s = 0;
+        for (size_t i = 0; i < dp; i++)
+            s += (int32_t)qi[i] * (int32_t)c[i];
+        out[j] = s;
+    }
+}
+
 const hnsw_kern CPU_KN(hnsw_kern) = {
     .name = CPU_KNAME,
     .dist_rows = dist_rows,
+    .sq8_dots = sq8_dots,
 };

@@ -56,7 +56,7 @@ const char *index_quant_name(index_quant q)
 
 /* Enumerated fields take an int (opt.h's CHOICE). */
 _Static_assert(sizeof(index_kind) == sizeof(int) && sizeof(index_metric) == sizeof(int) &&
-                   sizeof(index_quant) == sizeof(int),
+                   sizeof(index_quant) == sizeof(int) && sizeof(index_walk) == sizeof(int),
                "index_opts enums must be int-sized");
 
 /* Every option of `index build`, its range and default (usage, completion
@@ -76,6 +76,9 @@ const opt_def index_opt_defs[] = {
      .alias = "efc", .help = "hnsw: candidates while building", OPT_AT(index_opts, ef_construction)},
     {.name = "ef", .type = OPT_INT, .min = 1, .max = 1 << 20, .def = "64", .alias = "ef_search",
      .help = "hnsw: candidates while searching", OPT_AT(index_opts, ef)},
+    {.name = "walk", .type = OPT_CHOICE, .arg = "fp32|sq8", .def = "sq8",
+     .help = "hnsw: query walk on fp32 rows or sq8 codes (re-ranked exactly)",
+     OPT_AT(index_opts, walk)},
     {.name = "quant", .type = OPT_CHOICE, .arg = "none|sq8", .def = "none",
      .help = "sq8: 8-bit codes (flat, ivf)", OPT_AT(index_opts, quant)},
     {.name = "seed", .type = OPT_U64, .def = "1", .help = "k-means and HNSW level seed",

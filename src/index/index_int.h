@@ -204,6 +204,9 @@ void mv_free(vindex *ix);
 /* sq8 (flat.c): trains vmin/scale on rows, encodes rows into codes. */
 int sq8_train(vindex *ix, const float *data, size_t n, err *e);
 void sq8_encode(const vindex *ix, const float *x, uint8_t *code);
+/* The same with a range of one's own (x ~ vmin + scale * code, d dims). */
+void sq8_encode_with(const float *vmin, const float *scale, size_t d, const float *x,
+                     uint8_t *code);
 void sq8_save(const vindex *ix, buf_writer *w);
 int sq8_load(vindex *ix, buf_reader *r);
 /* The final top-k of an sq8 search from cand (rows and their sq8 scores):
@@ -273,6 +276,10 @@ typedef struct hnsw_kern {
      * level's ix_kern dot / l2 */
     void (*dist_rows)(index_metric m, const float *q, const float *vecs, size_t d,
                       const uint32_t *rows, size_t n, float *out);
+    /* out[j] = qi . codes[rows[j]] exactly in int32, j < n: dp-byte code
+     * rows (dp a multiple of 32, zero-padded like qi) */
+    void (*sq8_dots)(const int16_t *qi, const uint8_t *codes, size_t dp, const uint32_t *rows,
+                     size_t n, int32_t *out);
 } hnsw_kern;
 
 extern const hnsw_kern *const hnsw_kern_tab[CPU_N_LEVELS];

@@ -145,6 +145,36 @@ static void hnsw_check(const hnsw_kern *H, const ix_kern *K)
         mem_free(q);
         mem_free(rows);
     }
+    /* sq8_dots: exact int32 sums, so equal to the scalar loop at any count
+     * and grouping, with the extreme values the walk allows (|qi| at its
+     * bound, codes 0 and 255) */
+    for (size_t di = 0; di < N_DIMS; di++) {
+        size_t d = dims[di], dp = SQ8_QPAD(d), n = 13;
+        int lim = (int)(2147483647.0 / (255.0 * (double)dp));
+        int16_t *qi = mem_aligned(64, dp * sizeof *qi);
+        uint8_t *codes = mem_aligned(64, n * dp);
+        int32_t out[11];
+        lim = lim > 32767 ? 32767 : lim;
+        for (size_t i = 0; i < dp; i++)
+            qi[i] = i >= d ? 0 : (int16_t)(i % 5 == 0 ? lim : i % 5 == 1 ? -lim
+                                                        : (int)(frand() * (float)lim));
+        for (size_t i = 0; i < n * dp; i++)
+            codes[i] = i % dp >= d ? 0 : (uint8_t)(i % 7 == 0 ? 255 : i % 7 == 1 ? 0
+                                                   : (int)((frand() + 1.0f) * 127.5f));
+        for (size_t cnt = 0; cnt <= 11; cnt++) {
+            H->sq8_dots(qi, codes, dp, list, cnt, out);
+            for (size_t j = 0; j < cnt; j++) {
+                int64_t want = 0;
+                for (size_t i = 0; i < dp; i++)
+                    want += (int64_t)qi[i] * codes[(size_t)list[j] * dp + i];
+                if (out[j] != want)
+                    fail_msg("sq8_dots d=%zu n=%zu row %zu: %d, want %lld", d, cnt, j, out[j],
+                             (long long)want);
+            }
+        }
+        mem_free(qi);
+        mem_free(codes);
+    }
 }
 
 __attribute__((unused)) static void hnsw_level(cpu_level l)
@@ -927,13 +957,12 @@ int main(void)
 #ifdef ISA_SOFT
         cmocka_unit_test(index_soft512), cmocka_unit_test(sq8_soft512),
         cmocka_unit_test(push_soft512),  cmocka_unit_test(gemm_soft512),
- * hnsw (the graph walk's distances of scattered rows),
-        cmocka_unit_test(dp_soft512),
+        cmocka_unit_test(dp_soft512),    cmocka_unit_test(hnsw_soft512),
         cmocka_unit_test(bert_soft512),  cmocka_unit_test(bf16_semantics),
         cmocka_unit_test(bf16_hardware), cmocka_unit_test(bf16_encoder),
 #else
-        TESTS4(index), TESTS4(sq8), TESTS4(push), TESTS3(gemm), cmocka_unit_test(dp_AVX512BF16),
-        TESTS3(bert), TESTS3(sgns),
+        TESTS4(index), TESTS4(sq8), TESTS4(push), TESTS3(hnsw), TESTS3(gemm),
+        cmocka_unit_test(dp_AVX512BF16), TESTS3(bert), TESTS3(sgns),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
