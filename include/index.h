@@ -124,6 +124,7 @@ int index_opts_set(index_opts *o, const char *key, const char *value, err *e);
 const char *index_kind_name(index_kind k);      /* "flat", "ivf", "hnsw", "milvus" */
 const char *index_metric_name(index_metric m);  /* "cosine", "ip", "l2" */
 const char *index_quant_name(index_quant q);    /* "none", "sq8" */
+const char *index_walk_name(index_walk w);      /* "fp32", "sq8" */
 /* The ISA level of the distance kernels in force ("avx2"; see cpu.h). */
 const char *index_kernel_name(void);
 
@@ -276,6 +277,7 @@ typedef struct index_stats {
     size_t n;               /* live (searchable) vectors */
     size_t n_deleted;       /* tombstones */
     int nlist, nprobe, M, ef_construction, ef, rerank;
+    index_walk walk;        /* hnsw: the query walk (index_walk_name) */
     uint64_t seed;
     int max_level;          /* hnsw: top layer */
     size_t memory_bytes;    /* heap owned by the index (not the contexts, nor an

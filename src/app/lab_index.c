@@ -438,8 +438,9 @@ void lab_index_describe(const index_stats *st, char *buf, size_t cap)
                  index_metric_name(st->metric), sq);
         break;
     case INDEX_HNSW:
-        snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s", st->M, st->ef_construction,
-                 st->ef, index_metric_name(st->metric));
+        snprintf(buf, cap, "hnsw M=%d ef_construction=%d ef=%d %s%s", st->M,
+                 st->ef_construction, st->ef, index_metric_name(st->metric),
+                 st->walk == INDEX_WALK_FP32 ? " walk=fp32" : "");
         break;
     default:
         snprintf(buf, cap, "flat %s%s", index_metric_name(st->metric), sq);
@@ -448,12 +449,15 @@ void lab_index_describe(const index_stats *st, char *buf, size_t cap)
 
 static int params_json(const index_stats *st, char *buf, size_t cap)
 {
+    char walk[32] = "";
+    if (st->kind == INDEX_HNSW)   /* a rebuild keeps the walk */
+        snprintf(walk, sizeof walk, ",\"walk\":\"%s\"", index_walk_name(st->walk));
     return snprintf(buf, cap,
                     "{\"kind\":\"%s\",\"metric\":\"%s\",\"quant\":\"%s\",\"nlist\":%d,"
-                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu}",
+                    "\"nprobe\":%d,\"M\":%d,\"ef_construction\":%d,\"ef\":%d,\"seed\":%llu%s}",
                     index_kind_name(st->kind), index_metric_name(st->metric),
                     index_quant_name(st->quant), st->nlist, st->nprobe, st->M,
-                    st->ef_construction, st->ef, (unsigned long long)st->seed);
+                    st->ef_construction, st->ef, (unsigned long long)st->seed, walk);
 }
 
 int lab_index_build(lab *L, const char *model, const index_opts *o, index_stats *st,

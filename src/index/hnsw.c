@@ -14,6 +14,16 @@
  * Distances are "smaller is closer": -dot for ip/cosine, squared L2 for l2; a
  * returned score is minus the distance.
  *
+ * Query walk (option walk, default sq8): the rows are also kept as 8-bit
+ * codes (per-dimension min/max of all rows, rebuilt from the rows at load,
+ * never saved), and a query's greedy descent and layer-0 beam search score
+ * the codes with an exact integer dot product against the query rounded to
+ * int16 -- a quarter of the bytes of an fp32 row, which is what the walk
+ * waits on once the rows outgrow the caches -- then the ef results are
+ * re-scored with the fp32 rows, so the returned scores are exact (those of
+ * flat) and only the path may differ.  walk=fp32 walks on the fp32 rows, as
+ * the build always does (so both walks search the same graph).
+ *
  * Search visits each node at most once per query, tracked with an epoch
  * counter per node (no clearing between queries).  Filtered and tombstoned
  * nodes are traversed like any other but never enter the result set, and
@@ -128,12 +138,19 @@ static inline float dist_q(const vindex *ix, const float *q, uint32_t row)
 
 /* ---- binary heaps on ix_pair ---------------------------------------------------- */
 
-static void min_push(ix_pair *h, size_t *n, ix_pair x)
+/* x belongs above y: nearer in the candidates' min-heap, farther in the
+ * results' max-heap */
+static inline int above(int max, float x, float y)
+{
+    return max ? x > y : x < y;
+}
+
+static inline void heap_push(ix_pair *h, size_t *n, ix_pair x, int max)
 {
     size_t i = (*n)++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (h[p].d <= x.d)
+        if (!above(max, x.d, h[p].d))
             break;
         h[i] = h[p];
         i = p;
@@ -141,7 +158,7 @@ static void min_push(ix_pair *h, size_t *n, ix_pair x)
     h[i] = x;
 }
 
-static void min_pop(ix_pair *h, size_t *n)
+static inline void heap_pop(ix_pair *h, size_t *n, int max)
 {
     ix_pair x = h[--(*n)];
     size_t i = 0, m = *n;
@@ -149,8 +166,8 @@ static void min_pop(ix_pair *h, size_t *n)
         size_t l = 2 * i + 1, s;
         if (l >= m)
             break;
-        s = (l + 1 < m && h[l + 1].d < h[l].d) ? l + 1 : l;
-        if (h[s].d >= x.d)
+        s = (l + 1 < m && above(max, h[l + 1].d, h[l].d)) ? l + 1 : l;
+        if (!above(max, h[s].d, x.d))
             break;
         h[i] = h[s];
         i = s;
@@ -158,35 +175,10 @@ static void min_pop(ix_pair *h, size_t *n)
     h[i] = x;
 }
 
-static void max_push(ix_pair *h, size_t *n, ix_pair x)
-{
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (h[p].d >= x.d)
-            break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = x;
-}
-
-static void max_pop(ix_pair *h, size_t *n)
-{
-    ix_pair x = h[--(*n)];
-    size_t i = 0, m = *n;
-    for (;;) {
-        size_t l = 2 * i + 1, s;
-        if (l >= m)
-            break;
-        s = (l + 1 < m && h[l + 1].d > h[l].d) ? l + 1 : l;
-        if (h[s].d <= x.d)
-            break;
-        h[i] = h[s];
-        i = s;
-    }
-    h[i] = x;
-}
+static inline void min_push(ix_pair *h, size_t *n, ix_pair x) { heap_push(h, n, x, 0); }
+static inline void min_pop(ix_pair *h, size_t *n) { heap_pop(h, n, 0); }
+static inline void max_push(ix_pair *h, size_t *n, ix_pair x) { heap_push(h, n, x, 1); }
+static inline void max_pop(ix_pair *h, size_t *n) { heap_pop(h, n, 1); }
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -904,6 +896,12 @@ size_t hnsw_mem(const vindex *ix)
 int hnsw_max_level(const vindex *ix)
 {
     return ix->hnsw ? ix->hnsw->max_level : 0;
+}
+
+const uint8_t *hnsw_walk_codes(const vindex *ix, size_t *dp)
+{
+    *dp = ix->hnsw ? ix->hnsw->dp : 0;
+    return ix->hnsw ? ix->hnsw->codes : NULL;
 }
 
 void hnsw_save(const vindex *ix, buf_writer *w)

@@ -54,6 +54,11 @@ const char *index_quant_name(index_quant q)
     return q == INDEX_QUANT_SQ8 ? "sq8" : q == INDEX_QUANT_NONE ? "none" : "?";
 }
 
+const char *index_walk_name(index_walk w)
+{
+    return w == INDEX_WALK_SQ8 ? "sq8" : w == INDEX_WALK_FP32 ? "fp32" : "?";
+}
+
 /* Enumerated fields take an int (opt.h's CHOICE). */
 _Static_assert(sizeof(index_kind) == sizeof(int) && sizeof(index_metric) == sizeof(int) &&
                    sizeof(index_quant) == sizeof(int) && sizeof(index_walk) == sizeof(int),
@@ -169,6 +174,8 @@ int ix_check_opts(index_opts *o, size_t n, size_t dim, err *e)
         return err_set(e, ERR_USAGE, "quant=sq8 is supported for flat and ivf, not hnsw");
     if (o->rerank < 1)
         return err_set(e, ERR_RANGE, "rerank must be >= 1 (got %d)", o->rerank);
+    if (o->walk != INDEX_WALK_FP32 && o->walk != INDEX_WALK_SQ8)
+        return err_set(e, ERR_USAGE, "unknown hnsw walk %d", (int)o->walk);
     if (o->threads < 1 || o->threads > INDEX_MAX_THREADS)
         return err_set(e, ERR_RANGE, "threads must be in 1..%d (got %d)", INDEX_MAX_THREADS,
                        o->threads);
@@ -931,6 +938,7 @@ void index_info(const vindex *ix, index_stats *s)
     s->M = ix->o.kind == INDEX_HNSW ? ix->o.M : 0;
     s->ef_construction = ix->o.kind == INDEX_HNSW ? ix->o.ef_construction : 0;
     s->ef = ix->o.kind == INDEX_HNSW ? ix->o.ef : 0;
+    s->walk = ix->o.walk;
     s->rerank = ix->o.quant == INDEX_QUANT_SQ8 ? ix->o.rerank : 0;
     s->seed = ix->o.seed;
     s->max_level = ix->o.kind == INDEX_HNSW ? hnsw_max_level(ix) : 0;

@@ -175,6 +175,8 @@ int hnsw_load(vindex *ix, buf_reader *r);
 void hnsw_free(vindex *ix);
 size_t hnsw_mem(const vindex *ix);
 int hnsw_max_level(const vindex *ix);
+/* walk=sq8: the walk's codes (rows x *dp bytes), NULL without them (tests). */
+const uint8_t *hnsw_walk_codes(const vindex *ix, size_t *dp);
 
 /* milvus (mvkind.c): the rows live in a Milvus collection; ix->n, ids, vecs
  * stay empty and ix->mv holds the settings, the client and the count. */

@@ -7,7 +7,10 @@
  * as length-prefixed JSON (mvkind.c), never the token.
  * Version 2 (sq8 keeps only codes): an sq8 blob has no fp32 rows.  Version 1
  * sq8 blobs carried them for the re-rank; they still load, the rows skipped.
- * Other kinds are laid out the same in both versions.  A blob is untrusted
+ * Other kinds are laid out the same in both versions.
+ * Version 3 adds a u32 after the seed: HNSW's walk (0 fp32, 1 sq8; written
+ * for every kind).  Older blobs load with the default, sq8; the walk's codes
+ * are never saved, the loader rebuilds them from the rows.  A blob is untrusted
  * input: every count is bounded by the blob's length before it is allocated.
  */
 #include "index_int.h"
@@ -17,7 +20,7 @@
 #include "mem.h"
 
 #define IX_MAGIC "EMBIDX\0\1"
-#define IX_VERSION 2u
+#define IX_VERSION 3u
 
 /* 64-bit multiply-xorshift over 8-byte words (FNV-1a constants): catches
  * truncation and flipped bits; not a cryptographic check. */
@@ -61,6 +64,7 @@ int index_save(const vindex *ix, void **buf_out, size_t *len_out, err *e)
     buf_put_u32(&w, (uint32_t)ix->o.kmeans_iters);
     buf_put_u32(&w, (uint32_t)ix->o.rerank);
     buf_put_u64(&w, ix->o.seed);
+    buf_put_u32(&w, (uint32_t)ix->o.walk);
     if (ix->o.kind == INDEX_MILVUS) {   /* n is the remote count; no rows here */
         mv_save(ix, &w);
         goto sum;
@@ -103,7 +107,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     buf_reader r = {buf, 0, 0, e, "index blob", "header"};
     vindex *ix = NULL;
     char magic[8];
-    uint32_t ver, kind, metric, quant, u[7], has_vecs, prev;
+    uint32_t ver, kind, metric, quant, u[7], has_vecs, prev, walk = INDEX_WALK_SQ8;
     uint64_t dim, n, seed, sum;
     index_opts o;
     int rc, v1_sq8;
@@ -133,10 +137,11 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     for (int i = 0; i < 7; i++)
         if ((rc = buf_get_u32(&r, &u[i])) < 0)
             return rc;
-    if ((rc = buf_get_u64(&r, &seed)) < 0)
+    if ((rc = buf_get_u64(&r, &seed)) < 0 || (ver >= 3 && (rc = buf_get_u32(&r, &walk)) < 0))
         return rc;
-    if (kind > INDEX_MILVUS || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8)
-        return bad(e, "unknown kind, metric or quantization");
+    if (kind > INDEX_MILVUS || metric > INDEX_L2 || quant > INDEX_QUANT_SQ8 ||
+        walk > INDEX_WALK_SQ8)
+        return bad(e, "unknown kind, metric, quantization or walk");
     if (dim == 0 || dim > IX_MAX_DIM || n > IX_MAX_N)
         return bad(e, "dimension or count out of range");
     for (int i = 0; i < 7; i++)
@@ -159,6 +164,7 @@ int index_load(const void *buf, size_t len, vindex **out, err *e)
     o.kmeans_iters = (int)u[5];
     o.rerank = (int)u[6];
     o.seed = seed;
+    o.walk = (index_walk)walk;
     if (o.kind == INDEX_IVF && o.nlist == 0)
         return bad(e, "nlist is 0");
     if (o.kind == INDEX_MILVUS) {   /* settings, not rows: checked by mv_load */

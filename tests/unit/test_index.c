@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/index/index_int.h"
 #include "err.h"
 #include "blob_sum.h"
 #include "index.h"
@@ -670,6 +671,31 @@ static void test_set_param_and_ctx(void **st)
 
 /* ---- save / load -------------------------------------------------------------- */
 
+/* Offsets in a blob: the header is 8 + 4*4 + 16 + 7*4 + 8 = 76 bytes and,
+ * from version 3 on, the walk (4), then ids 8n, tombstones n, the has_vecs
+ * flag. */
+#define BLOB_HDR 80
+
+static void reseal(uint8_t *b, size_t len)
+{
+    uint64_t s = blob_sum(b, len - 8);
+    memcpy(b + len - 8, &s, 8);
+}
+
+/* buf (len bytes, the current version) as a version-2 blob: the walk field
+ * dropped, len - 4 bytes. */
+static uint8_t *v2_blob(const uint8_t *buf, size_t len)
+{
+    uint8_t *v = mem_alloc(len - 4);
+    uint32_t two = 2;
+    assert_non_null(v);
+    memcpy(v, buf, BLOB_HDR - 4);
+    memcpy(v + BLOB_HDR - 4, buf + BLOB_HDR, len - BLOB_HDR);
+    memcpy(v + 8, &two, 4);
+    reseal(v, len - 4);
+    return v;
+}
+
 static void same_results(vindex *a, vindex *b, const data *g)
 {
     err e = {0};
@@ -684,20 +710,131 @@ static void same_results(vindex *a, vindex *b, const data *g)
     }
 }
 
+/* ---- the query walk on sq8 codes ---------------------------------------------- */
+
+/* walk=sq8 walks the same graph as walk=fp32 (the build walks on the fp32
+ * rows either way: the blobs differ only in the walk field), recalls as much
+ * within 0.01, and its scores are exact: each returned score is flat's for
+ * that id, bit for bit. */
+static void test_hnsw_walk(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 3000, 60, D, CL, 31);
+    for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
+        int64_t *truth = truth_of(&g, (index_metric)m);
+        index_opts o = opts_of(INDEX_HNSW, (index_metric)m);
+        vindex *fl = build(&g, opts_of(INDEX_FLAT, (index_metric)m)), *w32, *w8;
+        void *b32, *b8;
+        size_t l32, l8, dp;
+        double r32, r8;
+        int64_t *all = mem_array(g.n, sizeof *all);
+        float *asc = mem_array(g.n, sizeof *asc);
+        err e = {0};
+        o.walk = INDEX_WALK_FP32;
+        w32 = build(&g, o);
+        o.walk = INDEX_WALK_SQ8;
+        w8 = build(&g, o);
+        assert_null(hnsw_walk_codes(w32, &dp));
+        assert_non_null(hnsw_walk_codes(w8, &dp));
+        assert_int_equal(dp % 32, 0);
+        save_of(w32, &b32, &l32);
+        save_of(w8, &b8, &l8);
+        assert_int_equal(l32, l8);
+        assert_memory_equal((uint8_t *)b32 + 80, (uint8_t *)b8 + 80, l8 - 80 - 8);
+        r32 = recall_of(w32, &g, truth);
+        r8 = recall_of(w8, &g, truth);
+        print_message("hnsw %s walk fp32 recall@10 %.4f, sq8 %.4f\n",
+                      index_metric_name((index_metric)m), r32, r8);
+        assert_true(r8 >= 0.95 && r8 >= r32 - 0.01);
+        for (size_t qi = 0; qi < g.nq; qi++) {
+            const float *q = g.q + qi * g.d;
+            int64_t ids[K];
+            float sc[K];
+            int got = index_search(w8, q, g.d, K, NULL, ids, sc, &e);
+            assert_int_equal(index_search(fl, q, g.d, (int)g.n, NULL, all, asc, &e), (int)g.n);
+            assert_int_equal(got, K);
+            for (int i = 0; i < got; i++) {
+                size_t j = 0;
+                while (all[j] != ids[i])
+                    j++;
+                assert_memory_equal(&sc[i], &asc[j], sizeof sc[i]);
+                assert_true(i == 0 || sc[i] <= sc[i - 1]);
+            }
+        }
+        mem_free(b32);
+        mem_free(b8);
+        mem_free(all);
+        mem_free(asc);
+        mem_free(truth);
+        index_free(fl);
+        index_free(w32);
+        index_free(w8);
+    }
+    gen_done(&g);
+}
+
+/* The codes follow the rows alone: an index grown by inserts (new rows
+ * outside the range the first ones spanned, and rows inside it) has the
+ * codes a build over all rows has, and a save/load rebuilds the same ones;
+ * an index built empty gets codes with its first insert. */
+static void test_hnsw_walk_codes_follow_rows(void **st)
+{
+    data g;
+    (void)st;
+    gen(&g, 1200, 20, D, CL, 37);
+    for (int m = INDEX_COSINE; m <= INDEX_L2; m += 2) {
+        index_opts o = opts_of(INDEX_HNSW, (index_metric)m);
+        vindex *ix = NULL, *ld = NULL;
+        size_t dp, dp2, half = g.n / 2;
+        const uint8_t *c1, *c2;
+        void *buf;
+        size_t len;
+        err e = {0};
+        float *small = mem_array(half * g.d, sizeof(float));
+        /* the first half scaled down: most later rows fall outside its range */
+        for (size_t i = 0; i < half * g.d; i++)
+            small[i] = 0.25f * g.x[i];
+        assert_int_equal(index_build(small, g.ids, 0, g.d, &o, NULL, &ix, &e), 0);
+        assert_int_equal(index_add(ix, small, g.ids, half, g.d, &e), 0);
+        assert_non_null(hnsw_walk_codes(ix, &dp));
+        for (size_t i = half; i < g.n; i += 100) {
+            size_t cnt = g.n - i < 100 ? g.n - i : 100;
+            assert_int_equal(index_add(ix, g.x + i * g.d, g.ids + i, cnt, g.d, &e), 0);
+        }
+        save_of(ix, &buf, &len);
+        assert_int_equal(index_load(buf, len, &ld, &e), 0);
+        c1 = hnsw_walk_codes(ix, &dp);
+        c2 = hnsw_walk_codes(ld, &dp2);
+        assert_int_equal(dp, dp2);
+        assert_memory_equal(c1, c2, g.n * dp);
+        same_results(ix, ld, &g);
+        mem_free(buf);
+        mem_free(small);
+        index_free(ix);
+        index_free(ld);
+    }
+    gen_done(&g);
+}
+
 static void test_save_load(void **st)
 {
     data g;
     (void)st;
     gen(&g, 3000, 30, D, CL, 10);
     for (int kind = INDEX_FLAT; kind <= INDEX_HNSW; kind++) {
-        for (int quant = 0; quant <= (kind == INDEX_HNSW ? 0 : 1); quant++) {
+        /* flat and ivf: quant none and sq8; hnsw: walk fp32 and sq8 */
+        for (int quant = 0; quant <= 1; quant++) {
             for (int m = INDEX_COSINE; m <= INDEX_L2; m += 2) {
                 index_opts o = opts_of((index_kind)kind, (index_metric)m);
                 vindex *ix, *ld = NULL;
                 void *buf = NULL, *buf2 = NULL;
                 size_t len = 0, len2 = 0;
                 err e = {0};
-                o.quant = (index_quant)quant;
+                if (kind == INDEX_HNSW)
+                    o.walk = quant ? INDEX_WALK_SQ8 : INDEX_WALK_FP32;
+                else
+                    o.quant = (index_quant)quant;
                 ix = build(&g, o);
                 assert_int_equal(index_remove(ix, g.ids[5], &e), 0);
                 assert_int_equal(index_save(ix, &buf, &len, &e), 0);
@@ -707,6 +844,24 @@ static void test_save_load(void **st)
                 assert_int_equal(index_save(ld, &buf2, &len2, &e), 0);
                 assert_int_equal(len, len2);
                 assert_memory_equal(buf, buf2, len);
+                if (kind == INDEX_HNSW && o.walk == INDEX_WALK_SQ8) {
+                    /* a version-2 blob (no walk field) loads with walk=sq8 */
+                    uint8_t *v2 = v2_blob(buf, len);
+                    vindex *l2 = NULL;
+                    index_stats s;
+                    void *buf3 = NULL;
+                    size_t len3 = 0;
+                    assert_int_equal(index_load(v2, len - 4, &l2, &e), 0);
+                    index_info(l2, &s);
+                    assert_int_equal(s.walk, INDEX_WALK_SQ8);
+                    same_results(ix, l2, &g);
+                    assert_int_equal(index_save(l2, &buf3, &len3, &e), 0);
+                    assert_int_equal(len3, len);
+                    assert_memory_equal(buf3, buf, len);
+                    mem_free(buf3);
+                    mem_free(v2);
+                    index_free(l2);
+                }
                 /* the loaded index still takes inserts */
                 check_insert(ld, &g);
                 mem_free(buf);
@@ -717,12 +872,6 @@ static void test_save_load(void **st)
         }
     }
     gen_done(&g);
-}
-
-static void reseal(uint8_t *b, size_t len)
-{
-    uint64_t s = blob_sum(b, len - 8);
-    memcpy(b + len - 8, &s, 8);
 }
 
 static void test_corrupt_blobs(void **st)
@@ -770,10 +919,10 @@ static void test_corrupt_blobs(void **st)
             assert_int_equal(index_load(cp, len, &ld, &e), -ERR_UNSUPPORTED);
         }
         if (kind == INDEX_HNSW) {
-            /* point a layer-0 link past the end: header 8+4*4+16+7*4+8 = 76,
-             * ids 8n, tombstones n, has_vecs 4, vectors 4nd, entry 4, maxl 4,
-             * rng 32, levels n, then node 0's block [count, links] */
-            size_t n = g.n, off = 76 + 8 * n + n + 4 + 4 * n * g.d + 4 + 4 + 32 + n + 4;
+            /* point a layer-0 link past the end: header BLOB_HDR, ids 8n,
+             * tombstones n, has_vecs 4, vectors 4nd, entry 4, maxl 4, rng 32,
+             * levels n, then node 0's block [count, links] */
+            size_t n = g.n, off = BLOB_HDR + 8 * n + n + 4 + 4 * n * g.d + 4 + 4 + 32 + n + 4;
             uint32_t bad = 1000000;
             memcpy(cp, buf, len);
             memcpy(cp + off, &bad, 4);
@@ -784,7 +933,7 @@ static void test_corrupt_blobs(void **st)
         if (kind == INDEX_FLAT) {
             /* a duplicated id */
             memcpy(cp, buf, len);
-            memcpy(cp + 76 + 8, cp + 76, 8);
+            memcpy(cp + BLOB_HDR + 8, cp + BLOB_HDR, 8);
             reseal(cp, len);
             assert_int_equal(index_load(cp, len, &ld, &e), -ERR_PARSE);
         }
@@ -972,10 +1121,6 @@ static void test_sq8_add_remove(void **st)
     gen_done(&g);
 }
 
-/* Offsets in a blob: the header is 8 + 4*4 + 16 + 7*4 + 8 = 76 bytes, then
- * ids 8n, tombstones n, the has_vecs flag. */
-#define BLOB_HDR 76
-
 /* save -> load -> attach gives what the index gave before; the blob holds
  * no fp32 rows; a version-1 blob (fp32 rows after the flag) still loads. */
 static void test_sq8_save_load(void **st)
@@ -987,8 +1132,8 @@ static void test_sq8_save_load(void **st)
         for (int m = INDEX_COSINE; m <= INDEX_L2; m++) {
             index_opts o = opts_of((index_kind)kind, (index_metric)m);
             vindex *ix, *ld = NULL;
-            uint8_t *buf = NULL, *v1;
-            size_t len = 0, n = g.n, rows = n * D * sizeof(float), off;
+            uint8_t *buf = NULL, *v1, *v2;
+            size_t len = 0, n = g.n, rows = n * D * sizeof(float), off, o2;
             uint32_t one = 1, flag;
             err e = {0};
             o.quant = INDEX_QUANT_SQ8;
@@ -1011,45 +1156,49 @@ static void test_sq8_save_load(void **st)
             same_results(ix, ld, &g);
             index_free(ld);
             ld = NULL;
-            /* the version-1 layout: version 1, has_vecs 1, the fp32 rows */
+            /* the version-1 layout (no walk field): version 1, has_vecs 1,
+             * the fp32 rows */
+            v2 = v2_blob(buf, len);
+            o2 = off - 4;
             v1 = mem_alloc(len + rows);
             assert_non_null(v1);
-            memcpy(v1, buf, off);
+            memcpy(v1, v2, o2);
             memcpy(v1 + 8, &one, 4);
-            memcpy(v1 + off, &one, 4);
-            memcpy(v1 + off + 4, g.x, rows);   /* content is skipped on load */
-            memcpy(v1 + off + 4 + rows, buf + off + 4, len - off - 4);
-            reseal(v1, len + rows);
-            assert_int_equal(index_load(v1, len + rows, &ld, &e), 0);
+            memcpy(v1 + o2, &one, 4);
+            memcpy(v1 + o2 + 4, g.x, rows);   /* content is skipped on load */
+            memcpy(v1 + o2 + 4 + rows, v2 + o2 + 4, len - 4 - o2 - 4);
+            reseal(v1, len - 4 + rows);
+            assert_int_equal(index_load(v1, len - 4 + rows, &ld, &e), 0);
             assert_int_equal(index_set_rerank_source(ld, g.x, g.ids, n, D, 0, &e), 0);
             same_results(ix, ld, &g);
             index_free(ld);
             ld = NULL;
             /* a version-1 sq8 blob cut inside its fp32 rows */
             {
-                size_t cut = off + 4 + rows / 2;
+                size_t cut = o2 + 4 + rows / 2;
                 memcpy(v1 + cut, buf + len - 8, 8);
                 reseal(v1, cut + 8);
                 assert_int_equal(index_load(v1, cut + 8, &ld, &e), -ERR_PARSE);
                 assert_null(ld);
             }
-            /* version 2 with the rows flag set, version 1 without it, a
+            /* version 3 with the rows flag set, version 1 without it, a
              * version from the future */
             memcpy(v1, buf, len);
             memcpy(v1 + off, &one, 4);
             reseal(v1, len);
             assert_int_equal(index_load(v1, len, &ld, &e), -ERR_PARSE);
             assert_non_null(strstr(e.msg, "vector section"));
-            memcpy(v1, buf, len);
+            memcpy(v1, v2, len - 4);
             memcpy(v1 + 8, &one, 4);
-            reseal(v1, len);
-            assert_int_equal(index_load(v1, len, &ld, &e), -ERR_PARSE);
+            reseal(v1, len - 4);
+            assert_int_equal(index_load(v1, len - 4, &ld, &e), -ERR_PARSE);
             memcpy(v1, buf, len);
-            flag = 3;
+            flag = 4;
             memcpy(v1 + 8, &flag, 4);
             reseal(v1, len);
             assert_int_equal(index_load(v1, len, &ld, &e), -ERR_UNSUPPORTED);
-            assert_non_null(strstr(e.msg, "version 3"));
+            assert_non_null(strstr(e.msg, "version 4"));
+            mem_free(v2);
             assert_null(ld);
             mem_free(v1);
             mem_free(buf);
@@ -1082,6 +1231,13 @@ static void test_bad_params(void **st)
     o = opts_of(INDEX_HNSW, INDEX_COSINE);
     o.quant = INDEX_QUANT_SQ8;
     assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_USAGE);
+    o = opts_of(INDEX_HNSW, INDEX_COSINE);
+    o.walk = (index_walk)7;
+    assert_int_equal(index_build(g.x, g.ids, g.n, g.d, &o, NULL, &ix, &e), -ERR_USAGE);
+    assert_non_null(strstr(e.msg, "walk"));
+    assert_int_equal(index_opts_set(&o, "walk", "fp16", &e), -ERR_USAGE);
+    assert_int_equal(index_opts_set(&o, "walk", "fp32", &e), 0);
+    assert_int_equal(o.walk, INDEX_WALK_FP32);
     o = opts_of(INDEX_FLAT, INDEX_COSINE);
     assert_int_equal(index_build(g.x, g.ids, g.n, 0, &o, NULL, &ix, &e), -ERR_RANGE);
     {
@@ -1324,6 +1480,8 @@ int main(void)
         cmocka_unit_test(test_ivf_full_probe_equals_flat),
         cmocka_unit_test(test_recall),
         cmocka_unit_test(test_hnsw_deterministic),
+        cmocka_unit_test(test_hnsw_walk),
+        cmocka_unit_test(test_hnsw_walk_codes_follow_rows),
         cmocka_unit_test(test_hnsw_threads),
         cmocka_unit_test(test_hnsw_threads_reachable),
         cmocka_unit_test(test_filters),

@@ -214,6 +214,17 @@ static void test_hnsw(void **st)
     incremental("index build m hnsw M=16 ef_construction=200 ef=200 seed=3");
 }
 
+/* walk=fp32 survives the inserts and the rebuilds (kept in the stored
+ * parameters) */
+static void test_hnsw_walk_fp32(void **st)
+{
+    index_stats s;
+    (void)st;
+    incremental("index build m hnsw M=16 ef_construction=200 ef=200 seed=3 walk=fp32");
+    loaded_index("m", &s);
+    assert_int_equal(s.walk, INDEX_WALK_FP32);
+}
+
 /* IVF's centroids describe the data they were trained on: more than
  * doubling the index rebuilds it (HNSW and flat take the inserts). */
 static void test_ivf_grows(void **st)
@@ -436,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flat_sq8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf_sq8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_walk_fp32, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ivf_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_keeps_previous, setup, teardown),
